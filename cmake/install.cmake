@@ -1,0 +1,22 @@
+# install(): headers, the static library, the CMake package (find_package(ipcring CONFIG)) and a
+# pkg-config file.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+install(TARGETS ipcring EXPORT ipcringTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT ipcringTargets NAMESPACE ipcring::
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ipcring)
+configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/ipcringConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/ipcringConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ipcring)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/ipcringConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/ipcringConfig.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/ipcringConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ipcring)
+configure_file(${CMAKE_CURRENT_LIST_DIR}/ipcring.pc.in ${CMAKE_CURRENT_BINARY_DIR}/ipcring.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/ipcring.pc
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

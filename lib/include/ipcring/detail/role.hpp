@@ -1,0 +1,49 @@
+// ipcring/detail/role.hpp: exclusive roles (producer, consumer) held by processes.
+//
+// A role is one 64-bit word in the segment: 0 when free, else the holder's process identity,
+//   identity = pid (bits 0..31) | low 32 bits of the process start time (bits 32..63).
+// The start time (clock ticks since boot on Linux) guards against pid reuse: a new process
+// that got a dead holder's pid has a different start time. Claiming is one CAS, so a claimant
+// that dies never leaves a half-written record. A holder that is gone (no such pid, a zombie,
+// or another start time) is replaced by the next claimant, which continues from the shared
+// indices; a live holder makes the claim fail with errc::busy.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ipcring::detail {
+
+/// This process's identity (recomputed after fork: the pid changes).
+std::uint64_t self_identity();
+/// The pid part of an identity.
+constexpr std::uint32_t identity_pid(std::uint64_t id) noexcept {
+  return static_cast<std::uint32_t>(id);
+}
+/// False if the process `id` names has exited (also when it is a zombie) or its pid was
+/// reused; true if it runs, or if liveness cannot be determined (never steal from the living).
+bool process_alive(std::uint64_t id) noexcept;
+
+/// RAII hold of a role word. Move-only; the destructor frees the role, unless this process is
+/// not the holder (a copy inherited across fork() frees nothing).
+class role_lease {
+ public:
+  role_lease() = default;
+  /// Claims `word` for this process. Throws errc::busy naming `role`, `segment` and the pid of
+  /// the live holder. Sets `took_over` when it replaced a dead holder.
+  static role_lease acquire(std::atomic<std::uint64_t>& word, std::string_view role,
+                            std::string_view segment, bool* took_over = nullptr);
+  role_lease(role_lease&& o) noexcept : word_(o.word_), id_(o.id_) { o.word_ = nullptr; }
+  role_lease& operator=(role_lease&& o) noexcept;
+  ~role_lease() { release(); }
+  void release() noexcept;
+
+ private:
+  role_lease(std::atomic<std::uint64_t>* w, std::uint64_t id) : word_(w), id_(id) {}
+  std::atomic<std::uint64_t>* word_ = nullptr;
+  std::uint64_t id_ = 0;
+};
+
+}  // namespace ipcring::detail

@@ -1,0 +1,68 @@
+// ipcring/detail/segment.hpp: creating, opening and validating the header of a ring segment.
+//
+// Shared by every ring kind: a kind describes itself as a ring_spec, and gets back an
+// attachment (the memory, kept alive by whoever holds it) whose header has been written
+// (create) or checked field by field against the spec (open).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "ipcring/layout.hpp"
+#include "ipcring/map_view.hpp"
+#include "ipcring/ring_options.hpp"
+
+namespace ipcring::detail {
+
+/// What a ring kind expects of its segment.
+struct ring_spec {
+  ring_kind kind{};
+  std::uint64_t capacity = 0;  // slots; on open, filled in from the header
+  std::uint32_t slot_size = 0;
+  std::uint32_t slot_align = 0;
+  std::uint32_t elem_size = 0;
+  std::uint32_t elem_align = 0;
+  std::uint64_t control_size = 0;  // bytes of the kind's control blocks after segment_header
+  std::string type_name;           // as stored (see stored_type_name)
+};
+
+/// First slot's offset: header + control blocks, rounded up to a block and to slot_align.
+std::uint64_t data_offset(const ring_spec& s) noexcept;
+/// Bytes a ring of this spec needs. Throws errc::invalid_argument for a capacity that is 0,
+/// not a power of two, or too large; `what` names the segment in the message.
+std::uint64_t required_bytes(const ring_spec& s, std::string_view what);
+
+/// Memory holding one ring: a mapping, or caller-owned bytes. Shared by a ring and its role
+/// handles so that the mapping lives as long as any of them.
+struct attachment {
+  std::optional<map_view> view;  // empty for caller-owned memory
+  std::span<std::byte> bytes;
+  std::string name;  // for messages
+  ring_spec spec;    // as validated
+  segment_header& header() const noexcept {
+    return *reinterpret_cast<segment_header*>(bytes.data());
+  }
+  std::byte* control() const noexcept { return bytes.data() + k_control_offset; }
+  std::byte* data() const noexcept { return bytes.data() + data_offset(spec); }
+};
+using attachment_ptr = std::shared_ptr<const attachment>;
+
+/// Writes the header into zeroed `bytes` and publishes ready. The caller's memory must be
+/// zero-filled (fresh mappings are); `bytes` must be 128-byte aligned.
+attachment_ptr create_in(std::span<std::byte> bytes, ring_spec spec, std::string name);
+/// Waits (bounded by opt.open_timeout) for `ready`, then checks every field against `spec`.
+attachment_ptr open_in(std::span<std::byte> bytes, ring_spec spec, std::string name,
+                       const ring_options& opt);
+
+attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_options& opt);
+attachment_ptr open_shm(std::string_view name, ring_spec spec, const ring_options& opt);
+attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
+                           const ring_options& opt);
+attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt);
+
+}  // namespace ipcring::detail

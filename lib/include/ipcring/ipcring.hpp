@@ -1,0 +1,16 @@
+// ipcring/ipcring.hpp: the whole public API.
+//
+//   map_view.hpp     named shared-memory segments and files (create / open / remove)
+//   layout.hpp       the shared header every segment starts with (a wire ABI)
+//   spsc_ring.hpp    single-producer single-consumer ring of fixed-size slots
+//   wait.hpp         how callers wait on a ring (spin, yield)
+//   error.hpp        ipcring::error and ipcring::errc
+#pragma once
+
+#include "ipcring/error.hpp"
+#include "ipcring/layout.hpp"
+#include "ipcring/map_view.hpp"
+#include "ipcring/ring_options.hpp"
+#include "ipcring/spsc_ring.hpp"
+#include "ipcring/type_name.hpp"
+#include "ipcring/wait.hpp"

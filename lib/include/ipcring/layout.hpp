@@ -1,0 +1,104 @@
+// ipcring/layout.hpp: the byte layout every ring segment starts with. A wire ABI.
+//
+// docs/layout.md is the prose version of this file, complete enough to attach from another
+// language. Any change of a field's width, order or meaning bumps k_layout_version.
+//
+// segment_header (bytes 0..127), written once by the creator before `ready`:
+//   offset size field           writer    meaning
+//   0      8    magic           creator   "IPCRING\0"
+//   8      4    layout_version  creator   == k_layout_version
+//   12     4    init_state      creator   0 = initialising, k_init_ready = ready (release store)
+//   16     4    kind            creator   ring_kind
+//   20     4    slot_size       creator   bytes per slot (== sizeof(T) for fixed-slot rings)
+//   24     4    slot_align      creator   alignment of a slot (== alignof(T))
+//   28     4    elem_size       creator   sizeof(T)
+//   32     4    elem_align      creator   alignof(T)
+//   36     4    type_name_len   creator   bytes used in type_name (<= 63)
+//   40     8    capacity        creator   slots, a power of two
+//   48     8    data_offset     creator   first slot, from the segment start
+//   56     8    total_size      creator   bytes the ring needs (the segment may be larger)
+//   64     64   type_name       creator   element type name, NUL-padded
+// Bytes 0..15 are frozen across all layout versions, so any version can tell another apart.
+//
+// Each ring kind follows with its control blocks (spsc: see spsc_control below) and its data.
+// All integers are little-endian on the supported platforms (native order; x86-64, AArch64).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace ipcring {
+
+/// Bumped on any change of the shared layout.
+inline constexpr std::uint32_t k_layout_version = 1;
+/// "IPCRING\0" as bytes.
+inline constexpr unsigned char k_magic[8] = {'I', 'P', 'C', 'R', 'I', 'N', 'G', '\0'};
+/// init_state value published (release) by the creator once every field is written.
+inline constexpr std::uint32_t k_init_ready = 0x52454459;  // "READ" "Y": unlikely by accident
+/// A false-sharing block: one per independently written index. Fixed: the layout is an ABI.
+inline constexpr std::size_t k_block = 128;
+/// Longest element type name stored in the header (one byte is left for a NUL).
+inline constexpr std::size_t k_type_name_max = 63;
+
+/// What lives after the header. Values are part of the layout.
+enum class ring_kind : std::uint32_t {
+  spsc = 1,  ///< spsc_ring<T>: one producer, one consumer, fixed-size slots
+};
+
+/// Name of a kind for messages ("spsc").
+const char* to_string(ring_kind k) noexcept;
+
+struct segment_header {
+  std::uint8_t magic[8];
+  std::uint32_t layout_version;
+  std::atomic<std::uint32_t> init_state;
+  std::uint32_t kind;
+  std::uint32_t slot_size;
+  std::uint32_t slot_align;
+  std::uint32_t elem_size;
+  std::uint32_t elem_align;
+  std::uint32_t type_name_len;
+  std::uint64_t capacity;
+  std::uint64_t data_offset;
+  std::uint64_t total_size;
+  char type_name[k_type_name_max + 1];
+};
+
+/// Control blocks of an spsc ring, directly after segment_header.
+///   offset size field           writer     meaning
+///   128    8    producer_owner  claimant   0 = free, else process identity (see detail/role.hpp)
+///   136    8    consumer_owner  claimant   same, for the consumer role
+///   256    8    tail            producer   free-running count of slots published
+///   384    8    head            consumer   free-running count of slots released
+///   512    ...  slots           producer   slot i at data_offset + (i & (capacity-1)) * slot_size
+/// Unnamed bytes are zero and reserved.
+struct spsc_control {
+  alignas(k_block) std::atomic<std::uint64_t> producer_owner;
+  std::atomic<std::uint64_t> consumer_owner;
+  alignas(k_block) std::atomic<std::uint64_t> tail;
+  alignas(k_block) std::atomic<std::uint64_t> head;
+};
+
+/// Where a kind's control blocks start.
+inline constexpr std::size_t k_control_offset = 128;
+
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free &&
+                  std::atomic<std::uint64_t>::is_always_lock_free,
+              "shared atomics must be lock-free: only lock-free atomics work across processes");
+static_assert(sizeof(std::atomic<std::uint64_t>) == 8 && sizeof(std::atomic<std::uint32_t>) == 4,
+              "a shared atomic must be exactly as wide as its integer");
+static_assert(offsetof(segment_header, init_state) == 12, "bytes 0..15 are frozen");
+static_assert(offsetof(segment_header, kind) == 16);
+static_assert(offsetof(segment_header, capacity) == 40);
+static_assert(offsetof(segment_header, total_size) == 56);
+static_assert(offsetof(segment_header, type_name) == 64);
+static_assert(sizeof(segment_header) == k_control_offset, "the generic header is one block");
+static_assert(offsetof(spsc_control, producer_owner) == 0);
+static_assert(offsetof(spsc_control, consumer_owner) == 8);
+static_assert(offsetof(spsc_control, tail) == 128, "tail must own its false-sharing block");
+static_assert(offsetof(spsc_control, head) == 256, "head must own its false-sharing block");
+static_assert(sizeof(spsc_control) == 384);
+
+}  // namespace ipcring

@@ -1,0 +1,82 @@
+// ipcring/map_view.hpp: a named shared-memory segment (or a file) mapped into this process.
+//
+// The map-view layer is the only part of ipcring that knows how memory is shared between
+// processes. Rings never see it: they are created on / opened from a std::span<std::byte>.
+// On Linux a segment is a POSIX shared-memory object (/dev/shm/<name>) through
+// Boost.Interprocess; a Windows backend (windows_shared_memory) fits behind the same interface.
+//
+//   auto v = ipcring::map_view::create("orders", 1 << 20);   // fails if "orders" exists
+//   auto w = ipcring::map_view::open("orders");              // fails if it does not
+//   ipcring::remove("orders");                               // never throws
+//
+// Lifetime: destroying a map_view unmaps it and closes its handle. It never removes the name:
+// the segment stays until ipcring::remove() (POSIX semantics; reboot also clears /dev/shm).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ipcring {
+
+/// Longest segment name accepted on this platform (POSIX: one /dev/shm file name).
+inline constexpr std::size_t k_max_name_length = 255;
+
+/// Options of map_view::create / create_file.
+struct map_options {
+  /// Permission bits of a new segment or file (exactly these; the umask does not apply).
+  /// The default lets only the creating user attach; widen (e.g. 0660) to share with a group.
+  unsigned permissions = 0600;
+  /// Touch every page at create/open so the hot path never takes a page fault.
+  bool prefault = true;
+};
+
+/// A mapped segment. Move-only; the destructor unmaps and closes, never removes.
+class map_view {
+ public:
+  /// Creates the named segment with `size` bytes (zero-filled). errc::already_exists if the
+  /// name is taken, errc::invalid_name for a bad name, errc::invalid_argument for size 0.
+  static map_view create(std::string_view name, std::size_t size, const map_options& = {});
+  /// Maps an existing named segment whole. errc::not_found if absent; errc::not_ready if its
+  /// size is still 0 (a creator between create and resize).
+  static map_view open(std::string_view name, const map_options& = {});
+
+  /// As create/open, over a regular file at `path` (created 0600 by default, O_EXCL).
+  static map_view create_file(const std::filesystem::path& path, std::size_t size,
+                              const map_options& = {});
+  static map_view open_file(const std::filesystem::path& path, const map_options& = {});
+
+  map_view(map_view&&) noexcept;
+  map_view& operator=(map_view&&) noexcept;
+  ~map_view();
+
+  std::span<std::byte> bytes() const noexcept { return {data_, size_}; }
+  std::byte* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  /// The segment name or file path, for messages.
+  const std::string& name() const noexcept { return name_; }
+
+  struct backend;  // defined in map_view.cpp, the only file that includes Boost.Interprocess
+
+ private:
+  map_view(std::unique_ptr<backend> b, std::string name);
+  std::unique_ptr<backend> backend_;
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::string name_;
+};
+
+/// Removes the named segment. Never throws; true if something was removed. Processes that
+/// have it mapped keep their mapping; new opens fail with not_found.
+bool remove(std::string_view name) noexcept;
+/// Removes a file created by map_view::create_file. Never throws.
+bool remove_file(const std::filesystem::path& path) noexcept;
+
+/// Throws errc::invalid_name unless `name` is a valid segment name on this platform.
+void validate_name(std::string_view name);
+
+}  // namespace ipcring

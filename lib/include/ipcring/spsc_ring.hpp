@@ -1,0 +1,360 @@
+// ipcring/spsc_ring.hpp: a single-producer single-consumer ring of fixed-size slots that lives
+// in a named shared-memory segment (or a file, or memory the caller owns).
+//
+//   auto ring = ipcring::spsc_ring<quote>::create("quotes", 4096);  // or ::open("quotes")
+//   auto tx = ring.producer();                 // move-only role handle; keeps the mapping alive
+//   if (!tx.try_push(q)) { /* full */ }
+//   auto rx = ipcring::spsc_ring<quote>::open("quotes").consumer();
+//   quote q; if (rx.try_pop(q)) { ... }
+//   ipcring::remove("quotes");
+//
+// Contract
+//   * T is trivially copyable; it is copied byte-wise between processes. Pointers inside T are
+//     meaningless in another process.
+//   * At most one producer and one consumer handle exist at a time, across all processes
+//     (errc::busy otherwise). A role whose holder died is taken over by the next claimant,
+//     which continues from the shared indices. A handle is used by one thread at a time.
+//   * Hot-path calls are noexcept, wait-free, make no syscall and never allocate.
+//
+// Memory ordering (what users may rely on): everything the producer wrote to a slot before
+// publishing it (try_push*, publish) is visible to the consumer that pops or peeks it; the
+// consumer's reads of a slot complete before the producer can reuse it (try_pop*, release).
+//
+// Layout (see layout.hpp and docs/layout.md): segment_header, then spsc_control
+// (producer_owner, consumer_owner, tail and head on their own 128-byte blocks), then
+// `capacity` slots of sizeof(T) bytes. head and tail are free-running 64-bit counts; slot i is
+// at index i & (capacity - 1). Invariant: 0 <= tail - head <= capacity. Both sides check it on
+// every value they read from the segment and treat a violation as "nothing to do".
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <span>
+#include <string_view>
+#include <type_traits>
+
+#include "ipcring/detail/role.hpp"
+#include "ipcring/detail/segment.hpp"
+#include "ipcring/error.hpp"
+#include "ipcring/layout.hpp"
+#include "ipcring/ring_options.hpp"
+#include "ipcring/type_name.hpp"
+
+namespace ipcring {
+
+template <class T>
+class spsc_producer;
+template <class T>
+class spsc_consumer;
+
+template <class T>
+class spsc_ring {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "spsc_ring<T>: T must be trivially copyable, because it is copied byte-wise "
+                "between processes");
+  static_assert(!std::is_const_v<T> && !std::is_volatile_v<T>, "spsc_ring<T>: T must not be cv");
+  static_assert(alignof(T) <= 4096, "spsc_ring<T>: alignof(T) must be at most a page");
+
+ public:
+  using value_type = T;
+
+  /// Creates the named ring. Throws ipcring::error: already_exists, invalid_name,
+  /// invalid_argument (capacity 0, not a power of two, or too large).
+  static spsc_ring create(std::string_view name, std::uint64_t capacity,
+                          const ring_options& opt = {}) {
+    return spsc_ring(detail::create_shm(name, spec(capacity, opt), opt));
+  }
+  /// Opens the named ring. Throws ipcring::error: not_found, not_ready, bad_magic,
+  /// version_mismatch, kind_mismatch, type_mismatch (expected vs found), too_small, corrupted.
+  static spsc_ring open(std::string_view name, const ring_options& opt = {}) {
+    return spsc_ring(detail::open_shm(name, spec(0, opt), opt));
+  }
+  /// As create/open, in a regular file the user names.
+  static spsc_ring create_file(const std::filesystem::path& path, std::uint64_t capacity,
+                               const ring_options& opt = {}) {
+    return spsc_ring(detail::create_file(path, spec(capacity, opt), opt));
+  }
+  static spsc_ring open_file(const std::filesystem::path& path, const ring_options& opt = {}) {
+    return spsc_ring(detail::open_file(path, spec(0, opt), opt));
+  }
+  /// As create/open, on memory the caller owns and keeps alive longer than every handle.
+  /// `bytes` must be zero-filled (create), 128-byte aligned, at least required_bytes().
+  static spsc_ring create_in(std::span<std::byte> bytes, std::uint64_t capacity,
+                             const ring_options& opt = {}) {
+    return spsc_ring(detail::create_in(bytes, spec(capacity, opt), "<memory>"));
+  }
+  static spsc_ring open_in(std::span<std::byte> bytes, const ring_options& opt = {}) {
+    return spsc_ring(detail::open_in(bytes, spec(0, opt), "<memory>", opt));
+  }
+  /// Bytes a ring of `capacity` slots occupies (header + control blocks + slots).
+  static std::uint64_t required_bytes(std::uint64_t capacity) {
+    return detail::required_bytes(spec(capacity, {}), "spsc_ring::required_bytes");
+  }
+
+  /// Claims the producer role. Throws errc::busy while a live process holds it.
+  spsc_producer<T> producer() const { return spsc_producer<T>(seg_); }
+  /// Claims the consumer role. Throws errc::busy while a live process holds it.
+  spsc_consumer<T> consumer() const { return spsc_consumer<T>(seg_); }
+
+  std::uint64_t capacity() const noexcept { return seg_->spec.capacity; }
+  /// Racy observer: slots in use at some instant during the call, in [0, capacity].
+  std::uint64_t size_approx() const noexcept {
+    const auto* c = reinterpret_cast<const spsc_control*>(seg_->control());
+    // relaxed: an estimate; no data is read on the strength of it
+    const std::uint64_t h = c->head.load(std::memory_order_relaxed);
+    const std::uint64_t t = c->tail.load(std::memory_order_relaxed);
+    return t - h <= capacity() ? t - h : 0;
+  }
+  /// Segment name (or file path) for messages.
+  const std::string& name() const noexcept { return seg_->name; }
+
+ private:
+  explicit spsc_ring(detail::attachment_ptr seg) : seg_(std::move(seg)) {}
+
+  static detail::ring_spec spec(std::uint64_t capacity, const ring_options& opt) {
+    detail::ring_spec s;
+    s.kind = ring_kind::spsc;
+    s.capacity = capacity;
+    s.slot_size = sizeof(T);
+    s.slot_align = alignof(T);
+    s.elem_size = sizeof(T);
+    s.elem_align = alignof(T);
+    s.control_size = sizeof(spsc_control);
+    s.type_name = stored_type_name(opt.type_name.empty() ? type_tag<T>::name : opt.type_name);
+    return s;
+  }
+
+  detail::attachment_ptr seg_;
+};
+
+/// The producer role of an spsc_ring. Move-only; releases the role when destroyed.
+/// \pre one thread at a time.
+template <class T>
+class spsc_producer {
+ public:
+  spsc_producer(spsc_producer&&) noexcept = default;
+  spsc_producer& operator=(spsc_producer&&) noexcept = default;
+
+  /// Copies `v` into the next slot. False if the ring is full.
+  [[nodiscard]] bool try_push(const T& v) noexcept {
+    if (free_slots(1) == 0) return false;
+    std::memcpy(slots_ + (tail_ & mask_), &v, sizeof(T));
+    commit(1);
+    return true;
+  }
+  /// All of `items` or nothing. False if fewer than items.size() slots are free.
+  [[nodiscard]] bool try_push_all(std::span<const T> items) noexcept {
+    if (free_slots(items.size()) < items.size()) return false;
+    copy_in(items);
+    return true;
+  }
+  /// As many of `items` as fit, in order. Returns how many were pushed.
+  [[nodiscard]] std::size_t try_push_some(std::span<const T> items) noexcept {
+    const std::size_t n = std::min<std::uint64_t>(items.size(), free_slots(items.size()));
+    copy_in(items.first(n));
+    return n;
+  }
+  /// Zero-copy: up to `n` free slots, contiguous in memory (fewer at the wrap or when the ring
+  /// is nearly full; empty when full). Fill them, then publish(). Valid until the next call.
+  [[nodiscard]] std::span<T> claim(std::size_t n) noexcept {
+    const std::uint64_t idx = tail_ & mask_;
+    const std::uint64_t k = std::min({static_cast<std::uint64_t>(n), mask_ + 1 - idx,
+                                      free_slots(std::min<std::uint64_t>(n, mask_ + 1))});
+    claimed_ = k;
+    return {slots_ + idx, static_cast<std::size_t>(k)};
+  }
+  /// Publishes the first `n` slots of the last claim (clamped to its size).
+  void publish(std::size_t n) noexcept {
+    const std::uint64_t k = std::min<std::uint64_t>(n, claimed_);
+    claimed_ = 0;
+    if (k != 0) commit(k);
+  }
+
+  std::uint64_t capacity() const noexcept { return mask_ + 1; }
+  /// Racy observer: slots in use, as far as this producer knows right now.
+  std::uint64_t size_approx() const noexcept {
+    // relaxed: an estimate; nothing is read on the strength of it
+    const std::uint64_t h = head_word_->load(std::memory_order_relaxed);
+    return tail_ - h <= capacity() ? tail_ - h : capacity();
+  }
+
+ private:
+  friend class spsc_ring<T>;
+  explicit spsc_producer(detail::attachment_ptr seg)
+      : seg_(std::move(seg)),
+        role_(detail::role_lease::acquire(control()->producer_owner, "producer", seg_->name)) {
+    auto* c = control();
+    tail_word_ = &c->tail;
+    head_word_ = &c->head;
+    slots_ = reinterpret_cast<T*>(seg_->data());
+    mask_ = seg_->spec.capacity - 1;
+    // relaxed: only the producer writes tail, and [A-role] ordered us after the last holder
+    tail_ = tail_word_->load(std::memory_order_relaxed);
+    // [A2] pairs with [R2]: slots the consumer released are done being read
+    head_cache_ = head_word_->load(std::memory_order_acquire);
+    if (tail_ - head_cache_ > capacity()) {
+      throw error(errc::corrupted, "producer of '" + seg_->name + "': tail=" +
+                                       std::to_string(tail_) + " and head=" +
+                                       std::to_string(head_cache_) + " break 0 <= tail - head <= " +
+                                       std::to_string(capacity()));
+    }
+  }
+  spsc_control* control() const noexcept {
+    return reinterpret_cast<spsc_control*>(seg_->control());
+  }
+
+  // Free slots, refreshing the cached head only when the cache says fewer than `want`.
+  std::uint64_t free_slots(std::uint64_t want) noexcept {
+    const std::uint64_t cap = mask_ + 1;
+    if (cap - (tail_ - head_cache_) < want) {
+      // [A2] pairs with [R2] (consumer's head store): its reads of the slots it released are
+      // complete, so we may overwrite them.
+      const std::uint64_t h = head_word_->load(std::memory_order_acquire);
+      // Untrusted: a head ahead of tail or more than capacity behind is corrupt; ignore it.
+      if (tail_ - h <= cap) head_cache_ = h;
+    }
+    return cap - (tail_ - head_cache_);
+  }
+  void copy_in(std::span<const T> items) noexcept {
+    const std::uint64_t n = items.size();
+    if (n == 0) return;
+    const std::uint64_t idx = tail_ & mask_;
+    const std::uint64_t first = std::min(n, mask_ + 1 - idx);
+    std::memcpy(slots_ + idx, items.data(), first * sizeof(T));
+    std::memcpy(slots_, items.data() + first, (n - first) * sizeof(T));
+    commit(n);
+  }
+  void commit(std::uint64_t n) noexcept {
+    tail_ += n;
+    // [R1] publishes the slots just written; pairs with [A1] in the consumer.
+    tail_word_->store(tail_, std::memory_order_release);
+  }
+
+  // Hot fields first. Process-local: the segment only holds tail and head.
+  std::atomic<std::uint64_t>* tail_word_ = nullptr;
+  const std::atomic<std::uint64_t>* head_word_ = nullptr;
+  T* slots_ = nullptr;
+  std::uint64_t mask_ = 0;
+  std::uint64_t tail_ = 0;        // == *tail_word_ (only we write it)
+  std::uint64_t head_cache_ = 0;  // last head we read; the real head is never behind it
+  std::uint64_t claimed_ = 0;
+  detail::attachment_ptr seg_;  // keeps the memory alive; destroyed after role_
+  detail::role_lease role_;
+};
+
+/// The consumer role of an spsc_ring. Move-only; releases the role when destroyed.
+/// \pre one thread at a time.
+template <class T>
+class spsc_consumer {
+ public:
+  spsc_consumer(spsc_consumer&&) noexcept = default;
+  spsc_consumer& operator=(spsc_consumer&&) noexcept = default;
+
+  /// Copies the oldest message into `out`. False if the ring is empty.
+  [[nodiscard]] bool try_pop(T& out) noexcept {
+    if (available(1) == 0) return false;
+    std::memcpy(&out, slots_ + (head_ & mask_), sizeof(T));
+    consume(1);
+    return true;
+  }
+  /// Exactly out.size() messages or nothing.
+  [[nodiscard]] bool try_pop_all(std::span<T> out) noexcept {
+    if (available(out.size()) < out.size()) return false;
+    copy_out(out);
+    return true;
+  }
+  /// Up to out.size() messages; returns how many were popped.
+  [[nodiscard]] std::size_t try_pop_some(std::span<T> out) noexcept {
+    const std::size_t n = std::min<std::uint64_t>(out.size(), available(out.size()));
+    copy_out(out.first(n));
+    return n;
+  }
+  /// Zero-copy: up to `n` readable messages, contiguous in memory (fewer at the wrap; empty
+  /// when the ring is empty). Read them in place, then release(). Valid until the next call.
+  [[nodiscard]] std::span<const T> peek(std::size_t n) noexcept {
+    const std::uint64_t idx = head_ & mask_;
+    const std::uint64_t k = std::min({static_cast<std::uint64_t>(n), mask_ + 1 - idx,
+                                      available(std::min<std::uint64_t>(n, mask_ + 1))});
+    peeked_ = k;
+    return {slots_ + idx, static_cast<std::size_t>(k)};
+  }
+  /// Frees the first `n` messages of the last peek (clamped to its size) for the producer.
+  void release(std::size_t n) noexcept {
+    const std::uint64_t k = std::min<std::uint64_t>(n, peeked_);
+    peeked_ = 0;
+    if (k != 0) consume(k);
+  }
+
+  std::uint64_t capacity() const noexcept { return mask_ + 1; }
+  /// Racy observer: messages waiting, as far as this consumer knows right now.
+  std::uint64_t size_approx() const noexcept {
+    // relaxed: an estimate; nothing is read on the strength of it
+    const std::uint64_t t = tail_word_->load(std::memory_order_relaxed);
+    return t - head_ <= capacity() ? t - head_ : 0;
+  }
+
+ private:
+  friend class spsc_ring<T>;
+  explicit spsc_consumer(detail::attachment_ptr seg)
+      : seg_(std::move(seg)),
+        role_(detail::role_lease::acquire(control()->consumer_owner, "consumer", seg_->name)) {
+    auto* c = control();
+    tail_word_ = &c->tail;
+    head_word_ = &c->head;
+    slots_ = reinterpret_cast<const T*>(seg_->data());
+    mask_ = seg_->spec.capacity - 1;
+    // relaxed: only the consumer writes head, and [A-role] ordered us after the last holder
+    head_ = head_word_->load(std::memory_order_relaxed);
+    // [A1] pairs with [R1]: the slots up to tail are written
+    tail_cache_ = tail_word_->load(std::memory_order_acquire);
+    if (tail_cache_ - head_ > capacity()) {
+      throw error(errc::corrupted, "consumer of '" + seg_->name + "': tail=" +
+                                       std::to_string(tail_cache_) + " and head=" +
+                                       std::to_string(head_) + " break 0 <= tail - head <= " +
+                                       std::to_string(capacity()));
+    }
+  }
+  spsc_control* control() const noexcept {
+    return reinterpret_cast<spsc_control*>(seg_->control());
+  }
+
+  // Readable messages, refreshing the cached tail only when the cache says fewer than `want`.
+  std::uint64_t available(std::uint64_t want) noexcept {
+    if (tail_cache_ - head_ < want) {
+      // [A1] pairs with [R1] (producer's tail store): the slots before tail are written.
+      const std::uint64_t t = tail_word_->load(std::memory_order_acquire);
+      // Untrusted: a tail behind head or more than capacity ahead is corrupt; ignore it.
+      if (t - head_ <= mask_ + 1) tail_cache_ = t;
+    }
+    return tail_cache_ - head_;
+  }
+  void copy_out(std::span<T> out) noexcept {
+    const std::uint64_t n = out.size();
+    if (n == 0) return;
+    const std::uint64_t idx = head_ & mask_;
+    const std::uint64_t first = std::min(n, mask_ + 1 - idx);
+    std::memcpy(out.data(), slots_ + idx, first * sizeof(T));
+    std::memcpy(out.data() + first, slots_, (n - first) * sizeof(T));
+    consume(n);
+  }
+  void consume(std::uint64_t n) noexcept {
+    head_ += n;
+    // [R2] frees the slots just read; pairs with [A2] in the producer.
+    head_word_->store(head_, std::memory_order_release);
+  }
+
+  const std::atomic<std::uint64_t>* tail_word_ = nullptr;
+  std::atomic<std::uint64_t>* head_word_ = nullptr;
+  const T* slots_ = nullptr;
+  std::uint64_t mask_ = 0;
+  std::uint64_t head_ = 0;        // == *head_word_ (only we write it)
+  std::uint64_t tail_cache_ = 0;  // last tail we read; the real tail is never behind it
+  std::uint64_t peeked_ = 0;
+  detail::attachment_ptr seg_;
+  detail::role_lease role_;
+};
+
+}  // namespace ipcring

@@ -1,0 +1,238 @@
+// The map-view layer: the only file of ipcring that includes Boost.Interprocess or knows the
+// platform's shared-memory calls. A Windows backend (windows_shared_memory: CreateFileMapping /
+// MapViewOfFile) replaces the POSIX part of this file behind the same map_view interface.
+#include "ipcring/map_view.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/interprocess/exceptions.hpp>
+#include <boost/interprocess/file_mapping.hpp>
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+#include <optional>
+#include <variant>
+
+#include "ipcring/error.hpp"
+
+namespace bip = boost::interprocess;
+
+namespace ipcring {
+
+struct map_view::backend {
+  std::variant<bip::shared_memory_object, bip::file_mapping> object;
+  bip::mapped_region region;
+};
+
+namespace {
+
+constexpr std::size_t k_page = 4096;
+
+std::string in_quotes(std::string_view s) {
+  std::string r(1, '\'');  // not "'" + s: gcc 12 warns falsely (-Wrestrict) on that
+  r.append(s).push_back('\'');
+  return r;
+}
+
+// Maps a Boost.Interprocess failure to our code, with a message naming the segment.
+[[noreturn]] void rethrow(const bip::interprocess_exception& e, std::string_view what,
+                          std::string_view name) {
+  errc code = errc::system;
+  switch (e.get_error_code()) {
+    case bip::already_exists_error: code = errc::already_exists; break;
+    case bip::not_found_error:
+    case bip::not_such_file_or_directory: code = errc::not_found; break;
+    case bip::security_error: code = errc::permission_denied; break;
+    default: break;
+  }
+  std::string msg = std::string(what) + " " + in_quotes(name) + ": ";
+  switch (code) {
+    case errc::already_exists: msg += "a segment of that name already exists"; break;
+    case errc::not_found: msg += "no segment of that name exists"; break;
+    case errc::permission_denied: msg += "permission denied"; break;
+    default: msg += e.what(); break;
+  }
+  throw error(code, msg);
+}
+
+// Forces every page to be backed now. The creator's pages are fresh zeros, so writing a zero
+// is harmless and allocates them; an opener only reads (a read fault on a shared writable
+// mapping installs a writable entry, so the first write later does not fault either).
+void prefault(std::byte* p, std::size_t n, bool fresh) {
+  for (std::size_t off = 0; off < n; off += k_page) {
+    auto* b = reinterpret_cast<volatile unsigned char*>(p + off);
+    if (fresh) {
+      *b = 0;
+    } else {
+      (void)*b;
+    }
+  }
+}
+
+}  // namespace
+
+void validate_name(std::string_view name) {
+  auto bad = [&](const std::string& rule) {
+    throw error(errc::invalid_name, "segment name " + in_quotes(name) + ": " + rule);
+  };
+  if (name.empty()) bad("must not be empty");
+  if (name.size() > k_max_name_length) {
+    bad("length " + std::to_string(name.size()) + " exceeds the platform limit of " +
+        std::to_string(k_max_name_length));
+  }
+  if (name.find('/') != std::string_view::npos) bad("must not contain '/'");
+  if (name.find('\0') != std::string_view::npos) bad("must not contain NUL");
+  if (name == "." || name == "..") bad("must not be '.' or '..'");
+}
+
+map_view::map_view(std::unique_ptr<backend> b, std::string name)
+    : backend_(std::move(b)), name_(std::move(name)) {
+  data_ = static_cast<std::byte*>(backend_->region.get_address());
+  size_ = backend_->region.get_size();
+}
+
+map_view::map_view(map_view&& o) noexcept
+    : backend_(std::move(o.backend_)), data_(o.data_), size_(o.size_), name_(std::move(o.name_)) {
+  o.data_ = nullptr;
+  o.size_ = 0;
+}
+
+map_view& map_view::operator=(map_view&& o) noexcept {
+  if (this != &o) {
+    backend_ = std::move(o.backend_);
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+    name_ = std::move(o.name_);
+  }
+  return *this;
+}
+
+map_view::~map_view() = default;  // mapped_region unmaps, the object closes its handle
+
+map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt) {
+  validate_name(name);
+  if (size == 0) throw error(errc::invalid_argument, "create " + in_quotes(name) + ": size=0");
+  const std::string n(name);
+  auto b = std::make_unique<backend>();
+  try {
+    bip::shared_memory_object shm(bip::create_only, n.c_str(), bip::read_write,
+                                  bip::permissions(opt.permissions));
+    try {
+      shm.truncate(static_cast<bip::offset_t>(size));
+      b->region = bip::mapped_region(shm, bip::read_write);
+    } catch (...) {
+      bip::shared_memory_object::remove(n.c_str());  // do not leave a half-made segment
+      throw;
+    }
+    b->object = std::move(shm);
+  } catch (const bip::interprocess_exception& e) {
+    rethrow(e, "create", name);
+  }
+  map_view v(std::move(b), n);
+  if (opt.prefault) prefault(v.data_, v.size_, true);
+  return v;
+}
+
+map_view map_view::open(std::string_view name, const map_options& opt) {
+  validate_name(name);
+  const std::string n(name);
+  auto b = std::make_unique<backend>();
+  try {
+    bip::shared_memory_object shm(bip::open_only, n.c_str(), bip::read_write);
+    bip::offset_t size = 0;
+    if (!shm.get_size(size) || size == 0) {
+      throw error(errc::not_ready, "open " + in_quotes(name) +
+                                       ": segment has size 0 (its creator has not sized it yet)");
+    }
+    b->region = bip::mapped_region(shm, bip::read_write);
+    b->object = std::move(shm);
+  } catch (const bip::interprocess_exception& e) {
+    rethrow(e, "open", name);
+  }
+  map_view v(std::move(b), n);
+  if (opt.prefault) prefault(v.data_, v.size_, false);
+  return v;
+}
+
+map_view map_view::create_file(const std::filesystem::path& path, std::size_t size,
+                               const map_options& opt) {
+  const std::string p = path.string();
+  if (p.empty()) throw error(errc::invalid_name, "create_file: empty path");
+  if (size == 0) throw error(errc::invalid_argument, "create_file " + in_quotes(p) + ": size=0");
+  const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, opt.permissions);
+  if (fd < 0) {
+    const int err = errno;
+    const errc code = err == EEXIST   ? errc::already_exists
+                      : err == EACCES ? errc::permission_denied
+                      : err == ENOENT ? errc::not_found
+                                      : errc::system;
+    throw error(code, "create_file " + in_quotes(p) + ": " + std::strerror(err));
+  }
+  const bool sized = ::fchmod(fd, opt.permissions) == 0 &&
+                     ::ftruncate(fd, static_cast<off_t>(size)) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!sized) {
+    ::unlink(p.c_str());
+    throw error(errc::system, "create_file " + in_quotes(p) + ": " + std::strerror(err));
+  }
+  auto b = std::make_unique<backend>();
+  try {
+    bip::file_mapping file(p.c_str(), bip::read_write);
+    b->region = bip::mapped_region(file, bip::read_write);
+    b->object = std::move(file);
+  } catch (const bip::interprocess_exception& e) {
+    ::unlink(p.c_str());
+    rethrow(e, "create_file", p);
+  }
+  map_view v(std::move(b), p);
+  if (opt.prefault) prefault(v.data_, v.size_, true);
+  return v;
+}
+
+map_view map_view::open_file(const std::filesystem::path& path, const map_options& opt) {
+  const std::string p = path.string();
+  if (p.empty()) throw error(errc::invalid_name, "open_file: empty path");
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    const errc code = ec == std::errc::no_such_file_or_directory ? errc::not_found
+                      : ec == std::errc::permission_denied       ? errc::permission_denied
+                                                                 : errc::system;
+    throw error(code, "open_file " + in_quotes(p) + ": " + ec.message());
+  }
+  if (size == 0) {
+    throw error(errc::not_ready, "open_file " + in_quotes(p) + ": file has size 0");
+  }
+  auto b = std::make_unique<backend>();
+  try {
+    bip::file_mapping file(p.c_str(), bip::read_write);
+    b->region = bip::mapped_region(file, bip::read_write);
+    b->object = std::move(file);
+  } catch (const bip::interprocess_exception& e) {
+    rethrow(e, "open_file", p);
+  }
+  map_view v(std::move(b), p);
+  if (opt.prefault) prefault(v.data_, v.size_, false);
+  return v;
+}
+
+bool remove(std::string_view name) noexcept {
+  try {
+    validate_name(name);
+    return bip::shared_memory_object::remove(std::string(name).c_str());
+  } catch (...) {
+    return false;
+  }
+}
+
+bool remove_file(const std::filesystem::path& path) noexcept {
+  std::error_code ec;
+  return std::filesystem::remove(path, ec);
+}
+
+}  // namespace ipcring

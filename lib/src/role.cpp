@@ -1,0 +1,57 @@
+#include "ipcring/detail/role.hpp"
+
+#include <unistd.h>
+
+#include <utility>
+
+#include "ipcring/error.hpp"
+
+namespace ipcring::detail {
+
+role_lease role_lease::acquire(std::atomic<std::uint64_t>& word, std::string_view role,
+                               std::string_view segment, bool* took_over) {
+  const std::uint64_t me = self_identity();
+  auto busy = [&](std::uint64_t holder, const char* why) {
+    return error(errc::busy, "the " + std::string(role) + " role of '" + std::string(segment) +
+                                 "' is held by " + why + " (pid " +
+                                 std::to_string(identity_pid(holder)) + ")");
+  };
+  if (took_over != nullptr) *took_over = false;
+  // Bounded: each failed CAS means another claimant made progress.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    // [A-role] pairs with [R-role] (release in release()) and the CASes below: a claimant
+    // sees the indices the previous holder left.
+    std::uint64_t cur = word.load(std::memory_order_acquire);
+    if (cur == me) throw busy(cur, "another handle in this process");
+    if (cur != 0 && process_alive(cur)) throw busy(cur, "a live process");
+    // Free, or its holder is gone: claim it. acq_rel: acquire as [A-role]; release publishes
+    // nothing yet but keeps the claim ordered before this holder's first index store.
+    if (word.compare_exchange_strong(cur, me, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      if (took_over != nullptr) *took_over = cur != 0;
+      return role_lease(&word, me);
+    }
+  }
+  throw busy(word.load(std::memory_order_relaxed), "a contended claim");
+}
+
+role_lease& role_lease::operator=(role_lease&& o) noexcept {
+  if (this != &o) {
+    release();
+    word_ = std::exchange(o.word_, nullptr);
+    id_ = o.id_;
+  }
+  return *this;
+}
+
+void role_lease::release() noexcept {
+  if (word_ == nullptr) return;
+  auto* w = std::exchange(word_, nullptr);
+  if (identity_pid(id_) != static_cast<std::uint32_t>(::getpid())) return;  // inherited by fork
+  std::uint64_t expected = id_;
+  // [R-role] publishes this holder's final index stores to the next claimant ([A-role]).
+  // A CAS, not a store: if a claimant took the role over (we were judged dead), keep theirs.
+  w->compare_exchange_strong(expected, 0, std::memory_order_release, std::memory_order_relaxed);
+}
+
+}  // namespace ipcring::detail

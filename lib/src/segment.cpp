@@ -1,0 +1,290 @@
+// Creating, opening and validating ring segments: the header protocol of docs/layout.md.
+#include "ipcring/detail/segment.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <limits>
+#include <thread>
+
+#include "ipcring/error.hpp"
+#include "ipcring/type_name.hpp"
+
+namespace ipcring {
+
+const char* to_string(ring_kind k) noexcept {
+  switch (k) {
+    case ring_kind::spsc: return "spsc";
+  }
+  return "unknown";
+}
+
+std::string stored_type_name(std::string_view name) {
+  if (name.size() <= k_type_name_max) return std::string(name);
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a 64
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<std::size_t>(i)] = hex[h & 15];
+  out += '~';
+  out += name.substr(name.size() - (k_type_name_max - 17));
+  return out;
+}
+
+namespace detail {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::string in_quotes(std::string_view s) {
+  std::string r(1, '\'');  // not "'" + s: gcc 12 warns falsely (-Wrestrict) on that
+  r.append(s).push_back('\'');
+  return r;
+}
+
+std::string kind_name(std::uint32_t k) {
+  const char* n = to_string(static_cast<ring_kind>(k));
+  return std::string(n) + " (" + std::to_string(k) + ")";
+}
+
+constexpr std::uint64_t round_up(std::uint64_t v, std::uint64_t to) {
+  return (v + to - 1) / to * to;
+}
+
+bool is_pow2(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+// Largest ring we accept: keeps every offset far from overflow (1 TiB of slots).
+constexpr std::uint64_t k_max_data_bytes = std::uint64_t{1} << 40;
+
+}  // namespace
+
+std::uint64_t data_offset(const ring_spec& s) noexcept {
+  const std::uint64_t align = std::max<std::uint64_t>(k_block, s.slot_align);
+  return round_up(k_control_offset + s.control_size, align);
+}
+
+std::uint64_t required_bytes(const ring_spec& s, std::string_view what) {
+  if (!is_pow2(s.capacity)) {
+    throw error(errc::invalid_argument, std::string(what) + ": capacity=" +
+                                            std::to_string(s.capacity) +
+                                            " must be a power of two (and not 0)");
+  }
+  if (s.slot_size == 0 || s.capacity > k_max_data_bytes / s.slot_size) {
+    throw error(errc::invalid_argument,
+                std::string(what) + ": capacity=" + std::to_string(s.capacity) + " x slot_size=" +
+                    std::to_string(s.slot_size) + " exceeds the limit of 2^40 bytes of slots");
+  }
+  return data_offset(s) + s.capacity * s.slot_size;
+}
+
+namespace {
+
+attachment created(std::span<std::byte> bytes, ring_spec spec, std::string name) {
+  const std::uint64_t need = required_bytes(spec, "create " + in_quotes(name));
+  if (bytes.size() < need) {
+    throw error(errc::too_small, "create " + in_quotes(name) + ": " + std::to_string(bytes.size()) +
+                                     " bytes given, the ring needs " + std::to_string(need));
+  }
+  if (reinterpret_cast<std::uintptr_t>(bytes.data()) % k_block != 0) {
+    throw error(errc::invalid_argument,
+                "create " + in_quotes(name) + ": memory must be aligned to 128 bytes");
+  }
+  if (spec.type_name.size() > k_type_name_max) spec.type_name = stored_type_name(spec.type_name);
+
+  auto* h = reinterpret_cast<segment_header*>(bytes.data());
+  std::memcpy(h->magic, k_magic, sizeof k_magic);
+  h->layout_version = k_layout_version;
+  h->kind = static_cast<std::uint32_t>(spec.kind);
+  h->slot_size = spec.slot_size;
+  h->slot_align = spec.slot_align;
+  h->elem_size = spec.elem_size;
+  h->elem_align = spec.elem_align;
+  h->type_name_len = static_cast<std::uint32_t>(spec.type_name.size());
+  h->capacity = spec.capacity;
+  h->data_offset = data_offset(spec);
+  h->total_size = need;
+  std::memset(h->type_name, 0, sizeof h->type_name);
+  std::memcpy(h->type_name, spec.type_name.data(), spec.type_name.size());
+  // [R-ready] publishes every field above (and the zeroed control blocks); pairs with
+  // [A-ready] in open_in. Nothing else is ever stored to init_state.
+  h->init_state.store(k_init_ready, std::memory_order_release);
+
+  attachment a;
+  a.bytes = bytes.first(need);
+  a.name = std::move(name);
+  a.spec = std::move(spec);
+  return a;
+}
+
+attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
+                  const ring_options& opt, clock::time_point deadline) {
+  const std::string what = "open " + in_quotes(name);
+  if (bytes.size() < sizeof(segment_header)) {
+    throw error(errc::too_small, what + ": segment is " + std::to_string(bytes.size()) +
+                                     " bytes, smaller than the " +
+                                     std::to_string(sizeof(segment_header)) + "-byte header");
+  }
+  auto* h = reinterpret_cast<segment_header*>(bytes.data());
+  // [A-ready] pairs with [R-ready] in create_in: once ready is seen, every field is visible.
+  while (h->init_state.load(std::memory_order_acquire) != k_init_ready) {
+    // Bytes 0..15 may still be changing; a non-zero foreign magic will never become ours.
+    unsigned char m[8];
+    std::memcpy(m, h->magic, sizeof m);
+    const bool blank = std::all_of(std::begin(m), std::end(m), [](auto c) { return c == 0; });
+    if (!blank && std::memcmp(m, k_magic, sizeof m) != 0) {
+      throw error(errc::bad_magic, what + ": not an ipcring segment (magic is not \"IPCRING\")");
+    }
+    if (clock::now() >= deadline) {
+      throw error(errc::not_ready,
+                  what + ": the creator did not publish 'ready' within " +
+                      std::to_string(opt.open_timeout.count()) +
+                      " ms; it may have died while creating the segment (remove it and create "
+                      "it again)");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+
+  if (std::memcmp(h->magic, k_magic, sizeof k_magic) != 0) {
+    throw error(errc::bad_magic, what + ": not an ipcring segment (magic is not \"IPCRING\")");
+  }
+  if (h->layout_version != k_layout_version) {
+    throw error(errc::version_mismatch,
+                what + ": layout_version expected " + std::to_string(k_layout_version) +
+                    ", found " + std::to_string(h->layout_version) +
+                    " (created by a different ipcring release)");
+  }
+  if (h->kind != static_cast<std::uint32_t>(spec.kind)) {
+    throw error(errc::kind_mismatch,
+                what + ": ring kind expected " + kind_name(static_cast<std::uint32_t>(spec.kind)) +
+                    ", found " + kind_name(h->kind));
+  }
+
+  if (spec.type_name.size() > k_type_name_max) spec.type_name = stored_type_name(spec.type_name);
+  const std::size_t found_len = std::min<std::size_t>(h->type_name_len, k_type_name_max);
+  const std::string_view found_name(h->type_name, found_len);
+  std::string diff;
+  auto cmp = [&](const char* field, std::uint64_t expected, std::uint64_t found) {
+    if (expected == found) return;
+    diff += diff.empty() ? "" : "; ";
+    diff += std::string(field) + " expected " + std::to_string(expected) + ", found " +
+            std::to_string(found);
+  };
+  cmp("elem_size", spec.elem_size, h->elem_size);
+  cmp("elem_align", spec.elem_align, h->elem_align);
+  cmp("slot_size", spec.slot_size, h->slot_size);
+  cmp("slot_align", spec.slot_align, h->slot_align);
+  if (found_name != spec.type_name) {
+    diff += diff.empty() ? "" : "; ";
+    diff += "type_name expected " + in_quotes(spec.type_name) + ", found " + in_quotes(found_name);
+  }
+  if (!diff.empty()) throw error(errc::type_mismatch, what + ": element type differs: " + diff);
+
+  if (h->type_name_len > k_type_name_max) {
+    throw error(errc::corrupted, what + ": type_name_len=" + std::to_string(h->type_name_len) +
+                                     " exceeds " + std::to_string(k_type_name_max));
+  }
+  spec.capacity = h->capacity;
+  std::uint64_t need = 0;
+  try {
+    need = required_bytes(spec, what);
+  } catch (const error& e) {
+    throw error(errc::corrupted, std::string(e.what()) + " (read from the header)");
+  }
+  if (h->data_offset != data_offset(spec)) {
+    throw error(errc::corrupted, what + ": data_offset expected " +
+                                     std::to_string(data_offset(spec)) + ", found " +
+                                     std::to_string(h->data_offset));
+  }
+  if (h->total_size != need) {
+    throw error(errc::corrupted, what + ": total_size expected " + std::to_string(need) +
+                                     " for capacity " + std::to_string(spec.capacity) +
+                                     ", found " + std::to_string(h->total_size));
+  }
+  if (bytes.size() < need) {
+    throw error(errc::too_small, what + ": segment is " + std::to_string(bytes.size()) +
+                                     " bytes, but its header claims " + std::to_string(need));
+  }
+
+  attachment a;
+  a.bytes = bytes.first(need);
+  a.name = std::move(name);
+  a.spec = std::move(spec);
+  return a;
+}
+
+// Runs `attach` on a fresh mapping; the mapping moves into the attachment it returns.
+template <class Attach>
+attachment_ptr adopt(map_view v, Attach&& attach) {
+  attachment a = attach(v.bytes(), v.name());
+  a.view.emplace(std::move(v));  // the bytes stay where they are: only the handle moves
+  return std::make_shared<const attachment>(std::move(a));
+}
+
+template <class OpenView>
+attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ring_spec& spec) {
+  const auto deadline = clock::now() + opt.open_timeout;
+  for (;;) {
+    try {
+      map_view v = open_view();
+      return adopt(std::move(v), [&](std::span<std::byte> b, const std::string& n) {
+        return opened(b, spec, n, opt, deadline);
+      });
+    } catch (const error& e) {
+      if (e.value() != errc::not_ready || clock::now() >= deadline) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+}  // namespace
+
+attachment_ptr create_in(std::span<std::byte> bytes, ring_spec spec, std::string name) {
+  return std::make_shared<const attachment>(created(bytes, std::move(spec), std::move(name)));
+}
+
+attachment_ptr open_in(std::span<std::byte> bytes, ring_spec spec, std::string name,
+                       const ring_options& opt) {
+  return std::make_shared<const attachment>(
+      opened(bytes, std::move(spec), std::move(name), opt, clock::now() + opt.open_timeout));
+}
+
+attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_options& opt) {
+  const std::uint64_t need = required_bytes(spec, "create " + in_quotes(name));  // before naming
+  map_view v = map_view::create(name, need, opt.map);
+  try {
+    return adopt(std::move(v), [&](std::span<std::byte> b, const std::string& n) {
+      return created(b, spec, n);
+    });
+  } catch (...) {
+    remove(name);
+    throw;
+  }
+}
+
+attachment_ptr open_shm(std::string_view name, ring_spec spec, const ring_options& opt) {
+  return open_view(opt, [&] { return map_view::open(name, opt.map); }, spec);
+}
+
+attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
+                           const ring_options& opt) {
+  const std::uint64_t need = required_bytes(spec, "create_file " + in_quotes(p.string()));
+  map_view v = map_view::create_file(p, need, opt.map);
+  try {
+    return adopt(std::move(v), [&](std::span<std::byte> b, const std::string& n) {
+      return created(b, spec, n);
+    });
+  } catch (...) {
+    remove_file(p);
+    throw;
+  }
+}
+
+attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt) {
+  return open_view(opt, [&] { return map_view::open_file(p, opt.map); }, spec);
+}
+
+}  // namespace detail
+}  // namespace ipcring

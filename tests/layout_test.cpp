@@ -1,0 +1,244 @@
+// Header validation: every way an open can find a segment that is not what it expects.
+#include "ipcring/layout.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "ipcring/spsc_ring.hpp"
+#include "support/test_support.hpp"
+
+namespace ipcring::test {
+namespace {
+
+struct quote {
+  std::uint64_t id;
+  double price;
+};
+struct wide_quote {
+  std::uint64_t id;
+  double price;
+  double size;
+};
+struct other_quote {  // same size and alignment as quote, different name
+  std::uint64_t id;
+  double price;
+};
+
+segment_header& header_of(map_view& v) { return *reinterpret_cast<segment_header*>(v.data()); }
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+TEST(layout, header_fields_are_written_by_create) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<quote>::create(g.name(), 64);
+  auto v = map_view::open(g.name());
+  const auto& h = header_of(v);
+  EXPECT_EQ(std::memcmp(h.magic, "IPCRING", 8), 0);
+  EXPECT_EQ(h.layout_version, k_layout_version);
+  EXPECT_EQ(h.init_state.load(), k_init_ready);
+  EXPECT_EQ(h.kind, static_cast<std::uint32_t>(ring_kind::spsc));
+  EXPECT_EQ(h.capacity, 64u);
+  EXPECT_EQ(h.slot_size, sizeof(quote));
+  EXPECT_EQ(h.slot_align, alignof(quote));
+  EXPECT_EQ(h.elem_size, sizeof(quote));
+  EXPECT_EQ(h.elem_align, alignof(quote));
+  EXPECT_EQ(h.data_offset, 512u);
+  EXPECT_EQ(h.total_size, 512u + 64 * sizeof(quote));
+  EXPECT_EQ(std::string(h.type_name, h.type_name_len), std::string(type_tag<quote>::name));
+  EXPECT_TRUE(contains(std::string(h.type_name), "quote")) << h.type_name;
+}
+
+TEST(layout, arithmetic_types_have_portable_names) {
+  EXPECT_EQ(type_tag<std::uint64_t>::name, "uint64");
+  EXPECT_EQ(type_tag<std::int32_t>::name, "int32");
+  EXPECT_EQ(type_tag<double>::name, "float64");
+  EXPECT_EQ(type_tag<char>::name, "char8");
+}
+
+TEST(layout, open_with_other_element_size_names_both) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<quote>::create(g.name(), 64);
+  const auto msg =
+      expect_error(errc::type_mismatch, [&] { spsc_ring<wide_quote>::open(g.name()); });
+  EXPECT_TRUE(contains(msg, g.name())) << msg;
+  EXPECT_TRUE(contains(msg, "elem_size expected 24, found 16")) << msg;
+}
+
+TEST(layout, open_with_other_type_name_of_same_size_fails) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<quote>::create(g.name(), 64);
+  const auto msg =
+      expect_error(errc::type_mismatch, [&] { spsc_ring<other_quote>::open(g.name()); });
+  EXPECT_TRUE(contains(msg, "type_name expected")) << msg;
+  EXPECT_TRUE(contains(msg, "other_quote")) << msg;
+}
+
+TEST(layout, type_name_option_overrides_the_default) {
+  segment_guard g(unique_name());
+  ring_options o;
+  o.type_name = "md.quote/v1";
+  auto ring = spsc_ring<quote>::create(g.name(), 64, o);
+  EXPECT_NO_THROW(spsc_ring<other_quote>::open(g.name(), o));  // same name, same size: accepted
+  const auto msg = expect_error(errc::type_mismatch, [&] { spsc_ring<quote>::open(g.name()); });
+  EXPECT_TRUE(contains(msg, "found 'md.quote/v1'")) << msg;
+}
+
+TEST(layout, long_type_names_are_hashed_consistently) {
+  const std::string a(100, 'a');
+  std::string b = a;
+  b[0] = 'b';
+  EXPECT_EQ(stored_type_name(a).size(), k_type_name_max);
+  EXPECT_EQ(stored_type_name(a), stored_type_name(a));
+  EXPECT_NE(stored_type_name(a), stored_type_name(b));  // differs only outside the kept tail
+  EXPECT_EQ(stored_type_name("short"), "short");
+}
+
+TEST(layout, open_with_other_layout_version_fails) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<quote>::create(g.name(), 64);
+  auto v = map_view::open(g.name());
+  header_of(v).layout_version = k_layout_version + 1;
+  const auto msg = expect_error(errc::version_mismatch, [&] { spsc_ring<quote>::open(g.name()); });
+  EXPECT_TRUE(contains(msg, "expected " + std::to_string(k_layout_version) + ", found " +
+                                std::to_string(k_layout_version + 1)))
+      << msg;
+}
+
+TEST(layout, open_with_other_kind_fails) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<quote>::create(g.name(), 64);
+  auto v = map_view::open(g.name());
+  header_of(v).kind = 77;
+  const auto msg = expect_error(errc::kind_mismatch, [&] { spsc_ring<quote>::open(g.name()); });
+  EXPECT_TRUE(contains(msg, "expected spsc (1), found unknown (77)")) << msg;
+}
+
+TEST(layout, foreign_segment_fails_at_once_with_bad_magic) {
+  segment_guard g(unique_name());
+  auto v = map_view::create(g.name(), 4096);
+  std::memcpy(v.data(), "NOTARING", 8);
+  ring_options o;
+  o.open_timeout = std::chrono::seconds(30);
+  const auto t0 = std::chrono::steady_clock::now();
+  expect_error(errc::bad_magic, [&] { spsc_ring<quote>::open(g.name(), o); });
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));  // did not wait 30 s
+}
+
+TEST(layout, creator_that_never_finished_makes_open_fail_in_bounded_time) {
+  segment_guard g(unique_name());
+  auto v = map_view::create(g.name(), 4096);  // all zero: a creator that died before `ready`
+  ring_options o;
+  o.open_timeout = std::chrono::milliseconds(200);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto msg = expect_error(errc::not_ready, [&] { spsc_ring<quote>::open(g.name(), o); });
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, std::chrono::milliseconds(200));
+  EXPECT_LT(took, std::chrono::seconds(5));
+  EXPECT_TRUE(contains(msg, "did not publish 'ready' within 200 ms")) << msg;
+}
+
+TEST(layout, creator_that_never_sized_the_segment_makes_open_fail_in_bounded_time) {
+  segment_guard g(unique_name());
+  const int fd = ::shm_open(("/" + g.name()).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+  ASSERT_GE(fd, 0);
+  ::close(fd);  // size 0: died between shm_open and ftruncate
+  ring_options o;
+  o.open_timeout = std::chrono::milliseconds(100);
+  const auto t0 = std::chrono::steady_clock::now();
+  expect_error(errc::not_ready, [&] { spsc_ring<quote>::open(g.name(), o); });
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
+TEST(layout, open_waits_for_a_creator_that_finishes_in_time) {
+  segment_guard g(unique_name());
+  auto v = map_view::create(g.name(), spsc_ring<quote>::required_bytes(64));
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    (void)spsc_ring<quote>::create_in(v.bytes(), 64);  // publishes ready into the segment
+  });
+  EXPECT_NO_THROW(spsc_ring<quote>::open(g.name()));
+  late.join();
+}
+
+TEST(layout, segment_smaller_than_its_header_claims_fails) {
+  segment_guard big(unique_name("-big"));
+  segment_guard small(unique_name("-small"));
+  auto ring = spsc_ring<quote>::create(big.name(), 1024);
+  auto src = map_view::open(big.name());
+  auto dst = map_view::create(small.name(), 4096);  // header says 512 + 16 KiB
+  std::memcpy(dst.data(), src.data(), 512);
+  const auto msg = expect_error(errc::too_small, [&] { spsc_ring<quote>::open(small.name()); });
+  EXPECT_TRUE(contains(msg, "header claims " + std::to_string(512 + 1024 * sizeof(quote))))
+      << msg;
+}
+
+TEST(layout, segment_smaller_than_a_header_fails) {
+  heap_bytes mem(256);
+  const auto msg =
+      expect_error(errc::too_small, [&] { spsc_ring<quote>::open_in(mem.span().first(64)); });
+  EXPECT_TRUE(contains(msg, "smaller than the 128-byte header")) << msg;
+}
+
+TEST(layout, impossible_capacity_in_header_is_corrupted) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<quote>::create(g.name(), 64);
+  auto v = map_view::open(g.name());
+  header_of(v).capacity = 100;
+  expect_error(errc::corrupted, [&] { spsc_ring<quote>::open(g.name()); });
+  header_of(v).capacity = 0;
+  expect_error(errc::corrupted, [&] { spsc_ring<quote>::open(g.name()); });
+  header_of(v).capacity = std::uint64_t{1} << 62;
+  expect_error(errc::corrupted, [&] { spsc_ring<quote>::open(g.name()); });
+  header_of(v).capacity = 64;
+  header_of(v).data_offset = 4;
+  expect_error(errc::corrupted, [&] { spsc_ring<quote>::open(g.name()); });
+  header_of(v).data_offset = 512;
+  header_of(v).total_size = 1;
+  expect_error(errc::corrupted, [&] { spsc_ring<quote>::open(g.name()); });
+  header_of(v).total_size = 512 + 64 * sizeof(quote);
+  header_of(v).type_name_len = 200;
+  expect_error(errc::type_mismatch, [&] { spsc_ring<quote>::open(g.name()); });
+  header_of(v).type_name_len = static_cast<std::uint32_t>(type_tag<quote>::name.size());
+  EXPECT_NO_THROW(spsc_ring<quote>::open(g.name()));  // restored: opens again
+}
+
+TEST(layout, bad_capacity_is_rejected_before_anything_is_created) {
+  segment_guard g(unique_name());
+  const auto msg =
+      expect_error(errc::invalid_argument, [&] { spsc_ring<quote>::create(g.name(), 1000); });
+  EXPECT_TRUE(contains(msg, "capacity=1000 must be a power of two")) << msg;
+  EXPECT_TRUE(contains(msg, g.name())) << msg;
+  expect_error(errc::invalid_argument, [&] { spsc_ring<quote>::create(g.name(), 0); });
+  expect_error(errc::invalid_argument,
+               [&] { spsc_ring<quote>::create(g.name(), std::uint64_t{1} << 60); });
+  expect_error(errc::not_found, [&] { map_view::open(g.name()); });
+}
+
+TEST(layout, file_backed_ring_reopens) {
+  const auto path = std::filesystem::temp_directory_path() / unique_name("-ring");
+  remove_file(path);
+  {
+    auto ring = spsc_ring<std::uint64_t>::create_file(path, 16);
+    auto tx = ring.producer();
+    ASSERT_TRUE(tx.try_push(42));
+  }
+  {
+    auto ring = spsc_ring<std::uint64_t>::open_file(path);
+    auto rx = ring.consumer();
+    std::uint64_t v = 0;
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(v, 42u);
+    expect_error(errc::type_mismatch, [&] { spsc_ring<std::uint32_t>::open_file(path); });
+  }
+  EXPECT_TRUE(remove_file(path));
+}
+
+}  // namespace
+}  // namespace ipcring::test

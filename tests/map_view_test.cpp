@@ -1,0 +1,149 @@
+#include "ipcring/map_view.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include "support/test_support.hpp"
+
+namespace ipcring::test {
+namespace {
+
+mode_t shm_mode(const std::string& name) {
+  struct stat st{};
+  EXPECT_EQ(::stat(("/dev/shm/" + name).c_str(), &st), 0) << name;
+  return st.st_mode & 0777;
+}
+
+TEST(map_view, create_then_open_share_bytes) {
+  segment_guard g(unique_name());
+  auto a = map_view::create(g.name(), 10000);
+  EXPECT_GE(a.size(), 10000u);
+  EXPECT_EQ(a.name(), g.name());
+  auto b = map_view::open(g.name());
+  EXPECT_EQ(a.size(), b.size());
+  std::memcpy(a.data() + 5000, "hello", 5);
+  EXPECT_EQ(std::memcmp(b.data() + 5000, "hello", 5), 0);
+  EXPECT_NE(a.data(), b.data());  // two views of one segment
+}
+
+TEST(map_view, new_segment_is_zero_filled) {
+  segment_guard g(unique_name());
+  auto a = map_view::create(g.name(), 3 * 4096 + 1);
+  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data()[i], std::byte{0}) << i;
+}
+
+TEST(map_view, create_fails_when_name_exists) {
+  segment_guard g(unique_name());
+  auto a = map_view::create(g.name(), 4096);
+  const auto msg = expect_error(errc::already_exists, [&] { map_view::create(g.name(), 4096); });
+  EXPECT_NE(msg.find(g.name()), std::string::npos) << msg;
+}
+
+TEST(map_view, open_fails_when_name_is_absent) {
+  segment_guard g(unique_name());
+  const auto msg = expect_error(errc::not_found, [&] { map_view::open(g.name()); });
+  EXPECT_NE(msg.find(g.name()), std::string::npos) << msg;
+}
+
+TEST(map_view, remove_reports_whether_it_removed) {
+  segment_guard g(unique_name());
+  EXPECT_FALSE(ipcring::remove(g.name()));
+  { auto a = map_view::create(g.name(), 4096); }
+  EXPECT_TRUE(ipcring::remove(g.name()));
+  EXPECT_FALSE(ipcring::remove(g.name()));
+  EXPECT_FALSE(ipcring::remove(""));      // invalid names: false, no throw
+  EXPECT_FALSE(ipcring::remove("a/b"));
+}
+
+TEST(map_view, destructor_unmaps_but_never_removes) {
+  segment_guard g(unique_name());
+  { auto a = map_view::create(g.name(), 4096); std::memcpy(a.data(), "kept", 4); }
+  auto b = map_view::open(g.name());
+  EXPECT_EQ(std::memcmp(b.data(), "kept", 4), 0);
+}
+
+TEST(map_view, mapping_outlives_remove) {
+  segment_guard g(unique_name());
+  auto a = map_view::create(g.name(), 4096);
+  ASSERT_TRUE(ipcring::remove(g.name()));
+  std::memcpy(a.data(), "still", 5);  // must not fault
+  EXPECT_EQ(std::memcmp(a.data(), "still", 5), 0);
+  expect_error(errc::not_found, [&] { map_view::open(g.name()); });
+}
+
+TEST(map_view, moved_from_view_is_empty) {
+  segment_guard g(unique_name());
+  auto a = map_view::create(g.name(), 4096);
+  std::byte* p = a.data();
+  map_view b = std::move(a);
+  EXPECT_EQ(b.data(), p);
+  EXPECT_EQ(a.data(), nullptr);  // NOLINT(bugprone-use-after-move): checking the moved-from state
+  EXPECT_EQ(a.size(), 0u);
+}
+
+TEST(map_view, default_permissions_are_0600) {
+  segment_guard g(unique_name());
+  const mode_t old = ::umask(0);  // the permissions must not depend on the umask either
+  auto a = map_view::create(g.name(), 4096);
+  ::umask(old);
+  EXPECT_EQ(shm_mode(g.name()), 0600u);
+}
+
+TEST(map_view, permissions_option_widens_them) {
+  segment_guard g(unique_name());
+  map_options o;
+  o.permissions = 0660;
+  auto a = map_view::create(g.name(), 4096, o);
+  EXPECT_EQ(shm_mode(g.name()), 0660u);
+}
+
+TEST(map_view, invalid_names_are_rejected) {
+  for (const std::string& bad : {std::string(), std::string("a/b"), std::string("/lead"),
+                                std::string("."), std::string(".."), std::string(256, 'x'),
+                                std::string("nul\0in", 6)}) {
+    const auto msg = expect_error(errc::invalid_name, [&] { map_view::create(bad, 4096); });
+    EXPECT_NE(msg.find("segment name"), std::string::npos) << msg;
+    expect_error(errc::invalid_name, [&] { map_view::open(bad); });
+  }
+  const auto msg = expect_error(errc::invalid_name, [] { validate_name(std::string(300, 'y')); });
+  EXPECT_NE(msg.find("300"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("255"), std::string::npos) << msg;
+}
+
+TEST(map_view, longest_valid_name_works) {
+  segment_guard g(std::string(k_max_name_length, 'n'));
+  EXPECT_NO_THROW(map_view::create(g.name(), 4096));
+  EXPECT_NO_THROW(map_view::open(g.name()));
+}
+
+TEST(map_view, zero_size_is_rejected) {
+  segment_guard g(unique_name());
+  expect_error(errc::invalid_argument, [&] { map_view::create(g.name(), 0); });
+  expect_error(errc::not_found, [&] { map_view::open(g.name()); });  // nothing left behind
+}
+
+TEST(map_view, file_backed_create_open_remove) {
+  const auto path = std::filesystem::temp_directory_path() / unique_name("-file");
+  remove_file(path);
+  {
+    auto a = map_view::create_file(path, 8192);
+    EXPECT_EQ(a.size(), 8192u);
+    std::memcpy(a.data() + 100, "file", 4);
+    auto b = map_view::open_file(path);
+    EXPECT_EQ(std::memcmp(b.data() + 100, "file", 4), 0);
+    EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    expect_error(errc::already_exists, [&] { map_view::create_file(path, 8192); });
+  }
+  EXPECT_TRUE(std::filesystem::exists(path));  // unmapping never removes
+  EXPECT_TRUE(remove_file(path));
+  EXPECT_FALSE(remove_file(path));
+  expect_error(errc::not_found, [&] { map_view::open_file(path); });
+}
+
+}  // namespace
+}  // namespace ipcring::test

@@ -1,0 +1,134 @@
+// spsc_ring between real processes: fork() before any thread starts, attach by name, move
+// >= 10 million messages per path; role takeover after SIGKILL.
+#include <gtest/gtest.h>
+
+#include "ipcring/spsc_ring.hpp"
+#include "support/spsc_traffic.hpp"
+#include "support/test_support.hpp"
+
+namespace ipcring::test {
+namespace {
+
+constexpr u64 k_messages = 10'000'000;
+
+class spsc_ring_ipc : public ::testing::TestWithParam<path> {};
+
+TEST_P(spsc_ring_ipc, ten_million_messages_arrive_once_in_order) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<msg>::create(g.name(), 4096);
+  child_process producer([&] {
+    auto tx = spsc_ring<msg>::open(g.name()).producer();  // attaches by name
+    produce(tx, GetParam(), k_messages);
+    return 0;
+  });
+  auto rx = spsc_ring<msg>::open(g.name()).consumer();
+  const u64 received = consume(rx, GetParam(), k_messages);
+  EXPECT_EQ(received, k_messages);
+  EXPECT_EQ(producer.exit_code(), 0);
+  msg extra{};
+  EXPECT_FALSE(rx.try_pop(extra));
+}
+
+INSTANTIATE_TEST_SUITE_P(paths, spsc_ring_ipc,
+                         ::testing::Values(path::single, path::batch, path::zero_copy),
+                         [](const auto& p) { return path_name(p.param); });
+
+TEST(spsc_ring_ipc_roles, live_holder_keeps_the_role_and_killed_holder_is_replaced) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 64);
+  pipe_signal ready;
+  child_process holder([&] {
+    auto tx = spsc_ring<u64>::open(g.name()).producer();
+    for (u64 i = 0; i < 10; ++i) {
+      if (!tx.try_push(i)) return 2;
+    }
+    ready.notify();
+    ::pause();  // holds the role until killed
+    return 0;
+  });
+  ASSERT_TRUE(ready.wait());
+  const auto msg = expect_error(errc::busy, [&] { (void)ring.producer(); });
+  EXPECT_NE(msg.find("live process (pid " + std::to_string(holder.pid()) + ")"),
+            std::string::npos)
+      << msg;
+
+  holder.kill(SIGKILL);
+  // Not reaped yet: the holder is a zombie, which must count as dead.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::optional<spsc_producer<u64>> tx;
+  while (!tx && std::chrono::steady_clock::now() < deadline) {
+    try {
+      tx.emplace(ring.producer());
+    } catch (const error& e) {
+      ASSERT_EQ(e.code(), errc::busy) << e.what();  // until the kill has landed
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  ASSERT_TRUE(tx.has_value()) << "killed holder was not replaced";
+  EXPECT_EQ(holder.exit_code(), 1000 + SIGKILL);
+
+  // The new producer continues from the shared tail: 0..9 from the dead one, then 10..19.
+  for (u64 i = 10; i < 20; ++i) ASSERT_TRUE(tx->try_push(i));
+  auto rx = ring.consumer();
+  for (u64 i = 0; i < 20; ++i) {
+    u64 v = 0;
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(v, i);
+  }
+}
+
+TEST(spsc_ring_ipc_roles, killed_consumer_is_replaced_and_continues_from_head) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 64);
+  {
+    auto tx = ring.producer();
+    for (u64 i = 0; i < 20; ++i) ASSERT_TRUE(tx.try_push(i));
+  }
+  pipe_signal ready;
+  child_process holder([&] {
+    auto rx = spsc_ring<u64>::open(g.name()).consumer();
+    for (u64 i = 0; i < 5; ++i) {
+      u64 v = 0;
+      if (!rx.try_pop(v) || v != i) return 2;
+    }
+    ready.notify();
+    ::pause();
+    return 0;
+  });
+  ASSERT_TRUE(ready.wait());
+  expect_error(errc::busy, [&] { (void)ring.consumer(); });
+  holder.kill(SIGKILL);
+  ASSERT_EQ(holder.exit_code(), 1000 + SIGKILL);  // reaped: the pid is gone entirely
+  auto rx = ring.consumer();
+  for (u64 i = 5; i < 20; ++i) {
+    u64 v = 0;
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(v, i);
+  }
+}
+
+TEST(spsc_ring_ipc_roles, role_released_by_exiting_holder_is_free) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 64);
+  child_process holder([&] {
+    auto tx = spsc_ring<u64>::open(g.name()).producer();
+    return tx.try_push(1) ? 0 : 2;
+  });
+  ASSERT_EQ(holder.exit_code(), 0);
+  EXPECT_NO_THROW((void)ring.producer());
+}
+
+TEST(spsc_ring_ipc_roles, handle_inherited_across_fork_does_not_release_the_role) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 64);
+  auto tx = ring.producer();
+  child_process child([&] {
+    { auto copy = std::move(tx); }  // the child destroys its copy of the parent's handle
+    return 0;
+  });
+  ASSERT_EQ(child.exit_code(), 0);
+  expect_error(errc::busy, [&] { (void)ring.producer(); });  // still ours
+}
+
+}  // namespace
+}  // namespace ipcring::test

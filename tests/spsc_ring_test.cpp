@@ -1,0 +1,286 @@
+// Deterministic spsc_ring tests on heap memory: full, empty, wrap-around (reached by writing
+// the indices into the control block), batches, zero-copy, roles and corrupt indices.
+#include "ipcring/spsc_ring.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <numeric>
+#include <vector>
+
+#include "support/test_support.hpp"
+
+namespace ipcring::test {
+namespace {
+
+using u64 = std::uint64_t;
+
+// A ring of `cap` u64 slots on the heap, with direct access to its control block.
+struct fixture {
+  explicit fixture(u64 cap)
+      : mem(spsc_ring<u64>::required_bytes(cap)),
+        ring(spsc_ring<u64>::create_in(mem.span(), cap)) {}
+  spsc_control& ctl() { return *reinterpret_cast<spsc_control*>(mem.span().data() + 128); }
+  // Puts both indices at `pos` (an empty ring), as if `pos` messages had passed through.
+  void set_position(u64 pos) {
+    ctl().head.store(pos);
+    ctl().tail.store(pos);
+  }
+  heap_bytes mem;
+  spsc_ring<u64> ring;
+};
+
+TEST(spsc_ring, push_then_pop_returns_the_same_values_in_order) {
+  fixture f(8);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  u64 v = 0;
+  EXPECT_FALSE(rx.try_pop(v));
+  for (u64 i = 1; i <= 5; ++i) ASSERT_TRUE(tx.try_push(i * 10));
+  EXPECT_EQ(f.ring.size_approx(), 5u);
+  for (u64 i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(v, i * 10);
+  }
+  EXPECT_FALSE(rx.try_pop(v));
+  EXPECT_EQ(f.ring.size_approx(), 0u);
+}
+
+TEST(spsc_ring, try_push_fails_when_full_and_succeeds_after_a_pop) {
+  fixture f(4);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (u64 i = 0; i < 4; ++i) ASSERT_TRUE(tx.try_push(i));
+  EXPECT_FALSE(tx.try_push(99));
+  EXPECT_EQ(tx.size_approx(), 4u);
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 0u);
+  EXPECT_TRUE(tx.try_push(4));
+  EXPECT_FALSE(tx.try_push(5));
+  for (u64 i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(v, i);
+  }
+}
+
+TEST(spsc_ring, wraps_around_at_every_slot_offset) {
+  for (u64 start = 0; start < 8; ++start) {
+    fixture f(8);
+    f.set_position(start);
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    for (u64 i = 0; i < 8; ++i) ASSERT_TRUE(tx.try_push(100 + i)) << start;
+    EXPECT_FALSE(tx.try_push(0));
+    for (u64 i = 0; i < 8; ++i) {
+      u64 v = 0;
+      ASSERT_TRUE(rx.try_pop(v));
+      EXPECT_EQ(v, 100 + i) << "start " << start;
+    }
+    EXPECT_EQ(f.ctl().tail.load(), start + 8);
+    EXPECT_EQ(f.ctl().head.load(), start + 8);
+  }
+}
+
+TEST(spsc_ring, survives_64_bit_index_overflow) {
+  fixture f(4);
+  f.set_position(~u64{0} - 1);  // tail and head wrap past 2^64 during the test
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (u64 round = 0; round < 3; ++round) {
+    for (u64 i = 0; i < 4; ++i) ASSERT_TRUE(tx.try_push(round * 10 + i));
+    EXPECT_FALSE(tx.try_push(0));
+    for (u64 i = 0; i < 4; ++i) {
+      u64 v = 0;
+      ASSERT_TRUE(rx.try_pop(v));
+      EXPECT_EQ(v, round * 10 + i);
+    }
+  }
+  EXPECT_EQ(f.ctl().tail.load(), ~u64{0} - 1 + 12);  // wrapped to 10
+}
+
+TEST(spsc_ring, push_all_is_all_or_nothing_across_the_wrap) {
+  fixture f(8);
+  f.set_position(5);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  std::array<u64, 6> in{1, 2, 3, 4, 5, 6};
+  ASSERT_TRUE(tx.try_push_all(in));  // slots 5,6,7,0,1,2
+  EXPECT_FALSE(tx.try_push_all(std::array<u64, 3>{7, 8, 9}));  // only 2 free: nothing pushed
+  EXPECT_EQ(tx.size_approx(), 6u);
+  std::array<u64, 7> out{};
+  EXPECT_FALSE(rx.try_pop_all(out));  // only 6 there: nothing popped
+  ASSERT_TRUE(rx.try_pop_all(std::span(out).first(6)));
+  EXPECT_TRUE(std::equal(in.begin(), in.end(), out.begin()));
+}
+
+TEST(spsc_ring, push_some_and_pop_some_move_as_many_as_fit) {
+  fixture f(8);
+  f.set_position(6);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  std::vector<u64> in(12);
+  std::iota(in.begin(), in.end(), 0);
+  EXPECT_EQ(tx.try_push_some(in), 8u);
+  EXPECT_EQ(tx.try_push_some(in), 0u);
+  std::vector<u64> out(5);
+  EXPECT_EQ(rx.try_pop_some(out), 5u);
+  EXPECT_EQ(out, (std::vector<u64>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(tx.try_push_some(std::span(in).subspan(8)), 4u);  // 8, 9, 10, 11
+  std::vector<u64> rest(20);
+  EXPECT_EQ(rx.try_pop_some(rest), 7u);
+  EXPECT_EQ(std::vector<u64>(rest.begin(), rest.begin() + 7),
+            (std::vector<u64>{5, 6, 7, 8, 9, 10, 11}));
+  EXPECT_EQ(rx.try_pop_some(rest), 0u);
+}
+
+TEST(spsc_ring, claim_stops_at_the_wrap_and_publish_makes_slots_visible) {
+  fixture f(8);
+  f.set_position(6);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  auto s = tx.claim(5);
+  ASSERT_EQ(s.size(), 2u);  // slots 6 and 7 are contiguous; 0.. comes next claim
+  s[0] = 60;
+  s[1] = 70;
+  u64 v = 0;
+  EXPECT_FALSE(rx.try_pop(v));  // not yet published
+  tx.publish(2);
+  auto s2 = tx.claim(5);
+  ASSERT_EQ(s2.size(), 5u);
+  for (u64 i = 0; i < 5; ++i) s2[i] = i;
+  tx.publish(3);  // publish part of the claim
+  EXPECT_EQ(tx.claim(100).size(), 3u);  // 8 - 5 in use
+  tx.publish(0);
+
+  auto p = rx.peek(10);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0], 60u);
+  EXPECT_EQ(p[1], 70u);
+  rx.release(1);
+  p = rx.peek(10);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], 70u);
+  rx.release(5);  // clamped to the peek's size
+  p = rx.peek(10);
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[2], 2u);
+  rx.release(3);
+  EXPECT_TRUE(rx.peek(1).empty());
+}
+
+TEST(spsc_ring, claim_on_full_ring_is_empty_and_publish_is_clamped) {
+  fixture f(4);
+  auto tx = f.ring.producer();
+  auto c = tx.claim(4);
+  ASSERT_EQ(c.size(), 4u);
+  tx.publish(100);  // clamped to 4
+  EXPECT_TRUE(tx.claim(1).empty());
+  tx.publish(1);  // nothing claimed: no effect
+  EXPECT_EQ(f.ctl().tail.load(), 4u);
+}
+
+TEST(spsc_ring, second_producer_or_consumer_is_busy_until_released) {
+  fixture f(4);
+  {
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    const auto msg = expect_error(errc::busy, [&] { (void)f.ring.producer(); });
+    EXPECT_NE(msg.find("producer role"), std::string::npos) << msg;
+    expect_error(errc::busy, [&] { (void)f.ring.consumer(); });
+    auto moved = std::move(tx);  // moving keeps the role
+    expect_error(errc::busy, [&] { (void)f.ring.producer(); });
+    EXPECT_NE(f.ctl().producer_owner.load(), 0u);
+  }
+  EXPECT_EQ(f.ctl().producer_owner.load(), 0u);
+  EXPECT_EQ(f.ctl().consumer_owner.load(), 0u);
+  EXPECT_NO_THROW((void)f.ring.producer());
+  EXPECT_NO_THROW((void)f.ring.consumer());
+}
+
+TEST(spsc_ring, new_holder_continues_from_the_shared_indices) {
+  fixture f(8);
+  {
+    auto tx = f.ring.producer();
+    ASSERT_TRUE(tx.try_push(1));
+    ASSERT_TRUE(tx.try_push(2));
+  }
+  auto rx = f.ring.consumer();
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 1u);
+  auto tx = f.ring.producer();
+  ASSERT_TRUE(tx.try_push(3));
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 2u);
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 3u);
+}
+
+TEST(spsc_ring, role_held_by_a_dead_process_is_taken_over) {
+  fixture f(8);
+  // An identity no live process has: pid 0x7ffffff0 is above any pid_max.
+  f.ctl().producer_owner.store(0x7ffffff0u | (u64{12345} << 32));
+  EXPECT_NO_THROW((void)f.ring.producer());
+}
+
+TEST(spsc_ring, corrupt_indices_never_address_outside_the_slots) {
+  fixture f(4);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  // head ahead of tail: the producer must not see free space, the consumer no messages.
+  f.ctl().head.store(1000);
+  EXPECT_FALSE(tx.try_push(1) && tx.try_push(2) && tx.try_push(3) && tx.try_push(4) &&
+               tx.try_push(5));
+  u64 v = 0;
+  f.ctl().tail.store(~u64{0});  // tail far ahead of the consumer's head
+  EXPECT_FALSE(rx.try_pop(v));
+  std::array<u64, 4> out{};
+  EXPECT_EQ(rx.try_pop_some(out), 0u);
+  EXPECT_TRUE(rx.peek(4).empty());
+  EXPECT_EQ(f.ring.size_approx(), 0u);
+}
+
+TEST(spsc_ring, claiming_a_role_on_corrupt_indices_fails) {
+  fixture f(4);
+  f.ctl().tail.store(100);  // tail - head = 100 > capacity
+  const auto msg = expect_error(errc::corrupted, [&] { (void)f.ring.producer(); });
+  EXPECT_NE(msg.find("tail=100"), std::string::npos) << msg;
+  expect_error(errc::corrupted, [&] { (void)f.ring.consumer(); });
+  EXPECT_EQ(f.ctl().producer_owner.load(), 0u);  // the failed claim released the role
+}
+
+TEST(spsc_ring, open_in_sees_the_created_ring) {
+  fixture f(16);
+  auto again = spsc_ring<u64>::open_in(f.mem.span());
+  EXPECT_EQ(again.capacity(), 16u);
+  auto tx = f.ring.producer();
+  auto rx = again.consumer();
+  ASSERT_TRUE(tx.try_push(7));
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 7u);
+}
+
+TEST(spsc_ring, create_in_rejects_small_or_misaligned_memory) {
+  heap_bytes mem(4096);
+  expect_error(errc::too_small, [&] { (void)spsc_ring<u64>::create_in(mem.span(), 1024); });
+  expect_error(errc::invalid_argument,
+               [&] { (void)spsc_ring<u64>::create_in(mem.span().subspan(8), 4); });
+}
+
+struct alignas(64) padded {
+  std::uint32_t v;
+};
+
+TEST(spsc_ring, over_aligned_elements_are_aligned_in_their_slots) {
+  heap_bytes mem(spsc_ring<padded>::required_bytes(4));
+  auto ring = spsc_ring<padded>::create_in(mem.span(), 4);
+  auto tx = ring.producer();
+  auto c = tx.claim(4);
+  ASSERT_EQ(c.size(), 4u);
+  for (auto& p : c) EXPECT_EQ(reinterpret_cast<std::uintptr_t>(&p) % 64, 0u);
+}
+
+}  // namespace
+}  // namespace ipcring::test

@@ -1,0 +1,187 @@
+// Helpers shared by the tests: unique segment names removed on entry and exit, forked child
+// processes with a deadline, and heap memory for rings.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <new>
+#include <span>
+#include <string>
+#include <thread>
+
+#include "ipcring/ipcring.hpp"
+
+namespace ipcring::test {
+
+/// "ipcring-test-<pid>-<n>-<test name>": unique per test and process.
+inline std::string unique_name(const char* tag = "") {
+  static std::atomic<int> counter{0};
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string n = "ipcring-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  if (info != nullptr) n += std::string("-") + info->name();
+  n += tag;
+  std::replace(n.begin(), n.end(), '/', '_');  // parameterised tests are named "case/param"
+  return n.substr(0, 200);
+}
+
+/// Removes the named segment on construction and destruction, so a failing test leaves none.
+class segment_guard {
+ public:
+  explicit segment_guard(std::string name) : name_(std::move(name)) { ipcring::remove(name_); }
+  ~segment_guard() { ipcring::remove(name_); }
+  segment_guard(const segment_guard&) = delete;
+  segment_guard& operator=(const segment_guard&) = delete;
+  const std::string& name() const { return name_; }
+  const char* c_str() const { return name_.c_str(); }
+
+ private:
+  std::string name_;
+};
+
+/// Zero-filled, 128-byte aligned heap memory for rings in tests.
+class heap_bytes {
+ public:
+  explicit heap_bytes(std::size_t n)
+      : p_(static_cast<std::byte*>(::operator new(n, std::align_val_t{128}))), n_(n) {
+    std::fill_n(p_, n_, std::byte{0});
+  }
+  ~heap_bytes() { ::operator delete(p_, std::align_val_t{128}); }
+  heap_bytes(const heap_bytes&) = delete;
+  heap_bytes& operator=(const heap_bytes&) = delete;
+  std::span<std::byte> span() const { return {p_, n_}; }
+
+ private:
+  std::byte* p_;
+  std::size_t n_;
+};
+
+/// A forked child running `body`; its exit code is body's return value (an exception or a
+/// crash is a failure). Killed with SIGKILL if still running when destroyed.
+class child_process {
+ public:
+  explicit child_process(const std::function<int()>& body) {
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      int rc = 99;
+      try {
+        rc = body();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "child: %s\n", e.what());
+        rc = 98;
+      }
+      std::fflush(nullptr);
+      ::_exit(rc);
+    }
+  }
+  ~child_process() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void kill(int sig = SIGKILL) const { ::kill(pid_, sig); }
+
+  /// Waits up to `limit` for the child; returns its raw wait status, or -1 on timeout (the
+  /// child is then killed).
+  int wait(std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    while (true) {
+      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        reaped_ = true;
+        return status;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        reaped_ = true;
+        return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  /// Waits and returns the exit code (or 1000 + signal, or -1 on timeout).
+  int exit_code(std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+    const int st = wait(limit);
+    if (st == -1) return -1;
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    if (WIFSIGNALED(st)) return 1000 + WTERMSIG(st);
+    return -2;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+/// A one-shot signal between processes over a pipe (created before fork).
+class pipe_signal {
+ public:
+  pipe_signal() {
+    if (::pipe(fd_) != 0) throw std::runtime_error("pipe failed");
+  }
+  ~pipe_signal() {
+    ::close(fd_[0]);
+    ::close(fd_[1]);
+  }
+  void notify() const {
+    const char c = 1;
+    (void)!::write(fd_[1], &c, 1);
+  }
+  /// True if notified before `limit`.
+  bool wait(std::chrono::milliseconds limit = std::chrono::seconds(30)) const {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      fd_set s;
+      FD_ZERO(&s);
+      FD_SET(fd_[0], &s);
+      timeval tv{0, 10000};
+      if (::select(fd_[0] + 1, &s, nullptr, nullptr, &tv) == 1) {
+        char c;
+        return ::read(fd_[0], &c, 1) == 1;
+      }
+    }
+    return false;
+  }
+
+ private:
+  int fd_[2]{-1, -1};
+};
+
+/// Expects `f` to throw ipcring::error with `code`; returns its message for further checks.
+template <class F>
+std::string expect_error(errc code, F&& f) {
+  try {
+    f();
+  } catch (const ipcring::error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "expected ipcring::error " << to_string(code) << ", nothing was thrown";
+  return {};
+}
+
+/// Builds with sanitizers are slower: scale message counts of in-process stress by this.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+inline constexpr std::uint64_t k_sanitizer_scale = 10;
+#else
+inline constexpr std::uint64_t k_sanitizer_scale = 1;
+#endif
+
+}  // namespace ipcring::test
