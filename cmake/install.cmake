@@ -17,6 +17,7 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/ipcringConfigVersio
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/ipcringConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/ipcringConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ipcring)
+file(RELATIVE_PATH IPCRING_PC_TO_PREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/ipcring.pc.in ${CMAKE_CURRENT_BINARY_DIR}/ipcring.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/ipcring.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -11,7 +11,7 @@ pin_c=() pin_p=()
 if [ "$cpus" -ge 2 ]; then pin_c=(--cpu 1); pin_p=(--cpu 0); fi
 
 out=$(mktemp -d)
-trap 'rm -rf "$out"; kill "${consumer:-}" 2>/dev/null; rm -f "/dev/shm/$name"' EXIT
+trap 'rm -rf "$out"; kill "${consumer:-}" 2>/dev/null || true; rm -f "/dev/shm/$name"' EXIT
 "$bin/ipcring-consumer" --name "$name" --count "$count" "${pin_c[@]}" >"$out/consumer" &
 consumer=$!
 "$bin/ipcring-producer" --name "$name" --count "$count" "${pin_p[@]}" >"$out/producer"

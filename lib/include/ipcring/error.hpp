@@ -1,6 +1,6 @@
 // ipcring/error.hpp: the one exception type of setup calls and the codes it carries.
 //
-// Two error worlds (see docs/design.md):
+// Two error worlds (README.md, "Errors"):
 //   * setup (create, open, role claims) throws ipcring::error, a std::system_error whose code()
 //     is an ipcring::errc and whose what() names the segment, the value and the rule;
 //   * the hot path (try_push, try_pop, ...) is noexcept and answers with bool or a count;

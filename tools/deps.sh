@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ipcring needs to build, test and benchmark, if missing.
+# Needs root (or sudo) only when something is missing.
+set -euo pipefail
+packages=(cmake make g++ libboost-dev libgtest-dev libbenchmark-dev pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "deps: installing ${missing[*]}"
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

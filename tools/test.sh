@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds and runs the whole test suite three times: Release,
+# ASan+UBSan and TSan, warnings as errors. Pass preset names to run only those.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/deps.sh
+presets=("$@")
+if [ ${#presets[@]} -eq 0 ]; then presets=(release asan tsan); fi
+jobs=$(nproc)
+for preset in "${presets[@]}"; do
+  echo "=== $preset: configure, build, test"
+  start=$(date +%s)
+  cmake --preset "$preset" -DIPCRING_WARNINGS_AS_ERRORS=ON >/dev/null
+  cmake --build --preset "$preset" -j"$jobs"
+  # One test at a time: the IPC tests pin and spin two processes on what may be two cores.
+  ctest --preset "$preset" -j1
+  echo "=== $preset: passed in $(( $(date +%s) - start )) s"
+done
