@@ -17,10 +17,10 @@ using u64 = std::uint64_t;
 struct heap_ring {
   explicit heap_ring(u64 cap)
       : size(ipcring::spsc_ring<u64>::required_bytes(cap)),
-        mem(static_cast<std::byte*>(::operator new(size, std::align_val_t{128}))) {
+        mem(static_cast<std::byte*>(::operator new (size, std::align_val_t{128}))) {
     std::fill_n(mem, size, std::byte{0});
   }
-  ~heap_ring() { ::operator delete(mem, std::align_val_t{128}); }
+  ~heap_ring() { ::operator delete (mem, std::align_val_t{128}); }
   heap_ring(const heap_ring&) = delete;
   heap_ring& operator=(const heap_ring&) = delete;
   std::span<std::byte> span() const { return {mem, size}; }
@@ -33,7 +33,8 @@ void BM_spsc_ring_empty_pop(benchmark::State& state) {
   auto ring = ipcring::spsc_ring<u64>::create_in(h.span(), 1024);
   auto rx = ring.consumer();
   u64 v = 0;
-  for (auto _ : state) benchmark::DoNotOptimize(rx.try_pop(v));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(rx.try_pop(v));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_spsc_ring_empty_pop);

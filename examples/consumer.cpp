@@ -60,10 +60,11 @@ int main(int argc, char** argv) try {
     ++expect;
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("consumer: received %llu messages in order in %.3f s (%.1f M msgs/s), "
-              "checksum %016llx\n",
-              static_cast<unsigned long long>(count), secs, static_cast<double>(count) / secs / 1e6,
-              static_cast<unsigned long long>(checksum));
+  std::printf(
+      "consumer: received %llu messages in order in %.3f s (%.1f M msgs/s), "
+      "checksum %016llx\n",
+      static_cast<unsigned long long>(count), secs, static_cast<double>(count) / secs / 1e6,
+      static_cast<unsigned long long>(checksum));
   ipcring::remove(name);
   return 0;
 } catch (const ipcring::error& e) {

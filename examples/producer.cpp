@@ -12,7 +12,9 @@
 
 int main(int argc, char** argv) try {
   if (demo::has_flag(argc, argv, "--help")) {
-    std::puts("usage: ipcring-producer [--name NAME] [--count N] [--capacity SLOTS] [--cpu K] [--replace]");
+    std::puts(
+        "usage: ipcring-producer [--name NAME] [--count N] [--capacity SLOTS] [--cpu K] "
+        "[--replace]");
     return 0;
   }
   const std::string name = demo::arg(argc, argv, "--name", "ipcring-demo");
@@ -23,9 +25,8 @@ int main(int argc, char** argv) try {
 
   auto ring = ipcring::spsc_ring<demo::message>::create(name, capacity);
   auto tx = ring.producer();
-  std::fprintf(stderr, "producer: created '%s' (%llu slots), sending %llu messages\n",
-               name.c_str(), static_cast<unsigned long long>(capacity),
-               static_cast<unsigned long long>(count));
+  std::fprintf(stderr, "producer: created '%s' (%llu slots), sending %llu messages\n", name.c_str(),
+               static_cast<unsigned long long>(capacity), static_cast<unsigned long long>(count));
 
   std::uint64_t checksum = 0;
   ipcring::backoff wait;

@@ -29,7 +29,9 @@ struct other_quote {  // same size and alignment as quote, different name
   double price;
 };
 
-segment_header& header_of(map_view& v) { return *reinterpret_cast<segment_header*>(v.data()); }
+segment_header& header_of(map_view& v) {
+  return *reinterpret_cast<segment_header*>(v.data());
+}
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
@@ -175,8 +177,7 @@ TEST(layout, segment_smaller_than_its_header_claims_fails) {
   auto dst = map_view::create(small.name(), 4096);  // header says 512 + 16 KiB
   std::memcpy(dst.data(), src.data(), 512);
   const auto msg = expect_error(errc::too_small, [&] { spsc_ring<quote>::open(small.name()); });
-  EXPECT_TRUE(contains(msg, "header claims " + std::to_string(512 + 1024 * sizeof(quote))))
-      << msg;
+  EXPECT_TRUE(contains(msg, "header claims " + std::to_string(512 + 1024 * sizeof(quote)))) << msg;
 }
 
 TEST(layout, segment_smaller_than_a_header_fails) {

@@ -13,7 +13,7 @@ namespace ipcring::test {
 namespace {
 
 mode_t shm_mode(const std::string& name) {
-  struct stat st{};
+  struct stat st {};
   EXPECT_EQ(::stat(("/dev/shm/" + name).c_str(), &st), 0) << name;
   return st.st_mode & 0777;
 }
@@ -33,7 +33,8 @@ TEST(map_view, create_then_open_share_bytes) {
 TEST(map_view, new_segment_is_zero_filled) {
   segment_guard g(unique_name());
   auto a = map_view::create(g.name(), 3 * 4096 + 1);
-  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data()[i], std::byte{0}) << i;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    ASSERT_EQ(a.data()[i], std::byte{0}) << i;
 }
 
 TEST(map_view, create_fails_when_name_exists) {
@@ -55,13 +56,16 @@ TEST(map_view, remove_reports_whether_it_removed) {
   { auto a = map_view::create(g.name(), 4096); }
   EXPECT_TRUE(ipcring::remove(g.name()));
   EXPECT_FALSE(ipcring::remove(g.name()));
-  EXPECT_FALSE(ipcring::remove(""));      // invalid names: false, no throw
+  EXPECT_FALSE(ipcring::remove(""));  // invalid names: false, no throw
   EXPECT_FALSE(ipcring::remove("a/b"));
 }
 
 TEST(map_view, destructor_unmaps_but_never_removes) {
   segment_guard g(unique_name());
-  { auto a = map_view::create(g.name(), 4096); std::memcpy(a.data(), "kept", 4); }
+  {
+    auto a = map_view::create(g.name(), 4096);
+    std::memcpy(a.data(), "kept", 4);
+  }
   auto b = map_view::open(g.name());
   EXPECT_EQ(std::memcmp(b.data(), "kept", 4), 0);
 }
@@ -102,9 +106,9 @@ TEST(map_view, permissions_option_widens_them) {
 }
 
 TEST(map_view, invalid_names_are_rejected) {
-  for (const std::string& bad : {std::string(), std::string("a/b"), std::string("/lead"),
-                                std::string("."), std::string(".."), std::string(256, 'x'),
-                                std::string("nul\0in", 6)}) {
+  for (const std::string& bad :
+       {std::string(), std::string("a/b"), std::string("/lead"), std::string("."),
+        std::string(".."), std::string(256, 'x'), std::string("nul\0in", 6)}) {
     const auto msg = expect_error(errc::invalid_name, [&] { map_view::create(bad, 4096); });
     EXPECT_NE(msg.find("segment name"), std::string::npos) << msg;
     expect_error(errc::invalid_name, [&] { map_view::open(bad); });

@@ -48,8 +48,7 @@ TEST(spsc_ring_ipc_roles, live_holder_keeps_the_role_and_killed_holder_is_replac
   });
   ASSERT_TRUE(ready.wait());
   const auto msg = expect_error(errc::busy, [&] { (void)ring.producer(); });
-  EXPECT_NE(msg.find("live process (pid " + std::to_string(holder.pid()) + ")"),
-            std::string::npos)
+  EXPECT_NE(msg.find("live process (pid " + std::to_string(holder.pid()) + ")"), std::string::npos)
       << msg;
 
   holder.kill(SIGKILL);
@@ -68,7 +67,8 @@ TEST(spsc_ring_ipc_roles, live_holder_keeps_the_role_and_killed_holder_is_replac
   EXPECT_EQ(holder.exit_code(), 1000 + SIGKILL);
 
   // The new producer continues from the shared tail: 0..9 from the dead one, then 10..19.
-  for (u64 i = 10; i < 20; ++i) ASSERT_TRUE(tx->try_push(i));
+  for (u64 i = 10; i < 20; ++i)
+    ASSERT_TRUE(tx->try_push(i));
   auto rx = ring.consumer();
   for (u64 i = 0; i < 20; ++i) {
     u64 v = 0;
@@ -82,7 +82,8 @@ TEST(spsc_ring_ipc_roles, killed_consumer_is_replaced_and_continues_from_head) {
   auto ring = spsc_ring<u64>::create(g.name(), 64);
   {
     auto tx = ring.producer();
-    for (u64 i = 0; i < 20; ++i) ASSERT_TRUE(tx.try_push(i));
+    for (u64 i = 0; i < 20; ++i)
+      ASSERT_TRUE(tx.try_push(i));
   }
   pipe_signal ready;
   child_process holder([&] {

@@ -36,7 +36,8 @@ TEST(spsc_ring, push_then_pop_returns_the_same_values_in_order) {
   auto rx = f.ring.consumer();
   u64 v = 0;
   EXPECT_FALSE(rx.try_pop(v));
-  for (u64 i = 1; i <= 5; ++i) ASSERT_TRUE(tx.try_push(i * 10));
+  for (u64 i = 1; i <= 5; ++i)
+    ASSERT_TRUE(tx.try_push(i * 10));
   EXPECT_EQ(f.ring.size_approx(), 5u);
   for (u64 i = 1; i <= 5; ++i) {
     ASSERT_TRUE(rx.try_pop(v));
@@ -50,7 +51,8 @@ TEST(spsc_ring, try_push_fails_when_full_and_succeeds_after_a_pop) {
   fixture f(4);
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
-  for (u64 i = 0; i < 4; ++i) ASSERT_TRUE(tx.try_push(i));
+  for (u64 i = 0; i < 4; ++i)
+    ASSERT_TRUE(tx.try_push(i));
   EXPECT_FALSE(tx.try_push(99));
   EXPECT_EQ(tx.size_approx(), 4u);
   u64 v = 0;
@@ -70,7 +72,8 @@ TEST(spsc_ring, wraps_around_at_every_slot_offset) {
     f.set_position(start);
     auto tx = f.ring.producer();
     auto rx = f.ring.consumer();
-    for (u64 i = 0; i < 8; ++i) ASSERT_TRUE(tx.try_push(100 + i)) << start;
+    for (u64 i = 0; i < 8; ++i)
+      ASSERT_TRUE(tx.try_push(100 + i)) << start;
     EXPECT_FALSE(tx.try_push(0));
     for (u64 i = 0; i < 8; ++i) {
       u64 v = 0;
@@ -88,7 +91,8 @@ TEST(spsc_ring, survives_64_bit_index_overflow) {
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
   for (u64 round = 0; round < 3; ++round) {
-    for (u64 i = 0; i < 4; ++i) ASSERT_TRUE(tx.try_push(round * 10 + i));
+    for (u64 i = 0; i < 4; ++i)
+      ASSERT_TRUE(tx.try_push(round * 10 + i));
     EXPECT_FALSE(tx.try_push(0));
     for (u64 i = 0; i < 4; ++i) {
       u64 v = 0;
@@ -105,7 +109,7 @@ TEST(spsc_ring, push_all_is_all_or_nothing_across_the_wrap) {
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
   std::array<u64, 6> in{1, 2, 3, 4, 5, 6};
-  ASSERT_TRUE(tx.try_push_all(in));  // slots 5,6,7,0,1,2
+  ASSERT_TRUE(tx.try_push_all(in));                            // slots 5,6,7,0,1,2
   EXPECT_FALSE(tx.try_push_all(std::array<u64, 3>{7, 8, 9}));  // only 2 free: nothing pushed
   EXPECT_EQ(tx.size_approx(), 6u);
   std::array<u64, 7> out{};
@@ -148,8 +152,9 @@ TEST(spsc_ring, claim_stops_at_the_wrap_and_publish_makes_slots_visible) {
   tx.publish(2);
   auto s2 = tx.claim(5);
   ASSERT_EQ(s2.size(), 5u);
-  for (u64 i = 0; i < 5; ++i) s2[i] = i;
-  tx.publish(3);  // publish part of the claim
+  for (u64 i = 0; i < 5; ++i)
+    s2[i] = i;
+  tx.publish(3);                        // publish part of the claim
   EXPECT_EQ(tx.claim(100).size(), 3u);  // 8 - 5 in use
   tx.publish(0);
 
@@ -279,7 +284,8 @@ TEST(spsc_ring, over_aligned_elements_are_aligned_in_their_slots) {
   auto tx = ring.producer();
   auto c = tx.claim(4);
   ASSERT_EQ(c.size(), 4u);
-  for (auto& p : c) EXPECT_EQ(reinterpret_cast<std::uintptr_t>(&p) % 64, 0u);
+  for (auto& p : c)
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(&p) % 64, 0u);
 }
 
 }  // namespace

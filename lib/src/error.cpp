@@ -18,20 +18,34 @@ const std::error_category& error_category() noexcept {
 
 const char* to_string(errc e) noexcept {
   switch (e) {
-    case errc::invalid_name: return "invalid_name";
-    case errc::invalid_argument: return "invalid_argument";
-    case errc::already_exists: return "already_exists";
-    case errc::not_found: return "not_found";
-    case errc::permission_denied: return "permission_denied";
-    case errc::too_small: return "too_small";
-    case errc::not_ready: return "not_ready";
-    case errc::bad_magic: return "bad_magic";
-    case errc::version_mismatch: return "version_mismatch";
-    case errc::kind_mismatch: return "kind_mismatch";
-    case errc::type_mismatch: return "type_mismatch";
-    case errc::corrupted: return "corrupted";
-    case errc::busy: return "busy";
-    case errc::system: return "system";
+    case errc::invalid_name:
+      return "invalid_name";
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::already_exists:
+      return "already_exists";
+    case errc::not_found:
+      return "not_found";
+    case errc::permission_denied:
+      return "permission_denied";
+    case errc::too_small:
+      return "too_small";
+    case errc::not_ready:
+      return "not_ready";
+    case errc::bad_magic:
+      return "bad_magic";
+    case errc::version_mismatch:
+      return "version_mismatch";
+    case errc::kind_mismatch:
+      return "kind_mismatch";
+    case errc::type_mismatch:
+      return "type_mismatch";
+    case errc::corrupted:
+      return "corrupted";
+    case errc::busy:
+      return "busy";
+    case errc::system:
+      return "system";
   }
   return "unknown";
 }

@@ -13,8 +13,8 @@
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <cerrno>
 #include <cstring>
-#include <utility>
 #include <optional>
+#include <utility>
 #include <variant>
 
 #include "ipcring/error.hpp"
@@ -43,18 +43,33 @@ std::string in_quotes(std::string_view s) {
                           std::string_view name) {
   errc code = errc::system;
   switch (e.get_error_code()) {
-    case bip::already_exists_error: code = errc::already_exists; break;
+    case bip::already_exists_error:
+      code = errc::already_exists;
+      break;
     case bip::not_found_error:
-    case bip::not_such_file_or_directory: code = errc::not_found; break;
-    case bip::security_error: code = errc::permission_denied; break;
-    default: break;
+    case bip::not_such_file_or_directory:
+      code = errc::not_found;
+      break;
+    case bip::security_error:
+      code = errc::permission_denied;
+      break;
+    default:
+      break;
   }
   std::string msg = std::string(what) + " " + in_quotes(name) + ": ";
   switch (code) {
-    case errc::already_exists: msg += "a segment of that name already exists"; break;
-    case errc::not_found: msg += "no segment of that name exists"; break;
-    case errc::permission_denied: msg += "permission denied"; break;
-    default: msg += e.what(); break;
+    case errc::already_exists:
+      msg += "a segment of that name already exists";
+      break;
+    case errc::not_found:
+      msg += "no segment of that name exists";
+      break;
+    case errc::permission_denied:
+      msg += "permission denied";
+      break;
+    default:
+      msg += e.what();
+      break;
   }
   throw error(code, msg);
 }
@@ -172,8 +187,8 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
                                       : errc::system;
     throw error(code, "create_file " + in_quotes(p) + ": " + std::strerror(err));
   }
-  const bool sized = ::fchmod(fd, opt.permissions) == 0 &&
-                     ::ftruncate(fd, static_cast<off_t>(size)) == 0;
+  const bool sized =
+      ::fchmod(fd, opt.permissions) == 0 && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
   const int err = errno;
   ::close(fd);
   if (!sized) {

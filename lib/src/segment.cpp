@@ -14,7 +14,8 @@ namespace ipcring {
 
 const char* to_string(ring_kind k) noexcept {
   switch (k) {
-    case ring_kind::spsc: return "spsc";
+    case ring_kind::spsc:
+      return "spsc";
   }
   return "unknown";
 }
@@ -28,7 +29,8 @@ std::string stored_type_name(std::string_view name) {
   }
   static constexpr char hex[] = "0123456789abcdef";
   std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<std::size_t>(i)] = hex[h & 15];
+  for (int i = 15; i >= 0; --i, h >>= 4)
+    out[static_cast<std::size_t>(i)] = hex[h & 15];
   out += '~';
   out += name.substr(name.size() - (k_type_name_max - 17));
   return out;
@@ -54,7 +56,9 @@ constexpr std::uint64_t round_up(std::uint64_t v, std::uint64_t to) {
   return (v + to - 1) / to * to;
 }
 
-bool is_pow2(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+bool is_pow2(std::uint64_t v) {
+  return v != 0 && (v & (v - 1)) == 0;
+}
 
 // Largest ring we accept: keeps every offset far from overflow (1 TiB of slots).
 constexpr std::uint64_t k_max_data_bytes = std::uint64_t{1} << 40;
@@ -68,8 +72,8 @@ std::uint64_t data_offset(const ring_spec& s) noexcept {
 
 std::uint64_t required_bytes(const ring_spec& s, std::string_view what) {
   if (!is_pow2(s.capacity)) {
-    throw error(errc::invalid_argument, std::string(what) + ": capacity=" +
-                                            std::to_string(s.capacity) +
+    throw error(errc::invalid_argument, std::string(what) +
+                                            ": capacity=" + std::to_string(s.capacity) +
                                             " must be a power of two (and not 0)");
   }
   if (s.slot_size == 0 || s.capacity > k_max_data_bytes / s.slot_size) {
@@ -151,15 +155,15 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
     throw error(errc::bad_magic, what + ": not an ipcring segment (magic is not \"IPCRING\")");
   }
   if (h->layout_version != k_layout_version) {
-    throw error(errc::version_mismatch,
-                what + ": layout_version expected " + std::to_string(k_layout_version) +
-                    ", found " + std::to_string(h->layout_version) +
-                    " (created by a different ipcring release)");
+    throw error(errc::version_mismatch, what + ": layout_version expected " +
+                                            std::to_string(k_layout_version) + ", found " +
+                                            std::to_string(h->layout_version) +
+                                            " (created by a different ipcring release)");
   }
   if (h->kind != static_cast<std::uint32_t>(spec.kind)) {
-    throw error(errc::kind_mismatch,
-                what + ": ring kind expected " + kind_name(static_cast<std::uint32_t>(spec.kind)) +
-                    ", found " + kind_name(h->kind));
+    throw error(errc::kind_mismatch, what + ": ring kind expected " +
+                                         kind_name(static_cast<std::uint32_t>(spec.kind)) +
+                                         ", found " + kind_name(h->kind));
   }
 
   if (spec.type_name.size() > k_type_name_max) spec.type_name = stored_type_name(spec.type_name);
@@ -200,8 +204,8 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
   }
   if (h->total_size != need) {
     throw error(errc::corrupted, what + ": total_size expected " + std::to_string(need) +
-                                     " for capacity " + std::to_string(spec.capacity) +
-                                     ", found " + std::to_string(h->total_size));
+                                     " for capacity " + std::to_string(spec.capacity) + ", found " +
+                                     std::to_string(h->total_size));
   }
   if (bytes.size() < need) {
     throw error(errc::too_small, what + ": segment is " + std::to_string(bytes.size()) +
@@ -255,9 +259,8 @@ attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_opti
   const std::uint64_t need = required_bytes(spec, "create " + in_quotes(name));  // before naming
   map_view v = map_view::create(name, need, opt.map);
   try {
-    return adopt(std::move(v), [&](std::span<std::byte> b, const std::string& n) {
-      return created(b, spec, n);
-    });
+    return adopt(std::move(v),
+                 [&](std::span<std::byte> b, const std::string& n) { return created(b, spec, n); });
   } catch (...) {
     remove(name);
     throw;
@@ -265,7 +268,8 @@ attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_opti
 }
 
 attachment_ptr open_shm(std::string_view name, ring_spec spec, const ring_options& opt) {
-  return open_view(opt, [&] { return map_view::open(name, opt.map); }, spec);
+  return open_view(
+      opt, [&] { return map_view::open(name, opt.map); }, spec);
 }
 
 attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
@@ -273,9 +277,8 @@ attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
   const std::uint64_t need = required_bytes(spec, "create_file " + in_quotes(p.string()));
   map_view v = map_view::create_file(p, need, opt.map);
   try {
-    return adopt(std::move(v), [&](std::span<std::byte> b, const std::string& n) {
-      return created(b, spec, n);
-    });
+    return adopt(std::move(v),
+                 [&](std::span<std::byte> b, const std::string& n) { return created(b, spec, n); });
   } catch (...) {
     remove_file(p);
     throw;
@@ -283,7 +286,8 @@ attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
 }
 
 attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt) {
-  return open_view(opt, [&] { return map_view::open_file(p, opt.map); }, spec);
+  return open_view(
+      opt, [&] { return map_view::open_file(p, opt.map); }, spec);
 }
 
 }  // namespace detail

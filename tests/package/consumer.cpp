@@ -1,9 +1,9 @@
 // Built against an installed ipcring (CMake package and pkg-config): round-trips one message.
 #include <ipcring/ipcring.hpp>
 
+#include <unistd.h>
 #include <cstdio>
 #include <string>
-#include <unistd.h>
 
 int main() {
   const std::string name = "ipcring-package-" + std::to_string(::getpid());

@@ -33,16 +33,21 @@ inline void produce(spsc_producer<msg>& tx, path p, u64 n) {
       done = tx.try_push(msg{seq, seq * k_golden}) ? 1 : 0;
     } else if (p == path::batch) {
       const u64 k = std::min<u64>(batch.size(), n - seq);
-      for (u64 i = 0; i < k; ++i) batch[i] = msg{seq + i, (seq + i) * k_golden};
+      for (u64 i = 0; i < k; ++i)
+        batch[i] = msg{seq + i, (seq + i) * k_golden};
       done = tx.try_push_some(std::span(batch).first(k));
     } else {
       auto s = tx.claim(std::min<u64>(64, n - seq));
-      for (u64 i = 0; i < s.size(); ++i) s[i] = msg{seq + i, (seq + i) * k_golden};
+      for (u64 i = 0; i < s.size(); ++i)
+        s[i] = msg{seq + i, (seq + i) * k_golden};
       tx.publish(s.size());
       done = s.size();
     }
     seq += done;
-    if (done == 0) b.pause(); else b.reset();
+    if (done == 0)
+      b.pause();
+    else
+      b.reset();
   }
 }
 
@@ -77,16 +82,22 @@ inline u64 consume(spsc_consumer<msg>& rx, path p, u64 n) {
       got = s.size();
       rx.release(got);
     }
-    if (got == 0) b.pause(); else b.reset();
+    if (got == 0)
+      b.pause();
+    else
+      b.reset();
   }
   return expect;
 }
 
 inline std::string path_name(path p) {
   switch (p) {
-    case path::single: return "single";
-    case path::batch: return "batch";
-    case path::zero_copy: return "zero_copy";
+    case path::single:
+      return "single";
+    case path::batch:
+      return "batch";
+    case path::zero_copy:
+      return "zero_copy";
   }
   return "unknown";
 }

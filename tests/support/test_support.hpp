@@ -52,10 +52,10 @@ class segment_guard {
 class heap_bytes {
  public:
   explicit heap_bytes(std::size_t n)
-      : p_(static_cast<std::byte*>(::operator new(n, std::align_val_t{128}))), n_(n) {
+      : p_(static_cast<std::byte*>(::operator new (n, std::align_val_t{128}))), n_(n) {
     std::fill_n(p_, n_, std::byte{0});
   }
-  ~heap_bytes() { ::operator delete(p_, std::align_val_t{128}); }
+  ~heap_bytes() { ::operator delete (p_, std::align_val_t{128}); }
   heap_bytes(const heap_bytes&) = delete;
   heap_bytes& operator=(const heap_bytes&) = delete;
   std::span<std::byte> span() const { return {p_, n_}; }

@@ -196,10 +196,10 @@ class spsc_producer {
     // [A2] pairs with [R2]: slots the consumer released are done being read
     head_cache_ = head_word_->load(std::memory_order_acquire);
     if (tail_ - head_cache_ > capacity()) {
-      throw error(errc::corrupted, "producer of '" + seg_->name + "': tail=" +
-                                       std::to_string(tail_) + " and head=" +
-                                       std::to_string(head_cache_) + " break 0 <= tail - head <= " +
-                                       std::to_string(capacity()));
+      throw error(errc::corrupted, "producer of '" + seg_->name +
+                                       "': tail=" + std::to_string(tail_) +
+                                       " and head=" + std::to_string(head_cache_) +
+                                       " break 0 <= tail - head <= " + std::to_string(capacity()));
     }
   }
   spsc_control* control() const noexcept {
@@ -311,10 +311,10 @@ class spsc_consumer {
     // [A1] pairs with [R1]: the slots up to tail are written
     tail_cache_ = tail_word_->load(std::memory_order_acquire);
     if (tail_cache_ - head_ > capacity()) {
-      throw error(errc::corrupted, "consumer of '" + seg_->name + "': tail=" +
-                                       std::to_string(tail_cache_) + " and head=" +
-                                       std::to_string(head_) + " break 0 <= tail - head <= " +
-                                       std::to_string(capacity()));
+      throw error(errc::corrupted, "consumer of '" + seg_->name +
+                                       "': tail=" + std::to_string(tail_cache_) +
+                                       " and head=" + std::to_string(head_) +
+                                       " break 0 <= tail - head <= " + std::to_string(capacity()));
     }
   }
   spsc_control* control() const noexcept {

@@ -46,18 +46,26 @@ constexpr std::string_view default_type_name() {
   if constexpr (std::is_same_v<T, bool>) {
     return "bool8";
   } else if constexpr (std::is_floating_point_v<T>) {
-    if constexpr (sizeof(T) == 4) return "float32";
-    else if constexpr (sizeof(T) == 8) return "float64";
-    else return compiler_type_name<T>();
+    if constexpr (sizeof(T) == 4)
+      return "float32";
+    else if constexpr (sizeof(T) == 8)
+      return "float64";
+    else
+      return compiler_type_name<T>();
   } else if constexpr (std::is_same_v<T, char> || std::is_same_v<T, char8_t>) {
     return "char8";
   } else if constexpr (std::is_integral_v<T>) {
     constexpr bool s = std::is_signed_v<T>;
-    if constexpr (sizeof(T) == 1) return s ? "int8" : "uint8";
-    else if constexpr (sizeof(T) == 2) return s ? "int16" : "uint16";
-    else if constexpr (sizeof(T) == 4) return s ? "int32" : "uint32";
-    else if constexpr (sizeof(T) == 8) return s ? "int64" : "uint64";
-    else return compiler_type_name<T>();
+    if constexpr (sizeof(T) == 1)
+      return s ? "int8" : "uint8";
+    else if constexpr (sizeof(T) == 2)
+      return s ? "int16" : "uint16";
+    else if constexpr (sizeof(T) == 4)
+      return s ? "int32" : "uint32";
+    else if constexpr (sizeof(T) == 8)
+      return s ? "int64" : "uint64";
+    else
+      return compiler_type_name<T>();
   } else {
     return compiler_type_name<T>();
   }

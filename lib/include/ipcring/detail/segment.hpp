@@ -61,8 +61,7 @@ attachment_ptr open_in(std::span<std::byte> bytes, ring_spec spec, std::string n
 
 attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_options& opt);
 attachment_ptr open_shm(std::string_view name, ring_spec spec, const ring_options& opt);
-attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
-                           const ring_options& opt);
+attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt);
 attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt);
 
 }  // namespace ipcring::detail
