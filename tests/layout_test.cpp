@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstring>
@@ -42,7 +43,7 @@ TEST(layout, header_fields_are_written_by_create) {
   auto ring = spsc_ring<quote>::create(g.name(), 64);
   auto v = map_view::open(g.name());
   const auto& h = header_of(v);
-  EXPECT_EQ(std::memcmp(h.magic, "IPCRING", 8), 0);
+  EXPECT_EQ(std::memcmp(v.data(), "IPCRING", 8), 0);  // the bytes, as docs/layout.md says
   EXPECT_EQ(h.layout_version, k_layout_version);
   EXPECT_EQ(h.init_state.load(), k_init_ready);
   EXPECT_EQ(h.kind, static_cast<std::uint32_t>(ring_kind::spsc));
@@ -205,7 +206,7 @@ TEST(layout, impossible_capacity_in_header_is_corrupted) {
   expect_error(errc::corrupted, [&] { spsc_ring<quote>::open(g.name()); });
   header_of(v).total_size = 512 + 64 * sizeof(quote);
   header_of(v).type_name_len = 200;
-  expect_error(errc::type_mismatch, [&] { spsc_ring<quote>::open(g.name()); });
+  expect_error(errc::corrupted, [&] { spsc_ring<quote>::open(g.name()); });
   header_of(v).type_name_len = static_cast<std::uint32_t>(type_tag<quote>::name.size());
   EXPECT_NO_THROW(spsc_ring<quote>::open(g.name()));  // restored: opens again
 }
@@ -220,6 +221,48 @@ TEST(layout, bad_capacity_is_rejected_before_anything_is_created) {
   expect_error(errc::invalid_argument,
                [&] { spsc_ring<quote>::create(g.name(), std::uint64_t{1} << 60); });
   expect_error(errc::not_found, [&] { map_view::open(g.name()); });
+}
+
+TEST(layout, huge_open_timeout_does_not_overflow) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<quote>::create(g.name(), 64);
+  ring_options o;
+  o.open_timeout = std::chrono::milliseconds::max();
+  EXPECT_NO_THROW(spsc_ring<quote>::open(g.name(), o));
+}
+
+TEST(layout, ring_memory_must_be_aligned_for_the_element) {
+  struct alignas(256) big {
+    std::uint8_t b[256];
+  };
+  heap_bytes mem(spsc_ring<big>::required_bytes(4) + 256);
+  const auto msg = expect_error(errc::invalid_argument, [&] {
+    (void)spsc_ring<big>::create_in(mem.span().subspan(128), 4);  // 128- but not 256-aligned
+  });
+  EXPECT_TRUE(contains(msg, "aligned to 256 bytes")) << msg;
+  auto ring = spsc_ring<std::uint64_t>::create_in(mem.span(), 4);
+  expect_error(errc::invalid_argument,
+               [&] { (void)spsc_ring<std::uint64_t>::open_in(mem.span().subspan(8)); });
+}
+
+TEST(layout, file_system_without_room_gives_no_space) {
+  const auto path = std::filesystem::temp_directory_path() / unique_name("-full");
+  remove_file(path);
+  // A child whose file-size limit is 64 KiB stands in for a full file system.
+  child_process child([&] {
+    ::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{64 * 1024, 64 * 1024};
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) return 3;
+    try {
+      (void)spsc_ring<quote>::create_file(path, 1 << 16);  // 1 MiB of slots
+    } catch (const error& e) {
+      const bool named = std::string(e.what()).find(path.string()) != std::string::npos;
+      return e.code() == errc::no_space && named && !std::filesystem::exists(path) ? 0 : 2;
+    }
+    return 1;
+  });
+  EXPECT_EQ(child.exit_code(), 0);
+  remove_file(path);
 }
 
 TEST(layout, file_backed_ring_reopens) {

@@ -185,6 +185,49 @@ TEST(spsc_ring, claim_on_full_ring_is_empty_and_publish_is_clamped) {
   EXPECT_EQ(f.ctl().tail.load(), 4u);
 }
 
+TEST(spsc_ring, an_interrupted_claim_cannot_publish_more_than_was_free) {
+  fixture f(4);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  ASSERT_EQ(tx.claim(4).size(), 4u);
+  ASSERT_TRUE(tx.try_push(1));  // ends the claim; takes the first slot
+  tx.publish(4);                // stale: must publish nothing (else tail - head = 5 > 4)
+  EXPECT_EQ(f.ctl().tail.load(), 1u);
+  ASSERT_EQ(tx.claim(8).size(), 3u);
+  ASSERT_TRUE(tx.try_push(7));  // ends the claim
+  tx.publish(3);
+  EXPECT_EQ(f.ctl().tail.load(), 2u);
+  ASSERT_EQ(rx.peek(4).size(), 2u);
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));  // ends the peek
+  EXPECT_EQ(v, 1u);
+  rx.release(2);  // stale: must release nothing
+  EXPECT_EQ(f.ctl().head.load(), 1u);
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 7u);
+  EXPECT_FALSE(rx.try_pop(v));
+}
+
+TEST(spsc_ring, move_assigning_a_handle_releases_its_old_role_first) {
+  segment_guard a(unique_name("-a"));
+  segment_guard b(unique_name("-b"));
+  // The handles are the last holders of ring a's mapping: assigning must release the role
+  // while the mapping is alive (else the release writes to unmapped memory and crashes).
+  auto tx = spsc_ring<u64>::create(a.name(), 4).producer();
+  auto rx = spsc_ring<u64>::open(a.name()).consumer();
+  auto ring_b = spsc_ring<u64>::create(b.name(), 4);
+  tx = ring_b.producer();
+  rx = ring_b.consumer();
+  auto ring_a = spsc_ring<u64>::open(a.name());
+  EXPECT_NO_THROW((void)ring_a.producer());  // released
+  EXPECT_NO_THROW((void)ring_a.consumer());
+  expect_error(errc::busy, [&] { (void)ring_b.producer(); });
+  ASSERT_TRUE(tx.try_push(3));
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 3u);
+}
+
 TEST(spsc_ring, second_producer_or_consumer_is_busy_until_released) {
   fixture f(4);
   {
@@ -233,10 +276,14 @@ TEST(spsc_ring, corrupt_indices_never_address_outside_the_slots) {
   fixture f(4);
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
+  for (u64 i = 0; i < 4; ++i)
+    ASSERT_TRUE(tx.try_push(i));  // full: the next push reads head
   // head ahead of tail: the producer must not see free space, the consumer no messages.
   f.ctl().head.store(1000);
-  EXPECT_FALSE(tx.try_push(1) && tx.try_push(2) && tx.try_push(3) && tx.try_push(4) &&
-               tx.try_push(5));
+  EXPECT_FALSE(tx.try_push(5));
+  EXPECT_EQ(tx.try_push_some(std::array<u64, 8>{}), 0u);
+  EXPECT_TRUE(tx.claim(8).empty());
+  EXPECT_EQ(f.ctl().tail.load(), 4u);
   u64 v = 0;
   f.ctl().tail.store(~u64{0});  // tail far ahead of the consumer's head
   EXPECT_FALSE(rx.try_pop(v));

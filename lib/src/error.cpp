@@ -46,6 +46,8 @@ const char* to_string(errc e) noexcept {
       return "busy";
     case errc::system:
       return "system";
+    case errc::no_space:
+      return "no_space";
   }
   return "unknown";
 }

@@ -74,13 +74,26 @@ std::string in_quotes(std::string_view s) {
   throw error(code, msg);
 }
 
-// Forces every page to be backed now. The creator's pages are fresh zeros, so writing a zero
-// is harmless and allocates them; an opener only reads (a read fault on a shared writable
-// mapping installs a writable entry, so the first write later does not fault either).
-void prefault(std::byte* p, std::size_t n, bool fresh) {
+// Reserves `size` bytes of backing store for `fd` so that a full /dev/shm (or disk) is an
+// error now instead of a SIGBUS on first touch. False where the file system cannot reserve.
+bool reserve(int fd, std::size_t size, std::string_view what, std::string_view name) {
+  const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
+  if (err == 0) return true;
+  if (err == ENOSPC || err == EFBIG) {
+    throw error(errc::no_space, std::string(what) + " " + in_quotes(name) + ": no space for " +
+                                    std::to_string(size) + " bytes (" + std::strerror(err) + ")");
+  }
+  return false;  // EOPNOTSUPP, EINVAL: not supported here
+}
+
+// Maps every page now, so the hot path never takes a page fault. Pages reserved by
+// posix_fallocate (and every page of an existing segment) are only read: a read fault on a
+// shared writable mapping installs a writable entry, and reading never disturbs data. A fresh
+// segment that could not be reserved is written with zeros, which it already holds.
+void prefault(std::byte* p, std::size_t n, bool write_zeros) {
   for (std::size_t off = 0; off < n; off += k_page) {
     auto* b = reinterpret_cast<volatile unsigned char*>(p + off);
-    if (fresh) {
+    if (write_zeros) {
       *b = 0;
     } else {
       (void)*b;
@@ -133,11 +146,13 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
   if (size == 0) throw error(errc::invalid_argument, "create " + in_quotes(name) + ": size=0");
   const std::string n(name);
   auto b = std::make_unique<backend>();
+  bool reserved = false;
   try {
     bip::shared_memory_object shm(bip::create_only, n.c_str(), bip::read_write,
                                   bip::permissions(opt.permissions));
     try {
       shm.truncate(static_cast<bip::offset_t>(size));
+      reserved = reserve(shm.get_mapping_handle().handle, size, "create", name);
       b->region = bip::mapped_region(shm, bip::read_write);
     } catch (...) {
       bip::shared_memory_object::remove(n.c_str());  // do not leave a half-made segment
@@ -148,7 +163,7 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
     rethrow(e, "create", name);
   }
   map_view v(std::move(b), n);
-  if (opt.prefault) prefault(v.data_, v.size_, true);
+  if (opt.prefault) prefault(v.data_, v.size_, !reserved);
   return v;
 }
 
@@ -159,7 +174,11 @@ map_view map_view::open(std::string_view name, const map_options& opt) {
   try {
     bip::shared_memory_object shm(bip::open_only, n.c_str(), bip::read_write);
     bip::offset_t size = 0;
-    if (!shm.get_size(size) || size == 0) {
+    if (!shm.get_size(size)) {
+      throw error(errc::system,
+                  "open " + in_quotes(name) + ": cannot read its size: " + std::strerror(errno));
+    }
+    if (size == 0) {
       throw error(errc::not_ready, "open " + in_quotes(name) +
                                        ": segment has size 0 (its creator has not sized it yet)");
     }
@@ -190,10 +209,19 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
   const bool sized =
       ::fchmod(fd, opt.permissions) == 0 && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
   const int err = errno;
+  bool reserved = false;
+  try {
+    reserved = sized && reserve(fd, size, "create_file", p);
+  } catch (...) {
+    ::close(fd);
+    ::unlink(p.c_str());
+    throw;
+  }
   ::close(fd);
   if (!sized) {
     ::unlink(p.c_str());
-    throw error(errc::system, "create_file " + in_quotes(p) + ": " + std::strerror(err));
+    throw error(err == ENOSPC || err == EFBIG ? errc::no_space : errc::system,
+                "create_file " + in_quotes(p) + ": " + std::strerror(err));
   }
   auto b = std::make_unique<backend>();
   try {
@@ -205,7 +233,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
     rethrow(e, "create_file", p);
   }
   map_view v(std::move(b), p);
-  if (opt.prefault) prefault(v.data_, v.size_, true);
+  if (opt.prefault) prefault(v.data_, v.size_, !reserved);
   return v;
 }
 

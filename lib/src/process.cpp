@@ -70,18 +70,38 @@ std::uint64_t self_identity() {
   return pid | (s->start_ticks << 32);
 }
 
+// Threads still running in process `pid` ("Threads:" of /proc/<pid>/status), 0 if unknown.
+static unsigned thread_count(std::uint32_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%u/status", pid);
+  std::FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return 0;
+  char line[256];
+  unsigned n = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "Threads: %u", &n) == 1) break;
+  }
+  std::fclose(f);
+  return n;
+}
+
 bool process_alive(std::uint64_t id) noexcept {
   const std::uint32_t pid = identity_pid(id);
   if (pid == 0) return false;
   int err = 0;
   const auto s = read_stat(pid, &err);
   if (!s) {
-    if (err == ENOENT || err == ESRCH) return false;
-    // /proc not readable (hidepid?): fall back to kill(pid, 0), which cannot see pid reuse.
+    // No /proc entry does not prove death: /proc may hide other users' processes (hidepid).
+    // Ask the kernel: ESRCH means no such process; success or EPERM means it exists.
     return !(::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
   }
-  if (s->state == 'Z' || s->state == 'X' || s->state == 'x') return false;  // exited
-  return static_cast<std::uint32_t>(s->start_ticks) == static_cast<std::uint32_t>(id >> 32);
+  if (static_cast<std::uint32_t>(s->start_ticks) != static_cast<std::uint32_t>(id >> 32)) {
+    return false;  // the pid now belongs to another process
+  }
+  if (s->state == 'X' || s->state == 'x') return false;
+  // A zombie has exited, unless only its main thread did (pthread_exit) and others still run.
+  if (s->state == 'Z') return thread_count(pid) > 1;
+  return true;
 }
 
 }  // namespace ipcring::detail

@@ -10,7 +10,13 @@ namespace ipcring::detail {
 
 role_lease role_lease::acquire(std::atomic<std::uint64_t>& word, std::string_view role,
                                std::string_view segment, bool* took_over) {
-  const std::uint64_t me = self_identity();
+  std::uint64_t me = 0;
+  try {
+    me = self_identity();
+  } catch (const error& e) {
+    throw error(e.value(), "claiming the " + std::string(role) + " role of '" +
+                               std::string(segment) + "': " + e.what());
+  }
   auto busy = [&](std::uint64_t holder, const char* why) {
     return error(errc::busy, "the " + std::string(role) + " role of '" + std::string(segment) +
                                  "' is held by " + why + " (pid " +

@@ -70,16 +70,43 @@ std::uint64_t data_offset(const ring_spec& s) noexcept {
   return round_up(k_control_offset + s.control_size, align);
 }
 
-std::uint64_t required_bytes(const ring_spec& s, std::string_view what) {
+namespace {
+
+// The rule a capacity breaks, or empty.
+std::string capacity_problem(const ring_spec& s) {
   if (!is_pow2(s.capacity)) {
-    throw error(errc::invalid_argument, std::string(what) +
-                                            ": capacity=" + std::to_string(s.capacity) +
-                                            " must be a power of two (and not 0)");
+    return "capacity=" + std::to_string(s.capacity) + " must be a power of two (and not 0)";
   }
   if (s.slot_size == 0 || s.capacity > k_max_data_bytes / s.slot_size) {
+    return "capacity=" + std::to_string(s.capacity) +
+           " x slot_size=" + std::to_string(s.slot_size) +
+           " exceeds the limit of 2^40 bytes of slots";
+  }
+  return {};
+}
+
+// Memory must be aligned for the header's atomics and for the slots.
+void check_alignment(std::span<std::byte> bytes, const ring_spec& spec, const std::string& what) {
+  const std::uint64_t align = std::max<std::uint64_t>(k_block, spec.slot_align);
+  if (reinterpret_cast<std::uintptr_t>(bytes.data()) % align != 0) {
     throw error(errc::invalid_argument,
-                std::string(what) + ": capacity=" + std::to_string(s.capacity) + " x slot_size=" +
-                    std::to_string(s.slot_size) + " exceeds the limit of 2^40 bytes of slots");
+                what + ": memory must be aligned to " + std::to_string(align) + " bytes");
+  }
+}
+
+// now + d without overflow: a huge timeout means "wait (practically) forever".
+clock::time_point deadline_after(std::chrono::milliseconds d) {
+  const auto now = clock::now();
+  const auto room =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock::time_point::max() - now);
+  return d >= room ? clock::time_point::max() : now + d;
+}
+
+}  // namespace
+
+std::uint64_t required_bytes(const ring_spec& s, std::string_view what) {
+  if (auto rule = capacity_problem(s); !rule.empty()) {
+    throw error(errc::invalid_argument, std::string(what) + ": " + rule);
   }
   return data_offset(s) + s.capacity * s.slot_size;
 }
@@ -92,14 +119,12 @@ attachment created(std::span<std::byte> bytes, ring_spec spec, std::string name)
     throw error(errc::too_small, "create " + in_quotes(name) + ": " + std::to_string(bytes.size()) +
                                      " bytes given, the ring needs " + std::to_string(need));
   }
-  if (reinterpret_cast<std::uintptr_t>(bytes.data()) % k_block != 0) {
-    throw error(errc::invalid_argument,
-                "create " + in_quotes(name) + ": memory must be aligned to 128 bytes");
-  }
+  check_alignment(bytes, spec, "create " + in_quotes(name));
   if (spec.type_name.size() > k_type_name_max) spec.type_name = stored_type_name(spec.type_name);
 
   auto* h = reinterpret_cast<segment_header*>(bytes.data());
-  std::memcpy(h->magic, k_magic, sizeof k_magic);
+  // relaxed: published by [R-ready]; atomic only because openers poll it meanwhile
+  h->magic.store(k_magic, std::memory_order_relaxed);
   h->layout_version = k_layout_version;
   h->kind = static_cast<std::uint32_t>(spec.kind);
   h->slot_size = spec.slot_size;
@@ -131,14 +156,14 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
                                      " bytes, smaller than the " +
                                      std::to_string(sizeof(segment_header)) + "-byte header");
   }
+  check_alignment(bytes, spec, what);
   auto* h = reinterpret_cast<segment_header*>(bytes.data());
   // [A-ready] pairs with [R-ready] in create_in: once ready is seen, every field is visible.
   while (h->init_state.load(std::memory_order_acquire) != k_init_ready) {
-    // Bytes 0..15 may still be changing; a non-zero foreign magic will never become ours.
-    unsigned char m[8];
-    std::memcpy(m, h->magic, sizeof m);
-    const bool blank = std::all_of(std::begin(m), std::end(m), [](auto c) { return c == 0; });
-    if (!blank && std::memcmp(m, k_magic, sizeof m) != 0) {
+    // A creator stores the whole magic at once (0 -> k_magic); any other value is foreign and
+    // will never become ours. relaxed: only the value matters, nothing is read on its strength.
+    const std::uint64_t m = h->magic.load(std::memory_order_relaxed);
+    if (m != 0 && m != k_magic) {
       throw error(errc::bad_magic, what + ": not an ipcring segment (magic is not \"IPCRING\")");
     }
     if (clock::now() >= deadline) {
@@ -151,7 +176,7 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
 
-  if (std::memcmp(h->magic, k_magic, sizeof k_magic) != 0) {
+  if (h->magic.load(std::memory_order_relaxed) != k_magic) {  // ordered by [A-ready]
     throw error(errc::bad_magic, what + ": not an ipcring segment (magic is not \"IPCRING\")");
   }
   if (h->layout_version != k_layout_version) {
@@ -166,6 +191,10 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
                                          ", found " + kind_name(h->kind));
   }
 
+  if (h->type_name_len > k_type_name_max) {
+    throw error(errc::corrupted, what + ": type_name_len=" + std::to_string(h->type_name_len) +
+                                     " exceeds " + std::to_string(k_type_name_max));
+  }
   if (spec.type_name.size() > k_type_name_max) spec.type_name = stored_type_name(spec.type_name);
   const std::size_t found_len = std::min<std::size_t>(h->type_name_len, k_type_name_max);
   const std::string_view found_name(h->type_name, found_len);
@@ -186,17 +215,11 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
   }
   if (!diff.empty()) throw error(errc::type_mismatch, what + ": element type differs: " + diff);
 
-  if (h->type_name_len > k_type_name_max) {
-    throw error(errc::corrupted, what + ": type_name_len=" + std::to_string(h->type_name_len) +
-                                     " exceeds " + std::to_string(k_type_name_max));
-  }
   spec.capacity = h->capacity;
-  std::uint64_t need = 0;
-  try {
-    need = required_bytes(spec, what);
-  } catch (const error& e) {
-    throw error(errc::corrupted, std::string(e.what()) + " (read from the header)");
+  if (auto rule = capacity_problem(spec); !rule.empty()) {
+    throw error(errc::corrupted, what + ": header field " + rule);
   }
+  const std::uint64_t need = required_bytes(spec, what);
   if (h->data_offset != data_offset(spec)) {
     throw error(errc::corrupted, what + ": data_offset expected " +
                                      std::to_string(data_offset(spec)) + ", found " +
@@ -229,7 +252,7 @@ attachment_ptr adopt(map_view v, Attach&& attach) {
 
 template <class OpenView>
 attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ring_spec& spec) {
-  const auto deadline = clock::now() + opt.open_timeout;
+  const auto deadline = deadline_after(opt.open_timeout);
   for (;;) {
     try {
       map_view v = open_view();
@@ -237,7 +260,13 @@ attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ri
         return opened(b, spec, n, opt, deadline);
       });
     } catch (const error& e) {
-      if (e.value() != errc::not_ready || clock::now() >= deadline) throw;
+      if (e.value() != errc::not_ready) throw;
+      if (clock::now() >= deadline) {
+        throw error(errc::not_ready, std::string(e.what()) + " after waiting " +
+                                         std::to_string(opt.open_timeout.count()) +
+                                         " ms; its creator may have died while creating it "
+                                         "(remove it and create it again)");
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -252,7 +281,7 @@ attachment_ptr create_in(std::span<std::byte> bytes, ring_spec spec, std::string
 attachment_ptr open_in(std::span<std::byte> bytes, ring_spec spec, std::string name,
                        const ring_options& opt) {
   return std::make_shared<const attachment>(
-      opened(bytes, std::move(spec), std::move(name), opt, clock::now() + opt.open_timeout));
+      opened(bytes, std::move(spec), std::move(name), opt, deadline_after(opt.open_timeout)));
 }
 
 attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_options& opt) {

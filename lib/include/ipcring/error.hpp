@@ -28,6 +28,7 @@ enum class errc : int {
   corrupted = 12,         ///< a header field is impossible (capacity 0, offsets out of range)
   busy = 13,              ///< the role (producer/consumer) is held by a live process
   system = 14,            ///< any other OS failure; the message carries the OS error text
+  no_space = 15,          ///< no room for the segment (/dev/shm or the file system is full)
 };
 
 /// The error category of ipcring::errc; name() is "ipcring".

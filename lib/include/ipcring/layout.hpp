@@ -25,16 +25,19 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 namespace ipcring {
 
+static_assert(std::endian::native == std::endian::little, "the layout is little-endian");
+
 /// Bumped on any change of the shared layout.
 inline constexpr std::uint32_t k_layout_version = 1;
-/// "IPCRING\0" as bytes.
-inline constexpr unsigned char k_magic[8] = {'I', 'P', 'C', 'R', 'I', 'N', 'G', '\0'};
+/// The bytes "IPCRING\0" read as a little-endian 64-bit word.
+inline constexpr std::uint64_t k_magic = 0x00474E4952435049ull;
 /// init_state value published (release) by the creator once every field is written.
 inline constexpr std::uint32_t k_init_ready = 0x52454459;  // "READ" "Y": unlikely by accident
 /// A false-sharing block: one per independently written index. Fixed: the layout is an ABI.
@@ -51,7 +54,7 @@ enum class ring_kind : std::uint32_t {
 const char* to_string(ring_kind k) noexcept;
 
 struct segment_header {
-  std::uint8_t magic[8];
+  std::atomic<std::uint64_t> magic;  // atomic: an opener may read it while the creator writes
   std::uint32_t layout_version;
   std::atomic<std::uint32_t> init_state;
   std::uint32_t kind;
@@ -89,6 +92,7 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free &&
               "shared atomics must be lock-free: only lock-free atomics work across processes");
 static_assert(sizeof(std::atomic<std::uint64_t>) == 8 && sizeof(std::atomic<std::uint32_t>) == 4,
               "a shared atomic must be exactly as wide as its integer");
+static_assert(offsetof(segment_header, layout_version) == 8, "bytes 0..15 are frozen");
 static_assert(offsetof(segment_header, init_state) == 12, "bytes 0..15 are frozen");
 static_assert(offsetof(segment_header, kind) == 16);
 static_assert(offsetof(segment_header, capacity) == 40);

@@ -14,6 +14,9 @@
 //   * At most one producer and one consumer handle exist at a time, across all processes
 //     (errc::busy otherwise). A role whose holder died is taken over by the next claimant,
 //     which continues from the shared indices. A handle is used by one thread at a time.
+//     A child process must not use a handle inherited across fork() (it would be a second
+//     producer or consumer): it opens the ring and claims its own role.
+//   * Processes sharing a ring share a pid namespace (the role words hold pids).
 //   * Hot-path calls are noexcept, wait-free, make no syscall and never allocate.
 //
 // Memory ordering (what users may rely on): everything the producer wrote to a slot before
@@ -81,7 +84,8 @@ class spsc_ring {
     return spsc_ring(detail::open_file(path, spec(0, opt), opt));
   }
   /// As create/open, on memory the caller owns and keeps alive longer than every handle.
-  /// `bytes` must be zero-filled (create), 128-byte aligned, at least required_bytes().
+  /// `bytes` must be zero-filled (create), aligned to max(128, alignof(T)) bytes, and at least
+  /// required_bytes() long.
   static spsc_ring create_in(std::span<std::byte> bytes, std::uint64_t capacity,
                              const ring_options& opt = {}) {
     return spsc_ring(detail::create_in(bytes, spec(capacity, opt), "<memory>"));
@@ -135,8 +139,23 @@ class spsc_ring {
 template <class T>
 class spsc_producer {
  public:
+  /// A moved-from handle may only be destroyed or assigned to.
   spsc_producer(spsc_producer&&) noexcept = default;
-  spsc_producer& operator=(spsc_producer&&) noexcept = default;
+  spsc_producer& operator=(spsc_producer&& o) noexcept {
+    if (this != &o) {
+      role_.release();  // while the mapping the role word lives in is still ours
+      seg_ = std::move(o.seg_);
+      role_ = std::move(o.role_);
+      tail_word_ = o.tail_word_;
+      head_word_ = o.head_word_;
+      slots_ = o.slots_;
+      mask_ = o.mask_;
+      tail_ = o.tail_;
+      head_cache_ = o.head_cache_;
+      claimed_ = o.claimed_;
+    }
+    return *this;
+  }
 
   /// Copies `v` into the next slot. False if the ring is full.
   [[nodiscard]] bool try_push(const T& v) noexcept {
@@ -191,7 +210,9 @@ class spsc_producer {
     head_word_ = &c->head;
     slots_ = reinterpret_cast<T*>(seg_->data());
     mask_ = seg_->spec.capacity - 1;
-    // relaxed: only the producer writes tail, and [A-role] ordered us after the last holder
+    // relaxed: only the producer writes tail. A released role orders us after the last
+    // holder's stores ([R-role] -> [A-role]); after a takeover from a dead holder, the
+    // syscalls of the liveness check separate us from its last store in practice.
     tail_ = tail_word_->load(std::memory_order_relaxed);
     // [A2] pairs with [R2]: slots the consumer released are done being read
     head_cache_ = head_word_->load(std::memory_order_acquire);
@@ -209,6 +230,7 @@ class spsc_producer {
   // Free slots, refreshing the cached head only when the cache says fewer than `want`.
   std::uint64_t free_slots(std::uint64_t want) noexcept {
     const std::uint64_t cap = mask_ + 1;
+    claimed_ = 0;  // any other call ends a claim (claim() sets it again afterwards)
     if (cap - (tail_ - head_cache_) < want) {
       // [A2] pairs with [R2] (consumer's head store): its reads of the slots it released are
       // complete, so we may overwrite them.
@@ -216,7 +238,8 @@ class spsc_producer {
       // Untrusted: a head ahead of tail or more than capacity behind is corrupt; ignore it.
       if (tail_ - h <= cap) head_cache_ = h;
     }
-    return cap - (tail_ - head_cache_);
+    const std::uint64_t used = tail_ - head_cache_;
+    return used <= cap ? cap - used : 0;  // never more than the ring holds
   }
   void copy_in(std::span<const T> items) noexcept {
     const std::uint64_t n = items.size();
@@ -250,8 +273,23 @@ class spsc_producer {
 template <class T>
 class spsc_consumer {
  public:
+  /// A moved-from handle may only be destroyed or assigned to.
   spsc_consumer(spsc_consumer&&) noexcept = default;
-  spsc_consumer& operator=(spsc_consumer&&) noexcept = default;
+  spsc_consumer& operator=(spsc_consumer&& o) noexcept {
+    if (this != &o) {
+      role_.release();  // while the mapping the role word lives in is still ours
+      seg_ = std::move(o.seg_);
+      role_ = std::move(o.role_);
+      tail_word_ = o.tail_word_;
+      head_word_ = o.head_word_;
+      slots_ = o.slots_;
+      mask_ = o.mask_;
+      head_ = o.head_;
+      tail_cache_ = o.tail_cache_;
+      peeked_ = o.peeked_;
+    }
+    return *this;
+  }
 
   /// Copies the oldest message into `out`. False if the ring is empty.
   [[nodiscard]] bool try_pop(T& out) noexcept {
@@ -306,7 +344,7 @@ class spsc_consumer {
     head_word_ = &c->head;
     slots_ = reinterpret_cast<const T*>(seg_->data());
     mask_ = seg_->spec.capacity - 1;
-    // relaxed: only the consumer writes head, and [A-role] ordered us after the last holder
+    // relaxed: only the consumer writes head (see the producer for the takeover ordering)
     head_ = head_word_->load(std::memory_order_relaxed);
     // [A1] pairs with [R1]: the slots up to tail are written
     tail_cache_ = tail_word_->load(std::memory_order_acquire);
@@ -323,13 +361,15 @@ class spsc_consumer {
 
   // Readable messages, refreshing the cached tail only when the cache says fewer than `want`.
   std::uint64_t available(std::uint64_t want) noexcept {
+    peeked_ = 0;  // any other call ends a peek (peek() sets it again afterwards)
     if (tail_cache_ - head_ < want) {
       // [A1] pairs with [R1] (producer's tail store): the slots before tail are written.
       const std::uint64_t t = tail_word_->load(std::memory_order_acquire);
       // Untrusted: a tail behind head or more than capacity ahead is corrupt; ignore it.
       if (t - head_ <= mask_ + 1) tail_cache_ = t;
     }
-    return tail_cache_ - head_;
+    const std::uint64_t ready = tail_cache_ - head_;
+    return ready <= mask_ + 1 ? ready : 0;  // never more than the ring holds
   }
   void copy_out(std::span<T> out) noexcept {
     const std::uint64_t n = out.size();
