@@ -235,7 +235,7 @@ TEST(layout, ring_memory_must_be_aligned_for_the_element) {
   struct alignas(256) big {
     std::uint8_t b[256];
   };
-  heap_bytes mem(spsc_ring<big>::required_bytes(4) + 256);
+  heap_bytes mem(spsc_ring<big>::required_bytes(4) + 256, 256);  // so +128 is not 256-aligned
   const auto msg = expect_error(errc::invalid_argument, [&] {
     (void)spsc_ring<big>::create_in(mem.span().subspan(128), 4);  // 128- but not 256-aligned
   });

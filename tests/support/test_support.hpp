@@ -48,14 +48,16 @@ class segment_guard {
   std::string name_;
 };
 
-/// Zero-filled, 128-byte aligned heap memory for rings in tests.
+/// Zero-filled heap memory for rings in tests, aligned to `align` (at least 128) bytes.
 class heap_bytes {
  public:
-  explicit heap_bytes(std::size_t n)
-      : p_(static_cast<std::byte*>(::operator new (n, std::align_val_t{128}))), n_(n) {
+  explicit heap_bytes(std::size_t n, std::size_t align = 128)
+      : p_(static_cast<std::byte*>(::operator new(n, std::align_val_t{align}))),
+        n_(n),
+        align_(align) {
     std::fill_n(p_, n_, std::byte{0});
   }
-  ~heap_bytes() { ::operator delete (p_, std::align_val_t{128}); }
+  ~heap_bytes() { ::operator delete(p_, std::align_val_t{align_}); }
   heap_bytes(const heap_bytes&) = delete;
   heap_bytes& operator=(const heap_bytes&) = delete;
   std::span<std::byte> span() const { return {p_, n_}; }
@@ -63,6 +65,7 @@ class heap_bytes {
  private:
   std::byte* p_;
   std::size_t n_;
+  std::size_t align_;
 };
 
 /// A forked child running `body`; its exit code is body's return value (an exception or a
