@@ -4,6 +4,7 @@
 //
 //   ./build/release/examples/ipcring-consumer --name demo --count 10000000 &
 //   ./build/release/examples/ipcring-producer --name demo --count 10000000
+// By default the consumer sleeps while the ring is empty (blocking pop); --spin makes it spin.
 // Options: --cpu K (pin), --wait-ms MS (how long to wait for the ring to appear, default 10000).
 #include <chrono>
 #include <cstdio>
@@ -14,7 +15,7 @@
 
 int main(int argc, char** argv) try {
   if (demo::has_flag(argc, argv, "--help")) {
-    std::puts("usage: ipcring-consumer [--name NAME] [--count N] [--cpu K] [--wait-ms MS]");
+    std::puts("usage: ipcring-consumer [--name NAME] [--count N] [--cpu K] [--wait-ms MS] [--spin]");
     return 0;
   }
   const std::string name = demo::arg(argc, argv, "--name", "ipcring-demo");
@@ -36,19 +37,22 @@ int main(int argc, char** argv) try {
       }
     }
   }();
-  auto rx = ring.consumer();
+  const bool spin = demo::has_flag(argc, argv, "--spin");
+  auto rx = ring.consumer(spin ? ipcring::wait_policy::spinning() : ipcring::wait_policy{});
 
   std::uint64_t checksum = 0;
   std::uint64_t expect = 0;
-  ipcring::backoff wait;
   std::chrono::steady_clock::time_point t0;
   while (expect < count) {
     demo::message m;
-    if (!rx.try_pop(m)) {
-      wait.pause();
-      continue;
+    // Waits (spinning or asleep) for the next message; ends early if the producer closed the
+    // ring or died, or sent nothing for 30 s.
+    if (const auto r = rx.pop(m, std::chrono::seconds(30)); r != ipcring::wait_result::ok) {
+      std::fprintf(stderr, "consumer: stopped after %llu of %llu messages: %s\n",
+                   static_cast<unsigned long long>(expect), static_cast<unsigned long long>(count),
+                   ipcring::to_string(r));
+      return 3;
     }
-    wait.reset();
     if (expect == 0) t0 = std::chrono::steady_clock::now();
     if (m.seq != expect || m.payload != demo::mix(m.seq)) {
       std::fprintf(stderr, "consumer: message %llu is wrong (seq %llu, payload %016llx)\n",

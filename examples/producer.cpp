@@ -3,7 +3,8 @@
 //   ./build/release/examples/ipcring-consumer --name demo --count 10000000 &
 //   ./build/release/examples/ipcring-producer --name demo --count 10000000
 // (or all of it: bash tools/demo.sh). Options: --capacity SLOTS (power of two, default 4096),
-// --cpu K (pin), --replace (remove a stale segment of that name first).
+// --cpu K (pin), --replace (remove a stale segment of that name first), --spin (spin while the
+// ring is full instead of sleeping). The producer closes the ring when done.
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -24,23 +25,24 @@ int main(int argc, char** argv) try {
   if (demo::has_flag(argc, argv, "--replace")) ipcring::remove(name);
 
   auto ring = ipcring::spsc_ring<demo::message>::create(name, capacity);
-  auto tx = ring.producer();
+  const bool spin = demo::has_flag(argc, argv, "--spin");
+  auto tx = ring.producer(spin ? ipcring::wait_policy::spinning() : ipcring::wait_policy{});
   std::fprintf(stderr, "producer: created '%s' (%llu slots), sending %llu messages\n", name.c_str(),
                static_cast<unsigned long long>(capacity), static_cast<unsigned long long>(count));
 
   std::uint64_t checksum = 0;
-  ipcring::backoff wait;
   const auto t0 = std::chrono::steady_clock::now();
-  for (std::uint64_t seq = 0; seq < count;) {
+  for (std::uint64_t seq = 0; seq < count; ++seq) {
     const demo::message m{seq, demo::mix(seq)};
-    if (tx.try_push(m)) {
-      checksum += m.payload;
-      ++seq;
-      wait.reset();
-    } else {
-      wait.pause();  // full: the consumer is behind
+    // Waits (spinning or asleep) while the ring is full.
+    if (const auto r = tx.push(m, std::chrono::seconds(30)); r != ipcring::wait_result::ok) {
+      std::fprintf(stderr, "producer: stopped after %llu messages: %s\n",
+                   static_cast<unsigned long long>(seq), ipcring::to_string(r));
+      return 3;
     }
+    checksum += m.payload;
   }
+  tx.close();  // the consumer drains what is left, then sees `closed`
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("producer: sent %llu messages in %.3f s (%.1f M msgs/s), checksum %016llx\n",
               static_cast<unsigned long long>(count), secs, static_cast<double>(count) / secs / 1e6,

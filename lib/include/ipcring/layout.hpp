@@ -35,7 +35,7 @@ namespace ipcring {
 static_assert(std::endian::native == std::endian::little, "the layout is little-endian");
 
 /// Bumped on any change of the shared layout.
-inline constexpr std::uint32_t k_layout_version = 1;
+inline constexpr std::uint32_t k_layout_version = 2;
 /// The bytes "IPCRING\0" read as a little-endian 64-bit word.
 inline constexpr std::uint64_t k_magic = 0x00474E4952435049ull;
 /// init_state value published (release) by the creator once every field is written.
@@ -69,19 +69,33 @@ struct segment_header {
   char type_name[k_type_name_max + 1];
 };
 
+/// A sleep/wake point: see detail/wait_block.hpp for the protocol.
+struct wait_words {
+  std::atomic<std::uint32_t> sleepers;  // waiters that may sleep
+  std::atomic<std::uint32_t> seq;       // futex word, +1 per wake
+};
+
 /// Control blocks of an spsc ring, directly after segment_header.
-///   offset size field           writer     meaning
-///   128    8    producer_owner  claimant   0 = free, else process identity (see detail/role.hpp)
-///   136    8    consumer_owner  claimant   same, for the consumer role
-///   256    8    tail            producer   free-running count of slots published
-///   384    8    head            consumer   free-running count of slots released
-///   512    ...  slots           producer   slot i at data_offset + (i & (capacity-1)) * slot_size
+///   offset size field             writer     meaning
+///   128    8    producer_owner    claimant   0 = free, else process identity (detail/role.hpp)
+///   136    8    consumer_owner    claimant   same, for the consumer role
+///   144    4    producer_closed   producer   1 = the producer side closed (0 again on a claim)
+///   148    4    consumer_closed   consumer   1 = the consumer side closed (0 again on a claim)
+///   256    8    tail              producer   free-running count of slots published
+///   384    8    head              consumer   free-running count of slots released
+///   512    8    data_wait         both       consumer sleeps here for data; producer wakes it
+///   640    8    space_wait        both       producer sleeps here for space; consumer wakes it
+///   768    ...  slots             producer   slot i at data_offset + (i & (capacity-1)) * size
 /// Unnamed bytes are zero and reserved.
 struct spsc_control {
   alignas(k_block) std::atomic<std::uint64_t> producer_owner;
   std::atomic<std::uint64_t> consumer_owner;
+  std::atomic<std::uint32_t> producer_closed;
+  std::atomic<std::uint32_t> consumer_closed;
   alignas(k_block) std::atomic<std::uint64_t> tail;
   alignas(k_block) std::atomic<std::uint64_t> head;
+  alignas(k_block) wait_words data_wait;
+  alignas(k_block) wait_words space_wait;
 };
 
 /// Where a kind's control blocks start.
@@ -103,6 +117,10 @@ static_assert(offsetof(spsc_control, producer_owner) == 0);
 static_assert(offsetof(spsc_control, consumer_owner) == 8);
 static_assert(offsetof(spsc_control, tail) == 128, "tail must own its false-sharing block");
 static_assert(offsetof(spsc_control, head) == 256, "head must own its false-sharing block");
-static_assert(sizeof(spsc_control) == 384);
+static_assert(offsetof(spsc_control, producer_closed) == 16);
+static_assert(offsetof(spsc_control, consumer_closed) == 20);
+static_assert(offsetof(spsc_control, data_wait) == 384, "wait words own their blocks");
+static_assert(offsetof(spsc_control, space_wait) == 512, "wait words own their blocks");
+static_assert(sizeof(spsc_control) == 640);
 
 }  // namespace ipcring

@@ -41,10 +41,12 @@
 
 #include "ipcring/detail/role.hpp"
 #include "ipcring/detail/segment.hpp"
+#include "ipcring/detail/wait_block.hpp"
 #include "ipcring/error.hpp"
 #include "ipcring/layout.hpp"
 #include "ipcring/ring_options.hpp"
 #include "ipcring/type_name.hpp"
+#include "ipcring/wait.hpp"
 
 namespace ipcring {
 
@@ -98,10 +100,15 @@ class spsc_ring {
     return detail::required_bytes(spec(capacity, {}), "spsc_ring::required_bytes");
   }
 
-  /// Claims the producer role. Throws errc::busy while a live process holds it.
-  spsc_producer<T> producer() const { return spsc_producer<T>(seg_); }
+  /// Claims the producer role. Throws errc::busy while a live process holds it. `wait` is how
+  /// the handle's blocking calls wait (default: spin briefly, then sleep).
+  spsc_producer<T> producer(const wait_policy& wait = {}) const {
+    return spsc_producer<T>(seg_, wait);
+  }
   /// Claims the consumer role. Throws errc::busy while a live process holds it.
-  spsc_consumer<T> consumer() const { return spsc_consumer<T>(seg_); }
+  spsc_consumer<T> consumer(const wait_policy& wait = {}) const {
+    return spsc_consumer<T>(seg_, wait);
+  }
 
   std::uint64_t capacity() const noexcept { return seg_->spec.capacity; }
   /// Racy observer: slots in use at some instant during the call, in [0, capacity].
@@ -153,6 +160,10 @@ class spsc_producer {
       tail_ = o.tail_;
       head_cache_ = o.head_cache_;
       claimed_ = o.claimed_;
+      data_wait_ = o.data_wait_;
+      fast_notify_ = o.fast_notify_;
+      scope_ = o.scope_;
+      policy_ = o.policy_;
     }
     return *this;
   }
@@ -192,6 +203,38 @@ class spsc_producer {
     if (k != 0) commit(k);
   }
 
+  /// Blocking: waits (by this handle's wait_policy) for a free slot, then pushes `v`.
+  /// ok; closed (this side or the consumer closed) or peer_dead (the consumer died): nothing
+  /// was pushed.
+  wait_result push(const T& v) noexcept { return push(v, std::chrono::nanoseconds::max()); }
+  /// As push(v), giving up with wait_result::timeout after `timeout` (monotonic clock).
+  template <class Rep, class Period>
+  wait_result push(const T& v, std::chrono::duration<Rep, Period> timeout) noexcept {
+    const wait_result r = wait_writable(1, timeout);
+    if (r == wait_result::ok && !try_push(v)) return wait_result::timeout;  // cannot happen
+    return r;
+  }
+  /// Waits until at least `n` (<= capacity) slots are free, for claim() or try_push_all().
+  template <class Rep, class Period>
+  wait_result wait_writable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
+    const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
+    return detail::wait_until(scope_, policy_, detail::deadline_in(detail::saturate(timeout)),
+                              [&] { return free_slots(want) >= want; });
+  }
+  wait_result wait_writable(std::size_t n) noexcept {
+    return wait_writable(n, std::chrono::nanoseconds::max());
+  }
+
+  /// Closes the producer side: the consumer drains what was sent, then its blocking calls
+  /// return wait_result::closed; this handle's blocking calls return closed at once.
+  void close() noexcept { closer().close(); }
+  /// A token that closes this side from a signal handler (async-signal-safe).
+  close_token closer() const noexcept {
+    return close_token(&control()->producer_closed, &control()->data_wait,
+                       &control()->space_wait);
+  }
+  void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
+
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
   /// Racy observer: slots in use, as far as this producer knows right now.
   std::uint64_t size_approx() const noexcept {
@@ -202,12 +245,18 @@ class spsc_producer {
 
  private:
   friend class spsc_ring<T>;
-  explicit spsc_producer(detail::attachment_ptr seg)
+  spsc_producer(detail::attachment_ptr seg, const wait_policy& wait)
       : seg_(std::move(seg)),
         role_(detail::role_lease::acquire(control()->producer_owner, "producer", seg_->name)) {
     auto* c = control();
     tail_word_ = &c->tail;
     head_word_ = &c->head;
+    data_wait_ = &c->data_wait;
+    fast_notify_ = detail::register_fast_notifier();
+    scope_ = {&c->space_wait, &c->producer_closed, &c->consumer_closed, &c->consumer_owner};
+    policy_ = wait;
+    // relaxed: a new holder reopens its side; the consumer sees it with its next acquire
+    c->producer_closed.store(0, std::memory_order_relaxed);
     slots_ = reinterpret_cast<T*>(seg_->data());
     mask_ = seg_->spec.capacity - 1;
     // relaxed: only the producer writes tail. A released role orders us after the last
@@ -254,6 +303,7 @@ class spsc_producer {
     tail_ += n;
     // [R1] publishes the slots just written; pairs with [A1] in the consumer.
     tail_word_->store(tail_, std::memory_order_release);
+    detail::notify(*data_wait_, fast_notify_);  // wakes a sleeping consumer, if any
   }
 
   // Hot fields first. Process-local: the segment only holds tail and head.
@@ -264,6 +314,10 @@ class spsc_producer {
   std::uint64_t tail_ = 0;        // == *tail_word_ (only we write it)
   std::uint64_t head_cache_ = 0;  // last head we read; the real head is never behind it
   std::uint64_t claimed_ = 0;
+  detail::wait_block* data_wait_ = nullptr;  // the consumer sleeps here
+  bool fast_notify_ = false;                 // this process registered for membarrier
+  detail::wait_scope scope_{};               // what push() and wait_writable() watch
+  wait_policy policy_{};
   detail::attachment_ptr seg_;  // keeps the memory alive; destroyed after role_
   detail::role_lease role_;
 };
@@ -287,6 +341,10 @@ class spsc_consumer {
       head_ = o.head_;
       tail_cache_ = o.tail_cache_;
       peeked_ = o.peeked_;
+      space_wait_ = o.space_wait_;
+      fast_notify_ = o.fast_notify_;
+      scope_ = o.scope_;
+      policy_ = o.policy_;
     }
     return *this;
   }
@@ -326,6 +384,38 @@ class spsc_consumer {
     if (k != 0) consume(k);
   }
 
+  /// Blocking: waits (by this handle's wait_policy) for a message, then pops it into `out`.
+  /// ok; closed (this side closed, or the producer closed and the ring is drained);
+  /// peer_dead (the producer died and the ring is drained).
+  wait_result pop(T& out) noexcept { return pop(out, std::chrono::nanoseconds::max()); }
+  /// As pop(out), giving up with wait_result::timeout after `timeout` (monotonic clock).
+  template <class Rep, class Period>
+  wait_result pop(T& out, std::chrono::duration<Rep, Period> timeout) noexcept {
+    const wait_result r = wait_readable(1, timeout);
+    if (r == wait_result::ok && !try_pop(out)) return wait_result::timeout;  // cannot happen
+    return r;
+  }
+  /// Waits until at least `n` (<= capacity) messages are readable, for peek() or try_pop_all().
+  template <class Rep, class Period>
+  wait_result wait_readable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
+    const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
+    return detail::wait_until(scope_, policy_, detail::deadline_in(detail::saturate(timeout)),
+                              [&] { return available(want) >= want; });
+  }
+  wait_result wait_readable(std::size_t n) noexcept {
+    return wait_readable(n, std::chrono::nanoseconds::max());
+  }
+
+  /// Closes the consumer side: the producer's blocking calls return wait_result::closed, and
+  /// so do this handle's. try_ calls are unaffected.
+  void close() noexcept { closer().close(); }
+  /// A token that closes this side from a signal handler (async-signal-safe).
+  close_token closer() const noexcept {
+    return close_token(&control()->consumer_closed, &control()->data_wait,
+                       &control()->space_wait);
+  }
+  void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
+
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
   /// Racy observer: messages waiting, as far as this consumer knows right now.
   std::uint64_t size_approx() const noexcept {
@@ -336,12 +426,18 @@ class spsc_consumer {
 
  private:
   friend class spsc_ring<T>;
-  explicit spsc_consumer(detail::attachment_ptr seg)
+  spsc_consumer(detail::attachment_ptr seg, const wait_policy& wait)
       : seg_(std::move(seg)),
         role_(detail::role_lease::acquire(control()->consumer_owner, "consumer", seg_->name)) {
     auto* c = control();
     tail_word_ = &c->tail;
     head_word_ = &c->head;
+    space_wait_ = &c->space_wait;
+    fast_notify_ = detail::register_fast_notifier();
+    scope_ = {&c->data_wait, &c->consumer_closed, &c->producer_closed, &c->producer_owner};
+    policy_ = wait;
+    // relaxed: a new holder reopens its side; the producer sees it with its next acquire
+    c->consumer_closed.store(0, std::memory_order_relaxed);
     slots_ = reinterpret_cast<const T*>(seg_->data());
     mask_ = seg_->spec.capacity - 1;
     // relaxed: only the consumer writes head (see the producer for the takeover ordering)
@@ -384,6 +480,7 @@ class spsc_consumer {
     head_ += n;
     // [R2] frees the slots just read; pairs with [A2] in the producer.
     head_word_->store(head_, std::memory_order_release);
+    detail::notify(*space_wait_, fast_notify_);  // wakes a producer sleeping on a full ring
   }
 
   const std::atomic<std::uint64_t>* tail_word_ = nullptr;
@@ -393,6 +490,10 @@ class spsc_consumer {
   std::uint64_t head_ = 0;        // == *head_word_ (only we write it)
   std::uint64_t tail_cache_ = 0;  // last tail we read; the real tail is never behind it
   std::uint64_t peeked_ = 0;
+  detail::wait_block* space_wait_ = nullptr;  // the producer sleeps here
+  bool fast_notify_ = false;
+  detail::wait_scope scope_{};
+  wait_policy policy_{};
   detail::attachment_ptr seg_;
   detail::role_lease role_;
 };

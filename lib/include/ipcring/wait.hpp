@@ -1,7 +1,19 @@
-// ipcring/wait.hpp: how a caller waits for a ring. Today: spinning with the CPU's pause
-// instruction, then yielding. Blocking waits (futex) belong here too.
+// ipcring/wait.hpp: how an endpoint waits for a ring: strategies, results, and the spin step.
+//
+// Every ring endpoint (producer, consumer) has a wait_policy. Its blocking calls (push, pop,
+// wait_writable, wait_readable) spin first, then, by strategy:
+//   * spin        keep spinning with the CPU's pause instruction (lowest latency, one core);
+//   * spin_yield  yield the CPU between checks;
+//   * block       sleep on a futex in the shared segment until the peer wakes it (default).
+// A blocking call ends with a wait_result, never an exception. The non-blocking try_ calls
+// never wait and never make a syscall; a peer that sleeps costs them one extra load of a
+// cache line that only changes when somebody goes to sleep.
+//
+// How blocking works across processes: see detail/wait_block.hpp and docs/layout.md.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <thread>
 
@@ -10,6 +22,11 @@
 #endif
 
 namespace ipcring {
+
+struct wait_words;  // layout.hpp
+namespace detail {
+using wait_block = wait_words;
+}
 
 /// One spin-wait step: tells the CPU we are polling (x86 `pause`, Arm `yield`).
 inline void cpu_relax() noexcept {
@@ -22,12 +39,63 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-/// Spin, then yield: for callers that poll a ring. `reset()` after progress.
+enum class wait_strategy : std::uint8_t {
+  spin,        ///< busy-spin with cpu_relax(): lowest latency, burns its core
+  spin_yield,  ///< spin, then std::this_thread::yield() between checks
+  block,       ///< spin, then sleep on a futex until woken (the default)
+};
+
+struct wait_policy {
+  wait_strategy strategy = wait_strategy::block;
+  /// cpu_relax() iterations before yielding or sleeping (about 10-40 ns each).
+  std::uint32_t spin_count = 2000;
+  /// How often a waiting call checks whether its peer process is still alive.
+  std::chrono::milliseconds liveness_interval{100};
+
+  static wait_policy spinning() noexcept { return {wait_strategy::spin, 2000, {}}; }
+  static wait_policy yielding() noexcept { return {wait_strategy::spin_yield, 2000, {}}; }
+  static wait_policy blocking() noexcept { return {}; }
+};
+
+/// How a blocking call ended.
+enum class wait_result : std::uint8_t {
+  ok,         ///< done (the message moved, or the space / data is there)
+  timeout,    ///< the timeout passed first
+  closed,     ///< this side, or the peer, closed the ring (the peer's data is drained first)
+  peer_dead,  ///< the peer's process died while holding its role
+};
+
+/// "ok", "timeout", "closed", "peer_dead".
+const char* to_string(wait_result r) noexcept;
+
+/// Closes one side of a ring from anywhere, including a signal handler: close() is
+/// async-signal-safe (two atomic stores and futex wakes). Copyable; valid while the ring's
+/// mapping is (keep the handle it came from alive).
+class close_token {
+ public:
+  close_token() = default;
+  void close() const noexcept;
+
+ private:
+  template <class>
+  friend class spsc_producer;
+  template <class>
+  friend class spsc_consumer;
+  close_token(std::atomic<std::uint32_t>* flag, detail::wait_block* a,
+              detail::wait_block* b) noexcept
+      : flag_(flag), a_(a), b_(b) {}
+  std::atomic<std::uint32_t>* flag_ = nullptr;
+  detail::wait_block* a_ = nullptr;  // both of the ring's wait blocks are woken
+  detail::wait_block* b_ = nullptr;
+};
+
+/// Spin, then yield: for callers that poll a ring themselves. `reset()` after progress.
 ///   ipcring::backoff b;
 ///   while (!rx.try_pop(v)) b.pause();
 class backoff {
  public:
-  explicit backoff(std::uint32_t spins_before_yield = 4096) noexcept : limit_(spins_before_yield) {}
+  explicit backoff(std::uint32_t spins_before_yield = 4096) noexcept
+      : limit_(spins_before_yield) {}
   void pause() noexcept {
     if (count_ < limit_) {
       ++count_;

@@ -1,0 +1,166 @@
+// ipcring/detail/wait_block.hpp: sleeping on a ring and waking its sleepers, across processes.
+//
+// A wait_block is 8 bytes in the shared segment, one per condition a side can wait for (spsc:
+// "data" for the consumer, "space" for the producer), each on its own 128-byte block:
+//   offset size field     meaning
+//   0      4    sleepers  number of waiters that announced themselves and may sleep
+//   4      4    seq       futex word; every wake adds 1
+//
+// Protocol (no cost to a notifier while nobody sleeps; a wake is never lost for longer than
+// the first sleep slice, k_first_slice):
+//   waiter                                    notifier (hot path, after publishing)
+//   s = seq.load()                [A-seq]      publish(tail or head)            [R1]/[R2]
+//   sleepers += 1 (seq_cst)       [W1]         barrier: compiler-only if this process
+//   if ready(): done                             registered for membarrier, else a
+//   futex_wait(&seq, s, first slice)             seq_cst RMW                    [N1]
+//   then, while not ready:                     if sleepers.load() != 0:         [N2]
+//     membarrier(GLOBAL_EXPEDITED) [W2]          seq += 1; futex_wake(&seq)     [R-seq]
+//     if ready(): done
+//     futex_wait(&seq, s', long slice)
+//   sleepers -= 1
+// SYNC POINT [W1]/[N1]: a store-load (Dekker) race: the waiter stores `sleepers`, then loads the
+// index; the notifier stores the index, then loads `sleepers`. A fence-free notifier may load
+// `sleepers` before its index store is visible, so both can miss each other. Rather than fence
+// every publish (measured: it more than halves cross-process throughput), the waiter pays:
+//   * the first sleep is short (k_first_slice): a wake lost to the race costs at most that;
+//   * before any longer sleep it calls membarrier(GLOBAL_EXPEDITED) [W2], a full barrier on
+//     every running thread of every registered process: afterwards the notifier's index store
+//     is visible to ready(), or its next load of `sleepers` sees the announcement. Either way
+//     the long sleep cannot miss a wake. (membarrier costs ~40 us in a VM: too slow to pay on
+//     every sleep, cheap once per idle period.)
+// If the notifier's seq += 1 lands before the waiter's futex_wait, the kernel sees seq != s and
+// futex_wait returns at once. Where membarrier is unavailable, waiters keep to short slices;
+// notifiers that could not register pay a seq_cst RMW ([N1]) and never need it.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#include "ipcring/layout.hpp"
+#include "ipcring/wait.hpp"
+
+namespace ipcring::detail {
+
+// wait_block (= wait_words, declared in wait.hpp): the shared words; layout.hpp owns their place.
+
+/// Registers this process as a notifier that needs no fence (membarrier); once per process.
+/// True if registered; false: notify() must use the RMW barrier.
+bool register_fast_notifier() noexcept;
+/// [W2]: a full barrier on every registered process. False if the kernel refused.
+bool waiter_barrier() noexcept;
+/// seq += 1, then wakes every thread sleeping on the block. Async-signal-safe.
+void wake_all(wait_block& b) noexcept;
+/// Sleeps while b.seq == expected, at most `timeout` (monotonic). Returns on wake, timeout,
+/// signal or a changed seq; the caller re-checks its condition.
+void sleep_on(wait_block& b, std::uint32_t expected, std::chrono::nanoseconds timeout) noexcept;
+
+/// The notifier's side, inlined into the hot path after each publish.
+inline void notify(wait_block& b, bool fast) noexcept {
+  std::uint32_t sleeping;
+  if (fast) {
+    // [N1] compiler-only: the waiter's membarrier [W2] orders the publish before this load
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    sleeping = b.sleepers.load(std::memory_order_relaxed);  // [N2]
+  } else {
+    // [N1] a seq_cst RMW orders the publish before the load; pairs with [W1]
+    sleeping = b.sleepers.fetch_add(0, std::memory_order_seq_cst);  // [N2]
+  }
+  if (sleeping != 0) [[unlikely]]
+    wake_all(b);
+}
+
+/// First sleep of a wait: the most a wake lost to the [W1]/[N1] race can be late.
+inline constexpr std::chrono::microseconds k_first_slice{200};
+
+/// What a waiter watches besides its condition.
+struct wait_scope {
+  wait_block* block = nullptr;
+  const std::atomic<std::uint32_t>* own_closed = nullptr;   // this side closed: stop now
+  const std::atomic<std::uint32_t>* peer_closed = nullptr;  // peer closed: stop once !ready
+  const std::atomic<std::uint64_t>* peer_owner = nullptr;   // peer role word (liveness)
+};
+
+/// True if `owner` names a process that is gone (free roles and live holders are not).
+bool peer_is_dead(std::uint64_t owner) noexcept;
+
+/// Waits until ready() (which may refresh the caller's cached indices) or the deadline.
+template <class Ready>
+wait_result wait_until(const wait_scope& w, const wait_policy& p,
+                       std::chrono::steady_clock::time_point deadline, Ready&& ready) noexcept {
+  using clock = std::chrono::steady_clock;
+  std::uint32_t spins = 0;
+  bool slept = false;  // a first, short sleep is behind us
+  clock::time_point next_liveness{};
+  for (;;) {
+    // acquire: pairs with the release store in close_token::close()
+    if (w.own_closed->load(std::memory_order_acquire) != 0) return wait_result::closed;
+    if (ready()) return wait_result::ok;
+    if (w.peer_closed->load(std::memory_order_acquire) != 0) {
+      return ready() ? wait_result::ok : wait_result::closed;  // drain what it sent first
+    }
+    if (spins < p.spin_count) {
+      ++spins;
+      cpu_relax();
+      continue;
+    }
+    const auto now = clock::now();
+    if (now >= deadline) return wait_result::timeout;
+    if (now >= next_liveness) {
+      // relaxed: a hint; a stale value only delays the verdict to the next check
+      if (peer_is_dead(w.peer_owner->load(std::memory_order_relaxed))) {
+        return ready() ? wait_result::ok : wait_result::peer_dead;
+      }
+      next_liveness = now + p.liveness_interval;
+    }
+    switch (p.strategy) {
+      case wait_strategy::spin:
+        for (int i = 0; i < 64; ++i) cpu_relax();
+        break;
+      case wait_strategy::spin_yield:
+        std::this_thread::yield();
+        break;
+      case wait_strategy::block: {
+        // [A-seq] pairs with [R-seq] in wake_all: a wake after this load changes seq
+        const std::uint32_t seq = w.block->seq.load(std::memory_order_acquire);
+        w.block->sleepers.fetch_add(1, std::memory_order_seq_cst);  // [W1]
+        // After the first slice, make the long sleep safe against fence-free notifiers ([W2]).
+        const bool fenced = slept && waiter_barrier();
+        if (!ready() && w.own_closed->load(std::memory_order_acquire) == 0 &&
+            w.peer_closed->load(std::memory_order_acquire) == 0) {
+          auto slice = std::min<clock::duration>(deadline - now, next_liveness - now);
+          if (!fenced) slice = std::min<clock::duration>(slice, k_first_slice);
+          sleep_on(*w.block, seq, slice);
+          slept = true;
+        }
+        // relaxed: a late decrement only costs a notifier one needless wake
+        w.block->sleepers.fetch_sub(1, std::memory_order_relaxed);
+        break;
+      }
+    }
+  }
+}
+
+/// Any duration as nanoseconds, clamped to [0, nanoseconds::max()].
+template <class Rep, class Period>
+constexpr std::chrono::nanoseconds saturate(std::chrono::duration<Rep, Period> d) noexcept {
+  using std::chrono::duration;
+  if (d <= duration<Rep, Period>::zero()) return std::chrono::nanoseconds::zero();
+  if (std::chrono::duration_cast<duration<double>>(d) >=
+      std::chrono::duration_cast<duration<double>>(std::chrono::nanoseconds::max())) {
+    return std::chrono::nanoseconds::max();
+  }
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d);
+}
+
+/// now + d, saturating (a huge timeout means "no deadline").
+inline std::chrono::steady_clock::time_point deadline_in(std::chrono::nanoseconds d) noexcept {
+  const auto now = std::chrono::steady_clock::now();
+  if (d >= std::chrono::steady_clock::time_point::max() - now) {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
+}
+
+}  // namespace ipcring::detail

@@ -1,0 +1,224 @@
+// Blocking calls of spsc_ring in one process: results, timeouts, close, every strategy.
+#include "ipcring/wait.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "ipcring/spsc_ring.hpp"
+#include "support/test_support.hpp"
+
+namespace ipcring::test {
+namespace {
+
+using namespace std::chrono_literals;
+using u64 = std::uint64_t;
+using clock_type = std::chrono::steady_clock;
+
+struct ring_fixture {
+  explicit ring_fixture(u64 cap)
+      : mem(spsc_ring<u64>::required_bytes(cap)), ring(spsc_ring<u64>::create_in(mem.span(), cap)) {}
+  heap_bytes mem;
+  spsc_ring<u64> ring;
+};
+
+class wait_strategies : public ::testing::TestWithParam<wait_strategy> {
+ protected:
+  wait_policy policy() const {
+    wait_policy p;
+    p.strategy = GetParam();
+    p.spin_count = 100;
+    return p;
+  }
+};
+
+TEST_P(wait_strategies, pop_times_out_on_an_empty_ring) {
+  ring_fixture f(8);
+  auto rx = f.ring.consumer(policy());
+  u64 v = 0;
+  const auto t0 = clock_type::now();
+  EXPECT_EQ(rx.pop(v, 30ms), wait_result::timeout);
+  const auto took = clock_type::now() - t0;
+  EXPECT_GE(took, 30ms);
+  EXPECT_LT(took, 2s);
+}
+
+TEST_P(wait_strategies, push_times_out_on_a_full_ring) {
+  ring_fixture f(2);
+  auto tx = f.ring.producer(policy());
+  ASSERT_TRUE(tx.try_push(1));
+  ASSERT_TRUE(tx.try_push(2));
+  EXPECT_EQ(tx.push(3, 20ms), wait_result::timeout);
+  EXPECT_EQ(tx.push(3, 0ms), wait_result::timeout);  // zero timeout: one try
+}
+
+TEST_P(wait_strategies, pop_returns_a_message_pushed_later) {
+  ring_fixture f(8);
+  auto tx = f.ring.producer(policy());
+  auto rx = f.ring.consumer(policy());
+  std::thread late([&] {
+    std::this_thread::sleep_for(20ms);
+    (void)tx.push(42);
+  });
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, 10s), wait_result::ok);
+  EXPECT_EQ(v, 42u);
+  late.join();
+}
+
+TEST_P(wait_strategies, push_waits_for_space_made_later) {
+  ring_fixture f(1);
+  auto tx = f.ring.producer(policy());
+  auto rx = f.ring.consumer(policy());
+  ASSERT_EQ(tx.push(1), wait_result::ok);
+  std::thread late([&] {
+    std::this_thread::sleep_for(20ms);
+    u64 v = 0;
+    (void)rx.pop(v);
+  });
+  EXPECT_EQ(tx.push(2, 10s), wait_result::ok);
+  late.join();
+}
+
+TEST_P(wait_strategies, producer_close_wakes_the_consumer_after_the_data_is_drained) {
+  ring_fixture f(8);
+  auto tx = f.ring.producer(policy());
+  auto rx = f.ring.consumer(policy());
+  ASSERT_TRUE(tx.try_push(1));
+  ASSERT_TRUE(tx.try_push(2));
+  std::thread closer([&] {
+    std::this_thread::sleep_for(20ms);
+    tx.close();
+  });
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, 10s), wait_result::ok);
+  EXPECT_EQ(rx.pop(v, 10s), wait_result::ok);
+  EXPECT_EQ(v, 2u);
+  const auto t0 = clock_type::now();
+  EXPECT_EQ(rx.pop(v, 10s), wait_result::closed);  // woken by the close, not the timeout
+  EXPECT_LT(clock_type::now() - t0, 5s);
+  closer.join();
+  EXPECT_EQ(tx.push(3, 10ms), wait_result::closed);  // the closed side's own calls
+}
+
+TEST_P(wait_strategies, consumer_close_wakes_a_producer_waiting_for_space) {
+  ring_fixture f(1);
+  auto tx = f.ring.producer(policy());
+  auto rx = f.ring.consumer(policy());
+  ASSERT_TRUE(tx.try_push(1));
+  std::thread closer([&] {
+    std::this_thread::sleep_for(20ms);
+    rx.close();
+  });
+  const auto t0 = clock_type::now();
+  EXPECT_EQ(tx.push(2, 10s), wait_result::closed);
+  EXPECT_LT(clock_type::now() - t0, 5s);
+  closer.join();
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, 10ms), wait_result::closed);  // closed on its own side
+  EXPECT_TRUE(rx.try_pop(v));                       // try_ calls are unaffected
+}
+
+TEST_P(wait_strategies, close_token_closes_from_elsewhere) {
+  ring_fixture f(8);
+  auto rx = f.ring.consumer(policy());
+  const close_token token = rx.closer();
+  std::thread other([&] {
+    std::this_thread::sleep_for(20ms);
+    token.close();
+  });
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, 10s), wait_result::closed);
+  other.join();
+}
+
+TEST_P(wait_strategies, a_new_holder_reopens_its_side) {
+  ring_fixture f(8);
+  {
+    auto tx = f.ring.producer(policy());
+    tx.close();
+  }
+  auto tx = f.ring.producer(policy());
+  auto rx = f.ring.consumer(policy());
+  EXPECT_EQ(tx.push(5, 1s), wait_result::ok);
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, 1s), wait_result::ok);
+  EXPECT_EQ(rx.pop(v, 10ms), wait_result::timeout);  // not closed any more
+}
+
+TEST_P(wait_strategies, wait_readable_waits_for_n_messages) {
+  ring_fixture f(8);
+  auto tx = f.ring.producer(policy());
+  auto rx = f.ring.consumer(policy());
+  std::thread feeder([&] {
+    for (u64 i = 0; i < 4; ++i) {
+      std::this_thread::sleep_for(5ms);
+      (void)tx.push(i);
+    }
+  });
+  EXPECT_EQ(rx.wait_readable(4, 10s), wait_result::ok);
+  EXPECT_EQ(rx.peek(8).size(), 4u);
+  feeder.join();
+  EXPECT_EQ(tx.wait_writable(4, 10ms), wait_result::ok);  // 4 of 8 free
+  EXPECT_EQ(tx.wait_writable(5, 10ms), wait_result::timeout);
+}
+
+INSTANTIATE_TEST_SUITE_P(all, wait_strategies,
+                         ::testing::Values(wait_strategy::spin, wait_strategy::spin_yield,
+                                           wait_strategy::block),
+                         [](const auto& p) {
+                           switch (p.param) {
+                             case wait_strategy::spin: return std::string("spin");
+                             case wait_strategy::spin_yield: return std::string("spin_yield");
+                             case wait_strategy::block: return std::string("block");
+                           }
+                           return std::string("unknown");
+                         });
+
+TEST(wait, results_have_names) {
+  EXPECT_STREQ(to_string(wait_result::ok), "ok");
+  EXPECT_STREQ(to_string(wait_result::timeout), "timeout");
+  EXPECT_STREQ(to_string(wait_result::closed), "closed");
+  EXPECT_STREQ(to_string(wait_result::peer_dead), "peer_dead");
+}
+
+TEST(wait, huge_timeouts_do_not_overflow) {
+  ring_fixture f(8);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  ASSERT_TRUE(tx.try_push(1));
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, std::chrono::hours::max()), wait_result::ok);
+  EXPECT_EQ(rx.pop(v, std::chrono::nanoseconds::min()), wait_result::timeout);
+}
+
+// Both directions of the sleep/wake race, in-process (the TSan variant of the IPC hammer):
+// a one-slot ring, both sides blocking with no spinning, so nearly every hand-off sleeps.
+TEST(wait_threads, hand_offs_never_lose_a_wake_up) {
+  const u64 n = 200'000 / k_sanitizer_scale;
+  ring_fixture f(1);
+  wait_policy p = wait_policy::blocking();
+  p.spin_count = 0;
+  auto tx = f.ring.producer(p);
+  auto rx = f.ring.consumer(p);
+  std::atomic<u64> slow_pushes{0};
+  std::thread producer([&] {
+    for (u64 i = 0; i < n; ++i) {
+      if (tx.push(i, 2s) != wait_result::ok) slow_pushes.fetch_add(1);
+    }
+  });
+  u64 slow_pops = 0, wrong = 0;
+  for (u64 i = 0; i < n; ++i) {
+    u64 v = ~u64{0};
+    if (rx.pop(v, 2s) != wait_result::ok) ++slow_pops;
+    if (v != i) ++wrong;
+  }
+  producer.join();
+  EXPECT_EQ(slow_pops, 0u);
+  EXPECT_EQ(slow_pushes.load(), 0u);
+  EXPECT_EQ(wrong, 0u);
+}
+
+}  // namespace
+}  // namespace ipcring::test
