@@ -107,6 +107,9 @@ wait_result wait_until(const wait_scope& w, const wait_policy& p,
     }
     const auto now = clock::now();
     if (now >= deadline) return wait_result::timeout;
+    // The first check comes one interval into the wait: a wait that ends sooner (the usual
+    // case) reads no /proc files.
+    if (next_liveness == clock::time_point{}) next_liveness = now + p.liveness_interval;
     if (now >= next_liveness) {
       // relaxed: a hint; a stale value only delays the verdict to the next check
       if (peer_is_dead(w.peer_owner->load(std::memory_order_relaxed))) {
