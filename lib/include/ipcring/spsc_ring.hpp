@@ -153,14 +153,12 @@ class spsc_producer {
       role_.release();  // while the mapping the role word lives in is still ours
       seg_ = std::move(o.seg_);
       role_ = std::move(o.role_);
-      tail_word_ = o.tail_word_;
-      head_word_ = o.head_word_;
+      ctl_ = o.ctl_;
       slots_ = o.slots_;
       mask_ = o.mask_;
       tail_ = o.tail_;
       head_cache_ = o.head_cache_;
       claimed_ = o.claimed_;
-      data_wait_ = o.data_wait_;
       fast_notify_ = o.fast_notify_;
       scope_ = o.scope_;
       policy_ = o.policy_;
@@ -239,7 +237,7 @@ class spsc_producer {
   /// Racy observer: slots in use, as far as this producer knows right now.
   std::uint64_t size_approx() const noexcept {
     // relaxed: an estimate; nothing is read on the strength of it
-    const std::uint64_t h = head_word_->load(std::memory_order_relaxed);
+    const std::uint64_t h = ctl_->head.load(std::memory_order_relaxed);
     return tail_ - h <= capacity() ? tail_ - h : capacity();
   }
 
@@ -249,9 +247,7 @@ class spsc_producer {
       : seg_(std::move(seg)),
         role_(detail::role_lease::acquire(control()->producer_owner, "producer", seg_->name)) {
     auto* c = control();
-    tail_word_ = &c->tail;
-    head_word_ = &c->head;
-    data_wait_ = &c->data_wait;
+    ctl_ = c;
     fast_notify_ = detail::register_fast_notifier();
     scope_ = {&c->space_wait, &c->producer_closed, &c->consumer_closed, &c->consumer_owner};
     policy_ = wait;
@@ -262,9 +258,9 @@ class spsc_producer {
     // relaxed: only the producer writes tail. A released role orders us after the last
     // holder's stores ([R-role] -> [A-role]); after a takeover from a dead holder, the
     // syscalls of the liveness check separate us from its last store in practice.
-    tail_ = tail_word_->load(std::memory_order_relaxed);
+    tail_ = ctl_->tail.load(std::memory_order_relaxed);
     // [A2] pairs with [R2]: slots the consumer released are done being read
-    head_cache_ = head_word_->load(std::memory_order_acquire);
+    head_cache_ = ctl_->head.load(std::memory_order_acquire);
     if (tail_ - head_cache_ > capacity()) {
       throw error(errc::corrupted, "producer of '" + seg_->name +
                                        "': tail=" + std::to_string(tail_) +
@@ -283,7 +279,7 @@ class spsc_producer {
     if (cap - (tail_ - head_cache_) < want) {
       // [A2] pairs with [R2] (consumer's head store): its reads of the slots it released are
       // complete, so we may overwrite them.
-      const std::uint64_t h = head_word_->load(std::memory_order_acquire);
+      const std::uint64_t h = ctl_->head.load(std::memory_order_acquire);
       // Untrusted: a head ahead of tail or more than capacity behind is corrupt; ignore it.
       if (tail_ - h <= cap) head_cache_ = h;
     }
@@ -302,19 +298,17 @@ class spsc_producer {
   void commit(std::uint64_t n) noexcept {
     tail_ += n;
     // [R1] publishes the slots just written; pairs with [A1] in the consumer.
-    tail_word_->store(tail_, std::memory_order_release);
-    detail::notify(*data_wait_, fast_notify_);  // wakes a sleeping consumer, if any
+    ctl_->tail.store(tail_, std::memory_order_release);
+    detail::notify(ctl_->data_wait, fast_notify_);  // wakes a sleeping consumer, if any
   }
 
   // Hot fields first. Process-local: the segment only holds tail and head.
-  std::atomic<std::uint64_t>* tail_word_ = nullptr;
-  const std::atomic<std::uint64_t>* head_word_ = nullptr;
+  spsc_control* ctl_ = nullptr;  // the shared words: tail, head, wait blocks
   T* slots_ = nullptr;
   std::uint64_t mask_ = 0;
-  std::uint64_t tail_ = 0;        // == *tail_word_ (only we write it)
+  std::uint64_t tail_ = 0;        // == ctl_->tail (only we write it)
   std::uint64_t head_cache_ = 0;  // last head we read; the real head is never behind it
   std::uint64_t claimed_ = 0;
-  detail::wait_block* data_wait_ = nullptr;  // the consumer sleeps here
   bool fast_notify_ = false;                 // this process registered for membarrier
   detail::wait_scope scope_{};               // what push() and wait_writable() watch
   wait_policy policy_{};
@@ -334,14 +328,12 @@ class spsc_consumer {
       role_.release();  // while the mapping the role word lives in is still ours
       seg_ = std::move(o.seg_);
       role_ = std::move(o.role_);
-      tail_word_ = o.tail_word_;
-      head_word_ = o.head_word_;
+      ctl_ = o.ctl_;
       slots_ = o.slots_;
       mask_ = o.mask_;
       head_ = o.head_;
       tail_cache_ = o.tail_cache_;
       peeked_ = o.peeked_;
-      space_wait_ = o.space_wait_;
       fast_notify_ = o.fast_notify_;
       scope_ = o.scope_;
       policy_ = o.policy_;
@@ -420,7 +412,7 @@ class spsc_consumer {
   /// Racy observer: messages waiting, as far as this consumer knows right now.
   std::uint64_t size_approx() const noexcept {
     // relaxed: an estimate; nothing is read on the strength of it
-    const std::uint64_t t = tail_word_->load(std::memory_order_relaxed);
+    const std::uint64_t t = ctl_->tail.load(std::memory_order_relaxed);
     return t - head_ <= capacity() ? t - head_ : 0;
   }
 
@@ -430,9 +422,7 @@ class spsc_consumer {
       : seg_(std::move(seg)),
         role_(detail::role_lease::acquire(control()->consumer_owner, "consumer", seg_->name)) {
     auto* c = control();
-    tail_word_ = &c->tail;
-    head_word_ = &c->head;
-    space_wait_ = &c->space_wait;
+    ctl_ = c;
     fast_notify_ = detail::register_fast_notifier();
     scope_ = {&c->data_wait, &c->consumer_closed, &c->producer_closed, &c->producer_owner};
     policy_ = wait;
@@ -441,9 +431,9 @@ class spsc_consumer {
     slots_ = reinterpret_cast<const T*>(seg_->data());
     mask_ = seg_->spec.capacity - 1;
     // relaxed: only the consumer writes head (see the producer for the takeover ordering)
-    head_ = head_word_->load(std::memory_order_relaxed);
+    head_ = ctl_->head.load(std::memory_order_relaxed);
     // [A1] pairs with [R1]: the slots up to tail are written
-    tail_cache_ = tail_word_->load(std::memory_order_acquire);
+    tail_cache_ = ctl_->tail.load(std::memory_order_acquire);
     if (tail_cache_ - head_ > capacity()) {
       throw error(errc::corrupted, "consumer of '" + seg_->name +
                                        "': tail=" + std::to_string(tail_cache_) +
@@ -460,7 +450,7 @@ class spsc_consumer {
     peeked_ = 0;  // any other call ends a peek (peek() sets it again afterwards)
     if (tail_cache_ - head_ < want) {
       // [A1] pairs with [R1] (producer's tail store): the slots before tail are written.
-      const std::uint64_t t = tail_word_->load(std::memory_order_acquire);
+      const std::uint64_t t = ctl_->tail.load(std::memory_order_acquire);
       // Untrusted: a tail behind head or more than capacity ahead is corrupt; ignore it.
       if (t - head_ <= mask_ + 1) tail_cache_ = t;
     }
@@ -479,18 +469,16 @@ class spsc_consumer {
   void consume(std::uint64_t n) noexcept {
     head_ += n;
     // [R2] frees the slots just read; pairs with [A2] in the producer.
-    head_word_->store(head_, std::memory_order_release);
-    detail::notify(*space_wait_, fast_notify_);  // wakes a producer sleeping on a full ring
+    ctl_->head.store(head_, std::memory_order_release);
+    detail::notify(ctl_->space_wait, fast_notify_);  // wakes a producer sleeping on a full ring
   }
 
-  const std::atomic<std::uint64_t>* tail_word_ = nullptr;
-  std::atomic<std::uint64_t>* head_word_ = nullptr;
+  spsc_control* ctl_ = nullptr;
   const T* slots_ = nullptr;
   std::uint64_t mask_ = 0;
-  std::uint64_t head_ = 0;        // == *head_word_ (only we write it)
+  std::uint64_t head_ = 0;        // == ctl_->head (only we write it)
   std::uint64_t tail_cache_ = 0;  // last tail we read; the real tail is never behind it
   std::uint64_t peeked_ = 0;
-  detail::wait_block* space_wait_ = nullptr;  // the producer sleeps here
   bool fast_notify_ = false;
   detail::wait_scope scope_{};
   wait_policy policy_{};
