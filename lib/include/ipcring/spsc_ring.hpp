@@ -216,7 +216,7 @@ class spsc_producer {
   template <class Rep, class Period>
   wait_result wait_writable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
     const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
-    return detail::wait_until(scope_, policy_, detail::deadline_in(detail::saturate(timeout)),
+    return detail::wait_for(scope_, policy_, detail::saturate(timeout),
                               [&] { return free_slots(want) >= want; });
   }
   wait_result wait_writable(std::size_t n) noexcept {
@@ -391,7 +391,7 @@ class spsc_consumer {
   template <class Rep, class Period>
   wait_result wait_readable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
     const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
-    return detail::wait_until(scope_, policy_, detail::deadline_in(detail::saturate(timeout)),
+    return detail::wait_for(scope_, policy_, detail::saturate(timeout),
                               [&] { return available(want) >= want; });
   }
   wait_result wait_readable(std::size_t n) noexcept {
