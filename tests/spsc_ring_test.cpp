@@ -20,7 +20,7 @@ struct fixture {
   explicit fixture(u64 cap)
       : mem(spsc_ring<u64>::required_bytes(cap)),
         ring(spsc_ring<u64>::create_in(mem.span(), cap)) {}
-  spsc_control& ctl() { return *reinterpret_cast<spsc_control*>(mem.span().data() + 128); }
+  ring_control& ctl() { return *reinterpret_cast<ring_control*>(mem.span().data() + 128); }
   // Puts both indices at `pos` (an empty ring), as if `pos` messages had passed through.
   void set_position(u64 pos) {
     ctl().head.store(pos);

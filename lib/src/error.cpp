@@ -48,6 +48,8 @@ const char* to_string(errc e) noexcept {
       return "system";
     case errc::no_space:
       return "no_space";
+    case errc::too_many_endpoints:
+      return "too_many_endpoints";
   }
   return "unknown";
 }

@@ -41,6 +41,36 @@ role_lease role_lease::acquire(std::atomic<std::uint64_t>& word, std::string_vie
   throw busy(word.load(std::memory_order_relaxed), "a contended claim");
 }
 
+role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role role,
+                                         std::string_view segment, endpoint_record** record) {
+  const std::uint64_t me = self_identity();
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto& r : reg.endpoints) {
+      // [A-role], as for role words
+      std::uint64_t cur = r.owner.load(std::memory_order_acquire);
+      if (pass == 0 && cur != 0) continue;  // first pass: free records only
+      if (pass == 1) {
+        // relaxed: claim_first was stored before the claim it names ([endpoint_record])
+        if (cur == 0 || cur == me || process_alive(cur)) continue;
+        if (r.claim_first.load(std::memory_order_acquire) != 0) continue;  // left for recovery
+      }
+      if (r.owner.compare_exchange_strong(cur, me, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+        // relaxed: the record is ours now; readers (tools) only display it
+        r.claim_first.store(0, std::memory_order_relaxed);
+        r.claim_count.store(0, std::memory_order_relaxed);
+        r.role.store(static_cast<std::uint32_t>(role), std::memory_order_relaxed);
+        *record = &r;
+        return role_lease(&r.owner, me);
+      }
+    }
+  }
+  throw error(errc::too_many_endpoints,
+              "'" + std::string(segment) + "': all " + std::to_string(k_max_endpoints) +
+                  " endpoint records are held by live processes (or by dead ones with "
+                  "unpublished claims)");
+}
+
 role_lease& role_lease::operator=(role_lease&& o) noexcept {
   if (this != &o) {
     release();

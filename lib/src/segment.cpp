@@ -16,6 +16,12 @@ const char* to_string(ring_kind k) noexcept {
   switch (k) {
     case ring_kind::spsc:
       return "spsc";
+    case ring_kind::mpmc:
+      return "mpmc";
+    case ring_kind::spsc_msg:
+      return "spsc_msg";
+    case ring_kind::mpsc_msg:
+      return "mpsc_msg";
   }
   return "unknown";
 }

@@ -29,6 +29,7 @@ enum class errc : int {
   busy = 13,              ///< the role (producer/consumer) is held by a live process
   system = 14,            ///< any other OS failure; the message carries the OS error text
   no_space = 15,          ///< no room for the segment (/dev/shm or the file system is full)
+  too_many_endpoints = 16,  ///< every endpoint record of a multi-producer/consumer ring is held
 };
 
 /// The error category of ipcring::errc; name() is "ipcring".

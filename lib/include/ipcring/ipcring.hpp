@@ -3,6 +3,8 @@
 //   map_view.hpp     named shared-memory segments and files (create / open / remove)
 //   layout.hpp       the shared header every segment starts with (a wire ABI)
 //   spsc_ring.hpp    single-producer single-consumer ring of fixed-size slots
+//   mpmc_ring.hpp    multi-producer multi-consumer ring of fixed-size slots
+//   msg_ring.hpp     rings of variable-length messages (spsc_msg_ring, mpsc_msg_ring)
 //   wait.hpp         how callers wait on a ring (spin, yield)
 //   error.hpp        ipcring::error and ipcring::errc
 #pragma once
@@ -10,6 +12,8 @@
 #include "ipcring/error.hpp"
 #include "ipcring/layout.hpp"
 #include "ipcring/map_view.hpp"
+#include "ipcring/mpmc_ring.hpp"
+#include "ipcring/msg_ring.hpp"
 #include "ipcring/ring_options.hpp"
 #include "ipcring/spsc_ring.hpp"
 #include "ipcring/type_name.hpp"

@@ -20,7 +20,7 @@
 //   64     64   type_name       creator   element type name, NUL-padded
 // Bytes 0..15 are frozen across all layout versions, so any version can tell another apart.
 //
-// Each ring kind follows with its control blocks (spsc: see spsc_control below) and its data.
+// Each ring kind follows with its control blocks (spsc: see ring_control below) and its data.
 // All integers are little-endian on the supported platforms (native order; x86-64, AArch64).
 #pragma once
 
@@ -47,7 +47,10 @@ inline constexpr std::size_t k_type_name_max = 63;
 
 /// What lives after the header. Values are part of the layout.
 enum class ring_kind : std::uint32_t {
-  spsc = 1,  ///< spsc_ring<T>: one producer, one consumer, fixed-size slots
+  spsc = 1,      ///< spsc_ring<T>: one producer, one consumer, fixed-size slots
+  mpmc = 2,      ///< mpmc_ring<T>: many producers, many consumers, fixed-size slots
+  spsc_msg = 3,  ///< spsc_msg_ring: one producer, one consumer, variable-length records
+  mpsc_msg = 4,  ///< mpsc_msg_ring: many producers, one consumer, variable-length records
 };
 
 /// Name of a kind for messages ("spsc").
@@ -75,7 +78,9 @@ struct wait_words {
   std::atomic<std::uint32_t> seq;       // futex word, +1 per wake
 };
 
-/// Control blocks of an spsc ring, directly after segment_header.
+/// Control blocks every ring kind starts with, directly after segment_header. Single-role
+/// kinds use the owner words; kinds with many producers (or consumers) register them in an
+/// endpoint table that follows (registry_control).
 ///   offset size field             writer     meaning
 ///   128    8    producer_owner    claimant   0 = free, else process identity (detail/role.hpp)
 ///   136    8    consumer_owner    claimant   same, for the consumer role
@@ -87,7 +92,7 @@ struct wait_words {
 ///   640    8    space_wait        both       producer sleeps here for space; consumer wakes it
 ///   768    ...  slots             producer   slot i at data_offset + (i & (capacity-1)) * size
 /// Unnamed bytes are zero and reserved.
-struct spsc_control {
+struct ring_control {
   alignas(k_block) std::atomic<std::uint64_t> producer_owner;
   std::atomic<std::uint64_t> consumer_owner;
   std::atomic<std::uint32_t> producer_closed;
@@ -96,6 +101,39 @@ struct spsc_control {
   alignas(k_block) std::atomic<std::uint64_t> head;
   alignas(k_block) wait_words data_wait;
   alignas(k_block) wait_words space_wait;
+};
+
+/// Most endpoints (producers + consumers) a registry_control holds.
+inline constexpr std::uint32_t k_max_endpoints = 64;
+
+/// What an endpoint record's holder does.
+enum class endpoint_role : std::uint32_t { none = 0, producer = 1, consumer = 2 };
+
+/// One registered endpoint (128 bytes: a holder writes its claim words on every operation, so
+/// no two holders share a false-sharing block).
+///   offset size field        writer  meaning
+///   0      8    owner        holder  0 = free, else process identity (as role words)
+///   8      4    role         holder  endpoint_role
+///   16     8    claim_first  holder  first ticket (or byte position) + 1 it is claiming; 0 = none
+///   24     8    claim_count  holder  tickets (or bytes) in that claim
+/// A holder stores claim_first/claim_count *before* the atomic that claims them and clears
+/// claim_first after publishing, so a holder that died mid-claim names what it left unpublished.
+struct endpoint_record {
+  std::atomic<std::uint64_t> owner;
+  std::atomic<std::uint32_t> role;
+  std::uint32_t reserved0;
+  std::atomic<std::uint64_t> claim_first;
+  std::atomic<std::uint64_t> claim_count;
+  std::uint8_t reserved[96];
+};
+
+/// ring_control followed by the endpoint table (mpmc, mpsc_msg).
+///   offset        size           field
+///   128           640            ring_control (owner words unused by a registry's roles)
+///   768           64 x 128       endpoints[k_max_endpoints]
+struct registry_control {
+  ring_control base;
+  endpoint_record endpoints[k_max_endpoints];
 };
 
 /// Where a kind's control blocks start.
@@ -113,14 +151,17 @@ static_assert(offsetof(segment_header, capacity) == 40);
 static_assert(offsetof(segment_header, total_size) == 56);
 static_assert(offsetof(segment_header, type_name) == 64);
 static_assert(sizeof(segment_header) == k_control_offset, "the generic header is one block");
-static_assert(offsetof(spsc_control, producer_owner) == 0);
-static_assert(offsetof(spsc_control, consumer_owner) == 8);
-static_assert(offsetof(spsc_control, tail) == 128, "tail must own its false-sharing block");
-static_assert(offsetof(spsc_control, head) == 256, "head must own its false-sharing block");
-static_assert(offsetof(spsc_control, producer_closed) == 16);
-static_assert(offsetof(spsc_control, consumer_closed) == 20);
-static_assert(offsetof(spsc_control, data_wait) == 384, "wait words own their blocks");
-static_assert(offsetof(spsc_control, space_wait) == 512, "wait words own their blocks");
-static_assert(sizeof(spsc_control) == 640);
+static_assert(offsetof(ring_control, producer_owner) == 0);
+static_assert(offsetof(ring_control, consumer_owner) == 8);
+static_assert(offsetof(ring_control, tail) == 128, "tail must own its false-sharing block");
+static_assert(offsetof(ring_control, head) == 256, "head must own its false-sharing block");
+static_assert(offsetof(ring_control, producer_closed) == 16);
+static_assert(offsetof(ring_control, consumer_closed) == 20);
+static_assert(offsetof(ring_control, data_wait) == 384, "wait words own their blocks");
+static_assert(offsetof(ring_control, space_wait) == 512, "wait words own their blocks");
+static_assert(sizeof(ring_control) == 640);
+static_assert(sizeof(endpoint_record) == 128 && offsetof(endpoint_record, claim_first) == 16);
+static_assert(offsetof(registry_control, endpoints) == 640);
+static_assert(sizeof(registry_control) == 640 + 64 * 128);
 
 }  // namespace ipcring

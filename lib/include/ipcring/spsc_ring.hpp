@@ -23,7 +23,7 @@
 // publishing it (try_push*, publish) is visible to the consumer that pops or peeks it; the
 // consumer's reads of a slot complete before the producer can reuse it (try_pop*, release).
 //
-// Layout (see layout.hpp and docs/layout.md): segment_header, then spsc_control
+// Layout (see layout.hpp and docs/layout.md): segment_header, then ring_control
 // (producer_owner, consumer_owner, tail and head on their own 128-byte blocks), then
 // `capacity` slots of sizeof(T) bytes. head and tail are free-running 64-bit counts; slot i is
 // at index i & (capacity - 1). Invariant: 0 <= tail - head <= capacity. Both sides check it on
@@ -113,7 +113,7 @@ class spsc_ring {
   std::uint64_t capacity() const noexcept { return seg_->spec.capacity; }
   /// Racy observer: slots in use at some instant during the call, in [0, capacity].
   std::uint64_t size_approx() const noexcept {
-    const auto* c = reinterpret_cast<const spsc_control*>(seg_->control());
+    const auto* c = reinterpret_cast<const ring_control*>(seg_->control());
     // relaxed: an estimate; no data is read on the strength of it
     const std::uint64_t h = c->head.load(std::memory_order_relaxed);
     const std::uint64_t t = c->tail.load(std::memory_order_relaxed);
@@ -133,7 +133,7 @@ class spsc_ring {
     s.slot_align = alignof(T);
     s.elem_size = sizeof(T);
     s.elem_align = alignof(T);
-    s.control_size = sizeof(spsc_control);
+    s.control_size = sizeof(ring_control);
     s.type_name = stored_type_name(opt.type_name.empty() ? type_tag<T>::name : opt.type_name);
     return s;
   }
@@ -268,8 +268,8 @@ class spsc_producer {
                                        " break 0 <= tail - head <= " + std::to_string(capacity()));
     }
   }
-  spsc_control* control() const noexcept {
-    return reinterpret_cast<spsc_control*>(seg_->control());
+  ring_control* control() const noexcept {
+    return reinterpret_cast<ring_control*>(seg_->control());
   }
 
   // Free slots, refreshing the cached head only when the cache says fewer than `want`.
@@ -303,7 +303,7 @@ class spsc_producer {
   }
 
   // Hot fields first. Process-local: the segment only holds tail and head.
-  spsc_control* ctl_ = nullptr;  // the shared words: tail, head, wait blocks
+  ring_control* ctl_ = nullptr;  // the shared words: tail, head, wait blocks
   T* slots_ = nullptr;
   std::uint64_t mask_ = 0;
   std::uint64_t tail_ = 0;        // == ctl_->tail (only we write it)
@@ -441,8 +441,8 @@ class spsc_consumer {
                                        " break 0 <= tail - head <= " + std::to_string(capacity()));
     }
   }
-  spsc_control* control() const noexcept {
-    return reinterpret_cast<spsc_control*>(seg_->control());
+  ring_control* control() const noexcept {
+    return reinterpret_cast<ring_control*>(seg_->control());
   }
 
   // Readable messages, refreshing the cached tail only when the cache says fewer than `want`.
@@ -473,7 +473,7 @@ class spsc_consumer {
     detail::notify(ctl_->space_wait, fast_notify_);  // wakes a producer sleeping on a full ring
   }
 
-  spsc_control* ctl_ = nullptr;
+  ring_control* ctl_ = nullptr;
   const T* slots_ = nullptr;
   std::uint64_t mask_ = 0;
   std::uint64_t head_ = 0;        // == ctl_->head (only we write it)

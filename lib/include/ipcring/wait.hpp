@@ -74,16 +74,13 @@ const char* to_string(wait_result r) noexcept;
 class close_token {
  public:
   close_token() = default;
-  void close() const noexcept;
-
- private:
-  template <class>
-  friend class spsc_producer;
-  template <class>
-  friend class spsc_consumer;
+  /// Made by the ring handles' closer(): the side's closed flag and the ring's wait blocks.
   close_token(std::atomic<std::uint32_t>* flag, detail::wait_block* a,
               detail::wait_block* b) noexcept
       : flag_(flag), a_(a), b_(b) {}
+  void close() const noexcept;
+
+ private:
   std::atomic<std::uint32_t>* flag_ = nullptr;
   detail::wait_block* a_ = nullptr;  // both of the ring's wait blocks are woken
   detail::wait_block* b_ = nullptr;

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "ipcring/layout.hpp"
+
 namespace ipcring::detail {
 
 /// This process's identity (recomputed after fork: the pid changes).
@@ -35,6 +37,11 @@ class role_lease {
   /// the live holder. Sets `took_over` when it replaced a dead holder.
   static role_lease acquire(std::atomic<std::uint64_t>& word, std::string_view role,
                             std::string_view segment, bool* took_over = nullptr);
+  /// Registers this process as an endpoint of a ring with an endpoint table: takes a free
+  /// record, or one whose holder died with no unpublished claim (a record naming a claim is
+  /// left for recovery). Throws errc::too_many_endpoints when none is left.
+  static role_lease register_endpoint(registry_control& reg, endpoint_role role,
+                                      std::string_view segment, endpoint_record** record);
   role_lease(role_lease&& o) noexcept : word_(o.word_), id_(o.id_) { o.word_ = nullptr; }
   role_lease& operator=(role_lease&& o) noexcept;
   ~role_lease() { release(); }

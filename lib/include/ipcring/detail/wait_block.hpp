@@ -85,7 +85,8 @@ struct wait_scope {
   wait_block* block = nullptr;
   const std::atomic<std::uint32_t>* own_closed = nullptr;   // this side closed: stop now
   const std::atomic<std::uint32_t>* peer_closed = nullptr;  // peer closed: stop once !ready
-  const std::atomic<std::uint64_t>* peer_owner = nullptr;   // peer role word (liveness)
+  const std::atomic<std::uint64_t>* peer_owner = nullptr;   // peer role word (liveness);
+                                                            // null: many peers, not checked
 };
 
 /// True if `owner` names a process that is gone (free roles and live holders are not).
@@ -126,7 +127,8 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
     if (next_liveness == clock::time_point{}) next_liveness = now + p.liveness_interval;
     if (now >= next_liveness) {
       // relaxed: a hint; a stale value only delays the verdict to the next check
-      if (peer_is_dead(w.peer_owner->load(std::memory_order_relaxed))) {
+      if (w.peer_owner != nullptr &&
+          peer_is_dead(w.peer_owner->load(std::memory_order_relaxed))) {
         return ready() ? wait_result::ok : wait_result::peer_dead;
       }
       next_liveness = now + p.liveness_interval;

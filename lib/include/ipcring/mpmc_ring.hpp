@@ -1,0 +1,388 @@
+// ipcring/mpmc_ring.hpp: a bounded multi-producer multi-consumer ring of fixed-size slots in a
+// named shared-memory segment; any number of producer and consumer processes (up to 64
+// endpoints in all) attach by name.
+//
+//   auto ring = ipcring::mpmc_ring<job>::create("jobs", 1024);
+//   auto tx = ring.producer();            // each handle registers one endpoint
+//   auto rx = ipcring::mpmc_ring<job>::open("jobs").consumer();
+//   tx.try_push(j);  rx.try_pop(j);  tx.push(j);  rx.pop(j, 5ms);
+//
+// Contract
+//   * T is trivially copyable. Lock-free: a stalled endpoint never blocks the others' progress
+//     except on the one slot it has claimed (Vyukov's bounded queue on 64-bit tickets).
+//   * Every message is delivered to exactly one consumer; messages of one producer are taken
+//     in the order it pushed them (with several consumers, they may *finish* in any order).
+//   * Each handle holds one endpoint record (pid + start time) in the segment; at most
+//     k_max_endpoints (64) across all processes, else errc::too_many_endpoints.
+//   * Hot-path calls are noexcept and make no syscall; they retry a bounded number of times
+//     under contention or corruption and then report "full"/"empty".
+//
+// Memory ordering: what a producer wrote into a slot before publishing it is visible to the
+// consumer that takes it; the consumer's reads of the slot finish before any producer reuses it.
+//
+// Layout (docs/layout.md): segment_header, registry_control (ring_control with `tail` = next
+// ticket to claim for pushing, `head` = next ticket to claim for popping, then 64 endpoint
+// records), then `capacity` slots of slot_size bytes:
+//   offset in slot  size      field
+//   0               8         seq    sequence word minus the slot index (0-filled = empty ring)
+//   value_offset    sizeof T  value  value_offset = max(8, alignof(T))
+// Ticket t lives in slot t & (capacity - 1). seq == t: free for the producer of ticket t;
+// seq == t + 1: holds ticket t's message; a consumer frees it with seq = t + capacity.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <span>
+#include <string_view>
+#include <type_traits>
+
+#include "ipcring/detail/role.hpp"
+#include "ipcring/detail/segment.hpp"
+#include "ipcring/detail/wait_block.hpp"
+#include "ipcring/error.hpp"
+#include "ipcring/layout.hpp"
+#include "ipcring/ring_options.hpp"
+#include "ipcring/type_name.hpp"
+#include "ipcring/wait.hpp"
+
+namespace ipcring {
+
+template <class T>
+class mpmc_producer;
+template <class T>
+class mpmc_consumer;
+
+namespace detail {
+
+// Where the value sits in an mpmc slot, and the slot's size: a wire ABI.
+template <class T>
+struct mpmc_slot_layout {
+  static constexpr std::size_t align = alignof(T) > 8 ? alignof(T) : 8;
+  static constexpr std::size_t value_offset = align;
+  static constexpr std::size_t size = (value_offset + sizeof(T) + align - 1) / align * align;
+};
+
+// Shared state of mpmc handles: slot access and the ticket protocol.
+template <class T>
+class mpmc_endpoint {
+ public:
+  mpmc_endpoint(mpmc_endpoint&&) noexcept = default;
+  mpmc_endpoint& operator=(mpmc_endpoint&& o) noexcept {
+    if (this != &o) {
+      lease_.release();  // while the mapping holding the record is still ours
+      seg_ = std::move(o.seg_);
+      lease_ = std::move(o.lease_);
+      ctl_ = o.ctl_;
+      record_ = o.record_;
+      slots_ = o.slots_;
+      mask_ = o.mask_;
+      fast_notify_ = o.fast_notify_;
+      scope_ = o.scope_;
+      policy_ = o.policy_;
+    }
+    return *this;
+  }
+  std::uint64_t capacity() const noexcept { return mask_ + 1; }
+  void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
+
+ protected:
+  using slot_layout = mpmc_slot_layout<T>;
+  static constexpr int k_max_retries = 1024;  // bounded under contention or corrupt words
+
+  mpmc_endpoint(attachment_ptr seg, endpoint_role role, const wait_policy& wait)
+      : seg_(std::move(seg)),
+        lease_(role_lease::register_endpoint(registry(), role, seg_->name, &record_)) {
+    ctl_ = &registry().base;
+    slots_ = seg_->data();
+    mask_ = seg_->spec.capacity - 1;
+    fast_notify_ = register_fast_notifier();
+    policy_ = wait;
+    const bool producer = role == endpoint_role::producer;
+    scope_ = {producer ? &ctl_->space_wait : &ctl_->data_wait,
+              producer ? &ctl_->producer_closed : &ctl_->consumer_closed,
+              producer ? &ctl_->consumer_closed : &ctl_->producer_closed, nullptr};
+    // relaxed: a new endpoint reopens its side; peers see it with their next acquire
+    (producer ? ctl_->producer_closed : ctl_->consumer_closed).store(0, std::memory_order_relaxed);
+  }
+  registry_control& registry() const noexcept {
+    return *reinterpret_cast<registry_control*>(seg_->control());
+  }
+
+  std::atomic<std::uint64_t>& seq_of(std::uint64_t ticket) const noexcept {
+    return *reinterpret_cast<std::atomic<std::uint64_t>*>(slots_ +
+                                                          (ticket & mask_) * slot_layout::size);
+  }
+  T* value_of(std::uint64_t ticket) const noexcept {
+    return reinterpret_cast<T*>(slots_ + (ticket & mask_) * slot_layout::size +
+                                slot_layout::value_offset);
+  }
+  // The slot's sequence number for `ticket`'s lap ([A-m1]/[A-m2]: acquire).
+  std::uint64_t seq(std::uint64_t ticket) const noexcept {
+    return seq_of(ticket).load(std::memory_order_acquire) + (ticket & mask_);
+  }
+  void set_seq(std::uint64_t ticket, std::uint64_t value) noexcept {
+    seq_of(ticket).store(value - (ticket & mask_), std::memory_order_release);
+  }
+
+  // Claims up to `n` consecutive tickets on `counter` whose slots satisfy
+  // seq(t) == t + ready_offset (0: free, for producers; 1: full, for consumers).
+  // Returns the first ticket and sets `got` (0: nothing ready).
+  std::uint64_t claim(std::atomic<std::uint64_t>& counter, std::uint64_t ready_offset,
+                      std::uint64_t n, bool all, std::uint64_t& got) noexcept {
+    got = 0;
+    n = std::min(n, mask_ + 1);
+    // relaxed: the slot's seq, read with acquire, is what orders the data
+    std::uint64_t pos = counter.load(std::memory_order_relaxed);
+    for (int attempt = 0; attempt < k_max_retries; ++attempt) {
+      std::uint64_t k = 0;
+      while (k < n && seq(pos + k) == pos + k + ready_offset) ++k;
+      if (k == 0 || (all && k < n)) {
+        // Not ready at pos: full / empty, unless other endpoints moved the counter meanwhile.
+        const std::uint64_t now = counter.load(std::memory_order_relaxed);
+        if (now == pos) return 0;
+        pos = now;
+        continue;
+      }
+      // Name the claim before making it, so a holder that dies after the CAS is found.
+      record_->claim_count.store(k, std::memory_order_relaxed);
+      record_->claim_first.store(pos + 1, std::memory_order_relaxed);
+      // [R-claim] release: the record stores above are visible before the claim is
+      if (counter.compare_exchange_weak(pos, pos + k, std::memory_order_release,
+                                        std::memory_order_relaxed)) {
+        got = k;
+        return pos;
+      }
+    }
+    record_->claim_first.store(0, std::memory_order_relaxed);
+    return 0;
+  }
+  // A blocking operation: `attempt` until it succeeds, sleeping on `hint` in between (other
+  // endpoints may take what the hint saw, so the attempt can fail again).
+  template <class Attempt, class Hint>
+  wait_result blocking(std::chrono::nanoseconds timeout, Attempt&& attempt, Hint&& hint) noexcept {
+    // acquire: pairs with the release store in close_token::close()
+    if (scope_.own_closed->load(std::memory_order_acquire) != 0) return wait_result::closed;
+    if (attempt()) return wait_result::ok;
+    const auto deadline = deadline_in(timeout);
+    for (;;) {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) return wait_result::timeout;
+      const wait_result r = wait_for(scope_, policy_, left, hint);
+      if (r != wait_result::ok) return r;
+      if (attempt()) return wait_result::ok;
+    }
+  }
+  void claim_done() noexcept {
+    // release: a reader of the record that sees 0 also sees the slots published
+    record_->claim_first.store(0, std::memory_order_release);
+  }
+
+  endpoint_record* record_ = nullptr;  // before lease_: lease_'s initialisation sets it
+  attachment_ptr seg_;                 // before lease_: destroyed after it
+  role_lease lease_;
+  ring_control* ctl_ = nullptr;
+  std::byte* slots_ = nullptr;
+  std::uint64_t mask_ = 0;
+  bool fast_notify_ = false;
+  wait_scope scope_{};
+  wait_policy policy_{};
+};
+
+}  // namespace detail
+
+template <class T>
+class mpmc_ring {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "mpmc_ring<T>: T must be trivially copyable, because it is copied byte-wise "
+                "between processes");
+  static_assert(!std::is_const_v<T> && !std::is_volatile_v<T>, "mpmc_ring<T>: T must not be cv");
+  static_assert(alignof(T) <= 4096, "mpmc_ring<T>: alignof(T) must be at most a page");
+
+ public:
+  using value_type = T;
+
+  /// Creates the named ring (errors as spsc_ring::create).
+  static mpmc_ring create(std::string_view name, std::uint64_t capacity,
+                          const ring_options& opt = {}) {
+    return mpmc_ring(detail::create_shm(name, spec(capacity, opt), opt));
+  }
+  /// Opens the named ring (errors as spsc_ring::open; kind_mismatch for another kind).
+  static mpmc_ring open(std::string_view name, const ring_options& opt = {}) {
+    return mpmc_ring(detail::open_shm(name, spec(0, opt), opt));
+  }
+  static mpmc_ring create_file(const std::filesystem::path& path, std::uint64_t capacity,
+                               const ring_options& opt = {}) {
+    return mpmc_ring(detail::create_file(path, spec(capacity, opt), opt));
+  }
+  static mpmc_ring open_file(const std::filesystem::path& path, const ring_options& opt = {}) {
+    return mpmc_ring(detail::open_file(path, spec(0, opt), opt));
+  }
+  static mpmc_ring create_in(std::span<std::byte> bytes, std::uint64_t capacity,
+                             const ring_options& opt = {}) {
+    return mpmc_ring(detail::create_in(bytes, spec(capacity, opt), "<memory>"));
+  }
+  static mpmc_ring open_in(std::span<std::byte> bytes, const ring_options& opt = {}) {
+    return mpmc_ring(detail::open_in(bytes, spec(0, opt), "<memory>", opt));
+  }
+  static std::uint64_t required_bytes(std::uint64_t capacity) {
+    return detail::required_bytes(spec(capacity, {}), "mpmc_ring::required_bytes");
+  }
+
+  /// Registers a producer endpoint. Throws errc::too_many_endpoints when 64 are held.
+  mpmc_producer<T> producer(const wait_policy& wait = {}) const {
+    return mpmc_producer<T>(seg_, wait);
+  }
+  /// Registers a consumer endpoint. Throws errc::too_many_endpoints when 64 are held.
+  mpmc_consumer<T> consumer(const wait_policy& wait = {}) const {
+    return mpmc_consumer<T>(seg_, wait);
+  }
+
+  std::uint64_t capacity() const noexcept { return seg_->spec.capacity; }
+  /// Racy observer: claimed-for-pushing minus claimed-for-popping tickets, in [0, capacity].
+  std::uint64_t size_approx() const noexcept {
+    const auto* c = reinterpret_cast<const ring_control*>(seg_->control());
+    // relaxed: an estimate
+    const std::uint64_t t = c->tail.load(std::memory_order_relaxed);
+    const std::uint64_t h = c->head.load(std::memory_order_relaxed);
+    return t - h <= capacity() ? t - h : 0;
+  }
+  const std::string& name() const noexcept { return seg_->name; }
+
+ private:
+  explicit mpmc_ring(detail::attachment_ptr seg) : seg_(std::move(seg)) {}
+
+  static detail::ring_spec spec(std::uint64_t capacity, const ring_options& opt) {
+    detail::ring_spec s;
+    s.kind = ring_kind::mpmc;
+    s.capacity = capacity;
+    s.slot_size = static_cast<std::uint32_t>(detail::mpmc_slot_layout<T>::size);
+    s.slot_align = static_cast<std::uint32_t>(detail::mpmc_slot_layout<T>::align);
+    s.elem_size = sizeof(T);
+    s.elem_align = alignof(T);
+    s.control_size = sizeof(registry_control);
+    s.type_name = stored_type_name(opt.type_name.empty() ? type_tag<T>::name : opt.type_name);
+    return s;
+  }
+
+  detail::attachment_ptr seg_;
+};
+
+/// A producer endpoint of an mpmc_ring. Move-only; unregisters when destroyed.
+/// \pre one thread at a time per handle (use one handle per thread).
+template <class T>
+class mpmc_producer : public detail::mpmc_endpoint<T> {
+  using base = detail::mpmc_endpoint<T>;
+
+ public:
+  /// Copies `v` into the next free slot. False if the ring is full.
+  [[nodiscard]] bool try_push(const T& v) noexcept {
+    return try_push_some(std::span<const T>(&v, 1)) == 1;
+  }
+  /// All of `items` (consecutive tickets, so they stay together in order) or nothing.
+  [[nodiscard]] bool try_push_all(std::span<const T> items) noexcept {
+    return items.empty() || push_claimed(items, true) == items.size();
+  }
+  /// As many of `items` as there are consecutive free slots; returns how many were pushed.
+  [[nodiscard]] std::size_t try_push_some(std::span<const T> items) noexcept {
+    return items.empty() ? 0 : push_claimed(items, false);
+  }
+  /// Blocking: waits (by the wait_policy) for a free slot. ok, closed or timeout.
+  wait_result push(const T& v) noexcept { return push(v, std::chrono::nanoseconds::max()); }
+  template <class Rep, class Period>
+  wait_result push(const T& v, std::chrono::duration<Rep, Period> timeout) noexcept {
+    return this->blocking(detail::saturate(timeout), [&] { return try_push(v); }, [&] {
+      // relaxed: a hint that a slot is free; try_push decides
+      const std::uint64_t t = this->ctl_->tail.load(std::memory_order_relaxed);
+      return this->seq(t) == t;
+    });
+  }
+  /// Closes the producer side for every endpoint: consumers drain, then see `closed`.
+  void close() noexcept { closer().close(); }
+  close_token closer() const noexcept {
+    return close_token(&this->ctl_->producer_closed, &this->ctl_->data_wait,
+                       &this->ctl_->space_wait);
+  }
+
+ private:
+  friend class mpmc_ring<T>;
+  mpmc_producer(detail::attachment_ptr seg, const wait_policy& wait)
+      : base(std::move(seg), endpoint_role::producer, wait) {}
+
+  std::size_t push_claimed(std::span<const T> items, bool all) noexcept {
+    std::uint64_t got = 0;
+    const std::uint64_t first = this->claim(this->ctl_->tail, 0, items.size(), all, got);
+    for (std::uint64_t i = 0; i < got; ++i) {
+      std::memcpy(this->value_of(first + i), &items[i], sizeof(T));
+      this->set_seq(first + i, first + i + 1);  // [R-m1] publishes; pairs with [A-m1]
+    }
+    if (got != 0) {
+      this->claim_done();
+      detail::notify(this->ctl_->data_wait, this->fast_notify_);
+    }
+    return static_cast<std::size_t>(got);
+  }
+};
+
+/// A consumer endpoint of an mpmc_ring. Move-only; unregisters when destroyed.
+/// \pre one thread at a time per handle.
+template <class T>
+class mpmc_consumer : public detail::mpmc_endpoint<T> {
+  using base = detail::mpmc_endpoint<T>;
+
+ public:
+  /// Takes the oldest unclaimed message. False if the ring is empty.
+  [[nodiscard]] bool try_pop(T& out) noexcept {
+    return try_pop_some(std::span<T>(&out, 1)) == 1;
+  }
+  /// Exactly out.size() consecutive messages or nothing.
+  [[nodiscard]] bool try_pop_all(std::span<T> out) noexcept {
+    return out.empty() || pop_claimed(out, true) == out.size();
+  }
+  /// Up to out.size() consecutive messages; returns how many.
+  [[nodiscard]] std::size_t try_pop_some(std::span<T> out) noexcept {
+    return out.empty() ? 0 : pop_claimed(out, false);
+  }
+  /// Blocking: waits for a message. ok; closed (this side closed, or producers closed and the
+  /// ring is drained); timeout.
+  wait_result pop(T& out) noexcept { return pop(out, std::chrono::nanoseconds::max()); }
+  template <class Rep, class Period>
+  wait_result pop(T& out, std::chrono::duration<Rep, Period> timeout) noexcept {
+    return this->blocking(detail::saturate(timeout), [&] { return try_pop(out); }, [&] {
+      // relaxed: a hint that a message is there; try_pop decides
+      const std::uint64_t h = this->ctl_->head.load(std::memory_order_relaxed);
+      return this->seq(h) == h + 1;
+    });
+  }
+  /// Closes the consumer side for every endpoint: producers' blocking calls return `closed`.
+  void close() noexcept { closer().close(); }
+  close_token closer() const noexcept {
+    return close_token(&this->ctl_->consumer_closed, &this->ctl_->data_wait,
+                       &this->ctl_->space_wait);
+  }
+
+ private:
+  friend class mpmc_ring<T>;
+  mpmc_consumer(detail::attachment_ptr seg, const wait_policy& wait)
+      : base(std::move(seg), endpoint_role::consumer, wait) {}
+
+  std::size_t pop_claimed(std::span<T> out, bool all) noexcept {
+    std::uint64_t got = 0;
+    const std::uint64_t first = this->claim(this->ctl_->head, 1, out.size(), all, got);
+    const std::uint64_t cap = this->mask_ + 1;
+    for (std::uint64_t i = 0; i < got; ++i) {
+      std::memcpy(&out[i], this->value_of(first + i), sizeof(T));
+      this->set_seq(first + i, first + i + cap);  // [R-m2] frees the slot; pairs with [A-m2]
+    }
+    if (got != 0) {
+      this->claim_done();
+      detail::notify(this->ctl_->space_wait, this->fast_notify_);
+    }
+    return static_cast<std::size_t>(got);
+  }
+};
+
+}  // namespace ipcring

@@ -1,0 +1,490 @@
+// ipcring/msg_ring.hpp: rings of variable-length messages (records) between processes.
+//
+//   spsc_msg_ring   one producer, one consumer
+//   mpsc_msg_ring   many producers (up to 64 endpoints), one consumer
+//
+//   auto ring = ipcring::spsc_msg_ring::create("log", 1 << 20);   // capacity in bytes
+//   auto tx = ring.producer();
+//   tx.try_write(7, std::as_bytes(std::span(line)));              // copy in
+//   auto c = tx.try_claim(n);  /* fill c.bytes() */  c.commit();  // or c.abort(): zero-copy
+//   auto rx = ipcring::spsc_msg_ring::open("log").consumer();
+//   rx.read([](std::uint32_t type, std::span<const std::byte> m) { ... }, 64);  // in place
+//
+// Records: [length:4][type:4][payload][pad to 8]; length counts header + payload (not the
+// padding); 0 = not written yet, negative = claimed by a producer (multi-producer only),
+// positive = committed, stored last with release. At the wrap a padding record (type
+// k_padding_type) fills the rest of the buffer, so every message is contiguous. The consumer
+// zeroes what it consumed before giving the space back, so the next lap starts from zeros.
+//
+// Contract
+//   * Messages are 0 .. max_message() bytes, max_message() = capacity / 8 - 8. Longer ones are
+//     rejected (msg_status::too_long), never truncated. Types are any uint32 except
+//     k_padding_type.
+//   * Hot-path calls are noexcept, make no syscall and never allocate.
+//   * A consumer never reads outside the data area: every length read from the segment is
+//     checked (msg_status::corrupted otherwise, and the ring stops delivering).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <span>
+#include <string_view>
+#include <utility>
+
+#include "ipcring/detail/role.hpp"
+#include "ipcring/detail/segment.hpp"
+#include "ipcring/detail/wait_block.hpp"
+#include "ipcring/error.hpp"
+#include "ipcring/layout.hpp"
+#include "ipcring/ring_options.hpp"
+#include "ipcring/wait.hpp"
+
+namespace ipcring {
+
+/// Record type reserved for padding (and aborted claims).
+inline constexpr std::uint32_t k_padding_type = 0xFFFFFFFFu;
+/// Bytes of a record header.
+inline constexpr std::uint32_t k_record_header = 8;
+
+/// Outcome of a message-ring hot-path call.
+enum class msg_status : std::uint8_t {
+  ok,
+  full,          ///< not enough free space now
+  empty,         ///< no message to read
+  too_long,      ///< the message is longer than max_message()
+  bad_type,      ///< the type is k_padding_type
+  buffer_small,  ///< try_read: the buffer is too small; `size` says what is needed
+  corrupted,     ///< a record in the segment is impossible; the ring stops delivering
+};
+const char* to_string(msg_status s) noexcept;
+
+template <bool MultiProducer>
+class msg_producer;
+class msg_consumer;
+
+namespace detail {
+inline constexpr std::uint64_t align8(std::uint64_t n) noexcept { return (n + 7) & ~std::uint64_t{7}; }
+
+inline std::atomic<std::int32_t>& length_at(std::byte* data, std::uint64_t index) noexcept {
+  return *reinterpret_cast<std::atomic<std::int32_t>*>(data + index);
+}
+inline std::atomic<std::uint32_t>& type_at(std::byte* data, std::uint64_t index) noexcept {
+  return *reinterpret_cast<std::atomic<std::uint32_t>*>(data + index + 4);
+}
+ring_spec msg_spec(ring_kind kind, std::uint64_t capacity);
+}  // namespace detail
+
+/// A claimed record: write the payload into bytes(), then commit() or abort(). Committing a
+/// claim that was never made (empty) does nothing. Destroying an open claim aborts it.
+template <bool MultiProducer>
+class msg_claim {
+ public:
+  msg_claim() = default;
+  msg_claim(msg_claim&& o) noexcept
+      : owner_(std::exchange(o.owner_, nullptr)), bytes_(o.bytes_), status_(o.status_) {}
+  msg_claim& operator=(msg_claim&& o) noexcept {
+    if (this != &o) {
+      abort();
+      owner_ = std::exchange(o.owner_, nullptr);
+      bytes_ = o.bytes_;
+      status_ = o.status_;
+    }
+    return *this;
+  }
+  ~msg_claim() { abort(); }
+
+  explicit operator bool() const noexcept { return owner_ != nullptr; }
+  msg_status status() const noexcept { return status_; }
+  std::span<std::byte> bytes() const noexcept { return bytes_; }
+  /// Publishes the record; the consumer can read it from now on.
+  void commit() noexcept;
+  /// Turns the record into padding: the consumer skips it.
+  void abort() noexcept;
+
+ private:
+  friend class msg_producer<MultiProducer>;
+  msg_claim(msg_producer<MultiProducer>* owner, std::span<std::byte> bytes) noexcept
+      : owner_(owner), bytes_(bytes) {}
+  explicit msg_claim(msg_status s) noexcept : status_(s) {}
+  msg_producer<MultiProducer>* owner_ = nullptr;
+  std::span<std::byte> bytes_{};
+  msg_status status_ = msg_status::ok;
+};
+
+/// A producer of a message ring. Move-only (and not movable while a claim is open).
+/// \pre one thread at a time.
+template <bool MultiProducer>
+class msg_producer {
+ public:
+  msg_producer(msg_producer&&) noexcept = default;
+  msg_producer& operator=(msg_producer&& o) noexcept {
+    if (this != &o) {
+      lease_.release();
+      seg_ = std::move(o.seg_);
+      lease_ = std::move(o.lease_);
+      record_ = o.record_;
+      ctl_ = o.ctl_;
+      data_ = o.data_;
+      mask_ = o.mask_;
+      tail_ = o.tail_;
+      head_cache_ = o.head_cache_;
+      open_index_ = o.open_index_;
+      open_length_ = o.open_length_;
+      fast_notify_ = o.fast_notify_;
+      scope_ = o.scope_;
+      policy_ = o.policy_;
+    }
+    return *this;
+  }
+
+  std::uint64_t capacity() const noexcept { return mask_ + 1; }
+  /// Longest payload accepted: capacity / 8 - 8 bytes.
+  std::uint64_t max_message() const noexcept { return capacity() / 8 - k_record_header; }
+
+  /// Copies `bytes` into a new record of `type`. ok, full, too_long or bad_type.
+  [[nodiscard]] msg_status try_write(std::uint32_t type, std::span<const std::byte> bytes) noexcept {
+    auto c = try_claim(type, bytes.size());
+    if (!c) return c.status();
+    if (!bytes.empty()) std::memcpy(c.bytes().data(), bytes.data(), bytes.size());
+    c.commit();
+    return msg_status::ok;
+  }
+  /// Zero-copy: reserves a record of `length` payload bytes. Check it with `if (claim)`; on
+  /// failure claim.status() says why. At most one claim is open at a time per producer.
+  [[nodiscard]] msg_claim<MultiProducer> try_claim(std::uint32_t type, std::size_t length) noexcept {
+    if (length > max_message()) return msg_claim<MultiProducer>(msg_status::too_long);
+    if (type == k_padding_type) return msg_claim<MultiProducer>(msg_status::bad_type);
+    if (open_length_ != 0) abort_open();  // a forgotten claim becomes padding
+    const std::uint64_t record = detail::align8(k_record_header + length);
+    std::uint64_t pos = 0;
+    if (!reserve(record, pos)) return msg_claim<MultiProducer>(msg_status::full);
+    const std::uint64_t index = pos & mask_;
+    detail::type_at(data_, index).store(type, std::memory_order_relaxed);
+    open_index_ = index;
+    open_length_ = static_cast<std::int32_t>(k_record_header + length);
+    return msg_claim<MultiProducer>(this, {data_ + index + k_record_header, length});
+  }
+  /// Blocking try_write: waits (by the wait_policy) for space. ok, too_long, bad_type, or the
+  /// wait's end: closed / peer_dead / timeout as msg_status::full with `why` set.
+  wait_result write(std::uint32_t type, std::span<const std::byte> bytes,
+                    std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max(),
+                    msg_status* status = nullptr) noexcept {
+    msg_status s = msg_status::full;
+    const wait_result r = blocking(timeout, [&] {
+      s = try_write(type, bytes);
+      return s != msg_status::full;
+    });
+    if (status != nullptr) *status = s;
+    return r;
+  }
+
+  void close() noexcept { closer().close(); }
+  close_token closer() const noexcept {
+    return close_token(&ctl_->producer_closed, &ctl_->data_wait, &ctl_->space_wait);
+  }
+  void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
+
+ private:
+  template <bool>
+  friend class msg_claim;
+  friend class spsc_msg_ring;
+  friend class mpsc_msg_ring;
+  static constexpr int k_max_retries = 1024;
+
+  msg_producer(detail::attachment_ptr seg, const wait_policy& wait) : seg_(std::move(seg)) {
+    auto& reg = *reinterpret_cast<registry_control*>(seg_->control());
+    ctl_ = &reg.base;
+    if constexpr (MultiProducer) {
+      lease_ = detail::role_lease::register_endpoint(reg, endpoint_role::producer, seg_->name,
+                                                     &record_);
+    } else {
+      lease_ = detail::role_lease::acquire(ctl_->producer_owner, "producer", seg_->name);
+    }
+    data_ = seg_->data();
+    mask_ = seg_->spec.capacity - 1;
+    // relaxed: only producers write tail; a new holder continues from it
+    tail_ = ctl_->tail.load(std::memory_order_relaxed);
+    head_cache_ = ctl_->head.load(std::memory_order_acquire);  // [A2] pairs with [R2]
+    if (tail_ - head_cache_ > capacity() || (tail_ & 7) != 0) {
+      throw error(errc::corrupted, "producer of '" + seg_->name + "': tail=" +
+                                       std::to_string(tail_) + ", head=" +
+                                       std::to_string(head_cache_) + " are inconsistent");
+    }
+    fast_notify_ = detail::register_fast_notifier();
+    policy_ = wait;
+    scope_ = {&ctl_->space_wait, &ctl_->producer_closed, &ctl_->consumer_closed,
+              &ctl_->consumer_owner};
+    ctl_->producer_closed.store(0, std::memory_order_relaxed);  // a new producer reopens
+  }
+
+  // Free bytes at `pos`, refreshing the head cache when it says fewer than `need`.
+  bool has_room(std::uint64_t pos, std::uint64_t need) noexcept {
+    const std::uint64_t cap = capacity();
+    if (pos - head_cache_ > cap || cap - (pos - head_cache_) < need) {
+      // [A2] pairs with [R2]: the consumer zeroed what it released
+      const std::uint64_t h = ctl_->head.load(std::memory_order_acquire);
+      if (pos - h <= cap) head_cache_ = h;  // untrusted: ignore an impossible head
+    }
+    return pos - head_cache_ <= cap && cap - (pos - head_cache_) >= need;
+  }
+
+  // Reserves `record` contiguous bytes (plus padding to the end of the buffer when it does not
+  // fit before the wrap); returns the record's position.
+  bool reserve(std::uint64_t record, std::uint64_t& out) noexcept {
+    const std::uint64_t cap = capacity();
+    std::uint64_t pos = MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
+    for (int attempt = 0; attempt < k_max_retries; ++attempt) {
+      const std::uint64_t index = pos & mask_;
+      const std::uint64_t pad = cap - index < record ? cap - index : 0;
+      if (!has_room(pos, pad + record)) {
+        if constexpr (MultiProducer) {
+          const std::uint64_t now = ctl_->tail.load(std::memory_order_relaxed);
+          if (now != pos) {
+            pos = now;
+            continue;
+          }
+        }
+        return false;
+      }
+      if constexpr (MultiProducer) {
+        // Name the claim before making it (docs/layout.md, endpoint records).
+        record_->claim_count.store(pad + record, std::memory_order_relaxed);
+        record_->claim_first.store(pos + 1, std::memory_order_relaxed);
+        // [R-claim] release: the record stores above are visible before the claim is
+        if (!ctl_->tail.compare_exchange_weak(pos, pos + pad + record, std::memory_order_release,
+                                              std::memory_order_relaxed)) {
+          continue;
+        }
+      } else {
+        tail_ = pos + pad + record;
+      }
+      if (pad != 0) {
+        detail::type_at(data_, index).store(k_padding_type, std::memory_order_relaxed);
+        // [R-msg] publishes the padding record; pairs with [A-msg] in the consumer
+        detail::length_at(data_, index).store(static_cast<std::int32_t>(pad),
+                                              std::memory_order_release);
+        pos += pad;
+        // relaxed: for a producer that takes over, which must not rewrite consumed padding
+        if constexpr (!MultiProducer) ctl_->tail.store(pos, std::memory_order_relaxed);
+      }
+      if constexpr (MultiProducer) {
+        // Marks the record claimed-in-progress (its size), so a recovery can skip it.
+        detail::length_at(data_, pos & mask_)
+            .store(-static_cast<std::int32_t>(record), std::memory_order_relaxed);
+      }
+      out = pos;
+      return true;
+    }
+    return false;
+  }
+
+  void finish(bool commit) noexcept {
+    if (open_length_ == 0) return;
+    const std::uint64_t index = open_index_;
+    std::int32_t length = open_length_;
+    if (!commit) {
+      detail::type_at(data_, index).store(k_padding_type, std::memory_order_relaxed);
+      length = static_cast<std::int32_t>(detail::align8(static_cast<std::uint64_t>(length)));
+    }
+    open_length_ = 0;
+    // [R-msg] publishes the record (or its padding); pairs with [A-msg] in the consumer
+    detail::length_at(data_, index).store(length, std::memory_order_release);
+    if constexpr (MultiProducer) {
+      record_->claim_first.store(0, std::memory_order_release);
+    } else {
+      // relaxed: only for a producer that takes over; the consumer reads lengths, not tail
+      ctl_->tail.store(tail_, std::memory_order_relaxed);
+    }
+    detail::notify(ctl_->data_wait, fast_notify_);
+  }
+  void abort_open() noexcept { finish(false); }
+
+  template <class Attempt>
+  wait_result blocking(std::chrono::nanoseconds timeout, Attempt&& attempt) noexcept {
+    if (ctl_->producer_closed.load(std::memory_order_acquire) != 0) return wait_result::closed;
+    if (attempt()) return wait_result::ok;
+    const auto deadline = detail::deadline_in(timeout);
+    for (;;) {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) return wait_result::timeout;
+      const wait_result r = detail::wait_for(scope_, policy_, left, [&] {
+        // a hint: room for the largest record at the current tail
+        const std::uint64_t pos =
+            MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
+        return has_room(pos, capacity() / 4);
+      });
+      if (r != wait_result::ok) return r;
+      if (attempt()) return wait_result::ok;
+    }
+  }
+
+  endpoint_record* record_ = nullptr;  // before lease_ (multi-producer registration sets it)
+  detail::attachment_ptr seg_;
+  detail::role_lease lease_;
+  ring_control* ctl_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::uint64_t mask_ = 0;
+  std::uint64_t tail_ = 0;  // single producer: == next record position
+  std::uint64_t head_cache_ = 0;
+  std::uint64_t open_index_ = 0;
+  std::int32_t open_length_ = 0;  // != 0 while a claim is open
+  bool fast_notify_ = false;
+  detail::wait_scope scope_{};
+  wait_policy policy_{};
+};
+
+template <bool M>
+void msg_claim<M>::commit() noexcept {
+  if (owner_ != nullptr) std::exchange(owner_, nullptr)->finish(true);
+}
+template <bool M>
+void msg_claim<M>::abort() noexcept {
+  if (owner_ != nullptr) std::exchange(owner_, nullptr)->finish(false);
+}
+
+/// What try_read found.
+struct read_result {
+  msg_status status = msg_status::empty;  ///< ok, empty, buffer_small or corrupted
+  std::uint32_t type = 0;
+  std::size_t size = 0;  ///< payload bytes (needed size when buffer_small)
+};
+
+/// The consumer of a message ring (both variants). Move-only. \pre one thread at a time.
+class msg_consumer {
+ public:
+  msg_consumer(msg_consumer&&) noexcept = default;
+  msg_consumer& operator=(msg_consumer&& o) noexcept;
+
+  /// Hands up to `max_messages` messages to `handler(type, span<const std::byte>)` in place
+  /// (no copy; the span is valid during the call), then frees their space. Returns how many.
+  template <class Handler>
+  std::size_t read(Handler&& handler, std::size_t max_messages = SIZE_MAX) noexcept {
+    std::size_t n = 0;
+    std::uint64_t pos = head_;
+    while (n < max_messages) {
+      std::uint32_t type = 0;
+      std::uint64_t length = 0;
+      const msg_status s = next(pos, type, length);
+      if (s != msg_status::ok) break;
+      if (type != k_padding_type) {
+        handler(type, std::span<const std::byte>(data_ + (pos & mask_) + k_record_header,
+                                                 length - k_record_header));
+        ++n;
+      }
+      pos += detail::align8(length);
+    }
+    release_to(pos);
+    return n;
+  }
+  /// Copies the next message into `buffer`. If it does not fit, nothing is consumed and
+  /// `size` is the length needed (buffer_small).
+  read_result try_read(std::span<std::byte> buffer) noexcept;
+  /// Blocking read: waits for at least one message, then as read(). `result` is ok, or how the
+  /// wait ended (closed once the producers closed and the ring is drained; peer_dead; timeout).
+  template <class Handler>
+  std::size_t read_wait(Handler&& handler, std::size_t max_messages = SIZE_MAX,
+                        std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max(),
+                        wait_result* result = nullptr) noexcept {
+    const wait_result r = wait_readable(timeout);
+    if (result != nullptr) *result = r;
+    return r == wait_result::ok ? read(std::forward<Handler>(handler), max_messages) : 0;
+  }
+  /// Waits until a message (or padding) is readable.
+  wait_result wait_readable(std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
+  /// True once a corrupt record was found: the ring delivers nothing more.
+  bool corrupted() const noexcept { return corrupted_; }
+
+  std::uint64_t capacity() const noexcept { return mask_ + 1; }
+  void close() noexcept { closer().close(); }
+  close_token closer() const noexcept {
+    return close_token(&ctl_->consumer_closed, &ctl_->data_wait, &ctl_->space_wait);
+  }
+  void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
+
+ private:
+  friend class spsc_msg_ring;
+  friend class mpsc_msg_ring;
+  msg_consumer(detail::attachment_ptr seg, const wait_policy& wait);
+
+  // The record at `pos`: ok (committed), empty (not yet), corrupted.
+  msg_status next(std::uint64_t pos, std::uint32_t& type, std::uint64_t& length) noexcept {
+    if (corrupted_) return msg_status::corrupted;
+    const std::uint64_t index = pos & mask_;
+    // [A-msg] pairs with [R-msg]: the record's type and payload are visible
+    const std::int32_t len = detail::length_at(data_, index).load(std::memory_order_acquire);
+    if (len <= 0) return msg_status::empty;
+    // Untrusted: the record must hold its header and fit before the end of the buffer.
+    const auto ulen = static_cast<std::uint64_t>(len);
+    if (ulen < k_record_header || detail::align8(ulen) > capacity() - index) {
+      corrupted_ = true;
+      return msg_status::corrupted;
+    }
+    type = detail::type_at(data_, index).load(std::memory_order_relaxed);
+    length = ulen;
+    return msg_status::ok;
+  }
+  void release_to(std::uint64_t pos) noexcept;
+
+  detail::attachment_ptr seg_;
+  detail::role_lease lease_;
+  ring_control* ctl_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::uint64_t mask_ = 0;
+  std::uint64_t head_ = 0;
+  bool corrupted_ = false;
+  bool fast_notify_ = false;
+  detail::wait_scope scope_{};
+  wait_policy policy_{};
+};
+
+/// A ring of variable-length messages with one producer and one consumer.
+class spsc_msg_ring {
+ public:
+  /// `capacity`: bytes of the data area, a power of two, at least 1024.
+  static spsc_msg_ring create(std::string_view name, std::uint64_t capacity,
+                              const ring_options& opt = {});
+  static spsc_msg_ring open(std::string_view name, const ring_options& opt = {});
+  static spsc_msg_ring create_in(std::span<std::byte> bytes, std::uint64_t capacity);
+  static spsc_msg_ring open_in(std::span<std::byte> bytes, const ring_options& opt = {});
+  static std::uint64_t required_bytes(std::uint64_t capacity);
+
+  /// Claims the producer role (errc::busy while a live process holds it).
+  msg_producer<false> producer(const wait_policy& wait = {}) const { return {seg_, wait}; }
+  /// Claims the consumer role (errc::busy while a live process holds it).
+  msg_consumer consumer(const wait_policy& wait = {}) const { return {seg_, wait}; }
+  std::uint64_t capacity() const noexcept { return seg_->spec.capacity; }
+  const std::string& name() const noexcept { return seg_->name; }
+
+ private:
+  explicit spsc_msg_ring(detail::attachment_ptr seg) : seg_(std::move(seg)) {}
+  detail::attachment_ptr seg_;
+};
+
+/// A ring of variable-length messages with many producers (each handle one of the 64
+/// endpoint records) and one consumer. Each producer's messages arrive in its order.
+class mpsc_msg_ring {
+ public:
+  static mpsc_msg_ring create(std::string_view name, std::uint64_t capacity,
+                              const ring_options& opt = {});
+  static mpsc_msg_ring open(std::string_view name, const ring_options& opt = {});
+  static mpsc_msg_ring create_in(std::span<std::byte> bytes, std::uint64_t capacity);
+  static mpsc_msg_ring open_in(std::span<std::byte> bytes, const ring_options& opt = {});
+  static std::uint64_t required_bytes(std::uint64_t capacity);
+
+  /// Registers a producer endpoint (errc::too_many_endpoints when 64 are held).
+  msg_producer<true> producer(const wait_policy& wait = {}) const { return {seg_, wait}; }
+  /// Claims the consumer role (errc::busy while a live process holds it).
+  msg_consumer consumer(const wait_policy& wait = {}) const { return {seg_, wait}; }
+  std::uint64_t capacity() const noexcept { return seg_->spec.capacity; }
+  const std::string& name() const noexcept { return seg_->name; }
+
+ private:
+  explicit mpsc_msg_ring(detail::attachment_ptr seg) : seg_(std::move(seg)) {}
+  detail::attachment_ptr seg_;
+};
+
+}  // namespace ipcring

@@ -1,0 +1,164 @@
+// Message rings: setup and the consumer's out-of-line parts.
+#include "ipcring/msg_ring.hpp"
+
+namespace ipcring {
+namespace detail {
+
+ring_spec msg_spec(ring_kind kind, std::uint64_t capacity) {
+  ring_spec s;
+  s.kind = kind;
+  s.capacity = capacity;  // bytes of the data area
+  s.slot_size = 1;
+  s.slot_align = 8;
+  s.elem_size = 1;
+  s.elem_align = 1;
+  s.control_size = sizeof(registry_control);
+  s.type_name = "bytes";
+  return s;
+}
+
+namespace {
+
+constexpr std::uint64_t k_min_capacity = 1024;
+
+ring_spec checked_spec(ring_kind kind, std::uint64_t capacity, std::string_view name) {
+  if (capacity < k_min_capacity) {
+    throw error(errc::invalid_argument, "create '" + std::string(name) + "': capacity=" +
+                                            std::to_string(capacity) +
+                                            " must be at least 1024 bytes");
+  }
+  return msg_spec(kind, capacity);
+}
+
+}  // namespace
+}  // namespace detail
+
+const char* to_string(msg_status s) noexcept {
+  switch (s) {
+    case msg_status::ok:
+      return "ok";
+    case msg_status::full:
+      return "full";
+    case msg_status::empty:
+      return "empty";
+    case msg_status::too_long:
+      return "too_long";
+    case msg_status::bad_type:
+      return "bad_type";
+    case msg_status::buffer_small:
+      return "buffer_small";
+    case msg_status::corrupted:
+      return "corrupted";
+  }
+  return "unknown";
+}
+
+msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
+    : seg_(std::move(seg)) {
+  auto& reg = *reinterpret_cast<registry_control*>(seg_->control());
+  ctl_ = &reg.base;
+  lease_ = detail::role_lease::acquire(ctl_->consumer_owner, "consumer", seg_->name);
+  data_ = seg_->data();
+  mask_ = seg_->spec.capacity - 1;
+  // relaxed: only the consumer writes head; a new holder continues from it
+  head_ = ctl_->head.load(std::memory_order_relaxed);
+  if ((head_ & 7) != 0) {
+    throw error(errc::corrupted, "consumer of '" + seg_->name + "': head=" +
+                                     std::to_string(head_) + " is not 8-byte aligned");
+  }
+  fast_notify_ = detail::register_fast_notifier();
+  policy_ = wait;
+  const bool single_producer = seg_->spec.kind == ring_kind::spsc_msg;
+  scope_ = {&ctl_->data_wait, &ctl_->consumer_closed, &ctl_->producer_closed,
+            single_producer ? &ctl_->producer_owner : nullptr};
+  ctl_->consumer_closed.store(0, std::memory_order_relaxed);  // a new consumer reopens
+}
+
+msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
+  if (this != &o) {
+    lease_.release();
+    seg_ = std::move(o.seg_);
+    lease_ = std::move(o.lease_);
+    ctl_ = o.ctl_;
+    data_ = o.data_;
+    mask_ = o.mask_;
+    head_ = o.head_;
+    corrupted_ = o.corrupted_;
+    fast_notify_ = o.fast_notify_;
+    scope_ = o.scope_;
+    policy_ = o.policy_;
+  }
+  return *this;
+}
+
+void msg_consumer::release_to(std::uint64_t pos) noexcept {
+  if (pos == head_) return;
+  // Zero what was consumed, so the next lap reads "not written" until a producer commits.
+  const std::uint64_t n = pos - head_;
+  const std::uint64_t index = head_ & mask_;
+  const std::uint64_t first = std::min(n, capacity() - index);
+  std::memset(data_ + index, 0, first);
+  std::memset(data_, 0, n - first);
+  head_ = pos;
+  // [R2] gives the zeroed space back; pairs with [A2] in the producers
+  ctl_->head.store(head_, std::memory_order_release);
+  detail::notify(ctl_->space_wait, fast_notify_);
+}
+
+read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
+  std::uint64_t pos = head_;
+  for (;;) {
+    read_result r;
+    std::uint64_t length = 0;
+    r.status = next(pos, r.type, length);
+    if (r.status != msg_status::ok) {
+      release_to(pos);  // padding skipped so far
+      return r;
+    }
+    if (r.type == k_padding_type) {
+      pos += detail::align8(length);
+      continue;
+    }
+    r.size = length - k_record_header;
+    if (buffer.size() < r.size) {
+      release_to(pos);
+      r.status = msg_status::buffer_small;
+      return r;
+    }
+    if (r.size != 0) std::memcpy(buffer.data(), data_ + (pos & mask_) + k_record_header, r.size);
+    release_to(pos + detail::align8(length));
+    return r;
+  }
+}
+
+wait_result msg_consumer::wait_readable(std::chrono::nanoseconds timeout) noexcept {
+  return detail::wait_for(scope_, policy_, timeout, [&] {
+    std::uint32_t type = 0;
+    std::uint64_t length = 0;
+    return next(head_, type, length) != msg_status::empty;  // a record, or corruption to report
+  });
+}
+
+#define IPCRING_MSG_RING_SETUP(ring, kind)                                                     \
+  ring ring::create(std::string_view name, std::uint64_t capacity, const ring_options& opt) { \
+    return ring(detail::create_shm(name, detail::checked_spec(kind, capacity, name), opt));   \
+  }                                                                                            \
+  ring ring::open(std::string_view name, const ring_options& opt) {                           \
+    return ring(detail::open_shm(name, detail::msg_spec(kind, 0), opt));                       \
+  }                                                                                            \
+  ring ring::create_in(std::span<std::byte> bytes, std::uint64_t capacity) {                  \
+    return ring(detail::create_in(bytes, detail::checked_spec(kind, capacity, "<memory>"),    \
+                                  "<memory>"));                                                \
+  }                                                                                            \
+  ring ring::open_in(std::span<std::byte> bytes, const ring_options& opt) {                   \
+    return ring(detail::open_in(bytes, detail::msg_spec(kind, 0), "<memory>", opt));           \
+  }                                                                                            \
+  std::uint64_t ring::required_bytes(std::uint64_t capacity) {                                 \
+    return detail::required_bytes(detail::checked_spec(kind, capacity, #ring),                \
+                                  #ring "::required_bytes");                                  \
+  }
+
+IPCRING_MSG_RING_SETUP(spsc_msg_ring, ring_kind::spsc_msg)
+IPCRING_MSG_RING_SETUP(mpsc_msg_ring, ring_kind::mpsc_msg)
+
+}  // namespace ipcring
