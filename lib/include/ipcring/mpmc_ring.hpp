@@ -134,6 +134,7 @@ class mpmc_endpoint {
   std::uint64_t claim(std::atomic<std::uint64_t>& counter, std::uint64_t ready_offset,
                       std::uint64_t n, bool all, std::uint64_t& got) noexcept {
     got = 0;
+    if (all && n > mask_ + 1) return 0;  // can never all fit
     n = std::min(n, mask_ + 1);
     // relaxed: the slot's seq, read with acquire, is what orders the data
     std::uint64_t pos = counter.load(std::memory_order_relaxed);

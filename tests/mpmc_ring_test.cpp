@@ -1,0 +1,186 @@
+// Deterministic mpmc_ring tests on heap memory: order, full/empty, wrap-around (tickets set
+// directly), batches, endpoint records, corrupt words, blocking results.
+#include "ipcring/mpmc_ring.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <vector>
+
+#include "support/test_support.hpp"
+
+namespace ipcring::test {
+namespace {
+
+using namespace std::chrono_literals;
+using u64 = std::uint64_t;
+
+struct fixture {
+  explicit fixture(u64 capacity)
+      : cap(capacity),
+        mem(mpmc_ring<u64>::required_bytes(capacity)),
+        ring(mpmc_ring<u64>::create_in(mem.span(), capacity)) {}
+  registry_control& reg() { return *reinterpret_cast<registry_control*>(mem.span().data() + 128); }
+  std::atomic<u64>& seq_word(u64 slot) {
+    const std::size_t offset = detail::data_offset(detail::ring_spec{
+        ring_kind::mpmc, cap, 16, 8, 8, 8, sizeof(registry_control), ""});
+    return *reinterpret_cast<std::atomic<u64>*>(mem.span().data() + offset + slot * 16);
+  }
+  // An empty ring whose next ticket is `pos` (as if `pos` messages had passed through).
+  void set_position(u64 pos) {
+    reg().base.tail.store(pos);
+    reg().base.head.store(pos);
+    for (u64 i = 0; i < cap; ++i) {
+      const u64 ticket = pos + ((i - pos) & (cap - 1));  // the next ticket of slot i
+      seq_word(i).store(ticket - i);                     // seq == ticket: free
+    }
+  }
+  u64 cap;
+  heap_bytes mem;
+  mpmc_ring<u64> ring;
+};
+
+TEST(mpmc_ring, slot_layout_is_seq_then_value) {
+  EXPECT_EQ(detail::mpmc_slot_layout<u64>::size, 16u);
+  EXPECT_EQ(detail::mpmc_slot_layout<u64>::value_offset, 8u);
+  struct alignas(32) wide {
+    char b[40];
+  };
+  EXPECT_EQ(detail::mpmc_slot_layout<wide>::value_offset, 32u);
+  EXPECT_EQ(detail::mpmc_slot_layout<wide>::size, 96u);
+}
+
+TEST(mpmc_ring, push_pop_in_order_until_full_and_empty) {
+  fixture f(4);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  u64 v = 0;
+  EXPECT_FALSE(rx.try_pop(v));
+  for (u64 i = 0; i < 4; ++i) ASSERT_TRUE(tx.try_push(i + 10));
+  EXPECT_FALSE(tx.try_push(99));
+  EXPECT_EQ(f.ring.size_approx(), 4u);
+  for (u64 i = 0; i < 4; ++i) {
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(v, i + 10);
+  }
+  EXPECT_FALSE(rx.try_pop(v));
+}
+
+TEST(mpmc_ring, wraps_at_every_offset_and_across_2_pow_64) {
+  for (const u64 start : {u64{0}, u64{3}, u64{7}, ~u64{0} - 2}) {
+    fixture f(8);
+    f.set_position(start);
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    for (u64 round = 0; round < 3; ++round) {
+      for (u64 i = 0; i < 8; ++i) ASSERT_TRUE(tx.try_push(round * 100 + i)) << start;
+      EXPECT_FALSE(tx.try_push(0));
+      for (u64 i = 0; i < 8; ++i) {
+        u64 v = 0;
+        ASSERT_TRUE(rx.try_pop(v)) << start;
+        EXPECT_EQ(v, round * 100 + i);
+      }
+      u64 v = 0;
+      EXPECT_FALSE(rx.try_pop(v));
+    }
+    EXPECT_EQ(f.reg().base.tail.load(), start + 24);
+  }
+}
+
+TEST(mpmc_ring, batches_are_all_or_nothing_or_as_many_as_fit) {
+  fixture f(8);
+  f.set_position(5);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  EXPECT_TRUE(tx.try_push_all(std::array<u64, 6>{1, 2, 3, 4, 5, 6}));
+  EXPECT_FALSE(tx.try_push_all(std::array<u64, 3>{7, 8, 9}));
+  EXPECT_EQ(tx.try_push_some(std::array<u64, 3>{7, 8, 9}), 2u);
+  std::array<u64, 10> out{};
+  EXPECT_FALSE(rx.try_pop_all(out));
+  EXPECT_EQ(rx.try_pop_some(out), 8u);
+  EXPECT_EQ(out[0], 1u);
+  EXPECT_EQ(out[7], 8u);
+  EXPECT_EQ(rx.try_pop_some(out), 0u);
+}
+
+TEST(mpmc_ring, every_handle_holds_an_endpoint_record_until_destroyed) {
+  fixture f(8);
+  {
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    int producers = 0, consumers = 0;
+    for (auto& r : f.reg().endpoints) {
+      if (r.owner.load() == 0) continue;
+      producers += r.role.load() == static_cast<std::uint32_t>(endpoint_role::producer);
+      consumers += r.role.load() == static_cast<std::uint32_t>(endpoint_role::consumer);
+      EXPECT_EQ(static_cast<std::uint32_t>(r.owner.load()), static_cast<std::uint32_t>(::getpid()));
+    }
+    EXPECT_EQ(producers, 1);
+    EXPECT_EQ(consumers, 1);
+    ASSERT_TRUE(tx.try_push(1));
+    for (auto& r : f.reg().endpoints) EXPECT_EQ(r.claim_first.load(), 0u);  // nothing open
+  }
+  for (auto& r : f.reg().endpoints) EXPECT_EQ(r.owner.load(), 0u);
+}
+
+TEST(mpmc_ring, the_65th_endpoint_is_a_clear_error) {
+  fixture f(8);
+  std::vector<mpmc_producer<u64>> held;
+  for (std::uint32_t i = 0; i < k_max_endpoints; ++i) held.push_back(f.ring.producer());
+  const auto msg = expect_error(errc::too_many_endpoints, [&] { (void)f.ring.consumer(); });
+  EXPECT_NE(msg.find("64 endpoint records"), std::string::npos) << msg;
+  held.pop_back();
+  EXPECT_NO_THROW((void)f.ring.consumer());
+}
+
+TEST(mpmc_ring, dead_endpoint_records_are_reused_unless_they_name_a_claim) {
+  fixture f(8);
+  auto& r0 = f.reg().endpoints[0];
+  auto& r1 = f.reg().endpoints[1];
+  for (auto& r : f.reg().endpoints) r.owner.store(0x7ffffff0u | (u64{1} << 32));  // all dead
+  r0.claim_first.store(5);  // died mid-claim: kept for recovery
+  auto tx = f.ring.producer();
+  EXPECT_EQ(r0.owner.load(), 0x7ffffff0u | (u64{1} << 32));
+  EXPECT_EQ(static_cast<std::uint32_t>(r1.owner.load()), static_cast<std::uint32_t>(::getpid()));
+}
+
+TEST(mpmc_ring, corrupt_sequence_words_never_hang_or_overrun) {
+  fixture f(4);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  f.seq_word(0).store(0x123456789);  // garbage in slot 0
+  u64 v = 0;
+  EXPECT_FALSE(rx.try_pop(v));
+  EXPECT_FALSE(tx.try_push(1));  // slot 0 does not look free: reported full, no hang
+  f.reg().base.tail.store(~u64{0} - 1);
+  f.reg().base.head.store(12345);
+  EXPECT_FALSE(tx.try_push(1));
+  EXPECT_FALSE(rx.try_pop(v));
+}
+
+TEST(mpmc_ring, blocking_calls_time_out_and_see_close) {
+  fixture f(2);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, 20ms), wait_result::timeout);
+  ASSERT_EQ(tx.push(1, 1s), wait_result::ok);
+  ASSERT_EQ(tx.push(2, 1s), wait_result::ok);
+  EXPECT_EQ(tx.push(3, 20ms), wait_result::timeout);
+  std::thread closer([&] {
+    std::this_thread::sleep_for(20ms);
+    tx.close();
+  });
+  EXPECT_EQ(rx.pop(v, 10s), wait_result::ok);
+  EXPECT_EQ(rx.pop(v, 10s), wait_result::ok);
+  EXPECT_EQ(rx.pop(v, 10s), wait_result::closed);  // drained, then closed
+  closer.join();
+}
+
+TEST(mpmc_ring, opening_as_another_kind_fails) {
+  fixture f(8);
+  expect_error(errc::kind_mismatch, [&] { (void)spsc_ring<u64>::open_in(f.mem.span()); });
+}
+
+}  // namespace
+}  // namespace ipcring::test
