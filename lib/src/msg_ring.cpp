@@ -117,6 +117,11 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
     }
     if (r.type == k_padding_type) {
       pos += detail::align8(length);
+      if (pos - head_ >= capacity()) {  // a lap of padding: nothing to read
+        release_to(pos);
+        r.status = msg_status::empty;
+        return r;
+      }
       continue;
     }
     r.size = length - k_record_header;

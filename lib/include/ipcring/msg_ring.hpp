@@ -365,7 +365,8 @@ class msg_consumer {
   std::size_t read(Handler&& handler, std::size_t max_messages = SIZE_MAX) noexcept {
     std::size_t n = 0;
     std::uint64_t pos = head_;
-    while (n < max_messages) {
+    // At most one lap: beyond it lie the records just read, zeroed only by release_to().
+    while (n < max_messages && pos - head_ < capacity()) {
       std::uint32_t type = 0;
       std::uint64_t length = 0;
       const msg_status s = next(pos, type, length);

@@ -1,0 +1,253 @@
+// Deterministic tests of the message rings on heap memory: in-place reads, lengths 0..max,
+// wrap-around at every offset (positions set directly), claims, aborts, bad input, corruption.
+#include "ipcring/msg_ring.hpp"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "support/test_support.hpp"
+
+namespace ipcring::test {
+namespace {
+
+using namespace std::chrono_literals;
+using u64 = std::uint64_t;
+
+std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s)); }
+std::string text_of(std::span<const std::byte> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+template <class Ring>
+struct fixture {
+  explicit fixture(u64 cap) : mem(Ring::required_bytes(cap)), ring(Ring::create_in(mem.span(), cap)) {}
+  ring_control& ctl() { return *reinterpret_cast<ring_control*>(mem.span().data() + 128); }
+  std::byte* data() { return mem.span().data() + 128 + sizeof(registry_control); }
+  void set_position(u64 pos) {  // an empty ring at byte position `pos` (8-aligned)
+    ctl().tail.store(pos);
+    ctl().head.store(pos);
+  }
+  heap_bytes mem;
+  Ring ring;
+};
+
+template <class Ring>
+class msg_rings : public ::testing::Test {};
+using ring_types = ::testing::Types<spsc_msg_ring, mpsc_msg_ring>;
+TYPED_TEST_SUITE(msg_rings, ring_types);
+
+TYPED_TEST(msg_rings, messages_are_read_in_place_in_order) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  EXPECT_EQ(tx.try_write(1, bytes_of("hello")), msg_status::ok);
+  EXPECT_EQ(tx.try_write(2, {}), msg_status::ok);  // zero-length message
+  EXPECT_EQ(tx.try_write(3, bytes_of("world!")), msg_status::ok);
+  std::vector<std::pair<std::uint32_t, std::string>> got;
+  EXPECT_EQ(rx.read([&](std::uint32_t t, std::span<const std::byte> m) { got.emplace_back(t, text_of(m)); }),
+            3u);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], std::make_pair(1u, std::string("hello")));
+  EXPECT_EQ(got[1], std::make_pair(2u, std::string()));
+  EXPECT_EQ(got[2], std::make_pair(3u, std::string("world!")));
+  EXPECT_EQ(rx.read([](auto, auto) {}), 0u);
+  for (std::size_t i = 0; i < 1024; ++i) ASSERT_EQ(f.data()[i], std::byte{0}) << i;  // zeroed
+}
+
+TYPED_TEST(msg_rings, read_stops_at_max_messages) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(tx.try_write(7, bytes_of("x")), msg_status::ok);
+  EXPECT_EQ(rx.read([](auto, auto) {}, 2), 2u);
+  EXPECT_EQ(rx.read([](auto, auto) {}, 10), 3u);
+}
+
+TYPED_TEST(msg_rings, too_long_and_reserved_type_are_rejected_not_truncated) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  EXPECT_EQ(tx.max_message(), 1024u / 8 - 8);
+  const std::string max(tx.max_message(), 'm');
+  EXPECT_EQ(tx.try_write(1, bytes_of(max)), msg_status::ok);
+  EXPECT_EQ(tx.try_write(1, bytes_of(max + "!")), msg_status::too_long);
+  EXPECT_EQ(tx.try_write(k_padding_type, bytes_of("x")), msg_status::bad_type);
+  auto rx = f.ring.consumer();
+  std::string got;
+  EXPECT_EQ(rx.read([&](auto, auto m) { got = text_of(m); }), 1u);
+  EXPECT_EQ(got, max);
+}
+
+TYPED_TEST(msg_rings, fills_up_and_frees_space_after_reads) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  const std::string m(56, 'a');  // 64-byte records: 16 fit
+  for (int i = 0; i < 16; ++i) ASSERT_EQ(tx.try_write(1, bytes_of(m)), msg_status::ok) << i;
+  EXPECT_EQ(tx.try_write(1, bytes_of(m)), msg_status::full);
+  EXPECT_EQ(rx.read([](auto, auto) {}, 1), 1u);
+  EXPECT_EQ(tx.try_write(1, bytes_of(m)), msg_status::ok);
+}
+
+TYPED_TEST(msg_rings, wraps_with_padding_at_every_offset) {
+  for (u64 start = 0; start < 1024; start += 8) {
+    fixture<TypeParam> f(1024);
+    f.set_position(start + 1024 * 5);  // a later lap, any offset
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    // Three 100-byte messages: one of them meets the end of the buffer somewhere.
+    u64 written = 0, read = 0;
+    for (int round = 0; round < 20; ++round) {
+      std::string m(100, static_cast<char>('a' + round % 26));
+      ASSERT_EQ(tx.try_write(static_cast<std::uint32_t>(round), bytes_of(m)), msg_status::ok)
+          << "start " << start << " round " << round;
+      ++written;
+      read += rx.read([&](std::uint32_t t, std::span<const std::byte> b) {
+        EXPECT_EQ(t, static_cast<std::uint32_t>(round));
+        EXPECT_EQ(text_of(b), m);  // contiguous even across the wrap
+      });
+    }
+    EXPECT_EQ(read, written);
+  }
+}
+
+TYPED_TEST(msg_rings, claim_commit_and_abort) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  {
+    auto c = tx.try_claim(5, 3);
+    ASSERT_TRUE(c);
+    std::memcpy(c.bytes().data(), "abc", 3);
+    EXPECT_EQ(rx.read([](auto, auto) {}), 0u);  // not committed yet: invisible
+    c.commit();
+  }
+  {
+    auto c = tx.try_claim(6, 10);
+    ASSERT_TRUE(c);
+    c.abort();  // becomes padding
+  }
+  { auto c = tx.try_claim(7, 4); }  // destroyed open: aborted too
+  ASSERT_EQ(tx.try_write(8, bytes_of("end")), msg_status::ok);
+  std::vector<std::uint32_t> types;
+  EXPECT_EQ(rx.read([&](std::uint32_t t, auto) { types.push_back(t); }), 2u);
+  EXPECT_EQ(types, (std::vector<std::uint32_t>{5, 8}));
+  auto bad = tx.try_claim(1, 5000);
+  EXPECT_FALSE(bad);
+  EXPECT_EQ(bad.status(), msg_status::too_long);
+}
+
+TYPED_TEST(msg_rings, try_read_copies_or_reports_the_needed_size) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  std::array<std::byte, 4> small{};
+  EXPECT_EQ(rx.try_read(small).status, msg_status::empty);
+  ASSERT_EQ(tx.try_write(9, bytes_of("0123456789")), msg_status::ok);
+  auto r = rx.try_read(small);
+  EXPECT_EQ(r.status, msg_status::buffer_small);
+  EXPECT_EQ(r.size, 10u);
+  std::array<std::byte, 16> big{};
+  r = rx.try_read(big);
+  EXPECT_EQ(r.status, msg_status::ok);
+  EXPECT_EQ(r.type, 9u);
+  EXPECT_EQ(text_of(std::span(big).first(r.size)), "0123456789");
+}
+
+TYPED_TEST(msg_rings, corrupt_lengths_are_reported_and_never_read_out_of_bounds) {
+  fixture<TypeParam> f(1024);
+  f.set_position(1016);                           // 8 bytes before the end
+  detail::length_at(f.data(), 1016).store(4000);  // a record claiming to run past the end
+  auto rx = f.ring.consumer();
+  EXPECT_EQ(rx.read([](auto, auto) { ADD_FAILURE() << "delivered a corrupt record"; }), 0u);
+  EXPECT_TRUE(rx.corrupted());
+  std::array<std::byte, 16> buf{};
+  EXPECT_EQ(rx.try_read(buf).status, msg_status::corrupted);
+  EXPECT_EQ(rx.wait_readable(10ms), wait_result::ok);  // reports instead of sleeping
+}
+
+TYPED_TEST(msg_rings, blocking_read_sees_close_after_draining) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  wait_result r = wait_result::ok;
+  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 10, 20ms, &r), 0u);
+  EXPECT_EQ(r, wait_result::timeout);
+  ASSERT_EQ(tx.write(1, bytes_of("a")), wait_result::ok);
+  tx.close();
+  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 10, 1s, &r), 1u);
+  EXPECT_EQ(r, wait_result::ok);
+  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 10, 1s, &r), 0u);
+  EXPECT_EQ(r, wait_result::closed);
+}
+
+TEST(msg_ring, capacity_must_be_a_power_of_two_of_at_least_1k) {
+  heap_bytes mem(1 << 16);
+  expect_error(errc::invalid_argument, [&] { (void)spsc_msg_ring::create_in(mem.span(), 512); });
+  expect_error(errc::invalid_argument, [&] { (void)mpsc_msg_ring::create_in(mem.span(), 3000); });
+  auto ring = spsc_msg_ring::create_in(mem.span(), 1024);
+  expect_error(errc::kind_mismatch, [&] { (void)mpsc_msg_ring::open_in(mem.span()); });
+  expect_error(errc::busy, [&] {
+    auto a = ring.producer();
+    (void)ring.producer();
+  });
+}
+
+// Multi-producer interleaving and random lengths with checksums (threads: the TSan target).
+TEST(msg_ring_threads, random_lengths_from_three_producers_arrive_intact) {
+  const u64 per_producer = 200'000 / k_sanitizer_scale;
+  heap_bytes mem(mpsc_msg_ring::required_bytes(1 << 16));
+  auto ring = mpsc_msg_ring::create_in(mem.span(), 1 << 16);
+  std::vector<std::thread> producers;
+  for (std::uint32_t p = 0; p < 3; ++p) {
+    producers.emplace_back([&, p] {
+      auto tx = ring.producer(wait_policy::yielding());
+      std::vector<std::byte> buf(tx.max_message());
+      std::uint64_t x = p + 1;
+      for (u64 i = 0; i < per_producer; ++i) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        const std::size_t len = (x >> 33) % (tx.max_message() + 1);
+        // payload: [seq:8][bytes...], each byte derived from seq, so torn data shows
+        for (std::size_t b = 0; b < len; ++b) buf[b] = static_cast<std::byte>((i * 31 + b) & 0xff);
+        if (len >= 8) std::memcpy(buf.data(), &i, 8);
+        if (p == 1 && i % 97 == 0) {  // some aborted claims in the mix
+          auto c = tx.try_claim(p, len);
+          c.abort();
+        }
+        while (tx.write(p, std::span(buf).first(len), std::chrono::seconds(10)) != wait_result::ok) {
+        }
+      }
+    });
+  }
+  auto rx = ring.consumer(wait_policy::yielding());
+  std::vector<u64> count(3, 0);
+  u64 bad = 0;
+  while (count[0] + count[1] + count[2] < 3 * per_producer) {
+    rx.read_wait(
+        [&](std::uint32_t p, std::span<const std::byte> m) {
+          if (p >= 3) {
+            ++bad;
+            return;
+          }
+          const u64 i = count[p]++;
+          for (std::size_t b = 8; b < m.size(); ++b) {
+            if (m[b] != static_cast<std::byte>((i * 31 + b) & 0xff)) {
+              ++bad;
+              break;
+            }
+          }
+          u64 seq = i;
+          if (m.size() >= 8) std::memcpy(&seq, m.data(), 8);
+          if (seq != i) ++bad;  // each producer's messages in its order
+        },
+        SIZE_MAX, std::chrono::seconds(10));
+  }
+  for (auto& t : producers) t.join();
+  EXPECT_EQ(bad, 0u);
+  EXPECT_FALSE(rx.corrupted());
+}
+
+}  // namespace
+}  // namespace ipcring::test
