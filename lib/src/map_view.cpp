@@ -12,6 +12,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -72,6 +73,30 @@ std::string in_quotes(std::string_view s) {
       break;
   }
   throw error(code, msg);
+}
+
+// Shared memory is input from whoever can write it: refuse, unless allowed, a segment owned
+// by another user or writable by every user.
+void check_access(int fd, std::string_view what, std::string_view name, const map_options& opt) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw error(errc::system, std::string(what) + " " + in_quotes(name) + ": fstat: " +
+                                  std::strerror(errno));
+  }
+  if (!opt.allow_foreign_owner && st.st_uid != ::geteuid()) {
+    throw error(errc::permission_denied,
+                std::string(what) + " " + in_quotes(name) + ": owned by uid " +
+                    std::to_string(st.st_uid) + ", not by this user (uid " +
+                    std::to_string(::geteuid()) + "); set map_options::allow_foreign_owner to "
+                    "accept it");
+  }
+  if (!opt.allow_world_writable && (st.st_mode & S_IWOTH) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    throw error(errc::permission_denied,
+                std::string(what) + " " + in_quotes(name) + ": writable by every user (mode " +
+                    mode + "); set map_options::allow_world_writable to accept it");
+  }
 }
 
 // Reserves `size` bytes of backing store for `fd` so that a full /dev/shm (or disk) is an
@@ -182,6 +207,7 @@ map_view map_view::open(std::string_view name, const map_options& opt) {
       throw error(errc::not_ready, "open " + in_quotes(name) +
                                        ": segment has size 0 (its creator has not sized it yet)");
     }
+    check_access(shm.get_mapping_handle().handle, "open", name, opt);
     b->region = bip::mapped_region(shm, bip::read_write);
     b->object = std::move(shm);
   } catch (const bip::interprocess_exception& e) {
@@ -254,6 +280,7 @@ map_view map_view::open_file(const std::filesystem::path& path, const map_option
   auto b = std::make_unique<backend>();
   try {
     bip::file_mapping file(p.c_str(), bip::read_write);
+    check_access(file.get_mapping_handle().handle, "open_file", p, opt);
     b->region = bip::mapped_region(file, bip::read_write);
     b->object = std::move(file);
   } catch (const bip::interprocess_exception& e) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "ipcring/error.hpp"
+#include "ipcring/inspect.hpp"
 #include "ipcring/layout.hpp"
 #include "ipcring/map_view.hpp"
 #include "ipcring/mpmc_ring.hpp"

@@ -33,6 +33,11 @@ struct map_options {
   unsigned permissions = 0600;
   /// Touch every page at create/open so the hot path never takes a page fault.
   bool prefault = true;
+  /// open: accept a segment owned by another user (default: errc::permission_denied, since
+  /// whoever owns it controls every byte this process will read).
+  bool allow_foreign_owner = false;
+  /// open: accept a segment that every user may write (mode o+w; default: permission_denied).
+  bool allow_world_writable = false;
 };
 
 /// A mapped segment. Move-only; the destructor unmaps and closes, never removes.

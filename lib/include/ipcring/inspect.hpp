@@ -1,0 +1,44 @@
+// ipcring/inspect.hpp: looking at a ring without attaching to it, for tools and cleanup.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ipcring/layout.hpp"
+#include "ipcring/map_view.hpp"
+
+namespace ipcring {
+
+/// A process attached to a ring.
+struct endpoint_info {
+  std::uint32_t pid = 0;
+  const char* role = "";  ///< "producer" or "consumer"
+  bool alive = false;
+  bool claiming = false;  ///< its endpoint record names a claim not yet published
+};
+
+/// What the header and control blocks of a ring say (any kind, any element type).
+struct ring_info {
+  std::string name;
+  ring_kind kind{};
+  std::uint64_t capacity = 0;   ///< slots, or bytes for message rings
+  std::uint32_t slot_size = 0;
+  std::string type_name;
+  std::uint64_t tail = 0, head = 0;
+  std::uint64_t used = 0;       ///< racy: tail - head, clamped to [0, capacity]
+  bool producer_closed = false, consumer_closed = false;
+  std::vector<endpoint_info> endpoints;
+  /// Somebody was attached and every one of them is dead.
+  bool stale() const noexcept;
+};
+
+/// Reads the named ring's header and control blocks. Validates what it reads (bad_magic,
+/// version_mismatch, not_ready, too_small, corrupted), but not the element type.
+ring_info inspect(std::string_view name, const map_options& opt = {});
+/// Removes the named segment if it is a stale ring (see ring_info::stale). Never throws;
+/// true if it removed it.
+bool remove_if_stale(std::string_view name) noexcept;
+
+}  // namespace ipcring

@@ -1,0 +1,92 @@
+#include "ipcring/inspect.hpp"
+
+#include "ipcring/detail/role.hpp"
+#include "ipcring/error.hpp"
+
+namespace ipcring {
+namespace {
+
+bool known_kind(std::uint32_t k) { return k >= 1 && k <= 4; }
+
+void add(ring_info& info, std::uint64_t owner, const char* role, bool claiming) {
+  if (owner == 0) return;
+  info.endpoints.push_back({detail::identity_pid(owner), role, detail::process_alive(owner),
+                            claiming});
+}
+
+}  // namespace
+
+bool ring_info::stale() const noexcept {
+  if (endpoints.empty()) return false;
+  for (const auto& e : endpoints) {
+    if (e.alive) return false;
+  }
+  return true;
+}
+
+ring_info inspect(std::string_view name, const map_options& opt) {
+  map_options o = opt;
+  o.prefault = false;
+  const map_view v = map_view::open(name, o);
+  const std::string what = "inspect '" + std::string(name) + "'";
+  if (v.size() < k_control_offset + sizeof(ring_control)) {
+    throw error(errc::too_small, what + ": " + std::to_string(v.size()) + " bytes");
+  }
+  const auto& h = *reinterpret_cast<const segment_header*>(v.data());
+  // relaxed: a foreign magic is final; ours is confirmed by [A-ready] below
+  const std::uint64_t magic = h.magic.load(std::memory_order_relaxed);
+  if (magic != 0 && magic != k_magic) {
+    throw error(errc::bad_magic, what + ": not an ipcring segment");
+  }
+  // [A-ready] as in open: the fields are complete once ready is seen
+  if (h.init_state.load(std::memory_order_acquire) != k_init_ready ||
+      h.magic.load(std::memory_order_relaxed) != k_magic) {
+    throw error(errc::not_ready, what + ": its creator has not published 'ready'");
+  }
+  if (h.layout_version != k_layout_version) {
+    throw error(errc::version_mismatch, what + ": layout_version expected " +
+                                            std::to_string(k_layout_version) + ", found " +
+                                            std::to_string(h.layout_version));
+  }
+  if (!known_kind(h.kind) || h.total_size > v.size() || h.type_name_len > k_type_name_max) {
+    throw error(errc::corrupted, what + ": impossible header (kind " + std::to_string(h.kind) +
+                                     ", total_size " + std::to_string(h.total_size) + ")");
+  }
+  ring_info info;
+  info.name = std::string(name);
+  info.kind = static_cast<ring_kind>(h.kind);
+  info.capacity = h.capacity;
+  info.slot_size = h.slot_size;
+  info.type_name.assign(h.type_name, h.type_name_len);
+  const auto& c = *reinterpret_cast<const ring_control*>(v.data() + k_control_offset);
+  // relaxed throughout: a snapshot for display
+  info.tail = c.tail.load(std::memory_order_relaxed);
+  info.head = c.head.load(std::memory_order_relaxed);
+  info.used = info.tail - info.head <= info.capacity ? info.tail - info.head : 0;
+  info.producer_closed = c.producer_closed.load(std::memory_order_relaxed) != 0;
+  info.consumer_closed = c.consumer_closed.load(std::memory_order_relaxed) != 0;
+  add(info, c.producer_owner.load(std::memory_order_relaxed), "producer", false);
+  add(info, c.consumer_owner.load(std::memory_order_relaxed), "consumer", false);
+  const bool registry = info.kind == ring_kind::mpmc || info.kind == ring_kind::mpsc_msg;
+  if (registry && v.size() >= k_control_offset + sizeof(registry_control)) {
+    const auto& reg = *reinterpret_cast<const registry_control*>(v.data() + k_control_offset);
+    for (const auto& r : reg.endpoints) {
+      const auto role = r.role.load(std::memory_order_relaxed);
+      add(info, r.owner.load(std::memory_order_relaxed),
+          role == static_cast<std::uint32_t>(endpoint_role::producer) ? "producer" : "consumer",
+          r.claim_first.load(std::memory_order_relaxed) != 0);
+    }
+  }
+  return info;
+}
+
+bool remove_if_stale(std::string_view name) noexcept {
+  try {
+    if (!inspect(name).stale()) return false;
+  } catch (...) {
+    return false;
+  }
+  return remove(name);
+}
+
+}  // namespace ipcring

@@ -1,0 +1,107 @@
+// Looking at rings from outside, detecting stale ones, and refusing segments others control.
+#include "ipcring/inspect.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "ipcring/ipcring.hpp"
+#include "support/test_support.hpp"
+
+namespace ipcring::test {
+namespace {
+
+using u64 = std::uint64_t;
+
+TEST(inspect, reports_kind_capacity_fill_and_endpoints) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 16);
+  auto tx = ring.producer();
+  ASSERT_TRUE(tx.try_push(1));
+  ASSERT_TRUE(tx.try_push(2));
+  const ring_info info = inspect(g.name());
+  EXPECT_EQ(info.kind, ring_kind::spsc);
+  EXPECT_EQ(info.capacity, 16u);
+  EXPECT_EQ(info.slot_size, 8u);
+  EXPECT_EQ(info.type_name, "uint64");
+  EXPECT_EQ(info.used, 2u);
+  ASSERT_EQ(info.endpoints.size(), 1u);
+  EXPECT_EQ(info.endpoints[0].pid, static_cast<std::uint32_t>(::getpid()));
+  EXPECT_STREQ(info.endpoints[0].role, "producer");
+  EXPECT_TRUE(info.endpoints[0].alive);
+  EXPECT_FALSE(info.stale());
+}
+
+TEST(inspect, lists_registered_endpoints_of_an_mpmc_ring) {
+  segment_guard g(unique_name());
+  auto ring = mpmc_ring<u64>::create(g.name(), 16);
+  auto a = ring.producer();
+  auto b = ring.producer();
+  auto c = ring.consumer();
+  const ring_info info = inspect(g.name());
+  EXPECT_EQ(info.kind, ring_kind::mpmc);
+  EXPECT_EQ(info.endpoints.size(), 3u);
+}
+
+TEST(inspect, ring_whose_processes_all_died_is_stale_and_removable) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 16);
+  child_process holder([&] {
+    auto tx = spsc_ring<u64>::open(g.name()).producer();
+    auto rx = spsc_ring<u64>::open(g.name()).consumer();
+    ::pause();
+    return 0;
+  });
+  // Wait until the child holds both roles.
+  for (int i = 0; i < 2000 && inspect(g.name()).endpoints.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(inspect(g.name()).endpoints.size(), 2u);
+  EXPECT_FALSE(inspect(g.name()).stale());
+  EXPECT_FALSE(remove_if_stale(g.name()));  // live: kept
+  holder.kill(SIGKILL);
+  ASSERT_EQ(holder.exit_code(), 1000 + SIGKILL);
+  EXPECT_TRUE(inspect(g.name()).stale());
+  EXPECT_TRUE(remove_if_stale(g.name()));
+  expect_error(errc::not_found, [&] { (void)inspect(g.name()); });
+}
+
+TEST(inspect, a_ring_nobody_attached_to_is_not_stale) {
+  segment_guard g(unique_name());
+  { auto ring = spsc_ring<u64>::create(g.name(), 16); }
+  EXPECT_FALSE(inspect(g.name()).stale());
+  EXPECT_FALSE(remove_if_stale(g.name()));
+}
+
+TEST(inspect, foreign_segments_fail_with_a_clear_error) {
+  segment_guard g(unique_name());
+  auto v = map_view::create(g.name(), 4096);
+  expect_error(errc::not_ready, [&] { (void)inspect(g.name()); });  // all zero: not finished
+  std::memcpy(v.data(), "NOTARING", 8);
+  expect_error(errc::bad_magic, [&] { (void)inspect(g.name()); });
+}
+
+TEST(access, segment_owned_by_another_user_is_refused_unless_allowed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a segment to another user";
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 16);
+  ASSERT_EQ(::chown(("/dev/shm/" + g.name()).c_str(), 12345, 12345), 0);
+  const auto msg = expect_error(errc::permission_denied, [&] { (void)spsc_ring<u64>::open(g.name()); });
+  EXPECT_NE(msg.find("owned by uid 12345"), std::string::npos) << msg;
+  ring_options o;
+  o.map.allow_foreign_owner = true;
+  EXPECT_NO_THROW((void)spsc_ring<u64>::open(g.name(), o));
+}
+
+TEST(access, world_writable_segment_is_refused_unless_allowed) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 16);
+  ASSERT_EQ(::chmod(("/dev/shm/" + g.name()).c_str(), 0666), 0);
+  const auto msg = expect_error(errc::permission_denied, [&] { (void)spsc_ring<u64>::open(g.name()); });
+  EXPECT_NE(msg.find("writable by every user (mode 0666)"), std::string::npos) << msg;
+  ring_options o;
+  o.map.allow_world_writable = true;
+  EXPECT_NO_THROW((void)spsc_ring<u64>::open(g.name(), o));
+}
+
+}  // namespace
+}  // namespace ipcring::test
