@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what is missing, then builds and runs the whole test suite three times: Release,
-# ASan+UBSan and TSan, warnings as errors. Pass preset names to run only those.
+# Installs what is missing, then builds and runs the whole test suite three times (Release,
+# ASan+UBSan, TSan), warnings as errors, then the libFuzzer targets (clang, ASan+UBSan): the kept
+# corpus once, then 60 s of exploration. Pass preset names to run only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh
 presets=("$@")
-if [ ${#presets[@]} -eq 0 ]; then presets=(release asan tsan); fi
+if [ ${#presets[@]} -eq 0 ]; then presets=(release asan tsan fuzz); fi
 jobs=$(nproc)
 for preset in "${presets[@]}"; do
   echo "=== $preset: configure, build, test"
