@@ -177,6 +177,93 @@ TEST(mpmc_ring, blocking_calls_time_out_and_see_close) {
   closer.join();
 }
 
+constexpr u64 k_dead = 0x7ffffff0u | (u64{1} << 32);  // an identity no process has
+
+// Makes endpoint record `i` say that a dead process of `role` claimed `count` tickets at `first`.
+void dead_claim(fixture& f, int i, endpoint_role role, u64 first, u64 count) {
+  auto& r = f.reg().endpoints[i];
+  r.owner.store(k_dead);
+  r.role.store(static_cast<std::uint32_t>(role));
+  r.claim_count.store(count);
+  r.claim_first.store(first + 1);
+}
+
+TEST(mpmc_ring, recover_skips_a_ticket_a_dead_producer_claimed_but_never_published) {
+  fixture f(8);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  dead_claim(f, 10, endpoint_role::producer, 0, 1);
+  f.reg().base.tail.store(1);  // its CAS happened; then it was killed
+  ASSERT_TRUE(tx.try_push(42));
+  u64 v = 0;
+  EXPECT_FALSE(rx.try_pop(v));  // stuck behind ticket 0
+  EXPECT_EQ(rx.recover(), 1u);
+  EXPECT_EQ(f.reg().endpoints[10].claim_first.load(), 0u);  // record reusable
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 42u);
+  EXPECT_EQ(rx.recover(), 0u);
+}
+
+TEST(mpmc_ring, recover_never_touches_a_ticket_a_live_endpoint_still_claims) {
+  fixture f(8);
+  auto rx = f.ring.consumer();
+  dead_claim(f, 10, endpoint_role::producer, 0, 1);
+  dead_claim(f, 11, endpoint_role::producer, 0, 1);
+  f.reg().endpoints[11].owner.store(detail::self_identity());  // a live, slow producer
+  f.reg().base.tail.store(1);
+  EXPECT_EQ(rx.recover(), 0u);
+  u64 v = 0;
+  EXPECT_FALSE(rx.try_pop(v));
+  f.reg().endpoints[11].owner.store(0);
+}
+
+TEST(mpmc_ring, recover_ignores_claims_that_were_never_made) {
+  fixture f(8);
+  auto rx = f.ring.consumer();
+  dead_claim(f, 10, endpoint_role::producer, 0, 2);  // died before its CAS: tail still 0
+  EXPECT_EQ(rx.recover(), 0u);
+  auto tx = f.ring.producer();
+  ASSERT_TRUE(tx.try_push(5));
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 5u);
+}
+
+TEST(mpmc_ring, recover_frees_a_slot_a_dead_consumer_took_but_never_freed) {
+  fixture f(4);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (u64 i = 0; i < 4; ++i) ASSERT_TRUE(tx.try_push(i));
+  dead_claim(f, 10, endpoint_role::consumer, 0, 1);
+  f.reg().base.head.store(1);  // it took ticket 0 and was killed before freeing the slot
+  u64 v = 0;
+  for (u64 i = 1; i < 4; ++i) {
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(v, i);
+  }
+  EXPECT_FALSE(tx.try_push(9));  // ticket 4 needs slot 0, still held
+  EXPECT_EQ(tx.recover(), 1u);   // message 0 is lost: the dead consumer was taking it
+  ASSERT_TRUE(tx.try_push(9));
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 9u);
+}
+
+TEST(mpmc_ring, a_blocking_pop_recovers_by_itself_within_the_liveness_interval) {
+  fixture f(8);
+  wait_policy p = wait_policy::blocking();
+  p.liveness_interval = 20ms;
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer(p);
+  dead_claim(f, 10, endpoint_role::producer, 0, 1);
+  f.reg().base.tail.store(1);
+  ASSERT_TRUE(tx.try_push(77));
+  u64 v = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(rx.pop(v, 5s), wait_result::ok);
+  EXPECT_EQ(v, 77u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+}
+
 TEST(mpmc_ring, opening_as_another_kind_fails) {
   fixture f(8);
   expect_error(errc::kind_mismatch, [&] { (void)spsc_ring<u64>::open_in(f.mem.span()); });

@@ -24,10 +24,20 @@
 // ticket to claim for pushing, `head` = next ticket to claim for popping, then 64 endpoint
 // records), then `capacity` slots of slot_size bytes:
 //   offset in slot  size      field
-//   0               8         seq    sequence word minus the slot index (0-filled = empty ring)
+//   0               8         seq    bits 0..62: sequence number minus the slot index, mod 2^63
+//                                    (0-filled = empty ring); bit 63: skip (see recover())
 //   value_offset    sizeof T  value  value_offset = max(8, alignof(T))
 // Ticket t lives in slot t & (capacity - 1). seq == t: free for the producer of ticket t;
 // seq == t + 1: holds ticket t's message; a consumer frees it with seq = t + capacity.
+// Sequence numbers compare modulo 2^63 (2^63 tickets last centuries).
+//
+// Crashes: an endpoint names each claim in its record before making it. recover() (called by
+// blocking waits every wait_policy::liveness_interval, or by the user) finds records of dead
+// processes whose claims were never completed and repairs the slots: a ticket a dead producer
+// claimed but never published is marked skip (consumers pass over it: that message was never
+// sent); a ticket a dead consumer took but never freed is freed (that message is lost: at most
+// the batch the consumer was taking). A ticket that a live endpoint's record names is never
+// touched, so a slow producer keeps its slot.
 #pragma once
 
 #include <algorithm>
@@ -104,7 +114,8 @@ class mpmc_endpoint {
     const bool producer = role == endpoint_role::producer;
     scope_ = {producer ? &ctl_->space_wait : &ctl_->data_wait,
               producer ? &ctl_->producer_closed : &ctl_->consumer_closed,
-              producer ? &ctl_->consumer_closed : &ctl_->producer_closed, nullptr};
+              producer ? &ctl_->consumer_closed : &ctl_->producer_closed, nullptr,
+              &mpmc_endpoint::recover_hook, nullptr};  // recover_self: set per wait
     // relaxed: a new endpoint reopens its side; peers see it with their next acquire
     (producer ? ctl_->producer_closed : ctl_->consumer_closed).store(0, std::memory_order_relaxed);
   }
@@ -121,11 +132,78 @@ class mpmc_endpoint {
                                 slot_layout::value_offset);
   }
   // The slot's sequence number for `ticket`'s lap ([A-m1]/[A-m2]: acquire).
+  static constexpr std::uint64_t k_seq_mask = ~std::uint64_t{0} >> 1;
+  static constexpr std::uint64_t k_skip = ~k_seq_mask;
+  // The slot's sequence number for `ticket`'s lap, mod 2^63 ([A-m1]/[A-m2]: acquire).
   std::uint64_t seq(std::uint64_t ticket) const noexcept {
-    return seq_of(ticket).load(std::memory_order_acquire) + (ticket & mask_);
+    return (seq_of(ticket).load(std::memory_order_acquire) + (ticket & mask_)) & k_seq_mask;
+  }
+  bool seq_is(std::uint64_t ticket, std::uint64_t value) const noexcept {
+    return seq(ticket) == (value & k_seq_mask);
+  }
+  std::uint64_t raw_for(std::uint64_t ticket, std::uint64_t value) const noexcept {
+    return (value - (ticket & mask_)) & k_seq_mask;
   }
   void set_seq(std::uint64_t ticket, std::uint64_t value) noexcept {
-    seq_of(ticket).store(value - (ticket & mask_), std::memory_order_release);
+    seq_of(ticket).store(raw_for(ticket, value), std::memory_order_release);
+  }
+  bool skipped(std::uint64_t ticket) const noexcept {
+    // relaxed: read after the acquire in seq() for the same ticket
+    return (seq_of(ticket).load(std::memory_order_relaxed) & k_skip) != 0;
+  }
+
+ public:
+  /// Repairs slots left by endpoints whose processes died mid-claim (see the header comment).
+  /// Reads /proc: not for the hot path. Returns how many tickets it repaired.
+  std::size_t recover() noexcept {
+    std::size_t repaired = 0;
+    registry_control& reg = registry();
+    const std::uint64_t cap = mask_ + 1;
+    for (auto& r : reg.endpoints) {
+      const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
+      const std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
+      if (owner == 0 || first == 0 || process_alive(owner)) continue;
+      const std::uint64_t count = std::min(r.claim_count.load(std::memory_order_relaxed), cap);
+      const bool producer =
+          r.role.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(endpoint_role::producer);
+      // acquire: pairs with [R-claim]; tickets below the counter were really claimed
+      const std::uint64_t counter =
+          (producer ? ctl_->tail : ctl_->head).load(std::memory_order_acquire);
+      for (std::uint64_t t = first - 1; t != first - 1 + count; ++t) {
+        if (static_cast<std::int64_t>(counter - t) <= 0) break;  // never claimed
+        if (claimed_by_live(reg, t, producer)) continue;
+        std::uint64_t expect = raw_for(t, producer ? t : t + 1);
+        const std::uint64_t repaired_raw = producer ? raw_for(t, t + 1) | k_skip : raw_for(t, t + cap);
+        // acq_rel: the repair is published like a normal publish / free
+        if (seq_of(t).compare_exchange_strong(expect, repaired_raw, std::memory_order_acq_rel)) {
+          ++repaired;
+        }
+      }
+      std::uint64_t f = first;  // done with this claim: the record may be reused
+      r.claim_first.compare_exchange_strong(f, 0, std::memory_order_acq_rel);
+    }
+    if (repaired != 0) {
+      wake_all(ctl_->data_wait);
+      wake_all(ctl_->space_wait);
+    }
+    return repaired;
+  }
+
+ protected:
+  bool claimed_by_live(registry_control& reg, std::uint64_t t, bool producer) noexcept {
+    for (auto& r : reg.endpoints) {
+      const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
+      const std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
+      if (owner == 0 || first == 0) continue;
+      const bool is_producer =
+          r.role.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(endpoint_role::producer);
+      const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);
+      if (is_producer == producer && t - (first - 1) < count && process_alive(owner)) return true;
+    }
+    return false;
+  }
+  static std::size_t recover_hook(void* self) noexcept {
+    return static_cast<mpmc_endpoint*>(self)->recover();
   }
 
   // Claims up to `n` consecutive tickets on `counter` whose slots satisfy
@@ -140,7 +218,10 @@ class mpmc_endpoint {
     std::uint64_t pos = counter.load(std::memory_order_relaxed);
     for (int attempt = 0; attempt < k_max_retries; ++attempt) {
       std::uint64_t k = 0;
-      while (k < n && seq(pos + k) == pos + k + ready_offset) ++k;
+      while (k < n && seq_is(pos + k, pos + k + ready_offset)) {
+        if (all && ready_offset == 1 && skipped(pos + k)) break;  // all-or-nothing counts messages
+        ++k;
+      }
       if (k == 0 || (all && k < n)) {
         // Not ready at pos: full / empty, unless other endpoints moved the counter meanwhile.
         const std::uint64_t now = counter.load(std::memory_order_relaxed);
@@ -169,10 +250,12 @@ class mpmc_endpoint {
     if (scope_.own_closed->load(std::memory_order_acquire) != 0) return wait_result::closed;
     if (attempt()) return wait_result::ok;
     const auto deadline = deadline_in(timeout);
+    wait_scope scope = scope_;
+    scope.recover_self = this;  // not stored: handles move
     for (;;) {
       const auto left = deadline - std::chrono::steady_clock::now();
       if (left <= std::chrono::steady_clock::duration::zero()) return wait_result::timeout;
-      const wait_result r = wait_for(scope_, policy_, left, hint);
+      const wait_result r = wait_for(scope, policy_, left, hint);
       if (r != wait_result::ok) return r;
       if (attempt()) return wait_result::ok;
     }
@@ -298,7 +381,7 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
     return this->blocking(detail::saturate(timeout), [&] { return try_push(v); }, [&] {
       // relaxed: a hint that a slot is free; try_push decides
       const std::uint64_t t = this->ctl_->tail.load(std::memory_order_relaxed);
-      return this->seq(t) == t;
+      return this->seq_is(t, t);
     });
   }
   /// Closes the producer side for every endpoint: consumers drain, then see `closed`.
@@ -355,7 +438,7 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
     return this->blocking(detail::saturate(timeout), [&] { return try_pop(out); }, [&] {
       // relaxed: a hint that a message is there; try_pop decides
       const std::uint64_t h = this->ctl_->head.load(std::memory_order_relaxed);
-      return this->seq(h) == h + 1;
+      return this->seq_is(h, h + 1);
     });
   }
   /// Closes the consumer side for every endpoint: producers' blocking calls return `closed`.
@@ -371,18 +454,23 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
       : base(std::move(seg), endpoint_role::consumer, wait) {}
 
   std::size_t pop_claimed(std::span<T> out, bool all) noexcept {
-    std::uint64_t got = 0;
-    const std::uint64_t first = this->claim(this->ctl_->head, 1, out.size(), all, got);
     const std::uint64_t cap = this->mask_ + 1;
-    for (std::uint64_t i = 0; i < got; ++i) {
-      std::memcpy(&out[i], this->value_of(first + i), sizeof(T));
-      this->set_seq(first + i, first + i + cap);  // [R-m2] frees the slot; pairs with [A-m2]
+    for (int attempt = 0; attempt < 4; ++attempt) {  // bounded: skips are rare
+      std::uint64_t got = 0;
+      const std::uint64_t first = this->claim(this->ctl_->head, 1, out.size(), all, got);
+      std::size_t n = 0;
+      for (std::uint64_t i = 0; i < got; ++i) {
+        // A ticket marked skip by recover() holds no message: free it, deliver nothing.
+        if (!this->skipped(first + i)) std::memcpy(&out[n++], this->value_of(first + i), sizeof(T));
+        this->set_seq(first + i, first + i + cap);  // [R-m2] frees the slot; pairs with [A-m2]
+      }
+      if (got != 0) {
+        this->claim_done();
+        detail::notify(this->ctl_->space_wait, this->fast_notify_);
+      }
+      if (n != 0 || got == 0) return n;
     }
-    if (got != 0) {
-      this->claim_done();
-      detail::notify(this->ctl_->space_wait, this->fast_notify_);
-    }
-    return static_cast<std::size_t>(got);
+    return 0;
   }
 };
 

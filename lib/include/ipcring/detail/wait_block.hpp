@@ -87,6 +87,10 @@ struct wait_scope {
   const std::atomic<std::uint32_t>* peer_closed = nullptr;  // peer closed: stop once !ready
   const std::atomic<std::uint64_t>* peer_owner = nullptr;   // peer role word (liveness);
                                                             // null: many peers, not checked
+  /// Called every liveness interval of a wait: repairs what dead peers left (returns how
+  /// much it repaired; the wait then re-checks at once). Null: nothing to repair.
+  std::size_t (*recover)(void*) noexcept = nullptr;
+  void* recover_self = nullptr;
 };
 
 /// True if `owner` names a process that is gone (free roles and live holders are not).
@@ -132,6 +136,7 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
         return ready() ? wait_result::ok : wait_result::peer_dead;
       }
       next_liveness = now + p.liveness_interval;
+      if (w.recover != nullptr && w.recover(w.recover_self) != 0) continue;
     }
     switch (p.strategy) {
       case wait_strategy::spin:
