@@ -183,6 +183,59 @@ TYPED_TEST(msg_rings, blocking_read_sees_close_after_draining) {
   EXPECT_EQ(r, wait_result::closed);
 }
 
+TEST(msg_ring, recover_pads_over_what_a_dead_producer_claimed_but_never_committed) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+  auto& dead = reg.endpoints[20];
+  dead.owner.store(0x7ffffff0u | (u64{1} << 32));  // no such process
+  dead.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
+  dead.claim_count.store(24);
+  dead.claim_first.store(0 + 1);
+  f.ctl().tail.store(24);                      // its CAS happened,
+  detail::length_at(f.data(), 0).store(-24);   // it marked the record, and was killed
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  ASSERT_EQ(tx.try_write(3, bytes_of("after")), msg_status::ok);
+  EXPECT_EQ(rx.read([](auto, auto) {}), 0u);  // stuck behind the dead claim
+  EXPECT_EQ(rx.recover(), 1u);
+  EXPECT_EQ(dead.claim_first.load(), 0u);
+  std::string got;
+  EXPECT_EQ(rx.read([&](auto, auto m) { got = text_of(m); }), 1u);
+  EXPECT_EQ(got, "after");
+}
+
+TEST(msg_ring, recover_leaves_a_live_producers_claim_alone) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  auto c = tx.try_claim(1, 10);  // live, slow: claimed, not committed
+  ASSERT_TRUE(c);
+  ASSERT_EQ(tx.try_write(2, bytes_of("x")), msg_status::ok);  // aborts the open claim first
+  auto c2 = tx.try_claim(1, 10);
+  ASSERT_TRUE(c2);
+  EXPECT_EQ(rx.recover(), 0u);
+  c2.commit();
+}
+
+TEST(msg_ring, a_blocking_read_recovers_by_itself) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+  auto& dead = reg.endpoints[20];
+  dead.owner.store(0x7ffffff0u | (u64{1} << 32));
+  dead.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
+  dead.claim_count.store(16);
+  dead.claim_first.store(1);
+  f.ctl().tail.store(16);  // claimed; died before even marking the record
+  auto tx = f.ring.producer();
+  wait_policy p;
+  p.liveness_interval = 20ms;
+  auto rx = f.ring.consumer(p);
+  ASSERT_EQ(tx.try_write(4, bytes_of("later")), msg_status::ok);
+  wait_result r = wait_result::timeout;
+  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 10, 5s, &r), 1u);
+  EXPECT_EQ(r, wait_result::ok);
+}
+
 TEST(msg_ring, capacity_must_be_a_power_of_two_of_at_least_1k) {
   heap_bytes mem(1 << 16);
   expect_error(errc::invalid_argument, [&] { (void)spsc_msg_ring::create_in(mem.span(), 512); });

@@ -136,8 +136,52 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
   }
 }
 
+std::size_t msg_consumer::recover() noexcept {
+  if (seg_->spec.kind != ring_kind::mpsc_msg) return 0;
+  auto& reg = *reinterpret_cast<registry_control*>(seg_->control());
+  std::size_t repaired = 0;
+  std::uint64_t pos = head_;
+  for (int i = 0; i < 64; ++i) {
+    const std::uint64_t index = pos & mask_;
+    std::int32_t len = detail::length_at(data_, index).load(std::memory_order_acquire);
+    if (len > 0) {  // committed (or repaired): look past it, within the current lap
+      pos += detail::align8(static_cast<std::uint64_t>(len));
+      if (pos - head_ >= capacity()) break;
+      continue;
+    }
+    // acquire: pairs with [R-claim]; positions below tail were really claimed
+    const std::uint64_t tail = ctl_->tail.load(std::memory_order_acquire);
+    if (tail - pos == 0 || tail - pos > capacity()) break;
+    endpoint_record* dead = detail::dead_claim_covering(reg, pos, endpoint_role::producer);
+    if (dead == nullptr || detail::claimed_by_live(reg, pos, endpoint_role::producer)) break;
+    const std::uint64_t first = dead->claim_first.load(std::memory_order_acquire) - 1;
+    const std::uint64_t end =
+        std::min(first + dead->claim_count.load(std::memory_order_relaxed), pos + capacity() - index);
+    const std::uint64_t size = end - pos;
+    if (size < k_record_header || (size & 7) != 0) break;  // not a claim we can repair
+    detail::type_at(data_, index).store(k_padding_type, std::memory_order_relaxed);
+    // [R-msg], as a producer's commit: the padding is visible with its type
+    if (!detail::length_at(data_, index)
+             .compare_exchange_strong(len, static_cast<std::int32_t>(size),
+                                      std::memory_order_release, std::memory_order_relaxed)) {
+      break;  // changed under us: not dead after all
+    }
+    ++repaired;
+    std::uint64_t f = first + 1;
+    if (end == first + dead->claim_count.load(std::memory_order_relaxed)) {
+      dead->claim_first.compare_exchange_strong(f, 0, std::memory_order_acq_rel);
+    }
+    pos = end;
+  }
+  if (repaired != 0) detail::wake_all(ctl_->data_wait);
+  return repaired;
+}
+
 wait_result msg_consumer::wait_readable(std::chrono::nanoseconds timeout) noexcept {
-  return detail::wait_for(scope_, policy_, timeout, [&] {
+  detail::wait_scope scope = scope_;
+  scope.recover = [](void* self) noexcept { return static_cast<msg_consumer*>(self)->recover(); };
+  scope.recover_self = this;  // not stored: handles move
+  return detail::wait_for(scope, policy_, timeout, [&] {
     std::uint32_t type = 0;
     std::uint64_t length = 0;
     return next(head_, type, length) != msg_status::empty;  // a record, or corruption to report

@@ -71,6 +71,34 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
                   "unpublished claims)");
 }
 
+namespace {
+
+// The claim of record `r` if it is of `role` and covers `pos`: [first, first + count).
+bool covers(const endpoint_record& r, std::uint64_t pos, endpoint_role role) noexcept {
+  // acquire: pairs with the holder's release of its claim ([R-claim] and the clearing store)
+  const std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
+  if (first == 0 || r.owner.load(std::memory_order_acquire) == 0) return false;
+  if (r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) return false;
+  return pos - (first - 1) < r.claim_count.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+bool claimed_by_live(const registry_control& reg, std::uint64_t pos, endpoint_role role) noexcept {
+  for (const auto& r : reg.endpoints) {
+    if (covers(r, pos, role) && process_alive(r.owner.load(std::memory_order_relaxed))) return true;
+  }
+  return false;
+}
+
+endpoint_record* dead_claim_covering(registry_control& reg, std::uint64_t pos,
+                                     endpoint_role role) noexcept {
+  for (auto& r : reg.endpoints) {
+    if (covers(r, pos, role) && !process_alive(r.owner.load(std::memory_order_relaxed))) return &r;
+  }
+  return nullptr;
+}
+
 role_lease& role_lease::operator=(role_lease&& o) noexcept {
   if (this != &o) {
     release();

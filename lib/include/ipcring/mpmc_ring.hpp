@@ -171,7 +171,9 @@ class mpmc_endpoint {
           (producer ? ctl_->tail : ctl_->head).load(std::memory_order_acquire);
       for (std::uint64_t t = first - 1; t != first - 1 + count; ++t) {
         if (static_cast<std::int64_t>(counter - t) <= 0) break;  // never claimed
-        if (claimed_by_live(reg, t, producer)) continue;
+        if (claimed_by_live(reg, t, producer ? endpoint_role::producer : endpoint_role::consumer)) {
+          continue;
+        }
         std::uint64_t expect = raw_for(t, producer ? t : t + 1);
         const std::uint64_t repaired_raw = producer ? raw_for(t, t + 1) | k_skip : raw_for(t, t + cap);
         // acq_rel: the repair is published like a normal publish / free
@@ -190,18 +192,6 @@ class mpmc_endpoint {
   }
 
  protected:
-  bool claimed_by_live(registry_control& reg, std::uint64_t t, bool producer) noexcept {
-    for (auto& r : reg.endpoints) {
-      const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
-      const std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
-      if (owner == 0 || first == 0) continue;
-      const bool is_producer =
-          r.role.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(endpoint_role::producer);
-      const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);
-      if (is_producer == producer && t - (first - 1) < count && process_alive(owner)) return true;
-    }
-    return false;
-  }
   static std::size_t recover_hook(void* self) noexcept {
     return static_cast<mpmc_endpoint*>(self)->recover();
   }

@@ -396,6 +396,11 @@ class msg_consumer {
   }
   /// Waits until a message (or padding) is readable.
   wait_result wait_readable(std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
+  /// mpsc_msg: turns into padding what producers that died between claiming and committing
+  /// left at the read position (never what a live producer's record names). Reads /proc: not
+  /// for the hot path; blocking reads call it every wait_policy::liveness_interval. Returns
+  /// how many records it repaired. (spsc_msg needs none: a new producer takes over.)
+  std::size_t recover() noexcept;
   /// True once a corrupt record was found: the ring delivers nothing more.
   bool corrupted() const noexcept { return corrupted_; }
 
