@@ -291,6 +291,8 @@ TEST(spsc_ring, corrupt_indices_never_address_outside_the_slots) {
   EXPECT_EQ(rx.try_pop_some(out), 0u);
   EXPECT_TRUE(rx.peek(4).empty());
   EXPECT_EQ(f.ring.size_approx(), 0u);
+  EXPECT_TRUE(tx.corrupted());  // each side noticed, and said so
+  EXPECT_TRUE(rx.corrupted());
 }
 
 TEST(spsc_ring, claiming_a_role_on_corrupt_indices_fails) {

@@ -159,6 +159,7 @@ class spsc_producer {
       tail_ = o.tail_;
       head_cache_ = o.head_cache_;
       claimed_ = o.claimed_;
+      corrupted_ = o.corrupted_;
       fast_notify_ = o.fast_notify_;
       scope_ = o.scope_;
       policy_ = o.policy_;
@@ -232,6 +233,9 @@ class spsc_producer {
                        &control()->space_wait);
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
+  /// True once this handle read an impossible index from the segment (another process wrote
+  /// garbage): the ring then looks full / empty to it instead of being read out of bounds.
+  bool corrupted() const noexcept { return corrupted_; }
 
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
   /// Racy observer: slots in use, as far as this producer knows right now.
@@ -281,7 +285,11 @@ class spsc_producer {
       // complete, so we may overwrite them.
       const std::uint64_t h = ctl_->head.load(std::memory_order_acquire);
       // Untrusted: a head ahead of tail or more than capacity behind is corrupt; ignore it.
-      if (tail_ - h <= cap) head_cache_ = h;
+      if (tail_ - h <= cap) {
+        head_cache_ = h;
+      } else {
+        corrupted_ = true;
+      }
     }
     const std::uint64_t used = tail_ - head_cache_;
     return used <= cap ? cap - used : 0;  // never more than the ring holds
@@ -309,6 +317,7 @@ class spsc_producer {
   std::uint64_t tail_ = 0;        // == ctl_->tail (only we write it)
   std::uint64_t head_cache_ = 0;  // last head we read; the real head is never behind it
   std::uint64_t claimed_ = 0;
+  bool corrupted_ = false;
   bool fast_notify_ = false;                 // this process registered for membarrier
   detail::wait_scope scope_{};               // what push() and wait_writable() watch
   wait_policy policy_{};
@@ -334,6 +343,7 @@ class spsc_consumer {
       head_ = o.head_;
       tail_cache_ = o.tail_cache_;
       peeked_ = o.peeked_;
+      corrupted_ = o.corrupted_;
       fast_notify_ = o.fast_notify_;
       scope_ = o.scope_;
       policy_ = o.policy_;
@@ -407,6 +417,9 @@ class spsc_consumer {
                        &control()->space_wait);
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
+  /// True once this handle read an impossible index from the segment (another process wrote
+  /// garbage): the ring then looks full / empty to it instead of being read out of bounds.
+  bool corrupted() const noexcept { return corrupted_; }
 
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
   /// Racy observer: messages waiting, as far as this consumer knows right now.
@@ -452,7 +465,11 @@ class spsc_consumer {
       // [A1] pairs with [R1] (producer's tail store): the slots before tail are written.
       const std::uint64_t t = ctl_->tail.load(std::memory_order_acquire);
       // Untrusted: a tail behind head or more than capacity ahead is corrupt; ignore it.
-      if (t - head_ <= mask_ + 1) tail_cache_ = t;
+      if (t - head_ <= mask_ + 1) {
+        tail_cache_ = t;
+      } else {
+        corrupted_ = true;
+      }
     }
     const std::uint64_t ready = tail_cache_ - head_;
     return ready <= mask_ + 1 ? ready : 0;  // never more than the ring holds
@@ -479,6 +496,7 @@ class spsc_consumer {
   std::uint64_t head_ = 0;        // == ctl_->head (only we write it)
   std::uint64_t tail_cache_ = 0;  // last tail we read; the real tail is never behind it
   std::uint64_t peeked_ = 0;
+  bool corrupted_ = false;
   bool fast_notify_ = false;
   detail::wait_scope scope_{};
   wait_policy policy_{};
