@@ -236,6 +236,23 @@ TEST(msg_ring, a_blocking_read_recovers_by_itself) {
   EXPECT_EQ(r, wait_result::ok);
 }
 
+TEST(msg_ring, a_new_single_producer_continues_after_records_its_predecessor_committed) {
+  fixture<spsc_msg_ring> f(1024);
+  {
+    auto tx = f.ring.producer();
+    ASSERT_EQ(tx.try_write(1, bytes_of("first")), msg_status::ok);
+    ASSERT_EQ(tx.try_write(2, bytes_of("second")), msg_status::ok);
+  }
+  f.ctl().tail.store(0);  // killed after committing, before storing tail
+  auto rx = f.ring.consumer();
+  std::vector<std::string> got;
+  EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }, 1), 1u);  // "first" read
+  auto tx = f.ring.producer();  // must neither overwrite "second" nor write behind the reader
+  ASSERT_EQ(tx.try_write(3, bytes_of("third")), msg_status::ok);
+  EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 2u);
+  EXPECT_EQ(got, (std::vector<std::string>{"first", "second", "third"}));
+}
+
 TEST(msg_ring, capacity_must_be_a_power_of_two_of_at_least_1k) {
   heap_bytes mem(1 << 16);
   expect_error(errc::invalid_argument, [&] { (void)spsc_msg_ring::create_in(mem.span(), 512); });

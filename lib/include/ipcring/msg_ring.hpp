@@ -208,6 +208,7 @@ class msg_producer {
     mask_ = seg_->spec.capacity - 1;
     // relaxed: only producers write tail; a new holder continues from it
     tail_ = ctl_->tail.load(std::memory_order_relaxed);
+    if constexpr (!MultiProducer) tail_ = resume_position(tail_);
     head_cache_ = ctl_->head.load(std::memory_order_acquire);  // [A2] pairs with [R2]
     if (tail_ - head_cache_ > capacity() || (tail_ & 7) != 0) {
       throw error(errc::corrupted, "producer of '" + seg_->name + "': tail=" +
@@ -219,6 +220,31 @@ class msg_producer {
     scope_ = {&ctl_->space_wait, &ctl_->producer_closed, &ctl_->consumer_closed,
               &ctl_->consumer_owner};
     ctl_->producer_closed.store(0, std::memory_order_relaxed);  // a new producer reopens
+  }
+
+  // Single producer taking over: `tail` is stored just after each commit, so a predecessor
+  // killed in between left committed records past it. Continue after the last committed
+  // record, and never behind the consumer (which only passes committed records).
+  std::uint64_t resume_position(std::uint64_t t) noexcept {
+    for (std::uint64_t steps = 0; steps <= capacity() / k_record_header; ++steps) {
+      // [A2] pairs with [R2]
+      const std::uint64_t h = ctl_->head.load(std::memory_order_acquire);
+      if (t - h > capacity()) t = h;  // behind the consumer: everything before head is read
+      const std::uint64_t index = t & mask_;
+      // [A-msg] pairs with [R-msg]
+      const std::int32_t len = detail::length_at(data_, index).load(std::memory_order_acquire);
+      const auto record = detail::align8(static_cast<std::uint64_t>(len > 0 ? len : 0));
+      if (len > 0 && record <= capacity() - index && t + record - h <= capacity()) {
+        t += record;  // committed: skip it
+        continue;
+      }
+      if (ctl_->head.load(std::memory_order_acquire) - t <= capacity() &&
+          ctl_->head.load(std::memory_order_acquire) != t) {
+        continue;  // the consumer passed t meanwhile: look again from head
+      }
+      break;
+    }
+    return t;
   }
 
   // Free bytes at `pos`, refreshing the head cache when it says fewer than `need`.
