@@ -66,6 +66,13 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
     throw error(errc::corrupted, "consumer of '" + seg_->name + "': head=" +
                                      std::to_string(head_) + " is not 8-byte aligned");
   }
+  // A predecessor killed while zeroing a release left head_pending ahead of head: finish it
+  // (those records were handed to its handler already), or the zeroed records would hide the
+  // ones after them.
+  const std::uint64_t pending = ctl_->head_pending.load(std::memory_order_acquire);
+  if (pending != head_ && pending - head_ <= capacity() && (pending & 7) == 0) {
+    release_to(pending);
+  }
   fast_notify_ = detail::register_fast_notifier();
   policy_ = wait;
   const bool single_producer = seg_->spec.kind == ring_kind::spsc_msg;
@@ -94,6 +101,9 @@ msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
 void msg_consumer::release_to(std::uint64_t pos) noexcept {
   if (pos == head_) return;
   // Zero what was consumed, so the next lap reads "not written" until a producer commits.
+  // Name the release first: a consumer that is killed while zeroing must not leave zeroed
+  // records below head (a successor would wait on them forever); the next one finishes it.
+  ctl_->head_pending.store(pos, std::memory_order_release);
   const std::uint64_t n = pos - head_;
   const std::uint64_t index = head_ & mask_;
   const std::uint64_t first = std::min(n, capacity() - index);
@@ -139,6 +149,21 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
 std::size_t msg_consumer::recover() noexcept {
   if (seg_->spec.kind != ring_kind::mpsc_msg) return 0;
   auto& reg = *reinterpret_cast<registry_control*>(seg_->control());
+  // Dead producers' claims that are finished (read already) or were never made (at or past
+  // tail) hold their records for nothing: clear them, so the records can be reused.
+  const std::uint64_t claimed_below = ctl_->tail.load(std::memory_order_acquire);
+  for (auto& r : reg.endpoints) {
+    std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
+    const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
+    if (first == 0 || owner == 0 || detail::process_alive(owner)) continue;
+    const std::uint64_t start = first - 1;
+    const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);
+    const bool read_already = head_ - start >= count && head_ - start <= capacity() + count;
+    const bool never_made = start - claimed_below <= capacity();  // start >= tail
+    if (read_already || never_made) {
+      r.claim_first.compare_exchange_strong(first, 0, std::memory_order_acq_rel);
+    }
+  }
   std::size_t repaired = 0;
   std::uint64_t pos = head_;
   for (int i = 0; i < 64; ++i) {

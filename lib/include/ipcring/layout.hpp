@@ -35,7 +35,7 @@ namespace ipcring {
 static_assert(std::endian::native == std::endian::little, "the layout is little-endian");
 
 /// Bumped on any change of the shared layout.
-inline constexpr std::uint32_t k_layout_version = 2;
+inline constexpr std::uint32_t k_layout_version = 3;
 /// The bytes "IPCRING\0" read as a little-endian 64-bit word.
 inline constexpr std::uint64_t k_magic = 0x00474E4952435049ull;
 /// init_state value published (release) by the creator once every field is written.
@@ -88,6 +88,8 @@ struct wait_words {
 ///   148    4    consumer_closed   consumer   1 = the consumer side closed (0 again on a claim)
 ///   256    8    tail              producer   free-running count of slots published
 ///   384    8    head              consumer   free-running count of slots released
+///   392    8    head_pending      consumer   message rings: the head a release is zeroing up
+///                                            to; a consumer taking over finishes that release
 ///   512    8    data_wait         both       consumer sleeps here for data; producer wakes it
 ///   640    8    space_wait        both       producer sleeps here for space; consumer wakes it
 ///   768    ...  slots             producer   slot i at data_offset + (i & (capacity-1)) * size
@@ -99,6 +101,7 @@ struct ring_control {
   std::atomic<std::uint32_t> consumer_closed;
   alignas(k_block) std::atomic<std::uint64_t> tail;
   alignas(k_block) std::atomic<std::uint64_t> head;
+  std::atomic<std::uint64_t> head_pending;  // message rings: head being released (see below)
   alignas(k_block) wait_words data_wait;
   alignas(k_block) wait_words space_wait;
 };
@@ -157,6 +160,7 @@ static_assert(offsetof(ring_control, tail) == 128, "tail must own its false-shar
 static_assert(offsetof(ring_control, head) == 256, "head must own its false-sharing block");
 static_assert(offsetof(ring_control, producer_closed) == 16);
 static_assert(offsetof(ring_control, consumer_closed) == 20);
+static_assert(offsetof(ring_control, head_pending) == 264);
 static_assert(offsetof(ring_control, data_wait) == 384, "wait words own their blocks");
 static_assert(offsetof(ring_control, space_wait) == 512, "wait words own their blocks");
 static_assert(sizeof(ring_control) == 640);
