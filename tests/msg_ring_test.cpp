@@ -139,6 +139,39 @@ TYPED_TEST(msg_rings, claim_commit_and_abort) {
   EXPECT_EQ(bad.status(), msg_status::too_long);
 }
 
+TYPED_TEST(msg_rings, a_claim_ended_by_a_newer_one_does_nothing_afterwards) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  auto c1 = tx.try_claim(1, 4);
+  ASSERT_TRUE(c1);
+  auto c2 = tx.try_claim(2, 3);  // ends c1 (it becomes padding)
+  ASSERT_TRUE(c2);
+  c1.commit();                   // stale: must not commit c2 half-written
+  EXPECT_EQ(rx.read([](auto, auto) {}), 0u);
+  std::memcpy(c2.bytes().data(), "two", 3);
+  c2.commit();
+  std::vector<std::string> got;
+  EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 1u);
+  EXPECT_EQ(got, std::vector<std::string>{"two"});
+}
+
+TYPED_TEST(msg_rings, an_abandoned_claim_becomes_padding_for_the_next_producer) {
+  fixture<TypeParam> f(1024);
+  auto rx = f.ring.consumer();
+  {
+    auto tx = f.ring.producer();
+    auto c = tx.try_claim(1, 8);
+    ASSERT_TRUE(c);
+    c = {};  // dropped without commit: aborted
+  }
+  auto tx = f.ring.producer();
+  ASSERT_EQ(tx.try_write(5, bytes_of("next")), msg_status::ok);
+  std::vector<std::uint32_t> types;
+  EXPECT_EQ(rx.read([&](std::uint32_t t, auto) { types.push_back(t); }), 1u);
+  EXPECT_EQ(types, std::vector<std::uint32_t>{5});
+}
+
 TYPED_TEST(msg_rings, try_read_copies_or_reports_the_needed_size) {
   fixture<TypeParam> f(1024);
   auto tx = f.ring.producer();

@@ -1,6 +1,8 @@
 // Message rings: setup and the consumer's out-of-line parts.
 #include "ipcring/msg_ring.hpp"
 
+#include <climits>
+
 namespace ipcring {
 namespace detail {
 
@@ -158,9 +160,9 @@ std::size_t msg_consumer::recover() noexcept {
     if (first == 0 || owner == 0 || detail::process_alive(owner)) continue;
     const std::uint64_t start = first - 1;
     const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);
-    const bool read_already = head_ - start >= count && head_ - start <= capacity() + count;
-    const bool never_made = start - claimed_below <= capacity();  // start >= tail
-    if (read_already || never_made) {
+    // Still in flight only if head is inside the claim, or the claim lies between head and tail.
+    const bool in_flight = head_ - start < count || start - head_ < claimed_below - head_;
+    if (!in_flight) {
       r.claim_first.compare_exchange_strong(first, 0, std::memory_order_acq_rel);
     }
   }
@@ -184,13 +186,17 @@ std::size_t msg_consumer::recover() noexcept {
         std::min(first + dead->claim_count.load(std::memory_order_relaxed), pos + capacity() - index);
     const std::uint64_t size = end - pos;
     if (size < k_record_header || (size & 7) != 0) break;  // not a claim we can repair
-    detail::type_at(data_, index).store(k_padding_type, std::memory_order_relaxed);
-    // [R-msg], as a producer's commit: the padding is visible with its type
+    // Lock the record (a length no producer writes) before touching its type, so a record
+    // committed meanwhile is never turned into padding.
+    constexpr std::int32_t k_locked = INT32_MIN;
     if (!detail::length_at(data_, index)
-             .compare_exchange_strong(len, static_cast<std::int32_t>(size),
-                                      std::memory_order_release, std::memory_order_relaxed)) {
+             .compare_exchange_strong(len, k_locked, std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
       break;  // changed under us: not dead after all
     }
+    detail::type_at(data_, index).store(k_padding_type, std::memory_order_relaxed);
+    // [R-msg], as a producer's commit: the padding is visible with its type
+    detail::length_at(data_, index).store(static_cast<std::int32_t>(size), std::memory_order_release);
     ++repaired;
     std::uint64_t f = first + 1;
     if (end == first + dead->claim_count.load(std::memory_order_relaxed)) {

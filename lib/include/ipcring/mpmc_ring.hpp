@@ -160,8 +160,10 @@ class mpmc_endpoint {
     registry_control& reg = registry();
     const std::uint64_t cap = mask_ + 1;
     for (auto& r : reg.endpoints) {
-      const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
+      // claim_first before owner: a record re-registered by a live endpoint meanwhile then
+      // shows that endpoint as owner, and the clearing CAS below cannot match its claim.
       const std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
+      const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
       if (owner == 0 || first == 0 || process_alive(owner)) continue;
       const std::uint64_t count = std::min(r.claim_count.load(std::memory_order_relaxed), cap);
       const bool producer =
@@ -215,7 +217,12 @@ class mpmc_endpoint {
       if (k == 0 || (all && k < n)) {
         // Not ready at pos: full / empty, unless other endpoints moved the counter meanwhile.
         const std::uint64_t now = counter.load(std::memory_order_relaxed);
-        if (now == pos) return 0;
+        if (now == pos) {
+          // A claim named by an earlier, failed CAS must not outlive it: it would shield the
+          // ticket from recovery (claimed_by_live) if its real claimant died.
+          record_->claim_first.store(0, std::memory_order_relaxed);
+          return 0;
+        }
         pos = now;
         continue;
       }

@@ -79,18 +79,24 @@ ring_spec msg_spec(ring_kind kind, std::uint64_t capacity);
 }  // namespace detail
 
 /// A claimed record: write the payload into bytes(), then commit() or abort(). Committing a
-/// claim that was never made (empty) does nothing. Destroying an open claim aborts it.
+/// claim that was never made (empty) does nothing. Destroying an open claim aborts it. A newer
+/// claim (or moving the producer) ends an open one, after which it does nothing. A claim must
+/// not outlive its producer.
 template <bool MultiProducer>
 class msg_claim {
  public:
   msg_claim() = default;
   msg_claim(msg_claim&& o) noexcept
-      : owner_(std::exchange(o.owner_, nullptr)), bytes_(o.bytes_), status_(o.status_) {}
+      : owner_(std::exchange(o.owner_, nullptr)),
+        bytes_(o.bytes_),
+        serial_(o.serial_),
+        status_(o.status_) {}
   msg_claim& operator=(msg_claim&& o) noexcept {
     if (this != &o) {
       abort();
       owner_ = std::exchange(o.owner_, nullptr);
       bytes_ = o.bytes_;
+      serial_ = o.serial_;
       status_ = o.status_;
     }
     return *this;
@@ -107,11 +113,13 @@ class msg_claim {
 
  private:
   friend class msg_producer<MultiProducer>;
-  msg_claim(msg_producer<MultiProducer>* owner, std::span<std::byte> bytes) noexcept
-      : owner_(owner), bytes_(bytes) {}
+  msg_claim(msg_producer<MultiProducer>* owner, std::span<std::byte> bytes,
+            std::uint64_t serial) noexcept
+      : owner_(owner), bytes_(bytes), serial_(serial) {}
   explicit msg_claim(msg_status s) noexcept : status_(s) {}
   msg_producer<MultiProducer>* owner_ = nullptr;
   std::span<std::byte> bytes_{};
+  std::uint64_t serial_ = 0;  // which claim of its producer this is: a stale one does nothing
   msg_status status_ = msg_status::ok;
 };
 
@@ -120,9 +128,28 @@ class msg_claim {
 template <bool MultiProducer>
 class msg_producer {
  public:
-  msg_producer(msg_producer&&) noexcept = default;
+  /// Moving a producer ends (aborts) a claim it has open; so does destroying it.
+  msg_producer(msg_producer&& o) noexcept
+      : record_(o.record_),
+        seg_(std::move(o.seg_)),
+        lease_(std::move(o.lease_)),
+        ctl_(o.ctl_),
+        data_(o.data_),
+        mask_(o.mask_),
+        tail_(o.tail_),
+        head_cache_(o.head_cache_),
+        fast_notify_(o.fast_notify_),
+        scope_(o.scope_),
+        policy_(o.policy_) {
+    o.abort_open();  // a claim handle points at `o`: end it there
+    serial_ = o.serial_ + 1;
+  }
+  ~msg_producer() { abort_open(); }
   msg_producer& operator=(msg_producer&& o) noexcept {
     if (this != &o) {
+      abort_open();
+      o.abort_open();
+      serial_ = std::max(serial_, o.serial_) + 1;
       lease_.release();
       seg_ = std::move(o.seg_);
       lease_ = std::move(o.lease_);
@@ -132,8 +159,6 @@ class msg_producer {
       mask_ = o.mask_;
       tail_ = o.tail_;
       head_cache_ = o.head_cache_;
-      open_index_ = o.open_index_;
-      open_length_ = o.open_length_;
       fast_notify_ = o.fast_notify_;
       scope_ = o.scope_;
       policy_ = o.policy_;
@@ -166,7 +191,7 @@ class msg_producer {
     detail::type_at(data_, index).store(type, std::memory_order_relaxed);
     open_index_ = index;
     open_length_ = static_cast<std::int32_t>(k_record_header + length);
-    return msg_claim<MultiProducer>(this, {data_ + index + k_record_header, length});
+    return msg_claim<MultiProducer>(this, {data_ + index + k_record_header, length}, ++serial_);
   }
   /// Blocking try_write: waits (by the wait_policy) for space. ok, too_long, bad_type, or the
   /// wait's end: closed / peer_dead / timeout as msg_status::full with `why` set.
@@ -273,6 +298,8 @@ class msg_producer {
             pos = now;
             continue;
           }
+          // A claim named by an earlier, failed CAS must not outlive it (see mpmc_ring).
+          record_->claim_first.store(0, std::memory_order_relaxed);
         }
         return false;
       }
@@ -305,9 +332,14 @@ class msg_producer {
       out = pos;
       return true;
     }
+    if constexpr (MultiProducer) record_->claim_first.store(0, std::memory_order_relaxed);
     return false;
   }
 
+  void finish(bool commit, std::uint64_t serial) noexcept {
+    if (serial != serial_) return;  // a claim already ended (aborted by a newer one, or a move)
+    finish(commit);
+  }
   void finish(bool commit) noexcept {
     if (open_length_ == 0) return;
     const std::uint64_t index = open_index_;
@@ -358,6 +390,7 @@ class msg_producer {
   std::uint64_t head_cache_ = 0;
   std::uint64_t open_index_ = 0;
   std::int32_t open_length_ = 0;  // != 0 while a claim is open
+  std::uint64_t serial_ = 0;      // of the latest claim
   bool fast_notify_ = false;
   detail::wait_scope scope_{};
   wait_policy policy_{};
@@ -365,11 +398,11 @@ class msg_producer {
 
 template <bool M>
 void msg_claim<M>::commit() noexcept {
-  if (owner_ != nullptr) std::exchange(owner_, nullptr)->finish(true);
+  if (owner_ != nullptr) std::exchange(owner_, nullptr)->finish(true, serial_);
 }
 template <bool M>
 void msg_claim<M>::abort() noexcept {
-  if (owner_ != nullptr) std::exchange(owner_, nullptr)->finish(false);
+  if (owner_ != nullptr) std::exchange(owner_, nullptr)->finish(false, serial_);
 }
 
 /// What try_read found.
