@@ -15,7 +15,8 @@
 
 int main(int argc, char** argv) try {
   if (demo::has_flag(argc, argv, "--help")) {
-    std::puts("usage: ipcring-consumer [--name NAME] [--count N] [--cpu K] [--wait-ms MS] [--spin]");
+    std::puts(
+        "usage: ipcring-consumer [--name NAME] [--count N] [--cpu K] [--wait-ms MS] [--spin]");
     return 0;
   }
   const std::string name = demo::arg(argc, argv, "--name", "ipcring-demo");

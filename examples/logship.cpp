@@ -21,7 +21,8 @@ namespace {
 std::string make_line(std::uint64_t i, std::size_t max) {
   std::string s = "line " + std::to_string(i) + " ";
   const std::size_t extra = demo::mix(i) % (max - s.size());
-  for (std::size_t k = 0; k < extra; ++k) s.push_back(static_cast<char>('a' + (i + k) % 26));
+  for (std::size_t k = 0; k < extra; ++k)
+    s.push_back(static_cast<char>('a' + (i + k) % 26));
   return s;
 }
 
@@ -51,9 +52,11 @@ int main(int argc, char** argv) try {
       if (tx.write(1, std::as_bytes(std::span(line))) != ipcring::wait_result::ok) std::_Exit(2);
     };
     if (from_stdin) {
-      for (std::string line; std::getline(std::cin, line);) send(line);
+      for (std::string line; std::getline(std::cin, line);)
+        send(line);
     } else {
-      for (std::uint64_t i = 0; i < lines; ++i) send(make_line(i, std::min<std::size_t>(max, 300)));
+      for (std::uint64_t i = 0; i < lines; ++i)
+        send(make_line(i, std::min<std::size_t>(max, 300)));
     }
     tx.close();
     std::_Exit(0);
@@ -86,8 +89,8 @@ int main(int argc, char** argv) try {
                static_cast<unsigned long long>(n), static_cast<unsigned long long>(bytes), secs,
                static_cast<double>(n) / secs / 1e6, static_cast<double>(bytes) / secs / 1e6,
                wrong != 0 ? ", SOME LINES WRONG" : "");
-  const bool ok = wrong == 0 && (from_stdin || n == lines) && WIFEXITED(status) &&
-                  WEXITSTATUS(status) == 0;
+  const bool ok =
+      wrong == 0 && (from_stdin || n == lines) && WIFEXITED(status) && WEXITSTATUS(status) == 0;
   return ok ? 0 : 1;
 } catch (const ipcring::error& e) {
   std::fprintf(stderr, "logship: %s\n", e.what());

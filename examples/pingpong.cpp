@@ -91,14 +91,16 @@ std::vector<std::int64_t> floor_rtt(const setup& s) {
         auto* pong = word(m, 128);
         for (u64 i = 1; i <= rounds; ++i) {
           // acquire pairs with the pinger's release of `ping`
-          while (ping->load(std::memory_order_acquire) != i) ipcring::cpu_relax();
+          while (ping->load(std::memory_order_acquire) != i)
+            ipcring::cpu_relax();
           pong->store(i, std::memory_order_release);  // pairs with the pinger's acquire
         }
         return 0;
       },
       [&](u64 i) {
         word(v, 0)->store(i, std::memory_order_release);
-        while (word(v, 128)->load(std::memory_order_acquire) != i) ipcring::cpu_relax();
+        while (word(v, 128)->load(std::memory_order_acquire) != i)
+          ipcring::cpu_relax();
         return true;
       });
   ipcring::remove(name);
@@ -163,7 +165,8 @@ std::vector<std::int64_t> pipe_rtt(const setup& s) {
         return ::write(there[1], &i, sizeof i) == sizeof i &&
                ::read(back[0], &v, sizeof v) == sizeof v && v == i;
       });
-  for (int fd : {there[0], there[1], back[0], back[1]}) ::close(fd);
+  for (int fd : {there[0], there[1], back[0], back[1]})
+    ::close(fd);
   return rtt;
 }
 
@@ -188,7 +191,8 @@ int main(int argc, char** argv) try {
     return 0;
   }
   setup s;
-  s.name = demo::arg(argc, argv, "--name", ("ipcring-pingpong-" + std::to_string(::getpid())).c_str());
+  s.name =
+      demo::arg(argc, argv, "--name", ("ipcring-pingpong-" + std::to_string(::getpid())).c_str());
   s.count = std::strtoull(demo::arg(argc, argv, "--count", "1000000"), nullptr, 10);
   s.warmup = std::min<u64>(s.count / 10 + 1000, 100000);
   const std::string cpus = demo::arg(argc, argv, "--cpus", "0,1");
@@ -198,8 +202,8 @@ int main(int argc, char** argv) try {
   const std::string wait = demo::arg(argc, argv, "--wait", "spin");
   if (wait == "block") {
     s.wait = ipcring::wait_policy::blocking();
-    s.wait.spin_count =
-        static_cast<std::uint32_t>(std::strtoul(demo::arg(argc, argv, "--spin-count", "0"), nullptr, 10));
+    s.wait.spin_count = static_cast<std::uint32_t>(
+        std::strtoul(demo::arg(argc, argv, "--spin-count", "0"), nullptr, 10));
   } else if (wait == "spin") {
     s.wait = ipcring::wait_policy::spinning();
   } else {

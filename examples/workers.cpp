@@ -110,11 +110,12 @@ int main(int argc, char** argv) try {
     }
   }
   const std::uint64_t total = count * static_cast<std::uint64_t>(producers);
-  std::printf("workers: %d producers, %d consumers: %llu of %llu jobs taken in %.3f s "
-              "(%.1f M jobs/s), checksum %s\n",
-              producers, consumers, static_cast<unsigned long long>(taken),
-              static_cast<unsigned long long>(total), secs,
-              static_cast<double>(taken) / secs / 1e6, sum == expect ? "ok" : "WRONG");
+  std::printf(
+      "workers: %d producers, %d consumers: %llu of %llu jobs taken in %.3f s "
+      "(%.1f M jobs/s), checksum %s\n",
+      producers, consumers, static_cast<unsigned long long>(taken),
+      static_cast<unsigned long long>(total), secs, static_cast<double>(taken) / secs / 1e6,
+      sum == expect ? "ok" : "WRONG");
   ipcring::remove(name);
   ipcring::remove(done_name);
   return failed == 0 && taken == total && sum == expect ? 0 : 1;

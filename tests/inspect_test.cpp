@@ -85,7 +85,8 @@ TEST(access, segment_owned_by_another_user_is_refused_unless_allowed) {
   segment_guard g(unique_name());
   auto ring = spsc_ring<u64>::create(g.name(), 16);
   ASSERT_EQ(::chown(("/dev/shm/" + g.name()).c_str(), 12345, 12345), 0);
-  const auto msg = expect_error(errc::permission_denied, [&] { (void)spsc_ring<u64>::open(g.name()); });
+  const auto msg =
+      expect_error(errc::permission_denied, [&] { (void)spsc_ring<u64>::open(g.name()); });
   EXPECT_NE(msg.find("owned by uid 12345"), std::string::npos) << msg;
   ring_options o;
   o.map.allow_foreign_owner = true;
@@ -96,7 +97,8 @@ TEST(access, world_writable_segment_is_refused_unless_allowed) {
   segment_guard g(unique_name());
   auto ring = spsc_ring<u64>::create(g.name(), 16);
   ASSERT_EQ(::chmod(("/dev/shm/" + g.name()).c_str(), 0666), 0);
-  const auto msg = expect_error(errc::permission_denied, [&] { (void)spsc_ring<u64>::open(g.name()); });
+  const auto msg =
+      expect_error(errc::permission_denied, [&] { (void)spsc_ring<u64>::open(g.name()); });
   EXPECT_NE(msg.find("writable by every user (mode 0666)"), std::string::npos) << msg;
   ring_options o;
   o.map.allow_world_writable = true;

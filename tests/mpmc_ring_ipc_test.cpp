@@ -12,7 +12,9 @@ namespace ipcring::test {
 namespace {
 
 using u64 = std::uint64_t;
-constexpr u64 encode(u64 producer, u64 seq) { return producer << 56 | seq; }
+constexpr u64 encode(u64 producer, u64 seq) {
+  return producer << 56 | seq;
+}
 
 TEST(mpmc_ring_ipc, two_producers_two_consumers_ten_million_exactly_once) {
   constexpr u64 producers = 2, consumers = 2, per_producer = 5'000'000;
@@ -29,7 +31,8 @@ TEST(mpmc_ring_ipc, two_producers_two_consumers_ten_million_exactly_once) {
       u64 batch[8];
       for (u64 s = 0; s < per_producer;) {
         const u64 k = std::min<u64>(1 + s % 8, per_producer - s);
-        for (u64 i = 0; i < k; ++i) batch[i] = encode(p, s + i);
+        for (u64 i = 0; i < k; ++i)
+          batch[i] = encode(p, s + i);
         const std::size_t n = tx.try_push_some(std::span<const u64>(batch, k));
         if (n == 0 && tx.push(batch[0], std::chrono::seconds(30)) == wait_result::ok) {
           s += 1;
@@ -53,10 +56,10 @@ TEST(mpmc_ring_ipc, two_producers_two_consumers_ten_million_exactly_once) {
         const std::size_t n = rx.try_pop_some(buf);
         for (std::size_t i = 0; i < n; ++i) {
           const u64 p = buf[i] >> 56, s = buf[i] & ((u64{1} << 56) - 1);
-          if (p >= producers || s >= per_producer) return 2;                   // garbage
-          if (last[p] != ~u64{0} && s <= last[p]) ++errors;                    // reordered
+          if (p >= producers || s >= per_producer) return 2;  // garbage
+          if (last[p] != ~u64{0} && s <= last[p]) ++errors;   // reordered
           last[p] = s;
-          if (marks[p * per_producer + s].exchange(1) != 0) ++errors;          // duplicate
+          if (marks[p * per_producer + s].exchange(1) != 0) ++errors;  // duplicate
         }
         received.fetch_add(n, std::memory_order_relaxed);
         if (n == 0) std::this_thread::yield();
@@ -64,9 +67,11 @@ TEST(mpmc_ring_ipc, two_producers_two_consumers_ten_million_exactly_once) {
       return errors == 0 ? 0 : 3;
     }));
   }
-  for (auto& c : children) EXPECT_EQ(c->exit_code(std::chrono::minutes(4)), 0);
+  for (auto& c : children)
+    EXPECT_EQ(c->exit_code(std::chrono::minutes(4)), 0);
   u64 delivered = 0;
-  for (u64 i = 0; i < total; ++i) delivered += static_cast<u64>(seen.data()[i]);
+  for (u64 i = 0; i < total; ++i)
+    delivered += static_cast<u64>(seen.data()[i]);
   EXPECT_EQ(delivered, total);  // nothing lost
 }
 

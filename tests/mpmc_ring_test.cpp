@@ -22,8 +22,8 @@ struct fixture {
         ring(mpmc_ring<u64>::create_in(mem.span(), capacity)) {}
   registry_control& reg() { return *reinterpret_cast<registry_control*>(mem.span().data() + 128); }
   std::atomic<u64>& seq_word(u64 slot) {
-    const std::size_t offset = detail::data_offset(detail::ring_spec{
-        ring_kind::mpmc, cap, 16, 8, 8, 8, sizeof(registry_control), ""});
+    const std::size_t offset = detail::data_offset(
+        detail::ring_spec{ring_kind::mpmc, cap, 16, 8, 8, 8, sizeof(registry_control), ""});
     return *reinterpret_cast<std::atomic<u64>*>(mem.span().data() + offset + slot * 16);
   }
   // An empty ring whose next ticket is `pos` (as if `pos` messages had passed through).
@@ -56,7 +56,8 @@ TEST(mpmc_ring, push_pop_in_order_until_full_and_empty) {
   auto rx = f.ring.consumer();
   u64 v = 0;
   EXPECT_FALSE(rx.try_pop(v));
-  for (u64 i = 0; i < 4; ++i) ASSERT_TRUE(tx.try_push(i + 10));
+  for (u64 i = 0; i < 4; ++i)
+    ASSERT_TRUE(tx.try_push(i + 10));
   EXPECT_FALSE(tx.try_push(99));
   EXPECT_EQ(f.ring.size_approx(), 4u);
   for (u64 i = 0; i < 4; ++i) {
@@ -73,7 +74,8 @@ TEST(mpmc_ring, wraps_at_every_offset_and_across_2_pow_64) {
     auto tx = f.ring.producer();
     auto rx = f.ring.consumer();
     for (u64 round = 0; round < 3; ++round) {
-      for (u64 i = 0; i < 8; ++i) ASSERT_TRUE(tx.try_push(round * 100 + i)) << start;
+      for (u64 i = 0; i < 8; ++i)
+        ASSERT_TRUE(tx.try_push(round * 100 + i)) << start;
       EXPECT_FALSE(tx.try_push(0));
       for (u64 i = 0; i < 8; ++i) {
         u64 v = 0;
@@ -118,15 +120,18 @@ TEST(mpmc_ring, every_handle_holds_an_endpoint_record_until_destroyed) {
     EXPECT_EQ(producers, 1);
     EXPECT_EQ(consumers, 1);
     ASSERT_TRUE(tx.try_push(1));
-    for (auto& r : f.reg().endpoints) EXPECT_EQ(r.claim_first.load(), 0u);  // nothing open
+    for (auto& r : f.reg().endpoints)
+      EXPECT_EQ(r.claim_first.load(), 0u);  // nothing open
   }
-  for (auto& r : f.reg().endpoints) EXPECT_EQ(r.owner.load(), 0u);
+  for (auto& r : f.reg().endpoints)
+    EXPECT_EQ(r.owner.load(), 0u);
 }
 
 TEST(mpmc_ring, the_65th_endpoint_is_a_clear_error) {
   fixture f(8);
   std::vector<mpmc_producer<u64>> held;
-  for (std::uint32_t i = 0; i < k_max_endpoints; ++i) held.push_back(f.ring.producer());
+  for (std::uint32_t i = 0; i < k_max_endpoints; ++i)
+    held.push_back(f.ring.producer());
   const auto msg = expect_error(errc::too_many_endpoints, [&] { (void)f.ring.consumer(); });
   EXPECT_NE(msg.find("64 endpoint records"), std::string::npos) << msg;
   held.pop_back();
@@ -137,8 +142,9 @@ TEST(mpmc_ring, dead_endpoint_records_are_reused_unless_they_name_a_claim) {
   fixture f(8);
   auto& r0 = f.reg().endpoints[0];
   auto& r1 = f.reg().endpoints[1];
-  for (auto& r : f.reg().endpoints) r.owner.store(0x7ffffff0u | (u64{1} << 32));  // all dead
-  r0.claim_first.store(5);  // died mid-claim: kept for recovery
+  for (auto& r : f.reg().endpoints)
+    r.owner.store(0x7ffffff0u | (u64{1} << 32));  // all dead
+  r0.claim_first.store(5);                        // died mid-claim: kept for recovery
   auto tx = f.ring.producer();
   EXPECT_EQ(r0.owner.load(), 0x7ffffff0u | (u64{1} << 32));
   EXPECT_EQ(static_cast<std::uint32_t>(r1.owner.load()), static_cast<std::uint32_t>(::getpid()));
@@ -233,7 +239,8 @@ TEST(mpmc_ring, recover_frees_a_slot_a_dead_consumer_took_but_never_freed) {
   fixture f(4);
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
-  for (u64 i = 0; i < 4; ++i) ASSERT_TRUE(tx.try_push(i));
+  for (u64 i = 0; i < 4; ++i)
+    ASSERT_TRUE(tx.try_push(i));
   dead_claim(f, 10, endpoint_role::consumer, 0, 1);
   f.reg().base.head.store(1);  // it took ticket 0 and was killed before freeing the slot
   u64 v = 0;

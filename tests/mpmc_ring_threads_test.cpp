@@ -14,7 +14,9 @@ namespace {
 using u64 = std::uint64_t;
 
 // Message: producer id in the top byte, sequence below.
-constexpr u64 encode(u64 producer, u64 seq) { return producer << 56 | seq; }
+constexpr u64 encode(u64 producer, u64 seq) {
+  return producer << 56 | seq;
+}
 
 TEST(mpmc_ring_threads, two_by_two_deliver_exactly_once_in_producer_order) {
   const u64 per_producer = 1'000'000 / k_sanitizer_scale;
@@ -30,7 +32,8 @@ TEST(mpmc_ring_threads, two_by_two_deliver_exactly_once_in_producer_order) {
       u64 batch[8];
       for (u64 s = 0; s < per_producer;) {
         const u64 k = std::min<u64>(1 + s % 8, per_producer - s);  // singles and batches
-        for (u64 i = 0; i < k; ++i) batch[i] = encode(static_cast<u64>(p), s + i);
+        for (u64 i = 0; i < k; ++i)
+          batch[i] = encode(static_cast<u64>(p), s + i);
         s += tx.try_push_some(std::span<const u64>(batch, k));
       }
     });
@@ -53,11 +56,13 @@ TEST(mpmc_ring_threads, two_by_two_deliver_exactly_once_in_producer_order) {
       }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(received.load(), producers * per_producer);
   EXPECT_EQ(duplicates.load(), 0u);
   EXPECT_EQ(out_of_order.load(), 0u);
-  for (auto& s : seen) ASSERT_EQ(s.load(), 1);
+  for (auto& s : seen)
+    ASSERT_EQ(s.load(), 1);
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ std::size_t fill(std::vector<std::byte>& buf, u64 seed, u64 i, std::size_t max) 
   u64 x = (seed + 1) * 0x9e3779b97f4a7c15ull ^ i * 0xbf58476d1ce4e5b9ull;
   x ^= x >> 31;
   const std::size_t len = static_cast<std::size_t>(x % (max + 1));
-  for (std::size_t b = 0; b < len; ++b) buf[b] = static_cast<std::byte>((i * 131 + b * 7) & 0xff);
+  for (std::size_t b = 0; b < len; ++b)
+    buf[b] = static_cast<std::byte>((i * 131 + b * 7) & 0xff);
   return len;
 }
 bool check(std::span<const std::byte> m, u64 i) {
@@ -69,7 +70,8 @@ void run(int producers, u64 per_producer) {
   }
   EXPECT_EQ(bad, 0u);
   EXPECT_FALSE(rx.corrupted());
-  for (auto& c : children) EXPECT_EQ(c->exit_code(), 0);
+  for (auto& c : children)
+    EXPECT_EQ(c->exit_code(), 0);
 }
 
 TEST(msg_ring_ipc, one_producer_process_random_lengths_arrive_intact) {

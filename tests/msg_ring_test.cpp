@@ -16,14 +16,17 @@ namespace {
 using namespace std::chrono_literals;
 using u64 = std::uint64_t;
 
-std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s)); }
+std::span<const std::byte> bytes_of(const std::string& s) {
+  return std::as_bytes(std::span(s));
+}
 std::string text_of(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
 template <class Ring>
 struct fixture {
-  explicit fixture(u64 cap) : mem(Ring::required_bytes(cap)), ring(Ring::create_in(mem.span(), cap)) {}
+  explicit fixture(u64 cap)
+      : mem(Ring::required_bytes(cap)), ring(Ring::create_in(mem.span(), cap)) {}
   ring_control& ctl() { return *reinterpret_cast<ring_control*>(mem.span().data() + 128); }
   std::byte* data() { return mem.span().data() + 128 + sizeof(registry_control); }
   void set_position(u64 pos) {  // an empty ring at byte position `pos` (8-aligned)
@@ -47,21 +50,25 @@ TYPED_TEST(msg_rings, messages_are_read_in_place_in_order) {
   EXPECT_EQ(tx.try_write(2, {}), msg_status::ok);  // zero-length message
   EXPECT_EQ(tx.try_write(3, bytes_of("world!")), msg_status::ok);
   std::vector<std::pair<std::uint32_t, std::string>> got;
-  EXPECT_EQ(rx.read([&](std::uint32_t t, std::span<const std::byte> m) { got.emplace_back(t, text_of(m)); }),
+  EXPECT_EQ(rx.read([&](std::uint32_t t, std::span<const std::byte> m) {
+    got.emplace_back(t, text_of(m));
+  }),
             3u);
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0], std::make_pair(1u, std::string("hello")));
   EXPECT_EQ(got[1], std::make_pair(2u, std::string()));
   EXPECT_EQ(got[2], std::make_pair(3u, std::string("world!")));
   EXPECT_EQ(rx.read([](auto, auto) {}), 0u);
-  for (std::size_t i = 0; i < 1024; ++i) ASSERT_EQ(f.data()[i], std::byte{0}) << i;  // zeroed
+  for (std::size_t i = 0; i < 1024; ++i)
+    ASSERT_EQ(f.data()[i], std::byte{0}) << i;  // zeroed
 }
 
 TYPED_TEST(msg_rings, read_stops_at_max_messages) {
   fixture<TypeParam> f(1024);
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(tx.try_write(7, bytes_of("x")), msg_status::ok);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(tx.try_write(7, bytes_of("x")), msg_status::ok);
   EXPECT_EQ(rx.read([](auto, auto) {}, 2), 2u);
   EXPECT_EQ(rx.read([](auto, auto) {}, 10), 3u);
 }
@@ -85,7 +92,8 @@ TYPED_TEST(msg_rings, fills_up_and_frees_space_after_reads) {
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
   const std::string m(56, 'a');  // 64-byte records: 16 fit
-  for (int i = 0; i < 16; ++i) ASSERT_EQ(tx.try_write(1, bytes_of(m)), msg_status::ok) << i;
+  for (int i = 0; i < 16; ++i)
+    ASSERT_EQ(tx.try_write(1, bytes_of(m)), msg_status::ok) << i;
   EXPECT_EQ(tx.try_write(1, bytes_of(m)), msg_status::full);
   EXPECT_EQ(rx.read([](auto, auto) {}, 1), 1u);
   EXPECT_EQ(tx.try_write(1, bytes_of(m)), msg_status::ok);
@@ -147,7 +155,7 @@ TYPED_TEST(msg_rings, a_claim_ended_by_a_newer_one_does_nothing_afterwards) {
   ASSERT_TRUE(c1);
   auto c2 = tx.try_claim(2, 3);  // ends c1 (it becomes padding)
   ASSERT_TRUE(c2);
-  c1.commit();                   // stale: must not commit c2 half-written
+  c1.commit();  // stale: must not commit c2 half-written
   EXPECT_EQ(rx.read([](auto, auto) {}), 0u);
   std::memcpy(c2.bytes().data(), "two", 3);
   c2.commit();
@@ -224,8 +232,8 @@ TEST(msg_ring, recover_pads_over_what_a_dead_producer_claimed_but_never_committe
   dead.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
   dead.claim_count.store(24);
   dead.claim_first.store(0 + 1);
-  f.ctl().tail.store(24);                      // its CAS happened,
-  detail::length_at(f.data(), 0).store(-24);   // it marked the record, and was killed
+  f.ctl().tail.store(24);                     // its CAS happened,
+  detail::length_at(f.data(), 0).store(-24);  // it marked the record, and was killed
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
   ASSERT_EQ(tx.try_write(3, bytes_of("after")), msg_status::ok);
@@ -313,13 +321,15 @@ TEST(msg_ring_threads, random_lengths_from_three_producers_arrive_intact) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         const std::size_t len = (x >> 33) % (tx.max_message() + 1);
         // payload: [seq:8][bytes...], each byte derived from seq, so torn data shows
-        for (std::size_t b = 0; b < len; ++b) buf[b] = static_cast<std::byte>((i * 31 + b) & 0xff);
+        for (std::size_t b = 0; b < len; ++b)
+          buf[b] = static_cast<std::byte>((i * 31 + b) & 0xff);
         if (len >= 8) std::memcpy(buf.data(), &i, 8);
         if (p == 1 && i % 97 == 0) {  // some aborted claims in the mix
           auto c = tx.try_claim(p, len);
           c.abort();
         }
-        while (tx.write(p, std::span(buf).first(len), std::chrono::seconds(10)) != wait_result::ok) {
+        while (tx.write(p, std::span(buf).first(len), std::chrono::seconds(10)) !=
+               wait_result::ok) {
         }
       }
     });
@@ -347,7 +357,8 @@ TEST(msg_ring_threads, random_lengths_from_three_producers_arrive_intact) {
         },
         SIZE_MAX, std::chrono::seconds(10));
   }
-  for (auto& t : producers) t.join();
+  for (auto& t : producers)
+    t.join();
   EXPECT_EQ(bad, 0u);
   EXPECT_FALSE(rx.corrupted());
 }

@@ -37,7 +37,9 @@ struct message {
   u64 check;
 };
 
-shared_state& state_of(map_view& v) { return *reinterpret_cast<shared_state*>(v.data()); }
+shared_state& state_of(map_view& v) {
+  return *reinterpret_cast<shared_state*>(v.data());
+}
 
 // The consumer's bookkeeping for one delivered message.
 void account(shared_state& st, const message& m) {
@@ -144,7 +146,8 @@ TEST_F(torture_fixture, spsc_ring_loses_nothing_across_kills) {
       if (w == wait_result::peer_dead) continue;  // the producer is being restarted
       if (w != wait_result::ok) return 2;
       auto in = rx.peek(8);
-      for (const auto& m : in) account(st, m);
+      for (const auto& m : in)
+        account(st, m);
       rx.release(in.size());  // a kill before this: the batch is delivered again
     }
     return 0;
@@ -201,7 +204,8 @@ void msg_torture(const std::string& ring_name, const std::string& state_name) {
       const message m{s, s ^ k_golden};
       const std::size_t len = sizeof m + static_cast<std::size_t>(s % 200);
       std::memcpy(buf.data(), &m, sizeof m);
-      for (std::size_t b = sizeof m; b < len; ++b) buf[b] = static_cast<std::byte>(s + b);
+      for (std::size_t b = sizeof m; b < len; ++b)
+        buf[b] = static_cast<std::byte>(s + b);
       const wait_result w = tx.write(1, std::span(buf).first(len), 30s);
       if (w == wait_result::peer_dead) continue;  // the consumer is being restarted
       if (w != wait_result::ok) return 2;

@@ -98,7 +98,9 @@ TEST(wait_ipc, sleeping_producer_learns_that_the_consumer_died) {
 
 close_token g_token;  // for the signal handler: a close_token is async-signal-safe
 
-extern "C" void close_on_signal(int) { g_token.close(); }
+extern "C" void close_on_signal(int) {
+  g_token.close();
+}
 
 TEST(wait_ipc, signal_handler_closes_the_ring_for_both_sides) {
   segment_guard g(unique_name());

@@ -18,7 +18,8 @@ using clock_type = std::chrono::steady_clock;
 
 struct ring_fixture {
   explicit ring_fixture(u64 cap)
-      : mem(spsc_ring<u64>::required_bytes(cap)), ring(spsc_ring<u64>::create_in(mem.span(), cap)) {}
+      : mem(spsc_ring<u64>::required_bytes(cap)),
+        ring(spsc_ring<u64>::create_in(mem.span(), cap)) {}
   heap_bytes mem;
   spsc_ring<u64> ring;
 };
@@ -169,9 +170,12 @@ INSTANTIATE_TEST_SUITE_P(all, wait_strategies,
                                            wait_strategy::block),
                          [](const auto& p) {
                            switch (p.param) {
-                             case wait_strategy::spin: return std::string("spin");
-                             case wait_strategy::spin_yield: return std::string("spin_yield");
-                             case wait_strategy::block: return std::string("block");
+                             case wait_strategy::spin:
+                               return std::string("spin");
+                             case wait_strategy::spin_yield:
+                               return std::string("spin_yield");
+                             case wait_strategy::block:
+                               return std::string("block");
                            }
                            return std::string("unknown");
                          });

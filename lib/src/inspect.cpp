@@ -6,12 +6,14 @@
 namespace ipcring {
 namespace {
 
-bool known_kind(std::uint32_t k) { return k >= 1 && k <= 4; }
+bool known_kind(std::uint32_t k) {
+  return k >= 1 && k <= 4;
+}
 
 void add(ring_info& info, std::uint64_t owner, const char* role, bool claiming) {
   if (owner == 0) return;
-  info.endpoints.push_back({detail::identity_pid(owner), role, detail::process_alive(owner),
-                            claiming});
+  info.endpoints.push_back(
+      {detail::identity_pid(owner), role, detail::process_alive(owner), claiming});
 }
 
 }  // namespace

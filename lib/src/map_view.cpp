@@ -80,15 +80,16 @@ std::string in_quotes(std::string_view s) {
 void check_access(int fd, std::string_view what, std::string_view name, const map_options& opt) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
-    throw error(errc::system, std::string(what) + " " + in_quotes(name) + ": fstat: " +
-                                  std::strerror(errno));
+    throw error(errc::system,
+                std::string(what) + " " + in_quotes(name) + ": fstat: " + std::strerror(errno));
   }
   if (!opt.allow_foreign_owner && st.st_uid != ::geteuid()) {
-    throw error(errc::permission_denied,
-                std::string(what) + " " + in_quotes(name) + ": owned by uid " +
-                    std::to_string(st.st_uid) + ", not by this user (uid " +
-                    std::to_string(::geteuid()) + "); set map_options::allow_foreign_owner to "
-                    "accept it");
+    throw error(errc::permission_denied, std::string(what) + " " + in_quotes(name) +
+                                             ": owned by uid " + std::to_string(st.st_uid) +
+                                             ", not by this user (uid " +
+                                             std::to_string(::geteuid()) +
+                                             "); set map_options::allow_foreign_owner to "
+                                             "accept it");
   }
   if (!opt.allow_world_writable && (st.st_mode & S_IWOTH) != 0) {
     char mode[8];

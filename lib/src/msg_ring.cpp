@@ -25,8 +25,8 @@ constexpr std::uint64_t k_min_capacity = 1024;
 
 ring_spec checked_spec(ring_kind kind, std::uint64_t capacity, std::string_view name) {
   if (capacity < k_min_capacity) {
-    throw error(errc::invalid_argument, "create '" + std::string(name) + "': capacity=" +
-                                            std::to_string(capacity) +
+    throw error(errc::invalid_argument, "create '" + std::string(name) +
+                                            "': capacity=" + std::to_string(capacity) +
                                             " must be at least 1024 bytes");
   }
   return msg_spec(kind, capacity);
@@ -65,8 +65,8 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
   // relaxed: only the consumer writes head; a new holder continues from it
   head_ = ctl_->head.load(std::memory_order_relaxed);
   if ((head_ & 7) != 0) {
-    throw error(errc::corrupted, "consumer of '" + seg_->name + "': head=" +
-                                     std::to_string(head_) + " is not 8-byte aligned");
+    throw error(errc::corrupted, "consumer of '" + seg_->name + "': head=" + std::to_string(head_) +
+                                     " is not 8-byte aligned");
   }
   // A predecessor killed while zeroing a release left head_pending ahead of head: finish it
   // (those records were handed to its handler already), or the zeroed records would hide the
@@ -182,8 +182,8 @@ std::size_t msg_consumer::recover() noexcept {
     endpoint_record* dead = detail::dead_claim_covering(reg, pos, endpoint_role::producer);
     if (dead == nullptr || detail::claimed_by_live(reg, pos, endpoint_role::producer)) break;
     const std::uint64_t first = dead->claim_first.load(std::memory_order_acquire) - 1;
-    const std::uint64_t end =
-        std::min(first + dead->claim_count.load(std::memory_order_relaxed), pos + capacity() - index);
+    const std::uint64_t end = std::min(first + dead->claim_count.load(std::memory_order_relaxed),
+                                       pos + capacity() - index);
     const std::uint64_t size = end - pos;
     if (size < k_record_header || (size & 7) != 0) break;  // not a claim we can repair
     // Lock the record (a length no producer writes) before touching its type, so a record
@@ -196,7 +196,8 @@ std::size_t msg_consumer::recover() noexcept {
     }
     detail::type_at(data_, index).store(k_padding_type, std::memory_order_relaxed);
     // [R-msg], as a producer's commit: the padding is visible with its type
-    detail::length_at(data_, index).store(static_cast<std::int32_t>(size), std::memory_order_release);
+    detail::length_at(data_, index)
+        .store(static_cast<std::int32_t>(size), std::memory_order_release);
     ++repaired;
     std::uint64_t f = first + 1;
     if (end == first + dead->claim_count.load(std::memory_order_relaxed)) {
@@ -219,23 +220,23 @@ wait_result msg_consumer::wait_readable(std::chrono::nanoseconds timeout) noexce
   });
 }
 
-#define IPCRING_MSG_RING_SETUP(ring, kind)                                                     \
-  ring ring::create(std::string_view name, std::uint64_t capacity, const ring_options& opt) { \
-    return ring(detail::create_shm(name, detail::checked_spec(kind, capacity, name), opt));   \
-  }                                                                                            \
-  ring ring::open(std::string_view name, const ring_options& opt) {                           \
-    return ring(detail::open_shm(name, detail::msg_spec(kind, 0), opt));                       \
-  }                                                                                            \
-  ring ring::create_in(std::span<std::byte> bytes, std::uint64_t capacity) {                  \
-    return ring(detail::create_in(bytes, detail::checked_spec(kind, capacity, "<memory>"),    \
-                                  "<memory>"));                                                \
-  }                                                                                            \
-  ring ring::open_in(std::span<std::byte> bytes, const ring_options& opt) {                   \
-    return ring(detail::open_in(bytes, detail::msg_spec(kind, 0), "<memory>", opt));           \
-  }                                                                                            \
-  std::uint64_t ring::required_bytes(std::uint64_t capacity) {                                 \
-    return detail::required_bytes(detail::checked_spec(kind, capacity, #ring),                \
-                                  #ring "::required_bytes");                                  \
+#define IPCRING_MSG_RING_SETUP(ring, kind)                                                       \
+  ring ring::create(std::string_view name, std::uint64_t capacity, const ring_options& opt) {    \
+    return ring(detail::create_shm(name, detail::checked_spec(kind, capacity, name), opt));      \
+  }                                                                                              \
+  ring ring::open(std::string_view name, const ring_options& opt) {                              \
+    return ring(detail::open_shm(name, detail::msg_spec(kind, 0), opt));                         \
+  }                                                                                              \
+  ring ring::create_in(std::span<std::byte> bytes, std::uint64_t capacity) {                     \
+    return ring(                                                                                 \
+        detail::create_in(bytes, detail::checked_spec(kind, capacity, "<memory>"), "<memory>")); \
+  }                                                                                              \
+  ring ring::open_in(std::span<std::byte> bytes, const ring_options& opt) {                      \
+    return ring(detail::open_in(bytes, detail::msg_spec(kind, 0), "<memory>", opt));             \
+  }                                                                                              \
+  std::uint64_t ring::required_bytes(std::uint64_t capacity) {                                   \
+    return detail::required_bytes(detail::checked_spec(kind, capacity, #ring),                   \
+                                  #ring "::required_bytes");                                     \
   }
 
 IPCRING_MSG_RING_SETUP(spsc_msg_ring, ring_kind::spsc_msg)

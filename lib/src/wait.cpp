@@ -23,7 +23,9 @@ long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t val, const ti
   return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, val, t, nullptr, 0);
 }
 
-long membarrier(int cmd) { return ::syscall(SYS_membarrier, cmd, 0, 0); }
+long membarrier(int cmd) {
+  return ::syscall(SYS_membarrier, cmd, 0, 0);
+}
 
 }  // namespace
 
@@ -46,7 +48,9 @@ bool register_fast_notifier() noexcept {
 #endif
 }
 
-bool waiter_barrier() noexcept { return membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0; }
+bool waiter_barrier() noexcept {
+  return membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0;
+}
 
 void wake_all(wait_block& b) noexcept {
   // [R-seq] pairs with [A-seq]: a waiter that read the old seq is woken or sees the new one

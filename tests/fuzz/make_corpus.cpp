@@ -16,10 +16,10 @@ using u64 = std::uint64_t;
 
 struct buffer {
   explicit buffer(std::size_t n)
-      : size(n), p(static_cast<std::byte*>(::operator new(n, std::align_val_t{4096}))) {
+      : size(n), p(static_cast<std::byte*>(::operator new (n, std::align_val_t{4096}))) {
     std::memset(p, 0, n);
   }
-  ~buffer() { ::operator delete(p, std::align_val_t{4096}); }
+  ~buffer() { ::operator delete (p, std::align_val_t{4096}); }
   std::span<std::byte> span() const { return {p, size}; }
   std::size_t size;
   std::byte* p;
@@ -42,10 +42,13 @@ int main(int argc, char** argv) {
     {
       auto tx = ring.producer();
       auto rx = ring.consumer();
-      for (u64 i = 0; i < 14; ++i) (void)tx.try_push(i);
+      for (u64 i = 0; i < 14; ++i)
+        (void)tx.try_push(i);
       u64 v;
-      for (int i = 0; i < 9; ++i) (void)rx.try_pop(v);
-      for (u64 i = 0; i < 6; ++i) (void)tx.try_push(i);  // wrapped
+      for (int i = 0; i < 9; ++i)
+        (void)rx.try_pop(v);
+      for (u64 i = 0; i < 6; ++i)
+        (void)tx.try_push(i);  // wrapped
     }
     save(dir, "spsc", 0, b);
   }
@@ -55,10 +58,13 @@ int main(int argc, char** argv) {
     {
       auto tx = ring.producer();
       auto rx = ring.consumer();
-      for (u64 i = 0; i < 14; ++i) (void)tx.try_push(i);
+      for (u64 i = 0; i < 14; ++i)
+        (void)tx.try_push(i);
       u64 v;
-      for (int i = 0; i < 9; ++i) (void)rx.try_pop(v);
-      for (u64 i = 0; i < 6; ++i) (void)tx.try_push(i);
+      for (int i = 0; i < 9; ++i)
+        (void)rx.try_pop(v);
+      for (u64 i = 0; i < 6; ++i)
+        (void)tx.try_push(i);
     }
     save(dir, "mpmc", 3, b);  // 3 % 3 == 0: the fixed-slot path
   }
@@ -70,9 +76,11 @@ int main(int argc, char** argv) {
       auto tx = ring.producer();
       auto rx = ring.consumer();
       const std::string m(90, 'x');
-      for (int i = 0; i < 10; ++i) (void)tx.try_write(1, std::as_bytes(std::span(m)));
+      for (int i = 0; i < 10; ++i)
+        (void)tx.try_write(1, std::as_bytes(std::span(m)));
       rx.read([](auto, auto) {}, 8);
-      for (int i = 0; i < 7; ++i) (void)tx.try_write(2, std::as_bytes(std::span(m)));  // wraps
+      for (int i = 0; i < 7; ++i)
+        (void)tx.try_write(2, std::as_bytes(std::span(m)));  // wraps
     };
     if (mp) {
       fill(ipcring::mpsc_msg_ring::create_in(b.span(), cap));

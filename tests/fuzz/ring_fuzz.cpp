@@ -16,10 +16,10 @@ using u64 = std::uint64_t;
 
 struct aligned_copy {
   aligned_copy(const std::uint8_t* data, std::size_t size)
-      : n(size), p(static_cast<std::byte*>(::operator new(size + 1, std::align_val_t{4096}))) {
+      : n(size), p(static_cast<std::byte*>(::operator new (size + 1, std::align_val_t{4096}))) {
     std::memcpy(p, data, size);
   }
-  ~aligned_copy() { ::operator delete(p, std::align_val_t{4096}); }
+  ~aligned_copy() { ::operator delete (p, std::align_val_t{4096}); }
   std::span<std::byte> span() const { return {p, n}; }
   std::size_t n;
   std::byte* p;
@@ -47,18 +47,22 @@ void fixed_rings(std::span<std::byte> seg) {
       auto rx = ring.consumer(ipcring::wait_policy::spinning());
       u64 v = 0;
       u64 batch[5];
-      for (int i = 0; i < 8; ++i) (void)rx.try_pop(v);
+      for (int i = 0; i < 8; ++i)
+        (void)rx.try_pop(v);
       (void)rx.try_pop_some(batch);
       auto p = rx.peek(7);
-      for (const u64& x : p) v ^= x;
+      for (const u64& x : p)
+        v ^= x;
       rx.release(p.size());
       (void)rx.pop(v, std::chrono::nanoseconds(1));
     });
     guarded([&] {
       auto tx = ring.producer(ipcring::wait_policy::spinning());
-      for (u64 i = 0; i < 8; ++i) (void)tx.try_push(i);
+      for (u64 i = 0; i < 8; ++i)
+        (void)tx.try_push(i);
       auto c = tx.claim(5);
-      for (u64& x : c) x = 1;
+      for (u64& x : c)
+        x = 1;
       tx.publish(c.size());
     });
   });
@@ -68,12 +72,14 @@ void fixed_rings(std::span<std::byte> seg) {
       auto rx = ring.consumer(ipcring::wait_policy::spinning());
       u64 v = 0;
       u64 batch[5];
-      for (int i = 0; i < 8; ++i) (void)rx.try_pop(v);
+      for (int i = 0; i < 8; ++i)
+        (void)rx.try_pop(v);
       (void)rx.try_pop_some(batch);
     });
     guarded([&] {
       auto tx = ring.producer(ipcring::wait_policy::spinning());
-      for (u64 i = 0; i < 8; ++i) (void)tx.try_push(i);
+      for (u64 i = 0; i < 8; ++i)
+        (void)tx.try_push(i);
     });
   });
 }
@@ -85,17 +91,21 @@ void msg_ring(std::span<std::byte> seg) {
     guarded([&] {
       auto rx = ring.consumer(ipcring::wait_policy::spinning());
       u64 sum = 0;
-      rx.read([&](std::uint32_t t, std::span<const std::byte> m) {
-        sum += t;
-        for (std::byte b : m) sum += static_cast<u64>(b);  // touch every byte handed out
-      }, 64);
+      rx.read(
+          [&](std::uint32_t t, std::span<const std::byte> m) {
+            sum += t;
+            for (std::byte b : m)
+              sum += static_cast<u64>(b);  // touch every byte handed out
+          },
+          64);
       std::byte buf[64];
       (void)rx.try_read(buf);
     });
     guarded([&] {
       auto tx = ring.producer(ipcring::wait_policy::spinning());
       const std::byte m[40]{};
-      for (int i = 0; i < 8; ++i) (void)tx.try_write(1, std::span(m).first(static_cast<std::size_t>(i * 5)));
+      for (int i = 0; i < 8; ++i)
+        (void)tx.try_write(1, std::span(m).first(static_cast<std::size_t>(i * 5)));
     });
   });
 }

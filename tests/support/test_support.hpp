@@ -52,12 +52,12 @@ class segment_guard {
 class heap_bytes {
  public:
   explicit heap_bytes(std::size_t n, std::size_t align = 128)
-      : p_(static_cast<std::byte*>(::operator new(n, std::align_val_t{align}))),
+      : p_(static_cast<std::byte*>(::operator new (n, std::align_val_t{align}))),
         n_(n),
         align_(align) {
     std::fill_n(p_, n_, std::byte{0});
   }
-  ~heap_bytes() { ::operator delete(p_, std::align_val_t{align_}); }
+  ~heap_bytes() { ::operator delete (p_, std::align_val_t{align_}); }
   heap_bytes(const heap_bytes&) = delete;
   heap_bytes& operator=(const heap_bytes&) = delete;
   std::span<std::byte> span() const { return {p_, n_}; }

@@ -14,21 +14,21 @@ namespace ipcring {
 
 /// Why a setup call failed. Values are stable: they appear in logs and, later, in the C API.
 enum class errc : int {
-  invalid_name = 1,       ///< empty, too long, contains '/' or NUL, or "." / ".."
-  invalid_argument = 2,   ///< e.g. capacity=1000 is not a power of two
-  already_exists = 3,     ///< create: a segment of that name exists
-  not_found = 4,          ///< open: no segment of that name
-  permission_denied = 5,  ///< the OS refused access to the segment or file
-  too_small = 6,          ///< the segment is smaller than its header (or the ring) needs
-  not_ready = 7,          ///< the creator did not publish `ready` in time (died mid-creation?)
-  bad_magic = 8,          ///< the segment is not an ipcring segment
-  version_mismatch = 9,   ///< layout_version differs from this build's
-  kind_mismatch = 10,     ///< e.g. opened an mpmc ring as an spsc ring
-  type_mismatch = 11,     ///< element size, alignment, slot size or type name differ
-  corrupted = 12,         ///< a header field is impossible (capacity 0, offsets out of range)
-  busy = 13,              ///< the role (producer/consumer) is held by a live process
-  system = 14,            ///< any other OS failure; the message carries the OS error text
-  no_space = 15,          ///< no room for the segment (/dev/shm or the file system is full)
+  invalid_name = 1,         ///< empty, too long, contains '/' or NUL, or "." / ".."
+  invalid_argument = 2,     ///< e.g. capacity=1000 is not a power of two
+  already_exists = 3,       ///< create: a segment of that name exists
+  not_found = 4,            ///< open: no segment of that name
+  permission_denied = 5,    ///< the OS refused access to the segment or file
+  too_small = 6,            ///< the segment is smaller than its header (or the ring) needs
+  not_ready = 7,            ///< the creator did not publish `ready` in time (died mid-creation?)
+  bad_magic = 8,            ///< the segment is not an ipcring segment
+  version_mismatch = 9,     ///< layout_version differs from this build's
+  kind_mismatch = 10,       ///< e.g. opened an mpmc ring as an spsc ring
+  type_mismatch = 11,       ///< element size, alignment, slot size or type name differ
+  corrupted = 12,           ///< a header field is impossible (capacity 0, offsets out of range)
+  busy = 13,                ///< the role (producer/consumer) is held by a live process
+  system = 14,              ///< any other OS failure; the message carries the OS error text
+  no_space = 15,            ///< no room for the segment (/dev/shm or the file system is full)
   too_many_endpoints = 16,  ///< every endpoint record of a multi-producer/consumer ring is held
 };
 

@@ -23,11 +23,11 @@ struct endpoint_info {
 struct ring_info {
   std::string name;
   ring_kind kind{};
-  std::uint64_t capacity = 0;   ///< slots, or bytes for message rings
+  std::uint64_t capacity = 0;  ///< slots, or bytes for message rings
   std::uint32_t slot_size = 0;
   std::string type_name;
   std::uint64_t tail = 0, head = 0;
-  std::uint64_t used = 0;       ///< racy: tail - head, clamped to [0, capacity]
+  std::uint64_t used = 0;  ///< racy: tail - head, clamped to [0, capacity]
   bool producer_closed = false, consumer_closed = false;
   std::vector<endpoint_info> endpoints;
   /// Somebody was attached and every one of them is dead.

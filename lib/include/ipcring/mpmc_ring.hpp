@@ -114,8 +114,10 @@ class mpmc_endpoint {
     const bool producer = role == endpoint_role::producer;
     scope_ = {producer ? &ctl_->space_wait : &ctl_->data_wait,
               producer ? &ctl_->producer_closed : &ctl_->consumer_closed,
-              producer ? &ctl_->consumer_closed : &ctl_->producer_closed, nullptr,
-              &mpmc_endpoint::recover_hook, nullptr};  // recover_self: set per wait
+              producer ? &ctl_->consumer_closed : &ctl_->producer_closed,
+              nullptr,
+              &mpmc_endpoint::recover_hook,
+              nullptr};  // recover_self: set per wait
     // relaxed: a new endpoint reopens its side; peers see it with their next acquire
     (producer ? ctl_->producer_closed : ctl_->consumer_closed).store(0, std::memory_order_relaxed);
   }
@@ -166,8 +168,8 @@ class mpmc_endpoint {
       const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
       if (owner == 0 || first == 0 || process_alive(owner)) continue;
       const std::uint64_t count = std::min(r.claim_count.load(std::memory_order_relaxed), cap);
-      const bool producer =
-          r.role.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(endpoint_role::producer);
+      const bool producer = r.role.load(std::memory_order_relaxed) ==
+                            static_cast<std::uint32_t>(endpoint_role::producer);
       // acquire: pairs with [R-claim]; tickets below the counter were really claimed
       const std::uint64_t counter =
           (producer ? ctl_->tail : ctl_->head).load(std::memory_order_acquire);
@@ -177,7 +179,8 @@ class mpmc_endpoint {
           continue;
         }
         std::uint64_t expect = raw_for(t, producer ? t : t + 1);
-        const std::uint64_t repaired_raw = producer ? raw_for(t, t + 1) | k_skip : raw_for(t, t + cap);
+        const std::uint64_t repaired_raw =
+            producer ? raw_for(t, t + 1) | k_skip : raw_for(t, t + cap);
         // acq_rel: the repair is published like a normal publish / free
         if (seq_of(t).compare_exchange_strong(expect, repaired_raw, std::memory_order_acq_rel)) {
           ++repaired;
@@ -375,11 +378,13 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
   wait_result push(const T& v) noexcept { return push(v, std::chrono::nanoseconds::max()); }
   template <class Rep, class Period>
   wait_result push(const T& v, std::chrono::duration<Rep, Period> timeout) noexcept {
-    return this->blocking(detail::saturate(timeout), [&] { return try_push(v); }, [&] {
-      // relaxed: a hint that a slot is free; try_push decides
-      const std::uint64_t t = this->ctl_->tail.load(std::memory_order_relaxed);
-      return this->seq_is(t, t);
-    });
+    return this->blocking(
+        detail::saturate(timeout), [&] { return try_push(v); },
+        [&] {
+          // relaxed: a hint that a slot is free; try_push decides
+          const std::uint64_t t = this->ctl_->tail.load(std::memory_order_relaxed);
+          return this->seq_is(t, t);
+        });
   }
   /// Closes the producer side for every endpoint: consumers drain, then see `closed`.
   void close() noexcept { closer().close(); }
@@ -416,9 +421,7 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
 
  public:
   /// Takes the oldest unclaimed message. False if the ring is empty.
-  [[nodiscard]] bool try_pop(T& out) noexcept {
-    return try_pop_some(std::span<T>(&out, 1)) == 1;
-  }
+  [[nodiscard]] bool try_pop(T& out) noexcept { return try_pop_some(std::span<T>(&out, 1)) == 1; }
   /// Exactly out.size() consecutive messages or nothing.
   [[nodiscard]] bool try_pop_all(std::span<T> out) noexcept {
     return out.empty() || pop_claimed(out, true) == out.size();
@@ -432,11 +435,13 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
   wait_result pop(T& out) noexcept { return pop(out, std::chrono::nanoseconds::max()); }
   template <class Rep, class Period>
   wait_result pop(T& out, std::chrono::duration<Rep, Period> timeout) noexcept {
-    return this->blocking(detail::saturate(timeout), [&] { return try_pop(out); }, [&] {
-      // relaxed: a hint that a message is there; try_pop decides
-      const std::uint64_t h = this->ctl_->head.load(std::memory_order_relaxed);
-      return this->seq_is(h, h + 1);
-    });
+    return this->blocking(
+        detail::saturate(timeout), [&] { return try_pop(out); },
+        [&] {
+          // relaxed: a hint that a message is there; try_pop decides
+          const std::uint64_t h = this->ctl_->head.load(std::memory_order_relaxed);
+          return this->seq_is(h, h + 1);
+        });
   }
   /// Closes the consumer side for every endpoint: producers' blocking calls return `closed`.
   void close() noexcept { closer().close(); }

@@ -67,7 +67,9 @@ class msg_producer;
 class msg_consumer;
 
 namespace detail {
-inline constexpr std::uint64_t align8(std::uint64_t n) noexcept { return (n + 7) & ~std::uint64_t{7}; }
+inline constexpr std::uint64_t align8(std::uint64_t n) noexcept {
+  return (n + 7) & ~std::uint64_t{7};
+}
 
 inline std::atomic<std::int32_t>& length_at(std::byte* data, std::uint64_t index) noexcept {
   return *reinterpret_cast<std::atomic<std::int32_t>*>(data + index);
@@ -171,7 +173,8 @@ class msg_producer {
   std::uint64_t max_message() const noexcept { return capacity() / 8 - k_record_header; }
 
   /// Copies `bytes` into a new record of `type`. ok, full, too_long or bad_type.
-  [[nodiscard]] msg_status try_write(std::uint32_t type, std::span<const std::byte> bytes) noexcept {
+  [[nodiscard]] msg_status try_write(std::uint32_t type,
+                                     std::span<const std::byte> bytes) noexcept {
     auto c = try_claim(type, bytes.size());
     if (!c) return c.status();
     if (!bytes.empty()) std::memcpy(c.bytes().data(), bytes.data(), bytes.size());
@@ -180,7 +183,8 @@ class msg_producer {
   }
   /// Zero-copy: reserves a record of `length` payload bytes. Check it with `if (claim)`; on
   /// failure claim.status() says why. At most one claim is open at a time per producer.
-  [[nodiscard]] msg_claim<MultiProducer> try_claim(std::uint32_t type, std::size_t length) noexcept {
+  [[nodiscard]] msg_claim<MultiProducer> try_claim(std::uint32_t type,
+                                                   std::size_t length) noexcept {
     if (length > max_message()) return msg_claim<MultiProducer>(msg_status::too_long);
     if (type == k_padding_type) return msg_claim<MultiProducer>(msg_status::bad_type);
     if (open_length_ != 0) abort_open();  // a forgotten claim becomes padding
@@ -224,8 +228,8 @@ class msg_producer {
     auto& reg = *reinterpret_cast<registry_control*>(seg_->control());
     ctl_ = &reg.base;
     if constexpr (MultiProducer) {
-      lease_ = detail::role_lease::register_endpoint(reg, endpoint_role::producer, seg_->name,
-                                                     &record_);
+      lease_ =
+          detail::role_lease::register_endpoint(reg, endpoint_role::producer, seg_->name, &record_);
     } else {
       lease_ = detail::role_lease::acquire(ctl_->producer_owner, "producer", seg_->name);
     }
@@ -236,9 +240,9 @@ class msg_producer {
     if constexpr (!MultiProducer) tail_ = resume_position(tail_);
     head_cache_ = ctl_->head.load(std::memory_order_acquire);  // [A2] pairs with [R2]
     if (tail_ - head_cache_ > capacity() || (tail_ & 7) != 0) {
-      throw error(errc::corrupted, "producer of '" + seg_->name + "': tail=" +
-                                       std::to_string(tail_) + ", head=" +
-                                       std::to_string(head_cache_) + " are inconsistent");
+      throw error(errc::corrupted,
+                  "producer of '" + seg_->name + "': tail=" + std::to_string(tail_) +
+                      ", head=" + std::to_string(head_cache_) + " are inconsistent");
     }
     fast_notify_ = detail::register_fast_notifier();
     policy_ = wait;
@@ -318,8 +322,8 @@ class msg_producer {
       if (pad != 0) {
         detail::type_at(data_, index).store(k_padding_type, std::memory_order_relaxed);
         // [R-msg] publishes the padding record; pairs with [A-msg] in the consumer
-        detail::length_at(data_, index).store(static_cast<std::int32_t>(pad),
-                                              std::memory_order_release);
+        detail::length_at(data_, index)
+            .store(static_cast<std::int32_t>(pad), std::memory_order_release);
         pos += pad;
         // relaxed: for a producer that takes over, which must not rewrite consumed padding
         if constexpr (!MultiProducer) ctl_->tail.store(pos, std::memory_order_relaxed);
@@ -454,7 +458,8 @@ class msg_consumer {
     return r == wait_result::ok ? read(std::forward<Handler>(handler), max_messages) : 0;
   }
   /// Waits until a message (or padding) is readable.
-  wait_result wait_readable(std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
+  wait_result wait_readable(
+      std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
   /// mpsc_msg: turns into padding what producers that died between claiming and committing
   /// left at the read position (never what a live producer's record names). Reads /proc: not
   /// for the hot path; blocking reads call it every wait_policy::liveness_interval. Returns

@@ -218,7 +218,7 @@ class spsc_producer {
   wait_result wait_writable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
     const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
     return detail::wait_for(scope_, policy_, detail::saturate(timeout),
-                              [&] { return free_slots(want) >= want; });
+                            [&] { return free_slots(want) >= want; });
   }
   wait_result wait_writable(std::size_t n) noexcept {
     return wait_writable(n, std::chrono::nanoseconds::max());
@@ -229,8 +229,7 @@ class spsc_producer {
   void close() noexcept { closer().close(); }
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept {
-    return close_token(&control()->producer_closed, &control()->data_wait,
-                       &control()->space_wait);
+    return close_token(&control()->producer_closed, &control()->data_wait, &control()->space_wait);
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
   /// True once this handle read an impossible index from the segment (another process wrote
@@ -318,8 +317,8 @@ class spsc_producer {
   std::uint64_t head_cache_ = 0;  // last head we read; the real head is never behind it
   std::uint64_t claimed_ = 0;
   bool corrupted_ = false;
-  bool fast_notify_ = false;                 // this process registered for membarrier
-  detail::wait_scope scope_{};               // what push() and wait_writable() watch
+  bool fast_notify_ = false;    // this process registered for membarrier
+  detail::wait_scope scope_{};  // what push() and wait_writable() watch
   wait_policy policy_{};
   detail::attachment_ptr seg_;  // keeps the memory alive; destroyed after role_
   detail::role_lease role_;
@@ -402,7 +401,7 @@ class spsc_consumer {
   wait_result wait_readable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
     const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
     return detail::wait_for(scope_, policy_, detail::saturate(timeout),
-                              [&] { return available(want) >= want; });
+                            [&] { return available(want) >= want; });
   }
   wait_result wait_readable(std::size_t n) noexcept {
     return wait_readable(n, std::chrono::nanoseconds::max());
@@ -413,8 +412,7 @@ class spsc_consumer {
   void close() noexcept { closer().close(); }
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept {
-    return close_token(&control()->consumer_closed, &control()->data_wait,
-                       &control()->space_wait);
+    return close_token(&control()->consumer_closed, &control()->data_wait, &control()->space_wait);
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
   /// True once this handle read an impossible index from the segment (another process wrote

@@ -91,8 +91,7 @@ class close_token {
 ///   while (!rx.try_pop(v)) b.pause();
 class backoff {
  public:
-  explicit backoff(std::uint32_t spins_before_yield = 4096) noexcept
-      : limit_(spins_before_yield) {}
+  explicit backoff(std::uint32_t spins_before_yield = 4096) noexcept : limit_(spins_before_yield) {}
   void pause() noexcept {
     if (count_ < limit_) {
       ++count_;

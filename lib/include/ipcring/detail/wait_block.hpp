@@ -131,8 +131,7 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
     if (next_liveness == clock::time_point{}) next_liveness = now + p.liveness_interval;
     if (now >= next_liveness) {
       // relaxed: a hint; a stale value only delays the verdict to the next check
-      if (w.peer_owner != nullptr &&
-          peer_is_dead(w.peer_owner->load(std::memory_order_relaxed))) {
+      if (w.peer_owner != nullptr && peer_is_dead(w.peer_owner->load(std::memory_order_relaxed))) {
         return ready() ? wait_result::ok : wait_result::peer_dead;
       }
       next_liveness = now + p.liveness_interval;
@@ -140,7 +139,8 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
     }
     switch (p.strategy) {
       case wait_strategy::spin:
-        for (int i = 0; i < 64; ++i) cpu_relax();
+        for (int i = 0; i < 64; ++i)
+          cpu_relax();
         break;
       case wait_strategy::spin_yield:
         std::this_thread::yield();
