@@ -246,19 +246,9 @@ class mpmc_endpoint {
   // endpoints may take what the hint saw, so the attempt can fail again).
   template <class Attempt, class Hint>
   wait_result blocking(std::chrono::nanoseconds timeout, Attempt&& attempt, Hint&& hint) noexcept {
-    // acquire: pairs with the release store in close_token::close()
-    if (scope_.own_closed->load(std::memory_order_acquire) != 0) return wait_result::closed;
-    if (attempt()) return wait_result::ok;
-    const auto deadline = deadline_in(timeout);
     wait_scope scope = scope_;
     scope.recover_self = this;  // not stored: handles move
-    for (;;) {
-      const auto left = deadline - std::chrono::steady_clock::now();
-      if (left <= std::chrono::steady_clock::duration::zero()) return wait_result::timeout;
-      const wait_result r = wait_for(scope, policy_, left, hint);
-      if (r != wait_result::ok) return r;
-      if (attempt()) return wait_result::ok;
-    }
+    return retry_until(scope, policy_, timeout, attempt, hint);
   }
   void claim_done() noexcept {
     // release: a reader of the record that sees 0 also sees the slots published

@@ -367,21 +367,11 @@ class msg_producer {
 
   template <class Attempt>
   wait_result blocking(std::chrono::nanoseconds timeout, Attempt&& attempt) noexcept {
-    if (ctl_->producer_closed.load(std::memory_order_acquire) != 0) return wait_result::closed;
-    if (attempt()) return wait_result::ok;
-    const auto deadline = detail::deadline_in(timeout);
-    for (;;) {
-      const auto left = deadline - std::chrono::steady_clock::now();
-      if (left <= std::chrono::steady_clock::duration::zero()) return wait_result::timeout;
-      const wait_result r = detail::wait_for(scope_, policy_, left, [&] {
-        // a hint: room for the largest record at the current tail
-        const std::uint64_t pos =
-            MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
-        return has_room(pos, capacity() / 4);
-      });
-      if (r != wait_result::ok) return r;
-      if (attempt()) return wait_result::ok;
-    }
+    return detail::retry_until(scope_, policy_, timeout, attempt, [&] {
+      // a hint: room for the largest record at the current tail
+      const std::uint64_t pos = MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
+      return has_room(pos, capacity() / 4);
+    });
   }
 
   endpoint_record* record_ = nullptr;  // before lease_ (multi-producer registration sets it)

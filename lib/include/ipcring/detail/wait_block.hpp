@@ -171,6 +171,24 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
   }
 }
 
+/// A blocking operation for rings whose ready-check can be overtaken by other endpoints:
+/// `attempt()` until it succeeds, waiting on `hint()` between attempts, within `timeout`.
+template <class Attempt, class Hint>
+wait_result retry_until(const wait_scope& w, const wait_policy& p, std::chrono::nanoseconds timeout,
+                        Attempt&& attempt, Hint&& hint) noexcept {
+  // acquire: pairs with the release store in close_token::close()
+  if (w.own_closed->load(std::memory_order_acquire) != 0) return wait_result::closed;
+  if (attempt()) return wait_result::ok;
+  const auto deadline = deadline_in(timeout);
+  for (;;) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return wait_result::timeout;
+    const wait_result r = wait_for(w, p, left, hint);
+    if (r != wait_result::ok) return r;
+    if (attempt()) return wait_result::ok;
+  }
+}
+
 /// Any duration as nanoseconds, clamped to [0, nanoseconds::max()].
 template <class Rep, class Period>
 constexpr std::chrono::nanoseconds saturate(std::chrono::duration<Rep, Period> d) noexcept {
