@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
+#include <vector>
+
 #include "ipcring/ipcring.hpp"
 #include "support/test_support.hpp"
 
@@ -40,6 +43,96 @@ TEST(inspect, lists_registered_endpoints_of_an_mpmc_ring) {
   const ring_info info = inspect(g.name());
   EXPECT_EQ(info.kind, ring_kind::mpmc);
   EXPECT_EQ(info.endpoints.size(), 3u);
+}
+
+TEST(counters, spsc_counts_messages_bytes_full_empty_and_waits) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 4);
+  auto tx = ring.producer(wait_policy::spinning());
+  auto rx = ring.consumer(wait_policy::spinning());
+  u64 v = 0;
+  EXPECT_FALSE(rx.try_pop(v));  // empty: 1
+  const u64 batch[3] = {1, 2, 3};
+  ASSERT_TRUE(tx.try_push_all(batch));
+  ASSERT_TRUE(tx.try_push(4));
+  EXPECT_FALSE(tx.try_push(5));                                               // full: 1
+  EXPECT_TRUE(tx.claim(2).empty());                                           // full: 2
+  EXPECT_EQ(tx.push(5, std::chrono::milliseconds(1)), wait_result::timeout);  // one wait
+  ASSERT_TRUE(rx.try_pop(v));
+  u64 out[3];
+  EXPECT_EQ(rx.try_pop_some(out), 3u);
+  EXPECT_EQ(rx.pop(v, std::chrono::milliseconds(1)), wait_result::timeout);
+  const ring_info info = inspect(g.name());
+  EXPECT_EQ(info.producer.messages, 4u);
+  EXPECT_EQ(info.producer.bytes, 32u);
+  EXPECT_EQ(info.producer.stalls, 2u);
+  EXPECT_EQ(info.producer.waits, 1u);
+  EXPECT_EQ(info.consumer.messages, 4u);
+  EXPECT_EQ(info.consumer.bytes, 32u);
+  EXPECT_EQ(info.consumer.stalls, 1u);
+  EXPECT_EQ(info.consumer.waits, 1u);
+}
+
+TEST(counters, survive_a_role_changing_hands) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 8);
+  {
+    auto tx = ring.producer();
+    ASSERT_TRUE(tx.try_push(1));
+  }
+  auto tx = ring.producer();
+  ASSERT_TRUE(tx.try_push(2));
+  EXPECT_EQ(inspect(g.name()).producer.messages, 2u);
+}
+
+TEST(counters, mpmc_endpoints_count_in_their_records_and_fold_into_totals_when_gone) {
+  segment_guard g(unique_name());
+  auto ring = mpmc_ring<u64>::create(g.name(), 16);
+  auto a = ring.producer();
+  auto c = ring.consumer();
+  {
+    auto b = ring.producer();
+    ASSERT_TRUE(a.try_push(1));
+    ASSERT_TRUE(b.try_push(2));
+    ASSERT_TRUE(b.try_push(3));
+    EXPECT_EQ(inspect(g.name()).producer.messages, 3u);
+  }  // b unregisters: its 2 move to the totals
+  EXPECT_EQ(inspect(g.name()).producer.messages, 3u);
+  auto b2 = ring.producer();  // may reuse b's record: it starts from zero
+  ASSERT_TRUE(b2.try_push(4));
+  u64 v = 0;
+  for (int i = 0; i < 4; ++i)
+    ASSERT_TRUE(c.try_pop(v));
+  EXPECT_FALSE(c.try_pop(v));
+  const ring_info info = inspect(g.name());
+  EXPECT_EQ(info.producer.messages, 4u);
+  EXPECT_EQ(info.producer.bytes, 32u);
+  EXPECT_EQ(info.consumer.messages, 4u);
+  EXPECT_EQ(info.consumer.stalls, 1u);
+}
+
+TEST(counters, message_rings_count_payload_bytes) {
+  segment_guard g(unique_name());
+  auto ring = mpsc_msg_ring::create(g.name(), 1024);
+  auto tx = ring.producer();
+  auto rx = ring.consumer();
+  const std::byte hello[5]{};
+  ASSERT_EQ(tx.try_write(1, hello), msg_status::ok);
+  ASSERT_EQ(tx.try_write(1, std::span(hello).first(2)), msg_status::ok);
+  auto aborted = tx.try_claim(1, 100);
+  aborted.abort();  // not a message
+  EXPECT_EQ(tx.try_write(1, std::vector<std::byte>(121)), msg_status::too_long);
+  std::size_t seen = 0;
+  EXPECT_EQ(rx.read([&](std::uint32_t, std::span<const std::byte> m) { seen += m.size(); }), 2u);
+  EXPECT_EQ(seen, 7u);
+  std::byte buf[16];
+  EXPECT_EQ(rx.try_read(buf).status, msg_status::empty);
+  const ring_info info = inspect(g.name());
+  EXPECT_EQ(info.producer.messages, 2u);
+  EXPECT_EQ(info.producer.bytes, 7u);
+  EXPECT_EQ(info.consumer.messages, 2u);
+  EXPECT_EQ(info.consumer.bytes, 7u);
+  EXPECT_EQ(info.consumer.stalls, 1u);
 }
 
 TEST(inspect, ring_whose_processes_all_died_is_stale_and_removable) {

@@ -52,8 +52,8 @@ TEST(layout, header_fields_are_written_by_create) {
   EXPECT_EQ(h.slot_align, alignof(quote));
   EXPECT_EQ(h.elem_size, sizeof(quote));
   EXPECT_EQ(h.elem_align, alignof(quote));
-  EXPECT_EQ(h.data_offset, 768u);
-  EXPECT_EQ(h.total_size, 768u + 64 * sizeof(quote));
+  EXPECT_EQ(h.data_offset, 1024u);
+  EXPECT_EQ(h.total_size, 1024u + 64 * sizeof(quote));
   EXPECT_EQ(std::string(h.type_name, h.type_name_len), std::string(type_tag<quote>::name));
   EXPECT_TRUE(contains(std::string(h.type_name), "quote")) << h.type_name;
 }
@@ -175,10 +175,10 @@ TEST(layout, segment_smaller_than_its_header_claims_fails) {
   segment_guard small(unique_name("-small"));
   auto ring = spsc_ring<quote>::create(big.name(), 1024);
   auto src = map_view::open(big.name());
-  auto dst = map_view::create(small.name(), 4096);  // header says 768 + 16 KiB
-  std::memcpy(dst.data(), src.data(), 768);
+  auto dst = map_view::create(small.name(), 4096);  // header says 1024 + 16 KiB
+  std::memcpy(dst.data(), src.data(), 1024);
   const auto msg = expect_error(errc::too_small, [&] { spsc_ring<quote>::open(small.name()); });
-  EXPECT_TRUE(contains(msg, "header claims " + std::to_string(768 + 1024 * sizeof(quote)))) << msg;
+  EXPECT_TRUE(contains(msg, "header claims " + std::to_string(1024 + 1024 * sizeof(quote)))) << msg;
 }
 
 TEST(layout, segment_smaller_than_a_header_fails) {
@@ -201,10 +201,10 @@ TEST(layout, impossible_capacity_in_header_is_corrupted) {
   header_of(v).capacity = 64;
   header_of(v).data_offset = 4;
   expect_error(errc::corrupted, [&] { spsc_ring<quote>::open(g.name()); });
-  header_of(v).data_offset = 768;
+  header_of(v).data_offset = 1024;
   header_of(v).total_size = 1;
   expect_error(errc::corrupted, [&] { spsc_ring<quote>::open(g.name()); });
-  header_of(v).total_size = 768 + 64 * sizeof(quote);
+  header_of(v).total_size = 1024 + 64 * sizeof(quote);
   header_of(v).type_name_len = 200;
   expect_error(errc::corrupted, [&] { spsc_ring<quote>::open(g.name()); });
   header_of(v).type_name_len = static_cast<std::uint32_t>(type_tag<quote>::name.size());

@@ -16,6 +16,14 @@ void add(ring_info& info, std::uint64_t owner, const char* role, bool claiming) 
       {detail::identity_pid(owner), role, detail::process_alive(owner), claiming});
 }
 
+void add_counters(side_stats& to, const side_counters& c) {
+  // relaxed: a snapshot for display
+  to.messages += c.messages.load(std::memory_order_relaxed);
+  to.bytes += c.bytes.load(std::memory_order_relaxed);
+  to.stalls += c.stalls.load(std::memory_order_relaxed);
+  to.waits += c.waits.load(std::memory_order_relaxed);
+}
+
 }  // namespace
 
 bool ring_info::stale() const noexcept {
@@ -30,6 +38,10 @@ ring_info inspect(std::string_view name, const map_options& opt) {
   map_options o = opt;
   o.prefault = false;
   const map_view v = map_view::open(name, o);
+  return inspect(std::span<const std::byte>(v.data(), v.size()), name);
+}
+
+ring_info inspect(std::span<const std::byte> v, std::string_view name) {
   const std::string what = "inspect '" + std::string(name) + "'";
   if (v.size() < k_control_offset + sizeof(ring_control)) {
     throw error(errc::too_small, what + ": " + std::to_string(v.size()) + " bytes");
@@ -69,14 +81,20 @@ ring_info inspect(std::string_view name, const map_options& opt) {
   info.consumer_closed = c.consumer_closed.load(std::memory_order_relaxed) != 0;
   add(info, c.producer_owner.load(std::memory_order_relaxed), "producer", false);
   add(info, c.consumer_owner.load(std::memory_order_relaxed), "consumer", false);
+  add_counters(info.producer, c.producer_stats);
+  add_counters(info.consumer, c.consumer_stats);
   const bool registry = info.kind == ring_kind::mpmc || info.kind == ring_kind::mpsc_msg;
   if (registry && v.size() >= k_control_offset + sizeof(registry_control)) {
     const auto& reg = *reinterpret_cast<const registry_control*>(v.data() + k_control_offset);
     for (const auto& r : reg.endpoints) {
       const auto role = r.role.load(std::memory_order_relaxed);
-      add(info, r.owner.load(std::memory_order_relaxed),
-          role == static_cast<std::uint32_t>(endpoint_role::producer) ? "producer" : "consumer",
+      const bool producer = role == static_cast<std::uint32_t>(endpoint_role::producer);
+      add(info, r.owner.load(std::memory_order_relaxed), producer ? "producer" : "consumer",
           r.claim_first.load(std::memory_order_relaxed) != 0);
+      // Free records hold zeros (their counts were folded into the totals).
+      if (role != static_cast<std::uint32_t>(endpoint_role::none)) {
+        add_counters(producer ? info.producer : info.consumer, r.stats);
+      }
     }
   }
   return info;

@@ -80,6 +80,7 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
   const bool single_producer = seg_->spec.kind == ring_kind::spsc_msg;
   scope_ = {&ctl_->data_wait, &ctl_->consumer_closed, &ctl_->producer_closed,
             single_producer ? &ctl_->producer_owner : nullptr};
+  scope_.stats = &ctl_->consumer_stats;
   ctl_->consumer_closed.store(0, std::memory_order_relaxed);  // a new consumer reopens
 }
 
@@ -125,6 +126,7 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
     r.status = next(pos, r.type, length);
     if (r.status != msg_status::ok) {
       release_to(pos);  // padding skipped so far
+      if (r.status == msg_status::empty) detail::bump(ctl_->consumer_stats.stalls, 1);
       return r;
     }
     if (r.type == k_padding_type) {
@@ -132,6 +134,7 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
       if (pos - head_ >= capacity()) {  // a lap of padding: nothing to read
         release_to(pos);
         r.status = msg_status::empty;
+        detail::bump(ctl_->consumer_stats.stalls, 1);
         return r;
       }
       continue;
@@ -144,6 +147,7 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
     }
     if (r.size != 0) std::memcpy(buffer.data(), data_ + (pos & mask_) + k_record_header, r.size);
     release_to(pos + detail::align8(length));
+    detail::count_messages(ctl_->consumer_stats, 1, r.size);
     return r;
   }
 }

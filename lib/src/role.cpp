@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "ipcring/detail/counters.hpp"
 #include "ipcring/error.hpp"
 
 namespace ipcring::detail {
@@ -59,9 +60,20 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
         // relaxed: the record is ours now; readers (tools) only display it
         r.claim_first.store(0, std::memory_order_relaxed);
         r.claim_count.store(0, std::memory_order_relaxed);
+        // A dead holder's counts go to the totals of the side it was on.
+        const auto old_role = r.role.load(std::memory_order_relaxed);
+        if (old_role == static_cast<std::uint32_t>(endpoint_role::producer)) {
+          fold_counters(r.stats, reg.base.producer_stats);
+        } else if (old_role == static_cast<std::uint32_t>(endpoint_role::consumer)) {
+          fold_counters(r.stats, reg.base.consumer_stats);
+        }
         r.role.store(static_cast<std::uint32_t>(role), std::memory_order_relaxed);
         *record = &r;
-        return role_lease(&r.owner, me);
+        role_lease lease(&r.owner, me);
+        lease.stats_ = &r.stats;
+        lease.totals_ =
+            role == endpoint_role::producer ? &reg.base.producer_stats : &reg.base.consumer_stats;
+        return lease;
       }
     }
   }
@@ -104,6 +116,8 @@ role_lease& role_lease::operator=(role_lease&& o) noexcept {
     release();
     word_ = std::exchange(o.word_, nullptr);
     id_ = o.id_;
+    stats_ = o.stats_;
+    totals_ = o.totals_;
   }
   return *this;
 }
@@ -112,6 +126,9 @@ void role_lease::release() noexcept {
   if (word_ == nullptr) return;
   auto* w = std::exchange(word_, nullptr);
   if (identity_pid(id_) != static_cast<std::uint32_t>(::getpid())) return;  // inherited by fork
+  if (stats_ != nullptr && w->load(std::memory_order_relaxed) == id_) {
+    fold_counters(*stats_, *totals_);  // while the record is still ours
+  }
   std::uint64_t expected = id_;
   // [R-role] publishes this holder's final index stores to the next claimant ([A-role]).
   // A CAS, not a store: if a claimant took the role over (we were judged dead), keep theirs.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,14 @@ struct endpoint_info {
   bool claiming = false;  ///< its endpoint record names a claim not yet published
 };
 
+/// One side's counters (side_counters in layout.hpp), summed over its endpoints.
+struct side_stats {
+  std::uint64_t messages = 0;  ///< written (producer side) or read (consumer side)
+  std::uint64_t bytes = 0;     ///< payload bytes of those messages
+  std::uint64_t stalls = 0;    ///< attempts that found the ring full (producer) / empty
+  std::uint64_t waits = 0;     ///< blocking calls that had to wait
+};
+
 /// What the header and control blocks of a ring say (any kind, any element type).
 struct ring_info {
   std::string name;
@@ -30,6 +39,7 @@ struct ring_info {
   std::uint64_t used = 0;  ///< racy: tail - head, clamped to [0, capacity]
   bool producer_closed = false, consumer_closed = false;
   std::vector<endpoint_info> endpoints;
+  side_stats producer, consumer;  ///< racy snapshot of the counters
   /// Somebody was attached and every one of them is dead.
   bool stale() const noexcept;
 };
@@ -37,6 +47,8 @@ struct ring_info {
 /// Reads the named ring's header and control blocks. Validates what it reads (bad_magic,
 /// version_mismatch, not_ready, too_small, corrupted), but not the element type.
 ring_info inspect(std::string_view name, const map_options& opt = {});
+/// As inspect(name), on a mapping the caller holds (a file-backed ring, or memory of its own).
+ring_info inspect(std::span<const std::byte> segment, std::string_view name);
 /// Removes the named segment if it is a stale ring (see ring_info::stale). Never throws;
 /// true if it removed it.
 bool remove_if_stale(std::string_view name) noexcept;

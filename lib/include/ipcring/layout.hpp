@@ -35,7 +35,7 @@ namespace ipcring {
 static_assert(std::endian::native == std::endian::little, "the layout is little-endian");
 
 /// Bumped on any change of the shared layout.
-inline constexpr std::uint32_t k_layout_version = 3;
+inline constexpr std::uint32_t k_layout_version = 4;
 /// The bytes "IPCRING\0" read as a little-endian 64-bit word.
 inline constexpr std::uint64_t k_magic = 0x00474E4952435049ull;
 /// init_state value published (release) by the creator once every field is written.
@@ -78,6 +78,22 @@ struct wait_words {
   std::atomic<std::uint32_t> seq;       // futex word, +1 per wake
 };
 
+/// Statistics of one side of a ring (or of one endpoint), for tools (`ipcring stat`). Each
+/// block has one writer, on a cache line nobody else writes, so keeping it costs one store per
+/// operation to a line the writer already owns. Readers get a racy snapshot.
+///   offset size field     meaning
+///   0      8    messages  producer: messages written; consumer: messages read
+///   8      8    bytes     payload bytes of those messages (fixed-slot rings: messages x slot)
+///   16     8    stalls    producer: non-blocking writes that found the ring full;
+///                         consumer: non-blocking reads that found it empty
+///   24     8    waits     blocking calls that had to wait (spin or sleep)
+struct side_counters {
+  std::atomic<std::uint64_t> messages;
+  std::atomic<std::uint64_t> bytes;
+  std::atomic<std::uint64_t> stalls;
+  std::atomic<std::uint64_t> waits;
+};
+
 /// Control blocks every ring kind starts with, directly after segment_header. Single-role
 /// kinds use the owner words; kinds with many producers (or consumers) register them in an
 /// endpoint table that follows (registry_control).
@@ -92,7 +108,12 @@ struct wait_words {
 ///                                            to; a consumer taking over finishes that release
 ///   512    8    data_wait         both       consumer sleeps here for data; producer wakes it
 ///   640    8    space_wait        both       producer sleeps here for space; consumer wakes it
-///   768    ...  slots             producer   slot i at data_offset + (i & (capacity-1)) * size
+///   768    32   producer_stats    producer   side_counters of the producer side (see below)
+///   896    32   consumer_stats    consumer   side_counters of the consumer side
+///   1024   ...  slots             producer   slot i at data_offset + (i & (capacity-1)) * size
+/// Kinds with an endpoint table keep each endpoint's counters in its record, and add them to
+/// producer_stats / consumer_stats (atomic add) when the endpoint goes away; the totals are
+/// then the block plus every record.
 /// Unnamed bytes are zero and reserved.
 struct ring_control {
   alignas(k_block) std::atomic<std::uint64_t> producer_owner;
@@ -104,6 +125,8 @@ struct ring_control {
   std::atomic<std::uint64_t> head_pending;  // message rings: head being released (see below)
   alignas(k_block) wait_words data_wait;
   alignas(k_block) wait_words space_wait;
+  alignas(k_block) side_counters producer_stats;
+  alignas(k_block) side_counters consumer_stats;
 };
 
 /// Most endpoints (producers + consumers) a registry_control holds.
@@ -119,6 +142,7 @@ enum class endpoint_role : std::uint32_t { none = 0, producer = 1, consumer = 2 
 ///   8      4    role         holder  endpoint_role
 ///   16     8    claim_first  holder  first ticket (or byte position) + 1 it is claiming; 0 = none
 ///   24     8    claim_count  holder  tickets (or bytes) in that claim
+///   32     32   stats        holder  side_counters of this endpoint since it registered
 /// A holder stores claim_first/claim_count *before* the atomic that claims them and clears
 /// claim_first after publishing, so a holder that died mid-claim names what it left unpublished.
 struct endpoint_record {
@@ -127,13 +151,14 @@ struct endpoint_record {
   std::uint32_t reserved0;
   std::atomic<std::uint64_t> claim_first;
   std::atomic<std::uint64_t> claim_count;
-  std::uint8_t reserved[96];
+  side_counters stats;
+  std::uint8_t reserved[64];
 };
 
 /// ring_control followed by the endpoint table (mpmc, mpsc_msg).
 ///   offset        size           field
-///   128           640            ring_control (owner words unused by a registry's roles)
-///   768           64 x 128       endpoints[k_max_endpoints]
+///   128           896            ring_control (owner words unused by a registry's roles)
+///   1024          64 x 128       endpoints[k_max_endpoints]
 struct registry_control {
   ring_control base;
   endpoint_record endpoints[k_max_endpoints];
@@ -163,9 +188,13 @@ static_assert(offsetof(ring_control, consumer_closed) == 20);
 static_assert(offsetof(ring_control, head_pending) == 264);
 static_assert(offsetof(ring_control, data_wait) == 384, "wait words own their blocks");
 static_assert(offsetof(ring_control, space_wait) == 512, "wait words own their blocks");
-static_assert(sizeof(ring_control) == 640);
+static_assert(offsetof(ring_control, producer_stats) == 640, "counters own their blocks");
+static_assert(offsetof(ring_control, consumer_stats) == 768, "counters own their blocks");
+static_assert(sizeof(side_counters) == 32 && offsetof(side_counters, waits) == 24);
+static_assert(sizeof(ring_control) == 896);
 static_assert(sizeof(endpoint_record) == 128 && offsetof(endpoint_record, claim_first) == 16);
-static_assert(offsetof(registry_control, endpoints) == 640);
-static_assert(sizeof(registry_control) == 640 + 64 * 128);
+static_assert(offsetof(endpoint_record, stats) == 32);
+static_assert(offsetof(registry_control, endpoints) == 896);
+static_assert(sizeof(registry_control) == 896 + 64 * 128);
 
 }  // namespace ipcring

@@ -50,6 +50,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "ipcring/detail/counters.hpp"
 #include "ipcring/detail/role.hpp"
 #include "ipcring/detail/segment.hpp"
 #include "ipcring/detail/wait_block.hpp"
@@ -117,7 +118,8 @@ class mpmc_endpoint {
               producer ? &ctl_->consumer_closed : &ctl_->producer_closed,
               nullptr,
               &mpmc_endpoint::recover_hook,
-              nullptr};  // recover_self: set per wait
+              nullptr,  // recover_self: set per wait
+              &record_->stats};
     // relaxed: a new endpoint reopens its side; peers see it with their next acquire
     (producer ? ctl_->producer_closed : ctl_->consumer_closed).store(0, std::memory_order_relaxed);
   }
@@ -398,6 +400,9 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
     if (got != 0) {
       this->claim_done();
       detail::notify(this->ctl_->data_wait, this->fast_notify_);
+      detail::count_messages(this->record_->stats, got, got * sizeof(T));
+    } else {
+      detail::bump(this->record_->stats.stalls, 1);
     }
     return static_cast<std::size_t>(got);
   }
@@ -459,6 +464,9 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
       if (got != 0) {
         this->claim_done();
         detail::notify(this->ctl_->space_wait, this->fast_notify_);
+        detail::count_messages(this->record_->stats, n, n * sizeof(T));
+      } else {
+        detail::bump(this->record_->stats.stalls, 1);
       }
       if (n != 0 || got == 0) return n;
     }

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <utility>
 
+#include "ipcring/detail/counters.hpp"
 #include "ipcring/detail/role.hpp"
 #include "ipcring/detail/segment.hpp"
 #include "ipcring/detail/wait_block.hpp"
@@ -133,6 +134,7 @@ class msg_producer {
   /// Moving a producer ends (aborts) a claim it has open; so does destroying it.
   msg_producer(msg_producer&& o) noexcept
       : record_(o.record_),
+        stats_(o.stats_),
         seg_(std::move(o.seg_)),
         lease_(std::move(o.lease_)),
         ctl_(o.ctl_),
@@ -156,6 +158,7 @@ class msg_producer {
       seg_ = std::move(o.seg_);
       lease_ = std::move(o.lease_);
       record_ = o.record_;
+      stats_ = o.stats_;
       ctl_ = o.ctl_;
       data_ = o.data_;
       mask_ = o.mask_;
@@ -190,7 +193,10 @@ class msg_producer {
     if (open_length_ != 0) abort_open();  // a forgotten claim becomes padding
     const std::uint64_t record = detail::align8(k_record_header + length);
     std::uint64_t pos = 0;
-    if (!reserve(record, pos)) return msg_claim<MultiProducer>(msg_status::full);
+    if (!reserve(record, pos)) {
+      detail::bump(stats_->stalls, 1);
+      return msg_claim<MultiProducer>(msg_status::full);
+    }
     const std::uint64_t index = pos & mask_;
     detail::type_at(data_, index).store(type, std::memory_order_relaxed);
     open_index_ = index;
@@ -248,6 +254,8 @@ class msg_producer {
     policy_ = wait;
     scope_ = {&ctl_->space_wait, &ctl_->producer_closed, &ctl_->consumer_closed,
               &ctl_->consumer_owner};
+    stats_ = MultiProducer ? &record_->stats : &ctl_->producer_stats;
+    scope_.stats = stats_;
     ctl_->producer_closed.store(0, std::memory_order_relaxed);  // a new producer reopens
   }
 
@@ -353,6 +361,8 @@ class msg_producer {
       length = static_cast<std::int32_t>(detail::align8(static_cast<std::uint64_t>(length)));
     }
     open_length_ = 0;
+    if (commit)
+      detail::count_messages(*stats_, 1, static_cast<std::uint64_t>(length) - k_record_header);
     // [R-msg] publishes the record (or its padding); pairs with [A-msg] in the consumer
     detail::length_at(data_, index).store(length, std::memory_order_release);
     if constexpr (MultiProducer) {
@@ -375,6 +385,7 @@ class msg_producer {
   }
 
   endpoint_record* record_ = nullptr;  // before lease_ (multi-producer registration sets it)
+  side_counters* stats_ = nullptr;     // this producer's counters: its record's, or the ring's
   detail::attachment_ptr seg_;
   detail::role_lease lease_;
   ring_control* ctl_ = nullptr;
@@ -417,6 +428,7 @@ class msg_consumer {
   template <class Handler>
   std::size_t read(Handler&& handler, std::size_t max_messages = SIZE_MAX) noexcept {
     std::size_t n = 0;
+    std::uint64_t bytes = 0;
     std::uint64_t pos = head_;
     // At most one lap: beyond it lie the records just read, zeroed only by release_to().
     while (n < max_messages && pos - head_ < capacity()) {
@@ -428,10 +440,16 @@ class msg_consumer {
         handler(type, std::span<const std::byte>(data_ + (pos & mask_) + k_record_header,
                                                  length - k_record_header));
         ++n;
+        bytes += length - k_record_header;
       }
       pos += detail::align8(length);
     }
     release_to(pos);
+    if (n != 0) {
+      detail::count_messages(ctl_->consumer_stats, n, bytes);
+    } else if (max_messages != 0) {
+      detail::bump(ctl_->consumer_stats.stalls, 1);
+    }
     return n;
   }
   /// Copies the next message into `buffer`. If it does not fit, nothing is consumed and

@@ -39,6 +39,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "ipcring/detail/counters.hpp"
 #include "ipcring/detail/role.hpp"
 #include "ipcring/detail/segment.hpp"
 #include "ipcring/detail/wait_block.hpp"
@@ -169,20 +170,21 @@ class spsc_producer {
 
   /// Copies `v` into the next slot. False if the ring is full.
   [[nodiscard]] bool try_push(const T& v) noexcept {
-    if (free_slots(1) == 0) return false;
+    if (free_slots(1) == 0) return stalled();
     std::memcpy(slots_ + (tail_ & mask_), &v, sizeof(T));
     commit(1);
     return true;
   }
   /// All of `items` or nothing. False if fewer than items.size() slots are free.
   [[nodiscard]] bool try_push_all(std::span<const T> items) noexcept {
-    if (free_slots(items.size()) < items.size()) return false;
+    if (free_slots(items.size()) < items.size()) return stalled();
     copy_in(items);
     return true;
   }
   /// As many of `items` as fit, in order. Returns how many were pushed.
   [[nodiscard]] std::size_t try_push_some(std::span<const T> items) noexcept {
     const std::size_t n = std::min<std::uint64_t>(items.size(), free_slots(items.size()));
+    if (n == 0 && !items.empty()) stalled();
     copy_in(items.first(n));
     return n;
   }
@@ -192,6 +194,7 @@ class spsc_producer {
     const std::uint64_t idx = tail_ & mask_;
     const std::uint64_t k = std::min({static_cast<std::uint64_t>(n), mask_ + 1 - idx,
                                       free_slots(std::min<std::uint64_t>(n, mask_ + 1))});
+    if (k == 0 && n != 0) stalled();
     claimed_ = k;
     return {slots_ + idx, static_cast<std::size_t>(k)};
   }
@@ -253,6 +256,7 @@ class spsc_producer {
     ctl_ = c;
     fast_notify_ = detail::register_fast_notifier();
     scope_ = {&c->space_wait, &c->producer_closed, &c->consumer_closed, &c->consumer_owner};
+    scope_.stats = &c->producer_stats;
     policy_ = wait;
     // relaxed: a new holder reopens its side; the consumer sees it with its next acquire
     c->producer_closed.store(0, std::memory_order_relaxed);
@@ -307,6 +311,11 @@ class spsc_producer {
     // [R1] publishes the slots just written; pairs with [A1] in the consumer.
     ctl_->tail.store(tail_, std::memory_order_release);
     detail::notify(ctl_->data_wait, fast_notify_);  // wakes a sleeping consumer, if any
+    detail::count_messages(ctl_->producer_stats, n, n * sizeof(T));
+  }
+  bool stalled() noexcept {
+    detail::bump(ctl_->producer_stats.stalls, 1);
+    return false;
   }
 
   // Hot fields first. Process-local: the segment only holds tail and head.
@@ -352,20 +361,21 @@ class spsc_consumer {
 
   /// Copies the oldest message into `out`. False if the ring is empty.
   [[nodiscard]] bool try_pop(T& out) noexcept {
-    if (available(1) == 0) return false;
+    if (available(1) == 0) return stalled();
     std::memcpy(&out, slots_ + (head_ & mask_), sizeof(T));
     consume(1);
     return true;
   }
   /// Exactly out.size() messages or nothing.
   [[nodiscard]] bool try_pop_all(std::span<T> out) noexcept {
-    if (available(out.size()) < out.size()) return false;
+    if (available(out.size()) < out.size()) return stalled();
     copy_out(out);
     return true;
   }
   /// Up to out.size() messages; returns how many were popped.
   [[nodiscard]] std::size_t try_pop_some(std::span<T> out) noexcept {
     const std::size_t n = std::min<std::uint64_t>(out.size(), available(out.size()));
+    if (n == 0 && !out.empty()) stalled();
     copy_out(out.first(n));
     return n;
   }
@@ -375,6 +385,7 @@ class spsc_consumer {
     const std::uint64_t idx = head_ & mask_;
     const std::uint64_t k = std::min({static_cast<std::uint64_t>(n), mask_ + 1 - idx,
                                       available(std::min<std::uint64_t>(n, mask_ + 1))});
+    if (k == 0 && n != 0) stalled();
     peeked_ = k;
     return {slots_ + idx, static_cast<std::size_t>(k)};
   }
@@ -436,6 +447,7 @@ class spsc_consumer {
     ctl_ = c;
     fast_notify_ = detail::register_fast_notifier();
     scope_ = {&c->data_wait, &c->consumer_closed, &c->producer_closed, &c->producer_owner};
+    scope_.stats = &c->consumer_stats;
     policy_ = wait;
     // relaxed: a new holder reopens its side; the producer sees it with its next acquire
     c->consumer_closed.store(0, std::memory_order_relaxed);
@@ -486,6 +498,11 @@ class spsc_consumer {
     // [R2] frees the slots just read; pairs with [A2] in the producer.
     ctl_->head.store(head_, std::memory_order_release);
     detail::notify(ctl_->space_wait, fast_notify_);  // wakes a producer sleeping on a full ring
+    detail::count_messages(ctl_->consumer_stats, n, n * sizeof(T));
+  }
+  bool stalled() noexcept {
+    detail::bump(ctl_->consumer_stats.stalls, 1);
+    return false;
   }
 
   ring_control* ctl_ = nullptr;

@@ -39,10 +39,14 @@ class role_lease {
                             std::string_view segment, bool* took_over = nullptr);
   /// Registers this process as an endpoint of a ring with an endpoint table: takes a free
   /// record, or one whose holder died with no unpublished claim (a record naming a claim is
-  /// left for recovery). Throws errc::too_many_endpoints when none is left.
+  /// left for recovery). Throws errc::too_many_endpoints when none is left. The record's
+  /// counters are added to the ring totals when the lease is released.
   static role_lease register_endpoint(registry_control& reg, endpoint_role role,
                                       std::string_view segment, endpoint_record** record);
-  role_lease(role_lease&& o) noexcept : word_(o.word_), id_(o.id_) { o.word_ = nullptr; }
+  role_lease(role_lease&& o) noexcept
+      : word_(o.word_), id_(o.id_), stats_(o.stats_), totals_(o.totals_) {
+    o.word_ = nullptr;
+  }
   role_lease& operator=(role_lease&& o) noexcept;
   ~role_lease() { release(); }
   void release() noexcept;
@@ -51,6 +55,8 @@ class role_lease {
   role_lease(std::atomic<std::uint64_t>* w, std::uint64_t id) : word_(w), id_(id) {}
   std::atomic<std::uint64_t>* word_ = nullptr;
   std::uint64_t id_ = 0;
+  side_counters* stats_ = nullptr;   // an endpoint's own counters: folded into
+  side_counters* totals_ = nullptr;  // the ring totals on release
 };
 
 /// True if a live endpoint of `role` names `pos` (a ticket or byte position) in its claim.

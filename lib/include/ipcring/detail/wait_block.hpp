@@ -42,6 +42,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "ipcring/detail/counters.hpp"
 #include "ipcring/layout.hpp"
 #include "ipcring/wait.hpp"
 
@@ -91,6 +92,7 @@ struct wait_scope {
   /// much it repaired; the wait then re-checks at once). Null: nothing to repair.
   std::size_t (*recover)(void*) noexcept = nullptr;
   void* recover_self = nullptr;
+  side_counters* stats = nullptr;  // the waiting side's counters (waits); null: not counted
 };
 
 /// True if `owner` names a process that is gone (free roles and live holders are not).
@@ -108,6 +110,7 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
   // acquire: pairs with the release store in close_token::close()
   if (w.own_closed->load(std::memory_order_acquire) != 0) return wait_result::closed;
   if (ready()) return wait_result::ok;
+  if (w.stats != nullptr) bump(w.stats->waits, 1);
   const clock::time_point deadline = deadline_in(timeout);
   std::uint32_t spins = 0;
   bool slept = false;  // a first, short sleep is behind us
