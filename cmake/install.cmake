@@ -1,9 +1,9 @@
-# install(): headers, the static library, the CMake package (find_package(ipcring CONFIG)) and a
+# install(): headers, the static and the shared library, the CMake package (find_package(ipcring CONFIG)) and a
 # pkg-config file.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS ipcring EXPORT ipcringTargets
+install(TARGETS ipcring ipcring_shared EXPORT ipcringTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

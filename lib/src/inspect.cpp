@@ -71,6 +71,7 @@ ring_info inspect(std::span<const std::byte> v, std::string_view name) {
   info.kind = static_cast<ring_kind>(h.kind);
   info.capacity = h.capacity;
   info.slot_size = h.slot_size;
+  info.elem_size = h.elem_size;
   info.type_name.assign(h.type_name, h.type_name_len);
   const auto& c = *reinterpret_cast<const ring_control*>(v.data() + k_control_offset);
   // relaxed throughout: a snapshot for display

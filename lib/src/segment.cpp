@@ -2,6 +2,7 @@
 #include "ipcring/detail/segment.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <limits>
@@ -204,6 +205,21 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
   if (spec.type_name.size() > k_type_name_max) spec.type_name = stored_type_name(spec.type_name);
   const std::size_t found_len = std::min<std::size_t>(h->type_name_len, k_type_name_max);
   const std::string_view found_name(h->type_name, found_len);
+  if (opt.any_type) {
+    // Byte-copying openers take the element's name and alignment from the header; sizes
+    // are still checked. Untrusted: the alignment feeds data_offset.
+    // (mpmc slots: their layout follows from elem_size and elem_align, so a wider element
+    // alignment than the opener's shows up as a slot_size difference below.)
+    for (const std::uint32_t align : {h->slot_align, h->elem_align}) {
+      if (!std::has_single_bit(align) || align > 4096) {
+        throw error(errc::corrupted, what + ": alignment " + std::to_string(align) +
+                                         " in the header must be a power of two <= 4096");
+      }
+    }
+    spec.elem_align = h->elem_align;
+    spec.slot_align = h->slot_align;
+    spec.type_name = std::string(found_name);
+  }
   std::string diff;
   auto cmp = [&](const char* field, std::uint64_t expected, std::uint64_t found) {
     if (expected == found) return;

@@ -34,6 +34,7 @@ struct ring_info {
   ring_kind kind{};
   std::uint64_t capacity = 0;  ///< slots, or bytes for message rings
   std::uint32_t slot_size = 0;
+  std::uint32_t elem_size = 0;  ///< sizeof the element (an mpmc slot adds a sequence word)
   std::string type_name;
   std::uint64_t tail = 0, head = 0;
   std::uint64_t used = 0;  ///< racy: tail - head, clamped to [0, capacity]

@@ -16,6 +16,10 @@ struct ring_options {
   std::chrono::milliseconds open_timeout{2000};
   /// Overrides type_tag<T>::name as the element type name; empty = use type_tag<T>.
   std::string_view type_name{};
+  /// open: accept any element type of the right size, taking its name and alignment from the
+  /// header. For code that copies slots as bytes (the C API, tools); a typed program should
+  /// let the type be checked.
+  bool any_type = false;
 };
 
 }  // namespace ipcring

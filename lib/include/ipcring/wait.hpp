@@ -52,8 +52,12 @@ struct wait_policy {
   /// How often a waiting call checks whether its peer process is still alive.
   std::chrono::milliseconds liveness_interval{100};
 
-  static wait_policy spinning() noexcept { return {wait_strategy::spin, 2000, {}}; }
-  static wait_policy yielding() noexcept { return {wait_strategy::spin_yield, 2000, {}}; }
+  static wait_policy spinning() noexcept {
+    return {wait_strategy::spin, 2000, std::chrono::milliseconds{100}};
+  }
+  static wait_policy yielding() noexcept {
+    return {wait_strategy::spin_yield, 2000, std::chrono::milliseconds{100}};
+  }
   static wait_policy blocking() noexcept { return {}; }
 };
 

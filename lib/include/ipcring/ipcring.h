@@ -1,0 +1,176 @@
+/* ipcring/ipcring.h: the C API of ipcring, for C and for other languages (ctypes, P/Invoke).
+ *
+ *   ipcring_ring* ring;
+ *   ipcring_create("log", IPCRING_KIND_SPSC_MSG, 1 << 20, 0, NULL, &ring);
+ *   ipcring_producer* tx;
+ *   ipcring_producer_attach(ring, &tx);
+ *   ipcring_write(tx, 1, "hello", 5, -1);                        // blocks while full
+ *   ... in another process:
+ *   ipcring_open("log", IPCRING_KIND_ANY, 0, &ring);
+ *   ipcring_consumer_attach(ring, &rx);
+ *   ipcring_read(rx, buf, sizeof buf, &type, &len, 1000000000);  // waits up to 1 s
+ *
+ * Rules
+ *   - Every function returns an ipcring_status (or a plain value where it cannot fail) and
+ *     never lets a C++ exception escape. IPCRING_OK is 0; positive values are outcomes of
+ *     ring operations (full, empty, timeout, ...); negative values are errors, and for setup
+ *     errors they are the negated ipcring::errc (IPCRING_E_BUSY == -13). After an error,
+ *     ipcring_last_error() gives this thread's message naming the segment, value and rule.
+ *   - Handles are opaque and owned by the caller: free each with its own function. A producer
+ *     or consumer keeps the mapping alive on its own, so a ring handle may be closed first.
+ *     A handle is used by one thread at a time; different handles are independent.
+ *   - Fixed-slot rings (spsc, mpmc) carry slots of `slot_size` bytes, copied byte-wise:
+ *     1, 2, 4, any multiple of 8 up to 256, or 384, 512, 768, 1024, 2048, 4096, 8192,
+ *     16384, 32768, 65536 bytes. Message rings (spsc_msg, mpsc_msg) carry 0..max_message
+ *     bytes per message, each with a 32-bit type (any value but 0xFFFFFFFF).
+ *   - Timeouts are in nanoseconds; a negative timeout waits forever, 0 does not wait.
+ *   - Hot-path calls (try_push, try_pop, try_write, try_read and the blocking ones while
+ *     they need not wait) make no allocation and no syscall.
+ *
+ * ABI: only what this header declares is stable within a major version (the soname's
+ * number, libipcring.so.0). Values of enums never change meaning; new ones may be added, so
+ * treat an unknown status as an error. Structs are not part of the API (handles are opaque),
+ * so the library can grow without breaking callers. The C++ API in the same library carries
+ * no such promise. */
+#ifndef IPCRING_IPCRING_H
+#define IPCRING_IPCRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define IPCRING_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define IPCRING_API __attribute__((visibility("default")))
+#else
+#define IPCRING_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ipcring_status {
+  IPCRING_OK = 0,
+  /* Outcomes of ring operations. */
+  IPCRING_FULL = 1,         /* no room now (try_ calls) */
+  IPCRING_EMPTY = 2,        /* nothing to read now (try_ calls) */
+  IPCRING_TIMEOUT = 3,      /* a blocking call's time ran out */
+  IPCRING_CLOSED = 4,       /* this side or the peer side closed (readers drain first) */
+  IPCRING_PEER_DEAD = 5,    /* the single peer's process died */
+  IPCRING_TOO_LONG = 6,     /* the message is longer than ipcring_max_message() */
+  IPCRING_BAD_TYPE = 7,     /* message type 0xFFFFFFFF is reserved */
+  IPCRING_BUFFER_SMALL = 8, /* the buffer is too small: *length says what is needed */
+  IPCRING_CORRUPTED = 9,    /* the ring holds an impossible record/index: it stops delivering */
+  /* Setup errors: the negated ipcring::errc. */
+  IPCRING_E_INVALID_NAME = -1,
+  IPCRING_E_INVALID_ARGUMENT = -2,
+  IPCRING_E_ALREADY_EXISTS = -3,
+  IPCRING_E_NOT_FOUND = -4,
+  IPCRING_E_PERMISSION_DENIED = -5,
+  IPCRING_E_TOO_SMALL = -6,
+  IPCRING_E_NOT_READY = -7,
+  IPCRING_E_BAD_MAGIC = -8,
+  IPCRING_E_VERSION_MISMATCH = -9,
+  IPCRING_E_KIND_MISMATCH = -10,
+  IPCRING_E_TYPE_MISMATCH = -11,
+  IPCRING_E_CORRUPTED = -12,
+  IPCRING_E_BUSY = -13,
+  IPCRING_E_SYSTEM = -14,
+  IPCRING_E_NO_SPACE = -15,
+  IPCRING_E_TOO_MANY_ENDPOINTS = -16,
+  /* Errors of the C API itself. */
+  IPCRING_E_NULL_ARGUMENT = -100,   /* a required pointer was NULL */
+  IPCRING_E_WRONG_OPERATION = -101, /* e.g. ipcring_try_push on a message ring */
+  IPCRING_E_UNSUPPORTED = -102,     /* e.g. a slot size the C API does not carry */
+  IPCRING_E_NO_MEMORY = -103,
+  IPCRING_E_INTERNAL = -199
+} ipcring_status;
+
+/* Ring kinds; the values are those of the segment header (docs/layout.md). */
+typedef enum ipcring_kind {
+  IPCRING_KIND_ANY = 0, /* ipcring_open: whatever the segment holds */
+  IPCRING_KIND_SPSC = 1,
+  IPCRING_KIND_MPMC = 2,
+  IPCRING_KIND_SPSC_MSG = 3,
+  IPCRING_KIND_MPSC_MSG = 4
+} ipcring_kind;
+
+/* How blocking calls wait (see ipcring/wait.hpp): spin, spin then yield, spin then sleep. */
+typedef enum ipcring_wait {
+  IPCRING_WAIT_SPIN = 0,
+  IPCRING_WAIT_YIELD = 1,
+  IPCRING_WAIT_BLOCK = 2 /* the default */
+} ipcring_wait;
+
+typedef struct ipcring_ring ipcring_ring;
+typedef struct ipcring_producer ipcring_producer;
+typedef struct ipcring_consumer ipcring_consumer;
+
+/* Short name of a status ("busy", "full"); never NULL. */
+IPCRING_API const char* ipcring_strerror(int status);
+/* The message of this thread's last error (names segment, value and rule); "" if none. */
+IPCRING_API const char* ipcring_last_error(void);
+/* ipcring's layout_version (segments of another version are refused). */
+IPCRING_API uint32_t ipcring_layout_version(void);
+
+/* Creates a ring in a named shared-memory segment. capacity: slots (fixed-slot kinds) or
+ * bytes (message kinds), a power of two. slot_size: bytes per slot (fixed-slot kinds; 0 for
+ * message kinds). type_name: the element type recorded in the header (NULL: "bytes<N>" or
+ * "bytes"); C++ code opens the ring with ring_options::type_name set to the same. */
+IPCRING_API int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity,
+                               uint32_t slot_size, const char* type_name, ipcring_ring** out);
+/* Opens a ring. kind: IPCRING_KIND_ANY or the kind expected (else IPCRING_E_KIND_MISMATCH).
+ * slot_size: 0 for any, else the slot size expected (IPCRING_E_TYPE_MISMATCH otherwise).
+ * The element type name is not checked: the C API copies slots as bytes. */
+IPCRING_API int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size,
+                             ipcring_ring** out);
+/* Releases the ring handle (producers and consumers attached through it stay valid). */
+IPCRING_API void ipcring_close(ipcring_ring* ring);
+/* Removes the named segment. Processes attached keep their mapping. OK, or
+ * IPCRING_E_NOT_FOUND if there was none. */
+IPCRING_API int ipcring_remove(const char* name);
+
+IPCRING_API ipcring_kind ipcring_ring_kind(const ipcring_ring* ring);
+IPCRING_API uint64_t ipcring_capacity(const ipcring_ring* ring);
+/* Bytes per slot (fixed-slot kinds), 0 for message kinds. */
+IPCRING_API uint32_t ipcring_slot_size(const ipcring_ring* ring);
+/* Longest message (message kinds), 0 for fixed-slot kinds. */
+IPCRING_API uint64_t ipcring_max_message(const ipcring_ring* ring);
+
+/* Claims the producer role (single-producer kinds) or registers a producer endpoint.
+ * IPCRING_E_BUSY while a live process holds a single role. */
+IPCRING_API int ipcring_producer_attach(const ipcring_ring* ring, ipcring_producer** out);
+IPCRING_API int ipcring_consumer_attach(const ipcring_ring* ring, ipcring_consumer** out);
+/* Releases the role (a claim still open is aborted). */
+IPCRING_API void ipcring_producer_free(ipcring_producer* p);
+IPCRING_API void ipcring_consumer_free(ipcring_consumer* c);
+/* Closes this side: the peer's blocking calls return IPCRING_CLOSED (readers after draining). */
+IPCRING_API void ipcring_producer_shutdown(ipcring_producer* p);
+IPCRING_API void ipcring_consumer_shutdown(ipcring_consumer* c);
+IPCRING_API void ipcring_producer_set_wait(ipcring_producer* p, ipcring_wait how);
+IPCRING_API void ipcring_consumer_set_wait(ipcring_consumer* c, ipcring_wait how);
+
+/* Fixed-slot rings: `slot` points at slot_size bytes. */
+IPCRING_API int ipcring_try_push(ipcring_producer* p, const void* slot);
+IPCRING_API int ipcring_push(ipcring_producer* p, const void* slot, int64_t timeout_ns);
+IPCRING_API int ipcring_try_pop(ipcring_consumer* c, void* slot);
+IPCRING_API int ipcring_pop(ipcring_consumer* c, void* slot, int64_t timeout_ns);
+
+/* Message rings. Reads copy the next message into buffer[0..capacity) and set *type and
+ * *length (if not NULL); a message longer than the buffer is left in the ring
+ * (IPCRING_BUFFER_SMALL, *length = its size). */
+IPCRING_API int ipcring_try_write(ipcring_producer* p, uint32_t type, const void* data,
+                                  size_t length);
+IPCRING_API int ipcring_write(ipcring_producer* p, uint32_t type, const void* data, size_t length,
+                              int64_t timeout_ns);
+IPCRING_API int ipcring_try_read(ipcring_consumer* c, void* buffer, size_t capacity, uint32_t* type,
+                                 size_t* length);
+IPCRING_API int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity, uint32_t* type,
+                             size_t* length, int64_t timeout_ns);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IPCRING_IPCRING_H */

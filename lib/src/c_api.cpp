@@ -1,0 +1,652 @@
+// The C API (ipcring/ipcring.h) over the C++ rings.
+//
+// Fixed-slot rings are templates on the element type; C picks the slot size at run time. Each
+// supported size N is instantiated once with a byte-array element, raw_slot<N>, and reached
+// through a small virtual interface (fixed_ring, fixed_producer, fixed_consumer): one indirect
+// call per operation, no allocation. Message rings need no such table.
+//
+// No exception leaves this file: every entry point runs inside guarded(), which turns an
+// ipcring::error into the negated errc and keeps its message for ipcring_last_error().
+#include "ipcring/ipcring.h"
+
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "ipcring/inspect.hpp"
+#include "ipcring/ipcring.hpp"
+
+namespace {
+
+using namespace ipcring;
+using std::chrono::nanoseconds;
+
+thread_local std::string t_last_error;
+
+int fail(int status, const char* message) noexcept {
+  try {
+    t_last_error = message;
+  } catch (...) {  // out of memory: keep no message rather than throw into C
+    t_last_error.clear();
+  }
+  return status;
+}
+int fail(int status, const std::string& message) noexcept {
+  return fail(status, message.c_str());
+}
+
+template <class F>
+int guarded(F&& f) noexcept {
+  try {
+    return f();
+  } catch (const error& e) {
+    return fail(-static_cast<int>(e.value()), e.what());
+  } catch (const std::bad_alloc&) {
+    return fail(IPCRING_E_NO_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(IPCRING_E_INTERNAL, e.what());
+  } catch (...) {
+    return fail(IPCRING_E_INTERNAL, "unknown exception");
+  }
+}
+
+nanoseconds to_timeout(std::int64_t ns) noexcept {
+  return ns < 0 ? nanoseconds::max() : nanoseconds(ns);
+}
+
+int from(wait_result r) noexcept {
+  switch (r) {
+    case wait_result::ok:
+      return IPCRING_OK;
+    case wait_result::timeout:
+      return IPCRING_TIMEOUT;
+    case wait_result::closed:
+      return IPCRING_CLOSED;
+    case wait_result::peer_dead:
+      return IPCRING_PEER_DEAD;
+  }
+  return IPCRING_E_INTERNAL;
+}
+
+int from(msg_status s) noexcept {
+  switch (s) {
+    case msg_status::ok:
+      return IPCRING_OK;
+    case msg_status::full:
+      return IPCRING_FULL;
+    case msg_status::empty:
+      return IPCRING_EMPTY;
+    case msg_status::too_long:
+      return IPCRING_TOO_LONG;
+    case msg_status::bad_type:
+      return IPCRING_BAD_TYPE;
+    case msg_status::buffer_small:
+      return IPCRING_BUFFER_SMALL;
+    case msg_status::corrupted:
+      return IPCRING_CORRUPTED;
+  }
+  return IPCRING_E_INTERNAL;
+}
+
+wait_policy policy_for(ipcring_wait how) noexcept {
+  switch (how) {
+    case IPCRING_WAIT_SPIN:
+      return wait_policy::spinning();
+    case IPCRING_WAIT_YIELD:
+      return wait_policy::yielding();
+    case IPCRING_WAIT_BLOCK:
+      break;
+  }
+  return wait_policy::blocking();
+}
+
+// ---- fixed-slot rings at run-time slot sizes ----
+
+constexpr std::size_t natural_align(std::size_t n) {
+  return n % 8 == 0 ? 8 : n % 4 == 0 ? 4 : n % 2 == 0 ? 2 : 1;
+}
+
+template <std::size_t N>
+struct alignas(natural_align(N)) raw_slot {
+  std::byte bytes[N];
+};
+
+// The sizes ipcring.h promises.
+constexpr auto k_slot_sizes = [] {
+  std::array<std::size_t, 3 + 32 + 10> s{1, 2, 4};
+  std::size_t i = 3;
+  for (std::size_t n = 8; n <= 256; n += 8)
+    s[i++] = n;
+  for (std::size_t n : {384, 512, 768, 1024, 2048, 4096, 8192, 16384, 32768, 65536})
+    s[i++] = n;
+  return s;
+}();
+
+struct fixed_producer {
+  virtual ~fixed_producer() = default;
+  virtual bool try_push(const void* slot) noexcept = 0;
+  virtual wait_result push(const void* slot, nanoseconds timeout) noexcept = 0;
+  virtual void shutdown() noexcept = 0;
+  virtual void set_wait(const wait_policy& p) noexcept = 0;
+};
+struct fixed_consumer {
+  virtual ~fixed_consumer() = default;
+  virtual bool try_pop(void* slot) noexcept = 0;
+  virtual wait_result pop(void* slot, nanoseconds timeout) noexcept = 0;
+  virtual void shutdown() noexcept = 0;
+  virtual void set_wait(const wait_policy& p) noexcept = 0;
+};
+struct fixed_ring {
+  virtual ~fixed_ring() = default;
+  virtual std::unique_ptr<fixed_producer> producer() const = 0;
+  virtual std::unique_ptr<fixed_consumer> consumer() const = 0;
+  virtual std::uint64_t capacity() const noexcept = 0;
+};
+
+// spsc: zero-copy through claim/peek, so a slot is copied once.
+template <class Slot>
+struct spsc_fixed_producer final : fixed_producer {
+  explicit spsc_fixed_producer(spsc_producer<Slot> handle) : h(std::move(handle)) {}
+  bool try_push(const void* slot) noexcept override {
+    const auto s = h.claim(1);
+    if (s.empty()) return false;
+    std::memcpy(s.data(), slot, sizeof(Slot));
+    h.publish(1);
+    return true;
+  }
+  wait_result push(const void* slot, nanoseconds timeout) noexcept override {
+    const wait_result r = h.wait_writable(1, timeout);
+    if (r == wait_result::ok && !try_push(slot)) return wait_result::timeout;  // cannot happen
+    return r;
+  }
+  void shutdown() noexcept override { h.close(); }
+  void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
+  spsc_producer<Slot> h;
+};
+template <class Slot>
+struct spsc_fixed_consumer final : fixed_consumer {
+  explicit spsc_fixed_consumer(spsc_consumer<Slot> handle) : h(std::move(handle)) {}
+  bool try_pop(void* slot) noexcept override {
+    const auto s = h.peek(1);
+    if (s.empty()) return false;
+    std::memcpy(slot, s.data(), sizeof(Slot));
+    h.release(1);
+    return true;
+  }
+  wait_result pop(void* slot, nanoseconds timeout) noexcept override {
+    const wait_result r = h.wait_readable(1, timeout);
+    if (r == wait_result::ok && !try_pop(slot)) return wait_result::timeout;  // cannot happen
+    return r;
+  }
+  void shutdown() noexcept override { h.close(); }
+  void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
+  spsc_consumer<Slot> h;
+};
+
+// mpmc: through a local copy (the C buffer need not be aligned for Slot).
+template <class Slot>
+struct mpmc_fixed_producer final : fixed_producer {
+  explicit mpmc_fixed_producer(mpmc_producer<Slot> handle) : h(std::move(handle)) {}
+  bool try_push(const void* slot) noexcept override {
+    Slot s;
+    std::memcpy(&s, slot, sizeof s);
+    return h.try_push(s);
+  }
+  wait_result push(const void* slot, nanoseconds timeout) noexcept override {
+    Slot s;
+    std::memcpy(&s, slot, sizeof s);
+    return h.push(s, timeout);
+  }
+  void shutdown() noexcept override { h.close(); }
+  void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
+  mpmc_producer<Slot> h;
+};
+template <class Slot>
+struct mpmc_fixed_consumer final : fixed_consumer {
+  explicit mpmc_fixed_consumer(mpmc_consumer<Slot> handle) : h(std::move(handle)) {}
+  bool try_pop(void* slot) noexcept override {
+    Slot s;
+    if (!h.try_pop(s)) return false;
+    std::memcpy(slot, &s, sizeof s);
+    return true;
+  }
+  wait_result pop(void* slot, nanoseconds timeout) noexcept override {
+    Slot s;
+    const wait_result r = h.pop(s, timeout);
+    if (r == wait_result::ok) std::memcpy(slot, &s, sizeof s);
+    return r;
+  }
+  void shutdown() noexcept override { h.close(); }
+  void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
+  mpmc_consumer<Slot> h;
+};
+
+template <class Ring, template <class> class Producer, template <class> class Consumer, class Slot>
+struct typed_fixed_ring final : fixed_ring {
+  explicit typed_fixed_ring(Ring r) : ring(std::move(r)) {}
+  std::unique_ptr<fixed_producer> producer() const override {
+    return std::make_unique<Producer<Slot>>(ring.producer());
+  }
+  std::unique_ptr<fixed_consumer> consumer() const override {
+    return std::make_unique<Consumer<Slot>>(ring.consumer());
+  }
+  std::uint64_t capacity() const noexcept override { return ring.capacity(); }
+  Ring ring;
+};
+
+template <class Slot>
+std::unique_ptr<fixed_ring> make_fixed(bool create, ipcring_kind kind, const std::string& name,
+                                       std::uint64_t capacity, const ring_options& opt) {
+  if (kind == IPCRING_KIND_SPSC) {
+    using ring_t = spsc_ring<Slot>;
+    return std::make_unique<
+        typed_fixed_ring<ring_t, spsc_fixed_producer, spsc_fixed_consumer, Slot>>(
+        create ? ring_t::create(name, capacity, opt) : ring_t::open(name, opt));
+  }
+  using ring_t = mpmc_ring<Slot>;
+  return std::make_unique<typed_fixed_ring<ring_t, mpmc_fixed_producer, mpmc_fixed_consumer, Slot>>(
+      create ? ring_t::create(name, capacity, opt) : ring_t::open(name, opt));
+}
+
+template <std::size_t... I>
+std::unique_ptr<fixed_ring> dispatch_fixed(std::index_sequence<I...>, std::uint32_t slot_size,
+                                           bool create, ipcring_kind kind, const std::string& name,
+                                           std::uint64_t capacity, const ring_options& opt) {
+  std::unique_ptr<fixed_ring> r;
+  // Exactly one size matches (the caller checked it is in the table).
+  ((slot_size == k_slot_sizes[I]
+        ? (void)(r = make_fixed<raw_slot<k_slot_sizes[I]>>(create, kind, name, capacity, opt))
+        : void()),
+   ...);
+  return r;
+}
+
+bool supported_slot_size(std::uint32_t n) noexcept {
+  for (std::size_t s : k_slot_sizes) {
+    if (s == n) return true;
+  }
+  return false;
+}
+
+std::string supported_sizes_text() {
+  return "1, 2, 4, a multiple of 8 up to 256, or 384, 512, 768, 1024, 2048, 4096, 8192, 16384, "
+         "32768, 65536";
+}
+
+bool fixed_kind(ipcring_kind k) noexcept {
+  return k == IPCRING_KIND_SPSC || k == IPCRING_KIND_MPMC;
+}
+bool msg_kind(ipcring_kind k) noexcept {
+  return k == IPCRING_KIND_SPSC_MSG || k == IPCRING_KIND_MPSC_MSG;
+}
+
+}  // namespace
+
+struct ipcring_ring {
+  ipcring_kind kind = IPCRING_KIND_ANY;
+  std::uint32_t slot_size = 0;
+  std::uint64_t capacity = 0;
+  std::unique_ptr<fixed_ring> fixed;
+  std::optional<spsc_msg_ring> spsc_msg;
+  std::optional<mpsc_msg_ring> mpsc_msg;
+};
+
+struct ipcring_producer {
+  std::unique_ptr<fixed_producer> fixed;
+  std::optional<msg_producer<false>> spsc_msg;
+  std::optional<msg_producer<true>> mpsc_msg;
+};
+
+struct ipcring_consumer {
+  std::unique_ptr<fixed_consumer> fixed;
+  std::optional<msg_consumer> msg;
+};
+
+namespace {
+
+int null_argument(const char* what) noexcept {
+  fail(IPCRING_E_NULL_ARGUMENT, "a required argument is NULL: ");
+  try {
+    t_last_error += what;
+  } catch (...) {
+  }
+  return IPCRING_E_NULL_ARGUMENT;
+}
+
+// Builds a ring handle for `kind` (create or open).
+std::unique_ptr<ipcring_ring> attach(bool create, ipcring_kind kind, const std::string& name,
+                                     std::uint64_t capacity, std::uint32_t slot_size,
+                                     const ring_options& opt) {
+  auto r = std::make_unique<ipcring_ring>();
+  r->kind = kind;
+  if (fixed_kind(kind)) {
+    if (!supported_slot_size(slot_size)) {
+      throw error(errc::invalid_argument, "'" + name + "': slot_size=" + std::to_string(slot_size) +
+                                              " is not carried by the C API; use " +
+                                              supported_sizes_text());
+    }
+    r->fixed = dispatch_fixed(std::make_index_sequence<k_slot_sizes.size()>{}, slot_size, create,
+                              kind, name, capacity, opt);
+    r->slot_size = slot_size;
+    r->capacity = r->fixed->capacity();
+  } else if (kind == IPCRING_KIND_SPSC_MSG) {
+    r->spsc_msg.emplace(create ? spsc_msg_ring::create(name, capacity, opt)
+                               : spsc_msg_ring::open(name, opt));
+    r->capacity = r->spsc_msg->capacity();
+  } else {
+    r->mpsc_msg.emplace(create ? mpsc_msg_ring::create(name, capacity, opt)
+                               : mpsc_msg_ring::open(name, opt));
+    r->capacity = r->mpsc_msg->capacity();
+  }
+  return r;
+}
+
+// The kind and slot size of an existing ring; waits (within open_timeout) for a creator that
+// has not published `ready` yet, as open() does.
+ring_info probe(const std::string& name, const ring_options& opt) {
+  const auto deadline = std::chrono::steady_clock::now() + opt.open_timeout;
+  for (;;) {
+    try {
+      return inspect(name, opt.map);
+    } catch (const error& e) {
+      if (e.value() != errc::not_ready && e.value() != errc::too_small) throw;
+      if (std::chrono::steady_clock::now() >= deadline) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* ipcring_strerror(int status) {
+  switch (status) {
+    case IPCRING_OK:
+      return "ok";
+    case IPCRING_FULL:
+      return "full";
+    case IPCRING_EMPTY:
+      return "empty";
+    case IPCRING_TIMEOUT:
+      return "timeout";
+    case IPCRING_CLOSED:
+      return "closed";
+    case IPCRING_PEER_DEAD:
+      return "peer_dead";
+    case IPCRING_TOO_LONG:
+      return "too_long";
+    case IPCRING_BAD_TYPE:
+      return "bad_type";
+    case IPCRING_BUFFER_SMALL:
+      return "buffer_small";
+    case IPCRING_CORRUPTED:
+      return "corrupted";
+    case IPCRING_E_NULL_ARGUMENT:
+      return "null_argument";
+    case IPCRING_E_WRONG_OPERATION:
+      return "wrong_operation";
+    case IPCRING_E_UNSUPPORTED:
+      return "unsupported";
+    case IPCRING_E_NO_MEMORY:
+      return "no_memory";
+    case IPCRING_E_INTERNAL:
+      return "internal";
+    default:
+      break;
+  }
+  if (status <= IPCRING_E_INVALID_NAME && status >= IPCRING_E_TOO_MANY_ENDPOINTS) {
+    return to_string(static_cast<errc>(-status));
+  }
+  return "unknown";
+}
+
+const char* ipcring_last_error(void) {
+  return t_last_error.c_str();
+}
+
+uint32_t ipcring_layout_version(void) {
+  return k_layout_version;
+}
+
+int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity, uint32_t slot_size,
+                   const char* type_name, ipcring_ring** out) {
+  return guarded([&] {
+    if (name == nullptr) return null_argument("name");
+    if (out == nullptr) return null_argument("out");
+    *out = nullptr;
+    if (!fixed_kind(kind) && !msg_kind(kind)) {
+      return fail(IPCRING_E_INVALID_ARGUMENT, "ipcring_create('" + std::string(name) +
+                                                  "'): kind=" + std::to_string(kind) +
+                                                  " is not a ring kind (1-4)");
+    }
+    if (msg_kind(kind) && slot_size != 0) {
+      return fail(IPCRING_E_INVALID_ARGUMENT,
+                  "ipcring_create('" + std::string(name) +
+                      "'): message rings have no slot size; pass 0, not " +
+                      std::to_string(slot_size));
+    }
+    std::string type;
+    if (type_name != nullptr) {
+      type = type_name;
+    } else if (fixed_kind(kind)) {
+      type = "bytes<" + std::to_string(slot_size) + ">";
+    }
+    ring_options opt;
+    if (fixed_kind(kind)) opt.type_name = type;
+    *out = attach(true, kind, name, capacity, slot_size, opt).release();
+    return static_cast<int>(IPCRING_OK);
+  });
+}
+
+int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size, ipcring_ring** out) {
+  return guarded([&] {
+    if (name == nullptr) return null_argument("name");
+    if (out == nullptr) return null_argument("out");
+    *out = nullptr;
+    ring_options opt;
+    opt.any_type = true;
+    const ring_info info = probe(name, opt);
+    const auto found = static_cast<ipcring_kind>(info.kind);
+    if (kind != IPCRING_KIND_ANY && kind != found) {
+      return fail(IPCRING_E_KIND_MISMATCH,
+                  "ipcring_open('" + std::string(name) + "'): ring kind expected " +
+                      to_string(static_cast<ring_kind>(kind)) + ", found " + to_string(info.kind));
+    }
+    std::uint32_t size = 0;
+    if (fixed_kind(found)) {
+      // The element is what C copies (an mpmc slot also holds a sequence word).
+      size = info.elem_size;
+      if (slot_size != 0 && slot_size != size) {
+        return fail(IPCRING_E_TYPE_MISMATCH,
+                    "ipcring_open('" + std::string(name) + "'): slot_size expected " +
+                        std::to_string(slot_size) + ", found " + std::to_string(size));
+      }
+    }
+    *out = attach(false, found, name, 0, size, opt).release();
+    return static_cast<int>(IPCRING_OK);
+  });
+}
+
+void ipcring_close(ipcring_ring* ring) {
+  delete ring;
+}
+
+int ipcring_remove(const char* name) {
+  return guarded([&] {
+    if (name == nullptr) return null_argument("name");
+    validate_name(name);
+    if (!remove(name)) return fail(IPCRING_E_NOT_FOUND, "'" + std::string(name) + "' not found");
+    return static_cast<int>(IPCRING_OK);
+  });
+}
+
+ipcring_kind ipcring_ring_kind(const ipcring_ring* ring) {
+  return ring == nullptr ? IPCRING_KIND_ANY : ring->kind;
+}
+uint64_t ipcring_capacity(const ipcring_ring* ring) {
+  return ring == nullptr ? 0 : ring->capacity;
+}
+uint32_t ipcring_slot_size(const ipcring_ring* ring) {
+  return ring == nullptr ? 0 : ring->slot_size;
+}
+uint64_t ipcring_max_message(const ipcring_ring* ring) {
+  return ring == nullptr || !msg_kind(ring->kind) ? 0 : ring->capacity / 8 - k_record_header;
+}
+
+int ipcring_producer_attach(const ipcring_ring* ring, ipcring_producer** out) {
+  return guarded([&] {
+    if (ring == nullptr) return null_argument("ring");
+    if (out == nullptr) return null_argument("out");
+    *out = nullptr;
+    auto p = std::make_unique<ipcring_producer>();
+    if (ring->fixed) p->fixed = ring->fixed->producer();
+    if (ring->spsc_msg) p->spsc_msg.emplace(ring->spsc_msg->producer());
+    if (ring->mpsc_msg) p->mpsc_msg.emplace(ring->mpsc_msg->producer());
+    *out = p.release();
+    return static_cast<int>(IPCRING_OK);
+  });
+}
+
+int ipcring_consumer_attach(const ipcring_ring* ring, ipcring_consumer** out) {
+  return guarded([&] {
+    if (ring == nullptr) return null_argument("ring");
+    if (out == nullptr) return null_argument("out");
+    *out = nullptr;
+    auto c = std::make_unique<ipcring_consumer>();
+    if (ring->fixed) c->fixed = ring->fixed->consumer();
+    if (ring->spsc_msg) c->msg.emplace(ring->spsc_msg->consumer());
+    if (ring->mpsc_msg) c->msg.emplace(ring->mpsc_msg->consumer());
+    *out = c.release();
+    return static_cast<int>(IPCRING_OK);
+  });
+}
+
+void ipcring_producer_free(ipcring_producer* p) {
+  delete p;
+}
+void ipcring_consumer_free(ipcring_consumer* c) {
+  delete c;
+}
+
+void ipcring_producer_shutdown(ipcring_producer* p) {
+  if (p == nullptr) return;
+  if (p->fixed) p->fixed->shutdown();
+  if (p->spsc_msg) p->spsc_msg->close();
+  if (p->mpsc_msg) p->mpsc_msg->close();
+}
+void ipcring_consumer_shutdown(ipcring_consumer* c) {
+  if (c == nullptr) return;
+  if (c->fixed) c->fixed->shutdown();
+  if (c->msg) c->msg->close();
+}
+
+void ipcring_producer_set_wait(ipcring_producer* p, ipcring_wait how) {
+  if (p == nullptr) return;
+  const wait_policy w = policy_for(how);
+  if (p->fixed) p->fixed->set_wait(w);
+  if (p->spsc_msg) p->spsc_msg->set_wait_policy(w);
+  if (p->mpsc_msg) p->mpsc_msg->set_wait_policy(w);
+}
+void ipcring_consumer_set_wait(ipcring_consumer* c, ipcring_wait how) {
+  if (c == nullptr) return;
+  const wait_policy w = policy_for(how);
+  if (c->fixed) c->fixed->set_wait(w);
+  if (c->msg) c->msg->set_wait_policy(w);
+}
+
+// ---- fixed-slot operations (hot path: no allocation, no exception) ----
+
+int ipcring_try_push(ipcring_producer* p, const void* slot) {
+  if (p == nullptr || slot == nullptr) return null_argument(p == nullptr ? "producer" : "slot");
+  if (!p->fixed) return fail(IPCRING_E_WRONG_OPERATION, "try_push on a message ring");
+  return p->fixed->try_push(slot) ? IPCRING_OK : IPCRING_FULL;
+}
+
+int ipcring_push(ipcring_producer* p, const void* slot, int64_t timeout_ns) {
+  if (p == nullptr || slot == nullptr) return null_argument(p == nullptr ? "producer" : "slot");
+  if (!p->fixed) return fail(IPCRING_E_WRONG_OPERATION, "push on a message ring");
+  return from(p->fixed->push(slot, to_timeout(timeout_ns)));
+}
+
+int ipcring_try_pop(ipcring_consumer* c, void* slot) {
+  if (c == nullptr || slot == nullptr) return null_argument(c == nullptr ? "consumer" : "slot");
+  if (!c->fixed) return fail(IPCRING_E_WRONG_OPERATION, "try_pop on a message ring");
+  return c->fixed->try_pop(slot) ? IPCRING_OK : IPCRING_EMPTY;
+}
+
+int ipcring_pop(ipcring_consumer* c, void* slot, int64_t timeout_ns) {
+  if (c == nullptr || slot == nullptr) return null_argument(c == nullptr ? "consumer" : "slot");
+  if (!c->fixed) return fail(IPCRING_E_WRONG_OPERATION, "pop on a message ring");
+  return from(c->fixed->pop(slot, to_timeout(timeout_ns)));
+}
+
+// ---- message operations ----
+
+int ipcring_try_write(ipcring_producer* p, uint32_t type, const void* data, size_t length) {
+  if (p == nullptr) return null_argument("producer");
+  if (data == nullptr && length != 0) return null_argument("data");
+  const std::span<const std::byte> bytes(static_cast<const std::byte*>(data), length);
+  if (p->spsc_msg) return from(p->spsc_msg->try_write(type, bytes));
+  if (p->mpsc_msg) return from(p->mpsc_msg->try_write(type, bytes));
+  return fail(IPCRING_E_WRONG_OPERATION, "try_write on a fixed-slot ring");
+}
+
+int ipcring_write(ipcring_producer* p, uint32_t type, const void* data, size_t length,
+                  int64_t timeout_ns) {
+  if (p == nullptr) return null_argument("producer");
+  if (data == nullptr && length != 0) return null_argument("data");
+  const std::span<const std::byte> bytes(static_cast<const std::byte*>(data), length);
+  msg_status s = msg_status::ok;
+  wait_result r{};
+  if (p->spsc_msg) {
+    r = p->spsc_msg->write(type, bytes, to_timeout(timeout_ns), &s);
+  } else if (p->mpsc_msg) {
+    r = p->mpsc_msg->write(type, bytes, to_timeout(timeout_ns), &s);
+  } else {
+    return fail(IPCRING_E_WRONG_OPERATION, "write on a fixed-slot ring");
+  }
+  return r == wait_result::ok ? from(s) : from(r);
+}
+
+int ipcring_try_read(ipcring_consumer* c, void* buffer, size_t capacity, uint32_t* type,
+                     size_t* length) {
+  if (c == nullptr) return null_argument("consumer");
+  if (buffer == nullptr && capacity != 0) return null_argument("buffer");
+  if (!c->msg) return fail(IPCRING_E_WRONG_OPERATION, "try_read on a fixed-slot ring");
+  const read_result r = c->msg->try_read({static_cast<std::byte*>(buffer), capacity});
+  if (type != nullptr) *type = r.type;
+  if (length != nullptr) *length = r.size;
+  return from(r.status);
+}
+
+int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity, uint32_t* type, size_t* length,
+                 int64_t timeout_ns) {
+  if (c == nullptr) return null_argument("consumer");
+  if (buffer == nullptr && capacity != 0) return null_argument("buffer");
+  if (!c->msg) return fail(IPCRING_E_WRONG_OPERATION, "read on a fixed-slot ring");
+  const auto timeout = to_timeout(timeout_ns);
+  // The clock is read only if a wait is needed (a vDSO call costs 20-50 ns in a VM).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  for (;;) {
+    const int s = ipcring_try_read(c, buffer, capacity, type, length);
+    if (s != IPCRING_EMPTY) return s;
+    nanoseconds left = timeout;
+    if (timeout != nanoseconds::max()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!deadline) deadline = now + timeout;
+      if (now >= *deadline) return IPCRING_TIMEOUT;
+      left = *deadline - now;
+    }
+    const wait_result r = c->msg->wait_readable(left);
+    if (r != wait_result::ok) return from(r);
+  }
+}
+
+}  // extern "C"
