@@ -482,7 +482,7 @@ int ipcring_remove(const char* name) {
   return guarded([&] {
     if (name == nullptr) return null_argument("name");
     validate_name(name);
-    if (!remove(name)) return fail(IPCRING_E_NOT_FOUND, "'" + std::string(name) + "' not found");
+    if (!ipcring::remove(name)) return fail(IPCRING_E_NOT_FOUND, "'" + std::string(name) + "' not found");
     return static_cast<int>(IPCRING_OK);
   });
 }

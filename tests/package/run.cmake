@@ -1,6 +1,7 @@
 # cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -P run.cmake
-# Installs the build into WORK_DIR/prefix, then builds and runs tests/package twice: through
-# find_package(ipcring CONFIG) and through pkg-config.
+# Installs the build into WORK_DIR/prefix, then builds and runs the consumers in tests/package:
+# through find_package(ipcring CONFIG) (static C++, shared C++, shared C) and through
+# pkg-config (C++ and C).
 file(REMOVE_RECURSE ${WORK_DIR})
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
@@ -10,10 +11,23 @@ function(run)
 endfunction()
 set(prefix ${WORK_DIR}/prefix)
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
+foreach(f include/ipcring/ipcring.h include/ipcring/ipcring.hpp)
+  if(NOT EXISTS ${prefix}/${f})
+    message(FATAL_ERROR "the install lacks ${f}")
+  endif()
+endforeach()
+file(GLOB static_lib ${prefix}/lib*/libipcring.a)
+file(GLOB shared_lib ${prefix}/lib*/libipcring.so)
+if(NOT static_lib OR NOT shared_lib)
+  message(FATAL_ERROR "the install lacks libipcring.a or libipcring.so: '${static_lib}' '${shared_lib}'")
+endif()
+
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${WORK_DIR}/cmake-consumer
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/cmake-consumer)
-run(${WORK_DIR}/cmake-consumer/consumer)
+foreach(exe consumer consumer_shared consumer_c)
+  run(${WORK_DIR}/cmake-consumer/${exe})
+endforeach()
 
 find_program(PKG_CONFIG pkg-config REQUIRED)
 file(GLOB pc_dirs ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
@@ -24,6 +38,10 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "pkg-config does not find ipcring in ${pc_dirs}")
 endif()
 separate_arguments(flags UNIX_COMMAND "${flags}")
+get_filename_component(libdir ${shared_lib} DIRECTORY)
 find_program(CXX NAMES c++ g++ clang++ REQUIRED)
-run(${CXX} ${SOURCE_DIR}/tests/package/consumer.cpp -o ${WORK_DIR}/pc-consumer ${flags})
-run(${WORK_DIR}/pc-consumer)
+find_program(CC NAMES cc gcc clang REQUIRED)
+run(${CXX} -std=c++20 ${SOURCE_DIR}/tests/package/consumer.cpp -o ${WORK_DIR}/pc-consumer ${flags})
+run(${CC} ${SOURCE_DIR}/tests/package/consumer_c.c -o ${WORK_DIR}/pc-consumer-c ${flags})
+run(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${libdir} ${WORK_DIR}/pc-consumer)
+run(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${libdir} ${WORK_DIR}/pc-consumer-c)
