@@ -209,6 +209,22 @@ TYPED_TEST(msg_rings, corrupt_lengths_are_reported_and_never_read_out_of_bounds)
   EXPECT_EQ(rx.wait_readable(10ms), wait_result::ok);  // reports instead of sleeping
 }
 
+TYPED_TEST(msg_rings, a_record_reaching_past_one_lap_is_corrupt) {
+  fixture<TypeParam> f(1024);
+  f.set_position(1008);  // head 16 bytes before the end
+  detail::type_at(f.data(), 1008).store(1);
+  detail::length_at(f.data(), 1008).store(16);  // valid: 8 payload bytes up to the end
+  detail::type_at(f.data(), 0).store(1);
+  detail::length_at(f.data(), 0).store(1024);  // fits the buffer, but overlaps the first record
+  auto rx = f.ring.consumer();
+  std::size_t delivered = 0;
+  EXPECT_EQ(rx.read([&](auto, auto m) { delivered += m.size(); }), 1u);
+  EXPECT_EQ(delivered, 8u);
+  EXPECT_TRUE(rx.corrupted());
+  std::array<std::byte, 2048> buf{};
+  EXPECT_EQ(rx.try_read(buf).status, msg_status::corrupted);
+}
+
 TYPED_TEST(msg_rings, blocking_read_sees_close_after_draining) {
   fixture<TypeParam> f(1024);
   auto tx = f.ring.producer();
@@ -304,6 +320,16 @@ TEST(msg_ring, capacity_must_be_a_power_of_two_of_at_least_1k) {
     auto a = ring.producer();
     (void)ring.producer();
   });
+}
+
+TEST(msg_ring, open_refuses_a_header_capacity_below_the_minimum) {
+  heap_bytes mem(1 << 16);
+  auto ring = spsc_msg_ring::create_in(mem.span(), 1024);
+  auto& h = *reinterpret_cast<segment_header*>(mem.span().data());
+  h.capacity = 64;  // self-consistent, but max_message() would wrap around
+  h.total_size = h.data_offset + 64;
+  const auto msg = expect_error(errc::corrupted, [&] { (void)spsc_msg_ring::open_in(mem.span()); });
+  EXPECT_NE(msg.find("minimum of 1024"), std::string::npos) << msg;
 }
 
 // Multi-producer interleaving and random lengths with checksums (threads: the TSan target).

@@ -180,6 +180,7 @@ struct spsc_fixed_consumer final : fixed_consumer {
     return true;
   }
   wait_result pop(void* slot, nanoseconds timeout) noexcept override {
+    if (try_pop(slot)) return wait_result::ok;  // what is there is delivered, even after close
     const wait_result r = h.wait_readable(1, timeout);
     if (r == wait_result::ok && !try_pop(slot)) return wait_result::timeout;  // cannot happen
     return r;
@@ -217,6 +218,7 @@ struct mpmc_fixed_consumer final : fixed_consumer {
     return true;
   }
   wait_result pop(void* slot, nanoseconds timeout) noexcept override {
+    if (try_pop(slot)) return wait_result::ok;  // what is there is delivered, even after close
     Slot s;
     const wait_result r = h.pop(s, timeout);
     if (r == wait_result::ok) std::memcpy(slot, &s, sizeof s);
@@ -279,6 +281,16 @@ std::string supported_sizes_text() {
          "32768, 65536";
 }
 
+int unsupported_slot(const std::string& name, std::uint32_t slot_size) noexcept {
+  try {
+    return fail(IPCRING_E_UNSUPPORTED, "'" + name + "': slot_size=" + std::to_string(slot_size) +
+                                           " is not carried by the C API; use " +
+                                           supported_sizes_text());
+  } catch (...) {
+    return IPCRING_E_UNSUPPORTED;
+  }
+}
+
 bool fixed_kind(ipcring_kind k) noexcept {
   return k == IPCRING_KIND_SPSC || k == IPCRING_KIND_MPMC;
 }
@@ -326,11 +338,6 @@ std::unique_ptr<ipcring_ring> attach(bool create, ipcring_kind kind, const std::
   auto r = std::make_unique<ipcring_ring>();
   r->kind = kind;
   if (fixed_kind(kind)) {
-    if (!supported_slot_size(slot_size)) {
-      throw error(errc::invalid_argument, "'" + name + "': slot_size=" + std::to_string(slot_size) +
-                                              " is not carried by the C API; use " +
-                                              supported_sizes_text());
-    }
     r->fixed = dispatch_fixed(std::make_index_sequence<k_slot_sizes.size()>{}, slot_size, create,
                               kind, name, capacity, opt);
     r->slot_size = slot_size;
@@ -432,6 +439,8 @@ int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity, uint3
                       "'): message rings have no slot size; pass 0, not " +
                       std::to_string(slot_size));
     }
+    if (fixed_kind(kind) && !supported_slot_size(slot_size))
+      return unsupported_slot(name, slot_size);
     std::string type;
     if (type_name != nullptr) {
       type = type_name;
@@ -450,6 +459,11 @@ int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size, ipcrin
     if (name == nullptr) return null_argument("name");
     if (out == nullptr) return null_argument("out");
     *out = nullptr;
+    if (kind != IPCRING_KIND_ANY && !fixed_kind(kind) && !msg_kind(kind)) {
+      return fail(IPCRING_E_INVALID_ARGUMENT, "ipcring_open('" + std::string(name) +
+                                                  "'): kind=" + std::to_string(kind) +
+                                                  " is not a ring kind (0-4)");
+    }
     ring_options opt;
     opt.any_type = true;
     const ring_info info = probe(name, opt);
@@ -468,6 +482,7 @@ int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size, ipcrin
                     "ipcring_open('" + std::string(name) + "'): slot_size expected " +
                         std::to_string(slot_size) + ", found " + std::to_string(size));
       }
+      if (!supported_slot_size(size)) return unsupported_slot(name, size);
     }
     *out = attach(false, found, name, 0, size, opt).release();
     return static_cast<int>(IPCRING_OK);
@@ -482,7 +497,8 @@ int ipcring_remove(const char* name) {
   return guarded([&] {
     if (name == nullptr) return null_argument("name");
     validate_name(name);
-    if (!ipcring::remove(name)) return fail(IPCRING_E_NOT_FOUND, "'" + std::string(name) + "' not found");
+    if (!ipcring::remove(name))
+      return fail(IPCRING_E_NOT_FOUND, "'" + std::string(name) + "' not found");
     return static_cast<int>(IPCRING_OK);
   });
 }

@@ -32,6 +32,17 @@ ring_spec checked_spec(ring_kind kind, std::uint64_t capacity, std::string_view 
   return msg_spec(kind, capacity);
 }
 
+// An opened ring's capacity comes from the header: untrusted. Below the minimum,
+// max_message() = capacity / 8 - 8 would wrap around.
+attachment_ptr checked_open(attachment_ptr seg) {
+  if (seg->spec.capacity < k_min_capacity) {
+    throw error(errc::corrupted, "open '" + seg->name + "': header field capacity=" +
+                                     std::to_string(seg->spec.capacity) +
+                                     " is below a message ring's minimum of 1024 bytes");
+  }
+  return seg;
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -129,6 +140,12 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
       if (r.status == msg_status::empty) detail::bump(ctl_->consumer_stats.stalls, 1);
       return r;
     }
+    if (pos - head_ + detail::align8(length) > capacity()) {  // untrusted: past one lap
+      corrupted_ = true;
+      release_to(pos);
+      r.status = msg_status::corrupted;
+      return r;
+    }
     if (r.type == k_padding_type) {
       pos += detail::align8(length);
       if (pos - head_ >= capacity()) {  // a lap of padding: nothing to read
@@ -224,23 +241,24 @@ wait_result msg_consumer::wait_readable(std::chrono::nanoseconds timeout) noexce
   });
 }
 
-#define IPCRING_MSG_RING_SETUP(ring, kind)                                                       \
-  ring ring::create(std::string_view name, std::uint64_t capacity, const ring_options& opt) {    \
-    return ring(detail::create_shm(name, detail::checked_spec(kind, capacity, name), opt));      \
-  }                                                                                              \
-  ring ring::open(std::string_view name, const ring_options& opt) {                              \
-    return ring(detail::open_shm(name, detail::msg_spec(kind, 0), opt));                         \
-  }                                                                                              \
-  ring ring::create_in(std::span<std::byte> bytes, std::uint64_t capacity) {                     \
-    return ring(                                                                                 \
-        detail::create_in(bytes, detail::checked_spec(kind, capacity, "<memory>"), "<memory>")); \
-  }                                                                                              \
-  ring ring::open_in(std::span<std::byte> bytes, const ring_options& opt) {                      \
-    return ring(detail::open_in(bytes, detail::msg_spec(kind, 0), "<memory>", opt));             \
-  }                                                                                              \
-  std::uint64_t ring::required_bytes(std::uint64_t capacity) {                                   \
-    return detail::required_bytes(detail::checked_spec(kind, capacity, #ring),                   \
-                                  #ring "::required_bytes");                                     \
+#define IPCRING_MSG_RING_SETUP(ring, kind)                                                         \
+  ring ring::create(std::string_view name, std::uint64_t capacity, const ring_options& opt) {      \
+    return ring(detail::create_shm(name, detail::checked_spec(kind, capacity, name), opt));        \
+  }                                                                                                \
+  ring ring::open(std::string_view name, const ring_options& opt) {                                \
+    return ring(detail::checked_open(detail::open_shm(name, detail::msg_spec(kind, 0), opt)));     \
+  }                                                                                                \
+  ring ring::create_in(std::span<std::byte> bytes, std::uint64_t capacity) {                       \
+    return ring(                                                                                   \
+        detail::create_in(bytes, detail::checked_spec(kind, capacity, "<memory>"), "<memory>"));   \
+  }                                                                                                \
+  ring ring::open_in(std::span<std::byte> bytes, const ring_options& opt) {                        \
+    return ring(                                                                                   \
+        detail::checked_open(detail::open_in(bytes, detail::msg_spec(kind, 0), "<memory>", opt))); \
+  }                                                                                                \
+  std::uint64_t ring::required_bytes(std::uint64_t capacity) {                                     \
+    return detail::required_bytes(detail::checked_spec(kind, capacity, #ring),                     \
+                                  #ring "::required_bytes");                                       \
   }
 
 IPCRING_MSG_RING_SETUP(spsc_msg_ring, ring_kind::spsc_msg)

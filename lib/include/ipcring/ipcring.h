@@ -109,7 +109,9 @@ typedef struct ipcring_consumer ipcring_consumer;
 
 /* Short name of a status ("busy", "full"); never NULL. */
 IPCRING_API const char* ipcring_strerror(int status);
-/* The message of this thread's last error (names segment, value and rule); "" if none. */
+/* The message of this thread's last error (names segment, value and rule); "" if none.
+ * Meaningful right after a call returned a negative status: successful calls and positive
+ * outcomes leave it as it was. */
 IPCRING_API const char* ipcring_last_error(void);
 /* ipcring's layout_version (segments of another version are refused). */
 IPCRING_API uint32_t ipcring_layout_version(void);
@@ -145,7 +147,9 @@ IPCRING_API int ipcring_consumer_attach(const ipcring_ring* ring, ipcring_consum
 /* Releases the role (a claim still open is aborted). */
 IPCRING_API void ipcring_producer_free(ipcring_producer* p);
 IPCRING_API void ipcring_consumer_free(ipcring_consumer* c);
-/* Closes this side: the peer's blocking calls return IPCRING_CLOSED (readers after draining). */
+/* Closes this side. Readers deliver what the ring holds, then their blocking calls return
+ * IPCRING_CLOSED; a producer learns that the consumer closed when a blocking call would have
+ * to wait (a ring with room still accepts messages). */
 IPCRING_API void ipcring_producer_shutdown(ipcring_producer* p);
 IPCRING_API void ipcring_consumer_shutdown(ipcring_consumer* c);
 IPCRING_API void ipcring_producer_set_wait(ipcring_producer* p, ipcring_wait how);

@@ -83,9 +83,11 @@ struct wait_words {
 /// operation to a line the writer already owns. Readers get a racy snapshot.
 ///   offset size field     meaning
 ///   0      8    messages  producer: messages written; consumer: messages read
-///   8      8    bytes     payload bytes of those messages (fixed-slot rings: messages x slot)
-///   16     8    stalls    producer: non-blocking writes that found the ring full;
-///                         consumer: non-blocking reads that found it empty
+///   8      8    bytes     payload bytes of those messages (fixed-slot rings: messages x
+///                         elem_size)
+///   16     8    stalls    producer: attempts to write that found the ring full; consumer:
+///                         attempts to read that found nothing (try_ calls, and the retries
+///                         inside blocking calls of the kinds that retry: mpmc, message rings)
 ///   24     8    waits     blocking calls that had to wait (spin or sleep)
 struct side_counters {
   std::atomic<std::uint64_t> messages;

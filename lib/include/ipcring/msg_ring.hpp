@@ -436,6 +436,11 @@ class msg_consumer {
       std::uint64_t length = 0;
       const msg_status s = next(pos, type, length);
       if (s != msg_status::ok) break;
+      // Untrusted: a record reaching past one lap from head would overlap records just read.
+      if (pos - head_ + detail::align8(length) > capacity()) {
+        corrupted_ = true;
+        break;
+      }
       if (type != k_padding_type) {
         handler(type, std::span<const std::byte>(data_ + (pos & mask_) + k_record_header,
                                                  length - k_record_header));

@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""ctypes_selftest.py: exercises the C API through ipcring.py, error paths included.
+
+    IPCRING_LIB=build/release/libipcring.so python3 examples/python/ctypes_selftest.py
+
+Plain asserts, one process; every ring is named ipcring-selftest-<pid>-<tag> and removed at
+the end. Exit status 0 when every check passed (run_ctypes_consumer.sh runs it).
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ipcring  # noqa: E402
+from ipcring import IpcringError, Ring, Status  # noqa: E402
+
+PREFIX = f"ipcring-selftest-{os.getpid()}-"
+created = []
+
+
+def name(tag):
+    created.append(PREFIX + tag)
+    return PREFIX + tag
+
+
+def raises(status_name, fn, *args, **kw):
+    """fn(*args) must raise IpcringError named status_name; returns the error."""
+    try:
+        fn(*args, **kw)
+    except IpcringError as e:
+        assert e.name == status_name, f"expected {status_name}, got {e!r}"
+        assert e.name == ipcring.strerror(e.status) and e.message, e
+        return e
+    raise AssertionError(f"expected IpcringError {status_name}, got no error")
+
+
+def value_error(fn, *args):
+    try:
+        fn(*args)
+    except ValueError as e:
+        return str(e)
+    raise AssertionError("expected ValueError")
+
+
+def test_library():
+    assert ipcring.layout_version() > 0
+    assert ipcring.strerror(0) == "ok" and ipcring.strerror(-13) == "busy"
+    assert ipcring.strerror(12345) == "unknown"
+    for s in Status:  # every status the header declares has a name of its own
+        assert ipcring.strerror(s) not in ("", "unknown"), s
+
+
+def test_open_create_remove():
+    n = name("setup")
+    e = raises("not_found", Ring.open, n)
+    assert e.status == Status.E_NOT_FOUND and n in e.message, e
+    with Ring.create(n, ipcring.SPSC, 64, 16, type_name="ipcring.demo.message/v1") as r:
+        assert (r.kind, r.capacity, r.slot_size, r.max_message) == (ipcring.SPSC, 64, 16, 0)
+        e = raises("already_exists", Ring.create, n, ipcring.SPSC, 64, 16)
+        assert e.status == Status.E_ALREADY_EXISTS and n in e.message, e
+        with Ring.open(n) as o:  # kind ANY, slot size 0: whatever is there
+            assert (o.kind, o.capacity, o.slot_size) == (ipcring.SPSC, 64, 16)
+        Ring.open(n, ipcring.SPSC, 16).close()
+        raises("kind_mismatch", Ring.open, n, ipcring.MPMC)
+        raises("type_mismatch", Ring.open, n, ipcring.SPSC, 24)
+    assert "closed" in value_error(lambda: r.capacity)  # a closed handle is refused
+    raises("invalid_name", Ring.create, "no/slash", ipcring.SPSC, 64, 16)
+    raises("invalid_argument", Ring.create, name("cap"), ipcring.SPSC, 100, 16)  # not 2^k
+    raises("invalid_argument", Ring.create, name("kind"), 9, 64, 16)
+    raises("invalid_argument", Ring.create, name("msgslot"), ipcring.SPSC_MSG, 4096, 8)
+    # A slot size the C API does not carry: unsupported, naming the size.
+    try:
+        Ring.create(name("slot12"), ipcring.SPSC, 64, 12)
+        raise AssertionError("slot size 12 accepted")
+    except IpcringError as e:
+        assert e.name == "unsupported" and "12" in e.message, e
+    assert "uint32" in value_error(Ring.create, name("neg"), ipcring.SPSC, 64, -8)
+    assert Ring.remove(n) is True
+    assert not os.path.exists("/dev/shm/" + n), "ipcring_remove left the segment in /dev/shm"
+    assert Ring.remove(n) is False  # not_found is False, not an exception
+    raises("not_found", Ring.open, n)
+    raises("invalid_name", Ring.remove, "no/slash")
+
+
+def test_message_ring():
+    n = name("msg")
+    with Ring.create(n, ipcring.SPSC_MSG, 4096) as r:
+        assert (r.kind, r.capacity, r.slot_size, r.max_message) == (ipcring.SPSC_MSG, 4096, 0, 504)
+        tx, rx = r.producer(), r.consumer(buffer_size=64)
+    with tx, rx:  # the handles outlive the ring handle
+        assert rx.try_read() is None
+        lengths = [0, 1, 7, 8, 9, 63, 64, 65, 100, 504]
+        sent = [(i * 7 + 1, bytes((i + j) & 0xFF for j in range(k))) for i, k in enumerate(lengths)]
+        for typ, data in sent:
+            assert tx.try_write(data, typ) == ipcring.OK
+            got = rx.try_read() if typ % 2 else rx.read(timeout=1.0)
+            assert got == (typ, data), (len(data), got)
+        assert rx.buffer_size >= 504  # grew from 64 on the 65-byte message
+        # Many at once (the ring wraps), then read back in order, blocking.
+        batch = [(i, bytes([i]) * (i * 13 % 300)) for i in range(40)]
+        for typ, data in batch:
+            assert tx.write(data, typ, timeout=1.0) == ipcring.OK
+            assert rx.read(timeout=1.0) == (typ, data)
+        e = raises("too_long", tx.try_write, b"x" * 505)
+        assert e.status == Status.TOO_LONG and "505" in e.message and "504" in e.message, e
+        raises("too_long", tx.write, b"x" * 505, 1, 1.0)
+        raises("bad_type", tx.try_write, b"x", 0xFFFFFFFF)
+        assert "uint32" in value_error(tx.try_write, b"x", 1 << 32)
+        while tx.try_write(b"y" * 100, 5) == ipcring.OK:  # fill it
+            pass
+        assert tx.try_write(b"y" * 100, 5) == ipcring.FULL
+        t = time.monotonic()
+        raises("timeout", tx.write, b"y" * 100, 5, 0.05)
+        assert time.monotonic() - t >= 0.04
+        while rx.try_read() is not None:  # drain
+            pass
+        t = time.monotonic()
+        try:
+            rx.read(timeout=0.05)
+            raise AssertionError("read of an empty ring returned")
+        except ipcring.Timeout as e:
+            assert e.status == Status.TIMEOUT and time.monotonic() - t >= 0.04
+        raises("wrong_operation", tx.try_push, b"")  # fixed-slot calls on a message ring
+        raises("wrong_operation", tx.push, b"abc", 0)
+        raises("wrong_operation", rx.try_pop)
+        raises("wrong_operation", rx.pop, 0)
+        tx.write(b"last", 9)
+        tx.shutdown()  # the consumer drains, then sees the end
+        assert rx.read(timeout=1.0) == (9, b"last")
+        assert rx.read(timeout=1.0) is None
+    assert "closed" in value_error(rx.try_read)
+
+
+def test_large_message():
+    n = name("large")
+    with Ring.create(n, ipcring.MPSC_MSG, 1 << 20) as r, r.producer() as tx, r.consumer() as rx:
+        assert r.max_message == (1 << 20) // 8 - 8 and rx.buffer_size == 4096
+        big = os.urandom(r.max_message)
+        tx.write(bytearray(big), 77, timeout=1.0)  # any bytes-like object
+        tx.write(memoryview(b"small"), 78)
+        assert rx.read(timeout=1.0) == (77, big)  # buffer_small, grow, read again
+        assert rx.buffer_size >= len(big)
+        assert rx.try_read() == (78, b"small")
+
+
+def test_mpmc():
+    n = name("mpmc")
+    with Ring.create(n, ipcring.MPMC, 8, 24) as r:
+        assert (r.kind, r.capacity, r.slot_size, r.max_message) == (ipcring.MPMC, 8, 24, 0)
+        with r.producer() as p1, r.producer() as p2, r.consumer() as c1, r.consumer() as c2:
+            assert c1.try_pop() is None
+            slots = [bytes([i]) * 24 for i in range(8)]
+            for i, s in enumerate(slots):
+                assert (p1 if i % 2 else p2).try_push(s)
+            assert not p1.try_push(b"z" * 24)  # full
+            raises("timeout", p2.push, b"z" * 24, 0.02)
+            got = [c1.pop(timeout=1.0) if i % 2 else c2.try_pop() for i in range(8)]
+            assert got == slots, got
+            msg = value_error(p1.try_push, b"z" * 23)
+            assert "24" in msg and "23" in msg, msg
+            value_error(p1.push, b"z" * 25)
+            raises("timeout", c2.pop, 0.02)
+            raises("wrong_operation", p1.try_write, b"abc")
+            raises("wrong_operation", p1.write, b"abc", 0, 0)
+            raises("wrong_operation", c1.try_read)
+            raises("wrong_operation", c1.read, 0)
+            assert p1.push(b"q" * 24, timeout=1.0) == ipcring.OK
+            p1.set_wait(ipcring.Wait.SPIN)
+            c1.set_wait(ipcring.Wait.YIELD)
+            assert c1.pop(timeout=1.0) == b"q" * 24
+        with Ring.open(n, ipcring.MPMC) as o:  # the slot size C copies, not the cell's size
+            assert (o.kind, o.capacity, o.slot_size) == (ipcring.MPMC, 8, 24)
+
+
+def test_spsc_roles():
+    n = name("roles")
+    with Ring.create(n, ipcring.SPSC, 16, 8) as r:
+        with r.producer() as tx, r.consumer() as rx:
+            e = raises("busy", r.consumer)
+            assert e.status == Status.E_BUSY and "consumer" in e.message, e
+            raises("busy", r.producer)
+            with Ring.open(n) as again:
+                raises("busy", again.consumer)
+            for i in range(20):  # more than the capacity: wraps
+                assert tx.push(i.to_bytes(8, "little"), timeout=1.0) == ipcring.OK
+                assert int.from_bytes(rx.pop(timeout=1.0), "little") == i
+            tx.shutdown()
+            assert rx.pop(timeout=1.0) is None  # closed: None, not an exception
+        with r.consumer() as rx2:  # freed roles can be claimed again
+            assert rx2.try_pop() is None
+        rx.close()  # closing twice is fine
+
+
+def test_peer_dead():
+    """A producer process that dies (without freeing its handle): the consumer drains what
+    it sent, then pop/read raise peer_dead, and the role can be claimed again."""
+    for kind, cap, slot in ((ipcring.SPSC, 8, 8), (ipcring.SPSC_MSG, 4096, 0)):
+        n = name(f"dead{kind}")
+        with Ring.create(n, kind, cap, slot) as r, r.consumer() as rx:
+            pid = os.fork()
+            if pid == 0:  # the child sends one message and dies holding the producer role
+                code = 1
+                try:
+                    tx = Ring.open(n).producer()
+                    tx.push(b"12345678") if slot else tx.write(b"dying words", 3)
+                    code = 0
+                finally:
+                    os._exit(code)
+            assert os.waitpid(pid, 0)[1] == 0
+            got = rx.pop(timeout=1.0) if slot else rx.read(timeout=1.0)
+            assert got == (b"12345678" if slot else (3, b"dying words")), got
+            e = raises("peer_dead", rx.pop if slot else rx.read, 5.0)
+            assert e.status == Status.PEER_DEAD
+            r.producer().close()
+
+
+def test_null_arguments():
+    """The raw C functions: NULL handles and pointers are refused, not dereferenced."""
+    lib, null = ipcring.lib, Status.E_NULL_ARGUMENT
+    assert lib.ipcring_create(None, 1, 8, 8, None, None) == null
+    assert "name" in ipcring.last_error()
+    assert lib.ipcring_open(b"x", 0, 0, None) == null and "out" in ipcring.last_error()
+    assert lib.ipcring_remove(None) == null
+    assert lib.ipcring_producer_attach(None, None) == lib.ipcring_consumer_attach(None, None) == null
+    assert lib.ipcring_try_push(None, None) == lib.ipcring_push(None, None, 0) == null
+    assert lib.ipcring_try_pop(None, None) == lib.ipcring_pop(None, None, 0) == null
+    assert lib.ipcring_try_write(None, 0, None, 0) == lib.ipcring_write(None, 0, None, 0, 0) == null
+    assert lib.ipcring_try_read(None, None, 0, None, None) == null
+    assert lib.ipcring_read(None, None, 0, None, None, 0) == null
+    assert (lib.ipcring_ring_kind(None), lib.ipcring_capacity(None), lib.ipcring_slot_size(None),
+            lib.ipcring_max_message(None)) == (0, 0, 0, 0)
+    for f in ("close", "producer_free", "consumer_free", "producer_shutdown", "consumer_shutdown"):
+        getattr(lib, "ipcring_" + f)(None)  # no-ops
+    lib.ipcring_producer_set_wait(None, 0)
+    lib.ipcring_consumer_set_wait(None, 0)
+
+
+def main():
+    tests = [v for k, v in globals().items() if k.startswith("test_")]
+    try:
+        for t in tests:
+            t()
+            print(f"ctypes_selftest: {t.__name__}: ok")
+    finally:
+        for n in created:  # best effort, also after a failure
+            try:
+                Ring.remove(n)
+            except IpcringError:
+                pass
+    print(f"ctypes_selftest: all {len(tests)} tests passed")
+
+
+if __name__ == "__main__":
+    main()
