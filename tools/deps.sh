@@ -2,7 +2,8 @@
 # Installs the Debian packages ipcring needs to build, test and benchmark, if missing.
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
-packages=(cmake make g++ clang libclang-rt-14-dev libboost-dev libgtest-dev libbenchmark-dev pkg-config)
+packages=(cmake make g++ clang libclang-rt-14-dev libboost-dev libgtest-dev libbenchmark-dev pkg-config
+          python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
