@@ -84,6 +84,14 @@ ring_info inspect(std::span<const std::byte> v, std::string_view name) {
   add(info, c.consumer_owner.load(std::memory_order_relaxed), "consumer", false);
   add_counters(info.producer, c.producer_stats);
   add_counters(info.consumer, c.consumer_stats);
+  if (info.kind == ring_kind::spsc || info.kind == ring_kind::mpmc) {
+    // Fixed-slot rings keep no message counts: every slot (ticket) before tail was written,
+    // every one before head read (side_counters, layout.hpp).
+    info.producer.messages = info.tail;
+    info.producer.bytes = info.tail * info.elem_size;
+    info.consumer.messages = info.head;
+    info.consumer.bytes = info.head * info.elem_size;
+  }
   const bool registry = info.kind == ring_kind::mpmc || info.kind == ring_kind::mpsc_msg;
   if (registry && v.size() >= k_control_offset + sizeof(registry_control)) {
     const auto& reg = *reinterpret_cast<const registry_control*>(v.data() + k_control_offset);

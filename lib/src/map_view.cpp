@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/file_mapping.hpp>
 #include <boost/interprocess/mapped_region.hpp>
@@ -299,6 +300,24 @@ bool remove(std::string_view name) noexcept {
   } catch (...) {
     return false;
   }
+}
+
+std::vector<std::string> list_segments() {
+  // shm_open(name) is the file /dev/shm/<name> on Linux (glibc and musl alike).
+  const std::filesystem::path dir = "/dev/shm";
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  std::vector<std::string> names;
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::error_code type_ec;  // an entry that vanished meanwhile is simply not listed
+    if (it->is_regular_file(type_ec)) names.push_back(it->path().filename().string());
+  }
+  if (ec) {
+    throw error(errc::system,
+                "listing segments in " + in_quotes(dir.string()) + ": " + ec.message());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 bool remove_file(const std::filesystem::path& path) noexcept {

@@ -104,6 +104,7 @@ msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
     data_ = o.data_;
     mask_ = o.mask_;
     head_ = o.head_;
+    stall_at_ = o.stall_at_;
     corrupted_ = o.corrupted_;
     fast_notify_ = o.fast_notify_;
     scope_ = o.scope_;
@@ -137,7 +138,7 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
     r.status = next(pos, r.type, length);
     if (r.status != msg_status::ok) {
       release_to(pos);  // padding skipped so far
-      if (r.status == msg_status::empty) detail::bump(ctl_->consumer_stats.stalls, 1);
+      if (r.status == msg_status::empty) stalled();
       return r;
     }
     if (pos - head_ + detail::align8(length) > capacity()) {  // untrusted: past one lap
@@ -151,7 +152,7 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
       if (pos - head_ >= capacity()) {  // a lap of padding: nothing to read
         release_to(pos);
         r.status = msg_status::empty;
-        detail::bump(ctl_->consumer_stats.stalls, 1);
+        stalled();
         return r;
       }
       continue;

@@ -79,15 +79,17 @@ struct wait_words {
 };
 
 /// Statistics of one side of a ring (or of one endpoint), for tools (`ipcring stat`). Each
-/// block has one writer, on a cache line nobody else writes, so keeping it costs one store per
-/// operation to a line the writer already owns. Readers get a racy snapshot.
+/// block has one writer, on a cache line nobody else writes, and nothing on the fast path of
+/// a successful operation touches it, except the message counts of message rings (one store
+/// to a line the writer owns). Readers get a racy snapshot.
 ///   offset size field     meaning
-///   0      8    messages  producer: messages written; consumer: messages read
-///   8      8    bytes     payload bytes of those messages (fixed-slot rings: messages x
-///                         elem_size)
-///   16     8    stalls    producer: attempts to write that found the ring full; consumer:
-///                         attempts to read that found nothing (try_ calls, and the retries
-///                         inside blocking calls of the kinds that retry: mpmc, message rings)
+///   0      8    messages  message rings: messages written (producer) / read (consumer).
+///                         Fixed-slot rings leave it 0: tail / head are those counts.
+///   8      8    bytes     message rings: payload bytes of those messages. Fixed-slot rings
+///                         leave it 0: bytes = tail (or head) x elem_size.
+///   16     8    stalls    full events (producer) / empty events (consumer): attempts that
+///                         found no room / nothing to read, counting one per position (a
+///                         retry at the same tail or head is the same event)
 ///   24     8    waits     blocking calls that had to wait (spin or sleep)
 struct side_counters {
   std::atomic<std::uint64_t> messages;

@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ipcring {
 
@@ -83,5 +84,11 @@ bool remove_file(const std::filesystem::path& path) noexcept;
 
 /// Throws errc::invalid_name unless `name` is a valid segment name on this platform.
 void validate_name(std::string_view name);
+
+/// Names of every shared-memory segment on this machine, sorted: on Linux the regular files
+/// of /dev/shm. Not only rings: other programs' segments are listed too, so callers inspect
+/// each (and one may vanish before they do). Throws errc::system, naming the directory, if it
+/// cannot be read.
+std::vector<std::string> list_segments();
 
 }  // namespace ipcring

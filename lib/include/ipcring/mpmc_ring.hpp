@@ -91,6 +91,7 @@ class mpmc_endpoint {
       record_ = o.record_;
       slots_ = o.slots_;
       mask_ = o.mask_;
+      stall_at_ = o.stall_at_;
       fast_notify_ = o.fast_notify_;
       scope_ = o.scope_;
       policy_ = o.policy_;
@@ -226,6 +227,10 @@ class mpmc_endpoint {
           // A claim named by an earlier, failed CAS must not outlive it: it would shield the
           // ticket from recovery (claimed_by_live) if its real claimant died.
           record_->claim_first.store(0, std::memory_order_relaxed);
+          if (stall_at_ != pos) {  // a full / empty event: the first failure at this ticket
+            stall_at_ = pos;
+            bump(record_->stats.stalls, 1);
+          }
           return 0;
         }
         pos = now;
@@ -263,6 +268,7 @@ class mpmc_endpoint {
   ring_control* ctl_ = nullptr;
   std::byte* slots_ = nullptr;
   std::uint64_t mask_ = 0;
+  std::uint64_t stall_at_ = ~std::uint64_t{0};  // ticket of the last full/empty event counted
   bool fast_notify_ = false;
   wait_scope scope_{};
   wait_policy policy_{};
@@ -400,9 +406,6 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
     if (got != 0) {
       this->claim_done();
       detail::notify(this->ctl_->data_wait, this->fast_notify_);
-      detail::count_messages(this->record_->stats, got, got * sizeof(T));
-    } else {
-      detail::bump(this->record_->stats.stalls, 1);
     }
     return static_cast<std::size_t>(got);
   }
@@ -464,9 +467,6 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
       if (got != 0) {
         this->claim_done();
         detail::notify(this->ctl_->space_wait, this->fast_notify_);
-        detail::count_messages(this->record_->stats, n, n * sizeof(T));
-      } else {
-        detail::bump(this->record_->stats.stalls, 1);
       }
       if (n != 0 || got == 0) return n;
     }

@@ -194,7 +194,7 @@ class msg_producer {
     const std::uint64_t record = detail::align8(k_record_header + length);
     std::uint64_t pos = 0;
     if (!reserve(record, pos)) {
-      detail::bump(stats_->stalls, 1);
+      stalled();
       return msg_claim<MultiProducer>(msg_status::full);
     }
     const std::uint64_t index = pos & mask_;
@@ -374,6 +374,15 @@ class msg_producer {
     detail::notify(ctl_->data_wait, fast_notify_);
   }
   void abort_open() noexcept { finish(false); }
+  // A full event: the first failed attempt at this tail (a spinning retry is not another).
+  void stalled() noexcept {
+    // relaxed: only identifies the position; nothing is read on its strength
+    const std::uint64_t at = MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
+    if (stall_at_ != at) {
+      stall_at_ = at;
+      detail::bump(stats_->stalls, 1);
+    }
+  }
 
   template <class Attempt>
   wait_result blocking(std::chrono::nanoseconds timeout, Attempt&& attempt) noexcept {
@@ -394,8 +403,9 @@ class msg_producer {
   std::uint64_t tail_ = 0;  // single producer: == next record position
   std::uint64_t head_cache_ = 0;
   std::uint64_t open_index_ = 0;
-  std::int32_t open_length_ = 0;  // != 0 while a claim is open
-  std::uint64_t serial_ = 0;      // of the latest claim
+  std::int32_t open_length_ = 0;                // != 0 while a claim is open
+  std::uint64_t serial_ = 0;                    // of the latest claim
+  std::uint64_t stall_at_ = ~std::uint64_t{0};  // tail of the last full event counted
   bool fast_notify_ = false;
   detail::wait_scope scope_{};
   wait_policy policy_{};
@@ -453,7 +463,7 @@ class msg_consumer {
     if (n != 0) {
       detail::count_messages(ctl_->consumer_stats, n, bytes);
     } else if (max_messages != 0) {
-      detail::bump(ctl_->consumer_stats.stalls, 1);
+      stalled();
     }
     return n;
   }
@@ -511,6 +521,13 @@ class msg_consumer {
     return msg_status::ok;
   }
   void release_to(std::uint64_t pos) noexcept;
+  // An empty event: the first failed attempt at this head (a spinning retry is not another).
+  void stalled() noexcept {
+    if (stall_at_ != head_) {
+      stall_at_ = head_;
+      detail::bump(ctl_->consumer_stats.stalls, 1);
+    }
+  }
 
   detail::attachment_ptr seg_;
   detail::role_lease lease_;
@@ -518,6 +535,7 @@ class msg_consumer {
   std::byte* data_ = nullptr;
   std::uint64_t mask_ = 0;
   std::uint64_t head_ = 0;
+  std::uint64_t stall_at_ = ~std::uint64_t{0};  // head of the last empty event counted
   bool corrupted_ = false;
   bool fast_notify_ = false;
   detail::wait_scope scope_{};

@@ -160,6 +160,7 @@ class spsc_producer {
       tail_ = o.tail_;
       head_cache_ = o.head_cache_;
       claimed_ = o.claimed_;
+      stall_at_ = o.stall_at_;
       corrupted_ = o.corrupted_;
       fast_notify_ = o.fast_notify_;
       scope_ = o.scope_;
@@ -311,10 +312,14 @@ class spsc_producer {
     // [R1] publishes the slots just written; pairs with [A1] in the consumer.
     ctl_->tail.store(tail_, std::memory_order_release);
     detail::notify(ctl_->data_wait, fast_notify_);  // wakes a sleeping consumer, if any
-    detail::count_messages(ctl_->producer_stats, n, n * sizeof(T));
+    // Messages and bytes written are not counted: tail is the count (layout.hpp, counters).
   }
+  // A full event: the first failed attempt at this tail (a spinning retry is not another).
   bool stalled() noexcept {
-    detail::bump(ctl_->producer_stats.stalls, 1);
+    if (stall_at_ != tail_) {
+      stall_at_ = tail_;
+      detail::bump(ctl_->producer_stats.stalls, 1);
+    }
     return false;
   }
 
@@ -325,6 +330,7 @@ class spsc_producer {
   std::uint64_t tail_ = 0;        // == ctl_->tail (only we write it)
   std::uint64_t head_cache_ = 0;  // last head we read; the real head is never behind it
   std::uint64_t claimed_ = 0;
+  std::uint64_t stall_at_ = ~std::uint64_t{0};  // tail of the last full event counted
   bool corrupted_ = false;
   bool fast_notify_ = false;    // this process registered for membarrier
   detail::wait_scope scope_{};  // what push() and wait_writable() watch
@@ -351,6 +357,7 @@ class spsc_consumer {
       head_ = o.head_;
       tail_cache_ = o.tail_cache_;
       peeked_ = o.peeked_;
+      stall_at_ = o.stall_at_;
       corrupted_ = o.corrupted_;
       fast_notify_ = o.fast_notify_;
       scope_ = o.scope_;
@@ -498,10 +505,14 @@ class spsc_consumer {
     // [R2] frees the slots just read; pairs with [A2] in the producer.
     ctl_->head.store(head_, std::memory_order_release);
     detail::notify(ctl_->space_wait, fast_notify_);  // wakes a producer sleeping on a full ring
-    detail::count_messages(ctl_->consumer_stats, n, n * sizeof(T));
+    // Messages and bytes read are not counted: head is the count (layout.hpp, counters).
   }
+  // An empty event: the first failed attempt at this head (a spinning retry is not another).
   bool stalled() noexcept {
-    detail::bump(ctl_->consumer_stats.stalls, 1);
+    if (stall_at_ != head_) {
+      stall_at_ = head_;
+      detail::bump(ctl_->consumer_stats.stalls, 1);
+    }
     return false;
   }
 
@@ -511,6 +522,7 @@ class spsc_consumer {
   std::uint64_t head_ = 0;        // == ctl_->head (only we write it)
   std::uint64_t tail_cache_ = 0;  // last tail we read; the real tail is never behind it
   std::uint64_t peeked_ = 0;
+  std::uint64_t stall_at_ = ~std::uint64_t{0};  // head of the last empty event counted
   bool corrupted_ = false;
   bool fast_notify_ = false;
   detail::wait_scope scope_{};
