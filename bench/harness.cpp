@@ -1,0 +1,134 @@
+#include "harness.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <exception>
+
+namespace bench {
+
+run_settings& settings() {
+  static run_settings s;
+  return s;
+}
+
+bool pin_to(int cpu) noexcept {
+  if (cpu < 0) return true;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+double floor_ping(pair_control& c, u64 rounds) noexcept {
+  const u64 base = c.ping.load(std::memory_order_relaxed);
+  const std::int64_t t0 = now_ns();
+  for (u64 i = 1; i <= rounds; ++i) {
+    c.ping.store(base + i, std::memory_order_release);  // pairs with floor_echo's acquire
+    // acquire: pairs with floor_echo's release of pong
+    spin_until([&] { return c.pong.load(std::memory_order_acquire) == base + i; });
+  }
+  return static_cast<double>(now_ns() - t0) / static_cast<double>(rounds);
+}
+
+void floor_echo(pair_control& c, u64 rounds) noexcept {
+  const u64 base = c.pong.load(std::memory_order_relaxed);
+  for (u64 i = 1; i <= rounds; ++i) {
+    // acquire: pairs with floor_ping's release of ping
+    spin_until([&] { return c.ping.load(std::memory_order_acquire) == base + i; });
+    c.pong.store(base + i, std::memory_order_release);  // pairs with floor_ping's acquire
+  }
+}
+
+std::vector<std::int64_t> floor_ping_timed(pair_control& c, u64 rounds) {
+  std::vector<std::int64_t> rtt;
+  rtt.reserve(rounds);
+  const u64 base = c.ping.load(std::memory_order_relaxed);
+  for (u64 i = 1; i <= rounds; ++i) {
+    const std::int64_t t0 = now_ns();
+    c.ping.store(base + i, std::memory_order_release);
+    spin_until([&] { return c.pong.load(std::memory_order_acquire) == base + i; });
+    rtt.push_back(now_ns() - t0);
+  }
+  std::sort(rtt.begin(), rtt.end());
+  return rtt;
+}
+
+pair_result run_pair(const std::function<void(pair_control&)>& parent,
+                     const std::function<int(pair_control&)>& child) {
+  pair_result r;
+  void* mem = ::mmap(nullptr, sizeof(pair_control), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    r.ok = false;
+    r.error = "mmap of the pair's control block failed";
+    return r;
+  }
+  auto* c = new (mem) pair_control{};
+  cpu_set_t saved;
+  const bool have_saved = sched_getaffinity(0, sizeof saved, &saved) == 0;
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::munmap(mem, sizeof(pair_control));
+    r.ok = false;
+    r.error = "fork failed";
+    return r;
+  }
+  if (pid == 0) {
+    pin_to(settings().cpu_b);
+    c->child_ready.store(1, std::memory_order_release);
+    floor_echo(*c, k_probe_rounds);
+    int rc = 1;
+    try {
+      rc = child(*c);
+    } catch (const std::exception& e) {
+      std::snprintf(c->failure, sizeof c->failure, "peer: %s", e.what());
+    }
+    if (rc != 0) c->child_failed.store(1, std::memory_order_release);
+    floor_echo(*c, k_probe_rounds);
+    std::fflush(nullptr);
+    ::_exit(rc);
+  }
+  pin_to(settings().cpu_a);
+  spin_until([&] { return c->child_ready.load(std::memory_order_acquire) != 0; });
+  r.floor_before_ns = floor_ping(*c, k_probe_rounds);
+  try {
+    parent(*c);
+  } catch (const std::exception& e) {
+    ::kill(pid, SIGKILL);  // it may wait for us forever
+    ::waitpid(pid, nullptr, 0);
+    if (have_saved) sched_setaffinity(0, sizeof saved, &saved);
+    ::munmap(mem, sizeof(pair_control));
+    r.ok = false;
+    r.error = std::string("benchmark side: ") + e.what();
+    return r;
+  }
+  r.floor_after_ns = floor_ping(*c, k_probe_rounds);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    r.ok = false;
+    r.error = c->failure[0] != 0
+                  ? std::string(c->failure)
+                  : "the peer process failed (status " + std::to_string(status) + ")";
+  }
+  if (have_saved) sched_setaffinity(0, sizeof saved, &saved);
+  c->~pair_control();
+  ::munmap(mem, sizeof(pair_control));
+  return r;
+}
+
+}  // namespace bench
+
+namespace bench {
+double probe_floor() {
+  double mean = 0;
+  const auto r = run_pair([&](pair_control& c) { mean = floor_ping(c, 20000); },
+                          [](pair_control& c) {
+                            floor_echo(c, 20000);
+                            return 0;
+                          });
+  return r.ok ? mean : -1;
+}
+}  // namespace bench

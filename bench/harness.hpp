@@ -1,0 +1,126 @@
+// bench/harness.hpp: what every cross-process benchmark of ipcring-bench shares.
+//
+//   * A pair: the benchmark's process (side A, pinned to one core) forks a child (side B,
+//     pinned to another) that runs the other half of the scenario and exits. Transports are
+//     created by name before the fork and attached after it, as real users do.
+//   * The floor: a raw cache-line ping-pong (two atomics on separate 128-byte blocks, both
+//     sides spinning with pause) between the same two cores, probed before and after every
+//     pair's scenario, so a run whose vCPUs moved (the VM sometimes puts them on distant
+//     cores) is visible in its own counters (floor_before_ns, floor_after_ns).
+//   * Results from the child come back through the same shared control block.
+// Timing uses the monotonic clock; benchmarks report with manual time, one iteration each
+// (a repetition is one fresh pair), so the figures are per-scenario, not per-call.
+#pragma once
+
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ipcring/wait.hpp"
+
+namespace bench {
+
+using u64 = std::uint64_t;
+using clock_type = std::chrono::steady_clock;
+
+inline std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
+      .count();
+}
+
+/// Settings of this run (set by main from the command line).
+struct run_settings {
+  bool quick = false;
+  int cpu_a = -1;  ///< the benchmark process during a pair; -1: unpinned
+  int cpu_b = -1;  ///< the forked peer
+};
+run_settings& settings();
+
+/// Pins the calling thread to `cpu` (-1: leaves it). False if the kernel refused.
+bool pin_to(int cpu) noexcept;
+
+/// Shared control block of a pair: the floor words, then results the child reports.
+struct pair_control {
+  alignas(128) std::atomic<u64> ping;
+  alignas(128) std::atomic<u64> pong;
+  alignas(128) std::atomic<u64> child_ready;
+  std::atomic<u64> child_failed;
+  char failure[256];
+  alignas(128) std::atomic<u64> done;  // the child's count of messages handled
+  double results[16];                  // scenario-specific figures from the child
+};
+
+/// One raw cache-line round trip, `rounds` times, from side A. Returns the mean in ns.
+/// The peer runs floor_echo(rounds) at the same time.
+double floor_ping(pair_control& c, u64 rounds) noexcept;
+void floor_echo(pair_control& c, u64 rounds) noexcept;
+/// Individually timed floor round trips (sorted), for percentiles.
+std::vector<std::int64_t> floor_ping_timed(pair_control& c, u64 rounds);
+
+/// Percentile `p` (0..1) of sorted samples.
+inline double percentile(const std::vector<std::int64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const auto i = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+  return static_cast<double>(sorted[std::min(i, sorted.size() - 1)]);
+}
+
+/// Runs `child(control)` in a forked, pinned peer and `parent(control)` here (pinned), with a
+/// floor probe around both. The child's return value is its exit status (0 = ok); a child may
+/// also report a failure text in control.failure. Returns false (and fills `error`) if the
+/// child failed. floor_before / floor_after: mean raw round trips in ns.
+struct pair_result {
+  bool ok = true;
+  std::string error;
+  double floor_before_ns = 0, floor_after_ns = 0;
+};
+pair_result run_pair(const std::function<void(pair_control&)>& parent,
+                     const std::function<int(pair_control&)>& child);
+
+/// Floor probe rounds (short: about 0.3 ms near, 1 ms far).
+inline constexpr u64 k_probe_rounds = 2000;
+
+/// Spin-waits with pause until `cond()`.
+template <class Cond>
+inline void spin_until(Cond&& cond) noexcept {
+  while (!cond())
+    ipcring::cpu_relax();
+}
+
+/// A message of N bytes: a sequence number first (when it fits), then filler.
+template <std::size_t N>
+struct payload {
+  std::byte bytes[N];
+};
+
+inline void put_seq(std::byte* m, std::size_t n, u64 seq) noexcept {
+  std::memcpy(m, &seq, std::min<std::size_t>(n, 8));
+}
+inline u64 get_seq(const std::byte* m, std::size_t n) noexcept {
+  u64 s = 0;
+  std::memcpy(&s, m, std::min<std::size_t>(n, 8));
+  return s;
+}
+/// The sequence number as it survives an n-byte message (n < 8 truncates it).
+inline u64 seq_mask(std::size_t n) noexcept {
+  return n >= 8 ? ~u64{0} : (u64{1} << (8 * n)) - 1;
+}
+
+}  // namespace bench
+
+namespace bench {
+/// The floor now: the mean of a short raw ping-pong between cpu_a and cpu_b, in ns.
+double probe_floor();
+}  // namespace bench

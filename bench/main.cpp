@@ -1,0 +1,158 @@
+// ipcring-bench: the benchmark suite. Every figure beside the floor (a raw cache-line
+// ping-pong between the same two cores, and memcpy for bandwidth) and beside the alternatives
+// (Boost.Interprocess message_queue, boost::lockfree::spsc_queue in shared memory, a pipe, a
+// socketpair), measured in the same run. Names and counters: bench/README.md.
+//
+//   ./build/release/bench/ipcring-bench [--quick] [--cpus A,B] [Google Benchmark flags]
+//   bash bench/run.sh [--quick]        (runs it, writes JSON, a Markdown table and plots)
+//
+// Cross-process benchmarks pin this process to cpu A and a forked peer to cpu B (default 0,1
+// when the machine has two or more cpus; --cpus none leaves both unpinned).
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "alternatives.hpp"
+#include "harness.hpp"
+#include "scenarios.hpp"
+#include "single.hpp"
+#include "transports.hpp"
+
+namespace bench {
+namespace {
+
+constexpr std::size_t k_sizes[] = {8, 64, 1024, 4096, 65536};
+
+template <class F>
+void add(const std::string& name, F&& f) {
+  benchmark::RegisterBenchmark(name.c_str(), std::forward<F>(f))
+      ->UseManualTime()
+      ->Iterations(1)
+      ->Unit(benchmark::kMicrosecond);
+}
+
+// Calls f.template operator()<N>() for every message size N (quick: 8, 1 KiB, 64 KiB).
+template <class F>
+void for_sizes(F&& f) {
+  f.template operator()<8>();
+  if (!settings().quick) f.template operator()<64>();
+  f.template operator()<1024>();
+  if (!settings().quick) f.template operator()<4096>();
+  f.template operator()<65536>();
+}
+
+std::vector<mode> modes() {
+  if (settings().quick) return {mode::single, mode::batch32, mode::claim};
+  return {mode::single, mode::batch8, mode::batch32, mode::claim};
+}
+
+template <class T>
+void add_throughput(const std::string& ring, std::size_t bytes) {
+  for (mode m : modes()) {
+    if (m == mode::claim && !T::has_claim) continue;
+    if ((m == mode::batch8 || m == mode::batch32) && !T::has_batch) continue;
+    add("BM_throughput/" + ring + "/" + std::to_string(bytes) + "/" + to_string(m),
+        [bytes, m](benchmark::State& s) { throughput<T>(s, bytes, m); });
+  }
+}
+
+void register_all() {
+  add("BM_floor_probe/start", floor_pingpong);
+
+  // Round trips, 8-byte messages.
+  add("BM_pingpong/floor/8", floor_pingpong);
+  add("BM_pingpong/spsc/8", [](benchmark::State& s) { pingpong<spsc_transport<8>>(s, 8); });
+  add("BM_pingpong/mpmc/8", [](benchmark::State& s) { pingpong<mpmc_transport<8>>(s, 8); });
+  add("BM_pingpong/spsc_msg/8",
+      [](benchmark::State& s) { pingpong<msg_transport<ipcring::spsc_msg_ring>>(s, 8); });
+  add("BM_pingpong/mpsc_msg/8",
+      [](benchmark::State& s) { pingpong<msg_transport<ipcring::mpsc_msg_ring>>(s, 8); });
+  add("BM_pingpong/spsc_block/8",
+      [](benchmark::State& s) { pingpong<spsc_block_transport<8>>(s, 8); });
+  add("BM_pingpong/spsc_sleep/8",
+      [](benchmark::State& s) { pingpong<spsc_sleep_transport<8>>(s, 8); });
+  add("BM_pingpong/boost_lockfree/8",
+      [](benchmark::State& s) { pingpong<boost_lockfree_transport<8>>(s, 8); });
+  add("BM_pingpong/boost_mq/8", [](benchmark::State& s) { pingpong<boost_mq_transport>(s, 8); });
+  add("BM_pingpong/pipe/8", [](benchmark::State& s) { pingpong<pipe_transport>(s, 8); });
+  add("BM_pingpong/socketpair/8",
+      [](benchmark::State& s) { pingpong<socketpair_transport>(s, 8); });
+
+  // One-way throughput for each size and mode, and the memcpy floor.
+  for_sizes([]<std::size_t N>() {
+    add_throughput<spsc_transport<N>>("spsc", N);
+    add_throughput<mpmc_transport<N>>("mpmc", N);
+    add_throughput<msg_transport<ipcring::spsc_msg_ring>>("spsc_msg", N);
+    add_throughput<msg_transport<ipcring::mpsc_msg_ring>>("mpsc_msg", N);
+    add_throughput<boost_lockfree_transport<N>>("boost_lockfree", N);
+    add_throughput<boost_mq_transport>("boost_mq", N);
+    add_throughput<pipe_transport>("pipe", N);
+    add_throughput<socketpair_transport>("socketpair", N);
+    benchmark::RegisterBenchmark(("BM_memcpy/" + std::to_string(N)).c_str(), memcpy_floor<N>);
+  });
+
+  // One-way latency at 1 M msgs/s (16-byte messages carrying their send time).
+  constexpr double rate = 1e6;
+  const std::string r = "/1000000";
+  add("BM_latency_under_load/spsc" + r,
+      [](benchmark::State& s) { latency_under_load<spsc_transport<16>>(s, rate); });
+  add("BM_latency_under_load/mpmc" + r,
+      [](benchmark::State& s) { latency_under_load<mpmc_transport<16>>(s, rate); });
+  add("BM_latency_under_load/spsc_msg" + r, [](benchmark::State& s) {
+    latency_under_load<msg_transport<ipcring::spsc_msg_ring>>(s, rate);
+  });
+  add("BM_latency_under_load/boost_lockfree" + r,
+      [](benchmark::State& s) { latency_under_load<boost_lockfree_transport<16>>(s, rate); });
+
+  register_single();
+  add("BM_floor_probe/end", floor_pingpong);
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+  std::vector<char*> args;
+  int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  bench::settings().cpu_a = ncpu >= 2 ? 0 : -1;
+  bench::settings().cpu_b = ncpu >= 2 ? 1 : -1;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      bench::settings().quick = true;
+    } else if (std::strcmp(argv[i], "--cpus") == 0 && i + 1 < argc) {
+      const std::string v = argv[++i];
+      if (v == "none") {
+        bench::settings().cpu_a = bench::settings().cpu_b = -1;
+      } else if (std::sscanf(v.c_str(), "%d,%d", &bench::settings().cpu_a,
+                             &bench::settings().cpu_b) != 2) {
+        std::fprintf(stderr, "ipcring-bench: --cpus wants A,B or none, not '%s'\n", v.c_str());
+        return 2;
+      }
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  int n = static_cast<int>(args.size());
+  benchmark::Initialize(&n, args.data());
+  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 2;
+
+  const double floor = bench::probe_floor();
+  benchmark::AddCustomContext("cpus", std::to_string(bench::settings().cpu_a) + "," +
+                                          std::to_string(bench::settings().cpu_b));
+  benchmark::AddCustomContext("floor_ns_start", std::to_string(floor));
+  benchmark::AddCustomContext("placement", floor < 300 ? "near" : "far");
+  benchmark::AddCustomContext("mode", bench::settings().quick ? "quick" : "full");
+  std::fprintf(stderr, "ipcring-bench: cpus %d,%d; floor %.0f ns (%s cores)\n",
+               bench::settings().cpu_a, bench::settings().cpu_b, floor,
+               floor < 300 ? "near" : "far");
+  bench::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  const double floor_end = bench::probe_floor();
+  std::fprintf(stderr, "ipcring-bench: floor at the end %.0f ns (%.2fx the start)\n", floor_end,
+               floor_end / floor);
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,357 @@
+// bench/scenarios.hpp: the cross-process scenarios, as templates over a transport.
+//
+// A transport carries messages of a fixed size `bytes` from one process to another:
+//   T t(name, bytes);              in the benchmark process, before the fork: creates the state
+//   auto tx = t.sender();          in the sending process, after the fork (attaches by name)
+//   auto rx = t.receiver();        in the receiving process
+//   tx.send(msg);                  waits until sent (spinning, or blocking for transports that
+//                                  block by nature: pipes, sockets, message_queue)
+//   rx.recv(out);                  waits until a message arrives
+//   T::has_batch: tx.send_batch(msgs, k) sends k contiguous messages; rx.recv_some(out, k)
+//                 returns how many (>= 1) it received
+//   T::has_claim: tx.send_claim(k, fill) writes k messages in place through fill(ptr, i);
+//                 rx.recv_claim(k, check) reads up to k in place, calling check(ptr) on each,
+//                 returns how many
+// Every scenario puts a sequence number in each message and the receiver checks the order, so
+// a transport that loses or reorders messages fails the benchmark instead of looking fast.
+// The last message of a run carries k_stop: a time-bounded sender tells the receiver it is done.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace bench {
+
+inline constexpr u64 k_stop = ~u64{0};
+
+/// How long a scenario runs (per repetition).
+inline std::chrono::nanoseconds run_time() {
+  return std::chrono::milliseconds(settings().quick ? 40 : 150);
+}
+inline std::size_t max_timed_samples() {
+  return settings().quick ? 5000 : 30000;
+}
+
+inline std::string unique_name(const char* what) {
+  static int n = 0;
+  return "ipcring-bench-" + std::to_string(::getpid()) + "-" + what + "-" + std::to_string(++n);
+}
+
+inline void report_pair(benchmark::State& state, const pair_result& r) {
+  state.counters["floor_before_ns"] = r.floor_before_ns;
+  state.counters["floor_after_ns"] = r.floor_after_ns;
+  state.counters["cpu_a"] = settings().cpu_a;
+  state.counters["cpu_b"] = settings().cpu_b;
+  if (!r.ok) state.SkipWithError(r.error.c_str());
+}
+
+inline int child_fail(pair_control& c, const std::string& why) {
+  std::snprintf(c.failure, sizeof c.failure, "%s", why.c_str());
+  return 1;
+}
+
+/// Round trips of `bytes`-byte messages: A sends, B echoes. rtt_mean_ns from an untimed loop
+/// (clock read every 256 round trips), percentiles from individually timed round trips.
+template <class T>
+void pingpong(benchmark::State& state, std::size_t bytes) {
+  for (auto _ : state) {
+    T fwd(unique_name("f"), bytes), back(unique_name("b"), bytes);
+    double mean = 0;
+    std::vector<std::int64_t> rtt;
+    const auto r = run_pair(
+        [&](pair_control&) {
+          auto tx = fwd.sender();
+          auto rx = back.receiver();
+          std::vector<std::byte> m(bytes), in(bytes);
+          u64 seq = 0;
+          auto round = [&] {
+            put_seq(m.data(), bytes, seq);
+            tx.send(m.data());
+            rx.recv(in.data());
+            ++seq;
+          };
+          for (int i = 0; i < 1000; ++i)
+            round();  // warm up
+          const auto limit = run_time();
+          const auto t0 = clock_type::now();
+          u64 n = 0;
+          auto t = t0;
+          do {
+            for (int i = 0; i < 256; ++i)
+              round();
+            n += 256;
+            t = clock_type::now();
+          } while (t - t0 < limit);
+          mean = static_cast<double>((t - t0).count()) / static_cast<double>(n);
+          rtt.reserve(max_timed_samples());
+          const auto t1 = clock_type::now();
+          while (rtt.size() < max_timed_samples() && clock_type::now() - t1 < limit) {
+            const std::int64_t a = now_ns();
+            round();
+            rtt.push_back(now_ns() - a);
+          }
+          put_seq(m.data(), bytes, k_stop);
+          tx.send(m.data());
+        },
+        [&](pair_control& c) {
+          auto rx = fwd.receiver();
+          auto tx = back.sender();
+          std::vector<std::byte> in(bytes);
+          for (u64 expect = 0;; ++expect) {
+            rx.recv(in.data());
+            const u64 s = get_seq(in.data(), bytes);
+            if (s == (k_stop & seq_mask(bytes))) return 0;
+            if (s != (expect & seq_mask(bytes))) {
+              return child_fail(
+                  c, "echo: message " + std::to_string(expect) + " carries " + std::to_string(s));
+            }
+            tx.send(in.data());
+          }
+        });
+    std::sort(rtt.begin(), rtt.end());
+    state.SetIterationTime(mean * 1e-9);
+    state.counters["rtt_mean_ns"] = mean;
+    state.counters["rtt_p50_ns"] = percentile(rtt, 0.50);
+    state.counters["rtt_p99_ns"] = percentile(rtt, 0.99);
+    state.counters["rtt_p999_ns"] = percentile(rtt, 0.999);
+    state.counters["rtt_max_ns"] = rtt.empty() ? 0 : static_cast<double>(rtt.back());
+    report_pair(state, r);
+  }
+}
+
+/// The floor itself under the same scheme: BM_pingpong/floor/8.
+inline void floor_pingpong(benchmark::State& state) {
+  for (auto _ : state) {
+    double mean = 0;
+    std::vector<std::int64_t> rtt;
+    u64 rounds = 0;
+    const auto r = run_pair(
+        [&](pair_control& c) {
+          // Calibrate a round count for run_time(), then tell the peer how many to echo.
+          const double probe = floor_ping(c, 1000);
+          rounds = static_cast<u64>(static_cast<double>(run_time().count()) / probe) + 1;
+          c.results[0] = static_cast<double>(rounds);
+          c.done.store(1, std::memory_order_release);  // pairs with the peer's acquire
+          spin_until([&] { return c.done.load(std::memory_order_acquire) == 2; });
+          mean = floor_ping(c, rounds);
+          rtt = floor_ping_timed(c, max_timed_samples());
+        },
+        [&](pair_control& c) {
+          floor_echo(c, 1000);
+          spin_until([&] { return c.done.load(std::memory_order_acquire) == 1; });
+          const auto n = static_cast<u64>(c.results[0]);
+          c.done.store(2, std::memory_order_release);
+          floor_echo(c, n);
+          floor_echo(c, max_timed_samples());
+          return 0;
+        });
+    state.SetIterationTime(mean * 1e-9);
+    state.counters["rtt_mean_ns"] = mean;
+    state.counters["rtt_p50_ns"] = percentile(rtt, 0.50);
+    state.counters["rtt_p99_ns"] = percentile(rtt, 0.99);
+    state.counters["rtt_p999_ns"] = percentile(rtt, 0.999);
+    state.counters["rtt_max_ns"] = rtt.empty() ? 0 : static_cast<double>(rtt.back());
+    report_pair(state, r);
+  }
+}
+
+enum class mode { single, batch8, batch32, claim };
+inline const char* to_string(mode m) {
+  switch (m) {
+    case mode::single:
+      return "single";
+    case mode::batch8:
+      return "batch8";
+    case mode::batch32:
+      return "batch32";
+    case mode::claim:
+      return "claim";
+  }
+  return "?";
+}
+inline std::size_t batch_of(mode m) {
+  return m == mode::batch8 ? 8 : m == mode::single ? 1 : 32;
+}
+
+/// One-way throughput: A sends for run_time(), B receives and checks the order; the time runs
+/// until B has the last message.
+template <class T>
+void throughput(benchmark::State& state, std::size_t bytes, mode how) {
+  for (auto _ : state) {
+    T chan(unique_name("t"), bytes);
+    double seconds = 0;
+    u64 sent = 0;
+    const std::size_t k = batch_of(how);
+    const auto r = run_pair(
+        [&](pair_control& c) {
+          auto tx = chan.sender();
+          std::vector<std::byte> m(bytes * 32);
+          spin_until([&] { return c.done.load(std::memory_order_acquire) == 1; });  // B attached
+          const auto limit = run_time();
+          const auto t0 = clock_type::now();
+          u64 seq = 0;
+          do {
+            for (int rep = 0; rep < 64; ++rep) {
+              if (how == mode::single) {
+                put_seq(m.data(), bytes, seq++);
+                tx.send(m.data());
+              } else if constexpr (T::has_batch) {
+                if (how != mode::claim) {
+                  for (std::size_t i = 0; i < k; ++i)
+                    put_seq(m.data() + i * bytes, bytes, seq++);
+                  tx.send_batch(m.data(), k);
+                }
+              }
+              if constexpr (T::has_claim) {
+                if (how == mode::claim) {
+                  // Built in place: the sequence number, then the same filler the other
+                  // modes copy from their source buffer.
+                  tx.send_claim(k, [&](std::byte* p, std::size_t) {
+                    put_seq(p, bytes, seq++);
+                    if (bytes > 8) std::memcpy(p + 8, m.data() + 8, bytes - 8);
+                  });
+                }
+              }
+            }
+          } while (clock_type::now() - t0 < limit);
+          put_seq(m.data(), bytes, k_stop);
+          tx.send(m.data());
+          sent = seq;
+          // acquire: pairs with B's release of its final count
+          spin_until([&] {
+            return c.done.load(std::memory_order_acquire) == seq + 2 ||
+                   c.child_failed.load(std::memory_order_acquire) != 0;
+          });
+          seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+        },
+        [&](pair_control& c) {
+          auto rx = chan.receiver();
+          std::vector<std::byte> in(bytes * 32);
+          c.done.store(1, std::memory_order_release);
+          u64 expect = 0;
+          const u64 mask = seq_mask(bytes);
+          bool stop = false;
+          auto check = [&](const std::byte* p) {
+            const u64 s = get_seq(p, bytes);
+            if (s == (k_stop & mask)) {
+              stop = true;
+              return true;
+            }
+            if (s != (expect & mask)) return false;
+            ++expect;
+            return true;
+          };
+          while (!stop) {
+            std::size_t n = 1;
+            if (how == mode::single) {
+              rx.recv(in.data());
+            } else if constexpr (T::has_claim) {
+              if (how == mode::claim) {
+                bool ok = true;
+                rx.recv_claim(k, [&](const std::byte* p) { ok = check(p) && ok; });
+                if (!ok)
+                  return child_fail(c, "receiver: order broken near " + std::to_string(expect));
+                continue;
+              }
+            }
+            if constexpr (T::has_batch) {
+              if (how != mode::single) n = rx.recv_some(in.data(), k);
+            }
+            for (std::size_t i = 0; i < n; ++i) {
+              if (!check(in.data() + i * bytes)) {
+                return child_fail(c,
+                                  "receiver: message " + std::to_string(expect) + " out of order");
+              }
+            }
+          }
+          c.done.store(expect + 2, std::memory_order_release);  // pairs with A's acquire
+          return 0;
+        });
+    state.SetIterationTime(seconds);
+    const double msgs = static_cast<double>(sent);
+    state.counters["msgs_per_s"] = seconds > 0 ? msgs / seconds : 0;
+    state.counters["bytes_per_s"] = seconds > 0 ? msgs * static_cast<double>(bytes) / seconds : 0;
+    report_pair(state, r);
+  }
+}
+
+/// One-way latency under load: A sends 16-byte messages {seq, send time} at `rate` msgs/s
+/// (paced by the clock), B records receive time - send time (one system-wide monotonic clock).
+template <class T>
+void latency_under_load(benchmark::State& state, double rate) {
+  constexpr std::size_t bytes = 16;
+  for (auto _ : state) {
+    T chan(unique_name("l"), bytes);
+    u64 sent = 0;
+    double achieved = 0;
+    double figures[4] = {};
+    const auto r = run_pair(
+        [&](pair_control& c) {
+          auto tx = chan.sender();
+          spin_until([&] { return c.done.load(std::memory_order_acquire) == 1; });
+          const auto limit = std::chrono::duration_cast<std::chrono::nanoseconds>(run_time() * 2);
+          const auto n = static_cast<u64>(rate * std::chrono::duration<double>(limit).count());
+          const double gap = 1e9 / rate;
+          std::byte m[bytes];
+          const std::int64_t t0 = now_ns();
+          std::int64_t t = t0;
+          for (u64 i = 0; i < n; ++i) {
+            const auto due = t0 + static_cast<std::int64_t>(static_cast<double>(i) * gap);
+            while ((t = now_ns()) < due) {
+            }
+            put_seq(m, bytes, i);
+            std::memcpy(m + 8, &t, 8);
+            tx.send(m);
+          }
+          achieved = static_cast<double>(n) / (static_cast<double>(now_ns() - t0) * 1e-9);
+          put_seq(m, bytes, k_stop);
+          tx.send(m);
+          sent = n;
+          // acquire: pairs with B's release after it wrote its results
+          spin_until([&] {
+            return c.done.load(std::memory_order_acquire) == 2 ||
+                   c.child_failed.load(std::memory_order_acquire) != 0;
+          });
+          std::copy_n(c.results, 4, figures);
+        },
+        [&](pair_control& c) {
+          auto rx = chan.receiver();
+          std::vector<std::int64_t> lat;
+          lat.reserve(static_cast<std::size_t>(rate) + 16);
+          c.done.store(1, std::memory_order_release);
+          std::byte in[bytes];
+          for (u64 expect = 0;; ++expect) {
+            rx.recv(in);
+            const std::int64_t now = now_ns();
+            const u64 s = get_seq(in, bytes);
+            if (s == k_stop) break;
+            if (s != expect)
+              return child_fail(c, "latency: order broken at " + std::to_string(expect));
+            std::int64_t ts = 0;
+            std::memcpy(&ts, in + 8, 8);
+            if (lat.size() < lat.capacity()) lat.push_back(now - ts);
+          }
+          std::sort(lat.begin(), lat.end());
+          c.results[0] = percentile(lat, 0.50);
+          c.results[1] = percentile(lat, 0.99);
+          c.results[2] = percentile(lat, 0.999);
+          c.results[3] = lat.empty() ? 0 : static_cast<double>(lat.back());
+          c.done.store(2, std::memory_order_release);
+          return 0;
+        });
+    state.SetIterationTime(static_cast<double>(sent) / rate);
+    state.counters["rate_msgs_per_s"] = achieved;
+    state.counters["lat_p50_ns"] = figures[0];
+    state.counters["lat_p99_ns"] = figures[1];
+    state.counters["lat_p999_ns"] = figures[2];
+    state.counters["lat_max_ns"] = figures[3];
+    report_pair(state, r);
+  }
+}
+
+}  // namespace bench
