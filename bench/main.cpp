@@ -50,8 +50,9 @@ std::vector<mode> modes() {
 }
 
 template <class T>
-void add_throughput(const std::string& ring, std::size_t bytes) {
+void add_throughput(const std::string& ring, std::size_t bytes, bool single_only = false) {
   for (mode m : modes()) {
+    if (single_only && m != mode::single) continue;
     if (m == mode::claim && !T::has_claim) continue;
     if ((m == mode::batch8 || m == mode::batch32) && !T::has_batch) continue;
     add("BM_throughput/" + ring + "/" + std::to_string(bytes) + "/" + to_string(m),
@@ -74,6 +75,10 @@ void register_all() {
       [](benchmark::State& s) { pingpong<spsc_block_transport<8>>(s, 8); });
   add("BM_pingpong/spsc_sleep/8",
       [](benchmark::State& s) { pingpong<spsc_sleep_transport<8>>(s, 8); });
+  add("BM_pingpong/spsc_hugepages/8",
+      [](benchmark::State& s) { pingpong<spsc_transport<8, false, mapping::huge_pages>>(s, 8); });
+  add("BM_pingpong/spsc_mlock/8",
+      [](benchmark::State& s) { pingpong<spsc_transport<8, false, mapping::locked>>(s, 8); });
   add("BM_pingpong/boost_lockfree/8",
       [](benchmark::State& s) { pingpong<boost_lockfree_transport<8>>(s, 8); });
   add("BM_pingpong/boost_mq/8", [](benchmark::State& s) { pingpong<boost_mq_transport>(s, 8); });
@@ -84,6 +89,11 @@ void register_all() {
   // One-way throughput for each size and mode, and the memcpy floor.
   for_sizes([]<std::size_t N>() {
     add_throughput<spsc_transport<N>>("spsc", N);
+    if (N >= 4096) {  // large rings: where pages matter
+      add_throughput<spsc_transport<N, false, mapping::huge_pages>>("spsc_hugepages", N, true);
+      add_throughput<spsc_transport<N, false, mapping::locked>>("spsc_mlock", N, true);
+      add_throughput<spsc_transport<N, false, mapping::no_prefault>>("spsc_noprefault", N, true);
+    }
     add_throughput<mpmc_transport<N>>("mpmc", N);
     add_throughput<msg_transport<ipcring::spsc_msg_ring>>("spsc_msg", N);
     add_throughput<msg_transport<ipcring::mpsc_msg_ring>>("mpsc_msg", N);
@@ -145,6 +155,13 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("floor_ns_start", std::to_string(floor));
   benchmark::AddCustomContext("placement", floor < 300 ? "near" : "far");
   benchmark::AddCustomContext("mode", bench::settings().quick ? "quick" : "full");
+  const std::string huge = ipcring::huge_page_support();
+  benchmark::AddCustomContext("huge_pages", huge.empty() ? "available" : huge);
+  if (!huge.empty()) {
+    std::fprintf(stderr,
+                 "ipcring-bench: huge pages unavailable, spsc_hugepages uses normal pages: %s\n",
+                 huge.c_str());
+  }
   std::fprintf(stderr, "ipcring-bench: cpus %d,%d; floor %.0f ns (%s cores)\n",
                bench::settings().cpu_a, bench::settings().cpu_b, floor,
                floor < 300 ? "near" : "far");

@@ -23,14 +23,26 @@ inline std::uint64_t msg_capacity_for(std::size_t n) {
   return std::bit_ceil(std::max<std::uint64_t>(65536, 16 * (n + 16)));
 }
 
+/// Map-view options the suite compares (map_options in ipcring/map_view.hpp).
+enum class mapping { plain, huge_pages, locked, no_prefault };
+inline ipcring::ring_options options_for(mapping m) {
+  ipcring::ring_options o;
+  o.map.huge_pages = m == mapping::huge_pages;
+  o.map.lock_memory = m == mapping::locked;
+  o.map.prefault = m != mapping::no_prefault;
+  return o;
+}
+
 /// spsc_ring<payload<N>>; Block: blocking push/pop with `policy` instead of spinning.
-template <std::size_t N, bool Block = false>
+template <std::size_t N, bool Block = false, mapping Map = mapping::plain>
 struct spsc_transport {
   static constexpr bool has_batch = !Block, has_claim = !Block;
   using msg = payload<N>;
   using ring_t = ipcring::spsc_ring<msg>;
   spsc_transport(std::string name, std::size_t, ipcring::wait_policy policy = {})
-      : name_(std::move(name)), ring_(ring_t::create(name_, slots_for(N))), policy_(policy) {}
+      : name_(std::move(name)),
+        ring_(ring_t::create(name_, slots_for(N), options_for(Map))),
+        policy_(policy) {}
   ~spsc_transport() { ipcring::remove(name_); }
   spsc_transport(const spsc_transport&) = delete;
   spsc_transport& operator=(const spsc_transport&) = delete;
@@ -98,8 +110,8 @@ struct spsc_transport {
       return s.size();
     }
   };
-  tx_t sender() const { return {ring_t::open(name_).producer(policy_)}; }
-  rx_t receiver() const { return {ring_t::open(name_).consumer(policy_)}; }
+  tx_t sender() const { return {ring_t::open(name_, options_for(Map)).producer(policy_)}; }
+  rx_t receiver() const { return {ring_t::open(name_, options_for(Map)).consumer(policy_)}; }
 
   std::string name_;
   ring_t ring_;

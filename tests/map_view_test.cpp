@@ -1,7 +1,9 @@
 #include "ipcring/map_view.hpp"
 
 #include <gtest/gtest.h>
+
 #include <sys/stat.h>
+#include <cstdio>
 
 #include <cstring>
 #include <filesystem>
@@ -147,6 +149,50 @@ TEST(map_view, file_backed_create_open_remove) {
   EXPECT_TRUE(remove_file(path));
   EXPECT_FALSE(remove_file(path));
   expect_error(errc::not_found, [&] { map_view::open_file(path); });
+}
+
+}  // namespace
+}  // namespace ipcring::test
+
+namespace ipcring::test {
+namespace {
+
+std::size_t locked_kib() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  std::size_t kib = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmLck: %zu kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib;
+}
+
+TEST(map_view, lock_memory_locks_the_mapping_or_names_the_limit) {
+  segment_guard g(unique_name());
+  const std::size_t before = locked_kib();
+  try {
+    map_options o;
+    o.lock_memory = true;
+    auto v = map_view::create(g.name(), 1 << 20, o);
+    EXPECT_GE(locked_kib(), before + 1024) << "VmLck did not grow by the mapping's 1 MiB";
+  } catch (const error& e) {
+    EXPECT_EQ(e.value(), errc::system);
+    EXPECT_NE(std::string(e.what()).find("RLIMIT_MEMLOCK"), std::string::npos) << e.what();
+  }
+}
+
+TEST(map_view, huge_pages_are_asked_for_and_never_required) {
+  segment_guard g(unique_name());
+  map_options o;
+  o.huge_pages = true;
+  auto v = map_view::create(g.name(), 4 << 20, o);  // normal pages where none are offered
+  v.data()[0] = std::byte{1};
+  const std::string why = huge_page_support();
+  EXPECT_TRUE(why.empty() || why.find("shmem_enabled") != std::string::npos ||
+              why.find("missing") != std::string::npos)
+      << why;
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include "ipcring/map_view.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,7 +130,45 @@ void prefault(std::byte* p, std::size_t n, bool write_zeros) {
   }
 }
 
+// The options that shape a fresh mapping: huge pages first (so pre-faulting faults them in
+// huge), then pre-faulting, then locking.
+void tune(std::byte* p, std::size_t n, const map_options& opt, bool write_zeros,
+          std::string_view name) {
+#ifdef MADV_HUGEPAGE
+  if (opt.huge_pages) (void)::madvise(p, n, MADV_HUGEPAGE);  // best effort: see huge_page_support
+#endif
+  if (opt.prefault) prefault(p, n, write_zeros);
+  if (opt.lock_memory && ::mlock(p, n) != 0) {
+    const int err = errno;
+    rlimit lim{};
+    ::getrlimit(RLIMIT_MEMLOCK, &lim);
+    throw error(errc::system, "lock_memory: mlock of " + std::to_string(n) + " bytes of " +
+                                  in_quotes(name) + " failed: " + std::strerror(err) +
+                                  " (RLIMIT_MEMLOCK is " + std::to_string(lim.rlim_cur) +
+                                  " bytes; raise it, e.g. ulimit -l, or map without lock_memory)");
+  }
+}
+
 }  // namespace
+
+std::string huge_page_support() {
+  const char* path = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
+  std::FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return std::string(path) + " is missing: no transparent huge pages here";
+  char buf[256] = {};
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  const std::string s(buf, n);
+  // The active setting is the one in brackets: "always within_size advise [never] deny force".
+  const auto open = s.find('['), close = s.find(']');
+  const std::string active =
+      open != std::string::npos && close > open ? s.substr(open + 1, close - open - 1) : s;
+  if (active == "always" || active == "within_size" || active == "advise" || active == "force") {
+    return {};
+  }
+  return std::string(path) + " is '" + active +
+         "': shared memory gets no huge pages (as root: echo advise > " + path + ")";
+}
 
 void validate_name(std::string_view name) {
   auto bad = [&](const std::string& rule) {
@@ -190,7 +230,7 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
     rethrow(e, "create", name);
   }
   map_view v(std::move(b), n);
-  if (opt.prefault) prefault(v.data_, v.size_, !reserved);
+  tune(v.data_, v.size_, opt, !reserved, v.name_);
   return v;
 }
 
@@ -216,7 +256,7 @@ map_view map_view::open(std::string_view name, const map_options& opt) {
     rethrow(e, "open", name);
   }
   map_view v(std::move(b), n);
-  if (opt.prefault) prefault(v.data_, v.size_, false);
+  tune(v.data_, v.size_, opt, false, v.name_);
   return v;
 }
 
@@ -261,7 +301,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
     rethrow(e, "create_file", p);
   }
   map_view v(std::move(b), p);
-  if (opt.prefault) prefault(v.data_, v.size_, !reserved);
+  tune(v.data_, v.size_, opt, !reserved, v.name_);
   return v;
 }
 
@@ -289,7 +329,7 @@ map_view map_view::open_file(const std::filesystem::path& path, const map_option
     rethrow(e, "open_file", p);
   }
   map_view v(std::move(b), p);
-  if (opt.prefault) prefault(v.data_, v.size_, false);
+  tune(v.data_, v.size_, opt, false, v.name_);
   return v;
 }
 

@@ -39,7 +39,18 @@ struct map_options {
   bool allow_foreign_owner = false;
   /// open: accept a segment that every user may write (mode o+w; default: permission_denied).
   bool allow_world_writable = false;
+  /// Ask for transparent huge pages on the mapping (madvise MADV_HUGEPAGE, before pre-faulting),
+  /// for fewer TLB misses on large rings. Where the system offers none for shared memory the
+  /// mapping keeps normal pages: huge_page_support() says why.
+  bool huge_pages = false;
+  /// Lock the mapping in RAM (mlock), so it is never paged out. errc::system, naming
+  /// RLIMIT_MEMLOCK, if the system refuses.
+  bool lock_memory = false;
 };
+
+/// Empty if transparent huge pages are available for shared memory here; else why not
+/// (e.g. "/sys/kernel/mm/transparent_hugepage/shmem_enabled is 'never'").
+std::string huge_page_support();
 
 /// A mapped segment. Move-only; the destructor unmaps and closes, never removes.
 class map_view {
