@@ -3,7 +3,7 @@
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 packages=(cmake make g++ clang libclang-rt-14-dev libboost-dev libgtest-dev libbenchmark-dev pkg-config
-          python3 libcli11-dev)
+          python3 libcli11-dev gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,937 @@
+#!/usr/bin/env python3
+"""Turns ipcring-bench's Google Benchmark JSON into a report: report.md (Markdown tables of the
+key figures, each next to the floor and the alternatives measured in the same run, and the issue's
+goals checked), summary.json (the key ratios, for tools) and PNG plots drawn by gnuplot (with the
+.dat and .gp files that draw them, so a plot can be redrawn by hand).
+
+Usage: python3 bench/report.py RESULTS.json --out DIR [--wall-seconds N]
+
+Python 3 standard library only. Figures are medians over repetitions: the "median" aggregate
+where Google Benchmark wrote one, else the median of the per-repetition entries. The naming
+scheme and counters are documented in bench/README.md. Set GNUPLOT to use another gnuplot.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+FLOOR = "floor"
+# The alternatives measured with the same harness; any other ring name is an ipcring ring.
+ALTERNATIVES = ("boost_lockfree", "boost_mq", "pipe", "socketpair")
+# Display order; rings not listed follow, alphabetically, within their group.
+RING_ORDER = ("floor", "spsc", "spsc_block", "spsc_sleep", "spsc_hugepages", "spsc_mlock",
+              "spsc_noprefault", "spsc_msg", "mpmc", "mpmc_block", "mpmc_2p2c", "mpsc_msg",
+              "boost_lockfree", "boost_mq", "pipe", "socketpair")
+MODE_ORDER = ("single", "batch8", "batch32", "claim")
+MODE_TITLE = {"single": "single operations", "batch8": "batches of 8",
+              "batch32": "batches of 32", "claim": "zero-copy claim/commit"}
+GOAL_BYTES = 8  # the round-trip and small-message goals are stated for 8-byte messages
+GOAL_RATE = 1_000_000  # latency-under-load goal: 1 M msgs/s
+FLOOR_MOVE_LIMIT = 1.25  # a floor probe more than 25% off another one means the vCPUs moved
+NOISY_CV = 0.10  # a cv above this is shown in bold
+# Line colours for rings in the throughput plots, given out in ring order so that a ring keeps
+# its colour in every plot of a run (gnuplot's own cycle repeats after 8).
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#ad494a", "#637939", "#e7ba52")
+
+# Path components Google Benchmark appends to a name on its own.
+GB_SUFFIX = re.compile(r"^(real_time|manual_time|process_time|iterations:\d+|repeats:\d+|"
+                       r"threads:\d+|min_time:[^/]*|min_warmup_time:[^/]*)$")
+ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:(.+)$")  # ArgNames style "bytes:8"
+META_KEYS = {"family_index", "per_family_instance_index", "repetitions", "repetition_index",
+             "threads", "iterations"}
+TIME_TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+# Context keys shown in their own rows (or not at all); any other key gets a row of its own.
+KNOWN_CONTEXT = {"date", "host_name", "executable", "num_cpus", "mhz_per_cpu",
+                 "cpu_scaling_enabled", "caches", "load_avg", "library_build_type", "cpus",
+                 "placement", "floor_ns_start", "floor_ns_end", "run_mode", "mode", "git_commit"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the JSON
+
+@dataclass
+class Bench:
+    name: str  # run name without Google Benchmark's own suffixes
+    family: str
+    parts: list[str]  # the components after the family
+    median: dict[str, float] = field(default_factory=dict)
+    cv: dict[str, float] = field(default_factory=dict)
+    reps: list[dict] = field(default_factory=list)  # per-repetition entries
+    error: str | None = None
+
+    def get(self, key: str) -> float | None:
+        v = self.median.get(key)
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+    def floor_probes(self) -> list[float]:
+        """Every floor probe taken around this benchmark (all repetitions, before and after)."""
+        rows = self.reps or [self.median]
+        return [r[k] for r in rows for k in ("floor_before_ns", "floor_after_ns")
+                if isinstance(r.get(k), (int, float)) and r[k] > 0]
+
+
+def arg_value(part: str) -> str:
+    m = ARG_NAME.match(part)
+    return m.group(1) if m else part
+
+
+def as_int(part: str) -> int | None:
+    try:
+        return int(arg_value(part))
+    except ValueError:
+        return None
+
+
+def parse_rate(part: str) -> float | None:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmMgG]?)", arg_value(part))
+    if not m:
+        return None
+    return float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2).lower()]
+
+
+def numeric_fields(entry: dict) -> dict[str, float]:
+    out = {}
+    unit = TIME_TO_NS.get(entry.get("time_unit", "ns"), 1.0)
+    for k, v in entry.items():
+        if k in META_KEYS or isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        out[k] = v * unit if k in ("real_time", "cpu_time") else v
+    if "real_time" in out:
+        out["real_time_ns"] = out["real_time"]
+    return out
+
+
+def load(path: str) -> tuple[dict, list[Bench]]:
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    context = doc.get("context", {})
+    groups: dict[str, dict] = {}
+    order: list[str] = []
+    for e in doc.get("benchmarks", []):
+        agg = e.get("aggregate_name") if e.get("run_type") == "aggregate" else None
+        run = e.get("run_name")
+        if not run:
+            run = e["name"][: -len(agg) - 1] if agg and e["name"].endswith("_" + agg) else e["name"]
+        if run not in groups:
+            groups[run] = {"reps": [], "aggs": {}, "error": None}
+            order.append(run)
+        g = groups[run]
+        if e.get("error_occurred") or e.get("skipped"):
+            g["error"] = e.get("error_message") or e.get("skip_message") or "error"
+        elif agg:
+            g["aggs"][agg] = numeric_fields(e)
+        else:
+            g["reps"].append(numeric_fields(e))
+    benches = []
+    for run in order:
+        g = groups[run]
+        parts = run.split("/")
+        while len(parts) > 1 and GB_SUFFIX.match(parts[-1]):
+            parts.pop()
+        b = Bench(name="/".join(parts), family=parts[0], parts=parts[1:], reps=g["reps"],
+                  error=g["error"])
+        if "median" in g["aggs"]:
+            b.median = g["aggs"]["median"]
+        elif g["reps"]:
+            keys = set().union(*(r.keys() for r in g["reps"]))
+            b.median = {k: statistics.median([r[k] for r in g["reps"] if k in r]) for k in keys}
+        if "cv" in g["aggs"]:
+            b.cv = g["aggs"]["cv"]
+        elif len(g["reps"]) >= 2:
+            for k in b.median:
+                xs = [r[k] for r in g["reps"] if k in r]
+                if len(xs) >= 2 and statistics.fmean(xs):
+                    b.cv[k] = statistics.stdev(xs) / statistics.fmean(xs)
+        benches.append(b)
+    return context, benches
+
+
+def ctx_float(context: dict, key: str) -> float | None:
+    try:
+        v = float(context[key])  # custom context values are strings
+    except (KeyError, TypeError, ValueError):
+        return None
+    return v if v > 0 and not math.isnan(v) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The suite's families
+
+@dataclass
+class Suite:
+    pingpong: dict[tuple[str, int | None], Bench] = field(default_factory=dict)  # (ring, bytes)
+    throughput: dict[tuple[str, int, str], Bench] = field(default_factory=dict)  # ring,bytes,mode
+    memcpy: dict[int, Bench] = field(default_factory=dict)
+    load: dict[tuple[str, float], Bench] = field(default_factory=dict)  # (ring, rate)
+    single: dict[tuple[str, str], Bench] = field(default_factory=dict)  # (ring, scenario)
+    probes: dict[str, Bench] = field(default_factory=dict)  # BM_floor_probe/<start|end>
+    other: list[Bench] = field(default_factory=list)
+    errors: list[Bench] = field(default_factory=list)
+    flagged: dict[str, list[float]] = field(default_factory=dict)  # name -> floor probes
+
+
+def classify(benches: list[Bench], floor_ref: float | None) -> Suite:
+    s = Suite()
+    for b in benches:
+        if b.error is not None:
+            s.errors.append(b)
+            continue
+        if not b.median:
+            continue
+        probes = b.floor_probes() + ([floor_ref] if floor_ref else [])
+        if probes and max(probes) / min(probes) > FLOOR_MOVE_LIMIT:
+            s.flagged[b.name] = b.floor_probes()
+        p = b.parts
+        if b.family == "BM_pingpong" and len(p) >= 2 and as_int(p[-1]) is not None:
+            s.pingpong[("/".join(p[:-1]), as_int(p[-1]))] = b
+        elif b.family == "BM_pingpong" and p:
+            s.pingpong[("/".join(p), None)] = b
+        elif b.family == "BM_throughput" and len(p) >= 3 and as_int(p[-2]) is not None:
+            s.throughput[("/".join(p[:-2]), as_int(p[-2]), arg_value(p[-1]))] = b
+        elif b.family == "BM_memcpy" and p and as_int(p[-1]) is not None:
+            s.memcpy[as_int(p[-1])] = b
+        elif b.family == "BM_latency_under_load" and len(p) >= 2 and parse_rate(p[-1]):
+            s.load[("/".join(p[:-1]), parse_rate(p[-1]))] = b
+        elif b.family == "BM_single" and len(p) >= 2:
+            s.single[("/".join(p[:-1]), arg_value(p[-1]))] = b
+        elif b.family == "BM_floor_probe" and p:
+            s.probes["/".join(p)] = b
+        else:
+            s.other.append(b)
+    return s
+
+
+def ring_key(ring: str):
+    group = 0 if ring == FLOOR else 2 if ring in ALTERNATIVES else 1
+    return (group, RING_ORDER.index(ring) if ring in RING_ORDER else len(RING_ORDER), ring)
+
+
+def is_ipcring(ring: str) -> bool:
+    return ring != FLOOR and ring not in ALTERNATIVES
+
+
+def mode_key(mode: str):
+    return (MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER), mode)
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+
+def fmt_ns(x: float | None) -> str:
+    if x is None:
+        return "–"
+    if x < 10:
+        return f"{x:.2f}"
+    if x < 1000:
+        return f"{x:.1f}"
+    return f"{x:,.0f}"
+
+
+def fmt_si(x: float | None) -> str:
+    if x is None:
+        return "–"
+    for scale, prefix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if abs(x) >= scale * 0.9995:  # so that 999,800 reads "1 M", not "1e+03 k"
+            return f"{x / scale:.3g}{prefix}"
+    return f"{x:.3g}"
+
+
+def fmt_gbs(x: float | None) -> str:
+    return "–" if x is None else f"{x / 1e9:.2f}" if x >= 1e8 else f"{x / 1e9:.3f}"
+
+
+def fmt_ratio(r: float | None) -> str:
+    return "–" if r is None else f"{r:.2f}x" if r >= 0.1 else f"{r:.2g}x"
+
+
+def fmt_bytes(n: int | None) -> str:
+    if n is None:
+        return "–"
+    for scale, unit in ((1 << 20, "MiB"), (1 << 10, "KiB")):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} B"
+
+
+def fmt_rate(r: float) -> str:
+    return f"{fmt_si(r).replace(' ', '')}/s"
+
+
+def fmt_cv(b: Bench, key: str) -> str:
+    c = b.cv.get(key)
+    if c is None or not math.isfinite(c):
+        return "–"
+    text = f"{100 * c:.1f}%"
+    return f"**{text}**" if c > NOISY_CV else text
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def table(headers: list[str], rows: list[list[str]], right_from: int = 1) -> str:
+    align = ["---" if i < right_from else "--:" for i in range(len(headers))]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+class Report:
+    def __init__(self, context: dict, suite: Suite, src: str, wall: float | None):
+        self.ctx = context
+        self.s = suite
+        self.src = src
+        self.wall = wall
+        # The floor at the start and end of the run: the context's keys, else the probes the
+        # program runs first and last (a key added after the run starts misses the JSON).
+        self.floor_start, self.floor_start_src = self.floor_at("start")
+        self.floor_end, self.floor_end_src = self.floor_at("end")
+        self.summary: dict = {}
+        self.plots: list[tuple[str, str]] = []  # (title, png name)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def floor_at(self, which: str) -> tuple[float | None, str | None]:
+        v = ctx_float(self.ctx, f"floor_ns_{which}")
+        if v:
+            return v, f"context floor_ns_{which}"
+        b = self.s.probes.get(which)
+        v = (b.get("rtt_mean_ns") or b.get("real_time_ns")) if b else None
+        return (v, f"BM_floor_probe/{which}") if v else (None, None)
+
+    def mark(self, b: Bench, text: str) -> str:
+        return f"{text} ⚠" if b.name in self.s.flagged else text
+
+    def floor_rtt(self, nbytes: int | None) -> Bench | None:
+        if (FLOOR, nbytes) in self.s.pingpong:
+            return self.s.pingpong[(FLOOR, nbytes)]
+        floors = sorted((k for k in self.s.pingpong if k[0] == FLOOR),
+                        key=lambda k: (k[1] is None, k[1] or 0))
+        return self.s.pingpong[floors[0]] if floors else None
+
+    def floor_moved(self) -> bool:
+        a, b = self.floor_start, self.floor_end
+        return bool(a and b and max(a, b) / min(a, b) > FLOOR_MOVE_LIMIT)
+
+    def repetitions(self) -> str:
+        reps = {len(b.reps) for g in (self.s.pingpong, self.s.throughput, self.s.load,
+                                      self.s.single, self.s.memcpy) for b in g.values()}
+        reps.discard(0)
+        return "/".join(str(r) for r in sorted(reps)) or "?"
+
+    # -- sections -----------------------------------------------------------------------------
+    def machine(self) -> str:
+        c = self.ctx
+        rows = []
+
+        def row(k, v):
+            if v not in (None, ""):
+                rows.append([k, str(v)])
+
+        row("host", c.get("host_name"))
+        row("date", c.get("date"))
+        cpus = (f"{c['num_cpus']} × {c.get('mhz_per_cpu', '?')} MHz" if c.get("num_cpus")
+                else "")
+        if c.get("cpus"):
+            cpus += f" (benchmark cpus: {c['cpus']})"
+        row("cpus", cpus.strip())
+        caches = ", ".join(
+            f"L{x.get('level')}{ {'Data': 'd', 'Instruction': 'i'}.get(x.get('type'), '') } "
+            f"{fmt_bytes(x.get('size'))}" + (f" ×{x['num_sharing']} sharing"
+                                             if x.get("num_sharing", 1) > 1 else "")
+            for x in c.get("caches", []))
+        row("caches", caches)
+        if c.get("load_avg"):
+            row("load average", " ".join(f"{x:.2f}" for x in c["load_avg"]))
+        row("placement", c.get("placement", "not reported"))
+        if self.floor_start or self.floor_end:
+            text = (f"start {fmt_ns(self.floor_start)} ns, end {fmt_ns(self.floor_end)} ns "
+                    f"(from {self.floor_start_src or '–'}, {self.floor_end_src or '–'})")
+            if self.floor_start and self.floor_end:
+                text += f": {100 * (self.floor_end / self.floor_start - 1):+.0f}%"
+            row("floor round trip", text)
+        row("pinned cores", self.pinning())
+        mode = c.get("run_mode") or c.get("mode")
+        if mode or self.wall is not None:
+            text = mode or "?"
+            if self.wall is not None:
+                text += f", wall time {self.wall:.{1 if self.wall < 100 else 0}f} s"
+            row("mode", text)
+        row("repetitions", f"{self.repetitions()} (medians shown)")
+        for k in sorted(set(c) - KNOWN_CONTEXT):
+            row(k.replace("_", " "), c[k])
+        row("git commit", c.get("git_commit"))
+        row("executable", f"`{c['executable']}`" if c.get("executable") else None)
+        out = "## Machine and run\n\n" + table(["run", ""], rows, right_from=2) + "\n"
+        warnings = []
+        if self.floor_moved():
+            warnings.append(
+                f"**Warning:** the floor moved during the run: {fmt_ns(self.floor_start)} ns at "
+                f"the start, {fmt_ns(self.floor_end)} ns at the end (more than "
+                f"{100 * (FLOOR_MOVE_LIMIT - 1):.0f}% apart). The vCPUs were probably moved "
+                "between near and distant cores, or other processes competed for them; do not "
+                "compare this run with others.")
+        if not (self.floor_start and self.floor_end):
+            warnings.append("**Note:** the floor at the start or the end of the run is missing "
+                            "(context floor_ns_start / floor_ns_end, BM_floor_probe/start / end): "
+                            "whether the floor moved during the run is unknown.")
+        if c.get("placement") == "far":
+            warnings.append("**Note:** placement is \"far\": the two cores are distant, round "
+                            "trips are several times those of a \"near\" run.")
+        loadavg = c.get("load_avg") or [0]
+        if c.get("num_cpus") and loadavg[0] > 0.5 * c["num_cpus"]:
+            warnings.append(f"**Note:** the machine was busy when the run started (load average "
+                            f"{loadavg[0]:.2f} on {c['num_cpus']} cpus): other processes "
+                            "shared the cores the benchmarks pin and spin on.")
+        if c.get("cpu_scaling_enabled"):
+            warnings.append("**Note:** CPU frequency scaling was enabled.")
+        if self.s.flagged:
+            warnings.append(f"**Note:** {len(self.s.flagged)} benchmark(s) marked ⚠ saw a floor "
+                            "probe more than 25% away from the run's starting floor (listed at "
+                            "the end): their figures do not compare with the rest.")
+        if warnings:
+            out += "> " + "\n>\n> ".join(warnings) + "\n\n"
+        return out
+
+    def pinning(self) -> str | None:
+        pairs: dict[str, int] = {}
+        for g in (self.s.pingpong, self.s.throughput, self.s.load, self.s.single, self.s.memcpy):
+            for b in g.values():
+                a, c = b.get("cpu_a"), b.get("cpu_b")
+                if a is None and c is None:
+                    continue
+                cores = [int(x) for x in (a, c) if x is not None and x >= 0]
+                key = ("cores " + " and ".join(map(str, cores))) if cores else "unpinned"
+                if len(cores) == 1:
+                    key = f"core {cores[0]} alone"
+                pairs[key] = pairs.get(key, 0) + 1
+        if not pairs:
+            return None
+        return "; ".join(f"{k}: {n} benchmark{'s' if n > 1 else ''}"
+                         for k, n in sorted(pairs.items(), key=lambda kv: -kv[1]))
+
+    def pingpong(self) -> str:
+        if not self.s.pingpong:
+            return "## Round trip\n\nNo BM_pingpong results.\n\n"
+        rows = []
+        ratios = {}
+        for (ring, nbytes), b in sorted(self.s.pingpong.items(),
+                                        key=lambda kv: (kv[0][1] or 0, ring_key(kv[0][0]))):
+            fl = self.floor_rtt(nbytes)
+            r = ratio(b.get("rtt_mean_ns"), fl.get("rtt_mean_ns") if fl else None)
+            ratios[f"{ring}/{nbytes}"] = r
+            rows.append([self.mark(b, ring), fmt_bytes(nbytes), fmt_ns(b.get("rtt_p50_ns")),
+                         fmt_ns(b.get("rtt_p99_ns")), fmt_ns(b.get("rtt_p999_ns")),
+                         fmt_ns(b.get("rtt_max_ns")), fmt_ns(b.get("rtt_mean_ns")),
+                         fmt_ratio(r), fmt_cv(b, "rtt_mean_ns")])
+        self.summary["rtt_mean_vs_floor"] = ratios
+        out = ("## Round trip (BM_pingpong)\n\n"
+               "Two pinned processes send a message there and back; nanoseconds, medians over the "
+               "repetitions. *mean* is the mean of an untimed loop; *mean / floor* divides it by "
+               "the floor's mean (a raw cache-line ping-pong between the same cores) in this run; "
+               "*cv* is the spread of the mean over the repetitions.\n\n")
+        out += table(["ring", "size", "p50", "p99", "p99.9", "max", "mean", "mean / floor", "cv"],
+                     rows)
+        return out + self.image("rtt") + "\n"
+
+    def throughput(self) -> str:
+        if not self.s.throughput and not self.s.memcpy:
+            return "## Throughput\n\nNo BM_throughput results.\n\n"
+        out = ("## Throughput (BM_throughput)\n\n"
+               "One way, producer and consumer in two pinned processes; medians. *vs "
+               "boost_lockfree* divides msgs/s by boost::lockfree::spsc_queue's (in shared memory) "
+               "at the same size and mode; *vs memcpy* divides bytes/s by single-core memcpy's at "
+               "the same size (BM_memcpy, the bandwidth floor); *cv* is the spread of msgs/s.\n\n")
+        vs_boost: dict = {}
+        vs_memcpy: dict = {}
+        for mode in sorted({k[2] for k in self.s.throughput}, key=mode_key):
+            rows = []
+            keys = sorted((k for k in self.s.throughput if k[2] == mode),
+                          key=lambda k: (k[1], ring_key(k[0])))
+            for ring, nbytes, _ in keys:
+                b = self.s.throughput[(ring, nbytes, mode)]
+                boost = self.s.throughput.get(("boost_lockfree", nbytes, mode))
+                rb = ratio(b.get("msgs_per_s"), boost.get("msgs_per_s") if boost else None)
+                mc = self.s.memcpy.get(nbytes)
+                rm = ratio(b.get("bytes_per_s"), mc.get("bytes_per_s") if mc else None)
+                if rb is not None:
+                    vs_boost.setdefault(mode, {}).setdefault(str(nbytes), {})[ring] = rb
+                if rm is not None:
+                    vs_memcpy.setdefault(mode, {}).setdefault(str(nbytes), {})[ring] = rm
+                rows.append([fmt_bytes(nbytes), self.mark(b, ring), fmt_si(b.get("msgs_per_s")),
+                             fmt_gbs(b.get("bytes_per_s")), fmt_ratio(rb), fmt_ratio(rm),
+                             fmt_cv(b, "msgs_per_s")])
+            out += f"### {MODE_TITLE.get(mode, mode)} (`{mode}`)\n\n"
+            out += table(["size", "ring", "msgs/s", "GB/s", "vs boost_lockfree", "vs memcpy",
+                          "cv"], rows, right_from=2) + "\n"
+        if self.s.memcpy:
+            rows = [[fmt_bytes(n), fmt_si(b.get("msgs_per_s")), fmt_gbs(b.get("bytes_per_s")),
+                     fmt_cv(b, "bytes_per_s")] for n, b in sorted(self.s.memcpy.items())]
+            out += "### single-core memcpy (`BM_memcpy`), the bandwidth floor\n\n"
+            out += table(["size", "copies/s", "GB/s", "cv"], rows) + "\n"
+        self.summary["throughput_vs_boost_lockfree"] = vs_boost
+        self.summary["throughput_vs_memcpy"] = vs_memcpy
+        for mode in ("single", "batch32"):
+            out += self.image(f"throughput_{mode}_msgs") + self.image(f"throughput_{mode}_bytes")
+        return out + "\n"
+
+    def one_way_floor(self) -> float | None:
+        fl = self.floor_rtt(GOAL_BYTES)
+        p50 = fl.get("rtt_p50_ns") if fl else None
+        return p50 / 2 if p50 else None
+
+    def load(self) -> str:
+        if not self.s.load:
+            return "## Latency under load\n\nNo BM_latency_under_load results.\n\n"
+        owf = self.one_way_floor()
+        rows = []
+        ratios = {}
+        for (ring, rate), b in sorted(self.s.load.items(),
+                                      key=lambda kv: (ring_key(kv[0][0]), kv[0][1])):
+            r = ratio(b.get("lat_p99_ns"), owf)
+            ratios[f"{ring}@{rate:.0f}"] = r
+            rows.append([self.mark(b, ring), fmt_rate(rate), fmt_rate(b.get("rate_msgs_per_s"))
+                         if b.get("rate_msgs_per_s") else "–", fmt_ns(b.get("lat_p50_ns")),
+                         fmt_ns(b.get("lat_p99_ns")), fmt_ns(b.get("lat_p999_ns")),
+                         fmt_ns(b.get("lat_max_ns")), fmt_ratio(r), fmt_cv(b, "lat_p99_ns")])
+        self.summary["load_p99_vs_one_way_floor"] = ratios
+        out = ("## Latency under load (BM_latency_under_load)\n\n"
+               "One-way latency, producer at a fixed rate, timestamps carried in the messages; "
+               "nanoseconds, medians. *p99 / one-way floor* divides p99 by half the floor's round "
+               f"trip p50 ({fmt_ns(owf)} ns in this run).\n\n")
+        out += table(["ring", "rate", "achieved", "p50", "p99", "p99.9", "max",
+                      "p99 / one-way floor", "cv"], rows)
+        return out + self.image("latency_under_load") + "\n"
+
+    def single(self) -> str:
+        if not self.s.single:
+            return "## Single-thread costs\n\nNo BM_single results.\n\n"
+        rows = []
+        seconds = False
+        for (ring, scen), b in sorted(self.s.single.items(),
+                                      key=lambda kv: (kv[0][1], ring_key(kv[0][0]))):
+            ns = b.get("ns_per_op")
+            if ns is not None and ns < 1e-3:
+                # Counter(n, kIsRate | kInvert) yields seconds per op, whatever its name.
+                ns *= 1e9
+                seconds = True
+            if ns is None:
+                ns = b.get("real_time_ns")
+            rows.append([self.mark(b, ring), scen, fmt_ns(ns), fmt_cv(b, "ns_per_op")])
+        note = ("\nns_per_op held seconds per operation (a kIsRate | kInvert counter); shown "
+                "converted to ns.\n" if seconds else "")
+        return ("## Single-thread costs (BM_single)\n\nOne thread, one core; nanoseconds per "
+                "operation (push+pop counts as one), medians.\n\n"
+                + table(["ring", "scenario", "ns/op", "cv"], rows, right_from=2) + note + "\n")
+
+    def other(self) -> str:
+        out = ""
+        if self.s.other:
+            rows = []
+            for b in self.s.other:
+                counters = ", ".join(f"{k}={fmt_si(v)}" for k, v in sorted(b.median.items())
+                                     if k not in ("real_time", "cpu_time", "real_time_ns"))
+                rows.append([f"`{b.name}`", fmt_ns(b.get("real_time_ns")), counters or "–"])
+            out += ("## Other benchmarks\n\nNot part of the naming scheme this report knows; "
+                    "medians.\n\n" + table(["benchmark", "time (ns)", "counters"], rows,
+                                           right_from=1) + "\n")
+        if self.s.errors:
+            out += "## Benchmarks that reported an error or skipped\n\n"
+            out += "".join(f"- `{b.name}`: {b.error}\n" for b in self.s.errors) + "\n"
+        if self.s.flagged:
+            out += ("## ⚠ Benchmarks whose floor moved\n\nFloor probes around these (ns, every "
+                    "repetition, before and after) differ by more than 25% from each other or "
+                    f"from the run's starting floor ({fmt_ns(self.floor_start)} ns):\n\n")
+            out += "".join(
+                f"- `{n}`: " + (", ".join(fmt_ns(x) for x in p) if p else "no probes") + "\n"
+                for n, p in self.s.flagged.items()) + "\n"
+        return out
+
+    # -- goals --------------------------------------------------------------------------------
+    def goals(self) -> str:
+        s = self.s
+        pp = lambda ring: s.pingpong.get((ring, GOAL_BYTES))  # noqa: E731
+        tp = lambda ring, n, mode: s.throughput.get((ring, n, mode))  # noqa: E731
+        met_rows, skipped, records = [], [], []
+
+        def add(gid, goal, num, den, value_text, op, target, pairs):
+            record = {"id": gid, "goal": goal, "value": None, "target": f"{op} {target}",
+                      "op": op, "limit": target, "met": None}
+            records.append(record)
+            missing = [name for b, name in pairs if b is None]
+            if missing:
+                skipped.append((goal, "missing " + ", ".join(f"`{m}`" for m in missing)))
+                record["missing"] = missing
+                return
+            value = ratio(num, den)
+            if value is None:
+                skipped.append((goal, "a counter is missing in " + ", ".join(
+                    f"`{b.name}`" for b, _ in pairs)))
+                record["missing"] = ["counter"]
+                return
+            met = value <= target if op == "<=" else value >= target
+            moved = any(b.name in s.flagged for b, _ in pairs)
+            met_text = ("yes" if met else "**no**") + (" ⚠" if moved else "")
+            met_rows.append([goal, f"{fmt_ratio(value)} ({value_text})", f"{op} {target}",
+                             met_text])
+            record.update({"value": value, "met": met, "floor_moved": moved,
+                           "inputs": [b.name for b, _ in pairs]})
+
+        def rtt(b):
+            return b.get("rtt_mean_ns") if b else None
+
+        def mps(b):
+            return b.get("msgs_per_s") if b else None
+
+        n8 = f"{GOAL_BYTES} B"
+        fl, sp, mp = pp(FLOOR), pp("spsc"), pp("mpmc")
+        add("spsc_rtt_vs_floor", "spsc round trip mean / floor mean", rtt(sp), rtt(fl),
+            f"{fmt_ns(rtt(sp))} / {fmt_ns(rtt(fl))} ns", "<=", 1.1,
+            [(sp, f"BM_pingpong/spsc/{GOAL_BYTES}"), (fl, f"BM_pingpong/floor/{GOAL_BYTES}")])
+
+        a, b = tp("spsc", GOAL_BYTES, "single"), tp("boost_lockfree", GOAL_BYTES, "single")
+        add("spsc_8b_single_vs_boost_lockfree", f"spsc {n8} single ops / boost_lockfree",
+            mps(a), mps(b), f"{fmt_si(mps(a))} / {fmt_si(mps(b))} msgs/s", ">=", 4.5,
+            [(a, f"BM_throughput/spsc/{GOAL_BYTES}/single"),
+             (b, f"BM_throughput/boost_lockfree/{GOAL_BYTES}/single")])
+
+        a, b = tp("spsc", GOAL_BYTES, "batch32"), tp("boost_lockfree", GOAL_BYTES, "batch32")
+        add("spsc_8b_batch32_vs_boost_lockfree", f"spsc {n8} batches of 32 / boost_lockfree's",
+            mps(a), mps(b), f"{fmt_si(mps(a))} / {fmt_si(mps(b))} msgs/s", ">=", 2.2,
+            [(a, f"BM_throughput/spsc/{GOAL_BYTES}/batch32"),
+             (b, f"BM_throughput/boost_lockfree/{GOAL_BYTES}/batch32")])
+
+        claim = tp("spsc", GOAL_BYTES, "claim")
+        batches = [x for x in (tp("spsc", GOAL_BYTES, "batch8"), tp("spsc", GOAL_BYTES, "batch32"))
+                   if x is not None]
+        best = max(batches, key=mps) if batches else None
+        add("spsc_8b_claim_vs_best_batch", f"spsc {n8} claim/commit / best spsc batch",
+            mps(claim), mps(best),
+            f"{fmt_si(mps(claim))} / {fmt_si(mps(best))} msgs/s"
+            + (f" {best.parts[-1]}" if best else ""), ">=", 1.0,
+            [(claim, f"BM_throughput/spsc/{GOAL_BYTES}/claim"),
+             (best, f"BM_throughput/spsc/{GOAL_BYTES}/batch8 or batch32")])
+
+        def best_ipcring(nbytes, mode, key):
+            cands = [b for (r, n, m), b in s.throughput.items()
+                     if n == nbytes and m == mode and is_ipcring(r) and b.get(key) is not None]
+            return max(cands, key=lambda b: b.get(key)) if cands else None
+
+        for nbytes, target in ((1024, 1.6), (4096, 1.35)):
+            a = best_ipcring(nbytes, "single", "msgs_per_s")
+            b = tp("boost_lockfree", nbytes, "single")
+            ring = "/".join(a.parts[:-2]) if a else "best ipcring ring"
+            add(f"best_{nbytes}b_single_vs_boost_lockfree",
+                f"best ipcring ring {fmt_bytes(nbytes)} single ops / boost_lockfree",
+                mps(a), mps(b), f"{ring} {fmt_si(mps(a))} / {fmt_si(mps(b))} msgs/s", ">=",
+                target, [(a, f"BM_throughput/<ipcring ring>/{nbytes}/single"),
+                         (b, f"BM_throughput/boost_lockfree/{nbytes}/single")])
+
+        a = best_ipcring(65536, "single", "bytes_per_s")
+        m = s.memcpy.get(65536)
+        ring = "/".join(a.parts[:-2]) if a else ""
+        add("best_64k_single_vs_memcpy", "best ipcring ring 64 KiB single ops / memcpy",
+            a.get("bytes_per_s") if a else None, m.get("bytes_per_s") if m else None,
+            f"{ring} {fmt_gbs(a.get('bytes_per_s') if a else None)} / "
+            f"{fmt_gbs(m.get('bytes_per_s') if m else None)} GB/s", ">=", 0.5,
+            [(a, "BM_throughput/<ipcring ring>/65536/single"), (m, "BM_memcpy/65536")])
+
+        a, b = tp("spsc", GOAL_BYTES, "single"), tp("boost_mq", GOAL_BYTES, "single")
+        add("spsc_8b_single_vs_boost_mq", f"spsc {n8} single ops / boost_mq", mps(a), mps(b),
+            f"{fmt_si(mps(a))} / {fmt_si(mps(b))} msgs/s", ">=", 50,
+            [(a, f"BM_throughput/spsc/{GOAL_BYTES}/single"),
+             (b, f"BM_throughput/boost_mq/{GOAL_BYTES}/single")])
+
+        add("mpmc_rtt_vs_spsc", "mpmc 1P1C round trip mean / spsc's", rtt(mp), rtt(sp),
+            f"{fmt_ns(rtt(mp))} / {fmt_ns(rtt(sp))} ns", "<=", 1.3,
+            [(mp, f"BM_pingpong/mpmc/{GOAL_BYTES}"), (sp, f"BM_pingpong/spsc/{GOAL_BYTES}")])
+
+        a, b = tp("mpmc", GOAL_BYTES, "single"), tp("boost_lockfree", GOAL_BYTES, "single")
+        add("mpmc_8b_single_vs_boost_lockfree", f"mpmc 1P1C {n8} single ops / boost_lockfree",
+            mps(a), mps(b), f"{fmt_si(mps(a))} / {fmt_si(mps(b))} msgs/s", ">=", 0.5,
+            [(a, f"BM_throughput/mpmc/{GOAL_BYTES}/single"),
+             (b, f"BM_throughput/boost_lockfree/{GOAL_BYTES}/single")])
+
+        ld = s.load.get(("spsc", float(GOAL_RATE)))
+        fl_b = self.floor_rtt(GOAL_BYTES)
+        owf = self.one_way_floor()
+        p99 = ld.get("lat_p99_ns") if ld else None
+        add("spsc_load_1m_p99_vs_one_way_floor",
+            f"spsc one-way p99 at {fmt_rate(GOAL_RATE)} / one-way floor (floor rtt p50 / 2)",
+            p99, owf, f"{fmt_ns(p99)} / {fmt_ns(owf)} ns", "<=", 2,
+            [(ld, f"BM_latency_under_load/spsc/{GOAL_RATE}"),
+             (fl_b, f"BM_pingpong/floor/{GOAL_BYTES}")])
+
+        # The run itself: only a run whose floor did not move compares with others.
+        if self.floor_start and self.floor_end:
+            v = max(self.floor_start, self.floor_end) / min(self.floor_start, self.floor_end)
+            met = v <= FLOOR_MOVE_LIMIT
+            met_rows.append(["floor did not move (max / min of start and end)",
+                             f"{fmt_ratio(v)} ({fmt_ns(self.floor_start)} → "
+                             f"{fmt_ns(self.floor_end)} ns)", f"<= {FLOOR_MOVE_LIMIT}",
+                             "yes" if met else "**no**"])
+            records.append({"id": "floor_stable", "goal": "floor did not move", "value": v,
+                            "target": f"<= {FLOOR_MOVE_LIMIT}", "op": "<=",
+                            "limit": FLOOR_MOVE_LIMIT, "met": met})
+        else:
+            skipped.append(("floor did not move",
+                            "missing the floor at the start or end (context `floor_ns_start`, "
+                            "`floor_ns_end`, or `BM_floor_probe/start`, `BM_floor_probe/end`)"))
+
+        self.summary["goals"] = records
+        out = ("## Goals (issue 5)\n\nRatios measured in this run, medians. ⚠ = an input's floor "
+               "moved.\n\n" + (table(["goal", "measured", "target", "met"], met_rows,
+                                     right_from=4) if met_rows else "No goal could be checked.\n"))
+        skipped.append(("no heap allocation and no syscall on a spinning hot path",
+                        "not measurable from the benchmark JSON (an allocation-counting test; "
+                        "`strace -c` of a run)"))
+        out += "\nNot checked here:\n\n" + "".join(f"- {g}: {why}\n" for g, why in skipped)
+        return out + "\n"
+
+    def image(self, name: str) -> str:
+        for title, png in self.plots:
+            if png == f"{name}.png":
+                return f"\n![{title}]({png})\n"
+        return ""
+
+    # -- plots --------------------------------------------------------------------------------
+    def write_plots(self, out_dir: str) -> list[tuple[str, str, str]]:
+        """Writes .dat and .gp files; returns (title, png, gp) for each plot."""
+        plots = []
+        reps = self.repetitions()
+
+        def write(name, dat, gp):
+            with open(os.path.join(out_dir, f"{name}.dat"), "w", encoding="utf-8") as f:
+                f.write(dat)
+            with open(os.path.join(out_dir, f"{name}.gp"), "w", encoding="utf-8") as f:
+                f.write(gp)
+
+        def header(name, title):
+            return (f"# Drawn by bench/report.py; redraw with: gnuplot {name}.gp\n"
+                    "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+                    "  set terminal pngcairo size 1000,600 font 'sans,10'\n"
+                    "} else {\n"
+                    "  set terminal png size 1000,600\n"
+                    "}\n"
+                    "set termoption noenhanced\n"
+                    f"set output '{name}.png'\n"
+                    "set datafile separator '\\t'\n"
+                    f"set title '{title}'\n"
+                    "set grid ytics mytics\n")
+
+        def log_floor(values):
+            vals = [v for v in values if v and v > 0]
+            return 10 ** math.floor(math.log10(min(vals))) if vals else 1
+
+        def bars(name, title, ylabel, labels, series, cols, hline=None):
+            dat = "# label\t" + "\t".join(series) + "\n" + "".join(
+                f'"{lab}"\t' + "\t".join("?" if v is None else f"{v:.6g}" for v in vals) + "\n"
+                for lab, vals in zip(labels, cols))
+            gp = header(name, title)
+            gp += ("set datafile missing '?'\n"
+                   "set style data histograms\n"
+                   "set style histogram clustered gap 1\n"
+                   "set style fill solid 0.85 border -1\n"
+                   "set boxwidth 0.9\n"
+                   "set logscale y\n"
+                   f"set yrange [{log_floor([v for c in cols for v in c])}:*]\n"
+                   f"set ylabel '{ylabel}'\n"
+                   f"set xrange [-0.6:{len(labels) - 0.4}]\n"
+                   "set xtics rotate by -30 nomirror\n"
+                   "set format y '%.0f'\n"
+                   "set key below horizontal\n")
+            clauses = [f"'{name}.dat' using {i + 2}" + (":xtic(1)" if i == 0 else "")
+                       + f" title '{s}'" for i, s in enumerate(series)]
+            if hline:
+                y, text = hline
+                gp += (f"set arrow from graph 0, first {y:.6g} to graph 1, first {y:.6g} "
+                       "nohead dt 2 lw 2 lc rgb 'black' front\n")
+                clauses.append(f"NaN with lines dt 2 lw 2 lc rgb 'black' title '{text}'")
+            gp += "plot " + ", \\\n     ".join(clauses) + "\n"
+            write(name, dat, gp)
+            plots.append((title, f"{name}.png", f"{name}.gp"))
+
+        # Round trip percentiles per ring.
+        if self.s.pingpong:
+            sizes = {n for _, n in self.s.pingpong}
+            keys = sorted(self.s.pingpong, key=lambda k: (k[1] or 0, ring_key(k[0])))
+            labels = [r if len(sizes) == 1 else f"{r} {fmt_bytes(n)}" for r, n in keys]
+            cols = [[self.s.pingpong[k].get(c) for c in
+                     ("rtt_p50_ns", "rtt_p99_ns", "rtt_p999_ns", "rtt_max_ns")] for k in keys]
+            size = f", {fmt_bytes(next(iter(sizes)))} messages" if len(sizes) == 1 else ""
+            bars("rtt", f"Round trip between two processes{size} (median of {reps} repetitions)",
+                 "round trip (ns, log scale)", labels, ["p50", "p99", "p99.9", "max"], cols)
+
+        # Throughput against message size, one plot per mode and unit. ipcring rings are solid
+        # lines, the alternatives dash-dot, memcpy a black dashed line.
+        every_ring = sorted({r for r, _, _ in self.s.throughput}, key=ring_key)
+        colour = {r: PALETTE[i % len(PALETTE)] for i, r in enumerate(every_ring)}
+        for mode in ("single", "batch32"):
+            rings = sorted({r for r, _, m in self.s.throughput if m == mode}, key=ring_key)
+            if not rings:
+                continue
+            blocks, names = [], []
+            for ring in rings:
+                pts = sorted((n, b) for (r, n, m), b in self.s.throughput.items()
+                             if r == ring and m == mode)
+                blocks.append(f"# {ring}\n" + "".join(
+                    f"{n}\t{b.get('msgs_per_s') or '?'}\t{b.get('bytes_per_s') or '?'}\n"
+                    for n, b in pts))
+                names.append(ring)
+            if self.s.memcpy:
+                blocks.append("# memcpy\n" + "".join(
+                    f"{n}\t{b.get('msgs_per_s') or '?'}\t{b.get('bytes_per_s') or '?'}\n"
+                    for n, b in sorted(self.s.memcpy.items())))
+                names.append("memcpy (floor)")
+            dat = "\n\n".join(blocks)
+            sizes = sorted({n for _, n, m in self.s.throughput if m == mode} | set(self.s.memcpy))
+            xtics = ", ".join(f"'{fmt_bytes(n)}' {n}" for n in sizes)
+            for unit, col, ylabel, fmt in (("msgs", 2, "messages/s (log scale)", "%.0s%c"),
+                                           ("bytes", 3, "GB/s (log scale)", "%g")):
+                name = f"throughput_{mode}_{unit}"
+                title = (f"One-way throughput, {MODE_TITLE[mode]}, "
+                         f"{'messages' if unit == 'msgs' else 'bytes'} per second "
+                         f"(median of {reps} repetitions)")
+                gp = header(name, title)
+                gp += ("set datafile missing '?'\n"
+                       "set logscale xy\n"
+                       f"set xrange [{sizes[0] / 1.5:.6g}:{sizes[-1] * 1.5:.6g}]\n"
+                       f"set xtics ({xtics})\n"
+                       "set xlabel 'message size'\n"
+                       f"set ylabel '{ylabel}'\n"
+                       f"set format y '{fmt}'\n"
+                       "set key outside right top\n"
+                       "set pointsize 1.3\n")
+                scale = "" if unit == "msgs" else "/1e9"
+                clauses = []
+                for i, ring in enumerate(names):
+                    if ring.startswith("memcpy"):
+                        style = "with linespoints dt 2 lw 2 lc rgb 'black' pt 7"
+                    else:
+                        dash = "dt 4 " if ring in ALTERNATIVES else ""
+                        pt = every_ring.index(ring) % 13 + 1
+                        style = f"with linespoints {dash}lw 2 lc rgb '{colour[ring]}' pt {pt}"
+                    clauses.append(f"'{name}.dat' index {i} using 1:(${col}{scale}) {style} "
+                                   f"title '{ring}'")
+                gp += "plot " + ", \\\n     ".join(clauses) + "\n"
+                write(name, dat, gp)
+                plots.append((title, f"{name}.png", f"{name}.gp"))
+
+        # Latency under load percentiles per ring and rate.
+        if self.s.load:
+            keys = sorted(self.s.load, key=lambda k: (ring_key(k[0]), k[1]))
+            labels = [f"{r} @ {fmt_rate(rate)}" for r, rate in keys]
+            cols = [[self.s.load[k].get(c) for c in
+                     ("lat_p50_ns", "lat_p99_ns", "lat_p999_ns", "lat_max_ns")] for k in keys]
+            owf = self.one_way_floor()
+            bars("latency_under_load",
+                 f"One-way latency at a fixed rate (median of {reps} repetitions)",
+                 "one-way latency (ns, log scale)", labels, ["p50", "p99", "p99.9", "max"], cols,
+                 hline=(owf, f"one-way floor (floor p50 / 2): {fmt_ns(owf)} ns")
+                 if owf else None)
+        return plots
+
+    def draw(self, out_dir: str) -> None:
+        plots = self.write_plots(out_dir)
+        gnuplot = shutil.which(os.environ.get("GNUPLOT", "gnuplot"))
+        if not gnuplot:
+            print("report.py: gnuplot not found: no PNG plots drawn (install gnuplot-nox, e.g. "
+                  "`bash tools/deps.sh`); report.md is written without them, and the .gp "
+                  f"scripts in {out_dir} draw them later.", file=sys.stderr)
+            self.missing_plots = [gp for _, _, gp in plots]
+            return
+        self.missing_plots = []
+        for title, png, gp in plots:
+            path = os.path.join(out_dir, png)
+            if os.path.exists(path):
+                os.remove(path)
+            r = subprocess.run([gnuplot, gp], cwd=out_dir, capture_output=True, text=True)
+            if r.returncode != 0 or not os.path.exists(path):
+                print(f"report.py: gnuplot failed on {gp}:\n{r.stderr}", file=sys.stderr)
+                self.missing_plots.append(gp)
+            else:
+                self.plots.append((title, png))
+
+    def markdown(self) -> str:
+        out = ("# ipcring benchmark report\n\n"
+               f"From `{os.path.basename(self.src)}` by bench/report.py. Medians over the "
+               "repetitions; names and counters: bench/README.md.\n\n")
+        out += self.machine()
+        out += self.goals()
+        out += self.pingpong()
+        out += self.throughput()
+        out += self.load()
+        out += self.single()
+        out += self.other()
+        if self.missing_plots:
+            out += ("Plots not drawn (gnuplot missing or failed): "
+                    + ", ".join(f"`{p}`" for p in self.missing_plots)
+                    + "; run `gnuplot <name>.gp` in this directory.\n")
+        return out.rstrip("\n") + "\n"
+
+    def summary_json(self) -> dict:
+        c = self.ctx
+        goals = self.summary.get("goals", [])
+        return {
+            "source": os.path.abspath(self.src),
+            "context": {k: c.get(k) for k in ("host_name", "date", "num_cpus", "mhz_per_cpu",
+                                              "placement", "cpus", "run_mode", "mode",
+                                              "git_commit")},
+            "wall_seconds": self.wall,
+            "floor_ns_start": self.floor_start,
+            "floor_ns_end": self.floor_end,
+            "floor_moved": self.floor_moved(),
+            "goals": goals,
+            "goals_met": sum(1 for g in goals if g["met"] is True),
+            "goals_missed": sum(1 for g in goals if g["met"] is False),
+            "goals_skipped": sum(1 for g in goals if g["met"] is None),
+            "ratios": {k: self.summary[k] for k in
+                       ("rtt_mean_vs_floor", "throughput_vs_boost_lockfree",
+                        "throughput_vs_memcpy", "load_p99_vs_one_way_floor")
+                       if k in self.summary},
+            "flagged_floor_moved": sorted(self.s.flagged),
+            "errors": {b.name: b.error for b in self.s.errors},
+            "plots": [png for _, png in self.plots],
+        }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("results", help="Google Benchmark JSON written by ipcring-bench")
+    ap.add_argument("--out", required=True, help="directory for report.md, summary.json, plots")
+    ap.add_argument("--wall-seconds", type=float, help="wall time of the run, for the report")
+    args = ap.parse_args()
+    try:
+        context, benches = load(args.results)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"report.py: cannot read {args.results}: {e}", file=sys.stderr)
+        return 1
+    if not benches:
+        print(f"report.py: warning: {args.results} holds no benchmarks", file=sys.stderr)
+    os.makedirs(args.out, exist_ok=True)
+    rep = Report(context, classify(benches, ctx_float(context, "floor_ns_start")), args.results,
+                 args.wall_seconds)
+    rep.draw(args.out)
+    md = rep.markdown()  # fills rep.summary
+    with open(os.path.join(args.out, "report.md"), "w", encoding="utf-8") as f:
+        f.write(md)
+    with open(os.path.join(args.out, "summary.json"), "w", encoding="utf-8") as f:
+        json.dump(rep.summary_json(), f, indent=2, sort_keys=False)
+        f.write("\n")
+    print(os.path.join(args.out, "report.md"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

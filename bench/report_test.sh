@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Checks bench/report.py on the hand-made fixture bench/testdata/sample_results.json: the tables
+# and ratios in report.md, summary.json, the PNG plots, the warning when the floor moved, the
+# same medians from per-repetition entries alone, and a report without gnuplot.
+# Needs python3 and gnuplot (tools/deps.sh installs gnuplot-nox). Run: bash bench/report_test.sh
+# The backquotes in expected text are Markdown, not commands:
+# shellcheck disable=SC2016
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+report="$here/report.py"
+fixture="$here/testdata/sample_results.json"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "report_test: FAIL: $*" >&2; failures=$((failures + 1)); }
+where() { echo "$(basename "$(dirname "$1")")/$(basename "$1")"; }
+has() { grep -qF -- "$2" "$1" || fail "$(where "$1") lacks: $2"; }
+lacks() { ! grep -qF -- "$2" "$1" || fail "$(where "$1") has: $2"; }
+
+command -v gnuplot >/dev/null || {
+  echo "report_test: FAIL: gnuplot is missing (bash tools/deps.sh installs gnuplot-nox)" >&2
+  exit 1
+}
+
+# 1. The fixture as it is.
+python3 "$report" "$fixture" --out "$tmp/a" --wall-seconds 42 >"$tmp/a.out"
+md="$tmp/a/report.md"
+has "$tmp/a.out" "$tmp/a/report.md"
+for header in "## Machine and run" "## Goals (issue 5)" "## Round trip (BM_pingpong)" \
+              "## Throughput (BM_throughput)" "## Latency under load (BM_latency_under_load)" \
+              "## Single-thread costs (BM_single)" \
+              "| goal | measured | target | met |" \
+              "| ring | size | p50 | p99 | p99.9 | max | mean | mean / floor | cv |" \
+              "| size | ring | msgs/s | GB/s | vs boost_lockfree | vs memcpy | cv |" \
+              "| ring | rate | achieved | p50 | p99 | p99.9 | max | p99 / one-way floor | cv |" \
+              "| ring | scenario | ns/op | cv |"; do
+  has "$md" "$header"
+done
+# Context: host, placement, the floor at both ends (the end from BM_floor_probe/end), the mode.
+has "$md" "| host | vm |"
+has "$md" "| placement | near |"
+has "$md" "start 93.8 ns, end 95.1 ns (from context floor_ns_start, BM_floor_probe/end): +1%"
+has "$md" "| mode | quick, wall time 42.0 s |"
+has "$md" "| pinned cores | cores 0 and 1:"
+lacks "$md" "**Warning:** the floor moved"
+# Computed ratios: spsc 101.5 ns / floor 94.0 ns; 190 M / 40 M msgs/s; 64 KiB against memcpy.
+has "$md" "| spsc | 8 B | 97.0 | 142.0 | 455.0 | 26,800 | 101.5 | 1.08x |"
+has "$md" "| spsc round trip mean / floor mean | 1.08x (101.5 / 94.0 ns) | <= 1.1 | yes |"
+has "$md" "| 8 B | spsc | 190 M | 1.52 | 4.75x |"
+has "$md" "| spsc 8 B single ops / boost_lockfree | 4.75x (190 M / 40 M msgs/s) | >= 4.5 | yes |"
+has "$md" "| spsc 8 B single ops / boost_mq | 27.14x (190 M / 7 M msgs/s) | >= 50 | **no** |"
+has "$md" "| best ipcring ring 64 KiB single ops / memcpy | 0.55x (spsc_msg 19.66 / 36.00 GB/s)"
+has "$md" "| spsc one-way p99 at 1M/s / one-way floor (floor rtt p50 / 2) | 1.96x (88.0 / 45.0 ns)"
+has "$md" "| spsc | push_pop | 3.10 |"
+# Google Benchmark's own name suffixes are gone; a skipped benchmark and a moved floor are named.
+lacks "$md" "manual_time"
+lacks "$md" "## Other benchmarks"
+has "$md" '`BM_pingpong/spsc_hugepages/8`: huge pages not available'
+has "$md" "| 64 KiB | pipe ⚠ |"
+has "$md" '`BM_throughput/pipe/65536/single`: '
+python3 - "$tmp/a/summary.json" <<'EOF' || fail "summary.json"
+import json, sys
+s = json.load(open(sys.argv[1]))
+goals = {g["id"]: g for g in s["goals"]}
+assert abs(goals["spsc_rtt_vs_floor"]["value"] - 101.5 / 94.0) < 1e-9, goals["spsc_rtt_vs_floor"]
+assert goals["spsc_rtt_vs_floor"]["met"] is True
+assert goals["spsc_8b_single_vs_boost_mq"]["met"] is False
+assert abs(s["ratios"]["throughput_vs_boost_lockfree"]["single"]["8"]["spsc"] - 4.75) < 1e-9
+assert s["floor_moved"] is False and s["floor_ns_end"] == 95.1
+assert s["flagged_floor_moved"] == ["BM_throughput/pipe/65536/single"], s["flagged_floor_moved"]
+assert (s["goals_met"], s["goals_missed"], s["goals_skipped"]) == (10, 2, 0), s
+EOF
+for png in rtt throughput_single_msgs throughput_single_bytes throughput_batch32_msgs \
+           throughput_batch32_bytes latency_under_load; do
+  f="$tmp/a/$png.png"
+  if [ ! -s "$f" ] || [ "$(head -c 4 "$f" | od -An -c | tr -d ' ')" != "211PNG" ]; then
+    fail "$png.png was not drawn"
+  fi
+  has "$md" "]($png.png)"
+  if [ ! -s "$tmp/a/$png.gp" ] || [ ! -s "$tmp/a/$png.dat" ]; then
+    fail "$png.gp or $png.dat missing"
+  fi
+done
+
+# 2. The floor moved between the start and the end of the run: a warning, and the goal row says no.
+python3 - "$fixture" "$tmp/moved.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["context"]["floor_ns_end"] = "380.0"
+d["context"]["placement"] = "far"
+json.dump(d, open(sys.argv[2], "w"))
+EOF
+python3 "$report" "$tmp/moved.json" --out "$tmp/b" >/dev/null
+has "$tmp/b/report.md" "**Warning:** the floor moved during the run: 93.8 ns at the start, 380.0 ns"
+has "$tmp/b/report.md" "| floor did not move (max / min of start and end) | 4.05x"
+has "$tmp/b/report.md" 'placement is "far"'
+
+# 3. Per-repetition entries alone (no aggregates): the same medians, the same ratios.
+python3 - "$fixture" "$tmp/reps.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["benchmarks"] = [e for e in d["benchmarks"] if e.get("run_type") != "aggregate"]
+json.dump(d, open(sys.argv[2], "w"))
+EOF
+python3 "$report" "$tmp/reps.json" --out "$tmp/c" >/dev/null
+has "$tmp/c/report.md" "| spsc round trip mean / floor mean | 1.08x (101.5 / 94.0 ns) |"
+has "$tmp/c/report.md" "| 8 B | spsc | 190 M | 1.52 | 4.75x |"
+
+# 4. No gnuplot: a clear message, report.md all the same, and no image links.
+GNUPLOT=/nonexistent/gnuplot python3 "$report" "$fixture" --out "$tmp/d" >/dev/null 2>"$tmp/d.err"
+has "$tmp/d.err" "gnuplot not found"
+has "$tmp/d/report.md" "| spsc round trip mean / floor mean | 1.08x"
+lacks "$tmp/d/report.md" "](rtt.png)"
+[ ! -e "$tmp/d/rtt.png" ] || fail "a PNG was drawn without gnuplot"
+
+# 5. Missing inputs: goal rows are skipped, and the report says which input is missing.
+python3 - "$fixture" "$tmp/partial.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["benchmarks"] = [e for e in d["benchmarks"] if "boost_mq" not in e["name"]]
+json.dump(d, open(sys.argv[2], "w"))
+EOF
+python3 "$report" "$tmp/partial.json" --out "$tmp/e" >/dev/null
+has "$tmp/e/report.md" '- spsc 8 B single ops / boost_mq: missing `BM_throughput/boost_mq/8/single`'
+lacks "$tmp/e/report.md" "| spsc 8 B single ops / boost_mq |"
+
+if [ "$failures" -ne 0 ]; then
+  echo "report_test: $failures check(s) failed" >&2
+  exit 1
+fi
+echo "report_test: all checks passed"
