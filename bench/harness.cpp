@@ -124,12 +124,12 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
 namespace bench {
 double probe_floor() {
   double p50 = 0;  // the median: a busy machine inflates the mean, not the placement
-  const auto r = run_pair(
-      [&](pair_control& c) { p50 = percentile(floor_ping_timed(c, 5000), 0.5); },
-      [](pair_control& c) {
-        floor_echo(c, 5000);
-        return 0;
-      });
+  const auto r =
+      run_pair([&](pair_control& c) { p50 = percentile(floor_ping_timed(c, 5000), 0.5); },
+               [](pair_control& c) {
+                 floor_echo(c, 5000);
+                 return 0;
+               });
   return r.ok ? p50 : -1;
 }
 }  // namespace bench
