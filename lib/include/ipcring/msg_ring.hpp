@@ -209,7 +209,7 @@ class msg_producer {
                     std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max(),
                     msg_status* status = nullptr) noexcept {
     msg_status s = msg_status::full;
-    const wait_result r = blocking(timeout, [&] {
+    const wait_result r = blocking(timeout, detail::align8(k_record_header + bytes.size()), [&] {
       s = try_write(type, bytes);
       return s != msg_status::full;
     });
@@ -384,12 +384,17 @@ class msg_producer {
     }
   }
 
+  // Retries `attempt` for a record of `record` bytes, sleeping until it would fit: waiting
+  // for more (say, the largest record) would let every release wake the producer for nothing.
   template <class Attempt>
-  wait_result blocking(std::chrono::nanoseconds timeout, Attempt&& attempt) noexcept {
+  wait_result blocking(std::chrono::nanoseconds timeout, std::uint64_t record,
+                       Attempt&& attempt) noexcept {
     return detail::retry_until(scope_, policy_, timeout, attempt, [&] {
-      // a hint: room for the largest record at the current tail
+      // relaxed: a hint; the attempt decides
       const std::uint64_t pos = MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
-      return has_room(pos, capacity() / 4);
+      const std::uint64_t before_wrap = capacity() - (pos & mask_);
+      // At the wrap the record also needs padding to the end of the buffer.
+      return has_room(pos, record <= before_wrap ? record : before_wrap + record);
     });
   }
 

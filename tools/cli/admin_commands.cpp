@@ -1,0 +1,127 @@
+// `ipcring create` and `ipcring rm`: making and removing rings.
+#include <charconv>
+#include <iostream>
+#include <limits>
+#include <string>
+
+#include "c_handles.hpp"
+#include "commands.hpp"
+#include "ring_kinds.hpp"
+#include "segment_probe.hpp"
+
+namespace ipcring::cli {
+namespace {
+
+// "1024", "64K", "1M", "2G" (powers of 1024). Whether it is a power of two is the library's
+// rule to state.
+std::uint64_t parse_capacity(const std::string& text) {
+  std::uint64_t v = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  const auto r = std::from_chars(first, last, v);
+  bool ok = r.ec == std::errc() && r.ptr != first;
+  unsigned shift = 0;
+  if (ok && r.ptr != last) {
+    ok = r.ptr + 1 == last;  // one suffix letter, nothing after it
+    switch (*r.ptr) {
+      case 'k':
+      case 'K':
+        shift = 10;
+        break;
+      case 'm':
+      case 'M':
+        shift = 20;
+        break;
+      case 'g':
+      case 'G':
+        shift = 30;
+        break;
+      default:
+        ok = false;
+    }
+  }
+  if (ok && v > (std::numeric_limits<std::uint64_t>::max() >> shift)) ok = false;
+  if (!ok) {
+    throw failure(exit_code::usage, "--capacity '" + text +
+                                        "' is not a count (use e.g. 1024, 64K, 1M; K/M/G are "
+                                        "powers of 1024)");
+  }
+  return v << shift;
+}
+
+// Removes one segment as the options say; returns the exit code for it (messages on stderr).
+exit_code remove_one(const std::string& name, const rm_options& o) {
+  const auto complain = [&](exit_code code, const std::string& message) {
+    std::cerr << "ipcring rm: " << message << '\n';
+    return code;
+  };
+  segment_probe p;
+  try {
+    p = probe_segment(name);
+  } catch (const error& e) {
+    return complain(exit_code_for(e.value()), e.what());
+  }
+  if (o.stale_only) {
+    if (p.cls != segment_class::ring) {
+      return complain(
+          p.cls == segment_class::unreadable ? exit_code_for(p.code) : exit_code::incompatible,
+          "'" + name + "' not removed: cannot tell whether it is stale: " + p.problem);
+    }
+    if (!p.info->stale()) {
+      std::string why = p.info->endpoints.empty() ? "nobody is attached" : "";
+      for (const auto& e : p.info->endpoints) {
+        if (!e.alive) continue;
+        why += why.empty() ? "" : ", ";
+        why += std::string(e.role) + " pid " + std::to_string(e.pid) + " is alive";
+      }
+      std::cerr << "ipcring rm: kept '" << name << "': not stale (" << why << ")\n";
+      return exit_code::ok;
+    }
+  } else if ((p.cls == segment_class::not_ring || p.cls == segment_class::unreadable) && !o.force) {
+    return complain(
+        p.cls == segment_class::unreadable ? exit_code_for(p.code) : exit_code::incompatible,
+        "'" + name + "' not removed: " + p.problem + " (--force removes it anyway)");
+  }
+  if (!remove(name)) {
+    return complain(exit_code::error,
+                    "could not remove '" + name + "' (gone meanwhile, or permission denied)");
+  }
+  return exit_code::ok;
+}
+
+}  // namespace
+
+exit_code run_create(const create_options& o) {
+  const auto kind = parse_kind(o.kind);
+  if (!kind) throw failure(exit_code::usage, "--kind '" + o.kind + "' is not a ring kind");
+  const std::uint64_t capacity = parse_capacity(o.capacity);
+  const bool fixed = is_fixed_slot(*kind);
+  if (fixed && !o.slot_size) {
+    throw failure(exit_code::usage, "'" + o.name + "': --slot-size is required for kind " + o.kind);
+  }
+  if (!fixed && o.slot_size) {
+    throw failure(exit_code::usage, "'" + o.name + "': --slot-size does not apply to kind " +
+                                        o.kind + " (its messages have any length)");
+  }
+  const ring_ptr ring = create_ring(o.name, *kind, capacity, fixed ? *o.slot_size : 0);
+  std::cout << "created '" << o.name << "': " << o.kind << ", ";
+  if (fixed) {
+    std::cout << ipcring_capacity(ring.get()) << " slots of " << ipcring_slot_size(ring.get())
+              << " bytes\n";
+  } else {
+    std::cout << ipcring_capacity(ring.get()) << " bytes, messages up to "
+              << ipcring_max_message(ring.get()) << " bytes\n";
+  }
+  return exit_code::ok;
+}
+
+exit_code run_rm(const rm_options& o) {
+  exit_code result = exit_code::ok;
+  for (const auto& name : o.names) {
+    const exit_code c = remove_one(name, o);
+    if (result == exit_code::ok) result = c;  // the first failure's code
+  }
+  return result;
+}
+
+}  // namespace ipcring::cli

@@ -1,0 +1,48 @@
+#include "c_handles.hpp"
+
+#include "exit_codes.hpp"
+
+namespace ipcring::cli {
+
+void throw_status(int status, const std::string& context) {
+  const char* last = ipcring_last_error();
+  // Setup errors leave a message naming the segment; ring outcomes (full, closed...) do not.
+  std::string message =
+      status < 0 && last[0] != '\0' ? std::string(last) : context + ": " + ipcring_strerror(status);
+  throw failure(exit_code_for_status(status), message);
+}
+
+ring_ptr open_ring(const std::string& name) {
+  ipcring_ring* r = nullptr;
+  const int s = ipcring_open(name.c_str(), IPCRING_KIND_ANY, 0, &r);
+  // IPCRING_E_UNSUPPORTED (a slot size the C API does not carry) is incompatible (5).
+  if (s != IPCRING_OK) throw_status(s, "open '" + name + "'");
+  return ring_ptr(r);
+}
+
+ring_ptr create_ring(const std::string& name, ipcring_kind kind, std::uint64_t capacity,
+                     std::uint32_t slot_size) {
+  ipcring_ring* r = nullptr;
+  const int s = ipcring_create(name.c_str(), kind, capacity, slot_size, nullptr, &r);
+  if (s == IPCRING_E_UNSUPPORTED) {
+    throw failure(exit_code::usage, ipcring_last_error());  // --slot-size the C API lacks
+  }
+  if (s != IPCRING_OK) throw_status(s, "create '" + name + "'");
+  return ring_ptr(r);
+}
+
+producer_ptr attach_producer(const ipcring_ring& ring, const std::string& name) {
+  ipcring_producer* p = nullptr;
+  const int s = ipcring_producer_attach(&ring, &p);
+  if (s != IPCRING_OK) throw_status(s, "producer of '" + name + "'");
+  return producer_ptr(p);
+}
+
+consumer_ptr attach_consumer(const ipcring_ring& ring, const std::string& name) {
+  ipcring_consumer* c = nullptr;
+  const int s = ipcring_consumer_attach(&ring, &c);
+  if (s != IPCRING_OK) throw_status(s, "consumer of '" + name + "'");
+  return consumer_ptr(c);
+}
+
+}  // namespace ipcring::cli

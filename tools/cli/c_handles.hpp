@@ -1,0 +1,43 @@
+// tools/cli/c_handles.hpp: the C API's handles (ipcring.h) as unique_ptrs, and the setup calls
+// that throw cli::failure with the library's message (ipcring_last_error) on an error.
+//
+// The tool moves data through the C API rather than the C++ templates: it carries fixed-slot
+// rings of every slot size the C API supports, chosen at run time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ipcring/ipcring.h"
+
+namespace ipcring::cli {
+
+struct ring_closer {
+  void operator()(ipcring_ring* r) const noexcept { ipcring_close(r); }
+};
+struct producer_freer {
+  void operator()(ipcring_producer* p) const noexcept { ipcring_producer_free(p); }
+};
+struct consumer_freer {
+  void operator()(ipcring_consumer* c) const noexcept { ipcring_consumer_free(c); }
+};
+using ring_ptr = std::unique_ptr<ipcring_ring, ring_closer>;
+using producer_ptr = std::unique_ptr<ipcring_producer, producer_freer>;
+using consumer_ptr = std::unique_ptr<ipcring_consumer, consumer_freer>;
+
+/// Opens an existing ring of any kind. A fixed-slot ring whose slot size the C API does not
+/// carry is refused as incompatible (IPCRING_E_UNSUPPORTED).
+ring_ptr open_ring(const std::string& name);
+/// Creates a ring (ipcring_create: capacity in slots or bytes, slot_size 0 for messages). A
+/// slot size the C API does not carry is a usage error.
+ring_ptr create_ring(const std::string& name, ipcring_kind kind, std::uint64_t capacity,
+                     std::uint32_t slot_size);
+producer_ptr attach_producer(const ipcring_ring& ring, const std::string& name);
+consumer_ptr attach_consumer(const ipcring_ring& ring, const std::string& name);
+
+/// Throws the failure a C API status stands for, with ipcring_last_error() (or, where the
+/// status carries no message, `context` and the status name).
+[[noreturn]] void throw_status(int status, const std::string& context);
+
+}  // namespace ipcring::cli

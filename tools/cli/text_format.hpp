@@ -1,0 +1,30 @@
+// tools/cli/text_format.hpp: how the tool prints for people: aligned tables and short numbers.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ipcring::cli {
+
+/// "999", "1.23k", "45.6M", "7.89G" (powers of 1000, three significant digits).
+std::string si(double v);
+/// "12/1024 (1.2%)".
+std::string fill_text(std::uint64_t used, std::uint64_t capacity);
+
+/// Rows of cells printed in aligned columns, two spaces apart. The last column is not padded
+/// (it may hold free text); columns marked right-aligned are padded on the left.
+class text_table {
+ public:
+  explicit text_table(std::vector<bool> right_aligned = {}) : right_(std::move(right_aligned)) {}
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void print(std::ostream& out) const;
+
+ private:
+  std::vector<bool> right_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace ipcring::cli

@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# Tests of the `ipcring` command-line tool (docs/cli.md), end to end through /dev/shm.
+#   bash tools/cli_test.sh path/to/ipcring [path/to/ipcring-bench]
+# Every ring is named ipcring-cli-<pid>-..., and all of them are removed on exit.
+set -euo pipefail
+
+cli=${1:?usage: cli_test.sh path/to/ipcring [path/to/ipcring-bench]}
+bench_bin=${2:-}
+prefix="ipcring-cli-$$"
+work=$(mktemp -d)
+
+cleanup() {
+  local pids
+  pids=$(jobs -p)
+  if [ -n "$pids" ]; then kill $pids 2>/dev/null || true; fi
+  rm -f /dev/shm/"$prefix"-*
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+failures=0
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+pass() { echo "ok: $*"; }
+
+# expect_code CODE CMD...: runs CMD (stdout/stderr to $work/out, $work/err) and checks its exit
+# code; a wrong one ends the test (what follows builds on it).
+expect_code() {
+  local want=$1 rc=0
+  shift
+  "$@" >"$work/out" 2>"$work/err" || rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    echo "FAIL: '$*' exited $rc, expected $want; stderr: $(cat "$work/err")" >&2
+    exit 1
+  fi
+  pass "'$*' exits $want"
+}
+
+# json_check NAME PYTHON-EXPR...: each expression, over j = stat --json of NAME, must be true.
+json_check() {
+  local name=$1
+  shift
+  "$cli" stat "$name" --json >"$work/stat.json"
+  if python3 - "$work/stat.json" "$@" <<'EOF'; then
+import json, sys
+j = json.load(open(sys.argv[1]))
+false = [e for e in sys.argv[2:] if not eval(e)]
+for e in false:
+    print("  false:", e, file=sys.stderr)
+sys.exit(1 if false else 0)
+EOF
+    pass "stat $name: $*"
+  else
+    fail "stat $name: checks above are false in: $(cat "$work/stat.json")"
+  fi
+}
+
+# wait_for_endpoint NAME ROLE: until stat shows a live endpoint of ROLE (at most 10 s).
+wait_for_endpoint() {
+  local i
+  for i in $(seq 100); do
+    if "$cli" stat "$1" --json | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+sys.exit(0 if any(e["role"] == sys.argv[1] and e["alive"] for e in j["endpoints"]) else 1)' "$2"; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  fail "no live $2 attached to $1 after 10 s"
+  return 1
+}
+
+# ---- help and usage -------------------------------------------------------------------------
+expect_code 0 "$cli" --help
+for sub in ls stat rm create send recv watch bench; do
+  expect_code 0 "$cli" "$sub" --help
+  grep -q "Usage:" "$work/out" || fail "$sub --help prints no usage"
+done
+expect_code 2 "$cli"
+expect_code 2 "$cli" no-such-command
+expect_code 2 "$cli" create "$prefix-x" --kind nonsense --capacity 1024
+expect_code 2 "$cli" create "$prefix-x" --kind spsc --capacity 1024  # slot size required
+expect_code 2 "$cli" create "$prefix-x" --kind bytes --capacity 4096 --slot-size 8
+expect_code 2 "$cli" create "$prefix-x" --kind spsc --capacity 1000 --slot-size 8
+grep -q "power of two" "$work/err" || fail "capacity=1000: no 'power of two' in: $(cat "$work/err")"
+expect_code 2 "$cli" create "$prefix-x" --kind bytes --capacity 12Q
+expect_code 2 "$cli" create "$prefix-x" --kind mpmc --capacity 64 --slot-size 12  # not carried
+[ ! -e "/dev/shm/$prefix-x" ] || fail "a refused create left /dev/shm/$prefix-x"
+
+# ---- create each kind; ls shows it ----------------------------------------------------------
+expect_code 0 "$cli" create "$prefix-spsc" --kind spsc --capacity 1024 --slot-size 16
+expect_code 0 "$cli" create "$prefix-mpmc" --kind mpmc --capacity 256 --slot-size 64
+expect_code 0 "$cli" create "$prefix-bytes" --kind bytes --capacity 64K
+expect_code 0 "$cli" create "$prefix-bytesmp" --kind bytes-mp --capacity 16384
+expect_code 1 "$cli" create "$prefix-spsc" --kind spsc --capacity 1024 --slot-size 16  # exists
+"$cli" ls >"$work/ls"
+check_ls() {  # NAME KIND CAPACITY SLOT
+  local got
+  got=$(awk -v n="$1" '$1 == n { print $2, $3, $4 }' "$work/ls")
+  if [ "$got" = "$2 $3 $4" ]; then pass "ls: $1 is $got"; else fail "ls: $1 is '$got', expected '$2 $3 $4'"; fi
+}
+check_ls "$prefix-spsc" spsc 1024 16
+check_ls "$prefix-mpmc" mpmc 256 64
+check_ls "$prefix-bytes" bytes 65536 -
+check_ls "$prefix-bytesmp" bytes-mp 16384 -
+json_check "$prefix-mpmc" 'j["header"]["kind"] == 2' 'j["header"]["kind_name"] == "mpmc"' \
+  'j["header"]["elem_size"] == 64' 'j["header"]["capacity"] == 256' 'j["endpoints"] == []'
+json_check "$prefix-bytes" 'j["header"]["magic"] == "0x00474e4952435049"' 'j["header"]["ready"]' \
+  'j["header"]["layout_version"] >= 4' 'j["max_message"] == 65536 // 8 - 8' \
+  'j["positions"]["used"] == 0' 'not j["closed"]["producer"]' 'not j["stale"]'
+
+# ---- send | recv through a bytes ring, 100000 lines of many lengths (the ring wraps often) ---
+awk 'BEGIN { for (i = 1; i <= 100000; i++) {
+  if (i % 1000 == 0) { print ""; continue }
+  s = i " "; for (j = 0; j < i % 97; j++) s = s "x"; print s } }' >"$work/lines"
+"$cli" send "$prefix-bytes" <"$work/lines" &
+sender=$!
+rc=0
+"$cli" recv "$prefix-bytes" --timeout 30 >"$work/got" || rc=$?
+wait $sender || fail "send to the bytes ring failed"
+[ $rc -eq 0 ] || fail "recv from the bytes ring exited $rc"
+if cmp -s "$work/lines" "$work/got"; then pass "bytes ring: 100000 lines arrive intact"; else fail "bytes ring: output differs"; fi
+payload=$(($(wc -c <"$work/lines") - 100000))
+json_check "$prefix-bytes" 'j["counters"]["producer"]["messages"] == 100000' \
+  'j["counters"]["consumer"]["messages"] == 100000' \
+  "j['counters']['producer']['bytes'] == $payload" "j['counters']['consumer']['bytes'] == $payload" \
+  'j["positions"]["used"] == 0' 'j["positions"]["tail"] == j["positions"]["head"]' \
+  'j["closed"]["producer"]' 'j["endpoints"] == []'
+
+# ---- the same through an spsc ring of 16-byte slots ----------------------------------------
+seq -f 'line-%010g' 100000 >"$work/slots"
+"$cli" send "$prefix-spsc" <"$work/slots" &
+sender=$!
+rc=0
+"$cli" recv "$prefix-spsc" --count 100000 --timeout 30 >"$work/got" || rc=$?
+wait $sender || fail "send to the spsc ring failed"
+[ $rc -eq 0 ] || fail "recv from the spsc ring exited $rc"
+if cmp -s "$work/slots" "$work/got"; then pass "spsc ring: 100000 lines arrive intact"; else fail "spsc ring: output differs"; fi
+json_check "$prefix-spsc" 'j["counters"]["producer"]["messages"] == 100000' \
+  'j["counters"]["consumer"]["messages"] == 100000' \
+  'j["counters"]["producer"]["bytes"] == 100000 * 16' 'j["positions"]["tail"] == 100000'
+
+# ---- a finished stream read to its end does not end the next recv; a new send feeds it ----
+for r in "$prefix-bytes" "$prefix-spsc"; do
+  expect_code 4 "$cli" recv "$r" --timeout 0.3  # closed and drained: waits for a new stream
+  "$cli" recv "$r" --timeout 30 >"$work/got" &
+  receiver=$!
+  wait_for_endpoint "$r" consumer
+  seq 5 | "$cli" send "$r"
+  rc=0
+  wait $receiver || rc=$?
+  if [ $rc -eq 0 ] && [ "$(cat "$work/got")" = "$(seq 5)" ]; then pass "$r: recv started first gets the next stream"; else fail "$r: recv started first exited $rc with: $(cat "$work/got")"; fi
+done
+
+# ---- mpmc and bytes-mp carry lines too -----------------------------------------------------
+seq 2000 >"$work/few"
+for r in "$prefix-mpmc" "$prefix-bytesmp"; do
+  "$cli" send "$r" <"$work/few" &
+  sender=$!
+  rc=0
+  "$cli" recv "$r" --timeout 30 >"$work/got" || rc=$?
+  wait $sender || fail "send to $r failed"
+  if [ $rc -eq 0 ] && cmp -s "$work/few" "$work/got"; then pass "$r: 2000 lines arrive intact"; else fail "$r: recv exited $rc or output differs"; fi
+done
+
+# ---- two senders on a many-producer ring: the first to finish leaves the side open -------
+expect_code 0 "$cli" create "$prefix-mp" --kind bytes-mp --capacity 4096
+"$cli" recv "$prefix-mp" --timeout 30 >"$work/got" &
+receiver=$!
+mkfifo "$work/fifo"
+"$cli" send "$prefix-mp" <"$work/fifo" &
+sender=$!
+exec 7>"$work/fifo"  # the first sender's input stays open until fd 7 closes
+seq 100000 >&7
+wait_for_endpoint "$prefix-mp" producer
+expect_code 0 "$cli" send "$prefix-mp" < <(seq 200001 200010)
+grep -q "stays open" "$work/err" || fail "the second sender closed the side under the first"
+exec 7>&-
+wait $sender || fail "the first sender failed"
+rc=0
+wait $receiver || rc=$?
+{ seq 100000; seq 200001 200010; } | sort >"$work/want"
+if [ $rc -eq 0 ] && sort "$work/got" | cmp -s - "$work/want"; then pass "bytes-mp: two senders, every line once"; else fail "bytes-mp: recv exited $rc or lines differ"; fi
+
+# ---- a line longer than a slot: an error naming it; nothing truncated, the side stays open --
+expect_code 0 "$cli" create "$prefix-short" --kind spsc --capacity 16 --slot-size 8
+printf 'short\nthis line is too long\nnever sent\n' >"$work/long"
+expect_code 1 "$cli" send "$prefix-short" <"$work/long"
+grep -q "line 2 is 21 bytes" "$work/err" || fail "too long: stderr does not name line 2 and its size: $(cat "$work/err")"
+expect_code 4 "$cli" recv "$prefix-short" --timeout 0.3
+[ "$(cat "$work/out")" = "short" ] || fail "too long: recv printed '$(cat "$work/out")', expected 'short'"
+json_check "$prefix-short" 'j["counters"]["producer"]["messages"] == 1' 'not j["closed"]["producer"]'
+# A line exactly one slot long is whole.
+printf '12345678\n' | "$cli" send "$prefix-short"
+expect_code 0 "$cli" recv "$prefix-short" --timeout 5
+[ "$(cat "$work/out")" = "12345678" ] || fail "full slot: recv printed '$(cat "$work/out")'"
+
+# ---- --count, --keep-open, --timeout ------------------------------------------------------
+expect_code 0 "$cli" create "$prefix-count" --kind bytes --capacity 4096
+seq 10 | "$cli" send "$prefix-count" --keep-open --type 7
+expect_code 0 "$cli" recv "$prefix-count" --count 3
+[ "$(cat "$work/out")" = "$(seq 3)" ] || fail "recv --count 3 printed: $(cat "$work/out")"
+expect_code 4 "$cli" recv "$prefix-count" --timeout 0.3  # the rest, then no end: keep-open
+[ "$(cat "$work/out")" = "$(seq 4 10)" ] || fail "recv after --count printed: $(cat "$work/out")"
+grep -q "no message within" "$work/err" || fail "timeout message: $(cat "$work/err")"
+expect_code 2 "$cli" send "$prefix-spsc" --type 3 </dev/null  # fixed slots have no type
+expect_code 2 "$cli" recv "$prefix-count" --timeout -1
+
+# ---- a signal stops recv, which writes out what it took and exits 128 + signal ------------
+expect_code 0 "$cli" create "$prefix-signal" --kind bytes --capacity 4096
+"$cli" recv "$prefix-signal" >"$work/got" 2>"$work/sig-err" &
+receiver=$!
+wait_for_endpoint "$prefix-signal" consumer
+seq 5 | "$cli" send "$prefix-signal" --keep-open
+json_check "$prefix-signal" 'j["positions"]["used"] == 0'
+kill -TERM $receiver
+rc=0
+wait $receiver || rc=$?
+if [ $rc -eq 143 ] && [ "$(cat "$work/got")" = "$(seq 5)" ]; then pass "recv: SIGTERM exits 143 after writing 5 lines"; else fail "recv: SIGTERM: exit $rc, output: $(cat "$work/got")"; fi
+grep -q "stopped by signal 15" "$work/sig-err" || fail "recv: SIGTERM message: $(cat "$work/sig-err")"
+
+# ---- busy: a second consumer of a single-consumer ring -------------------------------------
+expect_code 0 "$cli" create "$prefix-busy" --kind bytes --capacity 4096
+"$cli" recv "$prefix-busy" --timeout 30 >"$work/busy-out" &
+holder=$!
+wait_for_endpoint "$prefix-busy" consumer
+expect_code 6 "$cli" recv "$prefix-busy" --timeout 0.1
+grep -q "$prefix-busy" "$work/err" || fail "busy: stderr does not name the ring: $(cat "$work/err")"
+echo done | "$cli" send "$prefix-busy"
+if wait $holder && [ "$(cat "$work/busy-out")" = done ]; then pass "busy: the holder got the message and ended"; else fail "busy: holder failed"; fi
+
+# ---- stale: rm --stale removes only rings whose processes are all dead ---------------------
+expect_code 0 "$cli" create "$prefix-stale" --kind spsc --capacity 64 --slot-size 8
+"$cli" recv "$prefix-stale" --timeout 30 >/dev/null &
+victim=$!
+wait_for_endpoint "$prefix-stale" consumer
+expect_code 0 "$cli" rm --stale "$prefix-stale"  # alive: kept
+[ -e "/dev/shm/$prefix-stale" ] || fail "rm --stale removed a ring with a live consumer"
+kill -9 $victim
+wait $victim 2>/dev/null || true
+json_check "$prefix-stale" 'j["stale"]' 'j["endpoints"][0]["alive"] == False'
+"$cli" ls >"$work/ls"
+awk -v n="$prefix-stale" '$1 == n' "$work/ls" | grep -q "stale" || fail "ls does not say stale: $(cat "$work/ls")"
+expect_code 0 "$cli" rm --stale "$prefix-stale" "$prefix-count"  # count: nobody attached: kept
+[ ! -e "/dev/shm/$prefix-stale" ] || fail "rm --stale kept a stale ring"
+[ -e "/dev/shm/$prefix-count" ] || fail "rm --stale removed a ring nobody was attached to"
+
+# ---- not found (3) and incompatible (5) ---------------------------------------------------
+for cmd in stat recv send watch rm; do
+  expect_code 3 "$cli" "$cmd" "$prefix-missing" </dev/null
+done
+grep -q "$prefix-missing" "$work/err" || fail "not found: stderr does not name the ring"
+head -c 4096 /dev/urandom >"/dev/shm/$prefix-junk"
+printf 'hello' >"/dev/shm/$prefix-tiny"
+truncate -s 4096 "/dev/shm/$prefix-zero"
+python3 - "/dev/shm/$prefix-version" "/dev/shm/$prefix-kind" <<'EOF'
+import struct, sys
+def header(version, kind):
+    h = struct.pack("<QIIIIIIIIQQQ", 0x00474E4952435049, version, 0x52454459, kind, 8, 8, 8, 8, 0,
+                    64, 1024, 1536)
+    return h + bytes(4096 - len(h))
+open(sys.argv[1], "wb").write(header(99, 1))  # another layout version
+open(sys.argv[2], "wb").write(header(4, 9))   # a kind that does not exist
+EOF
+for r in junk tiny zero version kind; do
+  expect_code 5 "$cli" stat "$prefix-$r"
+done
+grep -q "layout_version" <("$cli" stat "$prefix-version" 2>&1) || fail "version: the message does not say layout_version"
+for r in junk version kind; do
+  expect_code 5 "$cli" recv "$prefix-$r" --timeout 0.1
+  expect_code 5 "$cli" send "$prefix-$r" </dev/null
+done
+"$cli" ls >"$work/ls"
+grep -q "^$prefix-junk " "$work/ls" && fail "ls lists a junk file without --all"
+grep -q "^$prefix-version .*version_mismatch" "$work/ls" || fail "ls does not show the version mismatch: $(cat "$work/ls")"
+"$cli" ls --all >"$work/ls"
+grep -q "^$prefix-junk .*not-ipcring" "$work/ls" || fail "ls --all does not show the junk file"
+expect_code 5 "$cli" rm "$prefix-junk"  # not a ring: kept without --force
+[ -e "/dev/shm/$prefix-junk" ] || fail "rm removed a segment that is not a ring"
+expect_code 0 "$cli" rm --force "$prefix-junk"
+[ ! -e "/dev/shm/$prefix-junk" ] || fail "rm --force kept the junk file"
+expect_code 0 "$cli" rm "$prefix-version"  # ipcring's magic, another version: removable
+[ ! -e "/dev/shm/$prefix-version" ] || fail "rm kept a ring of another layout version"
+
+# ---- watch --------------------------------------------------------------------------------
+expect_code 0 "$cli" watch "$prefix-bytes" --interval 0.1 --count 2
+[ "$(wc -l <"$work/out")" -eq 2 ] || fail "watch --count 2 printed $(wc -l <"$work/out") lines"
+grep -q "fill 0/65536" "$work/out" || fail "watch line: $(head -1 "$work/out")"
+expect_code 2 "$cli" watch "$prefix-bytes" --interval 0 --count 1
+
+# ---- rm removes (several names) -----------------------------------------------------------
+expect_code 0 "$cli" rm "$prefix-spsc" "$prefix-mpmc"
+[ ! -e "/dev/shm/$prefix-spsc" ] && [ ! -e "/dev/shm/$prefix-mpmc" ] || fail "rm kept a ring"
+expect_code 3 "$cli" rm "$prefix-spsc" "$prefix-bytes"  # the first is gone: 3, the second goes
+[ ! -e "/dev/shm/$prefix-bytes" ] || fail "rm stopped at the first missing name"
+"$cli" ls >"$work/ls"
+grep -q "^$prefix-spsc " "$work/ls" && fail "ls still lists a removed ring"
+
+# ---- bench ----------------------------------------------------------------------------------
+expect_code 3 "$cli" bench --bench-binary "$work/no-such-benchmark"
+if [ -n "$bench_bin" ]; then
+  filter='BM_single/spsc/push_pop$|BM_pingpong/spsc/8'
+  expect_code 0 "$cli" bench --bench-binary "$bench_bin" --filter "$filter"
+  head -3 "$work/out" | grep -q "value" || fail "bench: no table header: $(cat "$work/out")"
+  grep -Eq "^BM_single/spsc/push_pop +[0-9.]+ +ns/op" "$work/out" ||
+    fail "bench: no push_pop row: $(cat "$work/out")"
+  grep -Eq "^BM_pingpong/spsc/8 +[0-9.]+[kMG]? +round trip mean" "$work/out" ||
+    fail "bench: no round-trip row: $(cat "$work/out")"
+  if [ "$(dirname "$cli")/../bench/ipcring-bench" -ef "$bench_bin" ]; then
+    expect_code 0 "$cli" bench --filter "$filter"  # found in ../bench of a build tree
+  fi
+else
+  echo "skip: bench (no benchmark program given)"
+fi
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures check(s) failed" >&2
+  exit 1
+fi
+echo "all checks passed"
