@@ -48,6 +48,18 @@ inline void report_pair(benchmark::State& state, const pair_result& r) {
   if (!r.ok) state.SkipWithError(r.error.c_str());
 }
 
+/// Round-trip counters: the untimed mean and percentiles of the sorted timed samples.
+inline void report_rtt(benchmark::State& state, double mean, const std::vector<std::int64_t>& rtt,
+                       const pair_result& r) {
+  state.SetIterationTime(mean * 1e-9);
+  state.counters["rtt_mean_ns"] = mean;
+  state.counters["rtt_p50_ns"] = percentile(rtt, 0.50);
+  state.counters["rtt_p99_ns"] = percentile(rtt, 0.99);
+  state.counters["rtt_p999_ns"] = percentile(rtt, 0.999);
+  state.counters["rtt_max_ns"] = rtt.empty() ? 0 : static_cast<double>(rtt.back());
+  report_pair(state, r);
+}
+
 inline int child_fail(pair_control& c, const std::string& why) {
   std::snprintf(c.failure, sizeof c.failure, "%s", why.c_str());
   return 1;
@@ -116,13 +128,7 @@ void pingpong(benchmark::State& state, std::size_t bytes) {
           }
         });
     std::sort(rtt.begin(), rtt.end());
-    state.SetIterationTime(mean * 1e-9);
-    state.counters["rtt_mean_ns"] = mean;
-    state.counters["rtt_p50_ns"] = percentile(rtt, 0.50);
-    state.counters["rtt_p99_ns"] = percentile(rtt, 0.99);
-    state.counters["rtt_p999_ns"] = percentile(rtt, 0.999);
-    state.counters["rtt_max_ns"] = rtt.empty() ? 0 : static_cast<double>(rtt.back());
-    report_pair(state, r);
+    report_rtt(state, mean, rtt, r);
   }
 }
 
@@ -152,13 +158,7 @@ inline void floor_pingpong(benchmark::State& state) {
           floor_echo(c, max_timed_samples());
           return 0;
         });
-    state.SetIterationTime(mean * 1e-9);
-    state.counters["rtt_mean_ns"] = mean;
-    state.counters["rtt_p50_ns"] = percentile(rtt, 0.50);
-    state.counters["rtt_p99_ns"] = percentile(rtt, 0.99);
-    state.counters["rtt_p999_ns"] = percentile(rtt, 0.999);
-    state.counters["rtt_max_ns"] = rtt.empty() ? 0 : static_cast<double>(rtt.back());
-    report_pair(state, r);
+    report_rtt(state, mean, rtt, r);
   }
 }
 

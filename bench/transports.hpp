@@ -23,6 +23,23 @@ inline std::uint64_t msg_capacity_for(std::size_t n) {
   return std::bit_ceil(std::max<std::uint64_t>(65536, 16 * (n + 16)));
 }
 
+/// Batches through the _some calls, spinning while the ring is full (empty).
+template <class Handle, class Msg>
+void push_all_spinning(Handle& h, std::span<const Msg> all) noexcept {
+  for (std::size_t done = 0; done < all.size();) {
+    const std::size_t n = h.try_push_some(all.subspan(done));
+    if (n == 0) ipcring::cpu_relax();
+    done += n;
+  }
+}
+template <class Handle, class Msg>
+std::size_t pop_some_spinning(Handle& h, std::span<Msg> all) noexcept {
+  std::size_t n = 0;
+  while ((n = h.try_pop_some(all)) == 0)
+    ipcring::cpu_relax();
+  return n;
+}
+
 /// Map-view options the suite compares (map_options in ipcring/map_view.hpp).
 enum class mapping { plain, huge_pages, locked, no_prefault };
 inline ipcring::ring_options options_for(mapping m) {
@@ -59,12 +76,7 @@ struct spsc_transport {
       }
     }
     void send_batch(const std::byte* p, std::size_t k) noexcept {
-      std::span<const msg> all(reinterpret_cast<const msg*>(p), k);
-      for (std::size_t done = 0; done < k;) {
-        const std::size_t n = h.try_push_some(all.subspan(done));
-        if (n == 0) ipcring::cpu_relax();
-        done += n;
-      }
+      push_all_spinning(h, std::span(reinterpret_cast<const msg*>(p), k));
     }
     template <class Fill>
     void send_claim(std::size_t k, Fill&& fill) noexcept {
@@ -93,11 +105,7 @@ struct spsc_transport {
       }
     }
     std::size_t recv_some(std::byte* out, std::size_t k) noexcept {
-      std::span<msg> all(reinterpret_cast<msg*>(out), k);
-      std::size_t n = 0;
-      while ((n = h.try_pop_some(all)) == 0)
-        ipcring::cpu_relax();
-      return n;
+      return pop_some_spinning(h, std::span(reinterpret_cast<msg*>(out), k));
     }
     template <class Check>
     std::size_t recv_claim(std::size_t k, Check&& check) noexcept {
@@ -152,12 +160,7 @@ struct mpmc_transport {
         ipcring::cpu_relax();
     }
     void send_batch(const std::byte* p, std::size_t k) noexcept {
-      std::span<const msg> all(reinterpret_cast<const msg*>(p), k);
-      for (std::size_t done = 0; done < k;) {
-        const std::size_t n = h.try_push_some(all.subspan(done));
-        if (n == 0) ipcring::cpu_relax();
-        done += n;
-      }
+      push_all_spinning(h, std::span(reinterpret_cast<const msg*>(p), k));
     }
   };
   struct rx_t {
@@ -167,11 +170,7 @@ struct mpmc_transport {
         ipcring::cpu_relax();
     }
     std::size_t recv_some(std::byte* out, std::size_t k) noexcept {
-      std::span<msg> all(reinterpret_cast<msg*>(out), k);
-      std::size_t n = 0;
-      while ((n = h.try_pop_some(all)) == 0)
-        ipcring::cpu_relax();
-      return n;
+      return pop_some_spinning(h, std::span(reinterpret_cast<msg*>(out), k));
     }
   };
   tx_t sender() const { return {ring_t::open(name_).producer()}; }
