@@ -100,7 +100,7 @@ wait_policy policy_for(ipcring_wait how) noexcept {
       return wait_policy::spinning();
     case IPCRING_WAIT_YIELD:
       return wait_policy::yielding();
-    case IPCRING_WAIT_BLOCK:
+    default:  // IPCRING_WAIT_BLOCK, and any unknown value
       break;
   }
   return wait_policy::blocking();

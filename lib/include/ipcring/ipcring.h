@@ -93,14 +93,18 @@ typedef enum ipcring_kind {
   IPCRING_KIND_SPSC = 1,
   IPCRING_KIND_MPMC = 2,
   IPCRING_KIND_SPSC_MSG = 3,
-  IPCRING_KIND_MPSC_MSG = 4
+  IPCRING_KIND_MPSC_MSG = 4,
+  /* Not a kind: makes every int a valid value of the type, so the library can reject a wrong
+   * one (IPCRING_E_INVALID_ARGUMENT) instead of C++ treating it as undefined. */
+  IPCRING_KIND_FORCE_INT_ = 0x7fffffff
 } ipcring_kind;
 
 /* How blocking calls wait (see ipcring/wait.hpp): spin, spin then yield, spin then sleep. */
 typedef enum ipcring_wait {
   IPCRING_WAIT_SPIN = 0,
   IPCRING_WAIT_YIELD = 1,
-  IPCRING_WAIT_BLOCK = 2 /* the default */
+  IPCRING_WAIT_BLOCK = 2,              /* the default; any other value means this too */
+  IPCRING_WAIT_FORCE_INT_ = 0x7fffffff /* not a strategy: see IPCRING_KIND_FORCE_INT_ */
 } ipcring_wait;
 
 typedef struct ipcring_ring ipcring_ring;
