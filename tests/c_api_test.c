@@ -57,6 +57,8 @@ static void fixed_slot_rings(ipcring_kind kind, const char* tag) {
 
   ipcring_ring* other = NULL;
   CHECK_STATUS(ipcring_open(name, IPCRING_KIND_ANY, 0, &other), IPCRING_OK);
+  ipcring_close(other);
+  other = NULL;
   CHECK_STATUS(ipcring_open(name, kind, 32, &other), IPCRING_E_TYPE_MISMATCH);
   CHECK(strstr(ipcring_last_error(), "slot_size expected 32, found 24") != NULL);
   CHECK_STATUS(ipcring_open(name, IPCRING_KIND_SPSC_MSG, 0, &other), IPCRING_E_KIND_MISMATCH);
