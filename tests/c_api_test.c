@@ -1,12 +1,21 @@
-/* The C API from a C translation unit, linked against libipcring.so: every ring kind, the
- * blocking calls, the errors a C caller can run into, and two processes through fork(). */
+/* The C API from a C translation unit, linked against libipcring.so (ipcring.dll on Windows):
+ * every ring kind, the blocking calls, the errors a C caller can run into, and two processes
+ * (the binary starts itself again as the producer: "c_api_test produce <name>"). */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#define getpid() ((int)GetCurrentProcessId())
+#else
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+extern char** environ;
+#endif
 
 #include "ipcring/ipcring.h"
 
@@ -108,8 +117,12 @@ static void fixed_slot_rings(ipcring_kind kind, const char* tag) {
   CHECK_STATUS(ipcring_pop(rx, &out, -1), IPCRING_CLOSED);
   ipcring_producer_free(tx);
   ipcring_consumer_free(rx);
+#ifdef _WIN32
+  CHECK_STATUS(ipcring_remove(name), IPCRING_E_NOT_FOUND); /* nothing to delete on Windows */
+#else
   CHECK_STATUS(ipcring_remove(name), IPCRING_OK);
   CHECK_STATUS(ipcring_remove(name), IPCRING_E_NOT_FOUND);
+#endif
 }
 
 static void message_rings(ipcring_kind kind, const char* tag) {
@@ -193,33 +206,85 @@ static void setup_errors(void) {
   CHECK(ipcring_layout_version() >= 4);
 }
 
-/* A child process produces COUNT sequence numbers through an spsc ring of 8-byte slots; the
- * parent consumes them with blocking pops and checks every one. */
-static void two_processes(void) {
-  enum { count = 200000 };
-  const char* name = ring_name("fork");
+enum { k_two_process_count = 200000 };
+
+#ifdef _WIN32
+static HANDLE* child_handle(void) {
+  static HANDLE h;
+  return &h;
+}
+#else
+static pid_t* child_pid(void) {
+  static pid_t pid;
+  return &pid;
+}
+#endif
+
+/* The child: produces 0, 1, ... through the named spsc ring, then shuts down. Exit code 0 if
+ * every push succeeded. */
+static int produce(const char* name) {
+  ipcring_ring* r = NULL;
+  ipcring_producer* tx = NULL;
+  if (ipcring_open(name, IPCRING_KIND_SPSC, 8, &r) != IPCRING_OK) return 10;
+  if (ipcring_producer_attach(r, &tx) != IPCRING_OK) return 11;
+  for (uint64_t i = 0; i < k_two_process_count; ++i) {
+    if (ipcring_push(tx, &i, 5000000000LL) != IPCRING_OK) return 12;
+  }
+  ipcring_producer_shutdown(tx);
+  ipcring_producer_free(tx);
+  ipcring_close(r);
+  return 0;
+}
+
+/* Starts this program again as "produce <name>"; returns its exit code, or -1. */
+static int run_producer_process(const char* self, const char* name) {
+#ifdef _WIN32
+  (void)self;
+  char exe[MAX_PATH], cmd[2 * MAX_PATH];
+  if (GetModuleFileNameA(NULL, exe, sizeof exe) == 0) return -1;
+  snprintf(cmd, sizeof cmd, "\"%s\" produce %s", exe, name);
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  if (!CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) return -1;
+  *child_handle() = pi.hProcess;
+  CloseHandle(pi.hThread);
+  return 0;
+#else
+  char* argv[] = {(char*)self, (char*)"produce", (char*)name, NULL};
+  pid_t pid = 0;
+  if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ) != 0) return -1;
+  *child_pid() = pid;
+  return 0;
+#endif
+}
+
+static int wait_producer_process(void) {
+#ifdef _WIN32
+  DWORD code = 1;
+  if (WaitForSingleObject(*child_handle(), 60000) != WAIT_OBJECT_0) return -1;
+  GetExitCodeProcess(*child_handle(), &code);
+  CloseHandle(*child_handle());
+  return (int)code;
+#else
+  int status = 0;
+  if (waitpid(*child_pid(), &status, 0) != *child_pid()) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+#endif
+}
+
+/* A child process produces the sequence numbers through an spsc ring of 8-byte slots; the
+ * parent consumes them with blocking pops and checks every one. The parent keeps its handle
+ * open throughout: on Windows a ring goes with its last handle. */
+static void two_processes(const char* self) {
+  const char* name = ring_name("proc");
   ipcring_ring* ring = NULL;
   CHECK_STATUS(ipcring_create(name, IPCRING_KIND_SPSC, 1024, 8, NULL, &ring), IPCRING_OK);
   if (ring == NULL) return;
-  ipcring_close(ring);
-  const pid_t child = fork();
-  if (child == 0) {
-    ipcring_ring* r = NULL;
-    ipcring_producer* tx = NULL;
-    if (ipcring_open(name, IPCRING_KIND_SPSC, 8, &r) != IPCRING_OK) _exit(10);
-    if (ipcring_producer_attach(r, &tx) != IPCRING_OK) _exit(11);
-    for (uint64_t i = 0; i < count; ++i) {
-      if (ipcring_push(tx, &i, 5000000000LL) != IPCRING_OK) _exit(12);
-    }
-    ipcring_producer_shutdown(tx);
-    ipcring_producer_free(tx);
-    ipcring_close(r);
-    _exit(0);
-  }
-  ipcring_ring* r = NULL;
+  CHECK(run_producer_process(self, name) == 0);
   ipcring_consumer* rx = NULL;
-  CHECK_STATUS(ipcring_open(name, IPCRING_KIND_SPSC, 8, &r), IPCRING_OK);
-  CHECK_STATUS(ipcring_consumer_attach(r, &rx), IPCRING_OK);
+  CHECK_STATUS(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
   uint64_t expect = 0, v = 0;
   int s;
   while ((s = ipcring_pop(rx, &v, 5000000000LL)) == IPCRING_OK) {
@@ -232,22 +297,21 @@ static void two_processes(void) {
     ++expect;
   }
   CHECK_STATUS(s, IPCRING_CLOSED);
-  CHECK(expect == count);
-  int status = 0;
-  CHECK(waitpid(child, &status, 0) == child);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(expect == k_two_process_count);
+  CHECK(wait_producer_process() == 0);
   ipcring_consumer_free(rx);
-  ipcring_close(r);
+  ipcring_close(ring);
   ipcring_remove(name);
 }
 
-int main(void) {
+int main(int argc, char** argv) {
+  if (argc == 3 && strcmp(argv[1], "produce") == 0) return produce(argv[2]);
   fixed_slot_rings(IPCRING_KIND_SPSC, "spsc");
   fixed_slot_rings(IPCRING_KIND_MPMC, "mpmc");
   message_rings(IPCRING_KIND_SPSC_MSG, "spsc-msg");
   message_rings(IPCRING_KIND_MPSC_MSG, "mpsc-msg");
   setup_errors();
-  two_processes();
+  two_processes(argv[0]);
   if (failures != 0) {
     fprintf(stderr, "c_api_test: %d check(s) failed\n", failures);
     return 1;

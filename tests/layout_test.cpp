@@ -1,10 +1,12 @@
 // Header validation: every way an open can find a segment that is not what it expects.
 #include "ipcring/layout.hpp"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
+#ifndef _WIN32
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#endif
 
 #include <chrono>
 #include <cstring>
@@ -147,6 +149,7 @@ TEST(layout, creator_that_never_finished_makes_open_fail_in_bounded_time) {
   EXPECT_TRUE(contains(msg, "did not publish 'ready' within 200 ms")) << msg;
 }
 
+#ifndef _WIN32  // POSIX only: a Windows mapping is sized when it is created
 TEST(layout, creator_that_never_sized_the_segment_makes_open_fail_in_bounded_time) {
   segment_guard g(unique_name());
   const int fd = ::shm_open(("/" + g.name()).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
@@ -158,6 +161,8 @@ TEST(layout, creator_that_never_sized_the_segment_makes_open_fail_in_bounded_tim
   expect_error(errc::not_ready, [&] { spsc_ring<quote>::open(g.name(), o); });
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
 }
+
+#endif
 
 TEST(layout, open_waits_for_a_creator_that_finishes_in_time) {
   segment_guard g(unique_name());
@@ -245,6 +250,7 @@ TEST(layout, ring_memory_must_be_aligned_for_the_element) {
                [&] { (void)spsc_ring<std::uint64_t>::open_in(mem.span().subspan(8)); });
 }
 
+#ifndef _WIN32  // POSIX only: RLIMIT_FSIZE stands in for a full file system
 TEST(layout, file_system_without_room_gives_no_space) {
   const auto path = std::filesystem::temp_directory_path() / unique_name("-full");
   remove_file(path);
@@ -264,6 +270,8 @@ TEST(layout, file_system_without_room_gives_no_space) {
   EXPECT_EQ(child.exit_code(), 0);
   remove_file(path);
 }
+
+#endif
 
 TEST(layout, file_backed_ring_reopens) {
   const auto path = std::filesystem::temp_directory_path() / unique_name("-ring");

@@ -115,7 +115,7 @@ TEST(mpmc_ring, every_handle_holds_an_endpoint_record_until_destroyed) {
       if (r.owner.load() == 0) continue;
       producers += r.role.load() == static_cast<std::uint32_t>(endpoint_role::producer);
       consumers += r.role.load() == static_cast<std::uint32_t>(endpoint_role::consumer);
-      EXPECT_EQ(static_cast<std::uint32_t>(r.owner.load()), static_cast<std::uint32_t>(::getpid()));
+      EXPECT_EQ(static_cast<std::uint32_t>(r.owner.load()), detail::current_pid());
     }
     EXPECT_EQ(producers, 1);
     EXPECT_EQ(consumers, 1);
@@ -147,7 +147,7 @@ TEST(mpmc_ring, dead_endpoint_records_are_reused_unless_they_name_a_claim) {
   r0.claim_first.store(5);                        // died mid-claim: kept for recovery
   auto tx = f.ring.producer();
   EXPECT_EQ(r0.owner.load(), 0x7ffffff0u | (u64{1} << 32));
-  EXPECT_EQ(static_cast<std::uint32_t>(r1.owner.load()), static_cast<std::uint32_t>(::getpid()));
+  EXPECT_EQ(static_cast<std::uint32_t>(r1.owner.load()), detail::current_pid());
 }
 
 TEST(mpmc_ring, corrupt_sequence_words_never_hang_or_overrun) {

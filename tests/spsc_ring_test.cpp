@@ -215,6 +215,10 @@ TEST(spsc_ring, move_assigning_a_handle_releases_its_old_role_first) {
   // while the mapping is alive (else the release writes to unmapped memory and crashes).
   auto tx = spsc_ring<u64>::create(a.name(), 4).producer();
   auto rx = spsc_ring<u64>::open(a.name()).consumer();
+#ifdef _WIN32
+  // A Windows mapping vanishes with its last handle: keep ring a to reopen it below.
+  const auto keep_a = map_view::open(a.name());
+#endif
   auto ring_b = spsc_ring<u64>::create(b.name(), 4);
   tx = ring_b.producer();
   rx = ring_b.consumer();

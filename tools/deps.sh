@@ -3,7 +3,8 @@
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 packages=(cmake make g++ clang libclang-rt-14-dev libboost-dev libgtest-dev libbenchmark-dev pkg-config
-          python3 libcli11-dev gnuplot-nox)
+          python3 libcli11-dev gnuplot-nox
+          g++-mingw-w64-x86-64-posix googletest wine wine64)  # the Windows build, run under Wine
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

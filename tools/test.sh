@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs the whole test suite three times (Release,
-# ASan+UBSan, TSan), warnings as errors, then the libFuzzer targets (clang, ASan+UBSan): the kept
-# corpus once, then 60 s of exploration. Pass preset names to run only those.
+# ASan+UBSan, TSan), warnings as errors, then the Windows build (MinGW-w64) with its tests under
+# Wine, then the libFuzzer targets (clang, ASan+UBSan): the kept corpus once, then 60 s of
+# exploration. Pass preset names to run only those (e.g. `bash tools/test.sh windows`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh
 presets=("$@")
-if [ ${#presets[@]} -eq 0 ]; then presets=(release asan tsan fuzz); fi
+if [ ${#presets[@]} -eq 0 ]; then presets=(release asan tsan windows fuzz); fi
 jobs=$(nproc)
 for preset in "${presets[@]}"; do
   echo "=== $preset: configure, build, test"

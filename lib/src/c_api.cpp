@@ -497,8 +497,14 @@ int ipcring_remove(const char* name) {
   return guarded([&] {
     if (name == nullptr) return null_argument("name");
     validate_name(name);
+#ifdef _WIN32
+    return fail(IPCRING_E_NOT_FOUND, "'" + std::string(name) +
+                                         "': nothing to remove on Windows, where a named "
+                                         "mapping goes with its last handle");
+#else
     if (!ipcring::remove(name))
       return fail(IPCRING_E_NOT_FOUND, "'" + std::string(name) + "' not found");
+#endif
     return static_cast<int>(IPCRING_OK);
   });
 }

@@ -1,193 +1,31 @@
-// The map-view layer: the only file of ipcring that includes Boost.Interprocess or knows the
-// platform's shared-memory calls. A Windows backend (windows_shared_memory: CreateFileMapping /
-// MapViewOfFile) replaces the POSIX part of this file behind the same map_view interface.
+// The platform-neutral part of the map-view layer: name rules and moves. Creating, opening and
+// removing segments is platform code, the only code of ipcring that includes Boost.Interprocess:
+//   posix/map_view.cpp    POSIX shared memory (shm_open: /dev/shm/<name> on Linux)
+//   windows/map_view.cpp  named file mappings (CreateFileMapping / MapViewOfFile)
 #include "ipcring/map_view.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <boost/interprocess/exceptions.hpp>
-#include <boost/interprocess/file_mapping.hpp>
-#include <boost/interprocess/mapped_region.hpp>
-#include <boost/interprocess/shared_memory_object.hpp>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <optional>
 #include <utility>
-#include <variant>
 
 #include "ipcring/error.hpp"
-
-namespace bip = boost::interprocess;
+#include "map_view_internal.hpp"
 
 namespace ipcring {
 
-struct map_view::backend {
-  std::variant<bip::shared_memory_object, bip::file_mapping> object;
-  bip::mapped_region region;
-};
-
-namespace {
-
-constexpr std::size_t k_page = 4096;
-
-std::string in_quotes(std::string_view s) {
-  std::string r(1, '\'');  // not "'" + s: gcc 12 warns falsely (-Wrestrict) on that
-  r.append(s).push_back('\'');
-  return r;
-}
-
-// Maps a Boost.Interprocess failure to our code, with a message naming the segment.
-[[noreturn]] void rethrow(const bip::interprocess_exception& e, std::string_view what,
-                          std::string_view name) {
-  errc code = errc::system;
-  switch (e.get_error_code()) {
-    case bip::already_exists_error:
-      code = errc::already_exists;
-      break;
-    case bip::not_found_error:
-    case bip::not_such_file_or_directory:
-      code = errc::not_found;
-      break;
-    case bip::security_error:
-      code = errc::permission_denied;
-      break;
-    default:
-      break;
-  }
-  std::string msg = std::string(what) + " " + in_quotes(name) + ": ";
-  switch (code) {
-    case errc::already_exists:
-      msg += "a segment of that name already exists";
-      break;
-    case errc::not_found:
-      msg += "no segment of that name exists";
-      break;
-    case errc::permission_denied:
-      msg += "permission denied";
-      break;
-    default:
-      msg += e.what();
-      break;
-  }
-  throw error(code, msg);
-}
-
-// Shared memory is input from whoever can write it: refuse, unless allowed, a segment owned
-// by another user or writable by every user.
-void check_access(int fd, std::string_view what, std::string_view name, const map_options& opt) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    throw error(errc::system,
-                std::string(what) + " " + in_quotes(name) + ": fstat: " + std::strerror(errno));
-  }
-  if (!opt.allow_foreign_owner && st.st_uid != ::geteuid()) {
-    throw error(errc::permission_denied, std::string(what) + " " + in_quotes(name) +
-                                             ": owned by uid " + std::to_string(st.st_uid) +
-                                             ", not by this user (uid " +
-                                             std::to_string(::geteuid()) +
-                                             "); set map_options::allow_foreign_owner to "
-                                             "accept it");
-  }
-  if (!opt.allow_world_writable && (st.st_mode & S_IWOTH) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    throw error(errc::permission_denied,
-                std::string(what) + " " + in_quotes(name) + ": writable by every user (mode " +
-                    mode + "); set map_options::allow_world_writable to accept it");
-  }
-}
-
-// Reserves `size` bytes of backing store for `fd` so that a full /dev/shm (or disk) is an
-// error now instead of a SIGBUS on first touch. False where the file system cannot reserve.
-bool reserve(int fd, std::size_t size, std::string_view what, std::string_view name) {
-  const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
-  if (err == 0) return true;
-  if (err == ENOSPC || err == EFBIG) {
-    throw error(errc::no_space, std::string(what) + " " + in_quotes(name) + ": no space for " +
-                                    std::to_string(size) + " bytes (" + std::strerror(err) + ")");
-  }
-  return false;  // EOPNOTSUPP, EINVAL: not supported here
-}
-
-// Maps every page now, so the hot path never takes a page fault. Pages reserved by
-// posix_fallocate (and every page of an existing segment) are only read: a read fault on a
-// shared writable mapping installs a writable entry, and reading never disturbs data. A fresh
-// segment that could not be reserved is written with zeros, which it already holds.
-void prefault(std::byte* p, std::size_t n, bool write_zeros) {
-  for (std::size_t off = 0; off < n; off += k_page) {
-    auto* b = reinterpret_cast<volatile unsigned char*>(p + off);
-    if (write_zeros) {
-      *b = 0;
-    } else {
-      (void)*b;
-    }
-  }
-}
-
-// The options that shape a fresh mapping: huge pages first (so pre-faulting faults them in
-// huge), then pre-faulting, then locking.
-void tune(std::byte* p, std::size_t n, const map_options& opt, bool write_zeros,
-          std::string_view name) {
-#ifdef MADV_HUGEPAGE
-  if (opt.huge_pages) (void)::madvise(p, n, MADV_HUGEPAGE);  // best effort: see huge_page_support
-#endif
-  if (opt.prefault) prefault(p, n, write_zeros);
-  if (opt.lock_memory && ::mlock(p, n) != 0) {
-    const int err = errno;
-    rlimit lim{};
-    ::getrlimit(RLIMIT_MEMLOCK, &lim);
-    throw error(errc::system, "lock_memory: mlock of " + std::to_string(n) + " bytes of " +
-                                  in_quotes(name) + " failed: " + std::strerror(err) +
-                                  " (RLIMIT_MEMLOCK is " + std::to_string(lim.rlim_cur) +
-                                  " bytes; raise it, e.g. ulimit -l, or map without lock_memory)");
-  }
-}
-
-}  // namespace
-
-std::string huge_page_support() {
-  const char* path = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
-  std::FILE* f = std::fopen(path, "r");
-  if (f == nullptr) return std::string(path) + " is missing: no transparent huge pages here";
-  char buf[256] = {};
-  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  const std::string s(buf, n);
-  // The active setting is the one in brackets: "always within_size advise [never] deny force".
-  const auto open = s.find('['), close = s.find(']');
-  const std::string active =
-      open != std::string::npos && close > open ? s.substr(open + 1, close - open - 1) : s;
-  if (active == "always" || active == "within_size" || active == "advise" || active == "force") {
-    return {};
-  }
-  return std::string(path) + " is '" + active +
-         "': shared memory gets no huge pages (as root: echo advise > " + path + ")";
-}
-
 void validate_name(std::string_view name) {
   auto bad = [&](const std::string& rule) {
-    throw error(errc::invalid_name, "segment name " + in_quotes(name) + ": " + rule);
+    throw error(errc::invalid_name, "segment name " + detail::in_quotes(name) + ": " + rule);
   };
   if (name.empty()) bad("must not be empty");
   if (name.size() > k_max_name_length) {
-    bad("length " + std::to_string(name.size()) + " exceeds the platform limit of " +
+    bad("length " + std::to_string(name.size()) + " exceeds the limit of " +
         std::to_string(k_max_name_length));
   }
+  // '/' separates directories on POSIX, '\' kernel-object namespaces on Windows: a name valid
+  // on one platform is valid on the other.
   if (name.find('/') != std::string_view::npos) bad("must not contain '/'");
+  if (name.find('\\') != std::string_view::npos) bad("must not contain '\\'");
   if (name.find('\0') != std::string_view::npos) bad("must not contain NUL");
   if (name == "." || name == "..") bad("must not be '.' or '..'");
-}
-
-map_view::map_view(std::unique_ptr<backend> b, std::string name)
-    : backend_(std::move(b)), name_(std::move(name)) {
-  data_ = static_cast<std::byte*>(backend_->region.get_address());
-  size_ = backend_->region.get_size();
 }
 
 map_view::map_view(map_view&& o) noexcept
@@ -198,171 +36,12 @@ map_view::map_view(map_view&& o) noexcept
 
 map_view& map_view::operator=(map_view&& o) noexcept {
   if (this != &o) {
-    backend_ = std::move(o.backend_);
+    backend_ = std::move(o.backend_);  // unmaps the old mapping
     data_ = std::exchange(o.data_, nullptr);
     size_ = std::exchange(o.size_, 0);
     name_ = std::move(o.name_);
   }
   return *this;
-}
-
-map_view::~map_view() = default;  // mapped_region unmaps, the object closes its handle
-
-map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt) {
-  validate_name(name);
-  if (size == 0) throw error(errc::invalid_argument, "create " + in_quotes(name) + ": size=0");
-  const std::string n(name);
-  auto b = std::make_unique<backend>();
-  bool reserved = false;
-  try {
-    bip::shared_memory_object shm(bip::create_only, n.c_str(), bip::read_write,
-                                  bip::permissions(opt.permissions));
-    try {
-      shm.truncate(static_cast<bip::offset_t>(size));
-      reserved = reserve(shm.get_mapping_handle().handle, size, "create", name);
-      b->region = bip::mapped_region(shm, bip::read_write);
-    } catch (...) {
-      bip::shared_memory_object::remove(n.c_str());  // do not leave a half-made segment
-      throw;
-    }
-    b->object = std::move(shm);
-  } catch (const bip::interprocess_exception& e) {
-    rethrow(e, "create", name);
-  }
-  map_view v(std::move(b), n);
-  tune(v.data_, v.size_, opt, !reserved, v.name_);
-  return v;
-}
-
-map_view map_view::open(std::string_view name, const map_options& opt) {
-  validate_name(name);
-  const std::string n(name);
-  auto b = std::make_unique<backend>();
-  try {
-    bip::shared_memory_object shm(bip::open_only, n.c_str(), bip::read_write);
-    bip::offset_t size = 0;
-    if (!shm.get_size(size)) {
-      throw error(errc::system,
-                  "open " + in_quotes(name) + ": cannot read its size: " + std::strerror(errno));
-    }
-    if (size == 0) {
-      throw error(errc::not_ready, "open " + in_quotes(name) +
-                                       ": segment has size 0 (its creator has not sized it yet)");
-    }
-    check_access(shm.get_mapping_handle().handle, "open", name, opt);
-    b->region = bip::mapped_region(shm, bip::read_write);
-    b->object = std::move(shm);
-  } catch (const bip::interprocess_exception& e) {
-    rethrow(e, "open", name);
-  }
-  map_view v(std::move(b), n);
-  tune(v.data_, v.size_, opt, false, v.name_);
-  return v;
-}
-
-map_view map_view::create_file(const std::filesystem::path& path, std::size_t size,
-                               const map_options& opt) {
-  const std::string p = path.string();
-  if (p.empty()) throw error(errc::invalid_name, "create_file: empty path");
-  if (size == 0) throw error(errc::invalid_argument, "create_file " + in_quotes(p) + ": size=0");
-  const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, opt.permissions);
-  if (fd < 0) {
-    const int err = errno;
-    const errc code = err == EEXIST   ? errc::already_exists
-                      : err == EACCES ? errc::permission_denied
-                      : err == ENOENT ? errc::not_found
-                                      : errc::system;
-    throw error(code, "create_file " + in_quotes(p) + ": " + std::strerror(err));
-  }
-  const bool sized =
-      ::fchmod(fd, opt.permissions) == 0 && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
-  const int err = errno;
-  bool reserved = false;
-  try {
-    reserved = sized && reserve(fd, size, "create_file", p);
-  } catch (...) {
-    ::close(fd);
-    ::unlink(p.c_str());
-    throw;
-  }
-  ::close(fd);
-  if (!sized) {
-    ::unlink(p.c_str());
-    throw error(err == ENOSPC || err == EFBIG ? errc::no_space : errc::system,
-                "create_file " + in_quotes(p) + ": " + std::strerror(err));
-  }
-  auto b = std::make_unique<backend>();
-  try {
-    bip::file_mapping file(p.c_str(), bip::read_write);
-    b->region = bip::mapped_region(file, bip::read_write);
-    b->object = std::move(file);
-  } catch (const bip::interprocess_exception& e) {
-    ::unlink(p.c_str());
-    rethrow(e, "create_file", p);
-  }
-  map_view v(std::move(b), p);
-  tune(v.data_, v.size_, opt, !reserved, v.name_);
-  return v;
-}
-
-map_view map_view::open_file(const std::filesystem::path& path, const map_options& opt) {
-  const std::string p = path.string();
-  if (p.empty()) throw error(errc::invalid_name, "open_file: empty path");
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) {
-    const errc code = ec == std::errc::no_such_file_or_directory ? errc::not_found
-                      : ec == std::errc::permission_denied       ? errc::permission_denied
-                                                                 : errc::system;
-    throw error(code, "open_file " + in_quotes(p) + ": " + ec.message());
-  }
-  if (size == 0) {
-    throw error(errc::not_ready, "open_file " + in_quotes(p) + ": file has size 0");
-  }
-  auto b = std::make_unique<backend>();
-  try {
-    bip::file_mapping file(p.c_str(), bip::read_write);
-    check_access(file.get_mapping_handle().handle, "open_file", p, opt);
-    b->region = bip::mapped_region(file, bip::read_write);
-    b->object = std::move(file);
-  } catch (const bip::interprocess_exception& e) {
-    rethrow(e, "open_file", p);
-  }
-  map_view v(std::move(b), p);
-  tune(v.data_, v.size_, opt, false, v.name_);
-  return v;
-}
-
-bool remove(std::string_view name) noexcept {
-  try {
-    validate_name(name);
-    return bip::shared_memory_object::remove(std::string(name).c_str());
-  } catch (...) {
-    return false;
-  }
-}
-
-std::vector<std::string> list_segments() {
-  // shm_open(name) is the file /dev/shm/<name> on Linux (glibc and musl alike).
-  const std::filesystem::path dir = "/dev/shm";
-  std::error_code ec;
-  std::filesystem::directory_iterator it(dir, ec);
-  std::vector<std::string> names;
-  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    std::error_code type_ec;  // an entry that vanished meanwhile is simply not listed
-    if (it->is_regular_file(type_ec)) names.push_back(it->path().filename().string());
-  }
-  if (ec) {
-    throw error(errc::system,
-                "listing segments in " + in_quotes(dir.string()) + ": " + ec.message());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-bool remove_file(const std::filesystem::path& path) noexcept {
-  std::error_code ec;
-  return std::filesystem::remove(path, ec);
 }
 
 }  // namespace ipcring

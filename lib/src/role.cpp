@@ -1,7 +1,5 @@
 #include "ipcring/detail/role.hpp"
 
-#include <unistd.h>
-
 #include <utility>
 
 #include "ipcring/detail/counters.hpp"
@@ -125,7 +123,7 @@ role_lease& role_lease::operator=(role_lease&& o) noexcept {
 void role_lease::release() noexcept {
   if (word_ == nullptr) return;
   auto* w = std::exchange(word_, nullptr);
-  if (identity_pid(id_) != static_cast<std::uint32_t>(::getpid())) return;  // inherited by fork
+  if (identity_pid(id_) != current_pid()) return;  // inherited by fork
   if (stats_ != nullptr && w->load(std::memory_order_relaxed) == id_) {
     fold_counters(*stats_, *totals_);  // while the record is still ours
   }

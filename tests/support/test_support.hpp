@@ -1,11 +1,15 @@
-// Helpers shared by the tests: unique segment names removed on entry and exit, forked child
-// processes with a deadline, and heap memory for rings.
+// Helpers shared by the tests: unique segment names removed on entry and exit, heap memory for
+// rings, and (POSIX only) forked child processes with a deadline. Tests that must also run on
+// Windows spawn their children with support/spawn.hpp instead.
 #pragma once
 
 #include <gtest/gtest.h>
+#ifndef _WIN32
 #include <signal.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +23,7 @@
 #include <string>
 #include <thread>
 
+#include "ipcring/detail/role.hpp"
 #include "ipcring/ipcring.hpp"
 
 namespace ipcring::test {
@@ -27,7 +32,8 @@ namespace ipcring::test {
 inline std::string unique_name(const char* tag = "") {
   static std::atomic<int> counter{0};
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string n = "ipcring-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  std::string n =
+      "ipcring-test-" + std::to_string(detail::current_pid()) + "-" + std::to_string(counter++);
   if (info != nullptr) n += std::string("-") + info->name();
   n += tag;
   std::replace(n.begin(), n.end(), '/', '_');  // parameterised tests are named "case/param"
@@ -68,6 +74,7 @@ class heap_bytes {
   std::size_t align_;
 };
 
+#ifndef _WIN32
 /// A forked child running `body`; its exit code is body's return value (an exception or a
 /// crash is a failure). Killed with SIGKILL if still running when destroyed.
 class child_process {
@@ -166,6 +173,8 @@ class pipe_signal {
  private:
   int fd_[2]{-1, -1};
 };
+
+#endif  // !_WIN32
 
 /// Expects `f` to throw ipcring::error with `code`; returns its message for further checks.
 template <class F>

@@ -38,8 +38,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(_WIN32)
+#if defined(_WIN32) && defined(IPCRING_BUILDING)
 #define IPCRING_API __declspec(dllexport)
+#elif defined(_WIN32) && !defined(IPCRING_STATIC)
+#define IPCRING_API __declspec(dllimport) /* ipcring.dll; define IPCRING_STATIC for the .a */
 #elif defined(__GNUC__)
 #define IPCRING_API __attribute__((visibility("default")))
 #else
@@ -134,7 +136,8 @@ IPCRING_API int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_
 /* Releases the ring handle (producers and consumers attached through it stay valid). */
 IPCRING_API void ipcring_close(ipcring_ring* ring);
 /* Removes the named segment. Processes attached keep their mapping. OK, or
- * IPCRING_E_NOT_FOUND if there was none. */
+ * IPCRING_E_NOT_FOUND if there was none. Windows: always IPCRING_E_NOT_FOUND, since a named
+ * mapping has no name to delete and goes with its last handle. */
 IPCRING_API int ipcring_remove(const char* name);
 
 IPCRING_API ipcring_kind ipcring_ring_kind(const ipcring_ring* ring);

@@ -77,11 +77,14 @@ class map_view {
   /// The segment name or file path, for messages.
   const std::string& name() const noexcept { return name_; }
 
-  struct backend;  // defined in map_view.cpp, the only file that includes Boost.Interprocess
+  struct backend;  // defined in the platform's map_view.cpp (lib/src/posix, lib/src/windows)
 
  private:
-  map_view(std::unique_ptr<backend> b, std::string name);
-  std::unique_ptr<backend> backend_;
+  struct backend_deleter {
+    void operator()(backend* b) const noexcept;  // platform code: only it sees `backend`
+  };
+  map_view(backend* b, std::string name);  // takes ownership of b
+  std::unique_ptr<backend, backend_deleter> backend_;
   std::byte* data_ = nullptr;
   std::size_t size_ = 0;
   std::string name_;

@@ -2,7 +2,7 @@
 //
 // A role is one 64-bit word in the segment: 0 when free, else the holder's process identity,
 //   identity = pid (bits 0..31) | low 32 bits of the process start time (bits 32..63).
-// The start time (clock ticks since boot on Linux) guards against pid reuse: a new process
+// The start time (clock ticks since boot on Linux; on Windows the creation time in ms) guards against pid reuse: a new process
 // that got a dead holder's pid has a different start time. Claiming is one CAS, so a claimant
 // that dies never leaves a half-written record. A holder that is gone (no such pid, a zombie,
 // or another start time) is replaced by the next claimant, which continues from the shared
@@ -20,6 +20,8 @@ namespace ipcring::detail {
 
 /// This process's identity (recomputed after fork: the pid changes).
 std::uint64_t self_identity();
+/// This process's id (getpid, GetCurrentProcessId).
+std::uint32_t current_pid() noexcept;
 /// The pid part of an identity.
 constexpr std::uint32_t identity_pid(std::uint64_t id) noexcept {
   return static_cast<std::uint32_t>(id);

@@ -1,5 +1,4 @@
-// Process identity and liveness: platform code (Linux: /proc/<pid>/stat). A Windows version
-// uses OpenProcess + GetExitCodeProcess and GetProcessTimes for the start time.
+// Process identity and liveness, Linux: /proc/<pid>/stat (windows/process.cpp: OpenProcess).
 #include <signal.h>
 #include <unistd.h>
 
@@ -58,8 +57,12 @@ std::optional<proc_stat> read_stat(std::uint32_t pid, int* err) {
 
 }  // namespace
 
+std::uint32_t current_pid() noexcept {
+  return static_cast<std::uint32_t>(::getpid());
+}
+
 std::uint64_t self_identity() {
-  const auto pid = static_cast<std::uint32_t>(::getpid());
+  const auto pid = current_pid();
   int err = 0;
   const auto s = read_stat(pid, &err);
   if (!s) {

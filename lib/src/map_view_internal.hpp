@@ -1,0 +1,75 @@
+// What the map-view layer's platform files (posix/map_view.cpp, windows/map_view.cpp) share.
+// Internal to lib/src; with them, the only code that includes Boost.Interprocess.
+#pragma once
+
+#include <boost/interprocess/exceptions.hpp>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "ipcring/error.hpp"
+
+namespace ipcring::detail {
+
+/// 'name', quoted for error messages.
+inline std::string in_quotes(std::string_view s) {
+  std::string r(1, '\'');  // not "'" + s: gcc 12 warns falsely (-Wrestrict) on that
+  r.append(s).push_back('\'');
+  return r;
+}
+
+/// Bytes between the pre-faulting touches: the smallest page size of the supported platforms.
+inline constexpr std::size_t k_page = 4096;
+
+// Maps a Boost.Interprocess failure to our code, with a message naming the segment.
+[[noreturn]] inline void rethrow(const boost::interprocess::interprocess_exception& e,
+                                 std::string_view what, std::string_view name) {
+  errc code = errc::system;
+  switch (e.get_error_code()) {
+    case boost::interprocess::already_exists_error:
+      code = errc::already_exists;
+      break;
+    case boost::interprocess::not_found_error:
+    case boost::interprocess::not_such_file_or_directory:
+      code = errc::not_found;
+      break;
+    case boost::interprocess::security_error:
+      code = errc::permission_denied;
+      break;
+    default:
+      break;
+  }
+  std::string msg = std::string(what) + " " + in_quotes(name) + ": ";
+  switch (code) {
+    case errc::already_exists:
+      msg += "a segment of that name already exists";
+      break;
+    case errc::not_found:
+      msg += "no segment of that name exists";
+      break;
+    case errc::permission_denied:
+      msg += "permission denied";
+      break;
+    default:
+      msg += e.what();
+      break;
+  }
+  throw error(code, msg);
+}
+
+// Maps every page now, so the hot path never takes a page fault. Pages reserved by
+// posix_fallocate (and every page of an existing segment) are only read: a read fault on a
+// shared writable mapping installs a writable entry, and reading never disturbs data. A fresh
+// segment that could not be reserved is written with zeros, which it already holds.
+inline void prefault(std::byte* p, std::size_t n, bool write_zeros) {
+  for (std::size_t off = 0; off < n; off += k_page) {
+    auto* b = reinterpret_cast<volatile unsigned char*>(p + off);
+    if (write_zeros) {
+      *b = 0;
+    } else {
+      (void)*b;
+    }
+  }
+}
+
+}  // namespace ipcring::detail

@@ -1,0 +1,212 @@
+// The map-view layer on Windows: named file mappings (CreateFileMapping / MapViewOfFile)
+// through Boost.Interprocess windows_shared_memory, and mapped files. posix/map_view.cpp is the
+// POSIX counterpart; both implement ipcring/map_view.hpp.
+//
+// What differs from POSIX (README, "Windows"):
+//   * a named mapping lives while some process has it open: remove() has nothing to delete, and
+//     a ring vanishes with its last user (a crashed pair leaves nothing behind to recover);
+//   * access is governed by the mapping's security descriptor (by default the creator, SYSTEM
+//     and administrators), so map_options::permissions, allow_foreign_owner and
+//     allow_world_writable do not apply; huge_pages is not offered (large pages need
+//     SeLockMemoryPrivilege); lock_memory is VirtualLock;
+//   * list_segments() cannot enumerate the kernel object directory and says so.
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+#include <boost/interprocess/file_mapping.hpp>
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/windows_shared_memory.hpp>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "../map_view_internal.hpp"
+#include "ipcring/error.hpp"
+#include "ipcring/map_view.hpp"
+#include "wait_objects.hpp"
+
+namespace bip = boost::interprocess;
+
+namespace ipcring {
+
+struct map_view::backend {
+  std::variant<bip::windows_shared_memory, bip::file_mapping> object;
+  bip::mapped_region region;
+  std::string key;  // what names this mapping's wait semaphores (wait_objects.hpp)
+};
+
+namespace {
+
+using detail::in_quotes;
+using detail::prefault;
+using detail::rethrow;
+
+std::string last_error_text(DWORD err) {
+  char buf[256] = {};
+  const DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+                                 nullptr, err, 0, buf, sizeof buf, nullptr);
+  std::string s(buf, n);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == '.'))
+    s.pop_back();
+  return s + " (error " + std::to_string(err) + ")";
+}
+
+void tune(std::byte* p, std::size_t n, const map_options& opt, std::string_view name) {
+  // A new mapping is zero-filled by the system: reading each page is enough to fault it in.
+  if (opt.prefault) prefault(p, n, false);
+  if (opt.lock_memory && VirtualLock(p, n) == 0) {
+    throw error(errc::system, "lock_memory: VirtualLock of " + std::to_string(n) + " bytes of " +
+                                  in_quotes(name) + " failed: " + last_error_text(GetLastError()) +
+                                  " (the working set is too small: raise it with "
+                                  "SetProcessWorkingSetSize, or map without lock_memory)");
+  }
+}
+
+std::string file_key(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto canonical = std::filesystem::weakly_canonical(path, ec);
+  return "file:" + (ec ? path : canonical).string();
+}
+
+}  // namespace
+
+std::string huge_page_support() {
+  return "large pages on Windows need SeLockMemoryPrivilege and SEC_LARGE_PAGES, which ipcring "
+         "does not use: mappings keep normal pages";
+}
+
+map_view::map_view(backend* b, std::string name) : backend_(b), name_(std::move(name)) {
+  data_ = static_cast<std::byte*>(backend_->region.get_address());
+  size_ = backend_->region.get_size();
+  detail::register_view(data_, size_, backend_->key);
+}
+
+void map_view::backend_deleter::operator()(backend* b) const noexcept {
+  detail::unregister_view(static_cast<const std::byte*>(b->region.get_address()));
+  delete b;  // mapped_region unmaps, the object closes its handle
+}
+
+map_view::~map_view() = default;
+
+map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt) {
+  validate_name(name);
+  if (size == 0) throw error(errc::invalid_argument, "create " + in_quotes(name) + ": size=0");
+  const std::string n(name);
+  auto b = std::make_unique<backend>();
+  try {
+    // Made in place: moving a windows_shared_memory trips -Wmaybe-uninitialized in Boost 1.74.
+    auto& shm = b->object.emplace<bip::windows_shared_memory>(bip::create_only, n.c_str(),
+                                                              bip::read_write, size);
+    b->region = bip::mapped_region(shm, bip::read_write);
+  } catch (const bip::interprocess_exception& e) {
+    rethrow(e, "create", name);
+  }
+  b->key = "shm:" + n;
+  map_view v(b.release(), n);
+  tune(v.data_, v.size_, opt, v.name_);
+  return v;
+}
+
+map_view map_view::open(std::string_view name, const map_options& opt) {
+  validate_name(name);
+  const std::string n(name);
+  auto b = std::make_unique<backend>();
+  try {
+    auto& shm =
+        b->object.emplace<bip::windows_shared_memory>(bip::open_only, n.c_str(), bip::read_write);
+    b->region = bip::mapped_region(shm, bip::read_write);
+  } catch (const bip::interprocess_exception& e) {
+    rethrow(e, "open", name);
+  }
+  b->key = "shm:" + n;
+  map_view v(b.release(), n);
+  tune(v.data_, v.size_, opt, v.name_);
+  return v;
+}
+
+map_view map_view::create_file(const std::filesystem::path& path, std::size_t size,
+                               const map_options& opt) {
+  const std::string p = path.string();
+  if (p.empty()) throw error(errc::invalid_name, "create_file: empty path");
+  if (size == 0) throw error(errc::invalid_argument, "create_file " + in_quotes(p) + ": size=0");
+  HANDLE f =
+      CreateFileA(p.c_str(), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                  nullptr, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (f == INVALID_HANDLE_VALUE) {
+    const DWORD err = GetLastError();
+    const errc code = err == ERROR_FILE_EXISTS || err == ERROR_ALREADY_EXISTS ? errc::already_exists
+                      : err == ERROR_ACCESS_DENIED  ? errc::permission_denied
+                      : err == ERROR_PATH_NOT_FOUND ? errc::not_found
+                                                    : errc::system;
+    throw error(code, "create_file " + in_quotes(p) + ": " + last_error_text(err));
+  }
+  LARGE_INTEGER end{};
+  end.QuadPart = static_cast<LONGLONG>(size);
+  const bool sized = SetFilePointerEx(f, end, nullptr, FILE_BEGIN) != 0 && SetEndOfFile(f) != 0;
+  const DWORD err = GetLastError();
+  CloseHandle(f);
+  if (!sized) {
+    DeleteFileA(p.c_str());
+    throw error(err == ERROR_DISK_FULL ? errc::no_space : errc::system,
+                "create_file " + in_quotes(p) + ": sizing to " + std::to_string(size) +
+                    " bytes: " + last_error_text(err));
+  }
+  auto b = std::make_unique<backend>();
+  try {
+    bip::file_mapping file(p.c_str(), bip::read_write);
+    b->region = bip::mapped_region(file, bip::read_write);
+    b->object = std::move(file);
+  } catch (const bip::interprocess_exception& e) {
+    DeleteFileA(p.c_str());
+    rethrow(e, "create_file", p);
+  }
+  b->key = file_key(path);
+  map_view v(b.release(), p);
+  tune(v.data_, v.size_, opt, v.name_);
+  return v;
+}
+
+map_view map_view::open_file(const std::filesystem::path& path, const map_options& opt) {
+  const std::string p = path.string();
+  if (p.empty()) throw error(errc::invalid_name, "open_file: empty path");
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    const errc code = ec == std::errc::no_such_file_or_directory ? errc::not_found
+                      : ec == std::errc::permission_denied       ? errc::permission_denied
+                                                                 : errc::system;
+    throw error(code, "open_file " + in_quotes(p) + ": " + ec.message());
+  }
+  if (size == 0) throw error(errc::not_ready, "open_file " + in_quotes(p) + ": file has size 0");
+  auto b = std::make_unique<backend>();
+  try {
+    bip::file_mapping file(p.c_str(), bip::read_write);
+    b->region = bip::mapped_region(file, bip::read_write);
+    b->object = std::move(file);
+  } catch (const bip::interprocess_exception& e) {
+    rethrow(e, "open_file", p);
+  }
+  b->key = file_key(path);
+  map_view v(b.release(), p);
+  tune(v.data_, v.size_, opt, v.name_);
+  return v;
+}
+
+bool remove(std::string_view) noexcept {
+  return false;  // a named mapping has no name to delete: it goes with its last handle
+}
+
+std::vector<std::string> list_segments() {
+  throw error(errc::system,
+              "listing segments is not available on Windows: named mappings live in the "
+              "kernel object directory, which ipcring does not enumerate");
+}
+
+bool remove_file(const std::filesystem::path& path) noexcept {
+  std::error_code ec;
+  return std::filesystem::remove(path, ec);  // fails while a process has the file mapped
+}
+
+}  // namespace ipcring

@@ -1,0 +1,154 @@
+// The wait layer's platform code, Windows. WaitOnAddress is process-private, so a sleeper
+// sleeps on a named semaphore of its wait block (wait_objects.hpp says how the name is found):
+//   waker:   seq += 1; n = sleepers; ReleaseSemaphore(n)        (every step seq_cst)
+//   sleeper: while seq == expected: WaitForSingleObject(semaphore, time left)
+// A unit released for a sleeper that then found its condition true without sleeping stays in
+// the semaphore; the next sleeper consumes it, sees seq unchanged, and waits again: a stale
+// unit costs one extra wake-up, never a lost one.
+//
+// No notifier here is fence-free (register_fast_notifier() is false): every notifier orders
+// its publish before its read of `sleepers` with a seq_cst RMW ([N1] in wait_block.hpp), so a
+// waiter needs no membarrier before a long sleep and waiter_barrier() has nothing to do.
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ipcring/detail/wait_block.hpp"
+#include "wait_objects.hpp"
+
+namespace ipcring::detail {
+namespace {
+
+struct view_entry {
+  const std::byte* base;
+  std::size_t size;
+  std::string prefix;                                      // semaphore name up to the offset
+  std::vector<std::pair<std::size_t, HANDLE>> semaphores;  // by offset of the wait block
+};
+
+// Views mapped by this process, and semaphores of wait blocks outside any view (rings on
+// heap memory, used by threads of one process: unnamed, kept for the life of the process).
+struct registry {
+  std::mutex lock;
+  std::vector<view_entry> views;
+  std::vector<std::pair<const void*, HANDLE>> private_semaphores;
+};
+
+registry& the_registry() {
+  static registry* r = new registry;  // never destroyed: wakes may run during exit
+  return *r;
+}
+
+std::uint64_t fnv1a(const std::string& s) noexcept {
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+HANDLE new_semaphore(const char* name) noexcept {
+  // Opens the semaphore if another process made it first.
+  return CreateSemaphoreA(nullptr, 0, 0x7fffffff, name);
+}
+
+// The semaphore of the wait block at `addr`, created or opened on first use. Null if the
+// system refused (the caller then polls).
+HANDLE semaphore_for(const void* addr) noexcept {
+  try {
+    registry& r = the_registry();
+    const std::lock_guard<std::mutex> hold(r.lock);
+    const auto* p = static_cast<const std::byte*>(addr);
+    for (view_entry& v : r.views) {
+      if (p < v.base || p >= v.base + v.size) continue;
+      const auto offset = static_cast<std::size_t>(p - v.base);
+      for (const auto& [off, h] : v.semaphores) {
+        if (off == offset) return h;
+      }
+      const std::string name = v.prefix + std::to_string(offset);
+      HANDLE h = new_semaphore(name.c_str());
+      if (h != nullptr) v.semaphores.emplace_back(offset, h);
+      return h;
+    }
+    for (const auto& [a, h] : r.private_semaphores) {
+      if (a == addr) return h;
+    }
+    HANDLE h = new_semaphore(nullptr);
+    if (h != nullptr) r.private_semaphores.emplace_back(addr, h);
+    return h;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+void register_view(const std::byte* base, std::size_t size, const std::string& key) {
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(key)));
+  registry& r = the_registry();
+  const std::lock_guard<std::mutex> hold(r.lock);
+  r.views.push_back({base, size, std::string("ipcring.wait.") + hash + ".", {}});
+}
+
+void unregister_view(const std::byte* base) noexcept {
+  registry& r = the_registry();
+  const std::lock_guard<std::mutex> hold(r.lock);
+  const auto it = std::find_if(r.views.begin(), r.views.end(),
+                               [&](const view_entry& v) { return v.base == base; });
+  if (it == r.views.end()) return;
+  for (const auto& s : it->semaphores)
+    CloseHandle(s.second);
+  r.views.erase(it);
+}
+
+bool register_fast_notifier() noexcept {
+  return false;  // no process-wide barrier to lean on: notifiers pay the seq_cst RMW
+}
+
+bool waiter_barrier() noexcept {
+  return true;  // every notifier fences itself (see the top of this file)
+}
+
+void wake_all(wait_block& b) noexcept {
+  // [R-seq] pairs with [A-seq] and the seq loads of sleep_on. seq_cst, with the load of
+  // `sleepers` below: a sleeper whose announcement [W1] this load misses sees the new seq.
+  b.seq.fetch_add(1, std::memory_order_seq_cst);
+  const std::uint32_t n = b.sleepers.load(std::memory_order_seq_cst);
+  if (n == 0) return;
+  HANDLE h = semaphore_for(&b);
+  if (h != nullptr)
+    ReleaseSemaphore(h, static_cast<LONG>(std::min<std::uint32_t>(n, 1u << 20)), nullptr);
+}
+
+void sleep_on(wait_block& b, std::uint32_t expected, std::chrono::nanoseconds timeout) noexcept {
+  using clock = std::chrono::steady_clock;
+  if (timeout <= std::chrono::nanoseconds::zero()) return;
+  HANDLE h = semaphore_for(&b);
+  const auto deadline = deadline_in(timeout);
+  for (;;) {
+    // seq_cst: pairs with wake_all's increment (see there)
+    if (b.seq.load(std::memory_order_seq_cst) != expected) return;
+    const auto left = deadline - clock::now();
+    if (left <= clock::duration::zero()) return;
+    // Round up to whole ms: a 0 ms wait would spin.
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+    const DWORD wait_ms = static_cast<DWORD>(std::min<long long>(ms, 0x7ffffffe));
+    if (h == nullptr) {
+      Sleep(std::min<DWORD>(wait_ms, 1));  // no semaphore: poll
+      continue;
+    }
+    if (WaitForSingleObject(h, wait_ms) != WAIT_OBJECT_0) return;  // timeout or failure
+  }
+}
+
+}  // namespace ipcring::detail

@@ -1,0 +1,21 @@
+// The Windows wait layer's link to the map-view layer (internal to lib/src/windows).
+//
+// A futex word is shared by address, but WaitOnAddress does not cross processes. So each wait
+// block gets a named semaphore that every process can compute on its own: the name comes from
+// the mapping that holds the block (its segment name, or a mapped file's canonical path) and
+// the block's offset in it. windows/map_view.cpp registers each view it maps; windows/wait.cpp
+// looks a block's address up among them.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace ipcring::detail {
+
+/// Records that [base, base + size) maps the shared object `key` ("shm:<name>" or
+/// "file:<path>"). Called by map_view once mapped.
+void register_view(const std::byte* base, std::size_t size, const std::string& key);
+/// Forgets the view at `base` and closes the semaphores opened for it. Never throws.
+void unregister_view(const std::byte* base) noexcept;
+
+}  // namespace ipcring::detail
