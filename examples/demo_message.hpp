@@ -1,7 +1,17 @@
 // The message the producer/consumer demo sends, and the helpers both sides share.
 #pragma once
 
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX  // keep std::min and std::max usable
+#endif
+#include <windows.h>
+#else
 #include <sched.h>
+#endif
 
 #include <cstdint>
 #include <cstdio>
@@ -28,10 +38,16 @@ inline std::uint64_t mix(std::uint64_t x) {
 /// Pins the calling process to `cpu` (if >= 0 and present); says what it did on stderr.
 inline void pin(const char* who, int cpu) {
   if (cpu < 0) return;
+#ifdef _WIN32
+  const bool pinned = cpu < 64 && SetProcessAffinityMask(GetCurrentProcess(),
+                                                         static_cast<DWORD_PTR>(1) << cpu) != 0;
+#else
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) == 0) {
+  const bool pinned = sched_setaffinity(0, sizeof set, &set) == 0;
+#endif
+  if (pinned) {
     std::fprintf(stderr, "%s: pinned to cpu %d\n", who, cpu);
   } else {
     std::fprintf(stderr, "%s: could not pin to cpu %d, running unpinned\n", who, cpu);

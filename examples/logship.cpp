@@ -3,27 +3,53 @@
 //
 //   seq 1 5 | ./build/release/examples/ipcring-logship --stdin     # lines from stdin, echoed
 //   ./build/release/examples/ipcring-logship --lines 1000000       # generated lines, verified
-// The sender is a forked child that attaches by name; the receiver (this process) sleeps while
+//   wine build/windows/examples/ipcring-logship.exe --lines 100000 # the same, on Windows
+// The sender is this program started again (--role sender --name NAME: not for use by hand),
+// which attaches by name and reads the shared stdin; the receiver (this process) sleeps while
 // the ring is empty and stops when the sender closes the ring.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "demo_message.hpp"
+#include "demo_process.hpp"
 
 namespace {
 
 // Generated line i: "line <i> " followed by a pseudo-random number of letters.
 std::string make_line(std::uint64_t i, std::size_t max) {
-  std::string s = "line " + std::to_string(i) + " ";
+  std::string s = "line ";
+  s.append(std::to_string(i)).push_back(' ');
   const std::size_t extra = demo::mix(i) % (max - s.size());
   for (std::size_t k = 0; k < extra; ++k)
     s.push_back(static_cast<char>('a' + (i + k) % 26));
   return s;
+}
+
+// The sending side: lines from stdin, or `lines` generated ones; closes the ring when done.
+int send_lines(const std::string& name, bool from_stdin, std::uint64_t lines) {
+  auto tx = ipcring::spsc_msg_ring::open(name).producer();
+  const std::size_t max = tx.max_message();
+  bool ok = true;
+  auto send = [&](const std::string& line) {
+    if (line.size() > max) {
+      std::fprintf(stderr, "logship: a %zu-byte line exceeds the %zu-byte maximum; skipped\n",
+                   line.size(), max);
+      return;
+    }
+    ok = tx.write(1, std::as_bytes(std::span(line))) == ipcring::wait_result::ok;
+  };
+  if (from_stdin) {
+    for (std::string line; ok && std::getline(std::cin, line);)
+      send(line);
+  } else {
+    for (std::uint64_t i = 0; ok && i < lines; ++i)
+      send(make_line(i, std::min<std::size_t>(max, 300)));
+  }
+  tx.close();
+  return ok ? 0 : 2;
 }
 
 }  // namespace
@@ -36,31 +62,21 @@ int main(int argc, char** argv) try {
   const bool from_stdin = demo::has_flag(argc, argv, "--stdin");
   const auto lines = std::strtoull(demo::arg(argc, argv, "--lines", "100000"), nullptr, 10);
   const auto capacity = std::strtoull(demo::arg(argc, argv, "--capacity", "1048576"), nullptr, 10);
-  const std::string name = "ipcring-logship-" + std::to_string(::getpid());
+  if (demo::arg(argc, argv, "--role", "") == std::string_view("sender")) {
+    return send_lines(demo::arg(argc, argv, "--name", ""), from_stdin, lines);
+  }
+  std::string name = "ipcring-logship-";
+  name.append(std::to_string(demo::current_pid()));
+  // Held until the sender is done: on Windows a segment lives only while it is open.
   auto ring = ipcring::spsc_msg_ring::create(name, capacity);
 
-  const pid_t sender = ::fork();
-  if (sender == 0) {
-    auto tx = ipcring::spsc_msg_ring::open(name).producer();
-    const std::size_t max = tx.max_message();
-    auto send = [&](const std::string& line) {
-      if (line.size() > max) {
-        std::fprintf(stderr, "logship: a %zu-byte line exceeds the %zu-byte maximum; skipped\n",
-                     line.size(), max);
-        return;
-      }
-      if (tx.write(1, std::as_bytes(std::span(line))) != ipcring::wait_result::ok) std::_Exit(2);
-    };
-    if (from_stdin) {
-      for (std::string line; std::getline(std::cin, line);)
-        send(line);
-    } else {
-      for (std::uint64_t i = 0; i < lines; ++i)
-        send(make_line(i, std::min<std::size_t>(max, 300)));
-    }
-    tx.close();
-    std::_Exit(0);
+  std::vector<std::string> args{"--role", "sender", "--name", name};
+  if (from_stdin) {
+    args.emplace_back("--stdin");
+  } else {
+    args.insert(args.end(), {"--lines", std::to_string(lines)});
   }
+  demo::child_process sender(args);
 
   auto rx = ring.consumer();
   std::uint64_t n = 0, bytes = 0, wrong = 0;
@@ -82,17 +98,15 @@ int main(int argc, char** argv) try {
     if (r != ipcring::wait_result::ok) break;  // closed once everything was read
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  int status = 0;
-  ::waitpid(sender, &status, 0);
+  const int sender_exit = sender.wait();
   ipcring::remove(name);
   std::fprintf(stderr, "logship: %llu lines, %llu bytes in %.3f s (%.1f M lines/s, %.0f MB/s)%s\n",
                static_cast<unsigned long long>(n), static_cast<unsigned long long>(bytes), secs,
                static_cast<double>(n) / secs / 1e6, static_cast<double>(bytes) / secs / 1e6,
                wrong != 0 ? ", SOME LINES WRONG" : "");
-  const bool ok =
-      wrong == 0 && (from_stdin || n == lines) && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  const bool ok = wrong == 0 && (from_stdin || n == lines) && sender_exit == 0;
   return ok ? 0 : 1;
-} catch (const ipcring::error& e) {
+} catch (const std::exception& e) {  // ipcring::error, or a sender that could not start
   std::fprintf(stderr, "logship: %s\n", e.what());
   return 1;
 }

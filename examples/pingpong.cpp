@@ -5,13 +5,12 @@
 //
 //   ./build/release/examples/ipcring-pingpong --count 1000000             # both sides spin
 //   ./build/release/examples/ipcring-pingpong --wait block --pipe         # both sides sleep
-//       between messages (futex), next to a blocking pipe's round trip in the same run
-// Each phase forks a child that attaches by name. With two or more CPUs the sides are pinned to
+//       between messages (futex; semaphores on Windows), next to a blocking pipe's round trip
+//   wine build/windows/examples/ipcring-pingpong.exe --count 100000       # the same, on Windows
+// Each phase starts this program again as its echo side (--role floor|ring|pipe, which attaches
+// by name; not for use by hand) and waits for it. With two or more CPUs the sides are pinned to
 // cpus 0 and 1 (--cpus A,B to choose, --cpus none to skip). --spin-count N: spins before a
 // blocking wait sleeps (default 0 with --wait block: every hop sleeps and is woken).
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "demo_message.hpp"
+#include "demo_process.hpp"
 
 namespace {
 
@@ -33,24 +33,39 @@ struct setup {
   u64 count = 0;
   u64 warmup = 0;
   int cpu_a = -1, cpu_b = -1;
+  std::string wait_name;  // "spin" or "block"
   ipcring::wait_policy wait;
 };
 
-// Runs `echo` in a forked child pinned to cpu_b, and `ping(i)` for every round in this process;
-// returns the timed round trips after the warm-up.
-std::vector<std::int64_t> measure(const setup& s, const std::function<int()>& echo,
+std::string floor_name(const setup& s) {
+  return s.name + ".floor";
+}
+std::string ping_name(const setup& s) {
+  return s.name + ".ping";
+}
+std::string pong_name(const setup& s) {
+  return s.name + ".pong";
+}
+
+// Starts this program again as the echo side of phase `role`, with the same settings.
+demo::child_process start_echo(const setup& s, const char* role,
+                               std::vector<std::string> extra = {}) {
+  std::string cpus = std::to_string(s.cpu_a);
+  cpus.append(",").append(std::to_string(s.cpu_b));
+  std::vector<std::string> args{"--role",       role,
+                                "--name",       s.name,
+                                "--count",      std::to_string(s.count),
+                                "--cpus",       s.cpu_a < 0 && s.cpu_b < 0 ? "none" : cpus,
+                                "--wait",       s.wait_name,
+                                "--spin-count", std::to_string(s.wait.spin_count)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return demo::child_process(args);
+}
+
+// Runs `ping(i)` for every round in this process while `echo` (started by the caller) answers,
+// then waits for it to exit; returns the timed round trips after the warm-up.
+std::vector<std::int64_t> measure(const setup& s, demo::child_process echo,
                                   const std::function<bool(u64)>& ping) {
-  const pid_t child = ::fork();
-  if (child == 0) {
-    demo::pin("pong", s.cpu_b);
-    int rc = 1;
-    try {
-      rc = echo();
-    } catch (const ipcring::error& e) {
-      std::fprintf(stderr, "pong: %s\n", e.what());
-    }
-    std::_Exit(rc);
-  }
   std::vector<std::int64_t> rtt;
   rtt.reserve(s.count);
   for (u64 i = 1; i <= s.warmup + s.count; ++i) {
@@ -64,9 +79,7 @@ std::vector<std::int64_t> measure(const setup& s, const std::function<int()>& ec
       rtt.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
     }
   }
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || rtt.empty()) {
+  if (echo.wait() != 0 || rtt.empty()) {
     std::fprintf(stderr, "ping: the echo side failed\n");
     std::exit(2);
   }
@@ -74,101 +87,114 @@ std::vector<std::int64_t> measure(const setup& s, const std::function<int()>& ec
   return rtt;
 }
 
+std::atomic<u64>* word(const ipcring::map_view& m, std::size_t off) {
+  return reinterpret_cast<std::atomic<u64>*>(m.data() + off);
+}
+
+// Spins until `w` holds `value` (acquire: pairs with the other side's release store of it).
+// False after 10 s, when the other side is surely gone; the clock is read only every 64 Ki
+// spins, so a prompt answer costs no clock read.
+bool spin_until(const std::atomic<u64>& w, u64 value) {
+  clock_type::time_point give_up{};
+  for (std::uint32_t n = 1; w.load(std::memory_order_acquire) != value; ++n) {
+    ipcring::cpu_relax();
+    if (n % 65536 == 0) {
+      const auto now = clock_type::now();
+      if (give_up == clock_type::time_point{}) {
+        give_up = now + std::chrono::seconds(10);
+      } else if (now > give_up) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 // The floor: two words on separate 128-byte blocks of one segment, both sides spinning.
+int echo_floor(const setup& s) {
+  auto m = ipcring::map_view::open(floor_name(s));
+  for (u64 i = 1; i <= s.warmup + s.count; ++i) {
+    if (!spin_until(*word(m, 0), i)) return 3;          // the pinger's release of `ping`
+    word(m, 128)->store(i, std::memory_order_release);  // pairs with the pinger's acquire
+  }
+  return 0;
+}
+
 std::vector<std::int64_t> floor_rtt(const setup& s) {
-  const std::string name = s.name + ".floor";
-  ipcring::remove(name);
-  auto v = ipcring::map_view::create(name, 4096);
-  auto word = [](const ipcring::map_view& m, std::size_t off) {
-    return reinterpret_cast<std::atomic<u64>*>(m.data() + off);
-  };
-  const u64 rounds = s.warmup + s.count;
-  auto rtt = measure(
-      s,
-      [&] {
-        auto m = ipcring::map_view::open(name);
-        auto* ping = word(m, 0);
-        auto* pong = word(m, 128);
-        for (u64 i = 1; i <= rounds; ++i) {
-          // acquire pairs with the pinger's release of `ping`
-          while (ping->load(std::memory_order_acquire) != i)
-            ipcring::cpu_relax();
-          pong->store(i, std::memory_order_release);  // pairs with the pinger's acquire
-        }
-        return 0;
-      },
-      [&](u64 i) {
-        word(v, 0)->store(i, std::memory_order_release);
-        while (word(v, 128)->load(std::memory_order_acquire) != i)
-          ipcring::cpu_relax();
-        return true;
-      });
-  ipcring::remove(name);
+  ipcring::remove(floor_name(s));
+  // Held until the echo side is done: on Windows the segment lives only while it is open.
+  auto v = ipcring::map_view::create(floor_name(s), 4096);
+  auto rtt = measure(s, start_echo(s, "floor"), [&](u64 i) {
+    word(v, 0)->store(i, std::memory_order_release);  // pairs with the echo's acquire
+    return spin_until(*word(v, 128), i);              // the echo's release of `pong`
+  });
+  ipcring::remove(floor_name(s));
   return rtt;
 }
 
 // spsc_ring round trips: ping ring one way, pong ring back, with the chosen wait policy.
+int echo_ring(const setup& s) {
+  auto in = ipcring::spsc_ring<u64>::open(ping_name(s)).consumer(s.wait);
+  auto out = ipcring::spsc_ring<u64>::open(pong_name(s)).producer(s.wait);
+  for (u64 i = 1; i <= s.warmup + s.count; ++i) {
+    u64 v = 0;
+    if (in.pop(v, std::chrono::seconds(10)) != ipcring::wait_result::ok || v != i) return 3;
+    if (out.push(v, std::chrono::seconds(10)) != ipcring::wait_result::ok) return 4;
+  }
+  return 0;
+}
+
 std::vector<std::int64_t> ring_rtt(const setup& s) {
-  const std::string ping = s.name + ".ping", pong = s.name + ".pong";
-  ipcring::remove(ping);
-  ipcring::remove(pong);
-  auto ping_ring = ipcring::spsc_ring<u64>::create(ping, 64);
-  auto pong_ring = ipcring::spsc_ring<u64>::create(pong, 64);
-  const u64 rounds = s.warmup + s.count;
+  ipcring::remove(ping_name(s));
+  ipcring::remove(pong_name(s));
+  auto ping_ring = ipcring::spsc_ring<u64>::create(ping_name(s), 64);
+  auto pong_ring = ipcring::spsc_ring<u64>::create(pong_name(s), 64);
   std::vector<std::int64_t> rtt;
   {
     auto tx = ping_ring.producer(s.wait);
     auto rx = pong_ring.consumer(s.wait);
-    rtt = measure(
-        s,
-        [&] {
-          auto in = ipcring::spsc_ring<u64>::open(ping).consumer(s.wait);
-          auto out = ipcring::spsc_ring<u64>::open(pong).producer(s.wait);
-          for (u64 i = 1; i <= rounds; ++i) {
-            u64 v = 0;
-            if (in.pop(v, std::chrono::seconds(10)) != ipcring::wait_result::ok || v != i) return 3;
-            if (out.push(v, std::chrono::seconds(10)) != ipcring::wait_result::ok) return 4;
-          }
-          return 0;
-        },
-        [&](u64 i) {
-          u64 v = 0;
-          return tx.push(i, std::chrono::seconds(10)) == ipcring::wait_result::ok &&
-                 rx.pop(v, std::chrono::seconds(10)) == ipcring::wait_result::ok && v == i;
-        });
+    rtt = measure(s, start_echo(s, "ring"), [&](u64 i) {
+      u64 v = 0;
+      return tx.push(i, std::chrono::seconds(10)) == ipcring::wait_result::ok &&
+             rx.pop(v, std::chrono::seconds(10)) == ipcring::wait_result::ok && v == i;
+    });
   }
-  ipcring::remove(ping);
-  ipcring::remove(pong);
+  ipcring::remove(ping_name(s));
+  ipcring::remove(pong_name(s));
   return rtt;
 }
 
-// Blocking pipes, the classic alternative: write 8 bytes, block in read for the echo.
-std::vector<std::int64_t> pipe_rtt(const setup& s) {
-  int there[2], back[2];
-  if (::pipe(there) != 0 || ::pipe(back) != 0) {
-    std::perror("pipe");
-    std::exit(2);
+// Blocking pipes, the classic alternative: write 8 bytes, block in read for the echo. The echo
+// side inherits one end of each pipe and is told their numbers (--pipe-in, --pipe-out).
+int echo_pipe(const setup& s, int argc, char** argv) {
+  auto in = demo::pipe_end::from_arg(demo::arg(argc, argv, "--pipe-in", "-1"));
+  auto out = demo::pipe_end::from_arg(demo::arg(argc, argv, "--pipe-out", "-1"));
+  for (u64 i = 1; i <= s.warmup + s.count; ++i) {
+    u64 v = 0;
+    if (in.read_some(&v, sizeof v) != sizeof v) return 3;
+    if (out.write_some(&v, sizeof v) != sizeof v) return 4;
   }
-  const u64 rounds = s.warmup + s.count;
-  auto rtt = measure(
-      s,
-      [&] {
-        for (u64 i = 1; i <= rounds; ++i) {
-          u64 v = 0;
-          if (::read(there[0], &v, sizeof v) != sizeof v) return 3;
-          if (::write(back[1], &v, sizeof v) != sizeof v) return 4;
-        }
-        return 0;
-      },
-      [&](u64 i) {
-        u64 v = 0;
-        return ::write(there[1], &i, sizeof i) == sizeof i &&
-               ::read(back[0], &v, sizeof v) == sizeof v && v == i;
-      });
-  for (int fd : {there[0], there[1], back[0], back[1]})
-    ::close(fd);
-  return rtt;
+  return 0;
 }
+
+std::vector<std::int64_t> pipe_rtt(const setup& s) {
+  auto [there_in, there_out] = demo::pipe_end::create();
+  auto [back_in, back_out] = demo::pipe_end::create();
+  auto echo = start_echo(s, "pipe", {"--pipe-in", there_in.arg(), "--pipe-out", back_out.arg()});
+  there_in.close();  // the echo's ends: with them closed here, its exit ends our read
+  back_out.close();
+  return measure(s, std::move(echo), [&](u64 i) {
+    u64 v = 0;
+    return there_out.write_some(&i, sizeof i) == sizeof i &&
+           back_in.read_some(&v, sizeof v) == sizeof v && v == i;
+  });
+}
+
+#ifdef _WIN32
+constexpr const char* k_blocking = "spsc_ring, blocking (semaphore)";
+#else
+constexpr const char* k_blocking = "spsc_ring, blocking (futex)";
+#endif
 
 std::int64_t pct(const std::vector<std::int64_t>& sorted, double p) {
   const auto i = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()));
@@ -191,15 +217,20 @@ int main(int argc, char** argv) try {
     return 0;
   }
   setup s;
-  s.name =
-      demo::arg(argc, argv, "--name", ("ipcring-pingpong-" + std::to_string(::getpid())).c_str());
+  std::string default_name = "ipcring-pingpong-";
+  default_name.append(std::to_string(demo::current_pid()));
+  s.name = demo::arg(argc, argv, "--name", default_name.c_str());
   s.count = std::strtoull(demo::arg(argc, argv, "--count", "1000000"), nullptr, 10);
   s.warmup = std::min<u64>(s.count / 10 + 1000, 100000);
+  const std::string_view role = demo::arg(argc, argv, "--role", "");
   const std::string cpus = demo::arg(argc, argv, "--cpus", "0,1");
-  if (cpus != "none" && std::thread::hardware_concurrency() >= 2) {
+  // An echo side takes the cpus it is given: it starts pinned to cpu_a (inherited), where it
+  // may see only one CPU (Wine counts the CPUs of the affinity mask).
+  if (cpus != "none" && (!role.empty() || std::thread::hardware_concurrency() >= 2)) {
     std::sscanf(cpus.c_str(), "%d,%d", &s.cpu_a, &s.cpu_b);
   }
-  const std::string wait = demo::arg(argc, argv, "--wait", "spin");
+  s.wait_name = demo::arg(argc, argv, "--wait", "spin");
+  const std::string& wait = s.wait_name;
   if (wait == "block") {
     s.wait = ipcring::wait_policy::blocking();
     s.wait.spin_count = static_cast<std::uint32_t>(
@@ -208,6 +239,17 @@ int main(int argc, char** argv) try {
     s.wait = ipcring::wait_policy::spinning();
   } else {
     std::fprintf(stderr, "pingpong: --wait must be spin or block\n");
+    return 1;
+  }
+  if (!role.empty()) {
+    demo::pin("pong", s.cpu_b);  // the echo side of one phase, started by measure()
+    try {
+      if (role == "floor") return echo_floor(s);
+      if (role == "ring") return echo_ring(s);
+      if (role == "pipe") return echo_pipe(s, argc, argv);
+    } catch (const ipcring::error& e) {
+      std::fprintf(stderr, "pong: %s\n", e.what());
+    }
     return 1;
   }
   demo::pin("ping", s.cpu_a);
@@ -221,7 +263,7 @@ int main(int argc, char** argv) try {
   std::printf("pingpong: %llu round trips of 8-byte messages between two processes (cpus %d,%d)\n",
               static_cast<unsigned long long>(s.count), s.cpu_a, s.cpu_b);
   report("floor (cache-line ping-pong) before", floor_before);
-  report(wait == "block" ? "spsc_ring, blocking (futex)" : "spsc_ring, spinning", ring);
+  report(wait == "block" ? k_blocking : "spsc_ring, spinning", ring);
   if (!pipe.empty()) report("pipe, blocking", pipe);
   report("floor (cache-line ping-pong) after", floor_after);
   const auto fb = pct(floor_before, 50), fa = pct(floor_after, 50);
@@ -233,7 +275,7 @@ int main(int argc, char** argv) try {
                 static_cast<double>(pct(ring, 50)) / static_cast<double>(pct(pipe, 50)));
   }
   return 0;
-} catch (const ipcring::error& e) {
+} catch (const std::exception& e) {  // ipcring::error, or a child that could not start
   std::fprintf(stderr, "pingpong: %s\n", e.what());
   return 1;
 }

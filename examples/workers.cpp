@@ -3,17 +3,20 @@
 // parent checks that every job was taken exactly once.
 //
 //   ./build/release/examples/ipcring-workers --producers 2 --consumers 2 --count 5000000
+//   wine build/windows/examples/ipcring-workers.exe --producers 2 --consumers 2   # on Windows
 // Consumers sleep while the ring is empty (--spin to spin instead); the producers close the
-// ring when all of them are done, which ends the consumers.
-#include <sys/wait.h>
-#include <unistd.h>
-
+// ring when all of them are done, which ends the consumers. Every worker is this program started
+// again (--role producer|consumer --index I --name NAME: not for use by hand); consumers report
+// (count, checksum) in the "<name>.done" segment, which the parent reads once they have exited.
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "demo_message.hpp"
+#include "demo_process.hpp"
 
 namespace {
 
@@ -29,6 +32,58 @@ struct ipcring::type_tag<job> {
   static constexpr std::string_view name = "ipcring.demo.job/v1";
 };
 
+namespace {
+
+// The "<name>.done" segment, as 64-bit words: word 0 counts finished producers (the last one
+// closes the ring); consumer c reports its count in word 8 + 2c and its checksum in 9 + 2c.
+std::atomic<std::uint64_t>& done_word(const ipcring::map_view& v, std::size_t i) {
+  return reinterpret_cast<std::atomic<std::uint64_t>*>(v.data())[i];
+}
+constexpr std::size_t k_first_report = 8;  // words 0..7: the producers' counter's cache line
+std::size_t done_bytes(int consumers) {
+  return std::max<std::size_t>(
+      4096, (k_first_report + 2 * static_cast<std::size_t>(consumers)) * sizeof(std::uint64_t));
+}
+
+int run_consumer(const std::string& name, int c, const ipcring::wait_policy& policy) {
+  auto rx = ipcring::mpmc_ring<job>::open(name).consumer(policy);
+  auto view = ipcring::map_view::open(name + ".done");
+  std::uint64_t taken = 0, sum = 0;
+  job j{};
+  while (rx.pop(j) == ipcring::wait_result::ok) {
+    ++taken;
+    sum += demo::mix(j.producer << 40 | j.seq);
+  }
+  std::printf("consumer %d (pid %d): %llu jobs, checksum %016llx\n", c, demo::current_pid(),
+              static_cast<unsigned long long>(taken), static_cast<unsigned long long>(sum));
+  std::fflush(stdout);
+  const auto slot = k_first_report + 2 * static_cast<std::size_t>(c);
+  if ((slot + 2) * sizeof(std::uint64_t) > view.size()) return 2;
+  // relaxed: the parent reads the report after this process has exited (waiting for the exit
+  // orders it).
+  done_word(view, slot).store(taken, std::memory_order_relaxed);
+  done_word(view, slot + 1).store(sum, std::memory_order_relaxed);
+  return 0;
+}
+
+int run_producer(const std::string& name, int p, int producers, std::uint64_t count,
+                 const ipcring::wait_policy& policy) {
+  auto tx = ipcring::mpmc_ring<job>::open(name).producer(policy);
+  auto view = ipcring::map_view::open(name + ".done");
+  for (std::uint64_t s = 0; s < count; ++s) {
+    if (tx.push(job{static_cast<std::uint64_t>(p), s}) != ipcring::wait_result::ok) return 2;
+  }
+  std::printf("producer %d (pid %d): %llu jobs sent\n", p, demo::current_pid(),
+              static_cast<unsigned long long>(count));
+  std::fflush(stdout);
+  // acq_rel: every producer's pushes happen before the last one's close.
+  const auto finished = done_word(view, 0).fetch_add(1, std::memory_order_acq_rel) + 1;
+  if (finished == static_cast<std::uint64_t>(producers)) tx.close();  // the last one closes
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) try {
   if (demo::has_flag(argc, argv, "--help")) {
     std::puts("usage: ipcring-workers [--producers N] [--consumers M] [--count K] [--spin]");
@@ -37,71 +92,47 @@ int main(int argc, char** argv) try {
   const int producers = std::atoi(demo::arg(argc, argv, "--producers", "2"));
   const int consumers = std::atoi(demo::arg(argc, argv, "--consumers", "2"));
   const auto count = std::strtoull(demo::arg(argc, argv, "--count", "1000000"), nullptr, 10);
-  const auto policy = demo::has_flag(argc, argv, "--spin") ? ipcring::wait_policy::spinning()
-                                                           : ipcring::wait_policy{};
-  const std::string name = "ipcring-workers-" + std::to_string(::getpid());
+  const bool spin = demo::has_flag(argc, argv, "--spin");
+  const auto policy = spin ? ipcring::wait_policy::spinning() : ipcring::wait_policy{};
+  if (const std::string_view role = demo::arg(argc, argv, "--role", ""); !role.empty()) {
+    const std::string worker = demo::arg(argc, argv, "--name", "");
+    const int index = std::atoi(demo::arg(argc, argv, "--index", "0"));
+    if (role == "consumer") return run_consumer(worker, index, policy);
+    if (role == "producer") return run_producer(worker, index, producers, count, policy);
+    return 1;
+  }
+  std::string name = "ipcring-workers-";
+  name.append(std::to_string(demo::current_pid()));
   const std::string done_name = name + ".done";
+  // Both are held until the workers are done: on Windows a segment lives only while it is open.
   auto ring = ipcring::mpmc_ring<job>::create(name, 4096);
-  // A counter of finished producers, so that the last one closes the ring.
-  auto done_view = ipcring::map_view::create(done_name, 4096);
+  // A counter of finished producers, so that the last one closes the ring; then the reports.
+  auto done_view = ipcring::map_view::create(done_name, done_bytes(consumers));
 
-  // Consumers report (count, checksum) through a pipe.
-  int report[2];
-  if (::pipe(report) != 0) return 1;
-  std::vector<pid_t> children;
+  std::vector<demo::child_process> children;
+  const auto start = [&](const char* role, int index) {
+    std::vector<std::string> args{"--role",      role,
+                                  "--index",     std::to_string(index),
+                                  "--name",      name,
+                                  "--producers", std::to_string(producers),
+                                  "--count",     std::to_string(count)};
+    if (spin) args.emplace_back("--spin");
+    children.emplace_back(args);
+  };
   const auto t0 = std::chrono::steady_clock::now();
-  for (int c = 0; c < consumers; ++c) {
-    if (pid_t pid = ::fork(); pid == 0) {
-      auto rx = ipcring::mpmc_ring<job>::open(name).consumer(policy);
-      std::uint64_t taken = 0, sum = 0;
-      job j{};
-      while (rx.pop(j) == ipcring::wait_result::ok) {
-        ++taken;
-        sum += demo::mix(j.producer << 40 | j.seq);
-      }
-      std::printf("consumer %d (pid %d): %llu jobs, checksum %016llx\n", c, ::getpid(),
-                  static_cast<unsigned long long>(taken), static_cast<unsigned long long>(sum));
-      std::fflush(stdout);
-      const std::uint64_t msg[2] = {taken, sum};
-      (void)!::write(report[1], msg, sizeof msg);
-      std::_Exit(0);
-    } else {
-      children.push_back(pid);
-    }
-  }
-  for (int p = 0; p < producers; ++p) {
-    if (pid_t pid = ::fork(); pid == 0) {
-      auto tx = ipcring::mpmc_ring<job>::open(name).producer(policy);
-      auto view = ipcring::map_view::open(done_name);
-      for (std::uint64_t s = 0; s < count; ++s) {
-        if (tx.push(job{static_cast<std::uint64_t>(p), s}) != ipcring::wait_result::ok) {
-          std::_Exit(2);
-        }
-      }
-      std::printf("producer %d (pid %d): %llu jobs sent\n", p, ::getpid(),
-                  static_cast<unsigned long long>(count));
-      std::fflush(stdout);
-      auto* finished = reinterpret_cast<std::atomic<int>*>(view.data());
-      if (finished->fetch_add(1) + 1 == producers) tx.close();  // the last one closes
-      std::_Exit(0);
-    } else {
-      children.push_back(pid);
-    }
-  }
+  for (int c = 0; c < consumers; ++c)
+    start("consumer", c);
+  for (int p = 0; p < producers; ++p)
+    start("producer", p);
   int failed = 0;
-  for (pid_t pid : children) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  }
+  for (auto& child : children)
+    failed += child.wait() != 0;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::uint64_t taken = 0, sum = 0;
   for (int c = 0; c < consumers; ++c) {
-    std::uint64_t msg[2];
-    if (::read(report[0], msg, sizeof msg) == sizeof msg) {
-      taken += msg[0];
-      sum += msg[1];
-    }
+    const auto slot = k_first_report + 2 * static_cast<std::size_t>(c);
+    taken += done_word(done_view, slot).load(std::memory_order_relaxed);  // the consumer exited
+    sum += done_word(done_view, slot + 1).load(std::memory_order_relaxed);
   }
   std::uint64_t expect = 0;
   for (int p = 0; p < producers; ++p) {
@@ -119,7 +150,7 @@ int main(int argc, char** argv) try {
   ipcring::remove(name);
   ipcring::remove(done_name);
   return failed == 0 && taken == total && sum == expect ? 0 : 1;
-} catch (const ipcring::error& e) {
+} catch (const std::exception& e) {  // ipcring::error, or a worker that could not start
   std::fprintf(stderr, "workers: %s\n", e.what());
   return 1;
 }

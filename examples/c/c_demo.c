@@ -4,6 +4,13 @@
  *   ./build/release/examples/ipcring-c-demo consume NAME N &   (waits for the ring)
  *   ./build/release/examples/ipcring-c-demo produce NAME N     (creates it)
  *   ./build/release/examples/ipcring-c-demo pair N             (both, in two processes)
+ *   WINEPATH="Z:$PWD/build/windows" wine build/windows/examples/ipcring-c-demo.exe pair N
+ *       (the same on Windows, under Wine; WINEPATH is where libipcring.dll is)
+ *
+ * pair starts this program again as "consume NAME N" (posix_spawn of /proc/self/exe;
+ * CreateProcessA on Windows, which has no fork) and produces, keeping the ring open until the
+ * consumer has exited: on Windows a ring lives only while some process has it open, so a
+ * separate producer that finishes before its consumer attaches takes the ring with it.
  *
  * Build your own against the installed package: cc demo.c $(pkg-config --cflags --libs ipcring)
  * or with CMake: target_link_libraries(demo PRIVATE ipcring::ipcring_shared). */
@@ -12,9 +19,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
+#include <spawn.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+extern char** environ;
+#endif
 
 #include "ipcring/ipcring.h"
 
@@ -24,17 +41,84 @@ static int die(const char* what, int status) {
 }
 
 static double seconds(void) {
+#ifdef _WIN32
+  LARGE_INTEGER freq, now;
+  QueryPerformanceFrequency(&freq);
+  QueryPerformanceCounter(&now);
+  return (double)now.QuadPart / (double)freq.QuadPart;
+#else
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+#endif
 }
 
-static int produce(const char* name, unsigned long n) {
-  ipcring_ring* ring = NULL;
+static void sleep_ms(unsigned ms) {
+#ifdef _WIN32
+  Sleep(ms);
+#else
+  usleep(ms * 1000u);
+#endif
+}
+
+static int current_pid(void) {
+#ifdef _WIN32
+  return (int)GetCurrentProcessId();
+#else
+  return (int)getpid();
+#endif
+}
+
+/* A child process: this program started again as "consume NAME N" (start_consumer), and its
+ * exit code (wait_child: -1 if it did not exit normally). */
+#ifdef _WIN32
+typedef HANDLE child_process;
+
+static int start_consumer(const char* name, const char* n, child_process* child) {
+  char exe[MAX_PATH], cmd[MAX_PATH + 160];
+  const DWORD len = GetModuleFileNameA(NULL, exe, sizeof exe);
+  if (len == 0 || len == sizeof exe) return -1;
+  snprintf(cmd, sizeof cmd, "\"%s\" consume \"%s\" %s", exe, name, n);
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  /* TRUE: the child inherits this process's stdout and stderr. */
+  if (!CreateProcessA(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) return -1;
+  CloseHandle(pi.hThread);
+  *child = pi.hProcess;
+  return 0;
+}
+
+static int wait_child(child_process child) {
+  DWORD code = 1;
+  if (WaitForSingleObject(child, INFINITE) != WAIT_OBJECT_0 || !GetExitCodeProcess(child, &code))
+    code = (DWORD)-1;
+  CloseHandle(child);
+  return (int)code;
+}
+#else
+typedef pid_t child_process;
+
+static int start_consumer(const char* name, const char* n, child_process* child) {
+  char self[] = "/proc/self/exe", consume_arg[] = "consume";
+  char* argv[] = {self, consume_arg, (char*)name, (char*)n, NULL};
+  return posix_spawn(child, self, NULL, NULL, argv, environ) == 0 ? 0 : -1;
+}
+
+static int wait_child(child_process child) {
+  int status = 0;
+  if (waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+#endif
+
+/* Creates the ring NAME into *ring (left open for the caller to close) and sends n messages. */
+static int produce(const char* name, unsigned long n, ipcring_ring** ring) {
   ipcring_producer* tx = NULL;
-  int s = ipcring_create(name, IPCRING_KIND_SPSC_MSG, 1 << 16, 0, NULL, &ring);
+  int s = ipcring_create(name, IPCRING_KIND_SPSC_MSG, 1 << 16, 0, NULL, ring);
   if (s != IPCRING_OK) return die("create", s);
-  s = ipcring_producer_attach(ring, &tx);
+  s = ipcring_producer_attach(*ring, &tx);
   if (s != IPCRING_OK) return die("producer", s);
   char line[64];
   for (unsigned long i = 0; i < n; ++i) {
@@ -44,7 +128,6 @@ static int produce(const char* name, unsigned long n) {
   }
   ipcring_producer_shutdown(tx); /* the consumer drains, then sees IPCRING_CLOSED */
   ipcring_producer_free(tx);
-  ipcring_close(ring);
   fprintf(stderr, "c_demo: produced %lu messages\n", n);
   return 0;
 }
@@ -57,7 +140,7 @@ static int consume(const char* name, unsigned long n) {
        (s = ipcring_open(name, IPCRING_KIND_SPSC_MSG, 0, &ring)) == IPCRING_E_NOT_FOUND &&
        tries < 500;
        ++tries) {
-    usleep(10000); /* the producer creates the ring: wait for it up to 5 s */
+    sleep_ms(10); /* the producer creates the ring: wait for it up to 5 s */
   }
   if (s != IPCRING_OK) return die("open", s);
   s = ipcring_consumer_attach(ring, &rx);
@@ -88,26 +171,27 @@ static int consume(const char* name, unsigned long n) {
 }
 
 int main(int argc, char** argv) {
-  if (argc == 4 && strcmp(argv[1], "produce") == 0)
-    return produce(argv[2], strtoul(argv[3], 0, 10));
+  ipcring_ring* ring = NULL;
+  if (argc == 4 && strcmp(argv[1], "produce") == 0) {
+    const int rc = produce(argv[2], strtoul(argv[3], 0, 10), &ring);
+    ipcring_close(ring);
+    return rc;
+  }
   if (argc == 4 && strcmp(argv[1], "consume") == 0)
     return consume(argv[2], strtoul(argv[3], 0, 10));
   if (argc == 3 && strcmp(argv[1], "pair") == 0) {
     char name[64];
-    snprintf(name, sizeof name, "ipcring-c-demo-%d", (int)getpid());
+    snprintf(name, sizeof name, "ipcring-c-demo-%d", current_pid());
     ipcring_remove(name);
-    const unsigned long n = strtoul(argv[2], 0, 10);
-    const pid_t child = fork();
-    if (child == 0) {
-      const int rc = consume(name, n);
-      fflush(stdout); /* _exit does not flush stdio */
-      _exit(rc);
+    child_process consumer;
+    if (start_consumer(name, argv[2], &consumer) != 0) {
+      fprintf(stderr, "c_demo: could not start the consumer process\n");
+      return 1;
     }
-    int rc = produce(name, n);
-    int status = 0;
-    waitpid(child, &status, 0);
+    int rc = produce(name, strtoul(argv[2], 0, 10), &ring);
+    if (wait_child(consumer) != 0) rc = 1;
+    ipcring_close(ring); /* only now: on Windows the ring goes with its last open handle */
     ipcring_remove(name);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) rc = 1;
     return rc;
   }
   fprintf(stderr, "usage: ipcring-c-demo produce|consume NAME N | pair N\n");

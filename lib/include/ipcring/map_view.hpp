@@ -2,15 +2,18 @@
 //
 // The map-view layer is the only part of ipcring that knows how memory is shared between
 // processes. Rings never see it: they are created on / opened from a std::span<std::byte>.
-// On Linux a segment is a POSIX shared-memory object (/dev/shm/<name>) through
-// Boost.Interprocess; a Windows backend (windows_shared_memory) fits behind the same interface.
+// On Linux a segment is a POSIX shared-memory object (/dev/shm/<name>), on Windows a named file
+// mapping (CreateFileMapping / MapViewOfFile), both through Boost.Interprocess
+// (lib/src/posix/map_view.cpp, lib/src/windows/map_view.cpp).
 //
 //   auto v = ipcring::map_view::create("orders", 1 << 20);   // fails if "orders" exists
 //   auto w = ipcring::map_view::open("orders");              // fails if it does not
 //   ipcring::remove("orders");                               // never throws
 //
 // Lifetime: destroying a map_view unmaps it and closes its handle. It never removes the name:
-// the segment stays until ipcring::remove() (POSIX semantics; reboot also clears /dev/shm).
+// on POSIX the segment stays until ipcring::remove() (reboot also clears /dev/shm); on Windows
+// it stays while some process has it open, and goes with its last handle (remove() has nothing
+// to delete there).
 #pragma once
 
 #include <cstddef>
@@ -24,7 +27,7 @@
 
 namespace ipcring {
 
-/// Longest segment name accepted on this platform (POSIX: one /dev/shm file name).
+/// Longest segment name accepted (POSIX: one /dev/shm file name; Windows allows it too).
 inline constexpr std::size_t k_max_name_length = 255;
 
 /// Options of map_view::create / create_file.
@@ -91,7 +94,8 @@ class map_view {
 };
 
 /// Removes the named segment. Never throws; true if something was removed. Processes that
-/// have it mapped keep their mapping; new opens fail with not_found.
+/// have it mapped keep their mapping; new opens fail with not_found. Windows: always false (a
+/// named mapping has no name to delete; it goes with its last handle).
 bool remove(std::string_view name) noexcept;
 /// Removes a file created by map_view::create_file. Never throws.
 bool remove_file(const std::filesystem::path& path) noexcept;
@@ -100,9 +104,9 @@ bool remove_file(const std::filesystem::path& path) noexcept;
 void validate_name(std::string_view name);
 
 /// Names of every shared-memory segment on this machine, sorted: on Linux the regular files
-/// of /dev/shm. Not only rings: other programs' segments are listed too, so callers inspect
-/// each (and one may vanish before they do). Throws errc::system, naming the directory, if it
-/// cannot be read.
+/// of /dev/shm (Windows: throws errc::system, not available). Not only rings: other programs'
+/// segments are listed too, so callers inspect each (and one may vanish before they do). Throws
+/// errc::system, naming the directory, if it cannot be read.
 std::vector<std::string> list_segments();
 
 }  // namespace ipcring

@@ -42,7 +42,7 @@ inline void cpu_relax() noexcept {
 enum class wait_strategy : std::uint8_t {
   spin,        ///< busy-spin with cpu_relax(): lowest latency, burns its core
   spin_yield,  ///< spin, then std::this_thread::yield() between checks
-  block,       ///< spin, then sleep on a futex until woken (the default)
+  block,       ///< spin, then sleep (futex; Windows: named semaphore) until woken (the default)
 };
 
 struct wait_policy {
