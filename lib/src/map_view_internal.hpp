@@ -4,6 +4,7 @@
 
 #include <boost/interprocess/exceptions.hpp>
 #include <cstddef>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,23 @@ inline std::string in_quotes(std::string_view s) {
   std::string r(1, '\'');  // not "'" + s: gcc 12 warns falsely (-Wrestrict) on that
   r.append(s).push_back('\'');
   return r;
+}
+
+/// open_file's checks before mapping: a path, to an existing file that is not empty. Returns
+/// the path as a string for messages.
+inline std::string file_to_open(const std::filesystem::path& path) {
+  std::string p = path.string();
+  if (p.empty()) throw error(errc::invalid_name, "open_file: empty path");
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    const errc code = ec == std::errc::no_such_file_or_directory ? errc::not_found
+                      : ec == std::errc::permission_denied       ? errc::permission_denied
+                                                                 : errc::system;
+    throw error(code, "open_file " + in_quotes(p) + ": " + ec.message());
+  }
+  if (size == 0) throw error(errc::not_ready, "open_file " + in_quotes(p) + ": file has size 0");
+  return p;
 }
 
 /// Bytes between the pre-faulting touches: the smallest page size of the supported platforms.

@@ -223,19 +223,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
 }
 
 map_view map_view::open_file(const std::filesystem::path& path, const map_options& opt) {
-  const std::string p = path.string();
-  if (p.empty()) throw error(errc::invalid_name, "open_file: empty path");
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) {
-    const errc code = ec == std::errc::no_such_file_or_directory ? errc::not_found
-                      : ec == std::errc::permission_denied       ? errc::permission_denied
-                                                                 : errc::system;
-    throw error(code, "open_file " + in_quotes(p) + ": " + ec.message());
-  }
-  if (size == 0) {
-    throw error(errc::not_ready, "open_file " + in_quotes(p) + ": file has size 0");
-  }
+  const std::string p = detail::file_to_open(path);
   auto b = std::make_unique<backend>();
   try {
     bip::file_mapping file(p.c_str(), bip::read_write);
