@@ -109,12 +109,19 @@ IPCRING_CHILD_ROLE(sleepy_consume) {  // args: name. One blocking pop; liveness 
 }
 
 TEST(spawn_ipc, sleeping_consumer_is_woken_by_the_producer_in_another_process) {
-  // The consumer sleeps on the wait block (futex; a named semaphore on Windows). A lost wake
-  // would leave it asleep until its next liveness check, 20 s later: it must wake within 5 s.
+  // The consumer sleeps on the wait block (futex; a named semaphore on Windows). On Linux a lost
+  // wake would leave it asleep until its next liveness check, 20 s later; on Windows sleeps are
+  // 5 ms slices. Either way it must wake within 5 s of the push.
   segment_guard g(unique_name());
   auto ring = spsc_ring<u64>::create(g.name(), 16);
   spawned_process consumer("sleepy_consume", {g.name()});
-  std::this_thread::sleep_for(500ms);  // long enough to be asleep past the first slice
+  // The consumer counts the wait as it starts it (under Wine a process takes a while to start).
+  const auto until = clock_type::now() + 30s;
+  while (inspect(g.name()).consumer.waits == 0 && clock_type::now() < until) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(inspect(g.name()).consumer.waits, 1u);
+  std::this_thread::sleep_for(100ms);  // past its spinning and its first sleep
   auto tx = ring.producer();
   ASSERT_TRUE(tx.try_push(static_cast<u64>(clock_type::now().time_since_epoch().count())));
   EXPECT_EQ(consumer.exit_code(), 0);

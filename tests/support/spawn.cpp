@@ -109,7 +109,8 @@ int spawned_process::exit_code(std::chrono::milliseconds limit) {
   if (reaped_) return code_;
   const auto deadline = std::chrono::steady_clock::now() + limit;
   int status = 0;
-  while (::waitpid(static_cast<pid_t>(pid_), &status, WNOHANG) == 0) {
+  pid_t r = 0;
+  while ((r = ::waitpid(static_cast<pid_t>(pid_), &status, WNOHANG)) == 0) {
     if (std::chrono::steady_clock::now() >= deadline) {
       kill();
       ::waitpid(static_cast<pid_t>(pid_), nullptr, 0);
@@ -119,6 +120,7 @@ int spawned_process::exit_code(std::chrono::milliseconds limit) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   reaped_ = true;
+  if (r < 0) return code_ = -2;  // not our child any more: no exit code to report
   if (WIFEXITED(status)) return code_ = WEXITSTATUS(status);
   return code_ = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? k_killed_exit_code
                                                                     : 1000 + WTERMSIG(status);

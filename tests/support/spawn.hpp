@@ -8,7 +8,7 @@
 //   spawned_process child("echo", {segment_name});
 //   EXPECT_EQ(child.exit_code(), 0);
 //
-// Test binaries that use it link support/spawn_main.cpp instead of gtest_main.
+// Test binaries that use it link support/spawn.cpp (which holds main()) instead of gtest_main.
 #pragma once
 
 #include <chrono>

@@ -38,10 +38,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(_WIN32) && defined(IPCRING_BUILDING)
-#define IPCRING_API __declspec(dllexport)
-#elif defined(_WIN32) && !defined(IPCRING_STATIC)
-#define IPCRING_API __declspec(dllimport) /* ipcring.dll; define IPCRING_STATIC for the .a */
+#if defined(_WIN32) && !defined(IPCRING_BUILDING) && !defined(IPCRING_STATIC)
+/* Users of ipcring.dll. The DLL exports every symbol of the library (CMake's
+ * WINDOWS_EXPORT_ALL_SYMBOLS), so its objects, which also make the static library, carry no
+ * dllexport. Define IPCRING_STATIC to call the C API from the static library. */
+#define IPCRING_API __declspec(dllimport)
 #elif defined(__GNUC__)
 #define IPCRING_API __attribute__((visibility("default")))
 #else

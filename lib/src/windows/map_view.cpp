@@ -18,6 +18,7 @@
 #include <boost/interprocess/file_mapping.hpp>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/windows_shared_memory.hpp>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <variant>
@@ -64,10 +65,17 @@ void tune(std::byte* p, std::size_t n, const map_options& opt, std::string_view 
   }
 }
 
-std::string file_key(const std::filesystem::path& path) {
-  std::error_code ec;
-  const auto canonical = std::filesystem::weakly_canonical(path, ec);
-  return "file:" + (ec ? path : canonical).string();
+// A mapped file's identity, the same whichever path (case, short name, hard link) opened it:
+// its volume serial number and file index. Falls back to the path if the system cannot say.
+std::string file_key(HANDLE file, const std::string& path) {
+  BY_HANDLE_FILE_INFORMATION info{};
+  if (GetFileInformationByHandle(file, &info) == 0) return "file:" + path;
+  char id[40];
+  std::snprintf(id, sizeof id, "file:%08lx-%08lx%08lx",
+                static_cast<unsigned long>(info.dwVolumeSerialNumber),
+                static_cast<unsigned long>(info.nFileIndexHigh),
+                static_cast<unsigned long>(info.nFileIndexLow));
+  return id;
 }
 
 }  // namespace
@@ -157,12 +165,12 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
   try {
     bip::file_mapping file(p.c_str(), bip::read_write);
     b->region = bip::mapped_region(file, bip::read_write);
+    b->key = file_key(file.get_mapping_handle().handle, p);
     b->object = std::move(file);
   } catch (const bip::interprocess_exception& e) {
     DeleteFileA(p.c_str());
     rethrow(e, "create_file", p);
   }
-  b->key = file_key(path);
   map_view v(b.release(), p);
   tune(v.data_, v.size_, opt, v.name_);
   return v;
@@ -174,11 +182,11 @@ map_view map_view::open_file(const std::filesystem::path& path, const map_option
   try {
     bip::file_mapping file(p.c_str(), bip::read_write);
     b->region = bip::mapped_region(file, bip::read_write);
+    b->key = file_key(file.get_mapping_handle().handle, p);
     b->object = std::move(file);
   } catch (const bip::interprocess_exception& e) {
     rethrow(e, "open_file", p);
   }
-  b->key = file_key(path);
   map_view v(b.release(), p);
   tune(v.data_, v.size_, opt, v.name_);
   return v;

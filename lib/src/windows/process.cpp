@@ -42,13 +42,26 @@ std::uint64_t self_identity() {
 bool process_alive(std::uint64_t id) noexcept {
   const std::uint32_t pid = identity_pid(id);
   if (pid == 0) return false;
+  // SYNCHRONIZE tells exit for certain; it can be refused (another user's or an elevated
+  // process) where a query is still allowed, and then the exit code has to do.
+  bool can_wait = true;
   HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE, pid);
+  if (h == nullptr && GetLastError() == ERROR_ACCESS_DENIED) {
+    can_wait = false;
+    h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+  }
   if (h == nullptr) {
     // No such process: ERROR_INVALID_PARAMETER. Anything else (access denied: another user's
     // process) does not prove death, and the living are never robbed.
     return GetLastError() != ERROR_INVALID_PARAMETER;
   }
-  bool alive = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;  // signalled once it has exited
+  bool alive = true;
+  if (can_wait) {
+    alive = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;  // signalled once it has exited
+  } else {
+    DWORD code = 0;  // STILL_ACTIVE also when it exited with 259: then counted alive
+    alive = GetExitCodeProcess(h, &code) == 0 || code == STILL_ACTIVE;
+  }
   std::uint32_t start = 0;
   if (alive && start_ms(h, &start) && start != static_cast<std::uint32_t>(id >> 32)) {
     alive = false;  // the pid now belongs to another process

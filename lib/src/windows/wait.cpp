@@ -4,11 +4,19 @@
 //   sleeper: while seq == expected: WaitForSingleObject(semaphore, time left)
 // A unit released for a sleeper that then found its condition true without sleeping stays in
 // the semaphore; the next sleeper consumes it, sees seq unchanged, and waits again: a stale
-// unit costs one extra wake-up, never a lost one.
+// unit costs one extra wake-up.
 //
-// No notifier here is fence-free (register_fast_notifier() is false): every notifier orders
-// its publish before its read of `sleepers` with a seq_cst RMW ([N1] in wait_block.hpp), so a
-// waiter needs no membarrier before a long sleep and waiter_barrier() has nothing to do.
+// No notifier here is fence-free (register_fast_notifier() is false): every notifier orders its
+// publish before its read of `sleepers` with a seq_cst RMW ([N1] in wait_block.hpp), so the
+// [W1]/[N1] race cannot hide a sleeper from a notifier. Units are not addressed to a sleeper,
+// though: with several sleepers on one block (mpmc, mpsc_msg producers), one that announced
+// itself after the waker counted can take the unit counted for another, which then sleeps on.
+// waiter_barrier() is therefore false, so every sleep lasts at most k_first_slice (5 ms): the
+// most such a wake can be late, as on Linux without membarrier. The same bound covers a waker
+// that could not open the semaphore.
+//
+// Wait blocks in memory that no map_view of this process maps (rings on heap memory, shared by
+// threads) use WaitOnAddress / WakeByAddressAll: no handle, nothing to clean up.
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
@@ -34,12 +42,10 @@ struct view_entry {
   std::vector<std::pair<std::size_t, HANDLE>> semaphores;  // by offset of the wait block
 };
 
-// Views mapped by this process, and semaphores of wait blocks outside any view (rings on
-// heap memory, used by threads of one process: unnamed, kept for the life of the process).
+// Views mapped by this process, with the semaphores opened for their wait blocks.
 struct registry {
   std::mutex lock;
   std::vector<view_entry> views;
-  std::vector<std::pair<const void*, HANDLE>> private_semaphores;
 };
 
 registry& the_registry() {
@@ -62,7 +68,7 @@ HANDLE new_semaphore(const char* name) noexcept {
 }
 
 // The semaphore of the wait block at `addr`, created or opened on first use. Null if the
-// system refused (the caller then polls).
+// system refused (the caller then polls); INVALID_HANDLE_VALUE if no view maps `addr`.
 HANDLE semaphore_for(const void* addr) noexcept {
   try {
     registry& r = the_registry();
@@ -79,12 +85,7 @@ HANDLE semaphore_for(const void* addr) noexcept {
       if (h != nullptr) v.semaphores.emplace_back(offset, h);
       return h;
     }
-    for (const auto& [a, h] : r.private_semaphores) {
-      if (a == addr) return h;
-    }
-    HANDLE h = new_semaphore(nullptr);
-    if (h != nullptr) r.private_semaphores.emplace_back(addr, h);
-    return h;
+    return INVALID_HANDLE_VALUE;
   } catch (...) {
     return nullptr;
   }
@@ -116,7 +117,7 @@ bool register_fast_notifier() noexcept {
 }
 
 bool waiter_barrier() noexcept {
-  return true;  // every notifier fences itself (see the top of this file)
+  return false;  // sleeps stay short: a unit may go to another sleeper (see the top)
 }
 
 void wake_all(wait_block& b) noexcept {
@@ -126,8 +127,11 @@ void wake_all(wait_block& b) noexcept {
   const std::uint32_t n = b.sleepers.load(std::memory_order_seq_cst);
   if (n == 0) return;
   HANDLE h = semaphore_for(&b);
-  if (h != nullptr)
+  if (h == INVALID_HANDLE_VALUE) {
+    WakeByAddressAll(&b.seq);  // not in a view: sleepers of this process only
+  } else if (h != nullptr) {
     ReleaseSemaphore(h, static_cast<LONG>(std::min<std::uint32_t>(n, 1u << 20)), nullptr);
+  }
 }
 
 void sleep_on(wait_block& b, std::uint32_t expected, std::chrono::nanoseconds timeout) noexcept {
@@ -143,6 +147,11 @@ void sleep_on(wait_block& b, std::uint32_t expected, std::chrono::nanoseconds ti
     // Round up to whole ms: a 0 ms wait would spin.
     const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
     const DWORD wait_ms = static_cast<DWORD>(std::min<long long>(ms, 0x7ffffffe));
+    if (h == INVALID_HANDLE_VALUE) {  // not in a view: within this process only
+      std::uint32_t seen = expected;
+      WaitOnAddress(&b.seq, &seen, sizeof seen, wait_ms);
+      return;  // the caller re-checks; spurious returns are allowed
+    }
     if (h == nullptr) {
       Sleep(std::min<DWORD>(wait_ms, 1));  // no semaphore: poll
       continue;
