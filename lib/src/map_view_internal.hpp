@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "ipcring/error.hpp"
+#include "ipcring/map_view.hpp"
 
 namespace ipcring::detail {
 
@@ -17,6 +18,12 @@ inline std::string in_quotes(std::string_view s) {
   std::string r(1, '\'');  // not "'" + s: gcc 12 warns falsely (-Wrestrict) on that
   r.append(s).push_back('\'');
   return r;
+}
+
+/// create's checks of its arguments, the same on every platform.
+inline void check_create(std::string_view name, std::size_t size) {
+  validate_name(name);
+  if (size == 0) throw error(errc::invalid_argument, "create " + in_quotes(name) + ": size=0");
 }
 
 /// open_file's checks before mapping: a path, to an existing file that is not empty. Returns

@@ -126,8 +126,7 @@ void map_view::backend_deleter::operator()(backend* b) const noexcept {
 map_view::~map_view() = default;
 
 map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt) {
-  validate_name(name);
-  if (size == 0) throw error(errc::invalid_argument, "create " + in_quotes(name) + ": size=0");
+  detail::check_create(name, size);
   const std::string n(name);
   auto b = std::make_unique<backend>();
   bool reserved = false;

@@ -78,6 +78,22 @@ std::string file_key(HANDLE file, const std::string& path) {
   return id;
 }
 
+// A backend holding the named mapping that `make` creates or opens in its object, mapped
+// whole. (Made in place: moving a windows_shared_memory trips -Wmaybe-uninitialized in Boost
+// 1.74.)
+template <class Make>
+std::unique_ptr<map_view::backend> map_named(const std::string& name, const char* what,
+                                             Make&& make) {
+  auto b = std::make_unique<map_view::backend>();
+  try {
+    b->region = bip::mapped_region(make(b->object), bip::read_write);
+  } catch (const bip::interprocess_exception& e) {
+    rethrow(e, what, name);
+  }
+  b->key = "shm:" + name;
+  return b;
+}
+
 }  // namespace
 
 std::string huge_page_support() {
@@ -99,19 +115,13 @@ void map_view::backend_deleter::operator()(backend* b) const noexcept {
 map_view::~map_view() = default;
 
 map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt) {
-  validate_name(name);
-  if (size == 0) throw error(errc::invalid_argument, "create " + in_quotes(name) + ": size=0");
+  detail::check_create(name, size);
   const std::string n(name);
-  auto b = std::make_unique<backend>();
-  try {
-    // Made in place: moving a windows_shared_memory trips -Wmaybe-uninitialized in Boost 1.74.
-    auto& shm = b->object.emplace<bip::windows_shared_memory>(bip::create_only, n.c_str(),
-                                                              bip::read_write, size);
-    b->region = bip::mapped_region(shm, bip::read_write);
-  } catch (const bip::interprocess_exception& e) {
-    rethrow(e, "create", name);
-  }
-  b->key = "shm:" + n;
+  auto b = map_named(
+      n, "create", [&](auto& object) -> auto& {
+        return object.template emplace<bip::windows_shared_memory>(bip::create_only, n.c_str(),
+                                                                   bip::read_write, size);
+      });
   map_view v(b.release(), n);
   tune(v.data_, v.size_, opt, v.name_);
   return v;
@@ -120,15 +130,11 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
 map_view map_view::open(std::string_view name, const map_options& opt) {
   validate_name(name);
   const std::string n(name);
-  auto b = std::make_unique<backend>();
-  try {
-    auto& shm =
-        b->object.emplace<bip::windows_shared_memory>(bip::open_only, n.c_str(), bip::read_write);
-    b->region = bip::mapped_region(shm, bip::read_write);
-  } catch (const bip::interprocess_exception& e) {
-    rethrow(e, "open", name);
-  }
-  b->key = "shm:" + n;
+  auto b = map_named(
+      n, "open", [&](auto& object) -> auto& {
+        return object.template emplace<bip::windows_shared_memory>(bip::open_only, n.c_str(),
+                                                                   bip::read_write);
+      });
   map_view v(b.release(), n);
   tune(v.data_, v.size_, opt, v.name_);
   return v;

@@ -2,11 +2,11 @@
 //
 // A role is one 64-bit word in the segment: 0 when free, else the holder's process identity,
 //   identity = pid (bits 0..31) | low 32 bits of the process start time (bits 32..63).
-// The start time (clock ticks since boot on Linux; on Windows the creation time in ms) guards against pid reuse: a new process
-// that got a dead holder's pid has a different start time. Claiming is one CAS, so a claimant
-// that dies never leaves a half-written record. A holder that is gone (no such pid, a zombie,
-// or another start time) is replaced by the next claimant, which continues from the shared
-// indices; a live holder makes the claim fail with errc::busy.
+// The start time (clock ticks since boot on Linux; on Windows the creation time in ms) guards
+// against pid reuse: a new process that got a dead holder's pid has a different start time.
+// Claiming is one CAS, so a claimant that dies never leaves a half-written record. A holder that is
+// gone (no such pid, a zombie, or another start time) is replaced by the next claimant, which
+// continues from the shared indices; a live holder makes the claim fail with errc::busy.
 #pragma once
 
 #include <atomic>
