@@ -64,8 +64,10 @@ struct boost_mq_transport {
 };
 
 /// boost::lockfree::spsc_queue with a compile-time capacity (its buffer inside the object, no
-/// pointers), constructed in a named shared-memory segment that both sides map.
-template <std::size_t N>
+/// pointers), constructed in a named shared-memory segment that both sides map. Patient: a
+/// failed push or pop waits 64 pauses before the next try, as the spin policy with spin_count 0
+/// does for spsc_tput (the same polling, so that the ring's gain is told from the polling's).
+template <std::size_t N, bool Patient = false>
 struct boost_lockfree_transport {
   static constexpr bool has_batch = true, has_claim = false;
   using msg = payload<N>;
@@ -81,6 +83,10 @@ struct boost_lockfree_transport {
   boost_lockfree_transport(const boost_lockfree_transport&) = delete;
   boost_lockfree_transport& operator=(const boost_lockfree_transport&) = delete;
 
+  static void relax() noexcept {
+    for (int i = 0; i < (Patient ? 64 : 1); ++i)
+      ipcring::cpu_relax();
+  }
   struct mapping {
     explicit mapping(const std::string& name) {
       bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_write);
@@ -93,7 +99,7 @@ struct boost_lockfree_transport {
     std::unique_ptr<mapping> m;
     void send(const std::byte* p) noexcept {
       while (!m->q().push(*reinterpret_cast<const msg*>(p)))
-        ipcring::cpu_relax();
+        relax();
     }
     void send_batch(const std::byte* p, std::size_t k) noexcept {
       const msg* all = reinterpret_cast<const msg*>(p);
@@ -108,7 +114,7 @@ struct boost_lockfree_transport {
     std::unique_ptr<mapping> m;
     void recv(std::byte* out) noexcept {
       while (!m->q().pop(*reinterpret_cast<msg*>(out)))
-        ipcring::cpu_relax();
+        relax();
     }
     std::size_t recv_some(std::byte* out, std::size_t k) noexcept {
       std::size_t n = 0;

@@ -73,6 +73,8 @@ void register_all() {
       [](benchmark::State& s) { pingpong<msg_transport<ipcring::mpsc_msg_ring>>(s, 8); });
   add("BM_pingpong/spsc_block/8",
       [](benchmark::State& s) { pingpong<spsc_block_transport<8>>(s, 8); });
+  add("BM_pingpong/spsc_tput/8",
+      [](benchmark::State& s) { pingpong<spsc_tput_transport<8>>(s, 8); });
   add("BM_pingpong/spsc_sleep/8",
       [](benchmark::State& s) { pingpong<spsc_sleep_transport<8>>(s, 8); });
   add("BM_pingpong/spsc_hugepages/8",
@@ -81,6 +83,8 @@ void register_all() {
       [](benchmark::State& s) { pingpong<spsc_transport<8, false, mapping::locked>>(s, 8); });
   add("BM_pingpong/boost_lockfree/8",
       [](benchmark::State& s) { pingpong<boost_lockfree_transport<8>>(s, 8); });
+  add("BM_pingpong/boost_lockfree_patient/8",
+      [](benchmark::State& s) { pingpong<boost_lockfree_transport<8, true>>(s, 8); });
   add("BM_pingpong/boost_mq/8", [](benchmark::State& s) { pingpong<boost_mq_transport>(s, 8); });
   add("BM_pingpong/pipe/8", [](benchmark::State& s) { pingpong<pipe_transport>(s, 8); });
   add("BM_pingpong/socketpair/8",
@@ -94,10 +98,12 @@ void register_all() {
       add_throughput<spsc_transport<N, false, mapping::locked>>("spsc_mlock", N, true);
       add_throughput<spsc_transport<N, false, mapping::no_prefault>>("spsc_noprefault", N, true);
     }
+    add_throughput<spsc_tput_transport<N>>("spsc_tput", N, true);
     add_throughput<mpmc_transport<N>>("mpmc", N);
     add_throughput<msg_transport<ipcring::spsc_msg_ring>>("spsc_msg", N);
     add_throughput<msg_transport<ipcring::mpsc_msg_ring>>("mpsc_msg", N);
     add_throughput<boost_lockfree_transport<N>>("boost_lockfree", N);
+    add_throughput<boost_lockfree_transport<N, true>>("boost_lockfree_patient", N, true);
     add_throughput<boost_mq_transport>("boost_mq", N);
     add_throughput<pipe_transport>("pipe", N);
     add_throughput<socketpair_transport>("socketpair", N);

@@ -60,6 +60,19 @@ inline void report_rtt(benchmark::State& state, double mean, const std::vector<s
   report_pair(state, r);
 }
 
+/// For ipcring's rings: how often a side found the ring full (producer) or empty (consumer),
+/// per message. They tell which side waited on the other, and whether the two ran in lockstep
+/// (about one empty event per message) or in batches.
+template <class T>
+void report_stalls(benchmark::State& state, const T& chan, double msgs) {
+  if constexpr (requires { chan.info(); }) {
+    if (msgs <= 0) return;
+    const ipcring::ring_info i = chan.info();
+    state.counters["producer_full_per_msg"] = static_cast<double>(i.producer.stalls) / msgs;
+    state.counters["consumer_empty_per_msg"] = static_cast<double>(i.consumer.stalls) / msgs;
+  }
+}
+
 inline int child_fail(pair_control& c, const std::string& why) {
   std::snprintf(c.failure, sizeof c.failure, "%s", why.c_str());
   return 1;
@@ -278,6 +291,7 @@ void throughput(benchmark::State& state, std::size_t bytes, mode how) {
     const double msgs = static_cast<double>(sent);
     state.counters["msgs_per_s"] = seconds > 0 ? msgs / seconds : 0;
     state.counters["bytes_per_s"] = seconds > 0 ? msgs * static_cast<double>(bytes) / seconds : 0;
+    report_stalls(state, chan, msgs);
     report_pair(state, r);
   }
 }

@@ -121,6 +121,9 @@ struct spsc_transport {
   tx_t sender() const { return {ring_t::open(name_, options_for(Map)).producer(policy_)}; }
   rx_t receiver() const { return {ring_t::open(name_, options_for(Map)).consumer(policy_)}; }
 
+  /// The ring's header and counters (stalls per side, for the scenarios' counters).
+  ipcring::ring_info info() const { return ipcring::inspect(name_); }
+
   std::string name_;
   ring_t ring_;
   ipcring::wait_policy policy_;
@@ -139,6 +142,18 @@ struct spsc_sleep_transport : spsc_transport<N, true> {
       : spsc_transport<N, true>(std::move(name), bytes,
                                 ipcring::wait_policy{ipcring::wait_strategy::block, 0,
                                                      std::chrono::milliseconds(100)}) {}
+};
+
+/// spsc_ring with blocking calls that spin with spin_count 0: after the first check, each side
+/// checks the ring only every 64 pauses (wait_for's spin step), so neither takes the other's
+/// index line away on every message.
+template <std::size_t N>
+struct spsc_tput_transport : spsc_transport<N, true> {
+  spsc_tput_transport(std::string name, std::size_t bytes)
+      : spsc_transport<N, true>(
+            std::move(name), bytes,
+            ipcring::wait_policy{ipcring::wait_strategy::spin, 0, std::chrono::milliseconds(100)}) {
+  }
 };
 
 /// mpmc_ring<payload<N>> used by one producer and one consumer (1P1C).
@@ -175,6 +190,9 @@ struct mpmc_transport {
   };
   tx_t sender() const { return {ring_t::open(name_).producer()}; }
   rx_t receiver() const { return {ring_t::open(name_).consumer()}; }
+
+  /// The ring's header and counters (stalls per side, for the scenarios' counters).
+  ipcring::ring_info info() const { return ipcring::inspect(name_); }
 
   std::string name_;
   ring_t ring_;
@@ -233,6 +251,8 @@ struct msg_transport {
   };
   tx_t sender() const { return {Ring::open(name_).producer(), bytes_}; }
   rx_t receiver() const { return {Ring::open(name_).consumer(), bytes_}; }
+
+  ipcring::ring_info info() const { return ipcring::inspect(name_); }
 
   std::string name_;
   std::size_t bytes_;

@@ -40,6 +40,7 @@
 #include <type_traits>
 
 #include "ipcring/detail/counters.hpp"
+#include "ipcring/detail/prefetch.hpp"
 #include "ipcring/detail/role.hpp"
 #include "ipcring/detail/segment.hpp"
 #include "ipcring/detail/wait_block.hpp"
@@ -172,6 +173,7 @@ class spsc_producer {
   /// Copies `v` into the next slot. False if the ring is full.
   [[nodiscard]] bool try_push(const T& v) noexcept {
     if (free_slots(1) == 0) return stalled();
+    prefetch_ahead();
     std::memcpy(slots_ + (tail_ & mask_), &v, sizeof(T));
     commit(1);
     return true;
@@ -297,6 +299,16 @@ class spsc_producer {
     }
     const std::uint64_t used = tail_ - head_cache_;
     return used <= cap ? cap - used : 0;  // never more than the ring holds
+  }
+  // Takes the lines of a slot prefetch_distance ahead while this one is written, if that slot
+  // is free as far as head_cache_ says (prefetching a slot still being read would steal it
+  // from the consumer). An index only; no memory is read or written through it.
+  void prefetch_ahead() noexcept {
+    constexpr std::uint64_t ahead = detail::prefetch_distance<sizeof(T)>;
+    if constexpr (ahead != 0) {
+      const std::uint64_t t = tail_ + ahead;
+      if (t - head_cache_ <= mask_) detail::prefetch_for_write(slots_ + (t & mask_), sizeof(T));
+    }
   }
   void copy_in(std::span<const T> items) noexcept {
     const std::uint64_t n = items.size();
