@@ -210,6 +210,42 @@ TEST(mpmc_ring, recover_skips_a_ticket_a_dead_producer_claimed_but_never_publish
   EXPECT_EQ(rx.recover(), 0u);
 }
 
+// try_pop_all counts messages, not tickets: a skipped ticket neither counts as a message nor
+// stops a consumer that only ever takes whole batches.
+TEST(mpmc_ring, try_pop_all_passes_over_skipped_tickets) {
+  fixture f(8);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  dead_claim(f, 10, endpoint_role::producer, 0, 1);
+  f.reg().base.tail.store(1);  // ticket 0 claimed by a producer that was then killed
+  for (u64 i = 1; i <= 3; ++i)
+    ASSERT_TRUE(tx.try_push(i));  // tickets 1..3
+  ASSERT_EQ(rx.recover(), 1u);    // ticket 0: skip
+  std::array<u64, 2> two{};
+  ASSERT_TRUE(rx.try_pop_all(two));  // the skip at the head does not block it
+  EXPECT_EQ(two[0], 1u);
+  EXPECT_EQ(two[1], 2u);
+  ASSERT_TRUE(tx.try_push(4));
+  dead_claim(f, 11, endpoint_role::producer, 5, 1);
+  f.reg().base.tail.store(6);  // ticket 5 claimed and never published: skipped below
+  ASSERT_TRUE(tx.try_push(6));
+  ASSERT_EQ(rx.recover(), 1u);
+  std::array<u64, 3> three{};
+  ASSERT_TRUE(rx.try_pop_all(three));  // 3, 4, (skip), 6: three messages over four tickets
+  EXPECT_EQ(three[0], 3u);
+  EXPECT_EQ(three[1], 4u);
+  EXPECT_EQ(three[2], 6u);
+  EXPECT_FALSE(rx.try_pop_all(two));  // empty
+  dead_claim(f, 12, endpoint_role::producer, 7, 1);
+  f.reg().base.tail.store(8);  // a skip and nothing behind it
+  ASSERT_EQ(rx.recover(), 1u);
+  ASSERT_TRUE(tx.try_push(8));
+  std::array<u64, 1> one{};
+  ASSERT_TRUE(rx.try_pop_all(one));
+  EXPECT_EQ(one[0], 8u);
+  EXPECT_FALSE(rx.try_pop_all(one));
+}
+
 TEST(mpmc_ring, recover_never_touches_a_ticket_a_live_endpoint_still_claims) {
   fixture f(8);
   auto rx = f.ring.consumer();

@@ -204,23 +204,29 @@ class mpmc_endpoint {
     return static_cast<mpmc_endpoint*>(self)->recover();
   }
 
-  // Claims up to `n` consecutive tickets on `counter` whose slots satisfy
-  // seq(t) == t + ready_offset (0: free, for producers; 1: full, for consumers).
-  // Returns the first ticket and sets `got` (0: nothing ready).
+  // Claims consecutive tickets on `counter` whose slots satisfy seq(t) == t + ready_offset
+  // (0: free, for producers; 1: full, for consumers): up to `n` of them, or with `all` exactly
+  // `n`. A consumer taking `all` counts messages, not tickets: skipped tickets (recover())
+  // come along without counting, and a run of nothing but skips is claimed on its own so that
+  // the caller frees it and tries again. Returns the first ticket and sets `got` (0: nothing).
   std::uint64_t claim(std::atomic<std::uint64_t>& counter, std::uint64_t ready_offset,
                       std::uint64_t n, bool all, std::uint64_t& got) noexcept {
     got = 0;
     if (all && n > mask_ + 1) return 0;  // can never all fit
     n = std::min(n, mask_ + 1);
+    const bool count_messages = all && ready_offset == 1;
+    const std::uint64_t max_tickets = count_messages ? mask_ + 1 : n;
     // relaxed: the slot's seq, read with acquire, is what orders the data
     std::uint64_t pos = counter.load(std::memory_order_relaxed);
     for (int attempt = 0; attempt < k_max_retries; ++attempt) {
-      std::uint64_t k = 0;
-      while (k < n && seq_is(pos + k, pos + k + ready_offset)) {
-        if (all && ready_offset == 1 && skipped(pos + k)) break;  // all-or-nothing counts messages
+      std::uint64_t k = 0;       // tickets ready
+      std::uint64_t wanted = 0;  // of them, what counts towards n
+      while (k < max_tickets && wanted < n && seq_is(pos + k, pos + k + ready_offset)) {
+        if (!count_messages || !skipped(pos + k)) ++wanted;
         ++k;
       }
-      if (k == 0 || (all && k < n)) {
+      const bool only_skips = count_messages && k != 0 && wanted == 0;
+      if (k == 0 || (all && wanted < n && !only_skips)) {
         // Not ready at pos: full / empty, unless other endpoints moved the counter meanwhile.
         const std::uint64_t now = counter.load(std::memory_order_relaxed);
         if (now == pos) {
@@ -420,7 +426,8 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
  public:
   /// Takes the oldest unclaimed message. False if the ring is empty.
   [[nodiscard]] bool try_pop(T& out) noexcept { return try_pop_some(std::span<T>(&out, 1)) == 1; }
-  /// Exactly out.size() consecutive messages or nothing.
+  /// Exactly out.size() consecutive messages or nothing. Tickets a dead producer claimed and
+  /// never filled (skipped by recover()) are passed over and do not count.
   [[nodiscard]] bool try_pop_all(std::span<T> out) noexcept {
     return out.empty() || pop_claimed(out, true) == out.size();
   }
@@ -461,7 +468,11 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
       std::size_t n = 0;
       for (std::uint64_t i = 0; i < got; ++i) {
         // A ticket marked skip by recover() holds no message: free it, deliver nothing.
-        if (!this->skipped(first + i)) std::memcpy(&out[n++], this->value_of(first + i), sizeof(T));
+        // n < out.size() always holds (claim counted the messages); checked all the same, since
+        // the skip bit lives in shared memory.
+        if (!this->skipped(first + i) && n < out.size()) {
+          std::memcpy(&out[n++], this->value_of(first + i), sizeof(T));
+        }
         this->set_seq(first + i, first + i + cap);  // [R-m2] frees the slot; pairs with [A-m2]
       }
       if (got != 0) {
