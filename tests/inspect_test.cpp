@@ -180,6 +180,15 @@ TEST(inspect, foreign_segments_fail_with_a_clear_error) {
   expect_error(errc::bad_magic, [&] { (void)inspect(g.name()); });
 }
 
+TEST(inspect, a_small_foreign_segment_is_foreign_before_it_is_small) {
+  segment_guard g(unique_name());
+  auto v = map_view::create(g.name(), 64);
+  std::memcpy(v.data(), "NOTARING", 8);
+  expect_error(errc::bad_magic, [&] { (void)inspect(g.name()); });
+  std::memcpy(v.data(), "\0\0\0\0\0\0\0\0", 8);  // could be a ring still being created
+  expect_error(errc::too_small, [&] { (void)inspect(g.name()); });
+}
+
 #ifndef _WIN32  // POSIX owner and mode checks (Windows: the security descriptor)
 TEST(access, segment_owned_by_another_user_is_refused_unless_allowed) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a segment to another user";

@@ -43,15 +43,21 @@ ring_info inspect(std::string_view name, const map_options& opt) {
 
 ring_info inspect(std::span<const std::byte> v, std::string_view name) {
   const std::string what = "inspect '" + std::string(name) + "'";
+  // The magic first: a small segment of someone else's is foreign, not a truncated ring.
+  if (v.size() >= sizeof(std::uint64_t)) {
+    // The header's first word (segment_header::magic), read on its own: the span may be too
+    // short for a whole header. relaxed: a foreign magic is final; ours is confirmed by
+    // [A-ready] below.
+    const std::uint64_t magic = reinterpret_cast<const std::atomic<std::uint64_t>*>(v.data())->load(
+        std::memory_order_relaxed);
+    if (magic != 0 && magic != k_magic) {
+      throw error(errc::bad_magic, what + ": not an ipcring segment");
+    }
+  }
   if (v.size() < k_control_offset + sizeof(ring_control)) {
     throw error(errc::too_small, what + ": " + std::to_string(v.size()) + " bytes");
   }
   const auto& h = *reinterpret_cast<const segment_header*>(v.data());
-  // relaxed: a foreign magic is final; ours is confirmed by [A-ready] below
-  const std::uint64_t magic = h.magic.load(std::memory_order_relaxed);
-  if (magic != 0 && magic != k_magic) {
-    throw error(errc::bad_magic, what + ": not an ipcring segment");
-  }
   // [A-ready] as in open: the fields are complete once ready is seen
   if (h.init_state.load(std::memory_order_acquire) != k_init_ready ||
       h.magic.load(std::memory_order_relaxed) != k_magic) {
