@@ -7,6 +7,7 @@
 // Each message is the same `bytes` bytes the rings carry.
 #pragma once
 
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -126,6 +127,59 @@ struct boost_lockfree_transport {
   tx_t sender() const { return {std::make_unique<mapping>(name_)}; }
   rx_t receiver() const { return {std::make_unique<mapping>(name_)}; }
   std::string name_;
+};
+
+/// The floor for one-way latency under load (ring name `floor`): a one-message mailbox on one
+/// cache line, in an anonymous shared mapping the fork inherits. The sender waits until the
+/// previous message was taken, writes the message beside the sequence word and publishes it;
+/// the receiver spins on the sequence word. Nothing carries a message between two cores with
+/// fewer transfers: one line there, one acknowledgement back.
+struct floor_mailbox_transport {
+  static constexpr bool has_batch = false, has_claim = false;
+  struct box {
+    alignas(128) std::atomic<u64> seq;  // messages published (sender writes)
+    std::byte msg[56];                  // the message, on seq's cache line
+    alignas(128) std::atomic<u64> ack;  // messages taken (receiver writes)
+  };
+  floor_mailbox_transport(const std::string&, std::size_t bytes) : bytes_(bytes) {
+    if (bytes > sizeof(box::msg)) throw std::invalid_argument("floor mailbox: message too big");
+    void* p =
+        ::mmap(nullptr, sizeof(box), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::runtime_error("floor mailbox: mmap failed");
+    box_ = new (p) box();
+  }
+  ~floor_mailbox_transport() { ::munmap(box_, sizeof(box)); }
+  floor_mailbox_transport(const floor_mailbox_transport&) = delete;
+  floor_mailbox_transport& operator=(const floor_mailbox_transport&) = delete;
+
+  struct tx_t {
+    box* b;
+    std::size_t bytes;
+    u64 n = 0;
+    void send(const std::byte* p) noexcept {
+      // acquire: pairs with the receiver's release of ack; it is done reading msg
+      while (b->ack.load(std::memory_order_acquire) != n)
+        ipcring::cpu_relax();
+      std::memcpy(b->msg, p, bytes);
+      b->seq.store(++n, std::memory_order_release);  // pairs with the receiver's acquire
+    }
+  };
+  struct rx_t {
+    box* b;
+    std::size_t bytes;
+    u64 n = 0;
+    void recv(std::byte* out) noexcept {
+      // acquire: pairs with the sender's release of seq; msg is written
+      while (b->seq.load(std::memory_order_acquire) == n)
+        ipcring::cpu_relax();
+      std::memcpy(out, b->msg, bytes);
+      b->ack.store(++n, std::memory_order_release);  // pairs with the sender's acquire
+    }
+  };
+  tx_t sender() const { return {box_, bytes_}; }
+  rx_t receiver() const { return {box_, bytes_}; }
+  std::size_t bytes_;
+  box* box_ = nullptr;
 };
 
 /// A byte stream or datagram pair of file descriptors, blocking; messages of `bytes` bytes.

@@ -113,6 +113,8 @@ void register_all() {
   // One-way latency at 1 M msgs/s (16-byte messages carrying their send time).
   constexpr double rate = 1e6;
   const std::string r = "/1000000";
+  add("BM_latency_under_load/floor" + r,
+      [](benchmark::State& s) { latency_under_load<floor_mailbox_transport>(s, rate); });
   add("BM_latency_under_load/spsc" + r,
       [](benchmark::State& s) { latency_under_load<spsc_transport<16>>(s, rate); });
   add("BM_latency_under_load/mpmc" + r,

@@ -296,8 +296,11 @@ void throughput(benchmark::State& state, std::size_t bytes, mode how) {
   }
 }
 
-/// One-way latency under load: A sends 16-byte messages {seq, send time} at `rate` msgs/s
-/// (paced by the clock), B records receive time - send time (one system-wide monotonic clock).
+/// One-way latency under load: A sends 16-byte messages {seq, due time} at `rate` msgs/s
+/// (paced by the clock), B records receive time - due time (one system-wide monotonic clock).
+/// The due time, not the moment the message left: a sender held up (by a transport that cannot
+/// take the message yet, or by its own core pausing) must not hide that wait from the figures,
+/// or a transport that makes the sender wait would look better than one that queues.
 template <class T>
 void latency_under_load(benchmark::State& state, double rate) {
   constexpr std::size_t bytes = 16;
@@ -321,7 +324,7 @@ void latency_under_load(benchmark::State& state, double rate) {
             while ((t = now_ns()) < due) {
             }
             put_seq(m, bytes, i);
-            std::memcpy(m + 8, &t, 8);
+            std::memcpy(m + 8, &due, 8);
             tx.send(m);
           }
           achieved = static_cast<double>(n) / (static_cast<double>(now_ns() - t0) * 1e-9);
