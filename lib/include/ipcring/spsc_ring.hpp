@@ -310,14 +310,20 @@ class spsc_producer {
       if (t - head_cache_ <= mask_) detail::prefetch_for_write(slots_ + (t & mask_), sizeof(T));
     }
   }
+  // Copies a batch in and publishes it. A batch of more than a quarter of the ring is published
+  // a quarter at a time, so the consumer copies the first part out while we copy the rest in
+  // (published all at once, the two sides took turns: 64 KiB batches of 32 in a 16-slot ring
+  // ran at 0.39x boost::lockfree's, bench/README.md).
   void copy_in(std::span<const T> items) noexcept {
-    const std::uint64_t n = items.size();
-    if (n == 0) return;
-    const std::uint64_t idx = tail_ & mask_;
-    const std::uint64_t first = std::min(n, mask_ + 1 - idx);
-    std::memcpy(slots_ + idx, items.data(), first * sizeof(T));
-    std::memcpy(slots_, items.data() + first, (n - first) * sizeof(T));
-    commit(n);
+    const std::uint64_t chunk = std::max<std::uint64_t>(1, (mask_ + 1) / 4);
+    while (!items.empty()) {
+      const std::uint64_t idx = tail_ & mask_;
+      const std::uint64_t n =
+          std::min({static_cast<std::uint64_t>(items.size()), chunk, mask_ + 1 - idx});
+      std::memcpy(slots_ + idx, items.data(), n * sizeof(T));
+      commit(n);
+      items = items.subspan(n);
+    }
   }
   void commit(std::uint64_t n) noexcept {
     tail_ += n;
@@ -503,14 +509,17 @@ class spsc_consumer {
     const std::uint64_t ready = tail_cache_ - head_;
     return ready <= mask_ + 1 ? ready : 0;  // never more than the ring holds
   }
+  // Copies a batch out and frees its slots, a quarter of the ring at a time (see copy_in).
   void copy_out(std::span<T> out) noexcept {
-    const std::uint64_t n = out.size();
-    if (n == 0) return;
-    const std::uint64_t idx = head_ & mask_;
-    const std::uint64_t first = std::min(n, mask_ + 1 - idx);
-    std::memcpy(out.data(), slots_ + idx, first * sizeof(T));
-    std::memcpy(out.data() + first, slots_, (n - first) * sizeof(T));
-    consume(n);
+    const std::uint64_t chunk = std::max<std::uint64_t>(1, (mask_ + 1) / 4);
+    while (!out.empty()) {
+      const std::uint64_t idx = head_ & mask_;
+      const std::uint64_t n =
+          std::min({static_cast<std::uint64_t>(out.size()), chunk, mask_ + 1 - idx});
+      std::memcpy(out.data(), slots_ + idx, n * sizeof(T));
+      consume(n);
+      out = out.subspan(n);
+    }
   }
   void consume(std::uint64_t n) noexcept {
     head_ += n;
