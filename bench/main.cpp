@@ -24,7 +24,6 @@
 namespace bench {
 namespace {
 
-constexpr std::size_t k_sizes[] = {8, 64, 1024, 4096, 65536};
 
 template <class F>
 void add(const std::string& name, F&& f) {
