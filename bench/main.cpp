@@ -24,7 +24,6 @@
 namespace bench {
 namespace {
 
-
 template <class F>
 void add(const std::string& name, F&& f) {
   benchmark::RegisterBenchmark(name.c_str(), std::forward<F>(f))
