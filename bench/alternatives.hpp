@@ -132,8 +132,9 @@ struct boost_lockfree_transport {
 /// The floor for one-way latency under load (ring name `floor`): a one-message mailbox on one
 /// cache line, in an anonymous shared mapping the fork inherits. The sender waits until the
 /// previous message was taken, writes the message beside the sequence word and publishes it;
-/// the receiver spins on the sequence word. Nothing carries a message between two cores with
-/// fewer transfers: one line there, one acknowledgement back.
+/// the receiver spins on the sequence word. The fewest transfers a message can take between
+/// two cores (one line there, one acknowledgement back); not a bound on the tail, since it
+/// cannot queue (bench/README.md).
 struct floor_mailbox_transport {
   static constexpr bool has_batch = false, has_claim = false;
   struct box {

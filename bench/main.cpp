@@ -108,7 +108,7 @@ void register_all() {
     benchmark::RegisterBenchmark(("BM_memcpy/" + std::to_string(N)).c_str(), memcpy_floor<N>);
   });
 
-  // One-way latency at 1 M msgs/s (16-byte messages carrying their send time).
+  // One-way latency at 1 M msgs/s (16-byte messages carrying the time they were due).
   constexpr double rate = 1e6;
   const std::string r = "/1000000";
   add("BM_latency_under_load/floor" + r,

@@ -517,9 +517,9 @@ class Report:
                "One-way latency, producer at a fixed rate, timestamps carried in the messages; "
                "nanoseconds, medians. *p99 / one-way floor* divides p99 by half the floor's round "
                f"trip p50 ({fmt_ns(owf)} ns in this run). *p99 / floor's p99* divides it by the "
-               "p99 of `floor` at the same rate: a one-message mailbox on one cache line, the "
-               "least any transport can do, paced and timed the same way, so it carries the "
-               "same host pauses.\n\n")
+               "p99 of `floor` at the same rate: a one-message mailbox on one cache line, paced "
+               "and timed the same way, so the host's pauses hit it too; a baseline, not a "
+               "bound (it cannot queue, so a ring can do better).\n\n")
         out += table(["ring", "rate", "achieved", "p50", "p99", "p99.9", "max",
                       "p99 / one-way floor", "p99 / floor's p99", "cv"], rows)
         return out + self.image("latency_under_load") + "\n"

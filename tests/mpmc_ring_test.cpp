@@ -246,6 +246,49 @@ TEST(mpmc_ring, try_pop_all_passes_over_skipped_tickets) {
   EXPECT_FALSE(rx.try_pop_all(one));
 }
 
+// A skip at the head must not stall a batch that needs the whole ring: the leading skips are
+// taken on their own, and the batch then fits.
+TEST(mpmc_ring, try_pop_all_of_the_whole_ring_passes_a_skip_at_the_head) {
+  fixture f(8);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  dead_claim(f, 10, endpoint_role::producer, 0, 1);
+  f.reg().base.tail.store(1);
+  for (u64 i = 1; i <= 7; ++i)
+    ASSERT_TRUE(tx.try_push(i));  // tickets 1..7: the ring is full
+  ASSERT_EQ(rx.recover(), 1u);
+  std::array<u64, 8> all{};
+  EXPECT_FALSE(rx.try_pop_all(all));  // 7 messages: not 8, but the skip is gone now
+  ASSERT_TRUE(tx.try_push(8));
+  ASSERT_TRUE(rx.try_pop_all(all));
+  for (u64 i = 0; i < 8; ++i)
+    EXPECT_EQ(all[i], i + 1);
+}
+
+// A consumer that died holding a skipped ticket: recovery frees the slot like any other.
+TEST(mpmc_ring, recover_frees_a_skipped_ticket_a_dead_consumer_took) {
+  fixture f(4);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  dead_claim(f, 10, endpoint_role::producer, 0, 1);
+  f.reg().base.tail.store(1);
+  for (u64 i = 1; i <= 3; ++i)
+    ASSERT_TRUE(tx.try_push(i));
+  ASSERT_EQ(rx.recover(), 1u);  // ticket 0: skip
+  dead_claim(f, 11, endpoint_role::consumer, 0, 1);
+  f.reg().base.head.store(1);  // a consumer took the skip and was killed before freeing it
+  u64 v = 0;
+  for (u64 i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(v, i);
+  }
+  EXPECT_FALSE(tx.try_push(9));  // ticket 4 needs slot 0
+  EXPECT_EQ(tx.recover(), 1u);
+  ASSERT_TRUE(tx.try_push(9));
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 9u);
+}
+
 TEST(mpmc_ring, recover_never_touches_a_ticket_a_live_endpoint_still_claims) {
   fixture f(8);
   auto rx = f.ring.consumer();

@@ -185,9 +185,13 @@ class mpmc_endpoint {
         const std::uint64_t repaired_raw =
             producer ? raw_for(t, t + 1) | k_skip : raw_for(t, t + cap);
         // acq_rel: the repair is published like a normal publish / free
-        if (seq_of(t).compare_exchange_strong(expect, repaired_raw, std::memory_order_acq_rel)) {
-          ++repaired;
+        bool done =
+            seq_of(t).compare_exchange_strong(expect, repaired_raw, std::memory_order_acq_rel);
+        if (!done && !producer && expect == (raw_for(t, t + 1) | k_skip)) {
+          // A dead consumer was taking a skipped ticket: free it the same way.
+          done = seq_of(t).compare_exchange_strong(expect, repaired_raw, std::memory_order_acq_rel);
         }
+        if (done) ++repaired;
       }
       std::uint64_t f = first;  // done with this claim: the record may be reused
       r.claim_first.compare_exchange_strong(f, 0, std::memory_order_acq_rel);
@@ -207,8 +211,10 @@ class mpmc_endpoint {
   // Claims consecutive tickets on `counter` whose slots satisfy seq(t) == t + ready_offset
   // (0: free, for producers; 1: full, for consumers): up to `n` of them, or with `all` exactly
   // `n`. A consumer taking `all` counts messages, not tickets: skipped tickets (recover())
-  // come along without counting, and a run of nothing but skips is claimed on its own so that
-  // the caller frees it and tries again. Returns the first ticket and sets `got` (0: nothing).
+  // come along without counting. When the messages are too few, the skips at the front (if
+  // any) are claimed on their own, so that the caller frees them and tries again: they would
+  // otherwise take room a batch of the whole ring needs. Returns the first ticket and sets
+  // `got` (0: nothing).
   std::uint64_t claim(std::atomic<std::uint64_t>& counter, std::uint64_t ready_offset,
                       std::uint64_t n, bool all, std::uint64_t& got) noexcept {
     got = 0;
@@ -221,12 +227,17 @@ class mpmc_endpoint {
     for (int attempt = 0; attempt < k_max_retries; ++attempt) {
       std::uint64_t k = 0;       // tickets ready
       std::uint64_t wanted = 0;  // of them, what counts towards n
+      std::uint64_t lead = 0;    // skipped tickets before the first message (count_messages)
       while (k < max_tickets && wanted < n && seq_is(pos + k, pos + k + ready_offset)) {
-        if (!count_messages || !skipped(pos + k)) ++wanted;
+        if (!count_messages || !skipped(pos + k)) {
+          ++wanted;
+        } else if (wanted == 0) {
+          ++lead;
+        }
         ++k;
       }
-      const bool only_skips = count_messages && k != 0 && wanted == 0;
-      if (k == 0 || (all && wanted < n && !only_skips)) {
+      if (count_messages && wanted < n && lead != 0) k = lead;  // free the skips, then retry
+      if (k == 0 || (all && wanted < n && k != lead)) {
         // Not ready at pos: full / empty, unless other endpoints moved the counter meanwhile.
         const std::uint64_t now = counter.load(std::memory_order_relaxed);
         if (now == pos) {

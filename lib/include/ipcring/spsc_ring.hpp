@@ -40,7 +40,7 @@
 #include <type_traits>
 
 #include "ipcring/detail/counters.hpp"
-#include "ipcring/detail/prefetch.hpp"
+#include "ipcring/detail/overlap.hpp"
 #include "ipcring/detail/role.hpp"
 #include "ipcring/detail/segment.hpp"
 #include "ipcring/detail/wait_block.hpp"
@@ -178,7 +178,9 @@ class spsc_producer {
     commit(1);
     return true;
   }
-  /// All of `items` or nothing. False if fewer than items.size() slots are free.
+  /// All of `items` or nothing. False if fewer than items.size() slots are free. A batch of
+  /// more than a quarter of the ring (and 16 KiB) becomes visible a part at a time, in order;
+  /// a producer killed during the call may have published only a first part.
   [[nodiscard]] bool try_push_all(std::span<const T> items) noexcept {
     if (free_slots(items.size()) < items.size()) return stalled();
     copy_in(items);
@@ -310,12 +312,11 @@ class spsc_producer {
       if (t - head_cache_ <= mask_) detail::prefetch_for_write(slots_ + (t & mask_), sizeof(T));
     }
   }
-  // Copies a batch in and publishes it. A batch of more than a quarter of the ring is published
-  // a quarter at a time, so the consumer copies the first part out while we copy the rest in
-  // (published all at once, the two sides took turns: 64 KiB batches of 32 in a 16-slot ring
-  // ran at 0.39x boost::lockfree's, bench/README.md).
+  // Copies a batch in and publishes it, in chunks of chunk() slots, so the consumer copies the
+  // first part out while we copy the rest in (published all at once, the two sides took turns:
+  // 64 KiB batches of 32 in a 16-slot ring ran at 0.39x boost::lockfree's, bench/README.md).
   void copy_in(std::span<const T> items) noexcept {
-    const std::uint64_t chunk = std::max<std::uint64_t>(1, (mask_ + 1) / 4);
+    const std::uint64_t chunk = detail::publish_chunk(mask_ + 1, sizeof(T));
     while (!items.empty()) {
       const std::uint64_t idx = tail_ & mask_;
       const std::uint64_t n =
@@ -509,9 +510,9 @@ class spsc_consumer {
     const std::uint64_t ready = tail_cache_ - head_;
     return ready <= mask_ + 1 ? ready : 0;  // never more than the ring holds
   }
-  // Copies a batch out and frees its slots, a quarter of the ring at a time (see copy_in).
+  // Copies a batch out and frees its slots in the same chunks (see the producer's copy_in).
   void copy_out(std::span<T> out) noexcept {
-    const std::uint64_t chunk = std::max<std::uint64_t>(1, (mask_ + 1) / 4);
+    const std::uint64_t chunk = detail::publish_chunk(mask_ + 1, sizeof(T));
     while (!out.empty()) {
       const std::uint64_t idx = head_ & mask_;
       const std::uint64_t n =
