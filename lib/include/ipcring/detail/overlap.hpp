@@ -20,15 +20,19 @@ namespace ipcring::detail {
 inline constexpr std::size_t k_line = 64;  // cache line the prefetch steps by (x86, Arm)
 
 /// Hints that the `bytes` bytes at `p` will be written soon: every cache line they touch.
-/// GCC and Clang emit PREFETCHW when the target has it (-march=native, or -mprfchw) and a
-/// plain prefetch (PREFETCHT0) in a generic x86-64 build, which is what bench/README.md
-/// measured; either is only a hint.
+/// PREFETCHW on x86-64 (it asks for the line in the modified state, so the store that follows
+/// finds it owned; CPUs without it execute it as a NOP), PRFM PSTL1KEEP on AArch64. GCC's
+/// __builtin_prefetch(p, 1) only emits PREFETCHW when the target has it (-mprfchw), and the
+/// PREFETCHT0 of a generic x86-64 build fetches the line shared, which bought nothing
+/// (bench/README.md, "Prefetching the slot ahead").
 inline void prefetch_for_write(const void* p, std::size_t bytes) noexcept {
   const auto first = reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{k_line - 1};
   const auto end = reinterpret_cast<std::uintptr_t>(p) + bytes;
   for (std::uintptr_t a = first; a < end; a += k_line) {
     const auto* c = reinterpret_cast<const char*>(a);
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    asm volatile("prefetchw %0" : : "m"(*c));
+#elif defined(__GNUC__) || defined(__clang__)
     __builtin_prefetch(c, 1, 3);
 #elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
     _m_prefetchw(c);
@@ -38,13 +42,21 @@ inline void prefetch_for_write(const void* p, std::size_t bytes) noexcept {
   }
 }
 
-/// How many slots ahead of the one being written the producer prefetches: about 4 KiB ahead,
-/// for slots of 256 B to 2 KiB, where it was measured to pay (1 KiB single pushes: 1.09-1.24x).
-/// 0 (no prefetch) outside that range: at 64 B it measured 0.97-1.05x, and at 4 KiB, one slot
-/// ahead, 0.96x (bench/README.md, "Single operations: who polls whom").
+/// How many slots ahead of the one being written the producer asks for the lines: 4 KiB of
+/// slots, at most 128 slots; 0 (no prefetch) for slots of 4 KiB and more. Measured with
+/// PREFETCHW, far cores, alternating binaries (bench/README.md): 8 B single pushes 2.8x at
+/// 128 slots (1 KiB) ahead, 2.3x at 2 KiB ahead; 64 B 1.36x at 64 slots, 0.8x at 4-8 slots;
+/// 1 KiB 1.02x at 4 slots, 0.8x at 8.
 template <std::size_t SlotBytes>
 inline constexpr std::size_t prefetch_distance =
-    SlotBytes >= 256 && SlotBytes <= 2048 ? 4096 / SlotBytes : 0;
+    SlotBytes >= 4096 ? 0 : (4096 / SlotBytes < 128 ? 4096 / SlotBytes : 128);
+
+/// True if the slot starting `offset` bytes into the slot array is the first to start in its
+/// cache line: one prefetch per line is enough when several slots share it.
+template <std::size_t SlotBytes>
+constexpr bool first_in_line(std::uint64_t offset) noexcept {
+  return SlotBytes >= k_line || offset % k_line < SlotBytes;
+}
 
 /// Slots a batch is published (or freed) in at a time: a quarter of the ring, but never less
 /// than 16 KiB of slots, so small batches and small rings still publish once per call.
