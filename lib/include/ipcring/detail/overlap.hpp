@@ -58,6 +58,13 @@ constexpr bool first_in_line(std::uint64_t offset) noexcept {
   return SlotBytes >= k_line || offset % k_line < SlotBytes;
 }
 
+static_assert(prefetch_distance<8> == 128 && prefetch_distance<64> == 64 &&
+                  prefetch_distance<1024> == 4 && prefetch_distance<4096> == 0,
+              "the distances bench/README.md measured");
+static_assert(first_in_line<8>(64) && !first_in_line<8>(72) && first_in_line<24>(72) &&
+                  !first_in_line<24>(96) && first_in_line<64>(64),
+              "one slot per line starts it: the first whose offset in the line is below its size");
+
 /// Slots a batch is published (or freed) in at a time: a quarter of the ring, but never less
 /// than 16 KiB of slots, so small batches and small rings still publish once per call.
 constexpr std::uint64_t publish_chunk(std::uint64_t capacity, std::size_t slot_bytes) noexcept {
