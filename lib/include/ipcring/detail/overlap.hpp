@@ -8,6 +8,7 @@
 // never faults, so an index that is stale costs at most a wasted transfer.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -48,8 +49,9 @@ inline void prefetch_for_write(const void* p, std::size_t bytes) noexcept {
 /// 128 slots (1 KiB) ahead, 2.3x at 2 KiB ahead; 64 B 1.36x at 64 slots, 0.8x at 4-8 slots;
 /// 1 KiB 1.02x at 4 slots, 0.8x at 8.
 template <std::size_t SlotBytes>
-inline constexpr std::size_t prefetch_distance =
-    SlotBytes >= 4096 ? 0 : (4096 / SlotBytes < 128 ? 4096 / SlotBytes : 128);
+inline constexpr std::size_t prefetch_distance = SlotBytes >= 4096
+                                                     ? 0
+                                                     : std::min<std::size_t>(4096 / SlotBytes, 128);
 
 /// True if the slot starting `offset` bytes into the slot array is the first to start in its
 /// cache line: one prefetch per line is enough when several slots share it.
