@@ -60,12 +60,24 @@ constexpr bool first_in_line(std::uint64_t offset) noexcept {
   return SlotBytes >= k_line || offset % k_line < SlotBytes;
 }
 
+/// Slots per cache line when slots tile lines exactly (a power of two below 64 bytes), else 1.
+/// With a line-aligned slot array, position p starts a line exactly when p % slots_per_line
+/// is 0, and so does p + prefetch_distance (a multiple of it).
+template <std::size_t SlotBytes>
+inline constexpr std::uint64_t slots_per_line =
+    SlotBytes < k_line&& k_line % SlotBytes == 0 ? k_line / SlotBytes : 1;
+
 static_assert(prefetch_distance<8> == 128 && prefetch_distance<64> == 64 &&
                   prefetch_distance<1024> == 4 && prefetch_distance<4096> == 0,
               "the distances bench/README.md measured");
 static_assert(first_in_line<8>(64) && !first_in_line<8>(72) && first_in_line<24>(72) &&
                   !first_in_line<24>(96) && first_in_line<64>(64),
               "one slot per line starts it: the first whose offset in the line is below its size");
+static_assert(slots_per_line<8> == 8 && slots_per_line<24> == 1 && slots_per_line<64> == 1 &&
+                  prefetch_distance<8> % slots_per_line<8> == 0 &&
+                  prefetch_distance<16> % slots_per_line<16> == 0 &&
+                  prefetch_distance<32> % slots_per_line<32> == 0,
+              "the distance keeps a line start a line start");
 
 /// Slots a batch is published (or freed) in at a time: a quarter of the ring, but never less
 /// than 16 KiB of slots, so small batches and small rings still publish once per call.
