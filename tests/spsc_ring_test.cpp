@@ -138,6 +138,130 @@ TEST(spsc_ring, push_some_and_pop_some_move_as_many_as_fit) {
   EXPECT_EQ(rx.try_pop_some(rest), 0u);
 }
 
+// 8 B slots in a ring of 8 lines or more: pops free their slots a cache line (8 slots) at a
+// time, when the consumer takes the last message it knows of, when it looks for more, and
+// when the handle lets go (spsc_ring.hpp, the contract).
+TEST(spsc_ring, pops_free_their_slots_a_cache_line_at_a_time) {
+  fixture f(64);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (u64 i = 0; i < 64; ++i)
+    ASSERT_TRUE(tx.try_push(i));
+  u64 v = 0;
+  for (u64 i = 0; i < 7; ++i) {
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(v, i);
+    EXPECT_EQ(f.ctl().head.load(), 0u) << "pop " << i << " stored head inside a line";
+    EXPECT_FALSE(tx.try_push(100)) << "slot freed before its line was read";
+  }
+  ASSERT_TRUE(rx.try_pop(v));  // the 8th: the line is done
+  EXPECT_EQ(v, 7u);
+  EXPECT_EQ(f.ctl().head.load(), 8u);
+  for (u64 i = 0; i < 8; ++i)
+    EXPECT_TRUE(tx.try_push(64 + i));
+  EXPECT_FALSE(tx.try_push(100));
+  // The same through a batch that ends inside a line, and a zero-copy release.
+  std::array<u64, 3> out{};
+  ASSERT_TRUE(rx.try_pop_all(out));
+  EXPECT_EQ(out, (std::array<u64, 3>{8, 9, 10}));
+  EXPECT_EQ(f.ctl().head.load(), 8u);
+  const auto s = rx.peek(5);
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_EQ(s[0], 11u);
+  rx.release(5);  // head 16: a line end
+  EXPECT_EQ(f.ctl().head.load(), 16u);
+}
+
+TEST(spsc_ring, a_consumer_that_looks_for_more_first_frees_what_it_popped) {
+  fixture f(64);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (u64 i = 0; i < 64; ++i)
+    ASSERT_TRUE(tx.try_push(i));
+  u64 v = 0;
+  for (u64 i = 0; i < 3; ++i)
+    ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(f.ctl().head.load(), 0u);
+  // Wants 64 and knows of 61: it reads tail, and frees the 3 before (a producer waiting for
+  // space and a consumer waiting for a full ring's worth would otherwise wait for each other).
+  std::vector<u64> all(64);
+  EXPECT_FALSE(rx.try_pop_all(all));
+  EXPECT_EQ(f.ctl().head.load(), 3u);
+  for (u64 i = 0; i < 3; ++i)
+    EXPECT_TRUE(tx.try_push(64 + i));
+  ASSERT_TRUE(rx.try_pop_all(all));
+  EXPECT_EQ(all.front(), 3u);
+  EXPECT_EQ(all.back(), 66u);
+  EXPECT_EQ(f.ctl().head.load(), 67u);  // took the last it knew of
+  EXPECT_EQ(f.ring.size_approx(), 0u);
+}
+
+TEST(spsc_ring, taking_the_last_known_message_frees_every_slot) {
+  fixture f(64);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (u64 i = 0; i < 3; ++i)
+    ASSERT_TRUE(tx.try_push(i));
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(f.ctl().head.load(), 0u);
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(f.ctl().head.load(), 3u);
+  EXPECT_EQ(tx.size_approx(), 0u);
+}
+
+TEST(spsc_ring, a_consumer_frees_what_it_popped_when_it_closes_or_lets_go) {
+  fixture f(64);
+  auto tx = f.ring.producer();
+  for (u64 i = 0; i < 20; ++i)
+    ASSERT_TRUE(tx.try_push(i));
+  u64 v = 0;
+  {
+    auto rx = f.ring.consumer();
+    for (u64 i = 0; i < 3; ++i)
+      ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(f.ctl().head.load(), 0u);
+    auto moved = std::move(rx);  // the role moves, the popped slots with it
+    EXPECT_EQ(f.ctl().head.load(), 0u);
+    ASSERT_TRUE(moved.try_pop(v));
+    EXPECT_EQ(v, 3u);
+  }  // destroyed
+  EXPECT_EQ(f.ctl().head.load(), 4u);
+  auto rx = f.ring.consumer();  // continues at 4
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 4u);
+  EXPECT_EQ(f.ctl().head.load(), 4u);
+  rx.close();
+  EXPECT_EQ(f.ctl().head.load(), 5u);
+}
+
+TEST(spsc_ring, small_rings_and_line_sized_slots_free_each_slot_at_once) {
+  fixture f(32);  // fewer than 8 lines of 8 B slots
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (u64 i = 0; i < 32; ++i)
+    ASSERT_TRUE(tx.try_push(i));
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(f.ctl().head.load(), 1u);
+  EXPECT_TRUE(tx.try_push(32));
+
+  struct line {
+    u64 w[8];
+  };
+  heap_bytes mem(spsc_ring<line>::required_bytes(64));
+  auto ring = spsc_ring<line>::create_in(mem.span(), 64);
+  auto ltx = ring.producer();
+  auto lrx = ring.consumer();
+  for (u64 i = 0; i < 64; ++i)
+    ASSERT_TRUE(ltx.try_push(line{{i}}));
+  line l{};
+  ASSERT_TRUE(lrx.try_pop(l));
+  EXPECT_EQ(l.w[0], 0u);
+  EXPECT_TRUE(ltx.try_push(line{{64}}));
+}
+
 TEST(spsc_ring, claim_stops_at_the_wrap_and_publish_makes_slots_visible) {
   fixture f(8);
   f.set_position(6);

@@ -156,7 +156,9 @@ TEST_F(torture_fixture, spsc_ring_loses_nothing_across_kills) {
   EXPECT_EQ(r.corrupt, 0u);
   EXPECT_EQ(r.lost, 0u);
   EXPECT_EQ(r.delivered_up_to, k_messages);
-  EXPECT_LE(r.duplicates, static_cast<u64>(r.producer_kills + 8 * r.consumer_kills));
+  // A consumer kill delivers again its unreleased batch (8) and the 16 B slots it released
+  // without storing head yet (at most 3: head is stored once per 64-byte line of slots).
+  EXPECT_LE(r.duplicates, static_cast<u64>(r.producer_kills + (8 + 3) * r.consumer_kills));
 }
 
 TEST_F(torture_fixture, mpmc_ring_skips_dead_claims_and_loses_only_what_a_killed_consumer_took) {
