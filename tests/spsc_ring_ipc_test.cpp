@@ -77,14 +77,15 @@ TEST(spsc_ring_ipc_roles, live_holder_keeps_the_role_and_killed_holder_is_replac
   }
 }
 
-// The successor starts at the last head the killed consumer stored: 8 B pops store it once per
-// cache line of slots (8), so the 2 popped after the line end come again (at-least-once).
+// The successor starts at the last head the killed consumer stored: 8 B pops more than half a
+// ring behind store it once per cache line of slots (8), so the 2 popped after the line end
+// come again (at-least-once).
 TEST(spsc_ring_ipc_roles, killed_consumer_is_replaced_and_continues_from_head) {
   segment_guard g(unique_name());
   auto ring = spsc_ring<u64>::create(g.name(), 64);
   {
     auto tx = ring.producer();
-    for (u64 i = 0; i < 20; ++i)
+    for (u64 i = 0; i < 60; ++i)
       ASSERT_TRUE(tx.try_push(i));
   }
   pipe_signal ready;
@@ -103,7 +104,7 @@ TEST(spsc_ring_ipc_roles, killed_consumer_is_replaced_and_continues_from_head) {
   holder.kill(SIGKILL);
   ASSERT_EQ(holder.exit_code(), 1000 + SIGKILL);  // reaped: the pid is gone entirely
   auto rx = ring.consumer();
-  for (u64 i = 8; i < 20; ++i) {
+  for (u64 i = 8; i < 60; ++i) {
     u64 v = 0;
     ASSERT_TRUE(rx.try_pop(v));
     EXPECT_EQ(v, i);

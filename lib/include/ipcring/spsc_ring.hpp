@@ -23,14 +23,16 @@
 // publishing it (try_push*, publish) is visible to the consumer that pops or peeks it; the
 // consumer's reads of a slot complete before the producer can reuse it (try_pop*, release).
 //
-// When a popped slot is free again: at once in rings of fewer than 8 cache lines of slots and
-// for slots of 64 bytes and more. Otherwise the consumer stores head once per cache line of
-// slots: a pop frees its slot when it finishes a line, when it takes the last message the
-// consumer knew of, before the consumer looks for more (every call that finds fewer messages
-// than it wants, so before any wait), and when the handle lets go of its role. At most
+// When a popped slot is free again: at once, except for slots under 64 bytes in rings of 8
+// cache lines of slots or more while the consumer knows of more than half a ring of messages
+// after it. The producer is then close to full and re-reads head, and a head store per pop
+// would take the line back each time, so the consumer stores head once per cache line of
+// slots: a pop frees its slot when it finishes a line, when the consumer is no longer that far
+// behind, before it looks for more (every call that finds fewer messages than it wants, so
+// before any wait), and when the handle closes or lets go of its role. At most
 // 64 / sizeof(T) - 1 popped slots wait to be freed, and a consumer killed with some is
-// succeeded by one that delivers them again (at-least-once). 8 B pops ran 2.4x faster with it
-// (bench/README.md, "Releasing a line at a time").
+// succeeded by one that delivers them again (at-least-once). bench/README.md, "Releasing a
+// line at a time", has what it bought.
 //
 // Layout (see layout.hpp and docs/layout.md): segment_header, then ring_control
 // (producer_owner, consumer_owner, tail and head on their own 128-byte blocks), then
@@ -566,12 +568,14 @@ class spsc_consumer {
     }
   }
   // Frees the slots read, or leaves them for a later store while the pops stay inside one cache
-  // line of slots and more messages are known to be there (see the contract at the top). A
-  // head store per pop is a cross-core transfer whenever the producer read head since: with
-  // one per line, 8 B pops ran 2.4x faster (bench/README.md, "Releasing a line at a time").
+  // line of slots and more than half a ring is known to follow (see the contract at the top):
+  // a producer that close to full re-reads head, and each head store would then be a
+  // cross-core transfer. Deferring whenever more messages were known cost 0.74x-0.84x far
+  // (bench/README.md, "Releasing a line at a time").
   void consume(std::uint64_t n) noexcept {
     head_ += n;
-    if ((head_ & release_mask_) != 0 && head_ != tail_cache_) return;
+    // tail_cache_ - head_ <= capacity: available() checked it when it cached tail
+    if ((head_ & release_mask_) != 0 && tail_cache_ - head_ > (mask_ + 1) / 2) return;
     flush();
   }
   void flush() noexcept {
