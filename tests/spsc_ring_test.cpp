@@ -170,6 +170,16 @@ TEST(spsc_ring, pops_free_their_slots_a_cache_line_at_a_time) {
   EXPECT_EQ(s[0], 11u);
   rx.release(5);  // head 16: a line end
   EXPECT_EQ(f.ctl().head.load(), 16u);
+  // Once head is inside a line, every pop that leaves that line stores it, wherever it ends:
+  // batches of a line's worth would otherwise never end on a boundary, and never store it.
+  ASSERT_TRUE(rx.try_pop_all(out));  // 16..18
+  EXPECT_EQ(f.ctl().head.load(), 16u);
+  std::array<u64, 8> eight{};
+  ASSERT_TRUE(rx.try_pop_all(eight));  // 19..26
+  EXPECT_EQ(eight.front(), 19u);
+  EXPECT_EQ(f.ctl().head.load(), 27u);
+  ASSERT_TRUE(rx.try_pop_all(eight));  // 27..34: leaves the line of 27 too
+  EXPECT_EQ(f.ctl().head.load(), 35u);
 }
 
 TEST(spsc_ring, a_consumer_that_looks_for_more_first_frees_what_it_popped) {

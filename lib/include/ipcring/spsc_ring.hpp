@@ -574,8 +574,11 @@ class spsc_consumer {
   // (bench/README.md, "Releasing a line at a time").
   void consume(std::uint64_t n) noexcept {
     head_ += n;
-    // tail_cache_ - head_ <= capacity: available() checked it when it cached tail
-    if ((head_ & release_mask_) != 0 && tail_cache_ - head_ > (mask_ + 1) / 2) return;
+    // Same line of slots as the last head stored (so fewer than a line pending: a batch that
+    // ends inside a line is not a reason to wait for one that ends on its boundary), and more
+    // than half a ring known to follow (tail_cache_ - head_ <= capacity: available() checked).
+    if (((head_ ^ head_shared_) & ~release_mask_) == 0 && tail_cache_ - head_ > (mask_ + 1) / 2)
+      return;
     flush();
   }
   void flush() noexcept {
