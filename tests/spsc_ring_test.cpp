@@ -30,6 +30,14 @@ struct fixture {
   spsc_ring<u64> ring;
 };
 
+// Pushes first, first + 1, ..., first + count - 1; false at the first that does not fit.
+bool push_sequence(spsc_producer<u64>& tx, u64 first, u64 count) {
+  for (u64 i = 0; i < count; ++i) {
+    if (!tx.try_push(first + i)) return false;
+  }
+  return true;
+}
+
 TEST(spsc_ring, push_then_pop_returns_the_same_values_in_order) {
   fixture f(8);
   auto tx = f.ring.producer();
@@ -145,8 +153,7 @@ TEST(spsc_ring, pops_free_their_slots_a_cache_line_at_a_time) {
   fixture f(64);
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
-  for (u64 i = 0; i < 64; ++i)
-    ASSERT_TRUE(tx.try_push(i));
+  ASSERT_TRUE(push_sequence(tx, 0, 64));
   u64 v = 0;
   for (u64 i = 0; i < 7; ++i) {
     ASSERT_TRUE(rx.try_pop(v));
@@ -157,8 +164,7 @@ TEST(spsc_ring, pops_free_their_slots_a_cache_line_at_a_time) {
   ASSERT_TRUE(rx.try_pop(v));  // the 8th: the line is done
   EXPECT_EQ(v, 7u);
   EXPECT_EQ(f.ctl().head.load(), 8u);
-  for (u64 i = 0; i < 8; ++i)
-    EXPECT_TRUE(tx.try_push(64 + i));
+  EXPECT_TRUE(push_sequence(tx, 64, 8));
   EXPECT_FALSE(tx.try_push(100));
   // The same through a batch that ends inside a line, and a zero-copy release.
   std::array<u64, 3> out{};
@@ -186,8 +192,7 @@ TEST(spsc_ring, a_consumer_that_looks_for_more_first_frees_what_it_popped) {
   fixture f(64);
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
-  for (u64 i = 0; i < 64; ++i)
-    ASSERT_TRUE(tx.try_push(i));
+  ASSERT_TRUE(push_sequence(tx, 0, 64));
   u64 v = 0;
   for (u64 i = 0; i < 3; ++i)
     ASSERT_TRUE(rx.try_pop(v));
@@ -197,8 +202,7 @@ TEST(spsc_ring, a_consumer_that_looks_for_more_first_frees_what_it_popped) {
   std::vector<u64> all(64);
   EXPECT_FALSE(rx.try_pop_all(all));
   EXPECT_EQ(f.ctl().head.load(), 3u);
-  for (u64 i = 0; i < 3; ++i)
-    EXPECT_TRUE(tx.try_push(64 + i));
+  EXPECT_TRUE(push_sequence(tx, 64, 3));
   ASSERT_TRUE(rx.try_pop_all(all));
   EXPECT_EQ(all.front(), 3u);
   EXPECT_EQ(all.back(), 66u);
@@ -210,8 +214,7 @@ TEST(spsc_ring, pops_free_each_slot_at_once_within_half_a_ring_of_the_producer) 
   fixture f(64);
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
-  for (u64 i = 0; i < 35; ++i)
-    ASSERT_TRUE(tx.try_push(i));
+  ASSERT_TRUE(push_sequence(tx, 0, 35));
   u64 v = 0;
   ASSERT_TRUE(rx.try_pop(v));  // 34 follow: more than half a ring
   ASSERT_TRUE(rx.try_pop(v));  // 33
@@ -229,8 +232,7 @@ TEST(spsc_ring, pops_free_each_slot_at_once_within_half_a_ring_of_the_producer) 
 TEST(spsc_ring, a_consumer_frees_what_it_popped_when_it_closes_or_lets_go) {
   fixture f(64);
   auto tx = f.ring.producer();
-  for (u64 i = 0; i < 60; ++i)
-    ASSERT_TRUE(tx.try_push(i));
+  ASSERT_TRUE(push_sequence(tx, 0, 60));
   u64 v = 0;
   {
     auto rx = f.ring.consumer();
@@ -255,8 +257,7 @@ TEST(spsc_ring, small_rings_and_line_sized_slots_free_each_slot_at_once) {
   fixture f(32);  // fewer than 8 lines of 8 B slots
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
-  for (u64 i = 0; i < 32; ++i)
-    ASSERT_TRUE(tx.try_push(i));
+  ASSERT_TRUE(push_sequence(tx, 0, 32));
   u64 v = 0;
   ASSERT_TRUE(rx.try_pop(v));
   EXPECT_EQ(f.ctl().head.load(), 1u);

@@ -396,12 +396,12 @@ class spsc_consumer {
   /// A moved-from handle may only be destroyed or assigned to.
   spsc_consumer(spsc_consumer&&) noexcept = default;
   ~spsc_consumer() {
-    if (seg_) flush();  // before role_ (destroyed first) lets a successor start from head
+    if (seg_) flush_pending();  // before role_ (destroyed first) lets a successor start from head
   }
   spsc_consumer& operator=(spsc_consumer&& o) noexcept {
     if (this != &o) {
-      if (seg_) flush();  // frees what this handle popped, while it still holds the role
-      role_.release();    // while the mapping the role word lives in is still ours
+      if (seg_) flush_pending();  // frees what this handle popped, while it holds the role
+      role_.release();            // while the mapping the role word lives in is still ours
       seg_ = std::move(o.seg_);
       role_ = std::move(o.role_);
       ctl_ = o.ctl_;
@@ -483,7 +483,7 @@ class spsc_consumer {
   /// Closes the consumer side: the producer's blocking calls return wait_result::closed, and
   /// so do this handle's. try_ calls are unaffected. Frees the slots popped so far.
   void close() noexcept {
-    if (head_shared_ != head_) flush();
+    flush_pending();
     closer().close();
   }
   /// A token that closes this side from a signal handler (async-signal-safe).
@@ -542,7 +542,7 @@ class spsc_consumer {
     if (tail_cache_ - head_ < want) {
       // Looking for more: first free what was popped, or a producer waiting for space and a
       // consumer waiting for messages could each wait for the other.
-      if (head_shared_ != head_) flush();
+      flush_pending();
       // [A1] pairs with [R1] (producer's tail store): the slots before tail are written.
       const std::uint64_t t = ctl_->tail.load(std::memory_order_acquire);
       // Untrusted: a tail behind head or more than capacity ahead is corrupt; ignore it.
@@ -567,19 +567,21 @@ class spsc_consumer {
       out = out.subspan(n);
     }
   }
-  // Frees the slots read, or leaves them for a later store while the pops stay inside one cache
-  // line of slots and more than half a ring is known to follow (see the contract at the top):
-  // a producer that close to full re-reads head, and each head store would then be a
-  // cross-core transfer. Deferring whenever more messages were known cost 0.74x-0.84x far
-  // (bench/README.md, "Releasing a line at a time").
+  // Frees the slots read, or leaves them for a later store (the contract at the top) while head
+  // stays in the line of slots of the last head stored, so fewer than a line is pending, and
+  // more than half a ring is known to follow (tail_cache_ - head_ <= capacity: available()
+  // checked it). Slots of a line or more have nothing to defer and skip the test.
   void consume(std::uint64_t n) noexcept {
     head_ += n;
-    // Same line of slots as the last head stored (so fewer than a line pending: a batch that
-    // ends inside a line is not a reason to wait for one that ends on its boundary), and more
-    // than half a ring known to follow (tail_cache_ - head_ <= capacity: available() checked).
-    if (((head_ ^ head_shared_) & ~release_mask_) == 0 && tail_cache_ - head_ > (mask_ + 1) / 2)
-      return;
+    constexpr std::uint64_t per_line = detail::slots_per_line<sizeof(T)>;
+    if constexpr (per_line > 1) {
+      if (((head_ ^ head_shared_) & ~release_mask_) == 0 && tail_cache_ - head_ > (mask_ + 1) / 2)
+        return;
+    }
     flush();
+  }
+  void flush_pending() noexcept {
+    if (head_shared_ != head_) flush();
   }
   void flush() noexcept {
     head_shared_ = head_;
