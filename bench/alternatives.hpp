@@ -66,7 +66,7 @@ struct boost_mq_transport {
 
 /// boost::lockfree::spsc_queue with a compile-time capacity (its buffer inside the object, no
 /// pointers), constructed in a named shared-memory segment that both sides map. Patient: a
-/// failed push or pop waits 64 pauses before the next try, as the spin policy with spin_count 0
+/// failed push or pop (single or batch) waits 64 pauses before the next try, as the spin policy with spin_count 0
 /// does for spsc_tput (the same polling, so that the ring's gain is told from the polling's).
 template <std::size_t N, bool Patient = false>
 struct boost_lockfree_transport {
@@ -106,7 +106,7 @@ struct boost_lockfree_transport {
       const msg* all = reinterpret_cast<const msg*>(p);
       for (std::size_t done = 0; done < k;) {
         const std::size_t n = m->q().push(all + done, k - done);
-        if (n == 0) ipcring::cpu_relax();
+        if (n == 0) relax();
         done += n;
       }
     }
@@ -120,7 +120,7 @@ struct boost_lockfree_transport {
     std::size_t recv_some(std::byte* out, std::size_t k) noexcept {
       std::size_t n = 0;
       while ((n = m->q().pop(reinterpret_cast<msg*>(out), k)) == 0)
-        ipcring::cpu_relax();
+        relax();
       return n;
     }
   };

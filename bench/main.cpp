@@ -96,12 +96,12 @@ void register_all() {
       add_throughput<spsc_transport<N, false, mapping::locked>>("spsc_mlock", N, true);
       add_throughput<spsc_transport<N, false, mapping::no_prefault>>("spsc_noprefault", N, true);
     }
-    add_throughput<spsc_tput_transport<N>>("spsc_tput", N, true);
+    add_throughput<spsc_tput_transport<N>>("spsc_tput", N);
     add_throughput<mpmc_transport<N>>("mpmc", N);
     add_throughput<msg_transport<ipcring::spsc_msg_ring>>("spsc_msg", N);
     add_throughput<msg_transport<ipcring::mpsc_msg_ring>>("mpsc_msg", N);
     add_throughput<boost_lockfree_transport<N>>("boost_lockfree", N);
-    add_throughput<boost_lockfree_transport<N, true>>("boost_lockfree_patient", N, true);
+    add_throughput<boost_lockfree_transport<N, true>>("boost_lockfree_patient", N);
     add_throughput<boost_mq_transport>("boost_mq", N);
     add_throughput<pipe_transport>("pipe", N);
     add_throughput<socketpair_transport>("socketpair", N);

@@ -50,10 +50,11 @@ inline ipcring::ring_options options_for(mapping m) {
   return o;
 }
 
-/// spsc_ring<payload<N>>; Block: blocking push/pop with `policy` instead of spinning.
+/// spsc_ring<payload<N>>; Block: the blocking calls with `policy` (push, pop, and
+/// wait_writable / wait_readable before a batch or claim) instead of a spinning try_ loop.
 template <std::size_t N, bool Block = false, mapping Map = mapping::plain>
 struct spsc_transport {
-  static constexpr bool has_batch = !Block, has_claim = !Block;
+  static constexpr bool has_batch = true, has_claim = true;
   using msg = payload<N>;
   using ring_t = ipcring::spsc_ring<msg>;
   spsc_transport(std::string name, std::size_t, ipcring::wait_policy policy = {})
@@ -76,11 +77,21 @@ struct spsc_transport {
       }
     }
     void send_batch(const std::byte* p, std::size_t k) noexcept {
-      push_all_spinning(h, std::span(reinterpret_cast<const msg*>(p), k));
+      const std::span all(reinterpret_cast<const msg*>(p), k);
+      if constexpr (Block) {
+        for (std::size_t done = 0; done < k; done += h.try_push_some(all.subspan(done))) {
+          if (h.wait_writable(1) != ipcring::wait_result::ok) return;
+        }
+      } else {
+        push_all_spinning(h, all);
+      }
     }
     template <class Fill>
     void send_claim(std::size_t k, Fill&& fill) noexcept {
       for (std::size_t done = 0; done < k;) {
+        if constexpr (Block) {
+          if (h.wait_writable(1) != ipcring::wait_result::ok) return;
+        }
         const auto s = h.claim(k - done);
         if (s.empty()) {
           ipcring::cpu_relax();
@@ -105,13 +116,26 @@ struct spsc_transport {
       }
     }
     std::size_t recv_some(std::byte* out, std::size_t k) noexcept {
-      return pop_some_spinning(h, std::span(reinterpret_cast<msg*>(out), k));
+      const std::span all(reinterpret_cast<msg*>(out), k);
+      if constexpr (Block) {
+        std::size_t n = 0;
+        while (n == 0 && h.wait_readable(1) == ipcring::wait_result::ok)
+          n = h.try_pop_some(all);
+        return n;
+      } else {
+        return pop_some_spinning(h, all);
+      }
     }
     template <class Check>
     std::size_t recv_claim(std::size_t k, Check&& check) noexcept {
       std::span<const msg> s;
-      while ((s = h.peek(k)).empty())
-        ipcring::cpu_relax();
+      while ((s = h.peek(k)).empty()) {
+        if constexpr (Block) {
+          if (h.wait_readable(1) != ipcring::wait_result::ok) return 0;
+        } else {
+          ipcring::cpu_relax();
+        }
+      }
       for (const msg& m : s)
         check(m.bytes);
       h.release(s.size());
