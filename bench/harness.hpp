@@ -124,6 +124,18 @@ inline u64 get_seq(const std::byte* m, std::size_t n) noexcept {
   std::memcpy(&s, m, n);
   return s;
 }
+/// What a consumer that uses a message in place reads of it: one 8-byte word per cache line, so
+/// every line of the message crosses from the producer's core as a copy would move it. Folded
+/// into a value the caller keeps, so the reads stay.
+inline u64 read_in_place(const std::byte* m, std::size_t n) noexcept {
+  u64 acc = 0;
+  for (std::size_t off = 0; off + 8 <= n; off += 64) {
+    u64 w;
+    std::memcpy(&w, m + off, 8);
+    acc ^= w;
+  }
+  return acc;
+}
 /// The sequence number as it survives an n-byte message (n < 8 truncates it).
 inline u64 seq_mask(std::size_t n) noexcept {
   return n >= 8 ? ~u64{0} : (u64{1} << (8 * n)) - 1;
