@@ -314,6 +314,37 @@ TEST(spsc_ring, claim_stops_at_the_wrap_and_publish_makes_slots_visible) {
   EXPECT_TRUE(rx.peek(1).empty());
 }
 
+// A claim or peek of large slots spans at most a quarter of the ring (but 16 KiB or more), as a
+// batch is published in parts: a producer filling the whole ring before publishing, and a
+// consumer reading all of it before freeing any, would take turns.
+TEST(spsc_ring, claims_and_peeks_of_large_slots_span_at_most_a_quarter_of_the_ring) {
+  struct page {
+    std::array<u64, 512> words;  // 4 KiB
+  };
+  constexpr u64 cap = 16;
+  heap_bytes mem(spsc_ring<page>::required_bytes(cap));
+  auto ring = spsc_ring<page>::create_in(mem.span(), cap);
+  auto tx = ring.producer();
+  auto rx = ring.consumer();
+  for (u64 round = 0; round < cap / 4; ++round) {
+    auto c = tx.claim(cap);
+    ASSERT_EQ(c.size(), 4u) << "round " << round;  // max(16 / 4, 16 KiB / 4 KiB)
+    for (u64 i = 0; i < c.size(); ++i)
+      c[i].words.back() = round * 4 + i;
+    tx.publish(c.size());
+  }
+  EXPECT_TRUE(tx.claim(1).empty());  // all 16 published
+  for (u64 round = 0; round < cap / 4; ++round) {
+    auto p = rx.peek(cap);
+    ASSERT_EQ(p.size(), 4u) << "round " << round;
+    for (u64 i = 0; i < p.size(); ++i)
+      EXPECT_EQ(p[i].words.back(), round * 4 + i);
+    rx.release(p.size());
+    EXPECT_EQ(tx.claim(cap).size(), 4u);  // what was released is free again
+    tx.publish(0);
+  }
+}
+
 TEST(spsc_ring, claim_on_full_ring_is_empty_and_publish_is_clamped) {
   fixture f(4);
   auto tx = f.ring.producer();

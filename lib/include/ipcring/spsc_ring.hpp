@@ -204,12 +204,15 @@ class spsc_producer {
     copy_in(items.first(n));
     return n;
   }
-  /// Zero-copy: up to `n` free slots, contiguous in memory (fewer at the wrap or when the ring
-  /// is nearly full; empty when full). Fill them, then publish(). Valid until the next call.
+  /// Zero-copy: up to `n` free slots, contiguous in memory (fewer at the wrap, when the ring is
+  /// nearly full, or beyond a quarter of the ring and 16 KiB, so that the consumer can read one
+  /// part while the next is filled; empty when full). Fill them, then publish(). Valid until
+  /// the next call.
   [[nodiscard]] std::span<T> claim(std::size_t n) noexcept {
     const std::uint64_t idx = tail_ & mask_;
-    const std::uint64_t k = std::min({static_cast<std::uint64_t>(n), mask_ + 1 - idx,
-                                      free_slots(std::min<std::uint64_t>(n, mask_ + 1))});
+    const std::uint64_t want =
+        std::min<std::uint64_t>(n, detail::publish_chunk(mask_ + 1, sizeof(T)));
+    const std::uint64_t k = std::min({want, mask_ + 1 - idx, free_slots(want)});
     if (k == 0 && n != 0) stalled();
     // Slots smaller than a line only: 8 B claims of 32 ran 2.8-3.1x faster with it, 64 B ones
     // 0.74-0.89x (whatever was prefetched, bench/README.md).
@@ -441,12 +444,14 @@ class spsc_consumer {
     copy_out(out.first(n));
     return n;
   }
-  /// Zero-copy: up to `n` readable messages, contiguous in memory (fewer at the wrap; empty
-  /// when the ring is empty). Read them in place, then release(). Valid until the next call.
+  /// Zero-copy: up to `n` readable messages, contiguous in memory (fewer at the wrap, or beyond
+  /// a quarter of the ring and 16 KiB, as claim(); empty when the ring is empty). Read them in
+  /// place, then release(). Valid until the next call.
   [[nodiscard]] std::span<const T> peek(std::size_t n) noexcept {
     const std::uint64_t idx = head_ & mask_;
-    const std::uint64_t k = std::min({static_cast<std::uint64_t>(n), mask_ + 1 - idx,
-                                      available(std::min<std::uint64_t>(n, mask_ + 1))});
+    const std::uint64_t want =
+        std::min<std::uint64_t>(n, detail::publish_chunk(mask_ + 1, sizeof(T)));
+    const std::uint64_t k = std::min({want, mask_ + 1 - idx, available(want)});
     if (k == 0 && n != 0) stalled();
     peeked_ = k;
     return {slots_ + idx, static_cast<std::size_t>(k)};

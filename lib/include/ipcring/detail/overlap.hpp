@@ -79,8 +79,9 @@ static_assert(slots_per_line<8> == 8 && slots_per_line<24> == 1 && slots_per_lin
                   prefetch_distance<32> % slots_per_line<32> == 0,
               "the distance keeps a line start a line start");
 
-/// Slots a batch is published (or freed) in at a time: a quarter of the ring, but never less
-/// than 16 KiB of slots, so small batches and small rings still publish once per call.
+/// Slots a batch is published (or freed) in at a time, and the most one claim or peek spans: a
+/// quarter of the ring, but never less than 16 KiB of slots, so small batches and small rings
+/// still publish once per call.
 constexpr std::uint64_t publish_chunk(std::uint64_t capacity, std::size_t slot_bytes) noexcept {
   const std::uint64_t min_slots = (std::uint64_t{16384} + slot_bytes - 1) / slot_bytes;
   const std::uint64_t quarter = capacity / 4;
