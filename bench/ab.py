@@ -25,6 +25,7 @@ import argparse
 import collections
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,8 +35,8 @@ FIGURES = ("msgs_per_s", "rtt_mean_ns", "ns_per_op", "lat_p99_ns")
 ALIGNED = "-falign-functions=64 -falign-loops=64"
 
 
-def run(cmd, **kw):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+def run(cmd):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         sys.exit(f"ab.py: {' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-4000:]}")
     return r.stdout.strip()
@@ -45,15 +46,22 @@ def build(root, rev):
     """Builds ipcring-bench at git revision `rev` ("." = the checkout as it is) with aligned
     code; returns the binary's path."""
     cache = os.path.join(root, "build", "ab")
-    if rev == ".":
+    if os.path.isdir(rev) and os.path.realpath(rev) == os.path.realpath(root):
         src, name = root, "checkout"
     else:
-        sha = run(["git", "-C", root, "rev-parse", "--verify", "--quiet", rev + "^{commit}"])
+        r = subprocess.run(["git", "-C", root, "rev-parse", "--verify", "--quiet",
+                            rev + "^{commit}"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True)
+        if r.returncode != 0:
+            sys.exit(f"ab.py: {rev!r} is not a commit of {root} (nor the checkout, '.')")
+        sha = r.stdout.strip()
         name = sha[:12]
         src = os.path.join(cache, name)
         if not os.path.isdir(os.path.join(src, "lib")):
+            # A checkout cut short leaves a folder (and git's record of it): clear both.
+            shutil.rmtree(src, ignore_errors=True)
             run(["git", "-C", root, "worktree", "prune"])
-            run(["git", "-C", root, "worktree", "add", "--detach", "--force", src, sha])
+            run(["git", "-C", root, "worktree", "add", "--detach", src, sha])
     bdir = os.path.join(cache, "build-" + name)
     print(f"ab.py: building {rev} ({name}) in {bdir}", file=sys.stderr)
     run(["cmake", "-S", src, "-B", bdir, "-DCMAKE_BUILD_TYPE=Release",

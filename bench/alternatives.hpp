@@ -66,8 +66,9 @@ struct boost_mq_transport {
 
 /// boost::lockfree::spsc_queue with a compile-time capacity (its buffer inside the object, no
 /// pointers), constructed in a named shared-memory segment that both sides map. Patient: a
-/// failed push or pop (single or batch) waits 64 pauses before the next try, as the spin policy with spin_count 0
-/// does for spsc_tput (the same polling, so that the ring's gain is told from the polling's).
+/// failed push or pop (single or batch) waits 64 pauses before the next try, as the spin policy
+/// with spin_count 0 does for spsc_tput (the same polling, so that the ring's gain is told from
+/// the polling's).
 template <std::size_t N, bool Patient = false>
 struct boost_lockfree_transport {
   static constexpr bool has_batch = true, has_claim = false;

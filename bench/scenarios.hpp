@@ -12,6 +12,8 @@
 //   T::has_claim: tx.send_claim(k, fill) writes k messages in place through fill(ptr, i);
 //                 rx.recv_claim(k, check) reads up to k in place, calling check(ptr) on each,
 //                 returns how many
+//   (a blocking transport's batch and claim calls give up when its wait does not end ok: the
+//   peer closed or died; the sender then stops short and the receiver gets 0 and fails)
 // Every scenario puts a sequence number in each message and the receiver checks the order, so
 // a transport that loses or reorders messages fails the benchmark instead of looking fast.
 // The last message of a run carries k_stop: a time-bounded sender tells the receiver it is done.
@@ -272,10 +274,11 @@ void throughput(benchmark::State& state, std::size_t bytes, mode how) {
                 // Read in place, every line of it: a zero-copy consumer saves the copy, not
                 // the transfer (checking the sequence number alone left 64 KiB claims at
                 // memcpy speed, as nothing but the first line crossed).
-                rx.recv_claim(k, [&](const std::byte* p) {
+                const std::size_t got = rx.recv_claim(k, [&](const std::byte* p) {
                   in_place ^= read_in_place(p, bytes);
                   ok = check(p) && ok;
                 });
+                if (got == 0) return child_fail(c, "receiver: the wait ended (sender gone)");
                 if (!ok)
                   return child_fail(c, "receiver: order broken near " + std::to_string(expect));
                 continue;
@@ -283,6 +286,7 @@ void throughput(benchmark::State& state, std::size_t bytes, mode how) {
             }
             if constexpr (T::has_batch) {
               if (how != mode::single) n = rx.recv_some(in.data(), k);
+              if (n == 0) return child_fail(c, "receiver: the wait ended (sender gone)");
             }
             for (std::size_t i = 0; i < n; ++i) {
               if (!check(in.data() + i * bytes)) {

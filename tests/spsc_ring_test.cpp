@@ -345,6 +345,34 @@ TEST(spsc_ring, claims_and_peeks_of_large_slots_span_at_most_a_quarter_of_the_ri
   }
 }
 
+TEST(spsc_ring, the_span_limit_is_a_quarter_of_the_ring_but_at_least_16_kib) {
+  {  // 8 B slots, 65536 of them: a quarter (16384 slots) is more than 16 KiB (2048 slots)
+    constexpr u64 cap = 65536;
+    fixture f(cap);
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    auto c = tx.claim(cap);
+    EXPECT_EQ(c.size(), cap / 4);
+    tx.publish(c.size());
+    ASSERT_TRUE(push_sequence(tx, 0, cap - cap / 4));
+    EXPECT_EQ(rx.peek(cap).size(), cap / 4);
+  }
+  {  // 1 KiB slots, 16 of them: 16 KiB is the whole ring, more than a quarter (4 slots)
+    struct kib {
+      std::array<u64, 128> words;
+    };
+    constexpr u64 cap = 16;
+    heap_bytes mem(spsc_ring<kib>::required_bytes(cap));
+    auto ring = spsc_ring<kib>::create_in(mem.span(), cap);
+    auto tx = ring.producer();
+    auto rx = ring.consumer();
+    auto c = tx.claim(cap);
+    EXPECT_EQ(c.size(), cap);
+    tx.publish(c.size());
+    EXPECT_EQ(rx.peek(cap).size(), cap);
+  }
+}
+
 TEST(spsc_ring, claim_on_full_ring_is_empty_and_publish_is_clamped) {
   fixture f(4);
   auto tx = f.ring.producer();

@@ -238,7 +238,8 @@ class spsc_producer {
     if (r == wait_result::ok && !try_push(v)) return wait_result::timeout;  // cannot happen
     return r;
   }
-  /// Waits until at least `n` (<= capacity) slots are free, for claim() or try_push_all().
+  /// Waits until at least `n` (<= capacity) slots are free, for claim() or try_push_all()
+  /// (claim(n) may still return fewer: at the wrap, or past a quarter of the ring).
   template <class Rep, class Period>
   wait_result wait_writable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
     const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
@@ -474,7 +475,8 @@ class spsc_consumer {
     if (r == wait_result::ok && !try_pop(out)) return wait_result::timeout;  // cannot happen
     return r;
   }
-  /// Waits until at least `n` (<= capacity) messages are readable, for peek() or try_pop_all().
+  /// Waits until at least `n` (<= capacity) messages are readable, for peek() or try_pop_all()
+  /// (peek(n) may still return fewer: at the wrap, or past a quarter of the ring).
   template <class Rep, class Period>
   wait_result wait_readable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
     const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
