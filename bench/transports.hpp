@@ -76,25 +76,27 @@ struct spsc_transport {
           ipcring::cpu_relax();
       }
     }
+    // Between attempts that found the ring full: a pause, or (Block) the handle's blocking
+    // wait; false when that wait ended otherwise (the peer closed or died).
+    bool wait_for_space() noexcept {
+      if constexpr (Block) return h.wait_writable(1) == ipcring::wait_result::ok;
+      ipcring::cpu_relax();
+      return true;
+    }
     void send_batch(const std::byte* p, std::size_t k) noexcept {
       const std::span all(reinterpret_cast<const msg*>(p), k);
-      if constexpr (Block) {
-        for (std::size_t done = 0; done < k; done += h.try_push_some(all.subspan(done))) {
-          if (h.wait_writable(1) != ipcring::wait_result::ok) return;
-        }
-      } else {
-        push_all_spinning(h, all);
+      for (std::size_t done = 0; done < k;) {
+        const std::size_t n = h.try_push_some(all.subspan(done));
+        if (n == 0 && !wait_for_space()) return;
+        done += n;
       }
     }
     template <class Fill>
     void send_claim(std::size_t k, Fill&& fill) noexcept {
       for (std::size_t done = 0; done < k;) {
-        if constexpr (Block) {
-          if (h.wait_writable(1) != ipcring::wait_result::ok) return;
-        }
         const auto s = h.claim(k - done);
         if (s.empty()) {
-          ipcring::cpu_relax();
+          if (!wait_for_space()) return;
           continue;
         }
         for (std::size_t i = 0; i < s.size(); ++i)
@@ -115,26 +117,25 @@ struct spsc_transport {
           ipcring::cpu_relax();
       }
     }
+    // As the sender's wait_for_space(), for messages.
+    bool wait_for_data() noexcept {
+      if constexpr (Block) return h.wait_readable(1) == ipcring::wait_result::ok;
+      ipcring::cpu_relax();
+      return true;
+    }
     std::size_t recv_some(std::byte* out, std::size_t k) noexcept {
       const std::span all(reinterpret_cast<msg*>(out), k);
-      if constexpr (Block) {
-        std::size_t n = 0;
-        while (n == 0 && h.wait_readable(1) == ipcring::wait_result::ok)
-          n = h.try_pop_some(all);
-        return n;
-      } else {
-        return pop_some_spinning(h, all);
+      std::size_t n = 0;
+      while ((n = h.try_pop_some(all)) == 0) {
+        if (!wait_for_data()) return 0;
       }
+      return n;
     }
     template <class Check>
     std::size_t recv_claim(std::size_t k, Check&& check) noexcept {
       std::span<const msg> s;
       while ((s = h.peek(k)).empty()) {
-        if constexpr (Block) {
-          if (h.wait_readable(1) != ipcring::wait_result::ok) return 0;
-        } else {
-          ipcring::cpu_relax();
-        }
+        if (!wait_for_data()) return 0;
       }
       for (const msg& m : s)
         check(m.bytes);

@@ -345,6 +345,22 @@ TEST(spsc_ring, claims_and_peeks_of_large_slots_span_at_most_a_quarter_of_the_ri
   }
 }
 
+// Asking for more than the ring holds reads the peer's index no more often than asking for the
+// whole ring: an index made garbage after the handle last read it goes unnoticed.
+TEST(spsc_ring, claims_and_peeks_beyond_the_ring_read_the_peers_index_only_when_needed) {
+  fixture f(8);
+  auto tx = f.ring.producer();
+  f.ctl().head.store(1000);  // head_cache_ (0) already says all 8 are free
+  EXPECT_EQ(tx.claim(100).size(), 8u);
+  EXPECT_FALSE(tx.corrupted());
+  tx.publish(8);
+  f.ctl().head.store(0);
+  auto rx = f.ring.consumer();  // reads tail: 8
+  f.ctl().tail.store(1000);
+  EXPECT_EQ(rx.peek(100).size(), 8u);
+  EXPECT_FALSE(rx.corrupted());
+}
+
 TEST(spsc_ring, the_span_limit_is_a_quarter_of_the_ring_but_at_least_16_kib) {
   {  // 8 B slots, 65536 of them: a quarter (16384 slots) is more than 16 KiB (2048 slots)
     constexpr u64 cap = 65536;

@@ -80,12 +80,15 @@ static_assert(slots_per_line<8> == 8 && slots_per_line<24> == 1 && slots_per_lin
               "the distance keeps a line start a line start");
 
 /// Slots a batch is published (or freed) in at a time, and the most one claim or peek spans: a
-/// quarter of the ring, but never less than 16 KiB of slots, so small batches and small rings
-/// still publish once per call.
+/// quarter of the ring, but never less than 16 KiB of slots (nor more than the ring), so small
+/// batches and small rings still publish once per call.
 constexpr std::uint64_t publish_chunk(std::uint64_t capacity, std::size_t slot_bytes) noexcept {
   const std::uint64_t min_slots = (std::uint64_t{16384} + slot_bytes - 1) / slot_bytes;
   const std::uint64_t quarter = capacity / 4;
-  return quarter > min_slots ? quarter : min_slots;
+  return std::min(quarter > min_slots ? quarter : min_slots, capacity);
 }
+static_assert(publish_chunk(65536, 8) == 16384 && publish_chunk(16, 4096) == 4 &&
+                  publish_chunk(16, 1024) == 16 && publish_chunk(8, 8) == 8,
+              "a quarter of the ring, at least 16 KiB of slots, at most the ring");
 
 }  // namespace ipcring::detail
