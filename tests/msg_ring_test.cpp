@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,8 +60,50 @@ TYPED_TEST(msg_rings, messages_are_read_in_place_in_order) {
   EXPECT_EQ(got[1], std::make_pair(2u, std::string()));
   EXPECT_EQ(got[2], std::make_pair(3u, std::string("world!")));
   EXPECT_EQ(rx.read([](auto, auto) {}), 0u);
+  rx.close();  // frees the 40 bytes read, which a line-at-a-time release still held
   for (std::size_t i = 0; i < 1024; ++i)
     ASSERT_EQ(f.data()[i], std::byte{0}) << i;  // zeroed
+}
+
+// Space comes back a cache line at a time (the contract in msg_ring.hpp): reading records of
+// 16 bytes one by one stores head when the read position leaves the line of the last head
+// stored; what is held is freed by a blocking wait and by the handle's end, and never keeps
+// the largest message out.
+TYPED_TEST(msg_rings, space_comes_back_a_line_at_a_time) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  std::optional rx(f.ring.consumer());
+  const std::string eight = "12345678";  // 8 + 8 bytes of header: a 16-byte record
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(tx.try_write(1, bytes_of(eight)), msg_status::ok);
+  std::byte buf[16];
+  for (u64 read = 1; read <= 5; ++read) {
+    ASSERT_EQ(rx->try_read(buf).status, msg_status::ok);
+    // Stored when the read position reached 64 (the 4th record), not before or after.
+    EXPECT_EQ(f.ctl().head.load(), read >= 4 ? 64u : 0u) << read;
+  }
+  for (std::size_t i = 0; i < 64; ++i)
+    ASSERT_EQ(f.data()[i], std::byte{0}) << i;             // the line given back is zeroed
+  EXPECT_NE(f.data()[64], std::byte{0});                   // the 5th record is not, yet
+  EXPECT_EQ(rx->try_read(buf).status, msg_status::empty);  // a failed poll keeps it
+  EXPECT_EQ(f.ctl().head.load(), 64u);
+  // The producer can still write the largest message: 16 bytes held are less than it needs.
+  const std::vector<std::byte> big(f.ring.capacity() / 8 - 8, std::byte{7});
+  ASSERT_EQ(tx.try_write(2, big), msg_status::ok);
+  std::vector<std::byte> out(big.size());
+  ASSERT_EQ(rx->try_read(out).status, msg_status::ok);
+  EXPECT_EQ(out, big);
+  // A blocking wait that finds nothing frees what was read before it waits.
+  EXPECT_EQ(rx->wait_readable(1ms), wait_result::timeout);
+  EXPECT_EQ(f.ctl().head.load(), f.ctl().tail.load());
+  // So does the end of the handle.
+  ASSERT_EQ(tx.try_write(1, bytes_of(eight)), msg_status::ok);
+  ASSERT_EQ(rx->try_read(buf).status, msg_status::ok);
+  EXPECT_NE(f.ctl().head.load(), f.ctl().tail.load());
+  rx.reset();
+  EXPECT_EQ(f.ctl().head.load(), f.ctl().tail.load());
+  for (std::size_t i = 0; i < 1024; ++i)
+    ASSERT_EQ(f.data()[i], std::byte{0}) << i;
 }
 
 TYPED_TEST(msg_rings, read_stops_at_max_messages) {

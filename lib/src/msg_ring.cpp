@@ -75,6 +75,7 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
   mask_ = seg_->spec.capacity - 1;
   // relaxed: only the consumer writes head; a new holder continues from it
   head_ = ctl_->head.load(std::memory_order_relaxed);
+  released_ = head_;
   if ((head_ & 7) != 0) {
     throw error(errc::corrupted, "consumer of '" + seg_->name + "': head=" + std::to_string(head_) +
                                      " is not 8-byte aligned");
@@ -84,7 +85,8 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
   // ones after them.
   const std::uint64_t pending = ctl_->head_pending.load(std::memory_order_acquire);
   if (pending != head_ && pending - head_ <= capacity() && (pending & 7) == 0) {
-    release_to(pending);
+    head_ = pending;
+    flush();
   }
   fast_notify_ = detail::register_fast_notifier();
   policy_ = wait;
@@ -97,6 +99,7 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
 
 msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
   if (this != &o) {
+    if (seg_) flush();  // frees what this handle read, while it holds the role
     lease_.release();
     seg_ = std::move(o.seg_);
     lease_ = std::move(o.lease_);
@@ -104,6 +107,7 @@ msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
     data_ = o.data_;
     mask_ = o.mask_;
     head_ = o.head_;
+    released_ = o.released_;
     stall_at_ = o.stall_at_;
     corrupted_ = o.corrupted_;
     fast_notify_ = o.fast_notify_;
@@ -113,18 +117,18 @@ msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
   return *this;
 }
 
-void msg_consumer::release_to(std::uint64_t pos) noexcept {
-  if (pos == head_) return;
+void msg_consumer::flush() noexcept {
+  if (released_ == head_) return;
   // Zero what was consumed, so the next lap reads "not written" until a producer commits.
   // Name the release first: a consumer that is killed while zeroing must not leave zeroed
   // records below head (a successor would wait on them forever); the next one finishes it.
-  ctl_->head_pending.store(pos, std::memory_order_release);
-  const std::uint64_t n = pos - head_;
-  const std::uint64_t index = head_ & mask_;
+  ctl_->head_pending.store(head_, std::memory_order_release);
+  const std::uint64_t n = head_ - released_;
+  const std::uint64_t index = released_ & mask_;
   const std::uint64_t first = std::min(n, capacity() - index);
   std::memset(data_ + index, 0, first);
   std::memset(data_, 0, n - first);
-  head_ = pos;
+  released_ = head_;
   // [R2] gives the zeroed space back; pairs with [A2] in the producers
   ctl_->head.store(head_, std::memory_order_release);
   detail::notify(ctl_->space_wait, fast_notify_);
@@ -141,7 +145,7 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
       if (r.status == msg_status::empty) stalled();
       return r;
     }
-    if (pos - head_ + detail::align8(length) > capacity()) {  // untrusted: past one lap
+    if (pos - released_ + detail::align8(length) > capacity()) {  // untrusted: past one lap
       corrupted_ = true;
       release_to(pos);
       r.status = msg_status::corrupted;
@@ -149,7 +153,7 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
     }
     if (r.type == k_padding_type) {
       pos += detail::align8(length);
-      if (pos - head_ >= capacity()) {  // a lap of padding: nothing to read
+      if (pos - released_ >= capacity()) {  // a lap of padding: nothing to read
         release_to(pos);
         r.status = msg_status::empty;
         stalled();
@@ -195,7 +199,7 @@ std::size_t msg_consumer::recover() noexcept {
     std::int32_t len = detail::length_at(data_, index).load(std::memory_order_acquire);
     if (len > 0) {  // committed (or repaired): look past it, within the current lap
       pos += detail::align8(static_cast<std::uint64_t>(len));
-      if (pos - head_ >= capacity()) break;
+      if (pos - released_ >= capacity()) break;
       continue;
     }
     // acquire: pairs with [R-claim]; positions below tail were really claimed
@@ -232,12 +236,15 @@ std::size_t msg_consumer::recover() noexcept {
 }
 
 wait_result msg_consumer::wait_readable(std::chrono::nanoseconds timeout) noexcept {
+  std::uint32_t type = 0;
+  std::uint64_t length = 0;
+  // About to wait: free what was read first, so that a waiting consumer leaves nothing held
+  // (a producer never needs it, but a reader of the positions expects an empty ring).
+  if (next(head_, type, length) == msg_status::empty) flush();
   detail::wait_scope scope = scope_;
   scope.recover = [](void* self) noexcept { return static_cast<msg_consumer*>(self)->recover(); };
   scope.recover_self = this;  // not stored: handles move
   return detail::wait_for(scope, policy_, timeout, [&] {
-    std::uint32_t type = 0;
-    std::uint64_t length = 0;
     return next(head_, type, length) != msg_status::empty;  // a record, or corruption to report
   });
 }

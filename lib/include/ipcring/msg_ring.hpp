@@ -16,6 +16,15 @@
 // k_padding_type) fills the rest of the buffer, so every message is contiguous. The consumer
 // zeroes what it consumed before giving the space back, so the next lap starts from zeros.
 //
+// Space comes back a cache line at a time: the consumer zeroes and stores head when its read
+// position leaves the line of the last head it stored, before a blocking wait, and when it
+// closes, moves or lets go of its role. Zeroing each small record as soon as it was read wrote
+// to the line the producer was filling, so the line crossed twice per message (8 B single
+// writes ran 2.8x faster without it; bench/README.md, "Message rings"). Fewer than 64 bytes of
+// records wait to be freed, less than any record needs (max_message() is capacity / 8), so a
+// producer never waits for them; a consumer killed with some is succeeded by one that
+// delivers them again (at-least-once, as for a consumer killed inside read()).
+//
 // Contract
 //   * Messages are 0 .. max_message() bytes, max_message() = capacity / 8 - 8. Longer ones are
 //     rejected (msg_status::too_long), never truncated. Types are any uint32 except
@@ -458,6 +467,9 @@ class msg_consumer {
  public:
   msg_consumer(msg_consumer&&) noexcept = default;
   msg_consumer& operator=(msg_consumer&& o) noexcept;
+  ~msg_consumer() {
+    if (seg_) flush();  // before lease_ lets a successor start from head
+  }
 
   /// Hands up to `max_messages` messages to `handler(type, span<const std::byte>)` in place
   /// (no copy; the span is valid during the call), then frees their space. Returns how many.
@@ -466,14 +478,15 @@ class msg_consumer {
     std::size_t n = 0;
     std::uint64_t bytes = 0;
     std::uint64_t pos = head_;
-    // At most one lap: beyond it lie the records just read, zeroed only by release_to().
-    while (n < max_messages && pos - head_ < capacity()) {
+    // At most one lap from the last head stored: beyond it lie records read but not yet
+    // zeroed (flush() zeroes them).
+    while (n < max_messages && pos - released_ < capacity()) {
       std::uint32_t type = 0;
       std::uint64_t length = 0;
       const msg_status s = next(pos, type, length);
       if (s != msg_status::ok) break;
-      // Untrusted: a record reaching past one lap from head would overlap records just read.
-      if (pos - head_ + detail::align8(length) > capacity()) {
+      // Untrusted: a record reaching past one lap would overlap records already read.
+      if (pos - released_ + detail::align8(length) > capacity()) {
         corrupted_ = true;
         break;
       }
@@ -518,7 +531,11 @@ class msg_consumer {
   bool corrupted() const noexcept { return corrupted_; }
 
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
-  void close() noexcept { closer().close(); }
+  /// Closes the consumer side (producers' blocking calls return closed); frees what was read.
+  void close() noexcept {
+    flush();
+    closer().close();
+  }
   close_token closer() const noexcept {
     return close_token(&ctl_->consumer_closed, &ctl_->data_wait, &ctl_->space_wait);
   }
@@ -546,7 +563,14 @@ class msg_consumer {
     length = ulen;
     return msg_status::ok;
   }
-  void release_to(std::uint64_t pos) noexcept;
+  // Read up to `pos`: frees the space once pos leaves the line of the last head stored (the
+  // contract at the top), so records smaller than a line share one release.
+  void release_to(std::uint64_t pos) noexcept {
+    head_ = pos;
+    if (((pos ^ released_) & ~std::uint64_t{detail::k_line - 1}) != 0) flush();
+  }
+  // Zeroes [released_, head_) and gives it back to the producers.
+  void flush() noexcept;
   // An empty event: the first failed attempt at this head (a spinning retry is not another).
   void stalled() noexcept {
     if (stall_at_ != head_) {
@@ -560,7 +584,8 @@ class msg_consumer {
   ring_control* ctl_ = nullptr;
   std::byte* data_ = nullptr;
   std::uint64_t mask_ = 0;
-  std::uint64_t head_ = 0;
+  std::uint64_t head_ = 0;      // read position: the next record
+  std::uint64_t released_ = 0;  // == ctl_->head: the last head stored, head_ - 64 < it <= head_
   std::uint64_t stall_at_ = ~std::uint64_t{0};  // head of the last empty event counted
   bool corrupted_ = false;
   bool fast_notify_ = false;
