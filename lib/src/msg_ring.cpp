@@ -99,7 +99,7 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
 
 msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
   if (this != &o) {
-    if (seg_) flush();  // frees what this handle read, while it holds the role
+    if (seg_ && lease_.held_here()) flush();  // frees what it read, while it holds the role
     lease_.release();
     seg_ = std::move(o.seg_);
     lease_ = std::move(o.lease_);
@@ -142,7 +142,10 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
     r.status = next(pos, r.type, length);
     if (r.status != msg_status::ok) {
       release_to(pos);  // padding skipped so far
-      if (r.status == msg_status::empty) stalled();
+      if (r.status == msg_status::empty) {
+        stopped_at(pos);
+        stalled();
+      }
       return r;
     }
     if (pos - released_ + detail::align8(length) > capacity()) {  // untrusted: past one lap

@@ -120,6 +120,10 @@ role_lease& role_lease::operator=(role_lease&& o) noexcept {
   return *this;
 }
 
+bool role_lease::held_here() const noexcept {
+  return word_ != nullptr && identity_pid(id_) == current_pid();
+}
+
 void role_lease::release() noexcept {
   if (word_ == nullptr) return;
   auto* w = std::exchange(word_, nullptr);

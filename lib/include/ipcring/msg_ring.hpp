@@ -16,14 +16,19 @@
 // k_padding_type) fills the rest of the buffer, so every message is contiguous. The consumer
 // zeroes what it consumed before giving the space back, so the next lap starts from zeros.
 //
-// Space comes back a cache line at a time: the consumer zeroes and stores head when its read
-// position leaves the line of the last head it stored, before a blocking wait, and when it
-// closes, moves or lets go of its role. Zeroing each small record as soon as it was read wrote
-// to the line the producer was filling, so the line crossed twice per message (8 B single
-// writes ran 2.8x faster without it; bench/README.md, "Message rings"). Fewer than 64 bytes of
-// records wait to be freed, less than any record needs (max_message() is capacity / 8), so a
-// producer never waits for them; a consumer killed with some is succeeded by one that
-// delivers them again (at-least-once, as for a consumer killed inside read()).
+// Space comes back a sixteenth of the ring at a time (k_release_parts): the consumer zeroes
+// and stores head when its read position leaves the sixteenth that holds the last head it
+// stored, before a blocking wait, and when it closes, moves or lets go of its role. Zeroing
+// each record and storing head as soon as it was read wrote to the line the producer was
+// filling, and to the head line a producer waiting for space polls: 8 B single writes ran
+// 2.8x faster and 64 B ones 10x faster between far cores without it (bench/README.md,
+// "Message rings"). Fewer than capacity / 16 bytes of read records wait to be freed. A
+// producer never waits for them once the consumer has read all that is committed: the largest
+// record (capacity / 8 bytes, max_message() + 8) and its padding at the wrap take less than
+// capacity / 4. A consumer that stops at a record another producer claimed and has not
+// committed (mpsc_msg) frees them at once, since that producer may itself be waiting for space.
+// A consumer killed with some is succeeded by one that delivers them again (at-least-once, as
+// for a consumer killed inside read()): at most its last batch and what it held.
 //
 // Contract
 //   * Messages are 0 .. max_message() bytes, max_message() = capacity / 8 - 8. Longer ones are
@@ -60,6 +65,12 @@ namespace ipcring {
 inline constexpr std::uint32_t k_padding_type = 0xFFFFFFFFu;
 /// Bytes of a record header.
 inline constexpr std::uint32_t k_record_header = 8;
+/// The consumer gives space back a 1/k_release_parts of the ring at a time (see the top).
+inline constexpr std::uint64_t k_release_parts = 16;
+static_assert(k_release_parts >= 2 && 1024 / k_release_parts >= 64,
+              "a release covers a cache line or more (1 KiB rings included), and what the "
+              "consumer holds plus the largest record with its padding (under capacity / 4) "
+              "fit in the ring together");
 
 /// Outcome of a message-ring hot-path call.
 enum class msg_status : std::uint8_t {
@@ -468,11 +479,14 @@ class msg_consumer {
   msg_consumer(msg_consumer&&) noexcept = default;
   msg_consumer& operator=(msg_consumer&& o) noexcept;
   ~msg_consumer() {
-    if (seg_) flush();  // before lease_ lets a successor start from head
+    // Before lease_ lets a successor start from head; not in a child that inherited the handle
+    // across fork(), whose copy of head_ is stale.
+    if (seg_ && lease_.held_here()) flush();
   }
 
   /// Hands up to `max_messages` messages to `handler(type, span<const std::byte>)` in place
-  /// (no copy; the span is valid during the call), then frees their space. Returns how many.
+  /// (no copy; the span is valid during the call), then releases them (their space is freed a
+  /// sixteenth of the ring at a time, see the top). Returns how many.
   template <class Handler>
   std::size_t read(Handler&& handler, std::size_t max_messages = SIZE_MAX) noexcept {
     std::size_t n = 0;
@@ -484,7 +498,10 @@ class msg_consumer {
       std::uint32_t type = 0;
       std::uint64_t length = 0;
       const msg_status s = next(pos, type, length);
-      if (s != msg_status::ok) break;
+      if (s != msg_status::ok) {
+        if (s == msg_status::empty) stopped_at(pos);
+        break;
+      }
       // Untrusted: a record reaching past one lap would overlap records already read.
       if (pos - released_ + detail::align8(length) > capacity()) {
         corrupted_ = true;
@@ -563,14 +580,20 @@ class msg_consumer {
     length = ulen;
     return msg_status::ok;
   }
-  // Read up to `pos`: frees the space once pos leaves the line of the last head stored (the
-  // contract at the top), so records smaller than a line share one release.
+  // Read up to `pos`: frees the space once pos leaves the sixteenth of the ring that holds the
+  // last head stored (the contract at the top), so that many records share one release.
   void release_to(std::uint64_t pos) noexcept {
     head_ = pos;
-    if (((pos ^ released_) & ~std::uint64_t{detail::k_line - 1}) != 0) flush();
+    if (((pos ^ released_) & ~(capacity() / k_release_parts - 1)) != 0) flush();
   }
   // Zeroes [released_, head_) and gives it back to the producers.
   void flush() noexcept;
+  // The read position found no committed record at `pos`: if a producer claimed it and has not
+  // committed (mpsc_msg), free what is held (the contract at the top).
+  void stopped_at(std::uint64_t pos) noexcept {
+    // relaxed: only decides whether to free now; flush() orders its own stores
+    if (detail::length_at(data_, pos & mask_).load(std::memory_order_relaxed) < 0) flush();
+  }
   // An empty event: the first failed attempt at this head (a spinning retry is not another).
   void stalled() noexcept {
     if (stall_at_ != head_) {
@@ -585,7 +608,7 @@ class msg_consumer {
   std::byte* data_ = nullptr;
   std::uint64_t mask_ = 0;
   std::uint64_t head_ = 0;      // read position: the next record
-  std::uint64_t released_ = 0;  // == ctl_->head: the last head stored, head_ - 64 < it <= head_
+  std::uint64_t released_ = 0;  // == ctl_->head: the last head stored (the contract at the top)
   std::uint64_t stall_at_ = ~std::uint64_t{0};  // head of the last empty event counted
   bool corrupted_ = false;
   bool fast_notify_ = false;

@@ -52,6 +52,9 @@ class role_lease {
   role_lease& operator=(role_lease&& o) noexcept;
   ~role_lease() { release(); }
   void release() noexcept;
+  /// True while this process holds the role (false once released, and in a child that
+  /// inherited the lease across fork()). Makes a syscall: not for the hot path.
+  bool held_here() const noexcept;
 
  private:
   role_lease(std::atomic<std::uint64_t>* w, std::uint64_t id) : word_(w), id_(id) {}
