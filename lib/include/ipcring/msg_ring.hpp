@@ -21,8 +21,8 @@
 // stored, before a blocking wait, and when it closes, moves or lets go of its role. Zeroing
 // each record and storing head as soon as it was read wrote to the line the producer was
 // filling, and to the head line a producer waiting for space polls: 8 B single writes ran
-// 2.8x faster and 64 B ones 10x faster between far cores without it (bench/README.md,
-// "Message rings"). Fewer than capacity / 16 bytes of read records wait to be freed. A
+// 8.7x faster and 64 B ones 9.6x faster between far cores without it (bench/README.md,
+// "Message rings: releasing a sixteenth of the ring at a time"). Fewer than capacity / 16 bytes of read records wait to be freed. A
 // producer never waits for them once the consumer has read all that is committed: the largest
 // record (capacity / 8 bytes, max_message() + 8) and its padding at the wrap take less than
 // capacity / 4. A consumer that stops at a record another producer claimed and has not
