@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "ipcring/inspect.hpp"
 #include "ipcring/msg_ring.hpp"
 #include "support/test_support.hpp"
 
@@ -80,6 +81,29 @@ TEST(msg_ring_ipc, one_producer_process_random_lengths_arrive_intact) {
 
 TEST(msg_ring_ipc, two_producer_processes_interleave_intact_and_in_order) {
   run<mpsc_msg_ring>(2, 200'000);
+}
+
+// As for spsc_ring: a consumer a child inherited across fork() neither zeroes nor frees what
+// the parent's consumer read when the child destroys it.
+TEST(msg_ring_ipc, consumer_inherited_across_fork_frees_nothing_when_destroyed) {
+  segment_guard g(unique_name());
+  auto ring = spsc_msg_ring::create(g.name(), 1024);
+  auto tx = ring.producer();
+  auto rx = ring.consumer();
+  const std::byte one[8] = {std::byte{1}};
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(tx.try_write(1, one), msg_status::ok);
+  std::byte buf[8];
+  ASSERT_EQ(rx.try_read(buf).status, msg_status::ok);  // held: head is not stored yet
+  child_process child([&] {
+    { auto copy = std::move(rx); }
+    return 0;
+  });
+  ASSERT_EQ(child.exit_code(), 0);
+  EXPECT_EQ(inspect(g.name()).head, 0u);
+  ASSERT_EQ(rx.try_read(buf).status, msg_status::ok);
+  ASSERT_EQ(rx.try_read(buf).status, msg_status::ok);
+  EXPECT_EQ(rx.try_read(buf).status, msg_status::empty);
 }
 
 }  // namespace

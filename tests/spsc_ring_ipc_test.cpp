@@ -134,5 +134,27 @@ TEST(spsc_ring_ipc_roles, handle_inherited_across_fork_does_not_release_the_role
   expect_error(errc::busy, [&] { (void)ring.producer(); });  // still ours
 }
 
+// A consumer handle frees what it popped when it is destroyed, but not a copy a child inherited
+// across fork(): its head is stale, and storing it would move the parent's head.
+TEST(spsc_ring_ipc_roles, consumer_inherited_across_fork_frees_nothing_when_destroyed) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 64);  // 8 lines of 8-byte slots
+  auto tx = ring.producer();
+  auto rx = ring.consumer();
+  for (u64 i = 0; i < 40; ++i)
+    ASSERT_TRUE(tx.try_push(i));
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));  // more than half a ring follows: head is not stored yet
+  ASSERT_EQ(ring.size_approx(), 40u);
+  child_process child([&] {
+    { auto copy = std::move(rx); }
+    return ring.size_approx() == 40 ? 0 : 1;
+  });
+  ASSERT_EQ(child.exit_code(), 0);
+  EXPECT_EQ(ring.size_approx(), 40u);
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 1u);
+}
+
 }  // namespace
 }  // namespace ipcring::test

@@ -400,11 +400,14 @@ class spsc_consumer {
   /// A moved-from handle may only be destroyed or assigned to.
   spsc_consumer(spsc_consumer&&) noexcept = default;
   ~spsc_consumer() {
-    if (seg_) flush_pending();  // before role_ (destroyed first) lets a successor start from head
+    // Before role_ (destroyed first) lets a successor start from head; not in a child that
+    // inherited the handle across fork(), whose head_ is stale.
+    if (seg_ && role_.held_here()) flush_pending();
   }
   spsc_consumer& operator=(spsc_consumer&& o) noexcept {
     if (this != &o) {
-      if (seg_) flush_pending();  // frees what this handle popped, while it holds the role
+      // Frees what this handle popped, while it holds the role (not if inherited by fork).
+      if (seg_ && role_.held_here()) flush_pending();
       role_.release();            // while the mapping the role word lives in is still ours
       seg_ = std::move(o.seg_);
       role_ = std::move(o.role_);
