@@ -114,6 +114,16 @@ TYPED_TEST(msg_rings, space_comes_back_a_sixteenth_of_the_ring_at_a_time) {
   }
 }
 
+// Writes a 16-byte record at 0 and reads it: the consumer then holds it (read, not yet zeroed
+// or freed), as a sixteenth of a 1 KiB ring is 64 bytes.
+template <class Fixture, class Producer>
+void hold_one_record(Fixture& f, Producer& tx, msg_consumer& rx) {
+  ASSERT_EQ(tx.try_write(1, bytes_of("12345678")), msg_status::ok);
+  std::byte buf[16];
+  ASSERT_EQ(rx.try_read(buf).status, msg_status::ok);
+  ASSERT_EQ(f.ctl().head.load(), 0u);
+}
+
 // One lap counts from the head stored, not from the read position: a read() that starts with
 // a record held (read, not yet zeroed) stops before it comes round to it again.
 TYPED_TEST(msg_rings, a_held_record_is_never_read_again_a_lap_later) {
@@ -121,10 +131,7 @@ TYPED_TEST(msg_rings, a_held_record_is_never_read_again_a_lap_later) {
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
   const std::string eight = "12345678";
-  ASSERT_EQ(tx.try_write(1, bytes_of(eight)), msg_status::ok);
-  std::byte buf[16];
-  ASSERT_EQ(rx.try_read(buf).status, msg_status::ok);
-  ASSERT_EQ(f.ctl().head.load(), 0u);  // held: the record at 0 is read, not yet zeroed
+  hold_one_record(f, tx, rx);
   u64 written = 0;
   while (tx.try_write(2, bytes_of(eight)) == msg_status::ok)
     ++written;
@@ -348,10 +355,8 @@ TEST(msg_ring, a_consumer_stopped_at_an_open_claim_frees_what_it_holds) {
   auto b = f.ring.producer();
   auto rx = f.ring.consumer();
   const std::string eight = "12345678";
-  ASSERT_EQ(b.try_write(1, bytes_of(eight)), msg_status::ok);
+  hold_one_record(f, b, rx);
   std::byte buf[16];
-  ASSERT_EQ(rx.try_read(buf).status, msg_status::ok);
-  EXPECT_EQ(f.ctl().head.load(), 0u);  // held
   auto c = a.try_claim(1, 8);  // open, at position 16
   ASSERT_TRUE(c);
   EXPECT_EQ(rx.try_read(buf).status, msg_status::empty);
