@@ -137,12 +137,11 @@ TYPED_TEST(msg_rings, a_held_record_is_never_read_again_a_lap_later) {
     ++written;
   ASSERT_EQ(written, 1024u / 16 - 1);  // up to one lap from the head stored
   u64 got = 0;
-  EXPECT_EQ(rx.read(
-                [&](std::uint32_t type, std::span<const std::byte> m) {
-                  EXPECT_EQ(type, 2u);  // never the held record (type 1) again
-                  EXPECT_EQ(text_of(m), eight);
-                  ++got;
-                }),
+  EXPECT_EQ(rx.read([&](std::uint32_t type, std::span<const std::byte> m) {
+    EXPECT_EQ(type, 2u);  // never the held record (type 1) again
+    EXPECT_EQ(text_of(m), eight);
+    ++got;
+  }),
             written);
   EXPECT_EQ(got, written);
   EXPECT_FALSE(rx.corrupted());

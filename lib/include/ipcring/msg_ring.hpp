@@ -18,17 +18,18 @@
 //
 // Space comes back a sixteenth of the ring at a time (k_release_parts): the consumer zeroes
 // and stores head when its read position leaves the sixteenth that holds the last head it
-// stored, before a blocking wait, and when it closes, moves or lets go of its role. Zeroing
-// each record and storing head as soon as it was read wrote to the line the producer was
-// filling, and to the head line a producer waiting for space polls: 8 B single writes ran
-// 8.7x faster and 64 B ones 9.6x faster between far cores without it (bench/README.md,
-// "Message rings: releasing a sixteenth of the ring at a time"). Fewer than capacity / 16 bytes of read records wait to be freed. A
-// producer never waits for them once the consumer has read all that is committed: the largest
-// record (capacity / 8 bytes, max_message() + 8) and its padding at the wrap take less than
-// capacity / 4. A consumer that stops at a record another producer claimed and has not
-// committed (mpsc_msg) frees them at once, since that producer may itself be waiting for space.
-// A consumer killed with some is succeeded by one that delivers them again (at-least-once, as
-// for a consumer killed inside read()): at most its last batch and what it held.
+// stored, when it stops at a record another producer claimed and has not committed (mpsc_msg:
+// that producer may itself be waiting for space), before a blocking wait that finds nothing,
+// and when it closes, moves or lets go of its role. Zeroing each record and storing head as
+// soon as it was read wrote to the line the producer was filling, and to the head line that a
+// producer waiting for space polls: 8 B single writes ran 8.7x faster and 64 B ones 9.6x
+// faster between far cores without it (bench/README.md, "Message rings: releasing a sixteenth
+// of the ring at a time"). Fewer than capacity / 16 bytes of read records wait to be freed,
+// and a producer never waits for them once the consumer has read all that is committed: the
+// largest record (capacity / 8 bytes, max_message() + 8) and its padding at the wrap take
+// less than capacity / 4. A consumer killed with some is succeeded by one that delivers them
+// again (at-least-once, as for a consumer killed inside read()): at most its last batch and
+// what it held.
 //
 // Contract
 //   * Messages are 0 .. max_message() bytes, max_message() = capacity / 8 - 8. Longer ones are

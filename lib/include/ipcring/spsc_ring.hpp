@@ -408,7 +408,7 @@ class spsc_consumer {
     if (this != &o) {
       // Frees what this handle popped, while it holds the role (not if inherited by fork).
       if (seg_ && role_.held_here()) flush_pending();
-      role_.release();            // while the mapping the role word lives in is still ours
+      role_.release();  // while the mapping the role word lives in is still ours
       seg_ = std::move(o.seg_);
       role_ = std::move(o.role_);
       ctl_ = o.ctl_;
