@@ -60,7 +60,7 @@ TYPED_TEST(msg_rings, messages_are_read_in_place_in_order) {
   EXPECT_EQ(got[1], std::make_pair(2u, std::string()));
   EXPECT_EQ(got[2], std::make_pair(3u, std::string("world!")));
   EXPECT_EQ(rx.read([](auto, auto) {}), 0u);
-  rx.close();  // frees the 40 bytes read, which a line-at-a-time release still held
+  rx.close();  // frees the 40 bytes read, held until the read position leaves a sixteenth
   for (std::size_t i = 0; i < 1024; ++i)
     ASSERT_EQ(f.data()[i], std::byte{0}) << i;  // zeroed
 }
@@ -91,7 +91,7 @@ TYPED_TEST(msg_rings, space_comes_back_a_sixteenth_of_the_ring_at_a_time) {
     EXPECT_NE(f.data()[part], std::byte{0});                 // the last record is not, yet
     EXPECT_EQ(rx->try_read(buf).status, msg_status::empty);  // a failed poll keeps it
     EXPECT_EQ(f.ctl().head.load(), part);
-    // The producer can still write the largest message, however much is held.
+    // The producer can still write the largest message, with 16 bytes held.
     const std::vector<std::byte> big(cap / 8 - 8, std::byte{7});
     ASSERT_EQ(tx.try_write(2, big), msg_status::ok);
     std::vector<std::byte> out(big.size());
@@ -147,25 +147,31 @@ TYPED_TEST(msg_rings, a_held_record_is_never_read_again_a_lap_later) {
   EXPECT_FALSE(rx.corrupted());
 }
 
-// Held records and the largest write fit together: a consumer that read all but nothing of
-// the last sixteenth (the most it holds) leaves room for a maximal record at the wrap.
+// Held records and a write at the wrap: a consumer holding most of the last sixteenth before
+// the wrap (56 of its 64 bytes) leaves room for a maximal record with its padding, and the
+// release that crosses the wrap zeroes both sides of it.
 TYPED_TEST(msg_rings, held_space_never_keeps_the_largest_record_out) {
   fixture<TypeParam> f(1024);
+  f.set_position(1024 - 64);  // an empty ring at 960, the last sixteenth of the lap
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
-  // Fill the ring with 8-byte records (header only), read them all one by one: the last
-  // release leaves part of a sixteenth held.
-  u64 written = 0;
-  while (tx.try_write(1, {}) == msg_status::ok)
-    ++written;
-  ASSERT_EQ(written, 1024u / 8);
   std::byte none[1];
-  for (u64 i = 0; i < written - 1; ++i)
+  for (int i = 0; i < 7; ++i)  // 8-byte records (headers only) up to 1016
+    ASSERT_EQ(tx.try_write(1, {}), msg_status::ok);
+  for (int i = 0; i < 7; ++i)
     ASSERT_EQ(rx.try_read(none).status, msg_status::ok);
-  EXPECT_LT(f.ctl().tail.load() - f.ctl().head.load(), 1024u / 16 + 8);
-  // Position 1016: a maximal record (120 + 8 bytes) needs 8 bytes of padding and 128 more.
+  EXPECT_EQ(f.ctl().head.load(), 960u);  // 56 bytes held
+  // At 1016 a maximal record (120 + 8 bytes) needs 8 bytes of padding first.
   const std::vector<std::byte> big(1024 / 8 - 8, std::byte{3});
-  EXPECT_EQ(tx.try_write(2, big), msg_status::ok);
+  ASSERT_EQ(tx.try_write(2, big), msg_status::ok);
+  std::vector<std::byte> out(big.size());
+  const read_result r = rx.try_read(out);
+  ASSERT_EQ(r.status, msg_status::ok);
+  EXPECT_EQ(r.type, 2u);
+  EXPECT_EQ(out, big);
+  EXPECT_EQ(f.ctl().head.load(), 1024u + 128u);  // left the sixteenth: all freed
+  for (std::size_t i = 0; i < 1024; ++i)
+    ASSERT_EQ(f.data()[i], std::byte{0}) << i;
 }
 
 TYPED_TEST(msg_rings, read_stops_at_max_messages) {
@@ -363,6 +369,21 @@ TEST(msg_ring, a_consumer_stopped_at_an_open_claim_frees_what_it_holds) {
   ASSERT_EQ(b.try_write(1, bytes_of(eight)), msg_status::ok);
   c.commit();
   EXPECT_EQ(rx.read([](auto, auto) {}), 2u);
+}
+
+// The same through read(): what the call itself read before the claim is freed too.
+TEST(msg_ring, a_read_that_stops_at_an_open_claim_frees_what_it_read) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto a = f.ring.producer();
+  auto b = f.ring.producer();
+  auto rx = f.ring.consumer();
+  ASSERT_EQ(b.try_write(1, bytes_of("12345678")), msg_status::ok);
+  auto c = a.try_claim(1, 8);  // open, at position 16
+  ASSERT_TRUE(c);
+  EXPECT_EQ(rx.read([](auto, auto) {}), 1u);
+  EXPECT_EQ(f.ctl().head.load(), 16u);
+  c.commit();
+  EXPECT_EQ(rx.read([](auto, auto) {}), 1u);
 }
 
 TEST(msg_ring, recover_pads_over_what_a_dead_producer_claimed_but_never_committed) {

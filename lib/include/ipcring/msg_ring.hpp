@@ -20,7 +20,7 @@
 // and stores head when its read position leaves the sixteenth that holds the last head it
 // stored, when it stops at a record another producer claimed and has not committed (mpsc_msg:
 // that producer may itself be waiting for space), before a blocking wait that finds nothing,
-// and when it closes, moves or lets go of its role. Zeroing each record and storing head as
+// and when it closes, is assigned over or is destroyed. Zeroing each record and storing head as
 // soon as it was read wrote to the line the producer was filling, and to the head line that a
 // producer waiting for space polls: 8 B single writes ran 8.7x faster and 64 B ones 9.6x
 // faster between far cores without it (bench/README.md, "Message rings: releasing a sixteenth
@@ -41,6 +41,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -68,7 +69,8 @@ inline constexpr std::uint32_t k_padding_type = 0xFFFFFFFFu;
 inline constexpr std::uint32_t k_record_header = 8;
 /// The consumer gives space back a 1/k_release_parts of the ring at a time (see the top).
 inline constexpr std::uint64_t k_release_parts = 16;
-static_assert(k_release_parts >= 2 && 1024 / k_release_parts >= 64,
+static_assert(std::has_single_bit(k_release_parts) && k_release_parts >= 2 &&
+                  1024 / k_release_parts >= 64,
               "a release covers a cache line or more (1 KiB rings included), and what the "
               "consumer holds plus the largest record with its padding (under capacity / 4) "
               "fit in the ring together");
@@ -493,6 +495,7 @@ class msg_consumer {
     std::size_t n = 0;
     std::uint64_t bytes = 0;
     std::uint64_t pos = head_;
+    bool empty = false;  // stopped where nothing is committed
     // At most one lap from the last head stored: beyond it lie records read but not yet
     // zeroed (flush() zeroes them).
     while (n < max_messages && pos - released_ < capacity()) {
@@ -500,7 +503,7 @@ class msg_consumer {
       std::uint64_t length = 0;
       const msg_status s = next(pos, type, length);
       if (s != msg_status::ok) {
-        if (s == msg_status::empty) stopped_at(pos);
+        empty = s == msg_status::empty;
         break;
       }
       // Untrusted: a record reaching past one lap would overlap records already read.
@@ -517,6 +520,7 @@ class msg_consumer {
       pos += detail::align8(length);
     }
     release_to(pos);
+    if (empty) stopped_at(pos);
     if (n != 0) {
       detail::count_messages(ctl_->consumer_stats, n, bytes);
     } else if (max_messages != 0) {
