@@ -65,15 +65,14 @@ TYPED_TEST(msg_rings, messages_are_read_in_place_in_order) {
     ASSERT_EQ(f.data()[i], std::byte{0}) << i;  // zeroed
 }
 
-// Space comes back a part of the ring at a time (the contract in msg_ring.hpp: a sixteenth of
-// the ring in spsc_msg, a cache line in mpsc_msg): reading 16-byte records one by one stores
-// head when the read position leaves the part of the last head stored; what is held is freed by a blocking wait and by the handle's end, and never
+// Space comes back a sixteenth of the ring at a time (the contract in msg_ring.hpp): reading
+// 16-byte records one by one stores head when the read position leaves the sixteenth of the
+// last head stored; what is held is freed by a blocking wait and by the handle's end, and never
 // keeps the largest message out.
-TYPED_TEST(msg_rings, space_comes_back_a_part_of_the_ring_at_a_time) {
+TYPED_TEST(msg_rings, space_comes_back_a_sixteenth_of_the_ring_at_a_time) {
   for (const u64 cap : {u64{1024}, u64{4096}}) {
     SCOPED_TRACE(cap);
-    // spsc_msg: 64 and 256 bytes, 4 and 16 records; mpsc_msg: 64 bytes in both
-    const u64 part = std::is_same_v<TypeParam, spsc_msg_ring> ? cap / 16 : 64;
+    const u64 part = cap / 16;  // 64 and 256 bytes: 4 and 16 records
     fixture<TypeParam> f(cap);
     auto tx = f.ring.producer();
     std::optional rx(f.ring.consumer());
@@ -116,7 +115,7 @@ TYPED_TEST(msg_rings, space_comes_back_a_part_of_the_ring_at_a_time) {
 }
 
 // Writes a 16-byte record at 0 and reads it: the consumer then holds it (read, not yet zeroed
-// or freed), as a part of a 1 KiB ring is 64 bytes (a sixteenth, or a line).
+// or freed), as a sixteenth of a 1 KiB ring is 64 bytes.
 template <class Fixture, class Producer>
 void hold_one_record(Fixture& f, Producer& tx, msg_consumer& rx) {
   ASSERT_EQ(tx.try_write(1, bytes_of("12345678")), msg_status::ok);

@@ -76,10 +76,6 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
   // relaxed: only the consumer writes head; a new holder continues from it
   head_ = ctl_->head.load(std::memory_order_relaxed);
   released_ = head_;
-  // A sixteenth of the ring with one producer, a line with several (msg_ring.hpp, the top).
-  release_mask_ = ~((seg_->spec.kind == ring_kind::spsc_msg ? capacity() / k_release_parts
-                                                            : std::uint64_t{detail::k_line}) -
-                    1);
   if ((head_ & 7) != 0) {
     throw error(errc::corrupted, "consumer of '" + seg_->name + "': head=" + std::to_string(head_) +
                                      " is not 8-byte aligned");
@@ -112,7 +108,6 @@ msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
     mask_ = o.mask_;
     head_ = o.head_;
     released_ = o.released_;
-    release_mask_ = o.release_mask_;
     stall_at_ = o.stall_at_;
     corrupted_ = o.corrupted_;
     fast_notify_ = o.fast_notify_;

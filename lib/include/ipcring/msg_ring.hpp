@@ -16,21 +16,20 @@
 // k_padding_type) fills the rest of the buffer, so every message is contiguous. The consumer
 // zeroes what it consumed before giving the space back, so the next lap starts from zeros.
 //
-// Space comes back in parts: a sixteenth of the ring (k_release_parts) in spsc_msg, a cache
-// line in mpsc_msg. The consumer zeroes and stores head when its read position leaves the part
-// that holds the last head it stored, when it stops at a record another producer claimed and
-// has not committed (mpsc_msg: that producer may itself be waiting for space), before a
-// blocking wait that finds nothing, and when it closes, is assigned over or is destroyed.
-// Zeroing each record and storing head as soon as it was read wrote to the line the producer
-// was filling, and to the head line that a producer waiting for space polls: spsc_msg 8 B
-// single writes ran 8.7x faster and 64 B ones 9.6x faster between far cores without it;
-// mpsc_msg 64 B ones 1.48x with a line and 0.77x with a sixteenth (bench/README.md, "Message
-// rings: releasing a sixteenth of the ring at a time"). Fewer than capacity / 16 bytes of
-// read records wait to be freed, and a producer never waits for them once the consumer has
-// read all that is committed: the largest record (capacity / 8 bytes, max_message() + 8) and
-// its padding at the wrap take less than capacity / 4. A consumer killed with some is
-// succeeded by one that delivers them again (at-least-once, as for a consumer killed inside
-// read()): at most its last batch and what it held.
+// Space comes back a sixteenth of the ring at a time (k_release_parts): the consumer zeroes
+// and stores head when its read position leaves the sixteenth that holds the last head it
+// stored, when it stops at a record another producer claimed and has not committed (mpsc_msg:
+// that producer may itself be waiting for space), before a blocking wait that finds nothing,
+// and when it closes, is assigned over or is destroyed. Zeroing each record and storing head as
+// soon as it was read wrote to the line the producer was filling, and to the head line that a
+// producer waiting for space polls: 8 B single writes ran 8.7x faster and 64 B ones 9.6x
+// faster between far cores without it (bench/README.md, "Message rings: releasing a sixteenth
+// of the ring at a time"). Fewer than capacity / 16 bytes of read records wait to be freed,
+// and a producer never waits for them once the consumer has read all that is committed: the
+// largest record (capacity / 8 bytes, max_message() + 8) and its padding at the wrap take
+// less than capacity / 4. A consumer killed with some is succeeded by one that delivers them
+// again (at-least-once, as for a consumer killed inside read()): at most its last batch and
+// what it held.
 //
 // Contract
 //   * Messages are 0 .. max_message() bytes, max_message() = capacity / 8 - 8. Longer ones are
@@ -68,7 +67,7 @@ namespace ipcring {
 inline constexpr std::uint32_t k_padding_type = 0xFFFFFFFFu;
 /// Bytes of a record header.
 inline constexpr std::uint32_t k_record_header = 8;
-/// An spsc_msg consumer gives space back a 1/k_release_parts of the ring at a time (the top).
+/// The consumer gives space back a 1/k_release_parts of the ring at a time (see the top).
 inline constexpr std::uint64_t k_release_parts = 16;
 static_assert(std::has_single_bit(k_release_parts) && k_release_parts >= 2 &&
                   1024 / k_release_parts >= 64,
@@ -490,7 +489,7 @@ class msg_consumer {
 
   /// Hands up to `max_messages` messages to `handler(type, span<const std::byte>)` in place
   /// (no copy; the span is valid during the call), then releases them (their space is freed a
-  /// part of the ring at a time, see the top). Returns how many.
+  /// sixteenth of the ring at a time, see the top). Returns how many.
   template <class Handler>
   std::size_t read(Handler&& handler, std::size_t max_messages = SIZE_MAX) noexcept {
     std::size_t n = 0;
@@ -586,11 +585,11 @@ class msg_consumer {
     length = ulen;
     return msg_status::ok;
   }
-  // Read up to `pos`: frees the space once pos leaves the part of the ring that holds the last
-  // head stored (the contract at the top), so that several records share one release.
+  // Read up to `pos`: frees the space once pos leaves the sixteenth of the ring that holds the
+  // last head stored (the contract at the top), so that many records share one release.
   void release_to(std::uint64_t pos) noexcept {
     head_ = pos;
-    if (((pos ^ released_) & release_mask_) != 0) flush();
+    if (((pos ^ released_) & ~(capacity() / k_release_parts - 1)) != 0) flush();
   }
   // Zeroes [released_, head_) and gives it back to the producers.
   void flush() noexcept;
@@ -613,9 +612,8 @@ class msg_consumer {
   ring_control* ctl_ = nullptr;
   std::byte* data_ = nullptr;
   std::uint64_t mask_ = 0;
-  std::uint64_t head_ = 0;          // read position: the next record
-  std::uint64_t released_ = 0;      // == ctl_->head: the last head stored (the contract at the top)
-  std::uint64_t release_mask_ = 0;  // ~(bytes of a release part - 1)
+  std::uint64_t head_ = 0;      // read position: the next record
+  std::uint64_t released_ = 0;  // == ctl_->head: the last head stored (the contract at the top)
   std::uint64_t stall_at_ = ~std::uint64_t{0};  // head of the last empty event counted
   bool corrupted_ = false;
   bool fast_notify_ = false;
