@@ -125,9 +125,9 @@ bool role_lease::held_here() const noexcept {
 }
 
 void role_lease::release() noexcept {
-  if (word_ == nullptr) return;
+  const bool mine = held_here();  // false when released already, or inherited by fork
   auto* w = std::exchange(word_, nullptr);
-  if (identity_pid(id_) != current_pid()) return;  // inherited by fork
+  if (!mine) return;
   if (stats_ != nullptr && w->load(std::memory_order_relaxed) == id_) {
     fold_counters(*stats_, *totals_);  // while the record is still ours
   }
