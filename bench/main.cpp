@@ -17,6 +17,7 @@
 
 #include "alternatives.hpp"
 #include "harness.hpp"
+#include "mpmc_2p2c.hpp"
 #include "scenarios.hpp"
 #include "single.hpp"
 #include "transports.hpp"
@@ -65,6 +66,8 @@ void register_all() {
   add("BM_pingpong/floor/8", floor_pingpong);
   add("BM_pingpong/spsc/8", [](benchmark::State& s) { pingpong<spsc_transport<8>>(s, 8); });
   add("BM_pingpong/mpmc/8", [](benchmark::State& s) { pingpong<mpmc_transport<8>>(s, 8); });
+  add("BM_pingpong/mpmc_block/8",
+      [](benchmark::State& s) { pingpong<mpmc_transport<8, true>>(s, 8); });
   add("BM_pingpong/spsc_msg/8",
       [](benchmark::State& s) { pingpong<msg_transport<ipcring::spsc_msg_ring>>(s, 8); });
   add("BM_pingpong/mpsc_msg/8",
@@ -98,6 +101,12 @@ void register_all() {
     }
     add_throughput<spsc_tput_transport<N>>("spsc_tput", N);
     add_throughput<mpmc_transport<N>>("mpmc", N);
+    add_throughput<mpmc_transport<N, true>>("mpmc_block", N, true);
+    for (mode m : modes()) {  // two producer and two consumer processes (mpmc_2p2c.hpp)
+      if (m == mode::claim) continue;
+      add("BM_throughput/mpmc_2p2c/" + std::to_string(N) + "/" + to_string(m),
+          [m](benchmark::State& s) { throughput_2p2c<N>(s, m); });
+    }
     add_throughput<msg_transport<ipcring::spsc_msg_ring>>("spsc_msg", N);
     add_throughput<msg_transport<ipcring::mpsc_msg_ring>>("mpsc_msg", N);
     add_throughput<boost_lockfree_transport<N>>("boost_lockfree", N);

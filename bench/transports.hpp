@@ -181,10 +181,12 @@ struct spsc_tput_transport : spsc_transport<N, true> {
   }
 };
 
-/// mpmc_ring<payload<N>> used by one producer and one consumer (1P1C).
-template <std::size_t N>
+/// mpmc_ring<payload<N>> used by one producer and one consumer (1P1C). Block: single messages
+/// through the blocking push and pop (the default wait_policy: spin, then sleep); batches
+/// stay spinning (mpmc_ring has no wait for n slots).
+template <std::size_t N, bool Block = false>
 struct mpmc_transport {
-  static constexpr bool has_batch = true, has_claim = false;
+  static constexpr bool has_batch = !Block, has_claim = false;
   using msg = payload<N>;
   using ring_t = ipcring::mpmc_ring<msg>;
   mpmc_transport(std::string name, std::size_t)
@@ -196,8 +198,12 @@ struct mpmc_transport {
   struct tx_t {
     ipcring::mpmc_producer<msg> h;
     void send(const std::byte* p) noexcept {
-      while (!h.try_push(*reinterpret_cast<const msg*>(p)))
-        ipcring::cpu_relax();
+      if constexpr (Block) {
+        (void)h.push(*reinterpret_cast<const msg*>(p));
+      } else {
+        while (!h.try_push(*reinterpret_cast<const msg*>(p)))
+          ipcring::cpu_relax();
+      }
     }
     void send_batch(const std::byte* p, std::size_t k) noexcept {
       push_all_spinning(h, std::span(reinterpret_cast<const msg*>(p), k));
@@ -206,8 +212,12 @@ struct mpmc_transport {
   struct rx_t {
     ipcring::mpmc_consumer<msg> h;
     void recv(std::byte* out) noexcept {
-      while (!h.try_pop(*reinterpret_cast<msg*>(out)))
-        ipcring::cpu_relax();
+      if constexpr (Block) {
+        (void)h.pop(*reinterpret_cast<msg*>(out));
+      } else {
+        while (!h.try_pop(*reinterpret_cast<msg*>(out)))
+          ipcring::cpu_relax();
+      }
     }
     std::size_t recv_some(std::byte* out, std::size_t k) noexcept {
       return pop_some_spinning(h, std::span(reinterpret_cast<msg*>(out), k));
