@@ -72,6 +72,8 @@ void register_all() {
       [](benchmark::State& s) { pingpong<msg_transport<ipcring::spsc_msg_ring>>(s, 8); });
   add("BM_pingpong/mpsc_msg/8",
       [](benchmark::State& s) { pingpong<msg_transport<ipcring::mpsc_msg_ring>>(s, 8); });
+  add("BM_pingpong/spsc_msg_block/8",
+      [](benchmark::State& s) { pingpong<msg_transport<ipcring::spsc_msg_ring, true>>(s, 8); });
   add("BM_pingpong/spsc_block/8",
       [](benchmark::State& s) { pingpong<spsc_block_transport<8>>(s, 8); });
   add("BM_pingpong/spsc_tput/8",
@@ -109,6 +111,7 @@ void register_all() {
     }
     add_throughput<msg_transport<ipcring::spsc_msg_ring>>("spsc_msg", N);
     add_throughput<msg_transport<ipcring::mpsc_msg_ring>>("mpsc_msg", N);
+    add_throughput<msg_transport<ipcring::spsc_msg_ring, true>>("spsc_msg_block", N, true);
     add_throughput<boost_lockfree_transport<N>>("boost_lockfree", N);
     add_throughput<boost_lockfree_transport<N, true>>("boost_lockfree_patient", N);
     add_throughput<boost_mq_transport>("boost_mq", N);

@@ -233,8 +233,9 @@ struct mpmc_transport {
   ring_t ring_;
 };
 
-/// spsc_msg_ring / mpsc_msg_ring carrying `bytes`-byte messages (type 1).
-template <class Ring>
+/// spsc_msg_ring / mpsc_msg_ring carrying `bytes`-byte messages (type 1). Block: single
+/// messages through the blocking write and wait_readable (default wait_policy); claims spin.
+template <class Ring, bool Block = false>
 struct msg_transport {
   static constexpr bool has_batch = false, has_claim = true;
   msg_transport(std::string name, std::size_t bytes)
@@ -249,8 +250,12 @@ struct msg_transport {
     decltype(std::declval<Ring&>().producer()) h;
     std::size_t bytes;
     void send(const std::byte* p) noexcept {
-      while (h.try_write(1, {p, bytes}) != ipcring::msg_status::ok)
-        ipcring::cpu_relax();
+      if constexpr (Block) {
+        (void)h.write(1, {p, bytes});
+      } else {
+        while (h.try_write(1, {p, bytes}) != ipcring::msg_status::ok)
+          ipcring::cpu_relax();
+      }
     }
     template <class Fill>
     void send_claim(std::size_t k, Fill&& fill) noexcept {
@@ -271,8 +276,13 @@ struct msg_transport {
     ipcring::msg_consumer h;
     std::size_t bytes;
     void recv(std::byte* out) noexcept {
-      while (h.try_read({out, bytes}).status != ipcring::msg_status::ok)
-        ipcring::cpu_relax();
+      while (h.try_read({out, bytes}).status != ipcring::msg_status::ok) {
+        if constexpr (Block) {
+          if (h.wait_readable() != ipcring::wait_result::ok) return;  // the peer closed or died
+        } else {
+          ipcring::cpu_relax();
+        }
+      }
     }
     template <class Check>
     std::size_t recv_claim(std::size_t k, Check&& check) noexcept {
