@@ -417,6 +417,11 @@ class Report:
                 if len(cores) == 1:
                     key = f"core {cores[0]} alone"
                 pairs[key] = pairs.get(key, 0) + 1
+        # Scenarios of more than two processes (mpmc_2p2c) say how many shared a cpu.
+        crowded = sum(1 for b in self.s.throughput.values()
+                      if (b.get("processes_per_cpu") or 0) > 1)
+        if crowded:
+            pairs["four processes, two to a cpu (too few cpus for one each)"] = crowded
         if not pairs:
             return None
         return "; ".join(f"{k}: {n} benchmark{'s' if n > 1 else ''}"
