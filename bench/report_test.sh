@@ -42,6 +42,8 @@ has "$md" "| placement | near |"
 has "$md" "start 93.8 ns, end 95.1 ns (from context floor_ns_start, BM_floor_probe/end): +1%"
 has "$md" "| mode | quick, wall time 42.0 s |"
 has "$md" "| pinned cores | cores 0 and 1:"
+has "$md" "; four processes, two to a cpu (too few cpus for one each): 1 benchmark"
+has "$md" "| 8 B | mpmc_2p2c |"
 lacks "$md" "**Warning:** the floor moved"
 # Computed ratios: spsc 101.5 ns / floor 94.0 ns; 190 M / 40 M msgs/s; 64 KiB against memcpy.
 has "$md" "| spsc | 8 B | 97.0 | 142.0 | 455.0 | 26,800 | 101.5 | 1.08x |"
