@@ -106,5 +106,29 @@ TEST(msg_ring_ipc, consumer_inherited_across_fork_frees_nothing_when_destroyed) 
   EXPECT_EQ(rx.try_read(buf).status, msg_status::empty);
 }
 
+TEST(msg_ring_ipc, consumer_inherited_across_fork_frees_nothing_when_closed) {
+  segment_guard g(unique_name());
+  auto ring = spsc_msg_ring::create(g.name(), 1024);
+  auto tx = ring.producer();
+  auto rx = ring.consumer();
+  for (std::uint8_t i = 1; i <= 3; ++i) {
+    const std::byte m[8] = {std::byte{i}};
+    ASSERT_EQ(tx.try_write(1, m), msg_status::ok);
+  }
+  std::byte buf[8];
+  ASSERT_EQ(rx.try_read(buf).status, msg_status::ok);  // held: head is not stored yet
+  child_process child([&] {
+    rx.close();  // against the contract; must neither store head nor zero unread records
+    return 0;
+  });
+  ASSERT_EQ(child.exit_code(), 0);
+  EXPECT_EQ(inspect(g.name()).head, 0u);
+  for (std::uint8_t i = 2; i <= 3; ++i) {
+    ASSERT_EQ(rx.try_read(buf).status, msg_status::ok);
+    EXPECT_EQ(buf[0], std::byte{i});
+  }
+  EXPECT_EQ(rx.try_read(buf).status, msg_status::empty);
+}
+
 }  // namespace
 }  // namespace ipcring::test

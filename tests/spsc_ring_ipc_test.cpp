@@ -156,5 +156,25 @@ TEST(spsc_ring_ipc_roles, consumer_inherited_across_fork_frees_nothing_when_dest
   EXPECT_EQ(v, 1u);
 }
 
+TEST(spsc_ring_ipc_roles, consumer_inherited_across_fork_frees_nothing_when_closed) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 64);
+  auto tx = ring.producer();
+  auto rx = ring.consumer();
+  for (u64 i = 0; i < 40; ++i)
+    ASSERT_TRUE(tx.try_push(i));
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));  // head is not stored yet
+  ASSERT_TRUE(rx.try_pop(v));
+  child_process child([&] {
+    rx.close();  // against the contract; must not move the parent's head
+    return ring.size_approx() == 40 ? 0 : 1;
+  });
+  ASSERT_EQ(child.exit_code(), 0);
+  EXPECT_EQ(ring.size_approx(), 40u);
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 2u);
+}
+
 }  // namespace
 }  // namespace ipcring::test

@@ -553,9 +553,10 @@ class msg_consumer {
   bool corrupted() const noexcept { return corrupted_; }
 
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
-  /// Closes the consumer side (producers' blocking calls return closed); frees what was read.
+  /// Closes the consumer side (producers' blocking calls return closed); frees what was read
+  /// (not in a child that inherited the handle across fork(), whose position is stale).
   void close() noexcept {
-    flush();
+    if (lease_.held_here()) flush();
     closer().close();
   }
   close_token closer() const noexcept {

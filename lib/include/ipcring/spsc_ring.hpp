@@ -491,9 +491,10 @@ class spsc_consumer {
   }
 
   /// Closes the consumer side: the producer's blocking calls return wait_result::closed, and
-  /// so do this handle's. try_ calls are unaffected. Frees the slots popped so far.
+  /// so do this handle's. try_ calls are unaffected. Frees the slots popped so far (not in a
+  /// child that inherited the handle across fork(), whose position is stale).
   void close() noexcept {
-    flush_pending();
+    if (role_.held_here()) flush_pending();
     closer().close();
   }
   /// A token that closes this side from a signal handler (async-signal-safe).
