@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -453,6 +454,29 @@ TEST(msg_ring, a_new_single_producer_continues_after_records_its_predecessor_com
   auto tx = f.ring.producer();  // must neither overwrite "second" nor write behind the reader
   ASSERT_EQ(tx.try_write(3, bytes_of("third")), msg_status::ok);
   EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 2u);
+  EXPECT_EQ(got, (std::vector<std::string>{"first", "second", "third"}));
+}
+
+// The same takeover while the consumer is halfway through giving back what it read: it has
+// stored head_pending and zeroed the records, not yet stored head. The new producer must not
+// take the zeroed records for the end of the committed ones and write behind the reader.
+TEST(msg_ring, a_new_single_producer_continues_after_a_release_in_progress) {
+  fixture<spsc_msg_ring> f(1024);
+  {
+    auto tx = f.ring.producer();
+    ASSERT_EQ(tx.try_write(1, bytes_of("first")), msg_status::ok);   // 8 + 5 bytes: 16
+    ASSERT_EQ(tx.try_write(2, bytes_of("second")), msg_status::ok);  // 8 + 6 bytes: 16
+  }
+  f.ctl().tail.store(0);  // killed after committing, before storing tail
+  auto rx = f.ring.consumer();
+  std::vector<std::string> got;
+  EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 2u);  // held: head is 0
+  ASSERT_EQ(f.ctl().head.load(), 0u);
+  f.ctl().head_pending.store(32);  // what flush() does first,
+  std::memset(f.data(), 0, 32);    // then second; head comes third
+  auto tx = f.ring.producer();
+  ASSERT_EQ(tx.try_write(3, bytes_of("third")), msg_status::ok);
+  EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 1u);
   EXPECT_EQ(got, (std::vector<std::string>{"first", "second", "third"}));
 }
 
