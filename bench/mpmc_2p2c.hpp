@@ -2,11 +2,15 @@
 //
 // BM_throughput/mpmc_2p2c/<bytes>/<mode>: producers P0 (the benchmark process) and P1,
 // consumers C0 (run_pair's peer) and C1. P0 forks P1 and C0 forks C1 after run_pair has
-// pinned them, so P1 shares P0's cpu and C1 shares C0's, unless the machine has two more
-// cpus: then P1 and C1 get the lowest two that are free (processes_per_cpu says which). A
-// process that shares its cpu gives it up (sched_yield) after 64 attempts in a row that found
-// the ring full or empty, or its neighbour, which may hold a claimed ticket, would wait for
-// the scheduler's time slice.
+// pinned them, so P1 shares P0's cpu and C1 shares C0's, unless this process may run on two
+// more cpus: then P1 and C1 get those (processes_per_cpu: 1, 2, or 0 when nothing is
+// pinned). A process that shares its cpu gives it up (sched_yield) at every 64th attempt
+// that found the ring full or empty, and while it waits for the others; else its neighbour,
+// which may hold a claimed ticket, would wait for the scheduler's time slice.
+//
+// Every wait ends: a process that fails makes all the others leave their loops, and all of
+// them give up (failing the benchmark) at a deadline well past the run's time, in case one
+// died holding a claimed ticket; the forked two die with their parents (PR_SET_PDEATHSIG).
 //
 // msgs_per_s counts both producers' messages over the time from the start until the
 // consumers hold all of them. Each message carries its producer (the top bit of the stamp)
@@ -19,6 +23,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,6 +50,8 @@ struct group_state {
   alignas(128) std::atomic<u64> stop;   // P0: time is up
   alignas(128) std::atomic<u64> abort;  // someone failed: everyone leaves its loop
   std::atomic<u64> failing;             // the first to fail writes `failure`
+  std::atomic<u64> pin_failed;          // P1 or C1 could not pin itself to its own cpu
+  std::int64_t deadline_ns = 0;         // now_ns() past which everyone gives up (set before fork)
   struct alignas(128) producer_side {
     std::atomic<u64> sent;  // messages, final once done != 0
     std::atomic<u64> done;
@@ -63,23 +70,23 @@ namespace detail_2p2c {
 
 inline constexpr u64 k_producer_bit = u64{1} << 63;
 
-/// The cpu for P1 (which = 0) or C1 (1): a free one if the machine has two beyond cpu_a and
-/// cpu_b, else -1 (stay on the parent's).
+/// The cpu for P1 (which = 0) or C1 (1): one this process may run on besides cpu_a and cpu_b,
+/// if there are two such, else -1 (stay on the parent's).
 inline int extra_cpu(int which) {
   const int a = settings().cpu_a, b = settings().cpu_b;
-  if (a < 0 || b < 0) return -1;
-  const int n = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+  cpu_set_t allowed;
+  if (a < 0 || b < 0 || ::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1;
   std::vector<int> free;
-  for (int c = 0; c < n && free.size() < 2; ++c) {
-    if (c != a && c != b) free.push_back(c);
+  for (int c = 0; c < CPU_SETSIZE && free.size() < 2; ++c) {
+    if (c != a && c != b && CPU_ISSET(c, &allowed)) free.push_back(c);
   }
   return free.size() == 2 ? free[static_cast<std::size_t>(which)] : -1;
 }
 
+/// Fails the run: the first caller's text is kept, and everyone leaves its loop.
 inline void fail(group_state& g, const std::string& why) {
-  if (g.failing.exchange(1, std::memory_order_relaxed) == 0) {
-    std::snprintf(g.failure, sizeof g.failure, "%s", why.c_str());
-  }
+  if (g.failing.exchange(1, std::memory_order_relaxed) != 0) return;  // someone was first
+  std::snprintf(g.failure, sizeof g.failure, "%s", why.c_str());
   // release: the text before the flag; pairs with failure_text()'s acquire
   g.abort.store(1, std::memory_order_release);
 }
@@ -89,13 +96,21 @@ inline std::string failure_text(const group_state& g) {
   return g.abort.load(std::memory_order_acquire) != 0 ? std::string(g.failure) : std::string();
 }
 
-/// Between attempts that found the ring full or empty.
-inline void idle(bool shared_cpu, u64& misses) noexcept {
-  if (shared_cpu && ++misses % 64 == 0) {
+/// Between attempts that found the ring full or empty, and while waiting for the others: a
+/// pause, or now and then the cpu given up to a neighbour. False once the run failed (here
+/// too, when the deadline has passed).
+inline bool idle(group_state& g, bool shared_cpu, u64& misses) {
+  ++misses;
+  if (shared_cpu && misses % 64 == 0) {
     ::sched_yield();
   } else {
     ipcring::cpu_relax();
   }
+  if (misses % 1024 == 0 && now_ns() > g.deadline_ns) {
+    fail(g, "the run did not end in time (a process died or stalled?)");
+  }
+  // relaxed: a flag; the failure text is read with acquire (failure_text)
+  return g.abort.load(std::memory_order_relaxed) == 0;
 }
 
 /// Producer `id` of a 2P2C run: sends batches of 64 calls until stop() or an abort, then
@@ -116,12 +131,7 @@ void produce(group_state& g, ipcring::mpmc_producer<payload<N>>& tx, int id, mod
       std::span<const payload<N>> rest(batch);
       while (!rest.empty()) {
         const std::size_t n = tx.try_push_some(rest);
-        if (n == 0) {
-          if (g.abort.load(std::memory_order_relaxed) != 0) return;
-          idle(shared_cpu, misses);
-        } else {
-          misses = 0;
-        }
+        if (n == 0 && !idle(g, shared_cpu, misses)) return;
         rest = rest.subspan(n);
       }
       seq += k;
@@ -170,14 +180,10 @@ std::string consume(group_state& g, ipcring::mpmc_consumer<payload<N>>& rx, int 
       sum[p] += s;
     }
     total += n;
-    if (n != 0) {
-      misses = 0;
-      continue;
-    }
+    if (n != 0) continue;
     me.received.store(total, std::memory_order_relaxed);  // see all_received()
     if (all_received(g)) break;
-    if (g.abort.load(std::memory_order_relaxed) != 0) return {};
-    idle(shared_cpu, misses);
+    if (!idle(g, shared_cpu, misses)) return {};
   }
   for (std::size_t p = 0; p < 2; ++p) {
     me.count[p].store(count[p], std::memory_order_relaxed);
@@ -210,25 +216,29 @@ inline std::string check_totals(const group_state& g) {
 
 inline constexpr std::chrono::seconds k_setup_limit{10};
 
-/// Spins until cond() or an abort, at most `limit`; true if cond() held.
+/// Waits (idle()) until cond(); false if the run failed or `limit` passed first.
 template <class Cond>
-bool wait_for(const group_state& g, std::chrono::nanoseconds limit, Cond&& cond) {
+bool wait_for(group_state& g, bool shared_cpu, std::chrono::nanoseconds limit, Cond&& cond) {
   const auto end = clock_type::now() + limit;
-  for (;;) {
-    if (cond()) return true;
-    if (g.abort.load(std::memory_order_relaxed) != 0 || clock_type::now() > end) return false;
-    ipcring::cpu_relax();
+  u64 misses = 0;
+  while (!cond()) {
+    if (!idle(g, shared_cpu, misses) || clock_type::now() > end) return false;
   }
+  return true;
 }
 
-/// Forks a process that pins itself to `cpu` (-1: stays on the parent's) and exits with
-/// body()'s status; returns its pid, or -1.
+/// Forks a process that dies with its parent, pins itself to `cpu` (-1: stays on the
+/// parent's; g.pin_failed if the kernel refuses) and exits with body()'s status; returns its
+/// pid, or -1.
 template <class Body>
-pid_t spawn(int cpu, Body&& body) {
+pid_t spawn(group_state& g, int cpu, Body&& body) {
   std::fflush(nullptr);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
-    pin_to(cpu);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);  // the parent died before the line above
+    if (!pin_to(cpu)) g.pin_failed.store(1, std::memory_order_relaxed);  // read after reap
     int rc = 1;
     try {
       rc = body();
@@ -240,12 +250,22 @@ pid_t spawn(int cpu, Body&& body) {
   return pid;
 }
 
-inline bool reap(pid_t pid) {
+/// Waits for a forked process to exit; true if it exited with 0. One still there at the
+/// deadline (stopped, or stuck outside the loops) is killed: false.
+inline bool reap(const group_state& g, pid_t pid) {
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return false;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (r < 0 && errno != EINTR) return false;
+    if (r == 0 && now_ns() > g.deadline_ns) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return false;
+    }
+    ::usleep(100);
   }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 }  // namespace detail_2p2c
@@ -269,21 +289,24 @@ void throughput_2p2c(benchmark::State& state, mode how) {
     } remove_ring{name};
     (void)ring_t::create(name, slots_for(N));
     const int cpu_p1 = extra_cpu(0), cpu_c1 = extra_cpu(1);
-    const bool shared = cpu_p1 < 0;
+    const bool pinned = settings().cpu_a >= 0 && settings().cpu_b >= 0;
+    const bool shared = cpu_p1 < 0;  // P1 on P0's cpu, C1 on C0's (or nobody pinned)
+    // Well past the run's time and its two setup limits: the end of a run that hangs.
+    g->deadline_ns = now_ns() + std::chrono::nanoseconds(run_time() + 3 * k_setup_limit).count();
     double seconds = 0;
     u64 sent = 0;
     std::string error;
     const auto r = run_pair(
         [&](pair_control&) {
-          const pid_t p1 = spawn(cpu_p1, [&] {
+          const pid_t p1 = spawn(*g, cpu_p1, [&] {
             try {
               auto tx = ring_t::open(name).producer();
               g->ready.fetch_add(1, std::memory_order_acq_rel);  // pairs with P0's acquire
               // acquire: pairs with P0's release of go
-              spin_until([&] {
-                return g->go.load(std::memory_order_acquire) != 0 ||
-                       g->abort.load(std::memory_order_relaxed) != 0;
-              });
+              if (!wait_for(*g, shared, 2 * k_setup_limit,
+                            [&] { return g->go.load(std::memory_order_acquire) != 0; })) {
+                return 1;
+              }
               // relaxed: P0's flag that the time is up
               produce<N>(*g, tx, 1, how, shared,
                          [&] { return g->stop.load(std::memory_order_relaxed) != 0; });
@@ -297,7 +320,7 @@ void throughput_2p2c(benchmark::State& state, mode how) {
           try {
             auto tx = ring_t::open(name).producer();
             // Not forever: a process that died before it attached never counts.
-            if (!wait_for(*g, k_setup_limit, [&] {
+            if (!wait_for(*g, shared, k_setup_limit, [&] {
                   // acquire: pairs with the others' fetch_add after they attached
                   return g->ready.load(std::memory_order_acquire) == 3;
                 })) {
@@ -308,7 +331,7 @@ void throughput_2p2c(benchmark::State& state, mode how) {
             const auto limit = run_time();
             produce<N>(*g, tx, 0, how, shared, [&] { return clock_type::now() - t0 >= limit; });
             g->stop.store(1, std::memory_order_relaxed);  // see P1's relaxed load
-            if (!wait_for(*g, k_setup_limit, [&] { return all_received(*g); })) {
+            if (!wait_for(*g, shared, k_setup_limit, [&] { return all_received(*g); })) {
               fail(*g, "the consumers did not receive every message within 10 s");
             }
             seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -317,10 +340,10 @@ void throughput_2p2c(benchmark::State& state, mode how) {
           } catch (const std::exception& e) {
             fail(*g, std::string("producer 0: ") + e.what());
           }
-          if (p1 >= 0 && !reap(p1)) fail(*g, "producer 1 failed");
+          if (p1 >= 0 && !reap(*g, p1)) fail(*g, "producer 1 failed");
         },
         [&](pair_control& c) {
-          const pid_t c1 = spawn(cpu_c1, [&] {
+          const pid_t c1 = spawn(*g, cpu_c1, [&] {
             try {
               auto rx = ring_t::open(name).consumer();
               g->ready.fetch_add(1, std::memory_order_acq_rel);
@@ -342,8 +365,9 @@ void throughput_2p2c(benchmark::State& state, mode how) {
             why = std::string("consumer 0: ") + e.what();
           }
           if (!why.empty()) fail(*g, why);
-          if (c1 >= 0 && !reap(c1) && why.empty()) why = "consumer 1 failed";
-          if (why.empty()) why = failure_text(*g);
+          const bool c1_ok = c1 < 0 || reap(*g, c1);
+          if (why.empty()) why = failure_text(*g);  // C1's own text, if it wrote one
+          if (why.empty() && !c1_ok) why = "consumer 1 failed";
           if (why.empty()) why = check_totals(*g);
           return why.empty() ? 0 : child_fail(c, why);
         });
@@ -352,7 +376,11 @@ void throughput_2p2c(benchmark::State& state, mode how) {
     const double msgs = static_cast<double>(sent);
     state.counters["msgs_per_s"] = seconds > 0 ? msgs / seconds : 0;
     state.counters["bytes_per_s"] = seconds > 0 ? msgs * static_cast<double>(N) / seconds : 0;
-    state.counters["processes_per_cpu"] = shared ? 2 : 1;
+    // 0: unpinned; 2: P1 and C1 share P0's and C0's cpus (too few cpus, or pinning refused)
+    state.counters["processes_per_cpu"] =
+        !pinned                                                        ? 0
+        : shared || g->pin_failed.load(std::memory_order_relaxed) != 0 ? 2
+                                                                       : 1;
     if (msgs > 0) {  // all endpoints' full / empty events (their records, folded at exit)
       const ipcring::ring_info info = ipcring::inspect(name);
       state.counters["producer_full_per_msg"] = static_cast<double>(info.producer.stalls) / msgs;

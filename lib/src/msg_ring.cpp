@@ -1,6 +1,7 @@
 // Message rings: setup and the consumer's out-of-line parts.
 #include "ipcring/msg_ring.hpp"
 
+#include <atomic>
 #include <climits>
 
 namespace ipcring {
@@ -123,6 +124,16 @@ void msg_consumer::flush() noexcept {
   // Name the release first: a consumer that is killed while zeroing must not leave zeroed
   // records below head (a successor would wait on them forever); the next one finishes it.
   ctl_->head_pending.store(head_, std::memory_order_release);
+  // The zeroing below must not be seen before head_pending: a producer taking over that meets
+  // a zero below head_pending goes on from head_pending (msg_producer::resume_position), and
+  // one that met the zero alone would take it for the end of the committed records and write
+  // behind our read position. A release store orders only what comes before it; the fence
+  // (once per release, a sixteenth of the ring) orders it before the plain stores of memset,
+  // on every CPU and for the compiler. ThreadSanitizer cannot model a fence (GCC warns), so
+  // its builds leave it out: they run on x86-64, which keeps ordinary stores in order.
+#if !defined(__SANITIZE_THREAD__)
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
   const std::uint64_t n = head_ - released_;
   const std::uint64_t index = released_ & mask_;
   const std::uint64_t first = std::min(n, capacity() - index);

@@ -307,9 +307,8 @@ class msg_producer {
       // A release in progress (msg_consumer::flush) stores its end in head_pending, zeroes what
       // the consumer read, then stores head: a zero below head_pending is a record already
       // read, not the end of the committed ones (a dead consumer's unfinished release looks
-      // the same). Continue from there. acquire: pairs with flush()'s release of head_pending.
-      // The zeroing stores come after that store in the consumer's program order, so on x86
-      // (stores seen in order, loads not reordered) seeing a zero means seeing head_pending.
+      // the same). Continue from there. acquire: a zero seen at [A-msg] above comes after
+      // flush()'s fence, so this load sees the head_pending stored before that fence.
       const std::uint64_t pending = ctl_->head_pending.load(std::memory_order_acquire);
       if (pending - t <= capacity() && pending != t && pending - h <= capacity() &&
           (pending & 7) == 0) {
