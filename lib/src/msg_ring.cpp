@@ -100,7 +100,7 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
 
 msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
   if (this != &o) {
-    if (seg_ && lease_.held_here()) flush();  // frees what it read, while it holds the role
+    flush_if_holder();
     lease_.release();
     seg_ = std::move(o.seg_);
     lease_ = std::move(o.lease_);

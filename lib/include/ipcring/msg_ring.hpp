@@ -493,9 +493,7 @@ class msg_consumer {
   msg_consumer(msg_consumer&&) noexcept = default;
   msg_consumer& operator=(msg_consumer&& o) noexcept;
   ~msg_consumer() {
-    // Before lease_ lets a successor start from head; not in a child that inherited the handle
-    // across fork(), whose copy of head_ is stale.
-    if (seg_ && lease_.held_here()) flush();
+    flush_if_holder();  // before lease_ lets a successor start from head
   }
 
   /// Hands up to `max_messages` messages to `handler(type, span<const std::byte>)` in place
@@ -567,7 +565,7 @@ class msg_consumer {
   /// Closes the consumer side (producers' blocking calls return closed); frees what was read
   /// (not in a child that inherited the handle across fork(), whose position is stale).
   void close() noexcept {
-    if (lease_.held_here()) flush();
+    flush_if_holder();
     closer().close();
   }
   close_token closer() const noexcept {
@@ -605,6 +603,12 @@ class msg_consumer {
   }
   // Zeroes [released_, head_) and gives it back to the producers.
   void flush() noexcept;
+  // Frees what was read when this handle is let go of (closed, assigned over, destroyed): not
+  // in a moved-from handle, nor in a child that inherited it across fork(), whose head_ is
+  // stale. held_here() is out of line: never on the hot path.
+  void flush_if_holder() noexcept {
+    if (seg_ && lease_.held_here()) flush();
+  }
   // The read position found no committed record at `pos`: if a producer claimed it and has not
   // committed (mpsc_msg), free what is held (the contract at the top).
   void stopped_at(std::uint64_t pos) noexcept {

@@ -400,14 +400,11 @@ class spsc_consumer {
   /// A moved-from handle may only be destroyed or assigned to.
   spsc_consumer(spsc_consumer&&) noexcept = default;
   ~spsc_consumer() {
-    // Before role_ (destroyed first) lets a successor start from head; not in a child that
-    // inherited the handle across fork(), whose head_ is stale.
-    if (seg_ && role_.held_here()) flush_pending();
+    flush_if_holder();  // before role_ (destroyed first) lets a successor start from head
   }
   spsc_consumer& operator=(spsc_consumer&& o) noexcept {
     if (this != &o) {
-      // Frees what this handle popped, while it holds the role (not if inherited by fork).
-      if (seg_ && role_.held_here()) flush_pending();
+      flush_if_holder();
       role_.release();  // while the mapping the role word lives in is still ours
       seg_ = std::move(o.seg_);
       role_ = std::move(o.role_);
@@ -494,7 +491,7 @@ class spsc_consumer {
   /// so do this handle's. try_ calls are unaffected. Frees the slots popped so far (not in a
   /// child that inherited the handle across fork(), whose position is stale).
   void close() noexcept {
-    if (role_.held_here()) flush_pending();
+    flush_if_holder();
     closer().close();
   }
   /// A token that closes this side from a signal handler (async-signal-safe).
@@ -593,6 +590,12 @@ class spsc_consumer {
   }
   void flush_pending() noexcept {
     if (head_shared_ != head_) flush();
+  }
+  // Frees what was popped when this handle is let go of (closed, assigned over, destroyed):
+  // not in a moved-from handle, nor in a child that inherited it across fork(), whose head_
+  // is stale. held_here() is out of line: never on the hot path.
+  void flush_if_holder() noexcept {
+    if (seg_ && role_.held_here()) flush_pending();
   }
   void flush() noexcept {
     head_shared_ = head_;
