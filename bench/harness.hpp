@@ -44,8 +44,9 @@ inline std::int64_t now_ns() noexcept {
 /// Settings of this run (set by main from the command line).
 struct run_settings {
   bool quick = false;
-  int cpu_a = -1;  ///< the benchmark process during a pair; -1: unpinned
-  int cpu_b = -1;  ///< the forked peer
+  bool prototypes = false;  ///< also run the prototypes (seq_proto.hpp)
+  int cpu_a = -1;           ///< the benchmark process during a pair; -1: unpinned
+  int cpu_b = -1;           ///< the forked peer
 };
 run_settings& settings();
 

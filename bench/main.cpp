@@ -3,8 +3,10 @@
 // (Boost.Interprocess message_queue, boost::lockfree::spsc_queue in shared memory, a pipe, a
 // socketpair), measured in the same run. Names and counters: bench/README.md.
 //
-//   ./build/release/bench/ipcring-bench [--quick] [--cpus A,B] [Google Benchmark flags]
+//   ./build/release/bench/ipcring-bench [--quick] [--prototypes] [--cpus A,B] [GB flags]
 //   bash bench/run.sh [--quick]        (runs it, writes JSON, a Markdown table and plots)
+//
+// --prototypes adds bench-only prototypes of a layout (seq_proto.hpp), outside the goals.
 //
 // Cross-process benchmarks pin this process to cpu A and a forked peer to cpu B (default 0,1
 // when the machine has two or more cpus; --cpus none leaves both unpinned).
@@ -19,6 +21,7 @@
 #include "harness.hpp"
 #include "mpmc_2p2c.hpp"
 #include "scenarios.hpp"
+#include "seq_proto.hpp"
 #include "single.hpp"
 #include "transports.hpp"
 
@@ -66,6 +69,12 @@ void register_all() {
   add("BM_pingpong/floor/8", floor_pingpong);
   add("BM_pingpong/spsc/8", [](benchmark::State& s) { pingpong<spsc_transport<8>>(s, 8); });
   add("BM_pingpong/mpmc/8", [](benchmark::State& s) { pingpong<mpmc_transport<8>>(s, 8); });
+  if (settings().prototypes) {
+    add("BM_pingpong/seq_proto/8",
+        [](benchmark::State& s) { pingpong<seq_proto_transport<8>>(s, 8); });
+    add("BM_pingpong/seq_proto_remap/8",
+        [](benchmark::State& s) { pingpong<seq_proto_transport<8, true>>(s, 8); });
+  }
   add("BM_pingpong/mpmc_block/8",
       [](benchmark::State& s) { pingpong<mpmc_transport<8, true>>(s, 8); });
   add("BM_pingpong/spsc_msg/8",
@@ -102,6 +111,10 @@ void register_all() {
       add_throughput<spsc_transport<N, false, mapping::no_prefault>>("spsc_noprefault", N, true);
     }
     add_throughput<spsc_tput_transport<N>>("spsc_tput", N);
+    if (settings().prototypes) {
+      add_throughput<seq_proto_transport<N>>("seq_proto", N);
+      add_throughput<seq_proto_transport<N, true>>("seq_proto_remap", N);
+    }
     add_throughput<mpmc_transport<N>>("mpmc", N);
     add_throughput<mpmc_transport<N, true>>("mpmc_block", N, true);
     for (mode m : modes()) {  // two producer and two consumer processes (mpmc_2p2c.hpp)
@@ -150,6 +163,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       bench::settings().quick = true;
+    } else if (std::strcmp(argv[i], "--prototypes") == 0) {
+      bench::settings().prototypes = true;
     } else if (std::strcmp(argv[i], "--cpus") == 0 && i + 1 < argc) {
       const std::string v = argv[++i];
       if (v == "none") {

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 FLOOR = "floor"
 # The alternatives measured with the same harness; any other ring name is an ipcring ring.
 ALTERNATIVES = ("boost_lockfree", "boost_lockfree_patient", "boost_mq", "pipe", "socketpair")
+# Bench-only prototypes of a layout (bench/seq_proto.hpp, --prototypes): shown in the tables
+# beside the rings, never counted as an ipcring ring in the goals.
+PROTOTYPES = ("seq_proto", "seq_proto_remap")
 # Display order; rings not listed follow, alphabetically, within their group.
 RING_ORDER = ("floor", "spsc", "spsc_tput", "spsc_block", "spsc_sleep", "spsc_hugepages",
               "spsc_mlock", "spsc_noprefault", "spsc_msg", "spsc_msg_block", "mpmc", "mpmc_block",
@@ -217,7 +220,7 @@ def ring_key(ring: str):
 
 
 def is_ipcring(ring: str) -> bool:
-    return ring != FLOOR and ring not in ALTERNATIVES
+    return ring != FLOOR and ring not in ALTERNATIVES and ring not in PROTOTYPES
 
 
 def mode_key(mode: str):

@@ -52,6 +52,7 @@ has "$md" "| 8 B | spsc | 190 M | 1.52 | 4.75x |"
 has "$md" "| spsc 8 B single ops / boost_lockfree | 4.75x (190 M / 40 M msgs/s) | >= 4.5 | yes |"
 has "$md" "| spsc 8 B single ops / boost_mq | 27.14x (190 M / 7 M msgs/s) | >= 50 | **no** |"
 has "$md" "| best ipcring ring 64 KiB single ops / memcpy | 0.55x (spsc_msg 19.66 / 36.00 GB/s)"
+has "$md" "| 64 KiB | seq_proto |"  # shown, but not counted as a ring of the library
 has "$md" "| spsc one-way p99 at 1M/s / one-way floor (floor rtt p50 / 2) | 1.96x (88.0 / 45.0 ns)"
 has "$md" "| spsc | 1M/s | 1M/s | 62.0 | 88.0 | 350.0 | 22,000 | 1.96x | 1.10x |"
 has "$md" "| spsc | push_pop | 3.10 |"

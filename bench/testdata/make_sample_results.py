@@ -104,6 +104,11 @@ for nbytes, msgs in [(1024, 14.1e6), (4096, 4.3e6), (65536, 300e3)]:
     throughput("spsc_msg", nbytes, "single", msgs)
 for nbytes, msgs in [(8, 21e6), (1024, 7.0e6)]:
     throughput("mpmc", nbytes, "single", msgs)
+# Two producer and two consumer processes, two to a cpu (the report's pinned-cores row).
+benchmarks.append(("BM_throughput/mpmc_2p2c/8/single", 1e9 / 21e6,
+                   {"msgs_per_s": 21e6, "bytes_per_s": 21e6 * 8, "processes_per_cpu": 2}, PAIR))
+# A prototype (--prototypes): in the tables, never the "best ipcring ring" of a goal.
+throughput("seq_proto", 65536, "single", 900e3)
 for nbytes, msgs in [(8, 40e6), (1024, 9.5e6), (4096, 3.1e6), (65536, 190e3)]:
     throughput("boost_lockfree", nbytes, "single", msgs)
 for nbytes, msgs in [(8, 7.0e6), (1024, 4.1e6)]:
