@@ -113,7 +113,7 @@ void register_all() {
     add_throughput<spsc_tput_transport<N>>("spsc_tput", N);
     if (settings().prototypes) {
       add_throughput<seq_proto_transport<N>>("seq_proto", N);
-      add_throughput<seq_proto_transport<N, true>>("seq_proto_remap", N);
+      if (N == 8) add_throughput<seq_proto_transport<N, true>>("seq_proto_remap", N);
     }
     add_throughput<mpmc_transport<N>>("mpmc", N);
     add_throughput<mpmc_transport<N, true>>("mpmc_block", N, true);

@@ -27,7 +27,7 @@ FLOOR = "floor"
 # The alternatives measured with the same harness; any other ring name is an ipcring ring.
 ALTERNATIVES = ("boost_lockfree", "boost_lockfree_patient", "boost_mq", "pipe", "socketpair")
 # Bench-only prototypes of a layout (bench/seq_proto.hpp, --prototypes): shown in the tables
-# beside the rings, never counted as an ipcring ring in the goals.
+# after the rings (dashed in the plots), never counted as an ipcring ring in the goals.
 PROTOTYPES = ("seq_proto", "seq_proto_remap")
 # Display order; rings not listed follow, alphabetically, within their group.
 RING_ORDER = ("floor", "spsc", "spsc_tput", "spsc_block", "spsc_sleep", "spsc_hugepages",
@@ -215,7 +215,7 @@ def classify(benches: list[Bench], floor_ref: float | None) -> Suite:
 
 
 def ring_key(ring: str):
-    group = 0 if ring == FLOOR else 2 if ring in ALTERNATIVES else 1
+    group = 0 if ring == FLOOR else 3 if ring in ALTERNATIVES else 2 if ring in PROTOTYPES else 1
     return (group, RING_ORDER.index(ring) if ring in RING_ORDER else len(RING_ORDER), ring)
 
 
@@ -837,7 +837,7 @@ class Report:
                     if ring.startswith("memcpy"):
                         style = "with linespoints dt 2 lw 2 lc rgb 'black' pt 7"
                     else:
-                        dash = "dt 4 " if ring in ALTERNATIVES else ""
+                        dash = "dt 4 " if ring in ALTERNATIVES or ring in PROTOTYPES else ""
                         pt = every_ring.index(ring) % 13 + 1
                         style = f"with linespoints {dash}lw 2 lc rgb '{colour[ring]}' pt {pt}"
                     clauses.append(f"'{name}.dat' index {i} using 1:(${col}{scale}) {style} "

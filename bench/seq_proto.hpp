@@ -6,23 +6,26 @@
 //
 //   slot i:  seq (8 bytes: ticket + 1 once the message of ticket t is in it) | message
 //   head:    the consumer's position, on its own 128-byte block; stored once per sixteenth of
-//            the ring and before the consumer polls an empty slot (the producer reads it only
-//            when its cached copy says the ring is full)
+//            the ring and before the consumer waits on an empty slot (the producer reads it
+//            only when its cached copy says too few slots are free)
 //
 // There is no tail: the producer's position lives in the slots. The price is in the layout,
 // where the library's spsc_ring cannot pay it without an API change: messages are no longer
-// contiguous (claim() and peek() return spans of T), and an 8-byte message takes a 16-byte
-// slot. No roles, no recovery, no checks of what is read from the segment: it is a
-// measurement, between two processes of the same run, not a transport to use.
+// contiguous (so claim() and peek() could no longer return spans of T), and an 8-byte message
+// takes a 16-byte slot. No roles and no recovery; indices into the slots are masked and a
+// head that breaks 0 <= tail - head <= capacity reads as a full ring. It is a measurement,
+// between two processes of the same run, not a transport to use.
 #pragma once
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 #include "harness.hpp"
 #include "ipcring/detail/overlap.hpp"
@@ -32,7 +35,8 @@
 namespace bench {
 
 // Remap: ticket t goes to slot (t mod L) * S + (t div L) mod S, with S slots to a line and L
-// = capacity / S lines, so that consecutive tickets sit on different lines (small slots only).
+// = capacity / S lines, so that consecutive tickets sit on different lines (slots under a
+// line, so messages under 56 B; larger ones are not remapped).
 template <std::size_t N, bool Remap = false>
 struct seq_proto_transport {
   static constexpr bool has_batch = true, has_claim = true;
@@ -53,8 +57,11 @@ struct seq_proto_transport {
   static constexpr std::size_t k_bytes = sizeof(control) + k_capacity * sizeof(slot);
   static constexpr u64 k_per_line = sizeof(slot) < 64 ? 64 / sizeof(slot) : 1;
   static constexpr u64 k_lines = k_capacity / k_per_line;
+  static constexpr bool k_remapped = Remap && k_per_line > 1;
+  static_assert(sizeof(slot) == k_slot_bytes && sizeof(control) == 128);
+  static_assert(k_capacity % k_per_line == 0 && std::has_single_bit(k_capacity));
   static constexpr u64 at(u64 t) noexcept {
-    if constexpr (Remap && k_per_line > 1) {
+    if constexpr (k_remapped) {
       return (t % k_lines) * k_per_line + (t / k_lines) % k_per_line;
     } else {
       return t & k_mask;
@@ -66,7 +73,10 @@ struct seq_proto_transport {
     if (p == MAP_FAILED) throw std::runtime_error("seq_proto: mmap failed");
     std::memset(p, 0, k_bytes);  // pre-faulted, as the library's map view does
     base_ = static_cast<std::byte*>(p);
-    new (base_) control();
+    new (base_) control{};
+    slot* all = slots(base_);
+    for (u64 i = 0; i < k_capacity; ++i)
+      new (all + i) slot{};  // seq 0: no ticket yet
   }
   ~seq_proto_transport() { ::munmap(base_, k_bytes); }
   seq_proto_transport(const seq_proto_transport&) = delete;
@@ -86,19 +96,28 @@ struct seq_proto_transport {
         // acquire: pairs with the consumer's release of head; it is done reading those slots
         head_cache = c->head.load(std::memory_order_acquire);
       }
-      return k_capacity - (tail - head_cache);
+      const u64 used = tail - head_cache;  // a corrupt head reads as a full ring
+      return used <= k_capacity ? k_capacity - used : 0;
     }
-    // As spsc_ring's producer: PREFETCHW of the lines 1 KiB (slots under a line) or 4 KiB
-    // ahead, when they are known free, at the first slot of a line.
+    // As spsc_ring's producer (prefetch_ahead): PREFETCHW of the lines of the next n slots
+    // (at most `ahead`) `ahead` slots on, when they are known free: 4 KiB of slots, at most
+    // 128 (16 B slots: 2 KiB), none for slots of 4 KiB and more. Remapped, slot by slot.
     void prefetch(u64 n) noexcept {
       constexpr u64 ahead = ipcring::detail::prefetch_distance<sizeof(slot)>;
-      if constexpr (ahead != 0 && !Remap) {
+      if constexpr (ahead != 0) {
         const u64 first = tail + ahead;
-        if (first + n - head_cache > k_capacity) return;
-        const u64 idx = first & k_mask;
-        if (n == 1 && (idx * sizeof(slot)) % 64 != 0 && sizeof(slot) < 64) return;
-        const u64 run = std::min<u64>(n, k_capacity - idx);
-        ipcring::detail::prefetch_for_write(s + idx, run * sizeof(slot));
+        const u64 count = std::min(n, ahead);
+        if (first + count - head_cache > k_capacity) return;  // not known free
+        if constexpr (k_remapped) {
+          for (u64 i = 0; i < count; ++i)
+            ipcring::detail::prefetch_for_write(s + at(first + i), sizeof(slot));
+        } else {
+          const u64 idx = first & k_mask;
+          if (count == 1 && sizeof(slot) < 64 && (idx * sizeof(slot)) % 64 != 0) return;
+          const u64 run = std::min(count, k_capacity - idx);
+          ipcring::detail::prefetch_for_write(s + idx, run * sizeof(slot));
+          if (run < count) ipcring::detail::prefetch_for_write(s, (count - run) * sizeof(slot));
+        }
       }
     }
     void put(const std::byte* p) noexcept {
