@@ -5,6 +5,7 @@
 #include <atomic>
 #include <vector>
 
+#include "ipcring/inspect.hpp"
 #include "ipcring/mpmc_ring.hpp"
 #include "support/test_support.hpp"
 
@@ -73,6 +74,29 @@ TEST(mpmc_ring_ipc, two_producers_two_consumers_ten_million_exactly_once) {
   for (u64 i = 0; i < total; ++i)
     delivered += static_cast<u64>(seen.data()[i]);
   EXPECT_EQ(delivered, total);  // nothing lost
+}
+
+TEST(mpmc_ring_ipc, endpoints_inherited_across_fork_close_nothing) {
+  segment_guard g(unique_name());
+  auto ring = mpmc_ring<u64>::create(g.name(), 64);
+  auto tx = ring.producer();
+  auto rx = ring.consumer();
+  ASSERT_TRUE(tx.try_push(7));
+  child_process child([&] {
+    // Against the contract: the ring is the parent's, not the child's to close.
+    rx.close();
+    tx.close();
+    return 0;
+  });
+  ASSERT_EQ(child.exit_code(), 0);
+  const ring_info info = inspect(g.name());
+  EXPECT_FALSE(info.producer_closed);
+  EXPECT_FALSE(info.consumer_closed);
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, std::chrono::milliseconds(100)), wait_result::ok);
+  EXPECT_EQ(v, 7u);
+  rx.close();  // the holder's close still closes
+  EXPECT_TRUE(inspect(g.name()).consumer_closed);
 }
 
 }  // namespace

@@ -106,7 +106,7 @@ TEST(msg_ring_ipc, consumer_inherited_across_fork_frees_nothing_when_destroyed) 
   EXPECT_EQ(rx.try_read(buf).status, msg_status::empty);
 }
 
-TEST(msg_ring_ipc, consumer_inherited_across_fork_frees_nothing_when_closed) {
+TEST(msg_ring_ipc, handles_inherited_across_fork_close_nothing_and_free_nothing) {
   segment_guard g(unique_name());
   auto ring = spsc_msg_ring::create(g.name(), 1024);
   auto tx = ring.producer();
@@ -118,11 +118,16 @@ TEST(msg_ring_ipc, consumer_inherited_across_fork_frees_nothing_when_closed) {
   std::byte buf[8];
   ASSERT_EQ(rx.try_read(buf).status, msg_status::ok);  // held: head is not stored yet
   child_process child([&] {
-    rx.close();  // against the contract; must neither store head nor zero unread records
+    // Against the contract: must neither store head, zero unread records nor close a side.
+    rx.close();
+    tx.close();
     return 0;
   });
   ASSERT_EQ(child.exit_code(), 0);
-  EXPECT_EQ(inspect(g.name()).head, 0u);
+  const ring_info info = inspect(g.name());
+  EXPECT_EQ(info.head, 0u);
+  EXPECT_FALSE(info.producer_closed);
+  EXPECT_FALSE(info.consumer_closed);
   for (std::uint8_t i = 2; i <= 3; ++i) {
     ASSERT_EQ(rx.try_read(buf).status, msg_status::ok);
     EXPECT_EQ(buf[0], std::byte{i});

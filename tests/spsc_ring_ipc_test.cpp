@@ -2,6 +2,7 @@
 // >= 10 million messages per path; role takeover after SIGKILL.
 #include <gtest/gtest.h>
 
+#include "ipcring/inspect.hpp"
 #include "ipcring/spsc_ring.hpp"
 #include "support/spsc_traffic.hpp"
 #include "support/test_support.hpp"
@@ -156,7 +157,7 @@ TEST(spsc_ring_ipc_roles, consumer_inherited_across_fork_frees_nothing_when_dest
   EXPECT_EQ(v, 1u);
 }
 
-TEST(spsc_ring_ipc_roles, consumer_inherited_across_fork_frees_nothing_when_closed) {
+TEST(spsc_ring_ipc_roles, handles_inherited_across_fork_close_nothing_and_free_nothing) {
   segment_guard g(unique_name());
   auto ring = spsc_ring<u64>::create(g.name(), 64);
   auto tx = ring.producer();
@@ -167,13 +168,20 @@ TEST(spsc_ring_ipc_roles, consumer_inherited_across_fork_frees_nothing_when_clos
   ASSERT_TRUE(rx.try_pop(v));  // head is not stored yet
   ASSERT_TRUE(rx.try_pop(v));
   child_process child([&] {
-    rx.close();  // against the contract; must not move the parent's head
+    // Against the contract: must neither move the parent's head nor close its sides.
+    rx.close();
+    tx.close();
     return ring.size_approx() == 40 ? 0 : 1;
   });
   ASSERT_EQ(child.exit_code(), 0);
   EXPECT_EQ(ring.size_approx(), 40u);
+  const ring_info info = inspect(g.name());
+  EXPECT_FALSE(info.producer_closed);
+  EXPECT_FALSE(info.consumer_closed);
   ASSERT_TRUE(rx.try_pop(v));
   EXPECT_EQ(v, 2u);
+  tx.close();  // the holder's close still closes
+  EXPECT_TRUE(inspect(g.name()).producer_closed);
 }
 
 }  // namespace

@@ -402,8 +402,11 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
           return this->seq_is(t, t);
         });
   }
-  /// Closes the producer side for every endpoint: consumers drain, then see `closed`.
-  void close() noexcept { closer().close(); }
+  /// Closes the producer side for every endpoint: consumers drain, then see `closed`. Does
+  /// nothing in a child that inherited the handle across fork(): the ring is the parent's.
+  void close() noexcept {
+    if (this->lease_.held_here()) closer().close();
+  }
   close_token closer() const noexcept {
     return close_token(&this->ctl_->producer_closed, &this->ctl_->data_wait,
                        &this->ctl_->space_wait);
@@ -478,7 +481,10 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
         });
   }
   /// Closes the consumer side for every endpoint: producers' blocking calls return `closed`.
-  void close() noexcept { closer().close(); }
+  /// Does nothing in a child that inherited the handle across fork(): the ring is the parent's.
+  void close() noexcept {
+    if (this->lease_.held_here()) closer().close();
+  }
   close_token closer() const noexcept {
     return close_token(&this->ctl_->consumer_closed, &this->ctl_->data_wait,
                        &this->ctl_->space_wait);

@@ -242,7 +242,11 @@ class msg_producer {
     return r;
   }
 
-  void close() noexcept { closer().close(); }
+  /// Closes the producer side (for every producer of an mpsc ring). Does nothing in a child
+  /// that inherited the handle across fork(): the side is the parent's.
+  void close() noexcept {
+    if (lease_.held_here()) closer().close();
+  }
   close_token closer() const noexcept {
     return close_token(&ctl_->producer_closed, &ctl_->data_wait, &ctl_->space_wait);
   }
@@ -562,10 +566,12 @@ class msg_consumer {
   bool corrupted() const noexcept { return corrupted_; }
 
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
-  /// Closes the consumer side (producers' blocking calls return closed); frees what was read
-  /// (not in a child that inherited the handle across fork(), whose position is stale).
+  /// Closes the consumer side (producers' blocking calls return closed); frees what was read.
+  /// Does nothing in a child that inherited the handle across fork(): the side is the
+  /// parent's, and so is the read position.
   void close() noexcept {
-    flush_if_holder();
+    if (!lease_.held_here()) return;
+    flush();
     closer().close();
   }
   close_token closer() const noexcept {
@@ -603,7 +609,7 @@ class msg_consumer {
   }
   // Zeroes [released_, head_) and gives it back to the producers.
   void flush() noexcept;
-  // Frees what was read when this handle is let go of (closed, assigned over, destroyed): not
+  // Frees what was read when this handle is let go of (assigned over, destroyed): not
   // in a moved-from handle, nor in a child that inherited it across fork(), whose head_ is
   // stale. held_here() is out of line: never on the hot path.
   void flush_if_holder() noexcept {

@@ -251,8 +251,11 @@ class spsc_producer {
   }
 
   /// Closes the producer side: the consumer drains what was sent, then its blocking calls
-  /// return wait_result::closed; this handle's blocking calls return closed at once.
-  void close() noexcept { closer().close(); }
+  /// return wait_result::closed; this handle's blocking calls return closed at once. Does
+  /// nothing in a child that inherited the handle across fork(): the side is the parent's.
+  void close() noexcept {
+    if (role_.held_here()) closer().close();
+  }
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept {
     return close_token(&control()->producer_closed, &control()->data_wait, &control()->space_wait);
@@ -488,10 +491,12 @@ class spsc_consumer {
   }
 
   /// Closes the consumer side: the producer's blocking calls return wait_result::closed, and
-  /// so do this handle's. try_ calls are unaffected. Frees the slots popped so far (not in a
-  /// child that inherited the handle across fork(), whose position is stale).
+  /// so do this handle's. try_ calls are unaffected. Frees the slots popped so far. Does
+  /// nothing in a child that inherited the handle across fork(): the side is the parent's,
+  /// and so is the read position.
   void close() noexcept {
-    flush_if_holder();
+    if (!role_.held_here()) return;
+    flush_pending();
     closer().close();
   }
   /// A token that closes this side from a signal handler (async-signal-safe).
@@ -591,7 +596,7 @@ class spsc_consumer {
   void flush_pending() noexcept {
     if (head_shared_ != head_) flush();
   }
-  // Frees what was popped when this handle is let go of (closed, assigned over, destroyed):
+  // Frees what was popped when this handle is let go of (assigned over, destroyed):
   // not in a moved-from handle, nor in a child that inherited it across fork(), whose head_
   // is stale. held_here() is out of line: never on the hot path.
   void flush_if_holder() noexcept {
