@@ -2,6 +2,7 @@
 // one producer process, and two producer processes interleaving into one consumer.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <vector>
 
 #include "ipcring/inspect.hpp"
@@ -133,6 +134,32 @@ TEST(msg_ring_ipc, handles_inherited_across_fork_close_nothing_and_free_nothing)
     EXPECT_EQ(buf[0], std::byte{i});
   }
   EXPECT_EQ(rx.try_read(buf).status, msg_status::empty);
+  rx.close();  // the holder's close still closes
+  EXPECT_TRUE(inspect(g.name()).consumer_closed);
+}
+
+// A claim the parent has open is the parent's: a child that moves or destroys the producer
+// it inherited must not turn it into padding under the parent's feet.
+TEST(msg_ring_ipc, producer_inherited_across_fork_leaves_the_parents_claim_open) {
+  segment_guard g(unique_name());
+  auto ring = spsc_msg_ring::create(g.name(), 1024);
+  auto tx = ring.producer();
+  auto rx = ring.consumer();
+  auto c = tx.try_claim(7, 8);
+  ASSERT_EQ(c.status(), msg_status::ok);
+  std::memset(c.bytes().data(), 0x5a, c.bytes().size());
+  child_process child([&] {
+    { auto moved = std::move(tx); }  // against the contract
+    return 0;
+  });
+  ASSERT_EQ(child.exit_code(), 0);
+  c.commit();
+  std::byte buf[8];
+  const read_result r = rx.try_read(buf);
+  ASSERT_EQ(r.status, msg_status::ok);
+  EXPECT_EQ(r.type, 7u);
+  EXPECT_EQ(r.size, 8u);
+  EXPECT_EQ(buf[7], std::byte{0x5a});
 }
 
 }  // namespace

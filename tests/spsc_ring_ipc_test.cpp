@@ -167,8 +167,10 @@ TEST(spsc_ring_ipc_roles, handles_inherited_across_fork_close_nothing_and_free_n
   u64 v = 0;
   ASSERT_TRUE(rx.try_pop(v));  // head is not stored yet
   ASSERT_TRUE(rx.try_pop(v));
+  const close_token stop = rx.closer();  // as a signal handler would hold it
   child_process child([&] {
     // Against the contract: must neither move the parent's head nor close its sides.
+    stop.close();
     rx.close();
     tx.close();
     return ring.size_approx() == 40 ? 0 : 1;
@@ -180,8 +182,10 @@ TEST(spsc_ring_ipc_roles, handles_inherited_across_fork_close_nothing_and_free_n
   EXPECT_FALSE(info.consumer_closed);
   ASSERT_TRUE(rx.try_pop(v));
   EXPECT_EQ(v, 2u);
-  tx.close();  // the holder's close still closes
+  tx.close();  // the holder's close still closes, and so does its token
   EXPECT_TRUE(inspect(g.name()).producer_closed);
+  stop.close();
+  EXPECT_TRUE(inspect(g.name()).consumer_closed);
 }
 
 }  // namespace

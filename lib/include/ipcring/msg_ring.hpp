@@ -155,7 +155,8 @@ class msg_claim {
 template <bool MultiProducer>
 class msg_producer {
  public:
-  /// Moving a producer ends (aborts) a claim it has open; so does destroying it.
+  /// Moving a producer ends (aborts) a claim it has open; so does destroying it (not in a
+  /// child that inherited the handle across fork(): the claim is the parent's).
   msg_producer(msg_producer&& o) noexcept
       : record_(o.record_),
         stats_(o.stats_),
@@ -169,14 +170,14 @@ class msg_producer {
         fast_notify_(o.fast_notify_),
         scope_(o.scope_),
         policy_(o.policy_) {
-    o.abort_open();  // a claim handle points at `o`: end it there
+    abort_if_held(o, lease_);  // a claim handle points at `o`: end it there (o's lease is ours)
     serial_ = o.serial_ + 1;
   }
-  ~msg_producer() { abort_open(); }
+  ~msg_producer() { abort_if_held(*this, lease_); }
   msg_producer& operator=(msg_producer&& o) noexcept {
     if (this != &o) {
-      abort_open();
-      o.abort_open();
+      abort_if_held(*this, lease_);
+      abort_if_held(o, o.lease_);
       serial_ = std::max(serial_, o.serial_) + 1;
       lease_.release();
       seg_ = std::move(o.seg_);
@@ -433,6 +434,13 @@ class msg_producer {
     detail::notify(ctl_->data_wait, fast_notify_);
   }
   void abort_open() noexcept { finish(false); }
+  // Aborts p's open claim when a handle is let go of (moved from, assigned over, destroyed),
+  // if `lease`, p's role, is held by this process: a child that inherited the handle across
+  // fork() would write padding into the parent's claim. held_here() is out of line: tested
+  // only when a claim is open.
+  static void abort_if_held(msg_producer& p, const detail::role_lease& lease) noexcept {
+    if (p.open_length_ != 0 && lease.held_here()) p.abort_open();
+  }
   // A full event: the first failed attempt at this tail (a spinning retry is not another).
   void stalled() noexcept {
     // relaxed: only identifies the position; nothing is read on its strength

@@ -80,14 +80,16 @@ class close_token {
   close_token() = default;
   /// Made by the ring handles' closer(): the side's closed flag and the ring's wait blocks.
   close_token(std::atomic<std::uint32_t>* flag, detail::wait_block* a,
-              detail::wait_block* b) noexcept
-      : flag_(flag), a_(a), b_(b) {}
+              detail::wait_block* b) noexcept;
+  /// Closes the side. Does nothing in a child that inherited the token across fork() (a
+  /// signal handler the child kept): the side is the parent's.
   void close() const noexcept;
 
  private:
   std::atomic<std::uint32_t>* flag_ = nullptr;
   detail::wait_block* a_ = nullptr;  // both of the ring's wait blocks are woken
   detail::wait_block* b_ = nullptr;
+  std::uint32_t pid_ = 0;  // the process that made it
 };
 
 /// Spin, then yield: for callers that poll a ring themselves. `reset()` after progress.
