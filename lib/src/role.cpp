@@ -121,7 +121,7 @@ role_lease& role_lease::operator=(role_lease&& o) noexcept {
 }
 
 bool role_lease::held_here() const noexcept {
-  return word_ != nullptr && identity_pid(id_) == current_pid();
+  return word_ != nullptr && holder_pid() == current_pid();
 }
 
 void role_lease::release() noexcept {

@@ -12,10 +12,6 @@ bool peer_is_dead(std::uint64_t owner) noexcept {
 
 }  // namespace detail
 
-close_token::close_token(std::atomic<std::uint32_t>* flag, detail::wait_block* a,
-                         detail::wait_block* b) noexcept
-    : flag_(flag), a_(a), b_(b), pid_(detail::current_pid()) {}
-
 void close_token::close() const noexcept {
   // current_pid() is getpid() (async-signal-safe) or GetCurrentProcessId()
   if (flag_ == nullptr || pid_ != detail::current_pid()) return;

@@ -404,12 +404,10 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
   }
   /// Closes the producer side for every endpoint: consumers drain, then see `closed`. Does
   /// nothing in a child that inherited the handle across fork(): the ring is the parent's.
-  void close() noexcept {
-    if (this->lease_.held_here()) closer().close();
-  }
+  void close() noexcept { closer().close(); }
   close_token closer() const noexcept {
     return close_token(&this->ctl_->producer_closed, &this->ctl_->data_wait,
-                       &this->ctl_->space_wait);
+                       &this->ctl_->space_wait, this->lease_.holder_pid());
   }
 
  private:
@@ -482,12 +480,10 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
   }
   /// Closes the consumer side for every endpoint: producers' blocking calls return `closed`.
   /// Does nothing in a child that inherited the handle across fork(): the ring is the parent's.
-  void close() noexcept {
-    if (this->lease_.held_here()) closer().close();
-  }
+  void close() noexcept { closer().close(); }
   close_token closer() const noexcept {
     return close_token(&this->ctl_->consumer_closed, &this->ctl_->data_wait,
-                       &this->ctl_->space_wait);
+                       &this->ctl_->space_wait, this->lease_.holder_pid());
   }
 
  private:

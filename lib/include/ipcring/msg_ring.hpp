@@ -245,11 +245,10 @@ class msg_producer {
 
   /// Closes the producer side (for every producer of an mpsc ring). Does nothing in a child
   /// that inherited the handle across fork(): the side is the parent's.
-  void close() noexcept {
-    if (lease_.held_here()) closer().close();
-  }
+  void close() noexcept { closer().close(); }
   close_token closer() const noexcept {
-    return close_token(&ctl_->producer_closed, &ctl_->data_wait, &ctl_->space_wait);
+    return close_token(&ctl_->producer_closed, &ctl_->data_wait, &ctl_->space_wait,
+                       lease_.holder_pid());
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
 
@@ -578,12 +577,12 @@ class msg_consumer {
   /// Does nothing in a child that inherited the handle across fork(): the side is the
   /// parent's, and so is the read position.
   void close() noexcept {
-    if (!lease_.held_here()) return;
-    flush();
+    flush_if_holder();
     closer().close();
   }
   close_token closer() const noexcept {
-    return close_token(&ctl_->consumer_closed, &ctl_->data_wait, &ctl_->space_wait);
+    return close_token(&ctl_->consumer_closed, &ctl_->data_wait, &ctl_->space_wait,
+                       lease_.holder_pid());
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
 
@@ -617,7 +616,7 @@ class msg_consumer {
   }
   // Zeroes [released_, head_) and gives it back to the producers.
   void flush() noexcept;
-  // Frees what was read when this handle is let go of (assigned over, destroyed): not
+  // Frees what was read when this handle is let go of (closed, assigned over, destroyed): not
   // in a moved-from handle, nor in a child that inherited it across fork(), whose head_ is
   // stale. held_here() is out of line: never on the hot path.
   void flush_if_holder() noexcept {

@@ -253,12 +253,11 @@ class spsc_producer {
   /// Closes the producer side: the consumer drains what was sent, then its blocking calls
   /// return wait_result::closed; this handle's blocking calls return closed at once. Does
   /// nothing in a child that inherited the handle across fork(): the side is the parent's.
-  void close() noexcept {
-    if (role_.held_here()) closer().close();
-  }
+  void close() noexcept { closer().close(); }
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept {
-    return close_token(&control()->producer_closed, &control()->data_wait, &control()->space_wait);
+    return close_token(&ctl_->producer_closed, &ctl_->data_wait, &ctl_->space_wait,
+                       role_.holder_pid());
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
   /// True once this handle read an impossible index from the segment (another process wrote
@@ -495,13 +494,13 @@ class spsc_consumer {
   /// nothing in a child that inherited the handle across fork(): the side is the parent's,
   /// and so is the read position.
   void close() noexcept {
-    if (!role_.held_here()) return;
-    flush_pending();
+    flush_if_holder();
     closer().close();
   }
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept {
-    return close_token(&control()->consumer_closed, &control()->data_wait, &control()->space_wait);
+    return close_token(&ctl_->consumer_closed, &ctl_->data_wait, &ctl_->space_wait,
+                       role_.holder_pid());
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
   /// True once this handle read an impossible index from the segment (another process wrote
@@ -596,7 +595,7 @@ class spsc_consumer {
   void flush_pending() noexcept {
     if (head_shared_ != head_) flush();
   }
-  // Frees what was popped when this handle is let go of (assigned over, destroyed):
+  // Frees what was popped when this handle is let go of (closed, assigned over, destroyed):
   // not in a moved-from handle, nor in a child that inherited it across fork(), whose head_
   // is stale. held_here() is out of line: never on the hot path.
   void flush_if_holder() noexcept {

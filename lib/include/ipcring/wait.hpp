@@ -78,18 +78,22 @@ const char* to_string(wait_result r) noexcept;
 class close_token {
  public:
   close_token() = default;
-  /// Made by the ring handles' closer(): the side's closed flag and the ring's wait blocks.
-  close_token(std::atomic<std::uint32_t>* flag, detail::wait_block* a,
-              detail::wait_block* b) noexcept;
-  /// Closes the side. Does nothing in a child that inherited the token across fork() (a
-  /// signal handler the child kept): the side is the parent's.
+  /// Made by the ring handles' closer(): the side's closed flag, the ring's wait blocks, and
+  /// the pid of the process holding the handle's role (0: none).
+  close_token(std::atomic<std::uint32_t>* flag, detail::wait_block* a, detail::wait_block* b,
+              std::uint32_t holder) noexcept
+      : flag_(flag), a_(a), b_(b), pid_(holder) {}
+  /// Closes the side, in the process that holds the handle's role only: a child that
+  /// inherited the handle or the token across fork() (a signal handler it kept), or a
+  /// moved-from handle, closes nothing (the side is the parent's). Every handle's close()
+  /// comes here.
   void close() const noexcept;
 
  private:
   std::atomic<std::uint32_t>* flag_ = nullptr;
   detail::wait_block* a_ = nullptr;  // both of the ring's wait blocks are woken
   detail::wait_block* b_ = nullptr;
-  std::uint32_t pid_ = 0;  // the process that made it
+  std::uint32_t pid_ = 0;  // the process holding the role
 };
 
 /// Spin, then yield: for callers that poll a ring themselves. `reset()` after progress.

@@ -55,6 +55,8 @@ class role_lease {
   /// True while this process holds the role (false once released, and in a child that
   /// inherited the lease across fork()). Makes a syscall: not for the hot path.
   bool held_here() const noexcept;
+  /// The pid of the process that took the role; 0 once released (or moved from).
+  std::uint32_t holder_pid() const noexcept { return word_ != nullptr ? identity_pid(id_) : 0; }
 
  private:
   role_lease(std::atomic<std::uint64_t>* w, std::uint64_t id) : word_(w), id_(id) {}
