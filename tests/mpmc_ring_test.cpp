@@ -302,6 +302,40 @@ TEST(mpmc_ring, recover_never_touches_a_ticket_a_live_endpoint_still_claims) {
   f.reg().endpoints[11].owner.store(0);
 }
 
+// A live producer whose CAS is failing names the ticket a dead one claimed. recover() leaves
+// the ticket to it, and must keep the dead one's record: once the live producer moves on,
+// that record is all that says the ticket needs repair.
+TEST(mpmc_ring, recover_keeps_a_dead_claim_it_left_to_a_live_endpoint) {
+  fixture f(8);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  dead_claim(f, 10, endpoint_role::producer, 0, 1);
+  dead_claim(f, 11, endpoint_role::producer, 0, 1);
+  f.reg().endpoints[11].owner.store(detail::self_identity());  // live, its CAS about to fail
+  f.reg().base.tail.store(1);                                  // the dead one's CAS won
+  EXPECT_EQ(rx.recover(), 0u);
+  EXPECT_EQ(f.reg().endpoints[10].claim_first.load(), 1u);  // still names ticket 0
+  f.reg().endpoints[11].claim_first.store(0);               // the live one moved on
+  f.reg().endpoints[11].owner.store(0);
+  ASSERT_TRUE(tx.try_push(42));
+  EXPECT_EQ(rx.recover(), 1u);
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 42u);
+}
+
+TEST(mpmc_ring, capacity_of_one_slot_is_refused) {
+  heap_bytes mem(1 << 16);
+  const auto msg = expect_error(errc::invalid_argument,
+                                [&] { (void)mpmc_ring<u64>::create_in(mem.span(), 1); });
+  EXPECT_NE(msg.find("at least 2"), std::string::npos) << msg;
+  (void)mpmc_ring<u64>::create_in(mem.span(), 2);
+  auto& h = *reinterpret_cast<segment_header*>(mem.span().data());
+  h.capacity = 1;  // self-consistent, but "full" and "free for the next ticket" coincide
+  h.total_size = h.data_offset + h.slot_size;
+  expect_error(errc::corrupted, [&] { (void)mpmc_ring<u64>::open_in(mem.span()); });
+}
+
 TEST(mpmc_ring, recover_ignores_claims_that_were_never_made) {
   fixture f(8);
   auto rx = f.ring.consumer();

@@ -337,6 +337,17 @@ TYPED_TEST(msg_rings, a_record_reaching_past_one_lap_is_corrupt) {
   EXPECT_EQ(rx.try_read(buf).status, msg_status::corrupted);
 }
 
+TYPED_TEST(msg_rings, a_record_longer_than_a_producer_writes_is_corrupt) {
+  fixture<TypeParam> f(1024);
+  detail::type_at(f.data(), 0).store(1);
+  detail::length_at(f.data(), 0).store(200);  // fits the buffer, but over capacity / 8 = 128
+  auto rx = f.ring.consumer();
+  EXPECT_EQ(rx.read([](auto, auto) { ADD_FAILURE() << "delivered an overlong record"; }), 0u);
+  EXPECT_TRUE(rx.corrupted());
+  std::array<std::byte, 256> buf{};
+  EXPECT_EQ(rx.try_read(buf).status, msg_status::corrupted);
+}
+
 TYPED_TEST(msg_rings, blocking_read_sees_close_after_draining) {
   fixture<TypeParam> f(1024);
   auto tx = f.ring.producer();
@@ -478,6 +489,40 @@ TEST(msg_ring, a_new_single_producer_continues_after_a_release_in_progress) {
   ASSERT_EQ(tx.try_write(3, bytes_of("third")), msg_status::ok);
   EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 1u);
   EXPECT_EQ(got, (std::vector<std::string>{"first", "second", "third"}));
+}
+
+// Several producers read tail from the segment. One that is not 8-byte aligned, 4 bytes
+// before the end, would have the padding record's header written past the data area.
+TEST(msg_ring, an_mpsc_producer_refuses_a_misaligned_tail_and_writes_nothing) {
+  const u64 need = mpsc_msg_ring::required_bytes(1024);
+  heap_bytes mem(need + 64);
+  auto ring = mpsc_msg_ring::create_in(mem.span().first(need), 1024);
+  std::fill_n(mem.span().data() + need, 64, std::byte{0xAB});
+  auto& ctl = *reinterpret_cast<ring_control*>(mem.span().data() + 128);
+  auto tx = ring.producer();  // (checks tail when it attaches; this one is written later)
+  ctl.head.store(1016);
+  ctl.tail.store(1020);
+  EXPECT_EQ(tx.try_write(1, bytes_of("8 bytes!")), msg_status::corrupted);
+  EXPECT_EQ(ctl.tail.load(), 1020u);  // nothing claimed
+  for (std::size_t i = 0; i < 64; ++i)
+    ASSERT_EQ(mem.span()[need + i], std::byte{0xAB}) << "written past the ring at +" << i;
+  EXPECT_EQ(tx.write(1, bytes_of("x"), 10ms), wait_result::ok);  // reports, does not wait
+}
+
+// A single producer taking over follows head and tail from the segment: one that is not
+// 8-byte aligned is reported before any length word is read there (the last one would lie
+// partly past the buffer).
+TEST(msg_ring, a_new_single_producer_refuses_a_misaligned_position) {
+  fixture<spsc_msg_ring> f(1024);
+  f.set_position(1023);
+  expect_error(errc::corrupted, [&] { (void)f.ring.producer(); });
+}
+
+TEST(msg_ring, capacity_above_2_pow_33_is_refused) {
+  heap_bytes mem(1 << 16);
+  const auto msg = expect_error(
+      errc::invalid_argument, [&] { (void)mpsc_msg_ring::create_in(mem.span(), u64{1} << 34); });
+  EXPECT_NE(msg.find("2^33"), std::string::npos) << msg;
 }
 
 TEST(msg_ring, capacity_must_be_a_power_of_two_of_at_least_1k) {

@@ -23,23 +23,33 @@ ring_spec msg_spec(ring_kind kind, std::uint64_t capacity) {
 namespace {
 
 constexpr std::uint64_t k_min_capacity = 1024;
+// Record lengths are int32 words (negative: claimed): the longest record, capacity / 8 bytes,
+// must stay below 2^31, so capacity is at most 2^33 bytes (8 GiB).
+constexpr std::uint64_t k_max_capacity = std::uint64_t{1} << 33;
+static_assert(k_max_capacity / 8 <= std::uint64_t{INT32_MAX});
 
 ring_spec checked_spec(ring_kind kind, std::uint64_t capacity, std::string_view name) {
-  if (capacity < k_min_capacity) {
+  if (capacity < k_min_capacity || capacity > k_max_capacity) {
     throw error(errc::invalid_argument, "create '" + std::string(name) +
                                             "': capacity=" + std::to_string(capacity) +
-                                            " must be at least 1024 bytes");
+                                            " must be from 1024 bytes to 2^33 bytes (8 GiB)");
   }
   return msg_spec(kind, capacity);
 }
 
 // An opened ring's capacity comes from the header: untrusted. Below the minimum,
-// max_message() = capacity / 8 - 8 would wrap around.
+// max_message() = capacity / 8 - 8 would wrap around; above the maximum, record lengths would
+// not fit their int32 words.
 attachment_ptr checked_open(attachment_ptr seg) {
   if (seg->spec.capacity < k_min_capacity) {
     throw error(errc::corrupted, "open '" + seg->name + "': header field capacity=" +
                                      std::to_string(seg->spec.capacity) +
                                      " is below a message ring's minimum of 1024 bytes");
+  }
+  if (seg->spec.capacity > k_max_capacity) {
+    throw error(errc::corrupted, "open '" + seg->name + "': header field capacity=" +
+                                     std::to_string(seg->spec.capacity) +
+                                     " is above a message ring's maximum of 2^33 bytes");
   }
   return seg;
 }
@@ -74,8 +84,9 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
   lease_ = detail::role_lease::acquire(ctl_->consumer_owner, "consumer", seg_->name);
   data_ = seg_->data();
   mask_ = seg_->spec.capacity - 1;
-  // relaxed: only the consumer writes head; a new holder continues from it
-  head_ = ctl_->head.load(std::memory_order_relaxed);
+  // acquire: pairs with [R2] of a predecessor, so the records it zeroed before storing
+  // head read as zero here, not as the lap before (only the consumer writes head)
+  head_ = ctl_->head.load(std::memory_order_acquire);
   released_ = head_;
   if ((head_ & 7) != 0) {
     throw error(errc::corrupted, "consumer of '" + seg_->name + "': head=" + std::to_string(head_) +
@@ -193,11 +204,15 @@ std::size_t msg_consumer::recover() noexcept {
   auto& reg = *reinterpret_cast<registry_control*>(seg_->control());
   // Dead producers' claims that are finished (read already) or were never made (at or past
   // tail) hold their records for nothing: clear them, so the records can be reused.
-  const std::uint64_t claimed_below = ctl_->tail.load(std::memory_order_acquire);
   for (auto& r : reg.endpoints) {
     std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
     const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
     if (first == 0 || owner == 0 || detail::process_alive(owner)) continue;
+    // Read tail only now that the owner is known dead: a tail read before the liveness check
+    // could miss a claim the owner made (and died in) meanwhile, and clearing that claim would
+    // leave its record unrepairable. acquire: pairs with [R-claim]; a dead owner's CAS is
+    // behind us (the syscalls of the liveness check separate us from its last store).
+    const std::uint64_t claimed_below = ctl_->tail.load(std::memory_order_acquire);
     const std::uint64_t start = first - 1;
     const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);
     // Still in flight only if head is inside the claim, or the claim lies between head and tail.

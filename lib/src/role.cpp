@@ -85,7 +85,8 @@ namespace {
 
 // The claim of record `r` if it is of `role` and covers `pos`: [first, first + count).
 bool covers(const endpoint_record& r, std::uint64_t pos, endpoint_role role) noexcept {
-  // acquire: pairs with the holder's release of its claim ([R-claim] and the clearing store)
+  // acquire: pairs with the holder's release store naming its claim (mpmc claim(), the mpsc
+  // reserve()) and with its clearing store
   const std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
   if (first == 0 || r.owner.load(std::memory_order_acquire) == 0) return false;
   if (r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) return false;

@@ -84,6 +84,10 @@ std::string capacity_problem(const ring_spec& s) {
   if (!is_pow2(s.capacity)) {
     return "capacity=" + std::to_string(s.capacity) + " must be a power of two (and not 0)";
   }
+  // One slot cannot tell "full for ticket t" (seq t + 1) from "free for ticket t + 1".
+  if (s.kind == ring_kind::mpmc && s.capacity < 2) {
+    return "capacity=" + std::to_string(s.capacity) + " must be at least 2 for an mpmc ring";
+  }
   if (s.slot_size == 0 || s.capacity > k_max_data_bytes / s.slot_size) {
     return "capacity=" + std::to_string(s.capacity) +
            " x slot_size=" + std::to_string(s.slot_size) +

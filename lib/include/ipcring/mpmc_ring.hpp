@@ -177,9 +177,14 @@ class mpmc_endpoint {
       // acquire: pairs with [R-claim]; tickets below the counter were really claimed
       const std::uint64_t counter =
           (producer ? ctl_->tail : ctl_->head).load(std::memory_order_acquire);
+      bool deferred = false;  // a ticket left for later: the record must stay to find it again
       for (std::uint64_t t = first - 1; t != first - 1 + count; ++t) {
         if (static_cast<std::int64_t>(counter - t) <= 0) break;  // never claimed
         if (claimed_by_live(reg, t, producer ? endpoint_role::producer : endpoint_role::consumer)) {
+          // A live endpoint names this ticket (a claim whose CAS is failing, or a real one
+          // that will publish or free it): if it was the dead one's, only this record still
+          // says so, and a later recover() repairs it.
+          deferred = true;
           continue;
         }
         std::uint64_t expect = raw_for(t, producer ? t : t + 1);
@@ -194,6 +199,7 @@ class mpmc_endpoint {
         }
         if (done) ++repaired;
       }
+      if (deferred) continue;
       std::uint64_t f = first;  // done with this claim: the record may be reused
       r.claim_first.compare_exchange_strong(f, 0, std::memory_order_acq_rel);
     }
@@ -256,7 +262,9 @@ class mpmc_endpoint {
       }
       // Name the claim before making it, so a holder that dies after the CAS is found.
       record_->claim_count.store(k, std::memory_order_relaxed);
-      record_->claim_first.store(pos + 1, std::memory_order_relaxed);
+      // release: pairs with the acquire loads of claim_first in recover() and covers(), which
+      // then read this claim_count, not an older one
+      record_->claim_first.store(pos + 1, std::memory_order_release);
       // [R-claim] release: the record stores above are visible before the claim is
       if (counter.compare_exchange_weak(pos, pos + k, std::memory_order_release,
                                         std::memory_order_relaxed)) {

@@ -83,7 +83,7 @@ enum class msg_status : std::uint8_t {
   too_long,      ///< the message is longer than max_message()
   bad_type,      ///< the type is k_padding_type
   buffer_small,  ///< try_read: the buffer is too small; `size` says what is needed
-  corrupted,     ///< a record in the segment is impossible; the ring stops delivering
+  corrupted,     ///< a record (or, to an mpsc producer, the shared tail) is impossible
 };
 const char* to_string(msg_status s) noexcept;
 
@@ -200,7 +200,8 @@ class msg_producer {
   /// Longest payload accepted: capacity / 8 - 8 bytes.
   std::uint64_t max_message() const noexcept { return capacity() / 8 - k_record_header; }
 
-  /// Copies `bytes` into a new record of `type`. ok, full, too_long or bad_type.
+  /// Copies `bytes` into a new record of `type`. ok, full, too_long or bad_type; corrupted
+  /// (mpsc) when the shared tail is impossible: nothing is written.
   [[nodiscard]] msg_status try_write(std::uint32_t type,
                                      std::span<const std::byte> bytes) noexcept {
     auto c = try_claim(type, bytes.size());
@@ -218,9 +219,9 @@ class msg_producer {
     if (open_length_ != 0) abort_open();  // a forgotten claim becomes padding
     const std::uint64_t record = detail::align8(k_record_header + length);
     std::uint64_t pos = 0;
-    if (!reserve(record, pos)) {
-      stalled();
-      return msg_claim<MultiProducer>(msg_status::full);
+    if (const msg_status r = reserve(record, pos); r != msg_status::ok) {
+      if (r == msg_status::full) stalled();
+      return msg_claim<MultiProducer>(r);
     }
     prefetch_ahead(pos, record);
     const std::uint64_t index = pos & mask_;
@@ -296,6 +297,9 @@ class msg_producer {
       // [A2] pairs with [R2]
       const std::uint64_t h = ctl_->head.load(std::memory_order_acquire);
       if (t - h > capacity()) t = h;  // behind the consumer: everything before head is read
+      // Untrusted: no record starts off 8 bytes (nor would its length word lie inside the
+      // buffer). Stop there; the constructor reports it.
+      if ((t & 7) != 0) break;
       const std::uint64_t index = t & mask_;
       // [A-msg] pairs with [R-msg]
       const std::int32_t len = detail::length_at(data_, index).load(std::memory_order_acquire);
@@ -355,11 +359,18 @@ class msg_producer {
   }
 
   // Reserves `record` contiguous bytes (plus padding to the end of the buffer when it does not
-  // fit before the wrap); returns the record's position.
-  bool reserve(std::uint64_t record, std::uint64_t& out) noexcept {
+  // fit before the wrap) and sets `out` to the record's position: ok, full, or corrupted (a
+  // shared tail that is not 8-byte aligned: records could not start there, and padding up to
+  // the end of the buffer would be written past it).
+  msg_status reserve(std::uint64_t record, std::uint64_t& out) noexcept {
     const std::uint64_t cap = capacity();
     std::uint64_t pos = MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
     for (int attempt = 0; attempt < k_max_retries; ++attempt) {
+      // Untrusted (several producers: read from the segment, again after a failed CAS).
+      if (MultiProducer && (pos & 7) != 0) {
+        record_->claim_first.store(0, std::memory_order_relaxed);
+        return msg_status::corrupted;
+      }
       const std::uint64_t index = pos & mask_;
       const std::uint64_t pad = cap - index < record ? cap - index : 0;
       if (!has_room(pos, pad + record)) {
@@ -372,12 +383,14 @@ class msg_producer {
           // A claim named by an earlier, failed CAS must not outlive it (see mpmc_ring).
           record_->claim_first.store(0, std::memory_order_relaxed);
         }
-        return false;
+        return msg_status::full;
       }
       if constexpr (MultiProducer) {
         // Name the claim before making it (docs/layout.md, endpoint records).
         record_->claim_count.store(pad + record, std::memory_order_relaxed);
-        record_->claim_first.store(pos + 1, std::memory_order_relaxed);
+        // release: pairs with the acquire loads of claim_first in recover() and covers(),
+        // which then read this claim_count, not an older one
+        record_->claim_first.store(pos + 1, std::memory_order_release);
         // [R-claim] release: the record stores above are visible before the claim is
         if (!ctl_->tail.compare_exchange_weak(pos, pos + pad + record, std::memory_order_release,
                                               std::memory_order_relaxed)) {
@@ -401,10 +414,10 @@ class msg_producer {
             .store(-static_cast<std::int32_t>(record), std::memory_order_relaxed);
       }
       out = pos;
-      return true;
+      return msg_status::ok;
     }
     if constexpr (MultiProducer) record_->claim_first.store(0, std::memory_order_relaxed);
-    return false;
+    return msg_status::full;
   }
 
   void finish(bool commit, std::uint64_t serial) noexcept {
@@ -598,9 +611,12 @@ class msg_consumer {
     // [A-msg] pairs with [R-msg]: the record's type and payload are visible
     const std::int32_t len = detail::length_at(data_, index).load(std::memory_order_acquire);
     if (len <= 0) return msg_status::empty;
-    // Untrusted: the record must hold its header and fit before the end of the buffer.
+    // Untrusted: the record must hold its header, fit before the end of the buffer, and be no
+    // longer than a producer writes (max_message() + 8, capacity / 8, padding included: it
+    // is shorter than the record it makes room for).
     const auto ulen = static_cast<std::uint64_t>(len);
-    if (ulen < k_record_header || detail::align8(ulen) > capacity() - index) {
+    if (ulen < k_record_header || detail::align8(ulen) > capacity() - index ||
+        ulen > capacity() / 8) {
       corrupted_ = true;
       return msg_status::corrupted;
     }
