@@ -419,6 +419,38 @@ TEST(msg_ring, recover_pads_over_what_a_dead_producer_claimed_but_never_committe
   EXPECT_EQ(got, "after");
 }
 
+// A producer that lost its CAS and was killed before naming its next claim leaves a stale
+// claim, which can cover a later dead producer's record too. The padding must end where that
+// record ends (its marked size, else its own claim), not where the stale claim does: past it
+// lie committed records.
+TEST(msg_ring, recover_pads_a_dead_record_by_its_own_size_not_a_stale_claim) {
+  for (const bool marked : {true, false}) {
+    SCOPED_TRACE(marked ? "record marked -24" : "record not marked yet");
+    fixture<mpsc_msg_ring> f(1024);
+    auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    ASSERT_EQ(tx.try_write(1, bytes_of("12345678")), msg_status::ok);  // [0, 16)
+    auto dead_claim = [&](endpoint_record& r, u64 first, u64 count) {
+      r.owner.store(0x7ffffff0u | (u64{1} << 32));  // no such process
+      r.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
+      r.claim_count.store(count);
+      r.claim_first.store(first + 1);
+    };
+    dead_claim(reg.endpoints[5], 0, 64);    // named at 0, lost the CAS to tx, killed
+    dead_claim(reg.endpoints[20], 16, 24);  // claimed [16, 40), killed before committing
+    f.ctl().tail.store(40);
+    if (marked) detail::length_at(f.data(), 16).store(-24);
+    ASSERT_EQ(tx.try_write(3, bytes_of("after")), msg_status::ok);  // [40, 56)
+    std::vector<std::string> got;
+    EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 1u);
+    EXPECT_EQ(rx.recover(), 1u);
+    EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 1u);
+    EXPECT_EQ(got, (std::vector<std::string>{"12345678", "after"}));
+    EXPECT_FALSE(rx.corrupted());
+  }
+}
+
 TEST(msg_ring, recover_leaves_a_live_producers_claim_alone) {
   fixture<mpsc_msg_ring> f(1024);
   auto tx = f.ring.producer();

@@ -237,13 +237,19 @@ std::size_t msg_consumer::recover() noexcept {
     endpoint_record* dead = detail::dead_claim_covering(reg, pos, endpoint_role::producer);
     if (dead == nullptr || detail::claimed_by_live(reg, pos, endpoint_role::producer)) break;
     const std::uint64_t first = dead->claim_first.load(std::memory_order_acquire) - 1;
-    const std::uint64_t end = std::min(first + dead->claim_count.load(std::memory_order_relaxed),
-                                       pos + capacity() - index);
+    // A record its producer marked (-size, after its CAS) says its own size; otherwise the
+    // claim does (up to the end of the buffer, where its padding would have gone).
+    constexpr std::int32_t k_locked = INT32_MIN;  // a length no producer writes
+    const std::uint64_t end =
+        len < 0 && len != k_locked
+            ? pos + std::min(static_cast<std::uint64_t>(-static_cast<std::int64_t>(len)),
+                             capacity() - index)
+            : std::min(first + dead->claim_count.load(std::memory_order_relaxed),
+                       pos + capacity() - index);
     const std::uint64_t size = end - pos;
     if (size < k_record_header || (size & 7) != 0) break;  // not a claim we can repair
-    // Lock the record (a length no producer writes) before touching its type, so a record
-    // committed meanwhile is never turned into padding.
-    constexpr std::int32_t k_locked = INT32_MIN;
+    // Lock the record before touching its type, so a record committed meanwhile is never
+    // turned into padding.
     if (!detail::length_at(data_, index)
              .compare_exchange_strong(len, k_locked, std::memory_order_acquire,
                                       std::memory_order_relaxed)) {

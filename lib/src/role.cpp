@@ -83,31 +83,46 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
 
 namespace {
 
-// The claim of record `r` if it is of `role` and covers `pos`: [first, first + count).
-bool covers(const endpoint_record& r, std::uint64_t pos, endpoint_role role) noexcept {
+// The owner of record `r` if its claim is of `role` and covers `pos` ([first, first + count)),
+// else 0. The owner is the one read before the claim's fields: a record released and taken
+// by another endpoint meanwhile is judged by the owner that made the claim, not a later one.
+std::uint64_t covers(const endpoint_record& r, std::uint64_t pos, endpoint_role role) noexcept {
   // acquire: pairs with the holder's release store naming its claim (mpmc claim(), the mpsc
   // reserve()) and with its clearing store
   const std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
-  if (first == 0 || r.owner.load(std::memory_order_acquire) == 0) return false;
-  if (r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) return false;
-  return pos - (first - 1) < r.claim_count.load(std::memory_order_relaxed);
+  // acquire: pairs with the registering CAS (register_endpoint, acq_rel)
+  const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
+  if (first == 0 || owner == 0) return 0;
+  if (r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) return 0;
+  return pos - (first - 1) < r.claim_count.load(std::memory_order_relaxed) ? owner : 0;
 }
 
 }  // namespace
 
 bool claimed_by_live(const registry_control& reg, std::uint64_t pos, endpoint_role role) noexcept {
   for (const auto& r : reg.endpoints) {
-    if (covers(r, pos, role) && process_alive(r.owner.load(std::memory_order_relaxed))) return true;
+    const std::uint64_t owner = covers(r, pos, role);
+    if (owner != 0 && process_alive(owner)) return true;
   }
   return false;
 }
 
 endpoint_record* dead_claim_covering(registry_control& reg, std::uint64_t pos,
                                      endpoint_role role) noexcept {
+  // The latest claim that covers pos: an older one is a claim whose CAS failed (its holder
+  // died before naming the next), made when tail was at or before the real claim's start.
+  endpoint_record* best = nullptr;
+  std::uint64_t best_offset = 0;
   for (auto& r : reg.endpoints) {
-    if (covers(r, pos, role) && !process_alive(r.owner.load(std::memory_order_relaxed))) return &r;
+    const std::uint64_t owner = covers(r, pos, role);
+    if (owner == 0 || process_alive(owner)) continue;
+    const std::uint64_t offset = pos - (r.claim_first.load(std::memory_order_acquire) - 1);
+    if (best == nullptr || offset < best_offset) {
+      best = &r;
+      best_offset = offset;
+    }
   }
-  return nullptr;
+  return best;
 }
 
 role_lease& role_lease::operator=(role_lease&& o) noexcept {

@@ -174,6 +174,9 @@ class mpmc_endpoint {
       const std::uint64_t count = std::min(r.claim_count.load(std::memory_order_relaxed), cap);
       const bool producer = r.role.load(std::memory_order_relaxed) ==
                             static_cast<std::uint32_t>(endpoint_role::producer);
+      // The fields above are the dead owner's only if the record was not released and taken by
+      // a new endpoint meanwhile (a dead owner's id never comes back). acquire: as above.
+      if (r.owner.load(std::memory_order_acquire) != owner) continue;
       // acquire: pairs with [R-claim]; tickets below the counter were really claimed
       const std::uint64_t counter =
           (producer ? ctl_->tail : ctl_->head).load(std::memory_order_acquire);

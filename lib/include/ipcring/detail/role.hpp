@@ -68,7 +68,8 @@ class role_lease {
 
 /// True if a live endpoint of `role` names `pos` (a ticket or byte position) in its claim.
 bool claimed_by_live(const registry_control& reg, std::uint64_t pos, endpoint_role role) noexcept;
-/// The record of a dead endpoint of `role` whose unfinished claim covers `pos`, or null.
+/// The record of a dead endpoint of `role` whose unfinished claim covers `pos` (of several,
+/// the one that starts last), or null.
 endpoint_record* dead_claim_covering(registry_control& reg, std::uint64_t pos,
                                      endpoint_role role) noexcept;
 
