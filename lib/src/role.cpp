@@ -29,8 +29,8 @@ role_lease role_lease::acquire(std::atomic<std::uint64_t>& word, std::string_vie
     std::uint64_t cur = word.load(std::memory_order_acquire);
     if (cur == me) throw busy(cur, "another handle in this process");
     if (cur != 0 && process_alive(cur)) throw busy(cur, "a live process");
-    // Free, or its holder is gone: claim it. acq_rel: acquire as [A-role]; release publishes
-    // nothing yet but keeps the claim ordered before this holder's first index store.
+    // Free, or its holder is gone: claim it. acq_rel: acquire as [A-role]; release orders what
+    // this process wrote before the claim (nothing the ring needs yet) before it.
     if (word.compare_exchange_strong(cur, me, std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
       if (took_over != nullptr) *took_over = cur != 0;
@@ -49,8 +49,9 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
       std::uint64_t cur = r.owner.load(std::memory_order_acquire);
       if (pass == 0 && cur != 0) continue;  // first pass: free records only
       if (pass == 1) {
-        // relaxed: claim_first was stored before the claim it names ([endpoint_record])
         if (cur == 0 || cur == me || process_alive(cur)) continue;
+        // acquire: pairs with the dead holder's release store naming its claim (and its
+        // clearing store), as in covers()
         if (r.claim_first.load(std::memory_order_acquire) != 0) continue;  // left for recovery
       }
       if (r.owner.compare_exchange_strong(cur, me, std::memory_order_acq_rel,
