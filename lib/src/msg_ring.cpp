@@ -238,16 +238,21 @@ std::size_t msg_consumer::recover() noexcept {
     if (dead == nullptr || detail::claimed_by_live(reg, pos, endpoint_role::producer)) break;
     const std::uint64_t first = dead->claim_first.load(std::memory_order_acquire) - 1;
     // A record its producer marked (-size, after its CAS) says its own size; otherwise the
-    // claim does (up to the end of the buffer, where its padding would have gone).
+    // claim does (up to the end of the buffer, where its padding would have gone). Either way
+    // no more than tail, and no more than a producer writes at once (capacity / 8: a record,
+    // or the padding before one); anything else is not a claim we can repair.
     constexpr std::int32_t k_locked = INT32_MIN;  // a length no producer writes
-    const std::uint64_t end =
+    const std::uint64_t size =
         len < 0 && len != k_locked
-            ? pos + std::min(static_cast<std::uint64_t>(-static_cast<std::int64_t>(len)),
-                             capacity() - index)
+            ? static_cast<std::uint64_t>(-static_cast<std::int64_t>(len))
             : std::min(first + dead->claim_count.load(std::memory_order_relaxed),
-                       pos + capacity() - index);
-    const std::uint64_t size = end - pos;
-    if (size < k_record_header || (size & 7) != 0) break;  // not a claim we can repair
+                       pos + capacity() - index) -
+                  pos;
+    if (size < k_record_header || (size & 7) != 0 || size > capacity() / 8 ||
+        size > capacity() - index || size > tail - pos) {
+      break;
+    }
+    const std::uint64_t end = pos + size;
     // Lock the record before touching its type, so a record committed meanwhile is never
     // turned into padding.
     if (!detail::length_at(data_, index)

@@ -50,12 +50,18 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
       if (pass == 0 && cur != 0) continue;  // first pass: free records only
       if (pass == 1) {
         if (cur == 0 || cur == me || process_alive(cur)) continue;
-        // acquire: pairs with the dead holder's release store naming its claim (and its
-        // clearing store), as in covers()
+        // acquire: pairs with the dead holder's release store naming its claim, as in covers()
         if (r.claim_first.load(std::memory_order_acquire) != 0) continue;  // left for recovery
       }
       if (r.owner.compare_exchange_strong(cur, me, std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
+        // The record's fields change after its owner, as a seqlock's data after its sequence:
+        // a recoverer that read one of the stores below and then re-reads owner (after its
+        // acquire fence, mpmc_endpoint::recover) sees `me`, not the dead owner it judged.
+        // ThreadSanitizer cannot model a fence (GCC warns): its builds, on x86-64, leave it out.
+#if !defined(__SANITIZE_THREAD__)
+        std::atomic_thread_fence(std::memory_order_release);
+#endif
         // relaxed: the record is ours now; readers (tools) only display it
         r.claim_first.store(0, std::memory_order_relaxed);
         r.claim_count.store(0, std::memory_order_relaxed);
@@ -111,16 +117,23 @@ bool claimed_by_live(const registry_control& reg, std::uint64_t pos, endpoint_ro
 endpoint_record* dead_claim_covering(registry_control& reg, std::uint64_t pos,
                                      endpoint_role role) noexcept {
   // The latest claim that covers pos: an older one is a claim whose CAS failed (its holder
-  // died before naming the next), made when tail was at or before the real claim's start.
+  // died before naming the next), made when tail was at or before the real claim's start. Of
+  // claims that start together, the shortest: the rest of an unmarked record was never
+  // written, reads as zero, and is padded by a later pass, while a longer stale claim would
+  // pad over records committed after the real one.
   endpoint_record* best = nullptr;
   std::uint64_t best_offset = 0;
+  std::uint64_t best_count = 0;
   for (auto& r : reg.endpoints) {
     const std::uint64_t owner = covers(r, pos, role);
     if (owner == 0 || process_alive(owner)) continue;
     const std::uint64_t offset = pos - (r.claim_first.load(std::memory_order_acquire) - 1);
-    if (best == nullptr || offset < best_offset) {
+    const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);
+    if (best == nullptr || offset < best_offset ||
+        (offset == best_offset && count < best_count)) {
       best = &r;
       best_offset = offset;
+      best_count = count;
     }
   }
   return best;

@@ -214,10 +214,10 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
     // are still checked. Untrusted: the alignment feeds data_offset.
     // (mpmc slots: their layout follows from elem_size and elem_align, so a wider element
     // alignment than the opener's shows up as a slot_size difference below.)
-    // Read once: what is checked is what is used (another process may write the header
-    // meanwhile; the comparison below then reports the change).
-    const std::uint32_t slot_align = h->slot_align;
-    const std::uint32_t elem_align = h->elem_align;
+    // Read once (volatile: the compiler may not load them again): what is checked is what is
+    // used. Another process may write the header meanwhile; the comparison below reports it.
+    const std::uint32_t slot_align = *static_cast<const volatile std::uint32_t*>(&h->slot_align);
+    const std::uint32_t elem_align = *static_cast<const volatile std::uint32_t*>(&h->elem_align);
     for (const std::uint32_t align : {slot_align, elem_align}) {
       if (!std::has_single_bit(align) || align > 4096) {
         throw error(errc::corrupted, what + ": alignment " + std::to_string(align) +

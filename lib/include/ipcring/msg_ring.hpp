@@ -230,7 +230,8 @@ class msg_producer {
     open_length_ = static_cast<std::int32_t>(k_record_header + length);
     return msg_claim<MultiProducer>(this, {data_ + index + k_record_header, length}, ++serial_);
   }
-  /// Blocking try_write: waits (by the wait_policy) for space. ok, too_long, bad_type, or the
+  /// Blocking try_write: waits (by the wait_policy) for space. ok, too_long, bad_type,
+  /// corrupted (mpsc: an impossible shared tail; returned at once, as wait_result::ok), or the
   /// wait's end: closed / peer_dead / timeout as msg_status::full with `why` set.
   wait_result write(std::uint32_t type, std::span<const std::byte> bytes,
                     std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max(),
@@ -669,7 +670,7 @@ class msg_consumer {
 /// A ring of variable-length messages with one producer and one consumer.
 class spsc_msg_ring {
  public:
-  /// `capacity`: bytes of the data area, a power of two, at least 1024.
+  /// `capacity`: bytes of the data area, a power of two, from 1024 to 2^33.
   static spsc_msg_ring create(std::string_view name, std::uint64_t capacity,
                               const ring_options& opt = {});
   static spsc_msg_ring open(std::string_view name, const ring_options& opt = {});
