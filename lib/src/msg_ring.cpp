@@ -234,20 +234,18 @@ std::size_t msg_consumer::recover() noexcept {
     // acquire: pairs with [R-claim]; positions below tail were really claimed
     const std::uint64_t tail = ctl_->tail.load(std::memory_order_acquire);
     if (tail - pos == 0 || tail - pos > capacity()) break;
-    endpoint_record* dead = detail::dead_claim_covering(reg, pos, endpoint_role::producer);
-    if (dead == nullptr || detail::claimed_by_live(reg, pos, endpoint_role::producer)) break;
-    const std::uint64_t first = dead->claim_first.load(std::memory_order_acquire) - 1;
+    const detail::dead_claim dead = detail::dead_claim_covering(reg, pos, endpoint_role::producer);
+    // Its fields as read, and only if the record was not taken by a new endpoint meanwhile.
+    if (!dead.still_owned() || detail::claimed_by_live(reg, pos, endpoint_role::producer)) break;
+    const std::uint64_t first = dead.first;
     // A record its producer marked (-size, after its CAS) says its own size; otherwise the
     // claim does (up to the end of the buffer, where its padding would have gone). Either way
     // no more than tail, and no more than a producer writes at once (capacity / 8: a record,
     // or the padding before one); anything else is not a claim we can repair.
     constexpr std::int32_t k_locked = INT32_MIN;  // a length no producer writes
-    const std::uint64_t size =
-        len < 0 && len != k_locked
-            ? static_cast<std::uint64_t>(-static_cast<std::int64_t>(len))
-            : std::min(first + dead->claim_count.load(std::memory_order_relaxed),
-                       pos + capacity() - index) -
-                  pos;
+    const std::uint64_t size = len < 0 && len != k_locked
+                                   ? static_cast<std::uint64_t>(-static_cast<std::int64_t>(len))
+                                   : std::min(first + dead.count, pos + capacity() - index) - pos;
     if (size < k_record_header || (size & 7) != 0 || size > capacity() / 8 ||
         size > capacity() - index || size > tail - pos) {
       break;
@@ -266,8 +264,8 @@ std::size_t msg_consumer::recover() noexcept {
         .store(static_cast<std::int32_t>(size), std::memory_order_release);
     ++repaired;
     std::uint64_t f = first + 1;
-    if (end == first + dead->claim_count.load(std::memory_order_relaxed)) {
-      dead->claim_first.compare_exchange_strong(f, 0, std::memory_order_acq_rel);
+    if (end == first + dead.count) {
+      dead.record->claim_first.compare_exchange_strong(f, 0, std::memory_order_acq_rel);
     }
     pos = end;
   }

@@ -57,7 +57,7 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
                                           std::memory_order_acquire)) {
         // The record's fields change after its owner, as a seqlock's data after its sequence:
         // a recoverer that read one of the stores below and then re-reads owner (after its
-        // acquire fence, mpmc_endpoint::recover) sees `me`, not the dead owner it judged.
+        // acquire fence, dead_claim::still_owned) sees `me`, not the dead owner it judged.
         // ThreadSanitizer cannot model a fence (GCC warns): its builds, on x86-64, leave it out.
 #if !defined(__SANITIZE_THREAD__)
         std::atomic_thread_fence(std::memory_order_release);
@@ -90,50 +90,60 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
 
 namespace {
 
-// The owner of record `r` if its claim is of `role` and covers `pos` ([first, first + count)),
-// else 0. The owner is the one read before the claim's fields: a record released and taken
-// by another endpoint meanwhile is judged by the owner that made the claim, not a later one.
-std::uint64_t covers(const endpoint_record& r, std::uint64_t pos, endpoint_role role) noexcept {
+// The claim of record `r` if it is of `role` and covers `pos`: its owner (0: none), first and
+// count. The owner is the one read with the claim's fields: a record released and taken by
+// another endpoint meanwhile is judged by the owner that made the claim, not a later one.
+struct claim_fields {
+  std::uint64_t owner = 0, first = 0, count = 0;
+};
+claim_fields covering(const endpoint_record& r, std::uint64_t pos, endpoint_role role) noexcept {
   // acquire: pairs with the holder's release store naming its claim (mpmc claim(), the mpsc
   // reserve()) and with its clearing store
   const std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
   // acquire: pairs with the registering CAS (register_endpoint, acq_rel)
   const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
-  if (first == 0 || owner == 0) return 0;
-  if (r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) return 0;
-  return pos - (first - 1) < r.claim_count.load(std::memory_order_relaxed) ? owner : 0;
+  if (first == 0 || owner == 0) return {};
+  if (r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) return {};
+  const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);
+  if (pos - (first - 1) >= count) return {};
+  return {owner, first - 1, count};
 }
 
 }  // namespace
 
+bool dead_claim::still_owned() const noexcept {
+  // The fence pairs with the release fence a registration puts between its owner CAS and its
+  // field stores (register_endpoint). ThreadSanitizer cannot model a fence (GCC warns): its
+  // builds, on x86-64, leave it out.
+#if !defined(__SANITIZE_THREAD__)
+  std::atomic_thread_fence(std::memory_order_acquire);
+#endif
+  // relaxed: ordered by the fence above
+  return record != nullptr && record->owner.load(std::memory_order_relaxed) == owner;
+}
+
 bool claimed_by_live(const registry_control& reg, std::uint64_t pos, endpoint_role role) noexcept {
   for (const auto& r : reg.endpoints) {
-    const std::uint64_t owner = covers(r, pos, role);
-    if (owner != 0 && process_alive(owner)) return true;
+    const claim_fields c = covering(r, pos, role);
+    if (c.owner != 0 && process_alive(c.owner)) return true;
   }
   return false;
 }
 
-endpoint_record* dead_claim_covering(registry_control& reg, std::uint64_t pos,
-                                     endpoint_role role) noexcept {
+dead_claim dead_claim_covering(registry_control& reg, std::uint64_t pos,
+                               endpoint_role role) noexcept {
   // The latest claim that covers pos: an older one is a claim whose CAS failed (its holder
   // died before naming the next), made when tail was at or before the real claim's start. Of
   // claims that start together, the shortest: the rest of an unmarked record was never
   // written, reads as zero, and is padded by a later pass, while a longer stale claim would
   // pad over records committed after the real one.
-  endpoint_record* best = nullptr;
-  std::uint64_t best_offset = 0;
-  std::uint64_t best_count = 0;
+  dead_claim best;
   for (auto& r : reg.endpoints) {
-    const std::uint64_t owner = covers(r, pos, role);
-    if (owner == 0 || process_alive(owner)) continue;
-    const std::uint64_t offset = pos - (r.claim_first.load(std::memory_order_acquire) - 1);
-    const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);
-    if (best == nullptr || offset < best_offset ||
-        (offset == best_offset && count < best_count)) {
-      best = &r;
-      best_offset = offset;
-      best_count = count;
+    const claim_fields c = covering(r, pos, role);
+    if (c.owner == 0 || process_alive(c.owner)) continue;
+    if (best.record == nullptr || pos - c.first < pos - best.first ||
+        (c.first == best.first && c.count < best.count)) {
+      best = {&r, c.owner, c.first, c.count};
     }
   }
   return best;

@@ -175,15 +175,8 @@ class mpmc_endpoint {
       const bool producer = r.role.load(std::memory_order_relaxed) ==
                             static_cast<std::uint32_t>(endpoint_role::producer);
       // The fields above are the dead owner's only if the record was not released and taken by
-      // a new endpoint meanwhile (a dead owner's id never comes back): read owner again, as a
-      // seqlock's reader reads its sequence again. The fence pairs with the release fence a
-      // registration puts between its owner CAS and its field stores (register_endpoint);
-      // ThreadSanitizer cannot model a fence, and its builds, on x86-64, leave it out.
-#if !defined(__SANITIZE_THREAD__)
-      std::atomic_thread_fence(std::memory_order_acquire);
-#endif
-      // relaxed: ordered by the fence above
-      if (r.owner.load(std::memory_order_relaxed) != owner) continue;
+      // a new endpoint meanwhile (a dead owner's id never comes back).
+      if (!dead_claim{&r, owner, first - 1, count}.still_owned()) continue;
       // acquire: pairs with [R-claim]; tickets below the counter were really claimed
       const std::uint64_t counter =
           (producer ? ctl_->tail : ctl_->head).load(std::memory_order_acquire);

@@ -68,9 +68,20 @@ class role_lease {
 
 /// True if a live endpoint of `role` names `pos` (a ticket or byte position) in its claim.
 bool claimed_by_live(const registry_control& reg, std::uint64_t pos, endpoint_role role) noexcept;
-/// The record of a dead endpoint of `role` whose unfinished claim covers `pos` (of several,
-/// the one that starts last), or null.
-endpoint_record* dead_claim_covering(registry_control& reg, std::uint64_t pos,
-                                     endpoint_role role) noexcept;
+/// A dead endpoint's unfinished claim, as read from its record: [first, first + count).
+struct dead_claim {
+  endpoint_record* record = nullptr;  // null: none
+  std::uint64_t owner = 0;            // the dead owner the fields were read under
+  std::uint64_t first = 0;
+  std::uint64_t count = 0;
+  /// True while the record still belongs to that owner (read again after an acquire fence,
+  /// as a seqlock's reader reads its sequence again; see register_endpoint): the fields above
+  /// are then the dead owner's, not those of an endpoint that took the record meanwhile.
+  bool still_owned() const noexcept;
+};
+/// The claim of a dead endpoint of `role` that covers `pos` (of several, the one that starts
+/// last, and of those the shortest), or one whose record is null.
+dead_claim dead_claim_covering(registry_control& reg, std::uint64_t pos,
+                               endpoint_role role) noexcept;
 
 }  // namespace ipcring::detail
