@@ -326,8 +326,8 @@ TEST(mpmc_ring, recover_keeps_a_dead_claim_it_left_to_a_live_endpoint) {
 
 TEST(mpmc_ring, capacity_of_one_slot_is_refused) {
   heap_bytes mem(1 << 16);
-  const auto msg = expect_error(errc::invalid_argument,
-                                [&] { (void)mpmc_ring<u64>::create_in(mem.span(), 1); });
+  const auto msg =
+      expect_error(errc::invalid_argument, [&] { (void)mpmc_ring<u64>::create_in(mem.span(), 1); });
   EXPECT_NE(msg.find("at least 2"), std::string::npos) << msg;
   (void)mpmc_ring<u64>::create_in(mem.span(), 2);
   auto& h = *reinterpret_cast<segment_header*>(mem.span().data());

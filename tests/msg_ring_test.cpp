@@ -425,8 +425,8 @@ TEST(msg_ring, recover_pads_over_what_a_dead_producer_claimed_but_never_committe
 // lie committed records.
 TEST(msg_ring, recover_pads_a_dead_record_by_its_own_size_not_a_stale_claim) {
   struct scenario {
-    bool marked;       // the dead producer marked its record -24
-    u64 stale_first;   // where the stale claim (64 bytes) was named
+    bool marked;      // the dead producer marked its record -24
+    u64 stale_first;  // where the stale claim (64 bytes) was named
   };
   for (const scenario sc : {scenario{true, 0}, scenario{false, 0}, scenario{false, 16}}) {
     const bool marked = sc.marked;
@@ -444,7 +444,7 @@ TEST(msg_ring, recover_pads_a_dead_record_by_its_own_size_not_a_stale_claim) {
       r.claim_first.store(first + 1);
     };
     dead_claim(reg.endpoints[5], sc.stale_first, 64);  // named, lost the CAS, killed
-    dead_claim(reg.endpoints[20], 16, 24);  // claimed [16, 40), killed before committing
+    dead_claim(reg.endpoints[20], 16, 24);             // claimed [16, 40), killed before committing
     f.ctl().tail.store(40);
     if (marked) detail::length_at(f.data(), 16).store(-24);
     ASSERT_EQ(tx.try_write(3, bytes_of("after")), msg_status::ok);  // [40, 56)
@@ -560,8 +560,8 @@ TEST(msg_ring, a_new_single_producer_refuses_a_misaligned_position) {
 
 TEST(msg_ring, capacity_above_2_pow_33_is_refused) {
   heap_bytes mem(1 << 16);
-  const auto msg = expect_error(
-      errc::invalid_argument, [&] { (void)mpsc_msg_ring::create_in(mem.span(), u64{1} << 34); });
+  const auto msg = expect_error(errc::invalid_argument,
+                                [&] { (void)mpsc_msg_ring::create_in(mem.span(), u64{1} << 34); });
   EXPECT_NE(msg.find("2^33"), std::string::npos) << msg;
 }
 
