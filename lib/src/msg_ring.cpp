@@ -20,41 +20,6 @@ ring_spec msg_spec(ring_kind kind, std::uint64_t capacity) {
   return s;
 }
 
-namespace {
-
-constexpr std::uint64_t k_min_capacity = 1024;
-// Record lengths are int32 words (negative: claimed): the longest record, capacity / 8 bytes,
-// must stay below 2^31, so capacity is at most 2^33 bytes (8 GiB).
-constexpr std::uint64_t k_max_capacity = std::uint64_t{1} << 33;
-static_assert(k_max_capacity / 8 <= std::uint64_t{INT32_MAX});
-
-ring_spec checked_spec(ring_kind kind, std::uint64_t capacity, std::string_view name) {
-  if (capacity < k_min_capacity || capacity > k_max_capacity) {
-    throw error(errc::invalid_argument, "create '" + std::string(name) +
-                                            "': capacity=" + std::to_string(capacity) +
-                                            " must be from 1024 bytes to 2^33 bytes (8 GiB)");
-  }
-  return msg_spec(kind, capacity);
-}
-
-// An opened ring's capacity comes from the header: untrusted. Below the minimum,
-// max_message() = capacity / 8 - 8 would wrap around; above the maximum, record lengths would
-// not fit their int32 words.
-attachment_ptr checked_open(attachment_ptr seg) {
-  if (seg->spec.capacity < k_min_capacity) {
-    throw error(errc::corrupted, "open '" + seg->name + "': header field capacity=" +
-                                     std::to_string(seg->spec.capacity) +
-                                     " is below a message ring's minimum of 1024 bytes");
-  }
-  if (seg->spec.capacity > k_max_capacity) {
-    throw error(errc::corrupted, "open '" + seg->name + "': header field capacity=" +
-                                     std::to_string(seg->spec.capacity) +
-                                     " is above a message ring's maximum of 2^33 bytes");
-  }
-  return seg;
-}
-
-}  // namespace
 }  // namespace detail
 
 const char* to_string(msg_status s) noexcept {
@@ -287,24 +252,21 @@ wait_result msg_consumer::wait_readable(std::chrono::nanoseconds timeout) noexce
   });
 }
 
-#define IPCRING_MSG_RING_SETUP(ring, kind)                                                         \
-  ring ring::create(std::string_view name, std::uint64_t capacity, const ring_options& opt) {      \
-    return ring(detail::create_shm(name, detail::checked_spec(kind, capacity, name), opt));        \
-  }                                                                                                \
-  ring ring::open(std::string_view name, const ring_options& opt) {                                \
-    return ring(detail::checked_open(detail::open_shm(name, detail::msg_spec(kind, 0), opt)));     \
-  }                                                                                                \
-  ring ring::create_in(std::span<std::byte> bytes, std::uint64_t capacity) {                       \
-    return ring(                                                                                   \
-        detail::create_in(bytes, detail::checked_spec(kind, capacity, "<memory>"), "<memory>"));   \
-  }                                                                                                \
-  ring ring::open_in(std::span<std::byte> bytes, const ring_options& opt) {                        \
-    return ring(                                                                                   \
-        detail::checked_open(detail::open_in(bytes, detail::msg_spec(kind, 0), "<memory>", opt))); \
-  }                                                                                                \
-  std::uint64_t ring::required_bytes(std::uint64_t capacity) {                                     \
-    return detail::required_bytes(detail::checked_spec(kind, capacity, #ring),                     \
-                                  #ring "::required_bytes");                                       \
+#define IPCRING_MSG_RING_SETUP(ring, kind)                                                     \
+  ring ring::create(std::string_view name, std::uint64_t capacity, const ring_options& opt) {  \
+    return ring(detail::create_shm(name, detail::msg_spec(kind, capacity), opt));              \
+  }                                                                                            \
+  ring ring::open(std::string_view name, const ring_options& opt) {                            \
+    return ring(detail::open_shm(name, detail::msg_spec(kind, 0), opt));                       \
+  }                                                                                            \
+  ring ring::create_in(std::span<std::byte> bytes, std::uint64_t capacity) {                   \
+    return ring(detail::create_in(bytes, detail::msg_spec(kind, capacity), "<memory>"));       \
+  }                                                                                            \
+  ring ring::open_in(std::span<std::byte> bytes, const ring_options& opt) {                    \
+    return ring(detail::open_in(bytes, detail::msg_spec(kind, 0), "<memory>", opt));           \
+  }                                                                                            \
+  std::uint64_t ring::required_bytes(std::uint64_t capacity) {                                 \
+    return detail::required_bytes(detail::msg_spec(kind, capacity), #ring "::required_bytes"); \
   }
 
 IPCRING_MSG_RING_SETUP(spsc_msg_ring, ring_kind::spsc_msg)

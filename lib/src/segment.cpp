@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <limits>
 #include <thread>
@@ -87,6 +88,19 @@ std::string capacity_problem(const ring_spec& s) {
   // One slot cannot tell "full for ticket t" (seq t + 1) from "free for ticket t + 1".
   if (s.kind == ring_kind::mpmc && s.capacity < 2) {
     return "capacity=" + std::to_string(s.capacity) + " must be at least 2 for an mpmc ring";
+  }
+  // Message rings: below 1 KiB the longest payload, capacity / 8 - 8, wraps around (or is
+  // useless); above 2^33 the longest record, capacity / 8 bytes, overflows its int32 length.
+  if (s.kind == ring_kind::spsc_msg || s.kind == ring_kind::mpsc_msg) {
+    static_assert((std::uint64_t{1} << 33) / 8 <= std::uint64_t{INT32_MAX});
+    if (s.capacity < 1024) {
+      return "capacity=" + std::to_string(s.capacity) +
+             " is below a message ring's minimum of 1024 bytes";
+    }
+    if (s.capacity > std::uint64_t{1} << 33) {
+      return "capacity=" + std::to_string(s.capacity) +
+             " is above a message ring's maximum of 2^33 bytes";
+    }
   }
   if (s.slot_size == 0 || s.capacity > k_max_data_bytes / s.slot_size) {
     return "capacity=" + std::to_string(s.capacity) +
