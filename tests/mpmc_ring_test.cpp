@@ -67,6 +67,60 @@ TEST(mpmc_ring, push_pop_in_order_until_full_and_empty) {
   EXPECT_FALSE(rx.try_pop(v));
 }
 
+TEST(mpmc_ring, a_full_producer_waits_for_four_lines_of_room) {
+  // 16-byte slots: 4 to a line, so a single push that found the ring full waits for the slot
+  // 16 tickets on; the ring has 32 lines of slots, the least that waits.
+  fixture f(128);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (u64 i = 0; i < 128; ++i)
+    ASSERT_TRUE(tx.try_push(i));
+  EXPECT_FALSE(tx.try_push(999));  // full: the event that starts the wait
+  u64 v = 0;
+  for (u64 i = 0; i < 16; ++i) {
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(v, i);
+    EXPECT_FALSE(tx.try_push(1000 + i)) << "pushed with " << i + 1 << " of 17 slots free";
+  }
+  EXPECT_EQ(tx.push(2000, 0ms), wait_result::timeout);  // the blocking push waits the same
+  // A batch does not wait: it takes free slots at once. The wait was for one ticket, and the
+  // batch moved past it, so single pushes go on until the ring is full again.
+  EXPECT_EQ(tx.try_push_some(std::array<u64, 2>{3000, 3001}), 2u);
+  for (u64 i = 0; i < 14; ++i)
+    ASSERT_TRUE(tx.try_push(3002 + i)) << i;
+  EXPECT_FALSE(tx.try_push(999));  // full again: a new event
+  for (u64 i = 0; i < 16; ++i) {
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_FALSE(tx.try_push(999));
+  }
+  ASSERT_TRUE(rx.try_pop(v));
+  ASSERT_TRUE(tx.try_push(4000));  // the 17th free slot opens it
+  for (u64 i = 0; i < 16; ++i)
+    ASSERT_TRUE(tx.try_push(4001 + i)) << i;  // and it stays open until the ring is full
+  EXPECT_FALSE(tx.try_push(999));
+  // Every message comes out once, in order.
+  u64 expect = 33;
+  while (rx.try_pop(v)) {
+    if (expect == 128) expect = 3000;
+    if (expect == 3016) expect = 4000;
+    ASSERT_EQ(v, expect);
+    ++expect;
+  }
+  EXPECT_EQ(expect, 4017u);
+}
+
+TEST(mpmc_ring, a_ring_under_32_lines_of_slots_takes_a_freed_slot_at_once) {
+  fixture f(64);  // 16 lines of 16-byte slots
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (u64 i = 0; i < 64; ++i)
+    ASSERT_TRUE(tx.try_push(i));
+  EXPECT_FALSE(tx.try_push(999));
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_TRUE(tx.try_push(64));
+}
+
 TEST(mpmc_ring, wraps_at_every_offset_and_across_2_pow_64) {
   for (const u64 start : {u64{0}, u64{3}, u64{7}, ~u64{0} - 2}) {
     fixture f(8);
