@@ -16,11 +16,12 @@
 //     k_max_endpoints (64) across all processes, else errc::too_many_endpoints.
 //   * Hot-path calls are noexcept and make no syscall; they retry a bounded number of times
 //     under contention or corruption and then report "full"/"empty".
-//   * A producer whose single push found the ring full waits for a few lines of room: its next
-//     single pushes report "full" until the slot 4 lines of slots on is free as well (slots
-//     under 64 bytes, rings of 32 lines of slots or more; at most 4 * 64 / slot bytes - 1 free
-//     slots go unused meanwhile). Polling the slot the consumers are freeing took its line
-//     from them once a message; bench/README.md, "mpmc: a full producer waits for 4 lines".
+//   * A producer whose try_push found the ring full waits for a few lines of room: its next
+//     try_push and push report "full" / wait until the slot 4 lines of slots on is free as well
+//     (slots under 64 bytes, rings of 32 lines of slots or more; at most 4 * 64 / slot bytes
+//     free slots go unused meanwhile; batches take what is free). Polling the slot the
+//     consumers are freeing took its line from them once a message; bench/README.md, "A full
+//     producer waits for 4 lines".
 //
 // Memory ordering: what a producer wrote into a slot before publishing it is visible to the
 // consumer that takes it; the consumer's reads of the slot finish before any producer reuses it.
@@ -228,8 +229,8 @@ class mpmc_endpoint {
   // `n`. A consumer taking `all` counts messages, not tickets: skipped tickets (recover())
   // come along without counting. When the messages are too few, the skips at the front (if
   // any) are claimed on their own, so that the caller frees them and tries again: they would
-  // otherwise take room a batch of the whole ring needs. With `room` (a single push, see
-  // mpmc_producer::k_room), a retry at the ticket of the last full event also waits for the
+  // otherwise take room a batch of the whole ring needs. With `room` (try_push, see
+  // detail::room_after_full), a retry at the ticket of the last full event also waits for the
   // slot `room` tickets on. Returns the first ticket and sets `got` (0: nothing).
   std::uint64_t claim(std::atomic<std::uint64_t>& counter, std::uint64_t ready_offset,
                       std::uint64_t n, bool all, std::uint64_t& got,
@@ -400,7 +401,7 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
  public:
   /// Copies `v` into the next free slot. False if the ring is full.
   [[nodiscard]] bool try_push(const T& v) noexcept {
-    return try_push_some(std::span<const T>(&v, 1)) == 1;
+    return push_claimed(std::span<const T>(&v, 1), false, room_after_full()) == 1;
   }
   /// All of `items` (consecutive tickets, so they stay together in order) or nothing.
   [[nodiscard]] bool try_push_all(std::span<const T> items) noexcept {
@@ -419,7 +420,7 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
         [&] {
           // relaxed: a hint that a slot is free; try_push decides
           const std::uint64_t t = this->ctl_->tail.load(std::memory_order_relaxed);
-          const std::uint64_t r = this->stall_at_ == t ? room(1) : 0;  // as try_push waits
+          const std::uint64_t r = this->stall_at_ == t ? room_after_full() : 0;  // try_push's wait
           return this->seq_is(t, t) && this->seq_is(t + r, t + r);
         });
   }
@@ -452,21 +453,14 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
       }
     }
   }
-  // Slots a single push waits for beyond the one it takes after a full event (the contract at
-  // the top): 4 lines of slots, where slots share lines; 0: it does not wait.
-  static constexpr std::uint64_t k_room =
-      detail::slots_per_line<base::slot_layout::size> > 1
-          ? 4 * detail::slots_per_line<base::slot_layout::size>
-          : 0;
-  // What a push of `n` messages waits for after a full event: k_room for a single push in a
-  // ring of 32 lines of slots or more, else nothing (0).
-  std::uint64_t room(std::size_t n) const noexcept {
-    return n == 1 && this->mask_ + 1 >= 8 * k_room ? k_room : 0;
+  // Free slots beyond its own that try_push waits for after a full event (the contract at the
+  // top; batches take what is free).
+  std::uint64_t room_after_full() const noexcept {
+    return detail::room_after_full<base::slot_layout::size>(this->mask_ + 1);
   }
-  std::size_t push_claimed(std::span<const T> items, bool all) noexcept {
+  std::size_t push_claimed(std::span<const T> items, bool all, std::uint64_t room = 0) noexcept {
     std::uint64_t got = 0;
-    const std::uint64_t first =
-        this->claim(this->ctl_->tail, 0, items.size(), all, got, room(items.size()));
+    const std::uint64_t first = this->claim(this->ctl_->tail, 0, items.size(), all, got, room);
     prefetch_ahead(first, got);
     for (std::uint64_t i = 0; i < got; ++i) {
       std::memcpy(this->value_of(first + i), &items[i], sizeof(T));

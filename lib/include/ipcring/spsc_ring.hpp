@@ -23,6 +23,13 @@
 // publishing it (try_push*, publish) is visible to the consumer that pops or peeks it; the
 // consumer's reads of a slot complete before the producer can reuse it (try_pop*, release).
 //
+// A producer whose try_push found the ring full waits for a few lines of room: its next
+// try_push calls report "full", and push waits, until 4 lines of slots beyond its own are free
+// as well (slots under 64 bytes, rings of 32 lines of slots or more; at most 4 * 64 /
+// sizeof(T) free slots go unused meanwhile; batches and claims take what is free).
+// Re-reading head on every retry took the line from the consumer after each of its stores;
+// bench/README.md, "A full producer waits for 4 lines".
+//
 // When a popped slot is free again: at once, except for slots under 64 bytes in rings of 8
 // cache lines of slots or more while the consumer knows of more than half a ring of messages
 // after it. The producer is then close to full and re-reads head, and a head store per pop
@@ -183,7 +190,7 @@ class spsc_producer {
 
   /// Copies `v` into the next slot. False if the ring is full.
   [[nodiscard]] bool try_push(const T& v) noexcept {
-    if (free_slots(1) == 0) return stalled();
+    if (free_slots(1, room_after_full()) == 0) return stalled();
     prefetch_ahead(1);
     std::memcpy(slots_ + (tail_ & mask_), &v, sizeof(T));
     commit(1);
@@ -234,7 +241,8 @@ class spsc_producer {
   /// As push(v), giving up with wait_result::timeout after `timeout` (monotonic clock).
   template <class Rep, class Period>
   wait_result push(const T& v, std::chrono::duration<Rep, Period> timeout) noexcept {
-    const wait_result r = wait_writable(1, timeout);
+    // After a try_push found the ring full here, the room it waits for (the contract at the top).
+    const wait_result r = wait_writable(stall_at_ == tail_ ? 1 + room_after_full() : 1, timeout);
     if (r == wait_result::ok && !try_push(v)) return wait_result::timeout;  // cannot happen
     return r;
   }
@@ -304,8 +312,15 @@ class spsc_producer {
     return reinterpret_cast<ring_control*>(seg_->control());
   }
 
-  // Free slots, refreshing the cached head only when the cache says fewer than `want`.
-  std::uint64_t free_slots(std::uint64_t want) noexcept {
+  // Free slots beyond its own that a single push waits for after a full event.
+  std::uint64_t room_after_full() const noexcept {
+    return detail::room_after_full<sizeof(T)>(mask_ + 1);
+  }
+  // Free slots, refreshing the cached head only when the cache says fewer than `want`. With
+  // `room`, a retry at the tail of the last full event reports 0 until more than `room` are
+  // free (the contract at the top): the cache then says full, so this costs nothing when the
+  // cache has room.
+  std::uint64_t free_slots(std::uint64_t want, std::uint64_t room = 0) noexcept {
     const std::uint64_t cap = mask_ + 1;
     claimed_ = 0;  // any other call ends a claim (claim() sets it again afterwards)
     if (cap - (tail_ - head_cache_) < want) {
@@ -318,6 +333,7 @@ class spsc_producer {
       } else {
         corrupted_ = true;
       }
+      if (room != 0 && stall_at_ == tail_ && cap - (tail_ - head_cache_) <= room) return 0;
     }
     const std::uint64_t used = tail_ - head_cache_;
     return used <= cap ? cap - used : 0;  // never more than the ring holds

@@ -67,6 +67,19 @@ template <std::size_t SlotBytes>
 inline constexpr std::uint64_t slots_per_line =
     SlotBytes < k_line&& k_line % SlotBytes == 0 ? k_line / SlotBytes : 1;
 
+/// Free slots beyond its own that a single push waits to see once the producer found the ring
+/// full at its position (spsc_ring, mpmc_ring: the contracts at their tops): 4 lines of slots
+/// where slots share lines, in rings of 32 lines of slots or more; else 0 (no wait). Retrying
+/// at the slot the consumer is freeing takes its line back from the consumer after every free;
+/// waiting for 4 lines lets it free them undisturbed (bench/README.md, "A full producer waits
+/// for 4 lines").
+template <std::size_t SlotBytes>
+constexpr std::uint64_t room_after_full(std::uint64_t capacity) noexcept {
+  constexpr std::uint64_t per_line = slots_per_line<SlotBytes>;
+  constexpr std::uint64_t room = per_line > 1 ? 4 * per_line : 0;
+  return capacity >= 8 * room ? room : 0;
+}
+
 static_assert(prefetch_distance<8> == 128 && prefetch_distance<64> == 64 &&
                   prefetch_distance<1024> == 4 && prefetch_distance<4096> == 0,
               "the distances bench/README.md measured");
@@ -78,6 +91,10 @@ static_assert(slots_per_line<8> == 8 && slots_per_line<24> == 1 && slots_per_lin
                   prefetch_distance<16> % slots_per_line<16> == 0 &&
                   prefetch_distance<32> % slots_per_line<32> == 0,
               "the distance keeps a line start a line start");
+static_assert(room_after_full<8>(256) == 32 && room_after_full<8>(128) == 0 &&
+                  room_after_full<16>(128) == 16 && room_after_full<64>(1 << 20) == 0 &&
+                  room_after_full<72>(1 << 20) == 0,
+              "4 lines of slots in rings of 32 lines or more, only where slots share lines");
 
 /// Slots a batch is published (or freed) in at a time, and the most one claim or peek spans: a
 /// quarter of the ring, but never less than 16 KiB of slots (nor more than the ring), so small
