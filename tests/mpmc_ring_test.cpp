@@ -81,6 +81,7 @@ TEST(mpmc_ring, a_full_producer_waits_for_four_lines_of_room) {
     ASSERT_TRUE(rx.try_pop(v));
     EXPECT_EQ(v, i);
     EXPECT_FALSE(tx.try_push(1000 + i)) << "pushed with " << i + 1 << " of 17 slots free";
+    EXPECT_FALSE(tx.try_push(1000 + i)) << "a retry pushed with " << i + 1 << " free";
   }
   EXPECT_EQ(tx.push(2000, 0ms), wait_result::timeout);  // the blocking push waits the same
   // A batch does not wait: it takes free slots at once. The wait was for one ticket, and the
@@ -107,6 +108,17 @@ TEST(mpmc_ring, a_full_producer_waits_for_four_lines_of_room) {
     ++expect;
   }
   EXPECT_EQ(expect, 4017u);
+}
+
+TEST(mpmc_ring, a_batch_that_does_not_fit_starts_no_wait_for_room) {
+  fixture f(128);
+  auto tx = f.ring.producer();
+  for (u64 i = 0; i < 108; ++i)  // 20 free
+    ASSERT_TRUE(tx.try_push(i));
+  std::array<u64, 100> batch{};
+  EXPECT_FALSE(tx.try_push_all(batch));
+  EXPECT_TRUE(tx.try_push(108));
+  EXPECT_EQ(tx.push(109, 0ms), wait_result::ok);
 }
 
 TEST(mpmc_ring, a_ring_under_32_lines_of_slots_takes_a_freed_slot_at_once) {
