@@ -5,9 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <atomic>
 #include <numeric>
-#include <thread>
 #include <vector>
 
 #include "support/test_support.hpp"
@@ -74,71 +72,6 @@ TEST(spsc_ring, try_push_fails_when_full_and_succeeds_after_a_pop) {
     ASSERT_TRUE(rx.try_pop(v));
     EXPECT_EQ(v, i);
   }
-}
-
-TEST(spsc_ring, a_full_producer_waits_for_four_lines_of_room) {
-  // 8-byte slots: 8 to a line, so a try_push that found the ring full waits for 32 more free
-  // slots; the ring has 32 lines of slots, the least that waits. head is set directly: the
-  // producer reads nothing else.
-  fixture f(256);
-  auto tx = f.ring.producer();
-  ASSERT_TRUE(push_sequence(tx, 0, 256));
-  EXPECT_FALSE(tx.try_push(999));  // full: the event that starts the wait
-  f.ctl().head.store(32);          // 32 free
-  for (int retry = 0; retry < 3; ++retry)
-    EXPECT_FALSE(tx.try_push(999)) << "retry " << retry;  // every retry, not only the first
-  EXPECT_EQ(tx.push(999, std::chrono::milliseconds(0)), wait_result::timeout);
-  EXPECT_EQ(tx.wait_writable(1, std::chrono::milliseconds(0)), wait_result::timeout);
-  EXPECT_EQ(tx.wait_writable(2, std::chrono::milliseconds(0)), wait_result::ok);  // not for n > 1
-  // The wait moves with the handle.
-  spsc_producer<u64> moved = std::move(tx);
-  EXPECT_FALSE(moved.try_push(999));
-  tx = std::move(moved);
-  // Batches and claims take what is free, and move past the wait.
-  EXPECT_EQ(tx.try_push_some(std::array<u64, 1>{256}), 1u);
-  ASSERT_TRUE(push_sequence(tx, 257, 31));
-  EXPECT_FALSE(tx.try_push(999));  // full again at 288
-  f.ctl().head.store(64);
-  EXPECT_FALSE(tx.try_push(999));
-  EXPECT_FALSE(tx.try_push(999));
-  f.ctl().head.store(65);  // 33 free: more than the room
-  ASSERT_TRUE(tx.try_push(288));
-  EXPECT_TRUE(push_sequence(tx, 289, 32));  // no wait until full again
-  EXPECT_FALSE(tx.try_push(999));
-  // The blocking push waits for the same room: it returns once head moves past it.
-  const u64 tail_before = f.ctl().tail.load();
-  std::atomic<int> step{0};
-  std::thread consumer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    f.ctl().head.store(97);  // 32 free: still waiting
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    step.store(1);
-    f.ctl().head.store(98);
-  });
-  EXPECT_EQ(tx.push(321, std::chrono::seconds(10)), wait_result::ok);
-  EXPECT_EQ(step.load(), 1) << "pushed with 32 slots free";
-  consumer.join();
-  EXPECT_EQ(tail_before, 321u);
-  EXPECT_EQ(f.ctl().tail.load(), 322u);
-}
-
-TEST(spsc_ring, a_batch_that_does_not_fit_starts_no_wait_for_room) {
-  fixture f(256);
-  auto tx = f.ring.producer();
-  ASSERT_TRUE(push_sequence(tx, 0, 236));  // 20 free
-  std::array<u64, 100> batch{};
-  EXPECT_FALSE(tx.try_push_all(batch));
-  EXPECT_TRUE(tx.try_push(236));
-  EXPECT_EQ(tx.push(237, std::chrono::milliseconds(0)), wait_result::ok);
-}
-
-TEST(spsc_ring, a_ring_under_32_lines_of_slots_takes_a_freed_slot_at_once) {
-  fixture f(128);  // 16 lines of 8-byte slots
-  auto tx = f.ring.producer();
-  ASSERT_TRUE(push_sequence(tx, 0, 128));
-  EXPECT_FALSE(tx.try_push(999));
-  f.ctl().head.store(1);
-  EXPECT_TRUE(tx.try_push(128));
 }
 
 TEST(spsc_ring, wraps_around_at_every_slot_offset) {

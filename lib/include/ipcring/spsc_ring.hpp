@@ -23,15 +23,6 @@
 // publishing it (try_push*, publish) is visible to the consumer that pops or peeks it; the
 // consumer's reads of a slot complete before the producer can reuse it (try_pop*, release).
 //
-// A producer whose try_push found the ring full (no slot free) waits for a few lines of room:
-// until 4 lines of slots beyond its own are free as well, its try_push calls report "full" and
-// push and wait_writable(1) wait (a peer that closes or dies meanwhile ends that wait as any
-// other). Only where slots tile lines (sizeof(T) of 1 to 32 bytes dividing 64) in rings of 32
-// lines of slots or more; at most 4 * 64 / sizeof(T) free slots go unused meanwhile; batches
-// and claims take what is free and never start the wait.
-// Re-reading head on every retry took the line from the consumer after each of its stores;
-// bench/README.md, "A full producer waits for 4 lines".
-//
 // When a popped slot is free again: at once, except for slots under 64 bytes in rings of 8
 // cache lines of slots or more while the consumer knows of more than half a ring of messages
 // after it. The producer is then close to full and re-reads head, and a head store per pop
@@ -182,7 +173,6 @@ class spsc_producer {
       head_cache_ = o.head_cache_;
       claimed_ = o.claimed_;
       stall_at_ = o.stall_at_;
-      full_at_ = o.full_at_;
       corrupted_ = o.corrupted_;
       fast_notify_ = o.fast_notify_;
       scope_ = o.scope_;
@@ -193,10 +183,7 @@ class spsc_producer {
 
   /// Copies `v` into the next slot. False if the ring is full.
   [[nodiscard]] bool try_push(const T& v) noexcept {
-    if (free_slots(1) == 0 || (full_at_ == tail_ && !room_after_full_free())) {
-      full_at_ = tail_;  // full here: wait for room (the contract at the top)
-      return stalled();
-    }
+    if (free_slots(1) == 0) return stalled();
     prefetch_ahead(1);
     std::memcpy(slots_ + (tail_ & mask_), &v, sizeof(T));
     commit(1);
@@ -252,12 +239,10 @@ class spsc_producer {
     return r;
   }
   /// Waits until at least `n` (<= capacity) slots are free, for claim() or try_push_all()
-  /// (claim(n) may still return fewer: at the wrap, or past a quarter of the ring). For n = 1
-  /// after a try_push found the ring full, until try_push can push (the contract at the top).
+  /// (claim(n) may still return fewer: at the wrap, or past a quarter of the ring).
   template <class Rep, class Period>
   wait_result wait_writable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
-    const std::uint64_t want =
-        n == 1 && full_at_ == tail_ ? 1 + room_after_full() : std::min<std::uint64_t>(n, mask_ + 1);
+    const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
     return detail::wait_for(scope_, policy_, detail::saturate(timeout),
                             [&] { return free_slots(want) >= want; });
   }
@@ -319,15 +304,6 @@ class spsc_producer {
     return reinterpret_cast<ring_control*>(seg_->control());
   }
 
-  // Free slots beyond its own that a single push waits for after a full event.
-  std::uint64_t room_after_full() const noexcept {
-    return detail::room_after_full<sizeof(T)>(mask_ + 1);
-  }
-  // Whether the room try_push waits for after finding the ring full is free.
-  bool room_after_full_free() noexcept {
-    const std::uint64_t room = room_after_full();
-    return room == 0 || free_slots(1 + room) > room;
-  }
   // Free slots, refreshing the cached head only when the cache says fewer than `want`.
   std::uint64_t free_slots(std::uint64_t want) noexcept {
     const std::uint64_t cap = mask_ + 1;
@@ -410,7 +386,6 @@ class spsc_producer {
   std::uint64_t head_cache_ = 0;  // last head we read; the real head is never behind it
   std::uint64_t claimed_ = 0;
   std::uint64_t stall_at_ = ~std::uint64_t{0};  // tail of the last full event counted
-  std::uint64_t full_at_ = ~std::uint64_t{0};   // tail where try_push last found the ring full
   bool corrupted_ = false;
   bool fast_notify_ = false;    // this process registered for membarrier
   detail::wait_scope scope_{};  // what push() and wait_writable() watch

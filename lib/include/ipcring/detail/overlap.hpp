@@ -67,12 +67,12 @@ template <std::size_t SlotBytes>
 inline constexpr std::uint64_t slots_per_line =
     SlotBytes < k_line&& k_line % SlotBytes == 0 ? k_line / SlotBytes : 1;
 
-/// Free slots beyond its own that a single push waits to see once the producer found the ring
-/// full at its position (spsc_ring, mpmc_ring: the contracts at their tops): 4 lines of slots
-/// where slots share lines, in rings of 32 lines of slots or more; else 0 (no wait). Retrying
-/// at the slot the consumer is freeing takes its line back from the consumer after every free;
-/// waiting for 4 lines lets it free them undisturbed (bench/README.md, "A full producer waits
-/// for 4 lines").
+/// Free slots beyond its own that an mpmc_ring try_push waits to see once it found the ring
+/// full at its ticket (the contract at the top of mpmc_ring.hpp): 4 lines of slots where slots
+/// share lines, in rings of 32 lines of slots or more; else 0 (no wait). Retrying at the slot
+/// the consumer is freeing takes its line back from the consumer after every free; waiting for
+/// 4 lines lets it free them undisturbed (bench/README.md, "A full producer waits for 4
+/// lines").
 template <std::size_t SlotBytes>
 constexpr std::uint64_t room_after_full(std::uint64_t capacity) noexcept {
   constexpr std::uint64_t per_line = slots_per_line<SlotBytes>;
