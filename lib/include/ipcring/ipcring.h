@@ -164,7 +164,9 @@ IPCRING_API void ipcring_consumer_shutdown(ipcring_consumer* c);
 IPCRING_API void ipcring_producer_set_wait(ipcring_producer* p, ipcring_wait how);
 IPCRING_API void ipcring_consumer_set_wait(ipcring_consumer* c, ipcring_wait how);
 
-/* Fixed-slot rings: `slot` points at slot_size bytes. */
+/* Fixed-slot rings: `slot` points at slot_size bytes. On an mpmc ring, after a push found the
+ * ring full, pushes at the same position wait for a few cache lines of free slots
+ * (mpmc_ring.hpp, the contract at the top). */
 IPCRING_API int ipcring_try_push(ipcring_producer* p, const void* slot);
 IPCRING_API int ipcring_push(ipcring_producer* p, const void* slot, int64_t timeout_ns);
 IPCRING_API int ipcring_try_pop(ipcring_consumer* c, void* slot);

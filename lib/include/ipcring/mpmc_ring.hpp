@@ -404,7 +404,8 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
   using base = detail::mpmc_endpoint<T>;
 
  public:
-  /// Copies `v` into the next free slot. False if the ring is full.
+  /// Copies `v` into the next free slot. False if the ring is full, and after that at the same
+  /// ticket until a few lines of slots are free (the contract at the top).
   [[nodiscard]] bool try_push(const T& v) noexcept {
     return push_claimed(std::span<const T>(&v, 1), false, room_after_full()) == 1;
   }
