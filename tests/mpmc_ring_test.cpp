@@ -83,7 +83,13 @@ TEST(mpmc_ring, a_full_producer_waits_for_four_lines_of_room) {
     EXPECT_FALSE(tx.try_push(1000 + i)) << "pushed with " << i + 1 << " of 17 slots free";
     EXPECT_FALSE(tx.try_push(1000 + i)) << "a retry pushed with " << i + 1 << " free";
   }
-  EXPECT_EQ(tx.push(2000, 0ms), wait_result::timeout);  // the blocking push waits the same
+  {
+    // The wait moves with the handle.
+    mpmc_producer<u64> moved = std::move(tx);
+    EXPECT_FALSE(moved.try_push(999));
+    tx = std::move(moved);
+  }
+  EXPECT_FALSE(tx.try_push(999));
   // A batch does not wait: it takes free slots at once. The wait was for one ticket, and the
   // batch moved past it, so single pushes go on until the ring is full again.
   EXPECT_EQ(tx.try_push_some(std::array<u64, 2>{3000, 3001}), 2u);
@@ -111,14 +117,28 @@ TEST(mpmc_ring, a_full_producer_waits_for_four_lines_of_room) {
 }
 
 TEST(mpmc_ring, a_batch_that_does_not_fit_starts_no_wait_for_room) {
+  // 16 free: the slot 16 tickets on (ticket 128, slot 0) is taken, so a wait would refuse.
   fixture f(128);
   auto tx = f.ring.producer();
-  for (u64 i = 0; i < 108; ++i)  // 20 free
+  for (u64 i = 0; i < 112; ++i)
     ASSERT_TRUE(tx.try_push(i));
   std::array<u64, 100> batch{};
   EXPECT_FALSE(tx.try_push_all(batch));
-  EXPECT_TRUE(tx.try_push(108));
-  EXPECT_EQ(tx.push(109, 0ms), wait_result::ok);
+  EXPECT_TRUE(tx.try_push(112));
+}
+
+TEST(mpmc_ring, the_blocking_push_takes_a_free_slot_without_waiting_for_room) {
+  fixture f(128);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (u64 i = 0; i < 128; ++i)
+    ASSERT_TRUE(tx.try_push(i));
+  EXPECT_FALSE(tx.try_push(999));
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_FALSE(tx.try_push(999));                 // try_push waits for room
+  EXPECT_EQ(tx.push(128, 0ms), wait_result::ok);  // push takes the one free slot
+  EXPECT_EQ(tx.push(999, 0ms), wait_result::timeout);
 }
 
 TEST(mpmc_ring, a_ring_under_32_lines_of_slots_takes_a_freed_slot_at_once) {

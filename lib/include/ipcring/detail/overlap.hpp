@@ -67,12 +67,12 @@ template <std::size_t SlotBytes>
 inline constexpr std::uint64_t slots_per_line =
     SlotBytes < k_line&& k_line % SlotBytes == 0 ? k_line / SlotBytes : 1;
 
-/// Free slots beyond its own that an mpmc_ring try_push waits to see once it found the ring
-/// full at its ticket (the contract at the top of mpmc_ring.hpp): 4 lines of slots where slots
-/// share lines, in rings of 32 lines of slots or more; else 0 (no wait). Retrying at the slot
-/// the consumer is freeing takes its line back from the consumer after every free; waiting for
-/// 4 lines lets it free them undisturbed (bench/README.md, "A full producer waits for 4
-/// lines").
+/// How many tickets on an mpmc_ring try_push that found no free slot at its ticket waits for
+/// that slot to be free too (the contract at the top of mpmc_ring.hpp): 4 lines of slots where
+/// slots share lines, in rings of 32 lines of slots or more; else 0 (no wait). Retrying at the
+/// slot the consumer is freeing takes its line back from the consumer after every free;
+/// waiting for 4 lines lets it free them undisturbed (bench/README.md, "A full producer waits
+/// for 4 lines").
 template <std::size_t SlotBytes>
 constexpr std::uint64_t room_after_full(std::uint64_t capacity) noexcept {
   constexpr std::uint64_t per_line = slots_per_line<SlotBytes>;
@@ -91,9 +91,9 @@ static_assert(slots_per_line<8> == 8 && slots_per_line<24> == 1 && slots_per_lin
                   prefetch_distance<16> % slots_per_line<16> == 0 &&
                   prefetch_distance<32> % slots_per_line<32> == 0,
               "the distance keeps a line start a line start");
-static_assert(room_after_full<8>(256) == 32 && room_after_full<8>(128) == 0 &&
-                  room_after_full<16>(128) == 16 && room_after_full<64>(1 << 20) == 0 &&
-                  room_after_full<72>(1 << 20) == 0,
+static_assert(room_after_full<16>(128) == 16 && room_after_full<16>(64) == 0 &&
+                  room_after_full<32>(64) == 8 && room_after_full<32>(32) == 0 &&
+                  room_after_full<24>(1 << 20) == 0 && room_after_full<72>(1 << 20) == 0,
               "4 lines of slots in rings of 32 lines or more, only where slots share lines");
 
 /// Slots a batch is published (or freed) in at a time, and the most one claim or peek spans: a
