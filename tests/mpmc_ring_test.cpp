@@ -40,6 +40,14 @@ struct fixture {
   mpmc_ring<u64> ring;
 };
 
+// Pushes first, first + 1, ..., first + count - 1; false at the first that does not fit.
+bool push_sequence(mpmc_producer<u64>& tx, u64 first, u64 count) {
+  for (u64 i = 0; i < count; ++i) {
+    if (!tx.try_push(first + i)) return false;
+  }
+  return true;
+}
+
 TEST(mpmc_ring, slot_layout_is_seq_then_value) {
   EXPECT_EQ(detail::mpmc_slot_layout<u64>::size, 16u);
   EXPECT_EQ(detail::mpmc_slot_layout<u64>::value_offset, 8u);
@@ -73,8 +81,7 @@ TEST(mpmc_ring, a_full_producer_waits_for_four_lines_of_room) {
   fixture f(128);
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
-  for (u64 i = 0; i < 128; ++i)
-    ASSERT_TRUE(tx.try_push(i));
+  ASSERT_TRUE(push_sequence(tx, 0, 128));
   EXPECT_FALSE(tx.try_push(999));  // full: the event that starts the wait
   u64 v = 0;
   for (u64 i = 0; i < 16; ++i) {
@@ -93,17 +100,15 @@ TEST(mpmc_ring, a_full_producer_waits_for_four_lines_of_room) {
   // A batch does not wait: it takes free slots at once. The wait was for one ticket, and the
   // batch moved past it, so single pushes go on until the ring is full again.
   EXPECT_EQ(tx.try_push_some(std::array<u64, 2>{3000, 3001}), 2u);
-  for (u64 i = 0; i < 14; ++i)
-    ASSERT_TRUE(tx.try_push(3002 + i)) << i;
+  ASSERT_TRUE(push_sequence(tx, 3002, 14));
   EXPECT_FALSE(tx.try_push(999));  // full again: a new event
   for (u64 i = 0; i < 16; ++i) {
     ASSERT_TRUE(rx.try_pop(v));
     EXPECT_FALSE(tx.try_push(999));
   }
   ASSERT_TRUE(rx.try_pop(v));
-  ASSERT_TRUE(tx.try_push(4000));  // the 17th free slot opens it
-  for (u64 i = 0; i < 16; ++i)
-    ASSERT_TRUE(tx.try_push(4001 + i)) << i;  // and it stays open until the ring is full
+  ASSERT_TRUE(tx.try_push(4000));            // the 17th free slot opens it
+  ASSERT_TRUE(push_sequence(tx, 4001, 16));  // and it stays open until the ring is full
   EXPECT_FALSE(tx.try_push(999));
   // Every message comes out once, in order.
   u64 expect = 33;
@@ -120,8 +125,7 @@ TEST(mpmc_ring, a_batch_that_does_not_fit_starts_no_wait_for_room) {
   // 16 free: the slot 16 tickets on (ticket 128, slot 0) is taken, so a wait would refuse.
   fixture f(128);
   auto tx = f.ring.producer();
-  for (u64 i = 0; i < 112; ++i)
-    ASSERT_TRUE(tx.try_push(i));
+  ASSERT_TRUE(push_sequence(tx, 0, 112));
   std::array<u64, 100> batch{};
   EXPECT_FALSE(tx.try_push_all(batch));
   EXPECT_TRUE(tx.try_push(112));
@@ -131,8 +135,7 @@ TEST(mpmc_ring, the_blocking_push_takes_a_free_slot_without_waiting_for_room) {
   fixture f(128);
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
-  for (u64 i = 0; i < 128; ++i)
-    ASSERT_TRUE(tx.try_push(i));
+  ASSERT_TRUE(push_sequence(tx, 0, 128));
   EXPECT_FALSE(tx.try_push(999));
   u64 v = 0;
   ASSERT_TRUE(rx.try_pop(v));
@@ -145,8 +148,7 @@ TEST(mpmc_ring, a_ring_under_32_lines_of_slots_takes_a_freed_slot_at_once) {
   fixture f(64);  // 16 lines of 16-byte slots
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
-  for (u64 i = 0; i < 64; ++i)
-    ASSERT_TRUE(tx.try_push(i));
+  ASSERT_TRUE(push_sequence(tx, 0, 64));
   EXPECT_FALSE(tx.try_push(999));
   u64 v = 0;
   ASSERT_TRUE(rx.try_pop(v));
@@ -438,8 +440,7 @@ TEST(mpmc_ring, recover_frees_a_slot_a_dead_consumer_took_but_never_freed) {
   fixture f(4);
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
-  for (u64 i = 0; i < 4; ++i)
-    ASSERT_TRUE(tx.try_push(i));
+  ASSERT_TRUE(push_sequence(tx, 0, 4));
   dead_claim(f, 10, endpoint_role::consumer, 0, 1);
   f.reg().base.head.store(1);  // it took ticket 0 and was killed before freeing the slot
   u64 v = 0;

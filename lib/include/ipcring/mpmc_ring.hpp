@@ -472,8 +472,8 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
       }
     }
   }
-  // Free slots beyond its own that try_push waits for after a full event (the contract at the
-  // top; batches take what is free).
+  // How many tickets on try_push waits for the slot to be free too after finding no free slot
+  // (the contract at the top; 0: it does not wait).
   std::uint64_t room_after_full() const noexcept {
     return detail::room_after_full<base::slot_layout::size>(this->mask_ + 1);
   }
