@@ -60,6 +60,7 @@
 #include <type_traits>
 
 #include "ipcring/detail/counters.hpp"
+#include "ipcring/detail/inline.hpp"
 #include "ipcring/detail/overlap.hpp"
 #include "ipcring/detail/role.hpp"
 #include "ipcring/detail/segment.hpp"
@@ -239,10 +240,11 @@ class mpmc_endpoint {
   // any) are claimed on their own, so that the caller frees them and tries again: they would
   // otherwise take room a batch of the whole ring needs. With `room` (try_push, see
   // detail::room_after_full), a retry at the ticket of the last full event also waits for the
-  // slot `room` tickets on. Returns the first ticket and sets `got` (0: nothing).
-  std::uint64_t claim(std::atomic<std::uint64_t>& counter, std::uint64_t ready_offset,
-                      std::uint64_t n, bool all, std::uint64_t& got,
-                      std::uint64_t room = 0) noexcept {
+  // slot `room` tickets on. Returns the first ticket and sets `got` (0: nothing). Always
+  // inlined, as are push_claimed() and pop_claimed() around it (detail/inline.hpp).
+  IPCRING_ALWAYS_INLINE std::uint64_t claim(std::atomic<std::uint64_t>& counter,
+                                            std::uint64_t ready_offset, std::uint64_t n, bool all,
+                                            std::uint64_t& got, std::uint64_t room = 0) noexcept {
     got = 0;
     if (all && n > mask_ + 1) return 0;  // can never all fit
     n = std::min(n, mask_ + 1);
@@ -477,7 +479,8 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
   std::uint64_t room_after_full() const noexcept {
     return detail::room_after_full<base::slot_layout::size>(this->mask_ + 1);
   }
-  std::size_t push_claimed(std::span<const T> items, bool all, std::uint64_t room = 0) noexcept {
+  IPCRING_ALWAYS_INLINE std::size_t push_claimed(std::span<const T> items, bool all,
+                                                 std::uint64_t room = 0) noexcept {
     std::uint64_t got = 0;
     const std::uint64_t first = this->claim(this->ctl_->tail, 0, items.size(), all, got, room);
     prefetch_ahead(first, got);
@@ -553,7 +556,7 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
       }
     }
   }
-  std::size_t pop_claimed(std::span<T> out, bool all) noexcept {
+  IPCRING_ALWAYS_INLINE std::size_t pop_claimed(std::span<T> out, bool all) noexcept {
     const std::uint64_t cap = this->mask_ + 1;
     for (int attempt = 0; attempt < 4; ++attempt) {  // bounded: skips are rare
       std::uint64_t got = 0;
