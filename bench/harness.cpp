@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include <sys/prctl.h>
+
 #include <cerrno>
 #include <csignal>
 #include <exception>
@@ -17,6 +19,11 @@ bool pin_to(int cpu) noexcept {
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
   return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+bool die_with_parent(pid_t parent) noexcept {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  return ::getppid() == parent;  // else the parent died before the line above
 }
 
 double floor_ping(pair_control& c, u64 rounds) noexcept {
@@ -67,6 +74,7 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
   cpu_set_t saved;
   const bool have_saved = sched_getaffinity(0, sizeof saved, &saved) == 0;
   std::fflush(nullptr);
+  const pid_t parent_pid = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::munmap(mem, sizeof(pair_control));
@@ -75,6 +83,7 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
     return r;
   }
   if (pid == 0) {
+    if (!die_with_parent(parent_pid)) ::_exit(1);
     pin_to(settings().cpu_b);
     c->child_ready.store(1, std::memory_order_release);
     floor_echo(*c, k_probe_rounds);

@@ -52,6 +52,10 @@ run_settings& settings();
 
 /// Pins the calling thread to `cpu` (-1: leaves it). False if the kernel refused.
 bool pin_to(int cpu) noexcept;
+/// In a process just forked from `parent`: asks the kernel to kill it when its parent exits
+/// (a side left spinning on a ring whose peer crashed would hold the run forever). False if
+/// the parent already died.
+bool die_with_parent(pid_t parent) noexcept;
 
 /// Shared control block of a pair: the floor words, then results the child reports.
 struct pair_control {

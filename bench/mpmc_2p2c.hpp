@@ -23,7 +23,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -236,8 +235,7 @@ pid_t spawn(group_state& g, int cpu, Body&& body) {
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(1);  // the parent died before the line above
+    if (!die_with_parent(parent)) ::_exit(1);
     if (!pin_to(cpu)) g.pin_failed.store(1, std::memory_order_relaxed);  // read after reap
     int rc = 1;
     try {
