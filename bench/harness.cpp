@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <exception>
 
 namespace bench {
@@ -46,6 +47,19 @@ void floor_echo(pair_control& c, u64 rounds) noexcept {
   }
 }
 
+bool floor_echo_until(pair_control& c, u64 rounds, std::int64_t deadline_ns) noexcept {
+  const u64 base = c.pong.load(std::memory_order_relaxed);
+  for (u64 i = 1; i <= rounds; ++i) {
+    // acquire: pairs with floor_ping's release of ping
+    while (c.ping.load(std::memory_order_acquire) != base + i) {
+      if (now_ns() > deadline_ns) return false;
+      ipcring::cpu_relax();
+    }
+    c.pong.store(base + i, std::memory_order_release);  // pairs with floor_ping's acquire
+  }
+  return true;
+}
+
 std::vector<std::int64_t> floor_ping_timed(pair_control& c, u64 rounds) {
   std::vector<std::int64_t> rtt;
   rtt.reserve(rounds);
@@ -59,6 +73,57 @@ std::vector<std::int64_t> floor_ping_timed(pair_control& c, u64 rounds) {
   std::sort(rtt.begin(), rtt.end());
   return rtt;
 }
+
+namespace {
+// The peer of the pair running now, until the closing floor probe (0 otherwise), and its
+// control block. A peer cannot end before that probe on its own: if it does, it crashed, or it
+// failed and the benchmark side never came to read child_failed (it spins on a ring nobody
+// drains). The process then stops with the reason instead of waiting forever.
+volatile pid_t g_peer = 0;
+pair_control* volatile g_peer_ctl = nullptr;
+
+void write_err(const char* s) noexcept {
+  (void)!::write(2, s, std::strlen(s));
+}
+
+void on_peer_exit(int, siginfo_t* info, void*) noexcept {
+  if (g_peer == 0 || info->si_pid != g_peer) return;
+  char num[24];
+  char* p = num + sizeof num;
+  *--p = 0;
+  unsigned v = static_cast<unsigned>(info->si_status);
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  write_err("ipcring-bench: the peer process ended during the run (");
+  write_err(info->si_code == CLD_EXITED ? "exit status " : "signal ");
+  write_err(p);
+  write_err("): ");
+  pair_control* c = g_peer_ctl;
+  write_err(c != nullptr && c->failure[0] != 0 ? c->failure : "no reason given");
+  write_err("\n");
+  ::_exit(3);
+}
+
+// Arms on_peer_exit for `pid` (0: disarms; the old action comes back).
+void watch_peer(pid_t pid, pair_control* c) noexcept {
+  static struct sigaction old {};
+  if (pid != 0) {
+    g_peer_ctl = c;
+    g_peer = pid;
+    struct sigaction sa {};
+    sa.sa_sigaction = on_peer_exit;
+    sa.sa_flags = SA_SIGINFO | SA_NOCLDSTOP | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGCHLD, &sa, &old);
+  } else {
+    g_peer = 0;
+    ::sigaction(SIGCHLD, &old, nullptr);
+    g_peer_ctl = nullptr;
+  }
+}
+}  // namespace
 
 pair_result run_pair(const std::function<void(pair_control&)>& parent,
                      const std::function<int(pair_control&)>& child) {
@@ -93,17 +158,29 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
     } catch (const std::exception& e) {
       std::snprintf(c->failure, sizeof c->failure, "peer: %s", e.what());
     }
-    if (rc != 0) c->child_failed.store(1, std::memory_order_release);
-    floor_echo(*c, k_probe_rounds);
+    if (rc == 0) {
+      floor_echo(*c, k_probe_rounds);
+    } else {
+      c->child_failed.store(1, std::memory_order_release);
+      // The benchmark side sees child_failed where it waits for us, then probes; if it is
+      // stuck on the ring instead, our exit stops it (watch_peer).
+      if (!floor_echo_until(*c, k_probe_rounds, now_ns() + k_failed_peer_wait_ns)) {
+        std::fflush(nullptr);
+        ::_exit(rc);
+      }
+    }
     std::fflush(nullptr);
     ::_exit(rc);
   }
+  watch_peer(pid, c);
   pin_to(settings().cpu_a);
   spin_until([&] { return c->child_ready.load(std::memory_order_acquire) != 0; });
   r.floor_before_ns = floor_ping(*c, k_probe_rounds);
   try {
     parent(*c);
+    watch_peer(0, nullptr);
   } catch (const std::exception& e) {
+    watch_peer(0, nullptr);
     ::kill(pid, SIGKILL);  // it may wait for us forever
     ::waitpid(pid, nullptr, 0);
     if (have_saved) sched_setaffinity(0, sizeof saved, &saved);

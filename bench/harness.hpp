@@ -72,6 +72,9 @@ struct pair_control {
 /// The peer runs floor_echo(rounds) at the same time.
 double floor_ping(pair_control& c, u64 rounds) noexcept;
 void floor_echo(pair_control& c, u64 rounds) noexcept;
+/// floor_echo, giving up (false) once now_ns() passes `deadline_ns`: for a peer that failed,
+/// whose benchmark side may never come to probe.
+bool floor_echo_until(pair_control& c, u64 rounds, std::int64_t deadline_ns) noexcept;
 /// Individually timed floor round trips (sorted), for percentiles.
 std::vector<std::int64_t> floor_ping_timed(pair_control& c, u64 rounds);
 
@@ -96,6 +99,9 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
 
 /// Floor probe rounds (short: about 0.3 ms near, 1 ms far).
 inline constexpr u64 k_probe_rounds = 2000;
+/// How long a failed peer waits for the benchmark side's closing probe before it exits (and so
+/// stops a benchmark side stuck on the ring): longer than any run_time().
+inline constexpr std::int64_t k_failed_peer_wait_ns = 30'000'000'000;
 
 /// Spin-waits with pause until `cond()`.
 template <class Cond>
