@@ -115,8 +115,13 @@ def main():
     for i, binary in enumerate(args.binaries):
         print(f"[{i}] {binary}: start floors (ns) {[round(x) for x in floors[i]]}")
     for (name, k), per_bin in figures.items():
-        meds = [statistics.median(per_bin[i]) for i in range(len(args.binaries))]
-        cols = "  ".join(f"[{i}] {m:10.4g} ({m / meds[0]:.2f}x)" for i, m in enumerate(meds))
+        # A benchmark only some binaries have: "-" where it is missing, ratios to the first
+        # binary that has it.
+        meds = [statistics.median(per_bin[i]) if per_bin[i] else None
+                for i in range(len(args.binaries))]
+        base = next(m for m in meds if m is not None)
+        cols = "  ".join(f"[{i}] {'-':>10s}        " if m is None else
+                         f"[{i}] {m:10.4g} ({m / base:.2f}x)" for i, m in enumerate(meds))
         print(f"{name:45s} {k:12s} {cols}")
         if args.runs:
             for i in range(len(args.binaries)):

@@ -111,6 +111,13 @@ void register_all() {
       add_throughput<spsc_transport<N, false, mapping::no_prefault>>("spsc_noprefault", N, true);
     }
     add_throughput<spsc_tput_transport<N>>("spsc_tput", N);
+    if constexpr (N >= 4096) {  // pushes that stream (spsc_producer::stream_copies)
+      using streaming = spsc_transport<N, false, mapping::plain, true>;
+      for (mode m : {mode::single, mode::batch8, mode::batch32}) {
+        add("BM_throughput/spsc_stream/" + std::to_string(N) + "/" + to_string(m),
+            [m](benchmark::State& s) { throughput<streaming>(s, N, m); });
+      }
+    }
     if (settings().prototypes) {
       add_throughput<seq_proto_transport<N>>("seq_proto", N);
       if (N == 8) add_throughput<seq_proto_transport<N, true>>("seq_proto_remap", N);

@@ -52,7 +52,7 @@ inline ipcring::ring_options options_for(mapping m) {
 
 /// spsc_ring<payload<N>>; Block: the blocking calls with `policy` (push, pop, and
 /// wait_writable / wait_readable before a batch or claim) instead of a spinning try_ loop.
-template <std::size_t N, bool Block = false, mapping Map = mapping::plain>
+template <std::size_t N, bool Block = false, mapping Map = mapping::plain, bool Stream = false>
 struct spsc_transport {
   static constexpr bool has_batch = true, has_claim = true;
   using msg = payload<N>;
@@ -143,7 +143,11 @@ struct spsc_transport {
       return s.size();
     }
   };
-  tx_t sender() const { return {ring_t::open(name_, options_for(Map)).producer(policy_)}; }
+  tx_t sender() const {
+    tx_t tx{ring_t::open(name_, options_for(Map)).producer(policy_)};
+    tx.h.stream_copies(Stream);
+    return tx;
+  }
   rx_t receiver() const { return {ring_t::open(name_, options_for(Map)).consumer(policy_)}; }
 
   /// The ring's header and counters (stalls per side, for the scenarios' counters).

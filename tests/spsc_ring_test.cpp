@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstring>
 #include <numeric>
 #include <vector>
 
@@ -554,6 +555,62 @@ TEST(spsc_ring, over_aligned_elements_are_aligned_in_their_slots) {
   ASSERT_EQ(c.size(), 4u);
   for (auto& p : c)
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(&p) % 64, 0u);
+}
+
+// A 4 KiB message whose every word names its sequence number and position: a torn, stale or
+// misplaced line shows.
+struct page_msg {
+  u64 w[512];
+};
+page_msg make_page(u64 seq) {
+  page_msg m;
+  for (u64 i = 0; i < 512; ++i)
+    m.w[i] = seq << 16 | i;
+  return m;
+}
+bool same(const page_msg& a, const page_msg& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+TEST(spsc_ring, streaming_pushes_deliver_every_byte_across_the_wrap) {
+  heap_bytes mem(spsc_ring<page_msg>::required_bytes(8));
+  auto ring = spsc_ring<page_msg>::create_in(mem.span(), 8);
+  auto first = ring.producer();
+  EXPECT_FALSE(first.stream_copies());  // off by default
+  first.stream_copies(true);
+  EXPECT_EQ(first.stream_copies(), detail::streams<sizeof(page_msg)>);
+  auto tx = std::move(first);  // the setting moves with the handle
+  ASSERT_EQ(tx.stream_copies(), detail::streams<sizeof(page_msg)>);
+  auto rx = ring.consumer();
+  u64 pushed = 0;
+  u64 popped = 0;
+  std::vector<page_msg> batch(5);
+  page_msg out{};
+  for (int round = 0; round < 20; ++round) {  // batches of 5 in 8 slots: every wrap offset
+    ASSERT_TRUE(tx.try_push(make_page(pushed++)));
+    for (auto& b : batch)
+      b = make_page(pushed++);
+    ASSERT_TRUE(tx.try_push_all(batch));
+    for (int i = 0; i < 6; ++i) {
+      ASSERT_TRUE(rx.try_pop(out));
+      ASSERT_TRUE(same(out, make_page(popped++))) << "message " << popped - 1;
+    }
+  }
+  EXPECT_FALSE(rx.try_pop(out));
+}
+
+TEST(spsc_ring, slots_under_4_kib_never_stream) {
+  fixture f(8);
+  auto tx = f.ring.producer();
+  tx.stream_copies(true);
+  EXPECT_FALSE(tx.stream_copies());
+  struct kib {
+    std::byte b[1024];
+  };
+  heap_bytes mem(spsc_ring<kib>::required_bytes(8));
+  auto tx_kib = spsc_ring<kib>::create_in(mem.span(), 8).producer();
+  tx_kib.stream_copies(true);
+  EXPECT_FALSE(tx_kib.stream_copies());
 }
 
 }  // namespace
