@@ -31,9 +31,9 @@ ALTERNATIVES = ("boost_lockfree", "boost_lockfree_patient", "boost_mq", "pipe", 
 PROTOTYPES = ("seq_proto", "seq_proto_remap")
 # Display order; rings not listed follow, alphabetically, within their group.
 RING_ORDER = ("floor", "spsc", "spsc_tput", "spsc_stream", "spsc_block", "spsc_sleep",
-              "spsc_hugepages", "spsc_mlock", "spsc_noprefault", "spsc_msg", "spsc_msg_block", "mpmc", "mpmc_block",
-              "mpmc_2p2c", "mpsc_msg", "boost_lockfree", "boost_lockfree_patient", "boost_mq",
-              "pipe", "socketpair")
+              "spsc_hugepages", "spsc_mlock", "spsc_noprefault", "spsc_msg", "spsc_msg_block",
+              "mpmc", "mpmc_block", "mpmc_2p2c", "mpsc_msg", "boost_lockfree",
+              "boost_lockfree_patient", "boost_mq", "pipe", "socketpair")
 MODE_ORDER = ("single", "batch8", "batch32", "claim")
 MODE_TITLE = {"single": "single operations", "batch8": "batches of 8",
               "batch32": "batches of 32", "claim": "zero-copy claim/commit"}
