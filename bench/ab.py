@@ -121,7 +121,8 @@ def main():
                 for i in range(len(args.binaries))]
         base = next(m for m in meds if m is not None)
         cols = "  ".join(f"[{i}] {'-':>10s}        " if m is None else
-                         f"[{i}] {m:10.4g} ({m / base:.2f}x)" for i, m in enumerate(meds))
+                         f"[{i}] {m:10.4g} ({m / base if base else float('nan'):.2f}x)"
+                         for i, m in enumerate(meds))
         print(f"{name:45s} {k:12s} {cols}")
         if args.runs:
             for i in range(len(args.binaries)):

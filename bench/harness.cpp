@@ -2,6 +2,7 @@
 
 #include <sys/prctl.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -78,50 +79,69 @@ namespace {
 // The peer of the pair running now, until the closing floor probe (0 otherwise), and its
 // control block. A peer cannot end before that probe on its own: if it does, it crashed, or it
 // failed and the benchmark side never came to read child_failed (it spins on a ring nobody
-// drains). The process then stops with the reason instead of waiting forever.
-volatile pid_t g_peer = 0;
-pair_control* volatile g_peer_ctl = nullptr;
+// drains). The process then stops with the reason instead of waiting forever (its segments
+// stay in /dev/shm, under the benchmark's unique names).
+volatile std::sig_atomic_t g_peer = 0;
+std::atomic<pair_control*> g_peer_ctl{nullptr};  // relaxed: set before g_peer arms the handler
+static_assert(std::atomic<pair_control*>::is_always_lock_free);
 
+void write_err(const char* s, std::size_t n) noexcept {
+  (void)!::write(2, s, n);
+}
 void write_err(const char* s) noexcept {
-  (void)!::write(2, s, std::strlen(s));
+  write_err(s, std::strlen(s));
 }
 
-void on_peer_exit(int, siginfo_t* info, void*) noexcept {
-  if (g_peer == 0 || info->si_pid != g_peer) return;
-  char num[24];
+void on_peer_exit(int) noexcept {
+  const pid_t peer = g_peer;
+  if (peer == 0) return;
+  // Asked by pid: signals of other children (mpmc_2p2c's) merge with the peer's.
+  int status = 0;
+  if (::waitpid(peer, &status, WNOHANG) != peer) return;  // still running
+  const bool exited = WIFEXITED(status);
+  unsigned v = static_cast<unsigned>(exited ? WEXITSTATUS(status) : WTERMSIG(status));
+  char num[16];
   char* p = num + sizeof num;
-  *--p = 0;
-  unsigned v = static_cast<unsigned>(info->si_status);
   do {
     *--p = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v != 0);
   write_err("ipcring-bench: the peer process ended during the run (");
-  write_err(info->si_code == CLD_EXITED ? "exit status " : "signal ");
-  write_err(p);
+  write_err(exited ? "exit status " : "signal ");
+  write_err(p, static_cast<std::size_t>(num + sizeof num - p));
   write_err("): ");
-  pair_control* c = g_peer_ctl;
-  write_err(c != nullptr && c->failure[0] != 0 ? c->failure : "no reason given");
+  const pair_control* c = g_peer_ctl.load(std::memory_order_relaxed);
+  if (c != nullptr && c->failure[0] != 0) {
+    write_err(c->failure, strnlen(c->failure, sizeof c->failure));  // the peer's; bounded
+  } else {
+    write_err("no reason given");
+  }
   write_err("\n");
   ::_exit(3);
 }
 
-// Arms on_peer_exit for `pid` (0: disarms; the old action comes back).
+// Installs on_peer_exit before the fork, disarmed (g_peer is 0), so that no end of the peer
+// goes unseen; the peer puts back the old action.
+struct sigaction arm_handler() noexcept {
+  struct sigaction sa {};
+  struct sigaction old {};
+  sa.sa_handler = on_peer_exit;
+  sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGCHLD, &sa, &old);
+  return old;
+}
+// Watches `pid` from now on, and looks once for an end that came before.
 void watch_peer(pid_t pid, pair_control* c) noexcept {
-  static struct sigaction old {};
-  if (pid != 0) {
-    g_peer_ctl = c;
-    g_peer = pid;
-    struct sigaction sa {};
-    sa.sa_sigaction = on_peer_exit;
-    sa.sa_flags = SA_SIGINFO | SA_NOCLDSTOP | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGCHLD, &sa, &old);
-  } else {
-    g_peer = 0;
-    ::sigaction(SIGCHLD, &old, nullptr);
-    g_peer_ctl = nullptr;
-  }
+  g_peer_ctl.store(c, std::memory_order_relaxed);
+  g_peer = pid;
+  on_peer_exit(SIGCHLD);
+}
+// Stops watching, then puts back the old action.
+void unwatch_peer(const struct sigaction& old) noexcept {
+  g_peer = 0;
+  ::sigaction(SIGCHLD, &old, nullptr);
+  g_peer_ctl.store(nullptr, std::memory_order_relaxed);
 }
 }  // namespace
 
@@ -140,14 +160,17 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
   const bool have_saved = sched_getaffinity(0, sizeof saved, &saved) == 0;
   std::fflush(nullptr);
   const pid_t parent_pid = ::getpid();
+  const struct sigaction old_action = arm_handler();
   const pid_t pid = ::fork();
   if (pid < 0) {
+    unwatch_peer(old_action);
     ::munmap(mem, sizeof(pair_control));
     r.ok = false;
     r.error = "fork failed";
     return r;
   }
   if (pid == 0) {
+    ::sigaction(SIGCHLD, &old_action, nullptr);  // the watch is the benchmark side's
     if (!die_with_parent(parent_pid)) ::_exit(1);
     pin_to(settings().cpu_b);
     c->child_ready.store(1, std::memory_order_release);
@@ -178,9 +201,9 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
   r.floor_before_ns = floor_ping(*c, k_probe_rounds);
   try {
     parent(*c);
-    watch_peer(0, nullptr);
+    unwatch_peer(old_action);
   } catch (const std::exception& e) {
-    watch_peer(0, nullptr);
+    unwatch_peer(old_action);
     ::kill(pid, SIGKILL);  // it may wait for us forever
     ::waitpid(pid, nullptr, 0);
     if (have_saved) sched_setaffinity(0, sizeof saved, &saved);

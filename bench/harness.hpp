@@ -100,8 +100,9 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
 /// Floor probe rounds (short: about 0.3 ms near, 1 ms far).
 inline constexpr u64 k_probe_rounds = 2000;
 /// How long a failed peer waits for the benchmark side's closing probe before it exits (and so
-/// stops a benchmark side stuck on the ring): longer than any run_time().
-inline constexpr std::int64_t k_failed_peer_wait_ns = 30'000'000'000;
+/// stops a benchmark side stuck on the ring): longer than any bounded wait of the benchmark side
+/// (mpmc_2p2c's, the longest, checks it).
+inline constexpr std::int64_t k_failed_peer_wait_ns = 120'000'000'000;
 
 /// Spin-waits with pause until `cond()`.
 template <class Cond>

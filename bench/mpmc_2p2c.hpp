@@ -214,6 +214,9 @@ inline std::string check_totals(const group_state& g) {
 }
 
 inline constexpr std::chrono::seconds k_setup_limit{10};
+static_assert(std::chrono::nanoseconds(3 * k_setup_limit + std::chrono::seconds(60)).count() <
+                  k_failed_peer_wait_ns,
+              "a failed peer of run_pair outwaits the group's deadline (run_time() + 3 limits)");
 
 /// Waits (idle()) until cond(); false if the run failed or `limit` passed first.
 template <class Cond>

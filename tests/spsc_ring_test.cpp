@@ -579,14 +579,17 @@ TEST(spsc_ring, streaming_pushes_deliver_every_byte_across_the_wrap) {
   EXPECT_FALSE(first.stream_copies());  // off by default
   first.stream_copies(true);
   EXPECT_EQ(first.stream_copies(), detail::streams<sizeof(page_msg)>);
-  auto tx = std::move(first);  // the setting moves with the handle
-  ASSERT_EQ(tx.stream_copies(), detail::streams<sizeof(page_msg)>);
+  auto moved = std::move(first);  // the setting moves with the handle
+  ASSERT_EQ(moved.stream_copies(), detail::streams<sizeof(page_msg)>);
+  first = std::move(moved);  // and with move-assignment
+  ASSERT_EQ(first.stream_copies(), detail::streams<sizeof(page_msg)>);
+  auto tx = std::move(first);
   auto rx = ring.consumer();
   u64 pushed = 0;
   u64 popped = 0;
   std::vector<page_msg> batch(5);
   page_msg out{};
-  for (int round = 0; round < 20; ++round) {  // batches of 5 in 8 slots: every wrap offset
+  for (int round = 0; round < 20; ++round) {  // batches of 5 in 8 slots cross the wrap
     ASSERT_TRUE(tx.try_push(make_page(pushed++)));
     for (auto& b : batch)
       b = make_page(pushed++);

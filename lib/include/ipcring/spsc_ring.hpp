@@ -186,9 +186,10 @@ class spsc_producer {
   /// Pushes copy slots of 4 KiB and more (whole cache lines) with non-temporal stores: they
   /// write each line whole instead of first taking it back from the consumer's cache, and the
   /// consumer then reads the message from memory. Faster where the two sides share no cache
-  /// (other dies or sockets; 4 KiB single pushes 1.16x, 64 KiB 1.20x on this project's far
-  /// cores), slower where they do. Off by default; no effect on smaller slots, on claims (the
-  /// caller fills those), or where the CPU has no such stores (stream_copies() says).
+  /// (other dies or sockets; 4 KiB single pushes 1.19x, 64 KiB 1.18x on this project's far
+  /// cores), expected slower where they do (not measured). Off by default; no effect on
+  /// smaller slots, on claims (the caller fills those), or where the CPU has no such stores
+  /// (stream_copies() says).
   void stream_copies(bool on) noexcept { stream_ = on && detail::streams<sizeof(T)>; }
   bool stream_copies() const noexcept { return stream_; }
 
@@ -375,16 +376,19 @@ class spsc_producer {
       items = items.subspan(n);
     }
   }
+  // The copy of a push: streamed (stream_copies()) and fenced, so that the commit() that
+  // follows publishes what it wrote; else memcpy.
   void copy_slots(T* dst, const T* src, std::uint64_t n) noexcept {
     if constexpr (detail::streams<sizeof(T)>) {
-      if (stream_) return detail::stream_copy(dst, src, n * sizeof(T));  // commit() fences
+      if (stream_) {
+        detail::stream_copy(dst, src, n * sizeof(T));
+        detail::stream_fence();  // the streamed stores before [R1]'s release of tail
+        return;
+      }
     }
     std::memcpy(dst, src, n * sizeof(T));
   }
   void commit(std::uint64_t n) noexcept {
-    if constexpr (detail::streams<sizeof(T)>) {
-      if (stream_) detail::stream_fence();  // the streamed slots before [R1]
-    }
     tail_ += n;
     // [R1] publishes the slots just written; pairs with [A1] in the consumer.
     ctl_->tail.store(tail_, std::memory_order_release);

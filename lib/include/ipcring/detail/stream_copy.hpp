@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <cstring>
 
-#if defined(__SSE2__) || defined(_M_X64)
+#if defined(__SSE2__) || (defined(_M_X64) && !defined(_M_ARM64EC))
 #include <emmintrin.h>
 #define IPCRING_HAVE_STREAM_COPY 1
 #else
@@ -29,6 +29,9 @@ inline constexpr std::size_t k_stream_min_bytes = 4096;
 template <std::size_t SlotBytes>
 inline constexpr bool streams =
     IPCRING_HAVE_STREAM_COPY&& SlotBytes >= k_stream_min_bytes&& SlotBytes % 64 == 0;
+
+static_assert(!streams<4100> && !streams<2048> && streams<4096> == (IPCRING_HAVE_STREAM_COPY != 0),
+              "whole lines, 4 KiB and more");
 
 /// Copies `bytes` (a multiple of 64) from `src` to the line-aligned `dst` with non-temporal
 /// stores. Call stream_fence() before publishing.
