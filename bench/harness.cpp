@@ -96,8 +96,12 @@ void on_peer_exit(int) noexcept {
   const pid_t peer = g_peer;
   if (peer == 0) return;
   // Asked by pid: signals of other children (mpmc_2p2c's) merge with the peer's.
+  const int saved_errno = errno;  // the interrupted code may be about to read it
   int status = 0;
-  if (::waitpid(peer, &status, WNOHANG) != peer) return;  // still running
+  if (::waitpid(peer, &status, WNOHANG) != peer) {  // still running
+    errno = saved_errno;
+    return;
+  }
   const bool exited = WIFEXITED(status);
   unsigned v = static_cast<unsigned>(exited ? WEXITSTATUS(status) : WTERMSIG(status));
   char num[16];

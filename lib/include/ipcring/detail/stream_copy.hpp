@@ -27,8 +27,8 @@ namespace ipcring::detail {
 inline constexpr std::size_t k_stream_min_bytes = 4096;
 
 template <std::size_t SlotBytes>
-inline constexpr bool streams =
-    IPCRING_HAVE_STREAM_COPY&& SlotBytes >= k_stream_min_bytes&& SlotBytes % 64 == 0;
+inline constexpr bool streams = (IPCRING_HAVE_STREAM_COPY != 0) &&
+                                (SlotBytes >= k_stream_min_bytes) && (SlotBytes % 64 == 0);
 
 static_assert(!streams<4100> && !streams<2048> && streams<4096> == (IPCRING_HAVE_STREAM_COPY != 0),
               "whole lines, 4 KiB and more");
