@@ -124,22 +124,19 @@ void on_peer_exit(int) noexcept {
   ::_exit(3);
 }
 
-// Installs on_peer_exit before the fork, disarmed (g_peer is 0), so that no end of the peer
-// goes unseen; the peer puts back the old action.
-struct sigaction arm_handler() noexcept {
+// Watches `pid` from now on (a SIGCHLD handler), and looks once for an end that came before;
+// returns the action it replaced.
+struct sigaction watch_peer(pid_t pid, pair_control* c) noexcept {
   struct sigaction sa {};
   struct sigaction old {};
   sa.sa_handler = on_peer_exit;
   sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGCHLD, &sa, &old);
-  return old;
-}
-// Watches `pid` from now on, and looks once for an end that came before.
-void watch_peer(pid_t pid, pair_control* c) noexcept {
   g_peer_ctl.store(c, std::memory_order_relaxed);
   g_peer = pid;
   on_peer_exit(SIGCHLD);
+  return old;
 }
 // Stops watching, then puts back the old action.
 void unwatch_peer(const struct sigaction& old) noexcept {
@@ -164,17 +161,14 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
   const bool have_saved = sched_getaffinity(0, sizeof saved, &saved) == 0;
   std::fflush(nullptr);
   const pid_t parent_pid = ::getpid();
-  const struct sigaction old_action = arm_handler();
   const pid_t pid = ::fork();
   if (pid < 0) {
-    unwatch_peer(old_action);
     ::munmap(mem, sizeof(pair_control));
     r.ok = false;
     r.error = "fork failed";
     return r;
   }
   if (pid == 0) {
-    ::sigaction(SIGCHLD, &old_action, nullptr);  // the watch is the benchmark side's
     if (!die_with_parent(parent_pid)) ::_exit(1);
     pin_to(settings().cpu_b);
     c->child_ready.store(1, std::memory_order_release);
@@ -199,7 +193,7 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
     std::fflush(nullptr);
     ::_exit(rc);
   }
-  watch_peer(pid, c);
+  const struct sigaction old_action = watch_peer(pid, c);
   pin_to(settings().cpu_a);
   spin_until([&] { return c->child_ready.load(std::memory_order_acquire) != 0; });
   r.floor_before_ns = floor_ping(*c, k_probe_rounds);

@@ -112,11 +112,7 @@ void register_all() {
     }
     add_throughput<spsc_tput_transport<N>>("spsc_tput", N);
     if constexpr (N >= 4096) {  // pushes that stream (spsc_producer::stream_copies)
-      using streaming = spsc_transport<N, false, mapping::plain, true>;
-      for (mode m : {mode::single, mode::batch8, mode::batch32}) {
-        add("BM_throughput/spsc_stream/" + std::to_string(N) + "/" + to_string(m),
-            [m](benchmark::State& s) { throughput<streaming>(s, N, m); });
-      }
+      add_throughput<spsc_transport<N, false, mapping::plain, true>>("spsc_stream", N);
     }
     if (settings().prototypes) {
       add_throughput<seq_proto_transport<N>>("seq_proto", N);

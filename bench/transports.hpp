@@ -54,7 +54,8 @@ inline ipcring::ring_options options_for(mapping m) {
 /// wait_writable / wait_readable before a batch or claim) instead of a spinning try_ loop.
 template <std::size_t N, bool Block = false, mapping Map = mapping::plain, bool Stream = false>
 struct spsc_transport {
-  static constexpr bool has_batch = true, has_claim = true;
+  // Claims are filled by the caller and never stream: a streaming transport leaves them out.
+  static constexpr bool has_batch = true, has_claim = !Stream;
   using msg = payload<N>;
   using ring_t = ipcring::spsc_ring<msg>;
   spsc_transport(std::string name, std::size_t, ipcring::wait_policy policy = {})

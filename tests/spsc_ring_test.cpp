@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <cstring>
 #include <numeric>
 #include <vector>
 
+#include "support/spsc_traffic.hpp"
 #include "support/test_support.hpp"
 
 namespace ipcring::test {
@@ -557,21 +557,6 @@ TEST(spsc_ring, over_aligned_elements_are_aligned_in_their_slots) {
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(&p) % 64, 0u);
 }
 
-// A 4 KiB message whose every word names its sequence number and position: a torn, stale or
-// misplaced line shows.
-struct page_msg {
-  u64 w[512];
-};
-page_msg make_page(u64 seq) {
-  page_msg m;
-  for (u64 i = 0; i < 512; ++i)
-    m.w[i] = seq << 16 | i;
-  return m;
-}
-bool same(const page_msg& a, const page_msg& b) {
-  return std::memcmp(&a, &b, sizeof a) == 0;
-}
-
 TEST(spsc_ring, streaming_pushes_deliver_every_byte_across_the_wrap) {
   heap_bytes mem(spsc_ring<page_msg>::required_bytes(8));
   auto ring = spsc_ring<page_msg>::create_in(mem.span(), 8);
@@ -596,7 +581,7 @@ TEST(spsc_ring, streaming_pushes_deliver_every_byte_across_the_wrap) {
     ASSERT_TRUE(tx.try_push_all(batch));
     for (int i = 0; i < 6; ++i) {
       ASSERT_TRUE(rx.try_pop(out));
-      ASSERT_TRUE(same(out, make_page(popped++))) << "message " << popped - 1;
+      ASSERT_TRUE(out == make_page(popped++)) << "message " << popped - 1;
     }
   }
   EXPECT_FALSE(rx.try_pop(out));

@@ -21,6 +21,19 @@ struct msg {
 };
 constexpr u64 k_golden = 0x9e3779b97f4a7c15ull;
 
+// A 4 KiB message (slots that stream, spsc_producer::stream_copies) whose every word names its
+// sequence number and position: a torn, stale or misplaced line shows.
+struct page_msg {
+  u64 w[512];
+  friend bool operator==(const page_msg&, const page_msg&) = default;
+};
+inline page_msg make_page(u64 seq) {
+  page_msg m;
+  for (u64 i = 0; i < 512; ++i)
+    m.w[i] = seq << 16 | i;
+  return m;
+}
+
 enum class path { single, batch, zero_copy };
 
 inline void produce(spsc_producer<msg>& tx, path p, u64 n) {
