@@ -76,14 +76,27 @@ std::vector<std::int64_t> floor_ping_timed(pair_control& c, u64 rounds) {
 }
 
 namespace {
-// The peer of the pair running now, until the closing floor probe (0 otherwise), and its
-// control block. A peer cannot end before that probe on its own: if it does, it crashed, or it
+// The peer of the pair running now, until the closing floor probe is done (0 otherwise), and its
+// control block. A peer cannot end before then on its own: if it does, it crashed, or it
 // failed and the benchmark side never came to read child_failed (it spins on a ring nobody
-// drains). The process then stops with the reason instead of waiting forever (its segments
-// stay in /dev/shm, under the benchmark's unique names).
+// drains). The process then stops with the reason instead of waiting forever, and removes the
+// segments the benchmark made (its own exit would skip their owners' destructors).
 volatile std::sig_atomic_t g_peer = 0;
 std::atomic<pair_control*> g_peer_ctl{nullptr};  // relaxed: set before g_peer arms the handler
 static_assert(std::atomic<pair_control*>::is_always_lock_free);
+
+// The /dev/shm paths of the last segments named (track_segment), oldest overwritten first:
+// written only outside a watch (names are made before run_pair), read by on_peer_exit.
+constexpr std::size_t k_tracked = 8;
+char g_tracked[k_tracked][128] = {};
+std::size_t g_next_tracked = 0;
+
+// Removes every tracked segment (unlink is async-signal-safe; one already gone is ENOENT).
+void remove_tracked() noexcept {
+  for (const char* path : g_tracked) {
+    if (path[0] != 0) (void)::unlink(path);
+  }
+}
 
 void write_err(const char* s, std::size_t n) noexcept {
   (void)!::write(2, s, n);
@@ -121,6 +134,7 @@ void on_peer_exit(int) noexcept {
     write_err("no reason given");
   }
   write_err("\n");
+  remove_tracked();
   ::_exit(3);
 }
 
@@ -145,6 +159,14 @@ void unwatch_peer(const struct sigaction& old) noexcept {
   g_peer_ctl.store(nullptr, std::memory_order_relaxed);
 }
 }  // namespace
+
+void track_segment(const std::string& name) noexcept {
+  // shm_open(name) is the file /dev/shm/<name> on Linux; a name too long is not tracked.
+  char* path = g_tracked[g_next_tracked];
+  const int n = std::snprintf(path, sizeof g_tracked[0], "/dev/shm/%s", name.c_str());
+  if (n < 0 || static_cast<std::size_t>(n) >= sizeof g_tracked[0]) path[0] = 0;
+  g_next_tracked = (g_next_tracked + 1) % k_tracked;
+}
 
 pair_result run_pair(const std::function<void(pair_control&)>& parent,
                      const std::function<int(pair_control&)>& child) {
@@ -190,6 +212,10 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
         ::_exit(rc);
       }
     }
+    // The benchmark side watches us through the closing probe (an end during it would leave it
+    // spinning there), so we end only once it stopped watching: a few hundred ns after our
+    // last echo. acquire: pairs with the release below.
+    spin_until([&] { return c->unwatched.load(std::memory_order_acquire) != 0; });
     std::fflush(nullptr);
     ::_exit(rc);
   }
@@ -199,7 +225,6 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
   r.floor_before_ns = floor_ping(*c, k_probe_rounds);
   try {
     parent(*c);
-    unwatch_peer(old_action);
   } catch (const std::exception& e) {
     unwatch_peer(old_action);
     ::kill(pid, SIGKILL);  // it may wait for us forever
@@ -211,6 +236,8 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
     return r;
   }
   r.floor_after_ns = floor_ping(*c, k_probe_rounds);
+  unwatch_peer(old_action);
+  c->unwatched.store(1, std::memory_order_release);  // pairs with the peer's acquire above
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

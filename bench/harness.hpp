@@ -63,6 +63,7 @@ struct pair_control {
   alignas(128) std::atomic<u64> pong;
   alignas(128) std::atomic<u64> child_ready;
   std::atomic<u64> child_failed;
+  std::atomic<u64> unwatched;  // the benchmark side no longer watches for the child's end
   char failure[256];
   alignas(128) std::atomic<u64> done;  // the child's count of messages handled
   double results[16];                  // scenario-specific figures from the child
@@ -96,6 +97,9 @@ struct pair_result {
 };
 pair_result run_pair(const std::function<void(pair_control&)>& parent,
                      const std::function<int(pair_control&)>& child);
+/// Notes a segment the benchmark side is about to create, so that a run stopped by its peer's
+/// end (exit status 3) removes it; the last 8 are kept. Call it outside run_pair.
+void track_segment(const std::string& name) noexcept;
 
 /// Floor probe rounds (short: about 0.3 ms near, 1 ms far).
 inline constexpr u64 k_probe_rounds = 2000;

@@ -41,7 +41,10 @@ inline std::size_t max_timed_samples() {
 
 inline std::string unique_name(const char* what) {
   static int n = 0;
-  return "ipcring-bench-" + std::to_string(::getpid()) + "-" + what + "-" + std::to_string(++n);
+  std::string name =
+      "ipcring-bench-" + std::to_string(::getpid()) + "-" + what + "-" + std::to_string(++n);
+  track_segment(name);
+  return name;
 }
 
 inline void report_pair(benchmark::State& state, const pair_result& r) {
