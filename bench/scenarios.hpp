@@ -80,6 +80,15 @@ void report_stalls(benchmark::State& state, const T& chan, double msgs) {
   }
 }
 
+/// For rings mapped with huge pages asked for: how much of them got huge pages (KiB; 0 where the
+/// system offers none, see the huge_pages context key).
+template <class... T>
+void report_huge_pages(benchmark::State& state, const T&... chans) {
+  if constexpr ((requires { chans.huge_page_kib(); } && ...)) {
+    state.counters["huge_page_kib"] = (chans.huge_page_kib() + ...);
+  }
+}
+
 inline int child_fail(pair_control& c, const std::string& why) {
   std::snprintf(c.failure, sizeof c.failure, "%s", why.c_str());
   return 1;
@@ -148,6 +157,7 @@ void pingpong(benchmark::State& state, std::size_t bytes) {
           }
         });
     std::sort(rtt.begin(), rtt.end());
+    report_huge_pages(state, fwd, back);
     report_rtt(state, mean, rtt, r);
   }
 }
@@ -309,6 +319,7 @@ void throughput(benchmark::State& state, std::size_t bytes, mode how) {
     state.counters["msgs_per_s"] = seconds > 0 ? msgs / seconds : 0;
     state.counters["bytes_per_s"] = seconds > 0 ? msgs * static_cast<double>(bytes) / seconds : 0;
     report_stalls(state, chan, msgs);
+    report_huge_pages(state, chan);
     report_pair(state, r);
   }
 }

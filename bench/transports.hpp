@@ -153,6 +153,10 @@ struct spsc_transport {
 
   /// The ring's header and counters (stalls per side, for the scenarios' counters).
   ipcring::ring_info info() const { return ipcring::inspect(name_); }
+  /// KiB of the ring mapped with huge pages here (the creator's mapping), where they were asked.
+  double huge_page_kib() const requires(Map == mapping::huge_pages) {
+    return static_cast<double>(ipcring::huge_page_bytes(name_)) / 1024;
+  }
 
   std::string name_;
   ring_t ring_;

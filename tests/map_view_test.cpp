@@ -1,11 +1,14 @@
 #include "ipcring/map_view.hpp"
 
+#include "ipcring/spsc_ring.hpp"
+
 #include <gtest/gtest.h>
 
 #ifndef _WIN32
 #include <sys/stat.h>
 #endif
 
+#include <cstdint>
 #include <cstdio>
 
 #include <cstring>
@@ -231,17 +234,61 @@ TEST(map_view, lock_memory_locks_the_mapping_or_names_the_limit) {
 
 #endif
 
-TEST(map_view, huge_pages_are_asked_for_and_never_required) {
+// Huge pages are asked for, never required: where huge_page_support() says they are offered, a
+// segment of whole huge pages gets them (in the creator's and an opener's mapping); where it
+// gives a reason, the mapping keeps normal pages and huge_page_size() is 0.
+TEST(map_view, huge_pages_where_offered_and_a_reason_where_not) {
   segment_guard g(unique_name());
   map_options o;
   o.huge_pages = true;
-  auto v = map_view::create(g.name(), 4 << 20, o);  // normal pages where none are offered
+  auto v = map_view::create(g.name(), 4 << 20, o);
   v.data()[0] = std::byte{1};
+  auto w = map_view::open(g.name(), o);
+  EXPECT_EQ(w.data()[0], std::byte{1});
   const std::string why = huge_page_support();
-  EXPECT_TRUE(why.empty() || why.find("shmem_enabled") != std::string::npos ||
-              why.find("missing") != std::string::npos ||
-              why.find("SeLockMemoryPrivilege") != std::string::npos)
-      << why;
+  const std::size_t page = huge_page_size();
+  if (why.empty()) {
+    EXPECT_GE(page, 4096u);
+    EXPECT_EQ(page & (page - 1), 0u) << page;
+  } else {
+    EXPECT_EQ(page, 0u) << why;
+    EXPECT_TRUE(why.find("/dev/shm") != std::string::npos ||
+                why.find("shmem_enabled") != std::string::npos ||
+                why.find("SeLockMemoryPrivilege") != std::string::npos)
+        << why;
+  }
+  const std::size_t huge = huge_page_bytes(g.name());  // both mappings: 8 MiB if all huge
+  if (why.empty()) {
+#ifdef __linux__
+    EXPECT_GE(huge, 2 * page) << "huge pages offered, yet none mapped";
+#endif
+  } else {
+    EXPECT_EQ(huge, 0u) << why;
+  }
+}
+
+// A huge page covers a whole aligned huge page of the segment: a ring that asks for them gets
+// a segment of whole huge pages where they are offered (its own size where they are not).
+TEST(map_view, a_ring_asking_for_huge_pages_spans_whole_huge_pages) {
+  segment_guard g(unique_name());
+  ring_options o;
+  o.map.huge_pages = true;
+  auto ring = spsc_ring<std::uint64_t>::create(g.name(), 64, o);  // a few KiB of slots
+  auto opened = spsc_ring<std::uint64_t>::open(g.name(), o);      // an opener accepts it
+  const std::size_t size = map_view::open(g.name()).size();
+  const std::size_t page = huge_page_size();
+  if (page != 0) {
+    EXPECT_EQ(size % page, 0u) << size;
+    EXPECT_GE(size, page);
+  } else {
+    EXPECT_LT(size, std::size_t{64} << 10) << huge_page_support();
+  }
+  auto p = ring.producer();
+  auto c = opened.consumer();
+  ASSERT_TRUE(p.try_push(42));
+  std::uint64_t v = 0;
+  ASSERT_TRUE(c.try_pop(v));
+  EXPECT_EQ(v, 42u);
 }
 
 }  // namespace

@@ -44,16 +44,26 @@ struct map_options {
   bool allow_world_writable = false;
   /// Ask for transparent huge pages on the mapping (madvise MADV_HUGEPAGE, before pre-faulting),
   /// for fewer TLB misses on large rings. Where the system offers none for shared memory the
-  /// mapping keeps normal pages: huge_page_support() says why.
+  /// mapping keeps normal pages: huge_page_support() says why. A huge page covers an aligned
+  /// huge_page_size() of the segment, so a segment smaller than that gets none: a ring created
+  /// with this option has its segment rounded up to a multiple of huge_page_size().
   bool huge_pages = false;
   /// Lock the mapping in RAM (mlock), so it is never paged out. errc::system, naming
   /// RLIMIT_MEMLOCK, if the system refuses.
   bool lock_memory = false;
 };
 
-/// Empty if transparent huge pages are available for shared memory here; else why not
-/// (e.g. "/sys/kernel/mm/transparent_hugepage/shmem_enabled is 'never'").
+/// Empty if transparent huge pages are available for shared memory here; else why not (Linux:
+/// "/dev/shm is mounted with huge=never: ..."; the tmpfs at /dev/shm decides, or
+/// /sys/kernel/mm/transparent_hugepage/shmem_enabled set to force or deny).
 std::string huge_page_support();
+/// Bytes of one huge page of shared memory (2 MiB on x86-64); 0 where huge_page_support() is
+/// not empty.
+std::size_t huge_page_size();
+/// Bytes of this process's mappings of segment `name` that are on huge pages now (Linux:
+/// ShmemPmdMapped in /proc/self/smaps, summed over its mappings); 0 where none are, or where
+/// the system cannot tell. To check that map_options::huge_pages took effect.
+std::size_t huge_page_bytes(std::string_view name);
 
 /// A mapped segment. Move-only; the destructor unmaps and closes, never removes.
 class map_view {

@@ -74,6 +74,26 @@ bool reserve(int fd, std::size_t size, std::string_view what, std::string_view n
   return false;  // EOPNOTSUPP, EINVAL: not supported here
 }
 
+// Asks for huge pages on a fresh mapping, then faults every page in writable
+// (MADV_POPULATE_WRITE), so that they come huge and a full /dev/shm is an error now instead of
+// a SIGBUS later. False where the kernel cannot populate (before Linux 5.14): reserve instead.
+bool populate_huge(std::byte* p, std::size_t n, std::string_view name) {
+#if defined(MADV_HUGEPAGE) && defined(MADV_POPULATE_WRITE)
+  (void)::madvise(p, n, MADV_HUGEPAGE);
+  if (::madvise(p, n, MADV_POPULATE_WRITE) == 0) return true;
+  const int err = errno;
+  if (err == ENOMEM || err == EFAULT) {  // EFAULT: a page could not be had (a SIGBUS on touch)
+    throw error(errc::no_space, "create " + in_quotes(name) + ": no space for " +
+                                    std::to_string(n) + " bytes (" + std::strerror(err) + ")");
+  }
+#else
+  (void)p;
+  (void)n;
+  (void)name;
+#endif
+  return false;
+}
+
 // The options that shape a fresh mapping: huge pages first (so pre-faulting faults them in
 // huge), then pre-faulting, then locking.
 void tune(std::byte* p, std::size_t n, const map_options& opt, bool write_zeros,
@@ -95,23 +115,96 @@ void tune(std::byte* p, std::size_t n, const map_options& opt, bool write_zeros,
 
 }  // namespace
 
-std::string huge_page_support() {
-  const char* path = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
+namespace {
+std::string read_small_file(const char* path, bool& ok) {
   std::FILE* f = std::fopen(path, "r");
-  if (f == nullptr) return std::string(path) + " is missing: no transparent huge pages here";
+  ok = f != nullptr;
+  if (f == nullptr) return {};
   char buf[256] = {};
   const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
   std::fclose(f);
-  const std::string s(buf, n);
+  return std::string(buf, n);
+}
+
+// The huge= option of the tmpfs mounted at /dev/shm (the last mount there is the one in use):
+// "never" when it has none (tmpfs' default), "" when /dev/shm is no tmpfs or is not found.
+std::string dev_shm_huge_option() {
+  std::FILE* f = std::fopen("/proc/self/mountinfo", "r");
+  if (f == nullptr) return {};
+  std::string found;
+  char line[4096];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    // "id parent major:minor root mount-point options [tags] - fstype source super-options"
+    const std::string l(line);
+    std::size_t pos = 0;
+    for (int field = 0; field < 4 && pos != std::string::npos; ++field)
+      pos = l.find(' ', pos + 1);
+    if (pos == std::string::npos || l.compare(pos + 1, 9, "/dev/shm ") != 0) continue;
+    const std::size_t dash = l.find(" - ", pos);
+    if (dash == std::string::npos) continue;
+    if (l.compare(dash + 3, 6, "tmpfs ") != 0) {
+      found.clear();
+      continue;
+    }
+    const std::size_t h = l.find("huge=", dash);
+    found = h == std::string::npos ? "never" : l.substr(h + 5, l.find_first_of(", \n", h) - h - 5);
+  }
+  std::fclose(f);
+  return found;
+}
+}  // namespace
+
+std::string huge_page_support() {
+  // POSIX shared memory is a file in the tmpfs at /dev/shm: its huge= mount option decides,
+  // unless shmem_enabled turns huge pages on ("force") or off ("deny") for every mount. The
+  // other shmem_enabled values govern only the kernel's internal mount (SysV and anonymous
+  // shared memory), not /dev/shm.
+  const char* knob = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
+  bool ok = false;
+  const std::string s = read_small_file(knob, ok);
+  if (!ok) return std::string(knob) + " is missing: no transparent huge pages here";
   // The active setting is the one in brackets: "always within_size advise [never] deny force".
   const auto open = s.find('['), close = s.find(']');
   const std::string active =
       open != std::string::npos && close > open ? s.substr(open + 1, close - open - 1) : s;
-  if (active == "always" || active == "within_size" || active == "advise" || active == "force") {
-    return {};
+  if (active == "force") return {};
+  if (active == "deny") return std::string(knob) + " is 'deny': no huge pages for shared memory";
+  const std::string huge = dev_shm_huge_option();
+  if (huge == "always" || huge == "within_size" || huge == "advise") return {};
+  if (huge.empty()) return "/dev/shm is not a tmpfs mount here: no huge pages for shared memory";
+  return "/dev/shm is mounted with huge=" + huge +
+         ": shared memory gets no huge pages (as root: mount -o remount,huge=advise /dev/shm)";
+}
+
+std::size_t huge_page_size() {
+  if (!huge_page_support().empty()) return 0;
+  bool ok = false;
+  const std::string s = read_small_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", ok);
+  const unsigned long long v = ok ? std::strtoull(s.c_str(), nullptr, 10) : 0;
+  return v != 0 && (v & (v - 1)) == 0 ? static_cast<std::size_t>(v) : std::size_t{2} << 20;
+}
+
+std::size_t huge_page_bytes(std::string_view name) {
+  std::FILE* f = std::fopen("/proc/self/smaps", "r");
+  if (f == nullptr) return 0;
+  // A mapping starts with "start-end perms offset dev inode path", then "Key: value" lines.
+  const std::string path = "/dev/shm/" + std::string(name) + "\n";
+  std::size_t kib = 0;
+  bool ours = false;
+  char line[1024];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    const char* space = std::strchr(line, ' ');
+    const char* colon = std::strchr(line, ':');
+    if (space != nullptr && (colon == nullptr || colon > space)) {  // a mapping's first line
+      const std::size_t n = std::strlen(line);
+      ours = n >= path.size() && path.compare(0, path.size(), line + n - path.size()) == 0;
+      continue;
+    }
+    unsigned long long v = 0;
+    if (ours && std::sscanf(line, "ShmemPmdMapped: %llu kB", &v) == 1) kib += v;
   }
-  return std::string(path) + " is '" + active +
-         "': shared memory gets no huge pages (as root: echo advise > " + path + ")";
+  std::fclose(f);
+  return kib * 1024;
 }
 
 map_view::map_view(backend* b, std::string name) : backend_(b), name_(std::move(name)) {
@@ -135,8 +228,16 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
                                   bip::permissions(opt.permissions));
     try {
       shm.truncate(static_cast<bip::offset_t>(size));
-      reserved = reserve(shm.get_mapping_handle().handle, size, "create", name);
+      const int fd = shm.get_mapping_handle().handle;
+      // Reserved (posix_fallocate) before mapping, the pages would be small ones: with huge
+      // pages, the mapping asks for them first and is then populated (populate_huge).
+      const bool huge = opt.huge_pages && huge_page_support().empty();
+      if (!huge) reserved = reserve(fd, size, "create", name);
       b->region = bip::mapped_region(shm, bip::read_write);
+      if (huge) {
+        reserved = populate_huge(static_cast<std::byte*>(b->region.get_address()), size, name) ||
+                   reserve(fd, size, "create", name);
+      }
     } catch (...) {
       bip::shared_memory_object::remove(n.c_str());  // do not leave a half-made segment
       throw;

@@ -101,6 +101,14 @@ std::string huge_page_support() {
          "does not use: mappings keep normal pages";
 }
 
+std::size_t huge_page_size() {
+  return 0;
+}
+
+std::size_t huge_page_bytes(std::string_view) {
+  return 0;
+}
+
 map_view::map_view(backend* b, std::string name) : backend_(b), name_(std::move(name)) {
   data_ = static_cast<std::byte*>(backend_->region.get_address());
   size_ = backend_->region.get_size();
