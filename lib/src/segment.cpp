@@ -330,8 +330,10 @@ attachment_ptr open_in(std::span<std::byte> bytes, ring_spec spec, std::string n
 
 attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_options& opt) {
   const std::uint64_t need = required_bytes(spec, "create " + in_quotes(name));  // before naming
-  // A huge page covers a whole aligned huge_page_size(): a smaller segment would get none.
-  const std::uint64_t huge = opt.map.huge_pages ? huge_page_size() : 0;
+  // A huge page covers a whole aligned huge_page_size(): a smaller segment would get none. Not
+  // where huge pages are larger than 32 MiB (arm64 with 64 KiB pages: 512 MiB).
+  const std::uint64_t huge_size = opt.map.huge_pages ? huge_page_size() : 0;
+  const std::uint64_t huge = huge_size <= (std::uint64_t{32} << 20) ? huge_size : 0;
   map_view v = map_view::create(name, huge != 0 ? round_up(need, huge) : need, opt.map);
   try {
     return adopt(std::move(v),

@@ -46,7 +46,8 @@ struct map_options {
   /// for fewer TLB misses on large rings. Where the system offers none for shared memory the
   /// mapping keeps normal pages: huge_page_support() says why. A huge page covers an aligned
   /// huge_page_size() of the segment, so a segment smaller than that gets none: a ring created
-  /// with this option has its segment rounded up to a multiple of huge_page_size(). Measured on
+  /// with this option has its segment rounded up to a multiple of huge_page_size() (where that
+  /// is 32 MiB or less). Measured on
   /// rings of 1 MiB and less it bought nothing and cost round trips 1.04x-1.12x (bench/README.md,
   /// "Huge pages"); a gain, if any, is for rings larger than the TLB covers (not measured).
   bool huge_pages = false;

@@ -24,6 +24,10 @@
 
 namespace bip = boost::interprocess;
 
+#if defined(__linux__) && !defined(MADV_POPULATE_WRITE)
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; glibc headers before 2.35 lack the name
+#endif
+
 namespace ipcring {
 
 struct map_view::backend {
@@ -76,7 +80,8 @@ bool reserve(int fd, std::size_t size, std::string_view what, std::string_view n
 
 // Asks for huge pages on a fresh mapping, then faults every page in writable
 // (MADV_POPULATE_WRITE), so that they come huge and a full /dev/shm is an error now instead of
-// a SIGBUS later. False where the kernel cannot populate (before Linux 5.14): reserve instead.
+// a SIGBUS later. False where the kernel cannot populate: reserve instead (huge_page_support()
+// says no huge pages there, so this is a fallback only).
 bool populate_huge(std::byte* p, std::size_t n, std::string_view name) {
 #if defined(MADV_HUGEPAGE) && defined(MADV_POPULATE_WRITE)
   (void)::madvise(p, n, MADV_HUGEPAGE);
@@ -126,6 +131,25 @@ std::string read_small_file(const char* path, bool& ok) {
   return std::string(buf, n);
 }
 
+// True if the kernel has MADV_POPULATE_WRITE (populate_huge needs it), asked once on a page of
+// anonymous memory.
+bool can_populate() {
+#ifndef MADV_POPULATE_WRITE
+  return false;
+#else
+  static const bool yes = [] {
+    const long page = ::sysconf(_SC_PAGESIZE);
+    void* p = ::mmap(nullptr, static_cast<std::size_t>(page), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    const bool ok = ::madvise(p, static_cast<std::size_t>(page), MADV_POPULATE_WRITE) == 0;
+    ::munmap(p, static_cast<std::size_t>(page));
+    return ok;
+  }();
+  return yes;
+#endif
+}
+
 // The huge= option of the tmpfs mounted at /dev/shm (the last mount there is the one in use):
 // "never" when it has none (tmpfs' default), "" when /dev/shm is no tmpfs or is not found.
 std::string dev_shm_huge_option() {
@@ -167,10 +191,15 @@ std::string huge_page_support() {
   const auto open = s.find('['), close = s.find(']');
   const std::string active =
       open != std::string::npos && close > open ? s.substr(open + 1, close - open - 1) : s;
-  if (active == "force") return {};
   if (active == "deny") return std::string(knob) + " is 'deny': no huge pages for shared memory";
   const std::string huge = dev_shm_huge_option();
-  if (huge == "always" || huge == "within_size" || huge == "advise") return {};
+  if (huge == "always" || huge == "within_size" || huge == "advise" || active == "force") {
+    if (!can_populate()) {
+      return "this kernel cannot populate a mapping before use (MADV_POPULATE_WRITE, Linux "
+             "5.14): normal pages, reserved up front, rather than a SIGBUS on a full /dev/shm";
+    }
+    return {};
+  }
   if (huge.empty()) return "/dev/shm is not a tmpfs mount here: no huge pages for shared memory";
   return "/dev/shm is mounted with huge=" + huge +
          ": shared memory gets no huge pages (as root: mount -o remount,huge=advise /dev/shm)";
@@ -247,7 +276,12 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
     rethrow(e, "create", name);
   }
   map_view v(b.release(), n);
-  tune(v.data_, v.size_, opt, !reserved, v.name_);
+  try {
+    tune(v.data_, v.size_, opt, !reserved, v.name_);
+  } catch (...) {
+    bip::shared_memory_object::remove(n.c_str());  // a refused mlock: no segment left behind
+    throw;
+  }
   return v;
 }
 
@@ -318,7 +352,12 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
     rethrow(e, "create_file", p);
   }
   map_view v(b.release(), p);
-  tune(v.data_, v.size_, opt, !reserved, v.name_);
+  try {
+    tune(v.data_, v.size_, opt, !reserved, v.name_);
+  } catch (...) {
+    ::unlink(p.c_str());
+    throw;
+  }
   return v;
 }
 
