@@ -5,7 +5,17 @@
 set -u
 bench=$1
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+pid=
+# On any way out: no benchmark process of ours left spinning, nor its segments.
+cleanup() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid" 2>/dev/null  # its peers die with it (PR_SET_PDEATHSIG)
+    wait "$pid" 2>/dev/null
+    rm -f /dev/shm/ipcring-bench-"$pid"-*
+  fi
+  rm -rf "$out"
+}
+trap cleanup EXIT
 fail() { echo "FAIL: $*"; cat "$out/err" 2>/dev/null; exit 1; }
 
 # The oldest child of $1 (run_pair's peer; mpmc_2p2c forks its second producer later).
@@ -47,10 +57,7 @@ for round in 1 2 3 4 5 6; do
       sleep 0.1
     done
   done
-  if [ -z "$rc" ]; then
-    kill -9 "$pid" 2>/dev/null
-    fail "round $round ($filter): the run did not end after 10 of its peers were killed"
-  fi
+  [ -n "$rc" ] || fail "round $round ($filter): the run did not end after 10 of its peers were killed"
   [ "$rc" = 3 ] || fail "round $round ($filter): exit status $rc, not 3"
   grep -q "ipcring-bench: the peer process ended during the run (signal 9)" "$out/err" ||
     fail "round $round ($filter): no reason on stderr"
