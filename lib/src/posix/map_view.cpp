@@ -37,6 +37,9 @@ struct map_view::backend {
 
 namespace {
 
+// shm_open(name) is the file /dev/shm/<name> on Linux (glibc and musl alike).
+constexpr const char* k_shm_dir = "/dev/shm";
+
 using detail::in_quotes;
 using detail::prefault;
 using detail::rethrow;
@@ -118,11 +121,8 @@ void tune(std::byte* p, std::size_t n, const map_options& opt, bool write_zeros,
   }
 }
 
-}  // namespace
-
-namespace {
 std::string read_small_file(const char* path, bool& ok) {
-  std::FILE* f = std::fopen(path, "r");
+  std::FILE* f = std::fopen(path, "re");
   ok = f != nullptr;
   if (f == nullptr) return {};
   char buf[256] = {};
@@ -153,7 +153,7 @@ bool can_populate() {
 // The huge= option of the tmpfs mounted at /dev/shm (the last mount there is the one in use):
 // "never" when it has none (tmpfs' default), "" when /dev/shm is no tmpfs or is not found.
 std::string dev_shm_huge_option() {
-  std::FILE* f = std::fopen("/proc/self/mountinfo", "r");
+  std::FILE* f = std::fopen("/proc/self/mountinfo", "re");
   if (f == nullptr) return {};
   std::string found;
   char line[4096];
@@ -163,7 +163,9 @@ std::string dev_shm_huge_option() {
     std::size_t pos = 0;
     for (int field = 0; field < 4 && pos != std::string::npos; ++field)
       pos = l.find(' ', pos + 1);
-    if (pos == std::string::npos || l.compare(pos + 1, 9, "/dev/shm ") != 0) continue;
+    if (pos == std::string::npos ||
+        l.compare(pos + 1, l.find(' ', pos + 1) - pos - 1, k_shm_dir) != 0)
+      continue;
     const std::size_t dash = l.find(" - ", pos);
     if (dash == std::string::npos) continue;
     if (l.compare(dash + 3, 6, "tmpfs ") != 0) {
@@ -214,10 +216,10 @@ std::size_t huge_page_size() {
 }
 
 std::size_t huge_page_bytes(std::string_view name) {
-  std::FILE* f = std::fopen("/proc/self/smaps", "r");
+  std::FILE* f = std::fopen("/proc/self/smaps", "re");
   if (f == nullptr) return 0;
   // A mapping starts with "start-end perms offset dev inode path", then "Key: value" lines.
-  const std::string path = "/dev/shm/" + std::string(name) + "\n";
+  const std::string path = std::string(k_shm_dir) + "/" + std::string(name) + "\n";
   std::size_t kib = 0;
   bool ours = false;
   char line[1024];
@@ -387,8 +389,7 @@ bool remove(std::string_view name) noexcept {
 }
 
 std::vector<std::string> list_segments() {
-  // shm_open(name) is the file /dev/shm/<name> on Linux (glibc and musl alike).
-  const std::filesystem::path dir = "/dev/shm";
+  const std::filesystem::path dir = k_shm_dir;
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
   std::vector<std::string> names;
