@@ -5,7 +5,13 @@
 #include <gtest/gtest.h>
 
 #ifndef _WIN32
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+#ifdef __linux__
+#include <linux/capability.h>
 #endif
 
 #include <cstdint>
@@ -231,6 +237,65 @@ TEST(map_view, lock_memory_locks_the_mapping_or_names_the_limit) {
     EXPECT_NE(std::string(e.what()).find("RLIMIT_MEMLOCK"), std::string::npos) << e.what();
   }
 }
+
+#if defined(__linux__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+// Takes away what lets this process lock memory: CAP_IPC_LOCK (which root has, and which makes
+// mlock ignore the limit) and RLIMIT_MEMLOCK. For a forked child only: neither comes back.
+bool forbid_mlock() {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+  if (::syscall(SYS_capget, &hdr, data) != 0) return false;
+  const auto bit = 1u << CAP_IPC_LOCK;  // capabilities 0-31 are in the first word
+  data[0].effective &= ~bit;
+  data[0].permitted &= ~bit;
+  data[0].inheritable &= ~bit;
+  if (::syscall(SYS_capset, &hdr, data) != 0) return false;
+  const rlimit none{0, 0};
+  return ::setrlimit(RLIMIT_MEMLOCK, &none) == 0;
+}
+
+// A refused mlock fails the create, names the limit, and leaves no segment or file behind: a
+// second create of the same name succeeds, and an open finds nothing. (The sanitizers' runtimes
+// make mlock a no-op, so this runs in the plain build only.)
+TEST(map_view, a_refused_lock_memory_leaves_nothing_behind) {
+  segment_guard g(unique_name());
+  const auto path = std::filesystem::temp_directory_path() / unique_name("-mlock");
+  remove_file(path);
+  child_process child([&] {
+    if (!forbid_mlock()) return 10;
+    map_options o;
+    o.lock_memory = true;
+    const auto refused = [](const error& e) {
+      return e.code() == errc::system &&
+             std::string(e.what()).find("RLIMIT_MEMLOCK is 0") != std::string::npos;
+    };
+    try {
+      map_view::create(g.name(), 1 << 20, o);
+      return 11;  // locked although the limit is 0
+    } catch (const error& e) {
+      if (!refused(e)) {
+        std::fprintf(stderr, "create: %s\n", e.what());
+        return 12;
+      }
+    }
+    try {
+      map_view::create_file(path, 1 << 20, o);
+      return 13;
+    } catch (const error& e) {
+      if (!refused(e)) {
+        std::fprintf(stderr, "create_file: %s\n", e.what());
+        return 14;
+      }
+    }
+    return 0;
+  });
+  ASSERT_EQ(child.exit_code(), 0);
+  expect_error(errc::not_found, [&] { map_view::open(g.name()); });
+  EXPECT_FALSE(std::filesystem::exists(path)) << path;
+  auto again = map_view::create(g.name(), 1 << 20);  // the name is free again
+  EXPECT_EQ(again.size(), std::size_t{1} << 20);
+}
+#endif
 
 #endif
 
