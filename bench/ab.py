@@ -13,7 +13,7 @@ With --build the arguments are git revisions ("." is the checkout as it is, unco
 included), and each is built the same way before the runs: Release, with functions and loops
 aligned to 64 bytes, in a worktree under build/ab/. Where the code sits in memory moves an
 unchanged hot loop by 15-25% between two ordinary builds; aligned, both sides of a comparison
-get the same placement, and what remains is the change (bench/README.md, "Releasing a line at
+get the same placement, and what remains is the change (docs/tuning.md, "Releasing a line at
 a time"). Builds are kept and reused by commit.
 
 --runs prints every run's figure as well as the medians: a figure that settles in one of two

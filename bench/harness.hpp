@@ -123,7 +123,7 @@ struct payload {
 
 // The stamp costs one 8-byte move for every size the suite runs (8 B and up). Written as one
 // copy of min(n, 8) bytes, it compiled to a byte-wise copy through the stack on both sides,
-// about as many instructions as an 8 B push: bench/README.md, "The harness's own cost".
+// about as many instructions as an 8 B push: docs/tuning.md, "The harness's own cost".
 inline void put_seq(std::byte* m, std::size_t n, u64 seq) noexcept {
   if (n >= 8) [[likely]] {
     std::memcpy(m, &seq, 8);

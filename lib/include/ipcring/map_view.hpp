@@ -48,7 +48,7 @@ struct map_options {
   /// huge_page_size() of the segment, so a segment smaller than that gets none: a ring created
   /// with this option has its segment rounded up to a multiple of huge_page_size() (where that
   /// is 32 MiB or less). Measured on
-  /// rings of 1 MiB and less it bought nothing and cost round trips 1.04x-1.12x (bench/README.md,
+  /// rings of 1 MiB and less it bought nothing and cost round trips 1.04x-1.12x (docs/tuning.md,
   /// "Huge pages"); a gain, if any, is for rings larger than the TLB covers (not measured).
   bool huge_pages = false;
   /// Lock the mapping in RAM (mlock), so it is never paged out. errc::system, naming

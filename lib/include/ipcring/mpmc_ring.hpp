@@ -24,7 +24,7 @@
 //     that holds that later slot holds the wait (as it would hold the producer when it got
 //     there). Batches and the blocking push take what is free and never start the wait.
 //     Polling the slot the consumers are freeing took its line from them once a message;
-//     bench/README.md, "A full producer waits for 4 lines".
+//     docs/tuning.md, "A full producer waits for 4 lines".
 //
 // Memory ordering: what a producer wrote into a slot before publishing it is visible to the
 // consumer that takes it; the consumer's reads of the slot finish before any producer reuses it.
@@ -463,7 +463,7 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
   // four times the distance or more, where those slots are free unless the ring is nearly
   // full; a hint either way: it never changes memory, a wrong guess costs one transfer.
   // Slots of 256 B and more: 1P1C single pushes of 1 KiB ran 1.44-1.48x faster with it, of
-  // 8 B 1.00x and of 64 B 0.85-0.88x (bench/README.md).
+  // 8 B 1.00x and of 64 B 0.85-0.88x (docs/tuning.md).
   void prefetch_ahead(std::uint64_t first, std::uint64_t n) noexcept {
     constexpr std::size_t slot = base::slot_layout::size;
     constexpr std::uint64_t ahead = slot >= 256 ? detail::prefetch_distance<slot> : 0;
@@ -547,7 +547,7 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
   // then finds its line here to read and free, instead of waiting for it to come over and again to
   // own it for the free. Slots that tile lines only. A hint: it changes no memory; a wrong guess (a
   // line a producer is still filling) costs one transfer. 1P1C 8 B single ops: 2.5x far
-  // (bench/README.md, "An mpmc consumer asks for its lines ahead").
+  // (docs/tuning.md, "An mpmc consumer asks for its lines ahead").
   void prefetch_ahead(std::uint64_t first) noexcept {
     constexpr std::uint64_t per_line = detail::slots_per_line<base::slot_layout::size>;
     if constexpr (per_line > 1) {

@@ -23,7 +23,7 @@
 // and when it closes, is assigned over or is destroyed. Zeroing each record and storing head as
 // soon as it was read wrote to the line the producer was filling, and to the head line that a
 // producer waiting for space polls: 8 B single writes ran 8.7x faster and 64 B ones 9.6x
-// faster between far cores without it (bench/README.md, "Message rings: releasing a sixteenth
+// faster between far cores without it (docs/tuning.md, "Message rings: releasing a sixteenth
 // of the ring at a time"). Fewer than capacity / 16 bytes of read records wait to be freed,
 // and a producer never waits for them once the consumer has read all that is committed: the
 // largest record (capacity / 8 bytes, max_message() + 8) and its padding at the wrap take
@@ -335,7 +335,7 @@ class msg_producer {
   // bytes that head_cache_ says the consumer released. A hint: nothing is read or written.
   // Single producer only: with several, the bytes ahead may be another producer's open
   // record (mpsc_msg 64 B single writes ran 0.49-0.58x with it). Records of 256 B or less:
-  // larger ones won as often as they lost (0.70x-1.66x, near and far cores; bench/README.md).
+  // larger ones won as often as they lost (0.70x-1.66x, near and far cores; docs/tuning.md).
   void prefetch_ahead(std::uint64_t pos, std::uint64_t record) noexcept {
     constexpr std::uint64_t k_ahead = 2048;
     if constexpr (MultiProducer) return;

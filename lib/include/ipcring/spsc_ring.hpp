@@ -31,7 +31,7 @@
 // last head stored, when the consumer is no longer that far behind, before it looks for more (every
 // call that finds fewer messages than it wants, so before any wait), and when the handle closes or
 // lets go of its role. At most 64 / sizeof(T) - 1 popped slots wait to be freed, and a consumer
-// killed with some is succeeded by one that delivers them again (at-least-once). bench/README.md,
+// killed with some is succeeded by one that delivers them again (at-least-once). docs/tuning.md,
 // "Releasing a line at a time", has what it bought.
 //
 // Layout (see layout.hpp and docs/layout.md): segment_header, then ring_control
@@ -221,7 +221,7 @@ class spsc_producer {
   /// part while the next is filled; empty when full). Fill them, then publish(). Valid until
   /// the next call. Messages already in a buffer of their own are best copied into the span
   /// with one copy (or pushed as a batch): one copy per 1 KiB slot ran 4x slower between
-  /// cores (bench/README.md, "The cost is per copy").
+  /// cores (docs/tuning.md, "The cost is per copy").
   [[nodiscard]] std::span<T> claim(std::size_t n) noexcept {
     const std::uint64_t idx = tail_ & mask_;
     const std::uint64_t want =
@@ -229,7 +229,7 @@ class spsc_producer {
     const std::uint64_t k = std::min({want, mask_ + 1 - idx, free_slots(want)});
     if (k == 0 && n != 0) stalled();
     // Slots smaller than a line only: 8 B claims of 32 ran 2.8-3.1x faster with it, 64 B ones
-    // 0.74-0.89x (whatever was prefetched, bench/README.md).
+    // 0.74-0.89x (whatever was prefetched, docs/tuning.md).
     if constexpr (sizeof(T) < detail::k_line) prefetch_ahead(k);
     claimed_ = k;
     return {slots_ + idx, static_cast<std::size_t>(k)};
@@ -363,7 +363,7 @@ class spsc_producer {
   }
   // Copies a batch in and publishes it, in chunks of chunk() slots, so the consumer copies the
   // first part out while we copy the rest in (published all at once, the two sides took turns:
-  // 64 KiB batches of 32 in a 16-slot ring ran at 0.39x boost::lockfree's, bench/README.md).
+  // 64 KiB batches of 32 in a 16-slot ring ran at 0.39x boost::lockfree's, docs/tuning.md).
   void copy_in(std::span<const T> items) noexcept {
     prefetch_ahead(items.size());
     const std::uint64_t chunk = detail::publish_chunk(mask_ + 1, sizeof(T));

@@ -3,7 +3,7 @@
 //
 // GCC inlines a helper or not by its size, so a small change to one function can move a call
 // into or out of another's hot loop: adding a parameter to mpmc_endpoint::claim() did, and mpmc
-// 64 B batches of 32 ran 0.88x-0.89x with nothing else changed (bench/README.md, "Inlining the mpmc
+// 64 B batches of 32 ran 0.88x-0.89x with nothing else changed (docs/tuning.md, "Inlining the mpmc
 // hot path").
 #pragma once
 

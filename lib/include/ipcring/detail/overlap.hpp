@@ -25,7 +25,7 @@ inline constexpr std::size_t k_line = 64;  // cache line the prefetch steps by (
 /// finds it owned; CPUs without it execute it as a NOP), PRFM PSTL1KEEP on AArch64. GCC's
 /// __builtin_prefetch(p, 1) only emits PREFETCHW when the target has it (-mprfchw), and the
 /// PREFETCHT0 of a generic x86-64 build fetches the line shared, which bought nothing
-/// (bench/README.md, "Prefetching the slot ahead").
+/// (docs/tuning.md, "Prefetching the slot ahead").
 inline void prefetch_for_write(const void* p, std::size_t bytes) noexcept {
   const auto first = reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{k_line - 1};
   const auto end = reinterpret_cast<std::uintptr_t>(p) + bytes;
@@ -45,7 +45,7 @@ inline void prefetch_for_write(const void* p, std::size_t bytes) noexcept {
 
 /// How many slots ahead of the one being written the producer asks for the lines: 4 KiB of
 /// slots, at most 128 slots; 0 (no prefetch) for slots of 4 KiB and more. Measured with
-/// PREFETCHW, far cores, alternating binaries (bench/README.md): 8 B single pushes 2.8x at
+/// PREFETCHW, far cores, alternating binaries (docs/tuning.md): 8 B single pushes 2.8x at
 /// 128 slots (1 KiB) ahead, 2.3x at 2 KiB ahead; 64 B 1.36x at 64 slots, 0.8x at 4-8 slots;
 /// 1 KiB 1.02x at 4 slots, 0.8x at 8.
 template <std::size_t SlotBytes>
@@ -71,7 +71,7 @@ inline constexpr std::uint64_t slots_per_line =
 /// that slot to be free too (the contract at the top of mpmc_ring.hpp): 4 lines of slots where
 /// slots share lines, in rings of 32 lines of slots or more; else 0 (no wait). Retrying at the
 /// slot the consumer is freeing takes its line back from the consumer after every free;
-/// waiting for 4 lines lets it free them undisturbed (bench/README.md, "A full producer waits
+/// waiting for 4 lines lets it free them undisturbed (docs/tuning.md, "A full producer waits
 /// for 4 lines").
 template <std::size_t SlotBytes>
 constexpr std::uint64_t room_after_full(std::uint64_t capacity) noexcept {
@@ -82,7 +82,7 @@ constexpr std::uint64_t room_after_full(std::uint64_t capacity) noexcept {
 
 static_assert(prefetch_distance<8> == 128 && prefetch_distance<64> == 64 &&
                   prefetch_distance<1024> == 4 && prefetch_distance<4096> == 0,
-              "the distances bench/README.md measured");
+              "the distances docs/tuning.md measured");
 static_assert(first_in_line<8>(64) && !first_in_line<8>(72) && first_in_line<24>(72) &&
                   !first_in_line<24>(96) && first_in_line<64>(64),
               "one slot per line starts it: the first whose offset in the line is below its size");

@@ -23,7 +23,7 @@ namespace ipcring::detail {
 
 /// Slots whose copy can stream: whole lines (the slot array is line-aligned), 4 KiB and more
 /// (1 KiB single pushes ran 0.79x streamed, far cores: the fence per push cost more than the
-/// transfers it saved; bench/README.md, "Streaming stores").
+/// transfers it saved; docs/tuning.md, "Streaming stores").
 inline constexpr std::size_t k_stream_min_bytes = 4096;
 
 template <std::size_t SlotBytes>
