@@ -66,6 +66,141 @@ TYPED_TEST(msg_rings, messages_are_read_in_place_in_order) {
     ASSERT_EQ(f.data()[i], std::byte{0}) << i;  // zeroed
 }
 
+using batch_t = std::vector<std::span<const std::byte>>;
+std::vector<std::string> read_all(msg_consumer& rx, std::uint32_t want_type = 4) {
+  std::vector<std::string> got;
+  rx.read([&](std::uint32_t t, std::span<const std::byte> m) {
+    got.push_back(t == want_type ? text_of(m) : "type " + std::to_string(t));
+  });
+  return got;
+}
+
+TYPED_TEST(msg_rings, a_batch_is_written_in_order_as_records_of_its_type) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  const std::string a = "hello", c = "world!";
+  msg_status s = msg_status::full;
+  EXPECT_EQ(tx.try_write_some(4, batch_t{bytes_of(a), {}, bytes_of(c)}, &s), 3u);
+  EXPECT_EQ(s, msg_status::ok);
+  EXPECT_EQ(f.ctl().tail.load(), 16u + 8u + 16u);  // three records, each padded to 8 bytes
+  EXPECT_EQ(read_all(rx), (std::vector<std::string>{"hello", "", "world!"}));
+  EXPECT_EQ(tx.try_write_some(4, batch_t{}, &s), 0u);  // nothing to write: nothing wrong
+  EXPECT_EQ(s, msg_status::ok);
+}
+
+TYPED_TEST(msg_rings, a_batch_stops_at_a_message_too_long_and_refuses_the_padding_type) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  const std::string a = "first", c = "never";
+  const std::vector<std::byte> big(tx.max_message() + 1);
+  msg_status s = msg_status::ok;
+  EXPECT_EQ(tx.try_write_some(4, batch_t{bytes_of(a), big, bytes_of(c)}, &s), 1u);
+  EXPECT_EQ(s, msg_status::too_long);  // the one after the count
+  EXPECT_EQ(tx.try_write_some(4, batch_t{big}, &s), 0u);
+  EXPECT_EQ(s, msg_status::too_long);
+  EXPECT_EQ(tx.try_write_some(k_padding_type, batch_t{bytes_of(a)}, &s), 0u);
+  EXPECT_EQ(s, msg_status::bad_type);
+  EXPECT_EQ(read_all(rx), (std::vector<std::string>{"first"}));
+}
+
+// One reservation takes at most capacity / 8 bytes of records (128 in a 1 KiB ring: eight
+// 16-byte records); the rest goes in the next call.
+TYPED_TEST(msg_rings, a_batch_takes_at_most_an_eighth_of_the_ring_per_call) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  std::vector<std::string> texts;
+  for (int i = 0; i < 10; ++i)
+    texts.push_back("msg-" + std::to_string(i) + "...");  // 8 bytes: 16-byte records
+  batch_t all;
+  for (const auto& t : texts)
+    all.push_back(bytes_of(t));
+  msg_status s = msg_status::full;
+  ASSERT_EQ(tx.try_write_some(4, all, &s), 8u);
+  EXPECT_EQ(s, msg_status::ok);
+  ASSERT_EQ(tx.try_write_some(4, std::span(all).subspan(8), &s), 2u);
+  EXPECT_EQ(read_all(rx), texts);
+  // The largest message alone is a whole reservation.
+  const std::vector<std::byte> largest(tx.max_message(), std::byte{9});
+  EXPECT_EQ(tx.try_write_some(4, batch_t{largest, largest}, &s), 1u);
+  EXPECT_EQ(s, msg_status::ok);
+}
+
+// A batch that finds too little room writes the messages that fit and says full; one that
+// finds none writes nothing.
+TYPED_TEST(msg_rings, a_batch_writes_what_fits_and_says_full) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  const std::string eight = "12345678";  // 16-byte records
+  for (int i = 0; i < 60; ++i)
+    ASSERT_EQ(tx.try_write(1, bytes_of(eight)), msg_status::ok);  // 960 of 1024 bytes
+  const batch_t six(6, bytes_of(eight));
+  msg_status s = msg_status::ok;
+  EXPECT_EQ(tx.try_write_some(4, six, &s), 4u);  // 64 bytes free: four records
+  EXPECT_EQ(s, msg_status::full);
+  EXPECT_EQ(tx.try_write_some(4, six, &s), 0u);
+  EXPECT_EQ(s, msg_status::full);
+  EXPECT_EQ(f.ctl().tail.load(), 1024u);
+  EXPECT_EQ(rx.read([](auto, auto) {}), 64u);
+  EXPECT_EQ(rx.wait_readable(1ms), wait_result::timeout);  // frees what it read
+  EXPECT_EQ(tx.try_write_some(4, six, &s), 6u);
+  EXPECT_EQ(s, msg_status::ok);
+  EXPECT_EQ(read_all(rx), std::vector<std::string>(6, eight));
+}
+
+// At every position: a batch that does not fit before the end of the buffer starts after a
+// padding record, one that does is written in place, and every message reads back intact.
+TYPED_TEST(msg_rings, a_batch_wraps_at_every_offset) {
+  const std::vector<std::string> texts = {"", "a", "0123456789abc", std::string(30, 'x'), "z"};
+  batch_t batch;
+  u64 bytes = 0;
+  for (const auto& t : texts) {
+    batch.push_back(bytes_of(t));
+    bytes += detail::align8(k_record_header + t.size());
+  }
+  for (u64 pos = 0; pos < 1024; pos += 8) {
+    SCOPED_TRACE(pos);
+    fixture<TypeParam> f(1024);
+    f.set_position(3 * 1024 + pos);
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    msg_status s = msg_status::full;
+    ASSERT_EQ(tx.try_write_some(4, batch, &s), texts.size());
+    EXPECT_EQ(s, msg_status::ok);
+    const u64 before_wrap = 1024 - pos;
+    EXPECT_EQ(f.ctl().tail.load(),
+              3 * 1024 + pos + (before_wrap < bytes ? before_wrap : 0) + bytes);
+    ASSERT_EQ(read_all(rx), texts);
+    EXPECT_FALSE(rx.corrupted());
+  }
+}
+
+TYPED_TEST(msg_rings, a_blocking_batch_waits_for_room_for_its_first_message) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  const std::string eight = "12345678";
+  for (int i = 0; i < 64; ++i)
+    ASSERT_EQ(tx.try_write(1, bytes_of(eight)), msg_status::ok);  // full
+  wait_result r = wait_result::ok;
+  msg_status s = msg_status::ok;
+  EXPECT_EQ(tx.write_some(4, batch_t{bytes_of(eight)}, 2ms, &r, &s), 0u);
+  EXPECT_EQ(r, wait_result::timeout);
+  EXPECT_EQ(s, msg_status::full);
+  EXPECT_EQ(rx.read([](auto, auto) {}), 64u);
+  EXPECT_EQ(rx.wait_readable(1ms), wait_result::timeout);  // frees what it read
+  EXPECT_EQ(tx.write_some(4, batch_t{bytes_of(eight), bytes_of(eight)}, 1s, &r, &s), 2u);
+  EXPECT_EQ(r, wait_result::ok);
+  EXPECT_EQ(s, msg_status::ok);
+  const std::vector<std::byte> big(tx.max_message() + 1);
+  EXPECT_EQ(tx.write_some(4, batch_t{big}, 1s, &r, &s), 0u);  // refused at once, not waited
+  EXPECT_EQ(r, wait_result::ok);
+  EXPECT_EQ(s, msg_status::too_long);
+}
+
 // Space comes back a sixteenth of the ring at a time (the contract in msg_ring.hpp): reading
 // 16-byte records one by one stores head when the read position leaves the sixteenth of the
 // last head stored; what is held is freed by a blocking wait and by the handle's end, and never
@@ -453,6 +588,45 @@ TEST(msg_ring, recover_pads_a_dead_record_by_its_own_size_not_a_stale_claim) {
     EXPECT_EQ(rx.recover(), 1u);
     EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 1u);
     EXPECT_EQ(got, (std::vector<std::string>{"12345678", "after"}));
+    EXPECT_FALSE(rx.corrupted());
+  }
+}
+
+// An mpsc producer killed in the middle of a batch leaves the records it published (in
+// order) and a claim over the rest, marked or not: recover() pads the rest, and what follows
+// is read.
+TEST(msg_ring, recover_pads_the_rest_of_a_batch_a_dead_producer_left_unfinished) {
+  for (const u64 published : {u64{0}, u64{1}, u64{2}}) {
+    SCOPED_TRACE(published);
+    fixture<mpsc_msg_ring> f(1024);
+    auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+    auto& dead = reg.endpoints[20];
+    dead.owner.store(0x7ffffff0u | (u64{1} << 32));  // no such process
+    dead.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
+    dead.claim_count.store(48);  // a batch of three 16-byte records
+    dead.claim_first.store(0 + 1);
+    f.ctl().tail.store(48);
+    detail::length_at(f.data(), 0).store(-48);  // reserve()'s mark, until the first is published
+    for (u64 i = 0; i < published; ++i) {
+      detail::type_at(f.data(), i * 16).store(4);
+      std::memcpy(f.data() + i * 16 + 8, "batch-0", 8);
+      f.data()[i * 16 + 14] = static_cast<std::byte>('0' + i);
+      detail::length_at(f.data(), i * 16).store(16);
+    }
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    ASSERT_EQ(tx.try_write(4, bytes_of("after")), msg_status::ok);
+    std::vector<std::string> got = read_all(rx);
+    EXPECT_EQ(got.size(), published);  // then stuck behind the dead claim
+    EXPECT_EQ(rx.recover(), 1u);       // the rest, one padding record
+    EXPECT_EQ(dead.claim_first.load(), 0u);
+    for (const auto& m : read_all(rx))
+      got.push_back(m);
+    std::vector<std::string> want;
+    for (u64 i = 0; i < published; ++i)
+      want.push_back(std::string("batch-") + static_cast<char>('0' + i) + '\0');
+    want.push_back("after");
+    EXPECT_EQ(got, want);
     EXPECT_FALSE(rx.corrupted());
   }
 }

@@ -223,12 +223,76 @@ class msg_producer {
       if (r == msg_status::full) stalled();
       return msg_claim<MultiProducer>(r);
     }
-    prefetch_ahead(pos, record);
+    prefetch_ahead(pos, record, record);
     const std::uint64_t index = pos & mask_;
     detail::type_at(data_, index).store(type, std::memory_order_relaxed);
     open_index_ = index;
     open_length_ = static_cast<std::int32_t>(k_record_header + length);
     return msg_claim<MultiProducer>(this, {data_ + index + k_record_header, length}, ++serial_);
+  }
+  /// Batch: copies as many of `messages` as fit now, in order, into consecutive records of
+  /// `type`, with one reservation for all of them (one CAS on `tail` for an mpsc producer), and
+  /// returns how many. A call takes at most capacity / 8 bytes of records (what one record may
+  /// take; call again for the rest). When it returns fewer than messages.size(), `status` (if
+  /// given) says why the next one was not written: ok (the batch reached that size), full,
+  /// too_long or bad_type (that message; the ones before it are written), corrupted (mpsc: an
+  /// impossible shared tail; nothing is written). The consumer may read the first records of
+  /// a batch before the call returns; a producer killed during it leaves a prefix of the batch
+  /// (spsc_msg: its successor continues after it; mpsc_msg: msg_consumer::recover() turns the
+  /// rest into padding).
+  [[nodiscard]] std::size_t try_write_some(std::uint32_t type,
+                                           std::span<const std::span<const std::byte>> messages,
+                                           msg_status* status = nullptr) noexcept {
+    msg_status why = msg_status::ok;
+    // One reservation is no larger than one record may be, so that an mpsc consumer repairs a
+    // dead producer's unfinished batch as it repairs a record (msg_consumer::recover).
+    batch b = type == k_padding_type ? batch{}
+                                     : size_batch(messages, capacity() / 8, ~std::uint64_t{0}, 0);
+    if (type == k_padding_type) {
+      why = msg_status::bad_type;
+    } else if (b.n < messages.size() && messages[b.n].size() > max_message()) {
+      why = msg_status::too_long;
+    }
+    if (b.n == 0) {
+      if (status != nullptr) *status = why;
+      return 0;
+    }
+    if (open_length_ != 0) abort_open();  // a forgotten claim becomes padding
+    std::uint64_t pos = 0;
+    for (msg_status r; (r = reserve(b.bytes, pos)) != msg_status::ok;) {
+      // Not room for all: as many as the free space reserve() saw takes, and fewer each time.
+      const std::uint64_t at = MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
+      const std::uint64_t used = at - head_cache_;  // head_cache_: as reserve() refreshed it
+      if (r == msg_status::full && b.n > 1 && used <= capacity()) {
+        b = size_batch(messages.first(b.n - 1), capacity() / 8, capacity() - used,
+                       capacity() - (at & mask_));
+      } else {
+        b.n = 0;
+      }
+      if (b.n == 0) {
+        if (r == msg_status::full) stalled();
+        if (status != nullptr) *status = r;
+        return 0;
+      }
+      why = msg_status::full;
+    }
+    prefetch_ahead(pos, b.largest, b.bytes);
+    std::uint64_t payload = 0;
+    for (const std::span<const std::byte> m : messages.first(b.n)) {
+      const std::uint64_t index = pos & mask_;  // reserve() keeps the batch before the wrap
+      detail::type_at(data_, index).store(type, std::memory_order_relaxed);
+      if (!m.empty()) std::memcpy(data_ + index + k_record_header, m.data(), m.size());
+      // [R-msg] publishes the record, the first ones while the rest are written; pairs with
+      // [A-msg] in the consumer. In order: a producer killed here leaves a prefix of its batch.
+      detail::length_at(data_, index)
+          .store(static_cast<std::int32_t>(k_record_header + m.size()), std::memory_order_release);
+      pos += detail::align8(k_record_header + m.size());
+      payload += m.size();
+    }
+    detail::count_messages(*stats_, b.n, payload);
+    end_reservation();
+    if (status != nullptr) *status = why;
+    return b.n;
   }
   /// Blocking try_write: waits (by the wait_policy) for space. ok, too_long, bad_type,
   /// corrupted (mpsc: an impossible shared tail; returned at once, as wait_result::ok), or the
@@ -243,6 +307,26 @@ class msg_producer {
     });
     if (status != nullptr) *status = s;
     return r;
+  }
+  /// Blocking try_write_some: waits (by the wait_policy) until the first message fits, then
+  /// writes as many as fit and returns how many. 0 when the first message is refused (`status`:
+  /// too_long, bad_type, corrupted) or the wait ended without room (`result`: closed,
+  /// peer_dead, timeout); 0 with ok for no messages.
+  std::size_t write_some(std::uint32_t type, std::span<const std::span<const std::byte>> messages,
+                         std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max(),
+                         wait_result* result = nullptr, msg_status* status = nullptr) noexcept {
+    std::size_t n = 0;
+    msg_status s = msg_status::ok;
+    wait_result r = wait_result::ok;
+    if (!messages.empty()) {
+      r = blocking(timeout, detail::align8(k_record_header + messages[0].size()), [&] {
+        n = try_write_some(type, messages, &s);
+        return n != 0 || s != msg_status::full;
+      });
+    }
+    if (result != nullptr) *result = r;
+    if (status != nullptr) *status = s;
+    return n;
   }
 
   /// Closes the producer side (for every producer of an mpsc ring). Does nothing in a child
@@ -329,19 +413,44 @@ class msg_producer {
     return t;
   }
 
-  // Asks for the cache lines that begin within the `record` bytes k_ahead after `pos`, so that
-  // the records written there later find their lines owned (detail/overlap.hpp): one prefetch
-  // per line, however small the records, and at most k_ahead bytes of them per call. Only
-  // bytes that head_cache_ says the consumer released. A hint: nothing is read or written.
-  // Single producer only: with several, the bytes ahead may be another producer's open
-  // record (mpsc_msg 64 B single writes ran 0.49-0.58x with it). Records of 256 B or less:
-  // larger ones won as often as they lost (0.70x-1.66x, near and far cores; docs/tuning.md).
-  void prefetch_ahead(std::uint64_t pos, std::uint64_t record) noexcept {
+  // The first n of `messages` as records: the longest prefix of messages no longer than
+  // max_message() whose records take at most `limit` bytes, and whose records plus the padding
+  // they need (when they do not fit in the `before_wrap` bytes to the end of the buffer; 0:
+  // never) take at most `room` bytes.
+  struct batch {
+    std::size_t n = 0;
+    std::uint64_t bytes = 0;    // of the n records
+    std::uint64_t largest = 0;  // record among them
+  };
+  batch size_batch(std::span<const std::span<const std::byte>> messages, std::uint64_t limit,
+                   std::uint64_t room, std::uint64_t before_wrap) const noexcept {
+    batch b;
+    for (const std::span<const std::byte> m : messages) {
+      if (m.size() > max_message()) break;
+      const std::uint64_t record = detail::align8(k_record_header + m.size());
+      const std::uint64_t pad =
+          before_wrap != 0 && before_wrap < b.bytes + record ? before_wrap : 0;
+      if (b.bytes + record > limit || pad + b.bytes + record > room) break;
+      b.bytes += record;
+      b.largest = std::max(b.largest, record);
+      ++b.n;
+    }
+    return b;
+  }
+  // Asks for the cache lines that begin within the `bytes` (the records written now) k_ahead
+  // after `pos`, so that the records written there later find their lines owned
+  // (detail/overlap.hpp): one prefetch per line, however small the records, and at most
+  // k_ahead bytes of them per call. Only bytes that head_cache_ says the consumer released. A
+  // hint: nothing is read or written. Single producer only: with several, the bytes ahead may
+  // be another producer's open record (mpsc_msg 64 B single writes ran 0.49-0.58x with it).
+  // Records (`largest`) of 256 B or less: larger ones won as often as they lost (0.70x-1.66x,
+  // near and far cores; docs/tuning.md).
+  void prefetch_ahead(std::uint64_t pos, std::uint64_t largest, std::uint64_t bytes) noexcept {
     constexpr std::uint64_t k_ahead = 2048;
     if constexpr (MultiProducer) return;
-    if (record > 256) return;
+    if (largest > 256) return;
     const std::uint64_t begin = pos + k_ahead;
-    const std::uint64_t end = begin + std::min(record, k_ahead);
+    const std::uint64_t end = begin + std::min(bytes, k_ahead);
     if (end - head_cache_ > capacity()) return;  // not released yet (or not known released)
     for (std::uint64_t a = (begin + detail::k_line - 1) & ~std::uint64_t{detail::k_line - 1};
          a < end; a += detail::k_line) {
@@ -438,7 +547,13 @@ class msg_producer {
       detail::count_messages(*stats_, 1, static_cast<std::uint64_t>(length) - k_record_header);
     // [R-msg] publishes the record (or its padding); pairs with [A-msg] in the consumer
     detail::length_at(data_, index).store(length, std::memory_order_release);
+    end_reservation();
+  }
+  // After the records of a reservation are published: the claim is over, the consumer told.
+  void end_reservation() noexcept {
     if constexpr (MultiProducer) {
+      // release: pairs with the acquire loads of claim_first in recover() and covers(): a
+      // claim seen cleared has its records published
       record_->claim_first.store(0, std::memory_order_release);
     } else {
       // relaxed: only for a producer that takes over; the consumer reads lengths, not tail
