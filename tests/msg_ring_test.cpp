@@ -680,6 +680,35 @@ TEST(msg_ring, a_new_single_producer_continues_after_records_its_predecessor_com
   EXPECT_EQ(got, (std::vector<std::string>{"first", "second", "third"}));
 }
 
+// A predecessor killed while it filled a record (a copy, a claim, a batch past what it
+// published) left bytes that no length word covers, among them what reads as a plausible
+// length. The new producer's first record there is shorter: the consumer must see it and what
+// follows, not a phantom record made of those bytes, nor a corrupt ring. At several positions,
+// the end of the buffer among them.
+TEST(msg_ring, a_new_single_producer_clears_what_a_killed_predecessor_left_unpublished) {
+  for (const u64 t : {u64{64}, u64{1024 - 128}, u64{1024 - 40}, u64{3 * 1024 + 8}}) {
+    SCOPED_TRACE(t);
+    fixture<spsc_msg_ring> f(1024);
+    f.set_position(t);
+    const u64 index = t & 1023;
+    // The dead producer's unfinished record: length word 0, then its type and payload, in
+    // which every 8-byte step holds the length of a 24-byte record of type 3.
+    for (u64 b = index + 8; b < std::min<u64>(index + 120, 1024); b += 8) {
+      const std::int32_t len = 24;
+      std::memcpy(f.data() + b, &len, 4);
+      const std::uint32_t type = 3;
+      std::memcpy(f.data() + b + 4, &type, 4);
+    }
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    ASSERT_EQ(tx.try_write(3, {}), msg_status::ok);  // an 8-byte record at t
+    EXPECT_EQ(read_all(rx, 3), (std::vector<std::string>{""}));
+    ASSERT_EQ(tx.try_write(3, bytes_of("after")), msg_status::ok);
+    EXPECT_EQ(read_all(rx, 3), (std::vector<std::string>{"after"}));
+    EXPECT_FALSE(rx.corrupted());
+  }
+}
+
 // The same takeover while the consumer is halfway through giving back what it read: it has
 // stored head_pending and zeroed the records, not yet stored head. The new producer must not
 // take the zeroed records for the end of the committed ones and write behind the reader.

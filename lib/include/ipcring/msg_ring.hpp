@@ -365,6 +365,7 @@ class msg_producer {
                   "producer of '" + seg_->name + "': tail=" + std::to_string(tail_) +
                       ", head=" + std::to_string(head_cache_) + " are inconsistent");
     }
+    if constexpr (!MultiProducer) clear_abandoned();
     fast_notify_ = detail::register_fast_notifier();
     policy_ = wait;
     scope_ = {&ctl_->space_wait, &ctl_->producer_closed, &ctl_->consumer_closed,
@@ -436,6 +437,22 @@ class msg_producer {
       ++b.n;
     }
     return b;
+  }
+  // Single producer taking over: a predecessor killed while it filled a record (the copy of
+  // try_write, a claim, a batch past the records it published) left bytes at tail_ that no
+  // length word covers. Our first record there may be shorter, and the consumer would take
+  // what lies after it for records (a phantom message, or a corrupt ring). Zero what it may
+  // have written: one reservation, at most capacity / 8 bytes, before the end of the buffer
+  // and within the space the consumer released (head_cache_, loaded after resume_position()).
+  void clear_abandoned() noexcept {
+    const std::uint64_t index = tail_ & mask_;
+    const std::uint64_t n =
+        std::min({capacity() / 8, capacity() - index, head_cache_ + capacity() - tail_});
+    if (n < k_record_header) return;  // a full ring: nothing was claimed
+    // relaxed: the consumer may be polling this word, and reads "not written" either way; the
+    // bytes after it it reads only after our first [R-msg] there
+    detail::length_at(data_, index).store(0, std::memory_order_relaxed);
+    std::memset(data_ + index + 4, 0, n - 4);
   }
   // Asks for the cache lines that begin within the `bytes` (the records written now) k_ahead
   // after `pos`, so that the records written there later find their lines owned
