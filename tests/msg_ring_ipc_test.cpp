@@ -1,5 +1,6 @@
 // Message rings between real processes: random lengths 0..max with per-message checksums,
-// one producer process, and two producer processes interleaving into one consumer.
+// one producer process, and two producer processes interleaving into one consumer, writing
+// one message a call or in batches.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -31,19 +32,37 @@ bool check(std::span<const std::byte> m, u64 i) {
   return true;
 }
 
+// Batches: producers write with write_some, batches of 1 to 33 messages of up to `max` bytes.
 template <class Ring>
-void run(int producers, u64 per_producer) {
+void run(int producers, u64 per_producer, bool batches = false) {
   segment_guard g(unique_name());
   auto ring = Ring::create(g.name(), 1 << 16);
+  // Batches of small messages, so that one call takes many (capacity / 8 bytes at most).
+  const std::size_t max = batches ? 120 : (1 << 16) / 8 - 8;
   std::vector<std::unique_ptr<child_process>> children;
   for (int p = 0; p < producers; ++p) {
     children.push_back(std::make_unique<child_process>([&, p] {
       auto tx = Ring::open(g.name()).producer();  // blocking by default
+      const auto type = static_cast<std::uint32_t>(p);
+      if (batches) {
+        std::vector<std::vector<std::byte>> bufs(33, std::vector<std::byte>(max));
+        std::vector<std::span<const std::byte>> batch;
+        for (u64 i = 0; i < per_producer;) {
+          batch.clear();
+          for (u64 j = 0; j < std::min<u64>(1 + i % 33, per_producer - i); ++j)
+            batch.push_back(std::span(bufs[j]).first(fill(bufs[j], type, i + j, max)));
+          wait_result r = wait_result::ok;
+          const std::size_t n = tx.write_some(type, batch, std::chrono::seconds(30), &r);
+          if (n == 0) return 2;
+          i += n;
+        }
+        return 0;
+      }
       std::vector<std::byte> buf(tx.max_message());
       for (u64 i = 0; i < per_producer; ++i) {
-        const std::size_t len = fill(buf, static_cast<u64>(p), i, tx.max_message());
-        if (tx.write(static_cast<std::uint32_t>(p), std::span(buf).first(len),
-                     std::chrono::seconds(30)) != wait_result::ok) {
+        const std::size_t len = fill(buf, type, i, max);
+        if (tx.write(type, std::span(buf).first(len), std::chrono::seconds(30)) !=
+            wait_result::ok) {
           return 2;
         }
       }
@@ -64,7 +83,7 @@ void run(int producers, u64 per_producer) {
             return;
           }
           const u64 i = next[p]++;
-          const std::size_t len = fill(expect, p, i, rx.capacity() / 8 - 8);
+          const std::size_t len = fill(expect, p, i, max);
           if (m.size() != len || !check(m, i)) ++bad;  // order, length and content
         },
         SIZE_MAX, std::chrono::seconds(30), &r);
@@ -82,6 +101,14 @@ TEST(msg_ring_ipc, one_producer_process_random_lengths_arrive_intact) {
 
 TEST(msg_ring_ipc, two_producer_processes_interleave_intact_and_in_order) {
   run<mpsc_msg_ring>(2, 200'000);
+}
+
+TEST(msg_ring_ipc, one_producer_process_writing_batches_arrives_intact) {
+  run<spsc_msg_ring>(1, 1'000'000, true);
+}
+
+TEST(msg_ring_ipc, two_producer_processes_writing_batches_interleave_intact_and_in_order) {
+  run<mpsc_msg_ring>(2, 500'000, true);
 }
 
 // As for spsc_ring: a consumer a child inherited across fork() neither zeroes nor frees what

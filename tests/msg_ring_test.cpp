@@ -790,7 +790,8 @@ TEST(msg_ring, open_refuses_a_header_capacity_below_the_minimum) {
   EXPECT_NE(msg.find("minimum of 1024"), std::string::npos) << msg;
 }
 
-// Multi-producer interleaving and random lengths with checksums (threads: the TSan target).
+// Multi-producer interleaving and random lengths with checksums, single writes, aborted claims
+// and batches (threads: the TSan target).
 TEST(msg_ring_threads, random_lengths_from_three_producers_arrive_intact) {
   const u64 per_producer = 200'000 / k_sanitizer_scale;
   heap_bytes mem(mpsc_msg_ring::required_bytes(1 << 16));
@@ -800,6 +801,7 @@ TEST(msg_ring_threads, random_lengths_from_three_producers_arrive_intact) {
     producers.emplace_back([&, p] {
       auto tx = ring.producer(wait_policy::yielding());
       std::vector<std::byte> buf(tx.max_message());
+      std::vector<std::vector<std::byte>> more(4, std::vector<std::byte>(tx.max_message()));
       std::uint64_t x = p + 1;
       for (u64 i = 0; i < per_producer; ++i) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
@@ -811,6 +813,23 @@ TEST(msg_ring_threads, random_lengths_from_three_producers_arrive_intact) {
         if (p == 1 && i % 97 == 0) {  // some aborted claims in the mix
           auto c = tx.try_claim(p, len);
           c.abort();
+        }
+        if (p == 2) {  // batches of up to 4: messages i, i + 1, ... of lengths len, len / 2, ...
+          const std::size_t k = std::min<u64>(1 + i % 4, per_producer - i);
+          std::vector<std::span<const std::byte>> batch;
+          for (std::size_t j = 0; j < k; ++j) {
+            const u64 seq = i + j;
+            const std::size_t n = len >> j;
+            for (std::size_t b = 0; b < n; ++b)
+              more[j][b] = static_cast<std::byte>((seq * 31 + b) & 0xff);
+            if (n >= 8) std::memcpy(more[j].data(), &seq, 8);
+            batch.push_back(std::span(more[j]).first(n));
+          }
+          std::size_t n = 0;
+          while ((n = tx.write_some(p, batch, std::chrono::seconds(10))) == 0) {
+          }
+          i += n - 1;
+          continue;
         }
         while (tx.write(p, std::span(buf).first(len), std::chrono::seconds(10)) !=
                wait_result::ok) {
