@@ -4,7 +4,9 @@
 // the fork and removes it when destroyed; the sides attach after the fork.
 #pragma once
 
+#include <array>
 #include <bit>
+#include <cstring>
 #include <span>
 #include <string>
 
@@ -244,9 +246,10 @@ struct mpmc_transport {
 
 /// spsc_msg_ring / mpsc_msg_ring carrying `bytes`-byte messages (type 1). Block: single
 /// messages through the blocking write and wait_readable (default wait_policy); claims spin.
+/// Batches: try_write_some of the k messages, and read() of up to k copied out, spinning.
 template <class Ring, bool Block = false>
 struct msg_transport {
-  static constexpr bool has_batch = false, has_claim = true;
+  static constexpr bool has_batch = !Block, has_claim = true;
   msg_transport(std::string name, std::size_t bytes)
       : name_(std::move(name)),
         bytes_(bytes),
@@ -264,6 +267,16 @@ struct msg_transport {
       } else {
         while (h.try_write(1, {p, bytes}) != ipcring::msg_status::ok)
           ipcring::cpu_relax();
+      }
+    }
+    void send_batch(const std::byte* p, std::size_t k) noexcept {
+      std::array<std::span<const std::byte>, 32> all;  // the scenarios' largest batch
+      for (std::size_t i = 0; i < k; ++i)
+        all[i] = {p + i * bytes, bytes};
+      for (std::size_t done = 0; done < k;) {
+        const std::size_t n = h.try_write_some(1, std::span(all).subspan(done, k - done));
+        if (n == 0) ipcring::cpu_relax();
+        done += n;
       }
     }
     template <class Fill>
@@ -292,6 +305,18 @@ struct msg_transport {
           ipcring::cpu_relax();
         }
       }
+    }
+    std::size_t recv_some(std::byte* out, std::size_t k) noexcept {
+      std::size_t n = 0;
+      while ((n = h.read(
+                  [&, at = out](std::uint32_t, std::span<const std::byte> m) mutable {
+                    std::memcpy(at, m.data(), std::min(m.size(), bytes));
+                    at += bytes;
+                  },
+                  k)) == 0) {
+        ipcring::cpu_relax();
+      }
+      return n;
     }
     template <class Check>
     std::size_t recv_claim(std::size_t k, Check&& check) noexcept {
