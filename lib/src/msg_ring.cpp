@@ -170,7 +170,10 @@ std::size_t msg_consumer::recover() noexcept {
   // Dead producers' claims that are finished (read already) or were never made (at or past
   // tail) hold their records for nothing: clear them, so the records can be reused.
   for (auto& r : reg.endpoints) {
+    // acquire: pairs with the producer's release store naming its claim (reserve()), so
+    // claim_count below is that claim's
     std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
+    // acquire: pairs with the registering CAS (register_endpoint)
     const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
     if (first == 0 || owner == 0 || detail::process_alive(owner)) continue;
     // Read tail only now that the owner is known dead: a tail read before the liveness check
@@ -179,10 +182,11 @@ std::size_t msg_consumer::recover() noexcept {
     // behind us (the syscalls of the liveness check separate us from its last store).
     const std::uint64_t claimed_below = ctl_->tail.load(std::memory_order_acquire);
     const std::uint64_t start = first - 1;
-    const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);
+    const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);  // see `first`
     // Still in flight only if head is inside the claim, or the claim lies between head and tail.
     const bool in_flight = head_ - start < count || start - head_ < claimed_below - head_;
     if (!in_flight) {
+      // acq_rel: as the producer's own clearing store (release), and only if still that claim
       r.claim_first.compare_exchange_strong(first, 0, std::memory_order_acq_rel);
     }
   }
@@ -190,6 +194,7 @@ std::size_t msg_consumer::recover() noexcept {
   std::uint64_t pos = head_;
   for (int i = 0; i < 64; ++i) {
     const std::uint64_t index = pos & mask_;
+    // [A-msg] pairs with [R-msg]
     std::int32_t len = detail::length_at(data_, index).load(std::memory_order_acquire);
     if (len > 0) {  // committed (or repaired): look past it, within the current lap
       pos += detail::align8(static_cast<std::uint64_t>(len));
@@ -223,6 +228,7 @@ std::size_t msg_consumer::recover() noexcept {
                                       std::memory_order_relaxed)) {
       break;  // changed under us: not dead after all
     }
+    // relaxed: published by the length, [R-msg] below
     detail::type_at(data_, index).store(k_padding_type, std::memory_order_relaxed);
     // [R-msg], as a producer's commit: the padding is visible with its type
     detail::length_at(data_, index)
@@ -230,6 +236,7 @@ std::size_t msg_consumer::recover() noexcept {
     ++repaired;
     std::uint64_t f = first + 1;
     if (end == first + dead.count) {
+      // acq_rel: as above; the padding stored before it is published with the cleared claim
       dead.record->claim_first.compare_exchange_strong(f, 0, std::memory_order_acq_rel);
     }
     pos = end;

@@ -225,6 +225,7 @@ class msg_producer {
     }
     prefetch_ahead(pos, record, record);
     const std::uint64_t index = pos & mask_;
+    // relaxed: published by the record's length, [R-msg] in finish()
     detail::type_at(data_, index).store(type, std::memory_order_relaxed);
     open_index_ = index;
     open_length_ = static_cast<std::int32_t>(k_record_header + length);
@@ -261,6 +262,7 @@ class msg_producer {
     std::uint64_t pos = 0;
     for (msg_status r; (r = reserve(b.bytes, pos)) != msg_status::ok;) {
       // Not room for all: as many as the free space reserve() saw takes, and fewer each time.
+      // relaxed: a size to try; reserve() decides
       const std::uint64_t at = MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
       const std::uint64_t used = at - head_cache_;  // head_cache_: as reserve() refreshed it
       if (r == msg_status::full && b.n > 1 && used <= capacity()) {
@@ -280,6 +282,7 @@ class msg_producer {
     std::uint64_t payload = 0;
     for (const std::span<const std::byte> m : messages.first(b.n)) {
       const std::uint64_t index = pos & mask_;  // reserve() keeps the batch before the wrap
+      // relaxed: published by the record's length, [R-msg] below
       detail::type_at(data_, index).store(type, std::memory_order_relaxed);
       if (!m.empty()) std::memcpy(data_ + index + k_record_header, m.data(), m.size());
       // [R-msg] publishes the record, the first ones while the rest are written; pairs with
@@ -491,10 +494,12 @@ class msg_producer {
   // the end of the buffer would be written past it).
   msg_status reserve(std::uint64_t record, std::uint64_t& out) noexcept {
     const std::uint64_t cap = capacity();
+    // relaxed: the CAS below decides; what lies below tail is read through lengths ([A-msg])
     std::uint64_t pos = MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
     for (int attempt = 0; attempt < k_max_retries; ++attempt) {
       // Untrusted (several producers: read from the segment, again after a failed CAS).
       if (MultiProducer && (pos & 7) != 0) {
+        // relaxed: clears our own (stale) claim; nothing is published with it
         record_->claim_first.store(0, std::memory_order_relaxed);
         return msg_status::corrupted;
       }
@@ -502,18 +507,20 @@ class msg_producer {
       const std::uint64_t pad = cap - index < record ? cap - index : 0;
       if (!has_room(pos, pad + record)) {
         if constexpr (MultiProducer) {
-          const std::uint64_t now = ctl_->tail.load(std::memory_order_relaxed);
+          const std::uint64_t now = ctl_->tail.load(std::memory_order_relaxed);  // as above
           if (now != pos) {
             pos = now;
             continue;
           }
           // A claim named by an earlier, failed CAS must not outlive it (see mpmc_ring).
+          // relaxed: nothing is published with it
           record_->claim_first.store(0, std::memory_order_relaxed);
         }
         return msg_status::full;
       }
       if constexpr (MultiProducer) {
-        // Name the claim before making it (docs/layout.md, endpoint records).
+        // Name the claim before making it (docs/layout.md, endpoint records). relaxed:
+        // published by the release store of claim_first below
         record_->claim_count.store(pad + record, std::memory_order_relaxed);
         // release: pairs with the acquire loads of claim_first in recover() and covers(),
         // which then read this claim_count, not an older one
@@ -527,6 +534,7 @@ class msg_producer {
         tail_ = pos + pad + record;
       }
       if (pad != 0) {
+        // relaxed: published by the padding's length, [R-msg] below
         detail::type_at(data_, index).store(k_padding_type, std::memory_order_relaxed);
         // [R-msg] publishes the padding record; pairs with [A-msg] in the consumer
         detail::length_at(data_, index)
@@ -536,13 +544,15 @@ class msg_producer {
         if constexpr (!MultiProducer) ctl_->tail.store(pos, std::memory_order_relaxed);
       }
       if constexpr (MultiProducer) {
-        // Marks the record claimed-in-progress (its size), so a recovery can skip it.
+        // Marks the record claimed-in-progress (its size), so a recovery can skip it. relaxed:
+        // read by recover() only once we are dead, after its acquire of our claim ([R-claim])
         detail::length_at(data_, pos & mask_)
             .store(-static_cast<std::int32_t>(record), std::memory_order_relaxed);
       }
       out = pos;
       return msg_status::ok;
     }
+    // relaxed: clears our own claim; nothing is published with it
     if constexpr (MultiProducer) record_->claim_first.store(0, std::memory_order_relaxed);
     return msg_status::full;
   }
@@ -556,6 +566,7 @@ class msg_producer {
     const std::uint64_t index = open_index_;
     std::int32_t length = open_length_;
     if (!commit) {
+      // relaxed: published by the length, [R-msg] below
       detail::type_at(data_, index).store(k_padding_type, std::memory_order_relaxed);
       length = static_cast<std::int32_t>(detail::align8(static_cast<std::uint64_t>(length)));
     }
@@ -753,6 +764,7 @@ class msg_consumer {
       corrupted_ = true;
       return msg_status::corrupted;
     }
+    // relaxed: ordered after [A-msg] above, which saw the length published after the type
     type = detail::type_at(data_, index).load(std::memory_order_relaxed);
     length = ulen;
     return msg_status::ok;
