@@ -710,6 +710,8 @@ class msg_consumer {
   read_result try_read(std::span<std::byte> buffer) noexcept;
   /// Blocking read: waits for at least one message, then as read(). `result` is ok, or how the
   /// wait ended (closed once the producers closed and the ring is drained; peer_dead; timeout).
+  /// A corrupt ring reads as ready and delivers nothing: 0 with ok at once, so a caller that
+  /// gets 0 with ok checks corrupted() before waiting again.
   template <class Handler>
   std::size_t read_wait(Handler&& handler, std::size_t max_messages = SIZE_MAX,
                         std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max(),
