@@ -289,7 +289,9 @@ TEST(map_view, a_refused_lock_memory_leaves_nothing_behind) {
     }
     return 0;
   });
-  ASSERT_EQ(child.exit_code(), 0);
+  const int rc = child.exit_code();
+  if (rc == 10) GTEST_SKIP() << "this system refuses to drop CAP_IPC_LOCK or RLIMIT_MEMLOCK";
+  ASSERT_EQ(rc, 0);
   expect_error(errc::not_found, [&] { map_view::open(g.name()); });
   EXPECT_FALSE(std::filesystem::exists(path)) << path;
   auto again = map_view::create(g.name(), 1 << 20);  // the name is free again

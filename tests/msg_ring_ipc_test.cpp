@@ -88,6 +88,7 @@ void run(int producers, u64 per_producer, bool batches = false) {
         },
         SIZE_MAX, std::chrono::seconds(30), &r);
     ASSERT_EQ(r, wait_result::ok) << "after " << total << " messages";
+    ASSERT_FALSE(rx.corrupted()) << "after " << total << " messages";
   }
   EXPECT_EQ(bad, 0u);
   EXPECT_FALSE(rx.corrupted());

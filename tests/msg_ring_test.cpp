@@ -631,6 +631,43 @@ TEST(msg_ring, recover_pads_the_rest_of_a_batch_a_dead_producer_left_unfinished)
   }
 }
 
+// A batch's later records carry their own mark (the size of the rest of the batch) while they
+// are written: a producer killed inside one leaves that mark, and recover() pads by it. Without
+// it the repair would go by a claim, and another dead producer's shorter stale claim at the same
+// start (named, then its CAS lost) would end the padding inside the half-written record, whose
+// bytes would then read as records.
+TEST(msg_ring, recover_pads_the_rest_of_a_batch_by_its_mark_not_a_stale_claim) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+  auto dead_claim = [&](endpoint_record& r, u64 first, u64 count) {
+    r.owner.store(0x7ffffff0u | (u64{1} << 32));  // no such process
+    r.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
+    r.claim_count.store(count);
+    r.claim_first.store(first + 1);
+  };
+  dead_claim(reg.endpoints[5], 0, 40);    // named [0, 40), lost the CAS, killed
+  dead_claim(reg.endpoints[20], 0, 120);  // a batch: [0, 16) and [16, 120), killed in the second
+  f.ctl().tail.store(120);
+  detail::type_at(f.data(), 0).store(4);
+  std::memcpy(f.data() + 8, "batch-0", 8);
+  detail::length_at(f.data(), 0).store(16);     // the first record, published
+  detail::length_at(f.data(), 16).store(-104);  // the rest of the batch, marked
+  detail::type_at(f.data(), 16).store(4);
+  for (u64 b = 24; b < 100; b += 8) {  // half its payload, every word a plausible record
+    const std::int32_t len = 16;
+    std::memcpy(f.data() + b, &len, 4);
+  }
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  ASSERT_EQ(tx.try_write(4, bytes_of("after")), msg_status::ok);  // [120, 136)
+  std::vector<std::string> got = read_all(rx);
+  EXPECT_EQ(rx.recover(), 1u);
+  for (const auto& m : read_all(rx))
+    got.push_back(m);
+  EXPECT_EQ(got, (std::vector<std::string>{std::string("batch-0") + '\0', "after"}));
+  EXPECT_FALSE(rx.corrupted());
+}
+
 TEST(msg_ring, recover_leaves_a_live_producers_claim_alone) {
   fixture<mpsc_msg_ring> f(1024);
   auto tx = f.ring.producer();
@@ -707,6 +744,25 @@ TEST(msg_ring, a_new_single_producer_clears_what_a_killed_predecessor_left_unpub
     EXPECT_EQ(read_all(rx, 3), (std::vector<std::string>{"after"}));
     EXPECT_FALSE(rx.corrupted());
   }
+}
+
+// The clearing stays within the space the consumer released: with the ring nearly full (64
+// bytes free), the 128 bytes a claim may take would reach records not yet read.
+TEST(msg_ring, a_new_single_producer_clears_nothing_the_consumer_has_not_read) {
+  fixture<spsc_msg_ring> f(1024);
+  f.set_position(512);
+  std::vector<std::string> sent;
+  {
+    auto tx = f.ring.producer();
+    for (int i = 0; i < 60; ++i) {  // 960 of 1024 bytes, from 512 on
+      sent.push_back("rec-" + std::to_string(100 + i));
+      ASSERT_EQ(tx.try_write(4, bytes_of(sent.back())), msg_status::ok);
+    }
+  }
+  auto tx = f.ring.producer();  // takes over at 1472, 64 bytes before the first unread record
+  auto rx = f.ring.consumer();
+  EXPECT_EQ(read_all(rx), sent);
+  EXPECT_FALSE(rx.corrupted());
 }
 
 // The same takeover while the consumer is halfway through giving back what it read: it has
@@ -859,6 +915,7 @@ TEST(msg_ring_threads, random_lengths_from_three_producers_arrive_intact) {
           if (seq != i) ++bad;  // each producer's messages in its order
         },
         SIZE_MAX, std::chrono::seconds(10));
+    ASSERT_FALSE(rx.corrupted());  // a corrupt ring would read as ready forever
   }
   for (auto& t : producers)
     t.join();

@@ -31,6 +31,7 @@ struct shared_state {
   std::atomic<u64> duplicates;
   std::atomic<u64> lost;
   std::atomic<u64> corrupt;
+  std::atomic<u64> producer_starts;  // message rings: how many producer processes started
 };
 
 struct message {
@@ -205,17 +206,20 @@ void msg_torture(const std::string& ring_name, const std::string& state_name) {
     // Lengths differ from one producer process to the next, so that a successor writes other
     // records where its killed predecessor left an unfinished one. Every other process writes
     // batches of up to k_batch.
-    const auto nonce = static_cast<u64>(::getpid());
+    const u64 nonce = st.producer_starts.fetch_add(1);
     std::vector<std::vector<std::byte>> bufs(k_batch, std::vector<std::byte>(tx.max_message()));
     std::vector<std::span<const std::byte>> batch;
     for (u64 s; (s = st.producer_next.load()) < k_messages;) {
       const std::size_t k = nonce % 2 == 0 ? 1 : std::min<u64>(k_batch, k_messages - s);
       batch.clear();
       for (std::size_t i = 0; i < k; ++i) {
+        // [message][extra][extra bytes derived from seq]: the length says itself
         const message m{s + i, (s + i) ^ k_golden};
-        const std::size_t len = sizeof m + static_cast<std::size_t>((s + i + nonce) % 200);
+        const auto extra = static_cast<std::uint8_t>((s + i + nonce) % 200);
+        const std::size_t len = sizeof m + 1 + extra;
         std::memcpy(bufs[i].data(), &m, sizeof m);
-        for (std::size_t b = sizeof m; b < len; ++b)
+        bufs[i][sizeof m] = static_cast<std::byte>(extra);
+        for (std::size_t b = sizeof m + 1; b < len; ++b)
           bufs[i][b] = static_cast<std::byte>(m.seq + b);
         batch.push_back(std::span(bufs[i]).first(len));
       }
@@ -242,8 +246,9 @@ void msg_torture(const std::string& ring_name, const std::string& state_name) {
               return;
             }
             std::memcpy(&m, in.data(), sizeof m);
-            bool intact = in.size() < sizeof m + 200;
-            for (std::size_t b = sizeof m; intact && b < in.size(); ++b) {
+            bool intact = in.size() > sizeof m &&
+                          in.size() == sizeof m + 1 + static_cast<std::size_t>(in[sizeof m]);
+            for (std::size_t b = sizeof m + 1; intact && b < in.size(); ++b) {
               intact = in[b] == static_cast<std::byte>(m.seq + b);
             }
             if (!intact) m.check = 0;  // counted as corrupt

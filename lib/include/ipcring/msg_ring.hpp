@@ -280,8 +280,16 @@ class msg_producer {
     }
     prefetch_ahead(pos, b.largest, b.bytes);
     std::uint64_t payload = 0;
+    const std::uint64_t start = pos, end = pos + b.bytes;
     for (const std::span<const std::byte> m : messages.first(b.n)) {
       const std::uint64_t index = pos & mask_;  // reserve() keeps the batch before the wrap
+      if (MultiProducer && pos != start) {
+        // Marks the rest of the batch claimed (its size), as reserve() marked the whole: a
+        // recovery after we die here pads it by this size, not by a claim that may be another
+        // (dead) producer's. relaxed: read only once we are dead, as reserve()'s mark.
+        detail::length_at(data_, index)
+            .store(-static_cast<std::int32_t>(end - pos), std::memory_order_relaxed);
+      }
       // relaxed: published by the record's length, [R-msg] below
       detail::type_at(data_, index).store(type, std::memory_order_relaxed);
       if (!m.empty()) std::memcpy(data_ + index + k_record_header, m.data(), m.size());
@@ -319,7 +327,7 @@ class msg_producer {
                          std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max(),
                          wait_result* result = nullptr, msg_status* status = nullptr) noexcept {
     std::size_t n = 0;
-    msg_status s = msg_status::ok;
+    msg_status s = messages.empty() ? msg_status::ok : msg_status::full;
     wait_result r = wait_result::ok;
     if (!messages.empty()) {
       r = blocking(timeout, detail::align8(k_record_header + messages[0].size()), [&] {
@@ -447,6 +455,7 @@ class msg_producer {
   // what lies after it for records (a phantom message, or a corrupt ring). Zero what it may
   // have written: one reservation, at most capacity / 8 bytes, before the end of the buffer
   // and within the space the consumer released (head_cache_, loaded after resume_position()).
+  // At every open of a producer: capacity / 8 bytes written (1 GiB in the largest ring).
   void clear_abandoned() noexcept {
     const std::uint64_t index = tail_ & mask_;
     const std::uint64_t n =
