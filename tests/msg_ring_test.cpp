@@ -39,6 +39,14 @@ struct fixture {
   Ring ring;
 };
 
+// The claim of a producer that died holding it: endpoint record `r` names [first, first + count).
+void name_dead_claim(endpoint_record& r, u64 first, u64 count) {
+  r.owner.store(0x7ffffff0u | (u64{1} << 32));  // no such process
+  r.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
+  r.claim_count.store(count);
+  r.claim_first.store(first + 1);
+}
+
 template <class Ring>
 class msg_rings : public ::testing::Test {};
 using ring_types = ::testing::Types<spsc_msg_ring, mpsc_msg_ring>;
@@ -537,10 +545,7 @@ TEST(msg_ring, recover_pads_over_what_a_dead_producer_claimed_but_never_committe
   fixture<mpsc_msg_ring> f(1024);
   auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
   auto& dead = reg.endpoints[20];
-  dead.owner.store(0x7ffffff0u | (u64{1} << 32));  // no such process
-  dead.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
-  dead.claim_count.store(24);
-  dead.claim_first.store(0 + 1);
+  name_dead_claim(dead, 0, 24);
   f.ctl().tail.store(24);                     // its CAS happened,
   detail::length_at(f.data(), 0).store(-24);  // it marked the record, and was killed
   auto tx = f.ring.producer();
@@ -572,14 +577,8 @@ TEST(msg_ring, recover_pads_a_dead_record_by_its_own_size_not_a_stale_claim) {
     auto tx = f.ring.producer();
     auto rx = f.ring.consumer();
     ASSERT_EQ(tx.try_write(1, bytes_of("12345678")), msg_status::ok);  // [0, 16)
-    auto dead_claim = [&](endpoint_record& r, u64 first, u64 count) {
-      r.owner.store(0x7ffffff0u | (u64{1} << 32));  // no such process
-      r.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
-      r.claim_count.store(count);
-      r.claim_first.store(first + 1);
-    };
-    dead_claim(reg.endpoints[5], sc.stale_first, 64);  // named, lost the CAS, killed
-    dead_claim(reg.endpoints[20], 16, 24);             // claimed [16, 40), killed before committing
+    name_dead_claim(reg.endpoints[5], sc.stale_first, 64);  // named, lost the CAS, killed
+    name_dead_claim(reg.endpoints[20], 16, 24);  // claimed [16, 40), killed before committing
     f.ctl().tail.store(40);
     if (marked) detail::length_at(f.data(), 16).store(-24);
     ASSERT_EQ(tx.try_write(3, bytes_of("after")), msg_status::ok);  // [40, 56)
@@ -601,10 +600,7 @@ TEST(msg_ring, recover_pads_the_rest_of_a_batch_a_dead_producer_left_unfinished)
     fixture<mpsc_msg_ring> f(1024);
     auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
     auto& dead = reg.endpoints[20];
-    dead.owner.store(0x7ffffff0u | (u64{1} << 32));  // no such process
-    dead.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
-    dead.claim_count.store(48);  // a batch of three 16-byte records
-    dead.claim_first.store(0 + 1);
+    name_dead_claim(dead, 0, 48);  // a batch of three 16-byte records
     f.ctl().tail.store(48);
     detail::length_at(f.data(), 0).store(-48);  // reserve()'s mark, until the first is published
     for (u64 i = 0; i < published; ++i) {
@@ -639,14 +635,8 @@ TEST(msg_ring, recover_pads_the_rest_of_a_batch_a_dead_producer_left_unfinished)
 TEST(msg_ring, recover_pads_the_rest_of_a_batch_by_its_mark_not_a_stale_claim) {
   fixture<mpsc_msg_ring> f(1024);
   auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
-  auto dead_claim = [&](endpoint_record& r, u64 first, u64 count) {
-    r.owner.store(0x7ffffff0u | (u64{1} << 32));  // no such process
-    r.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
-    r.claim_count.store(count);
-    r.claim_first.store(first + 1);
-  };
-  dead_claim(reg.endpoints[5], 0, 40);    // named [0, 40), lost the CAS, killed
-  dead_claim(reg.endpoints[20], 0, 120);  // a batch: [0, 16) and [16, 120), killed in the second
+  name_dead_claim(reg.endpoints[5], 0, 40);    // named [0, 40), lost the CAS, killed
+  name_dead_claim(reg.endpoints[20], 0, 120);  // a batch: [0, 16), [16, 120); killed in the second
   f.ctl().tail.store(120);
   detail::type_at(f.data(), 0).store(4);
   std::memcpy(f.data() + 8, "batch-0", 8);
@@ -685,10 +675,7 @@ TEST(msg_ring, a_blocking_read_recovers_by_itself) {
   fixture<mpsc_msg_ring> f(1024);
   auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
   auto& dead = reg.endpoints[20];
-  dead.owner.store(0x7ffffff0u | (u64{1} << 32));
-  dead.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
-  dead.claim_count.store(16);
-  dead.claim_first.store(1);
+  name_dead_claim(dead, 0, 16);
   f.ctl().tail.store(16);  // claimed; died before even marking the record
   auto tx = f.ring.producer();
   wait_policy p;

@@ -244,16 +244,16 @@ class msg_producer {
   [[nodiscard]] std::size_t try_write_some(std::uint32_t type,
                                            std::span<const std::span<const std::byte>> messages,
                                            msg_status* status = nullptr) noexcept {
-    msg_status why = msg_status::ok;
+    if (type == k_padding_type) {
+      if (status != nullptr) *status = msg_status::bad_type;
+      return 0;
+    }
     // One reservation is no larger than one record may be, so that an mpsc consumer repairs a
     // dead producer's unfinished batch as it repairs a record (msg_consumer::recover).
-    batch b = type == k_padding_type ? batch{}
-                                     : size_batch(messages, capacity() / 8, ~std::uint64_t{0}, 0);
-    if (type == k_padding_type) {
-      why = msg_status::bad_type;
-    } else if (b.n < messages.size() && messages[b.n].size() > max_message()) {
-      why = msg_status::too_long;
-    }
+    batch b = size_batch(messages, capacity() / 8, ~std::uint64_t{0}, 0);
+    msg_status why = b.n < messages.size() && messages[b.n].size() > max_message()
+                         ? msg_status::too_long
+                         : msg_status::ok;
     if (b.n == 0) {
       if (status != nullptr) *status = why;
       return 0;
