@@ -174,6 +174,169 @@ static void message_rings(ipcring_kind kind, const char* tag) {
   ipcring_remove(name);
 }
 
+/* Batches of fixed slots: as many as fit, the rest left in order; across the wrap; from and
+ * to misaligned buffers; the blocking forms' timeouts; the arguments they refuse. */
+static void fixed_batches(ipcring_kind kind, const char* tag) {
+  const char* name = ring_name(tag);
+  ipcring_ring* ring = NULL;
+  CHECK_STATUS(ipcring_create(name, kind, 16, sizeof(struct quote), NULL, &ring), IPCRING_OK);
+  if (ring == NULL) return;
+  ipcring_producer* tx = NULL;
+  ipcring_consumer* rx = NULL;
+  CHECK_STATUS(ipcring_producer_attach(ring, &tx), IPCRING_OK);
+  CHECK_STATUS(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
+
+  enum { n = 40 };
+  struct quote q[n];
+  unsigned char raw[n * sizeof(struct quote) + 1]; /* raw + 1: misaligned for a quote */
+  for (uint64_t i = 0; i < n; ++i) {
+    q[i].id = i;
+    q[i].price = 0.25 * (double)i;
+    q[i].qty = (uint32_t)(1000 + i);
+    q[i].side = (uint32_t)(i % 2);
+  }
+  memcpy(raw + 1, q, sizeof q);
+  const size_t sz = sizeof(struct quote);
+  size_t done = 99;
+
+  CHECK_STATUS(ipcring_try_push_some(tx, raw + 1, 10, &done), IPCRING_OK);
+  CHECK(done == 10);
+  CHECK_STATUS(ipcring_try_push_some(tx, raw + 1 + 10 * sz, 10, &done), IPCRING_FULL);
+  CHECK(done == 6);
+  CHECK_STATUS(ipcring_try_push_some(tx, raw + 1 + 16 * sz, 10, &done), IPCRING_FULL);
+  CHECK(done == 0);
+  CHECK_STATUS(ipcring_push_all(tx, raw + 1 + 16 * sz, 1, &done, 1000000), IPCRING_TIMEOUT);
+  CHECK(done == 0);
+  CHECK_STATUS(ipcring_try_push_some(tx, q, 0, &done), IPCRING_OK);
+  CHECK(done == 0);
+
+  /* Out in two parts, the second from where the first stopped. */
+  struct quote out[n];
+  memset(out, 0, sizeof out);
+  CHECK_STATUS(ipcring_try_pop_some(rx, out, 5, &done), IPCRING_OK);
+  CHECK(done == 5);
+  CHECK_STATUS(ipcring_pop_some(rx, out + 5, 30, &done, -1), IPCRING_OK);
+  CHECK(done == 11);
+  CHECK(memcmp(out, q, 16 * sz) == 0);
+  CHECK_STATUS(ipcring_try_pop_some(rx, out, 4, &done), IPCRING_EMPTY);
+  CHECK(done == 0);
+  CHECK_STATUS(ipcring_pop_some(rx, out, 4, &done, 1000000), IPCRING_TIMEOUT);
+  CHECK(done == 0);
+
+  /* Across the wrap (the ring's index is at 16 of 16), into a misaligned buffer: push_all
+   * with room for all returns at once; NULL for done is allowed. */
+  CHECK_STATUS(ipcring_try_push_some(tx, q, 3, NULL), IPCRING_OK);
+  CHECK_STATUS(ipcring_try_pop_some(rx, out, 3, NULL), IPCRING_OK); /* index 3 of 16 */
+  CHECK_STATUS(ipcring_push_all(tx, raw + 1 + 3 * sz, 15, &done, 0), IPCRING_OK);
+  CHECK(done == 15);
+  memset(raw, 0, sizeof raw);
+  CHECK_STATUS(ipcring_pop_some(rx, raw + 1, n, &done, 0), IPCRING_OK);
+  CHECK(done == 15);
+  CHECK(memcmp(raw + 1, q + 3, 15 * sz) == 0);
+
+  /* What the calls refuse. */
+  CHECK_STATUS(ipcring_try_push_some(tx, NULL, 1, &done), IPCRING_E_NULL_ARGUMENT);
+  CHECK(strstr(ipcring_last_error(), "slots") != NULL);
+  CHECK_STATUS(ipcring_try_push_some(NULL, q, 1, &done), IPCRING_E_NULL_ARGUMENT);
+  CHECK_STATUS(ipcring_try_pop_some(NULL, out, 1, &done), IPCRING_E_NULL_ARGUMENT);
+  CHECK(strstr(ipcring_last_error(), "consumer") != NULL);
+  CHECK_STATUS(ipcring_push_all(tx, q, SIZE_MAX / 2, &done, 0), IPCRING_E_INVALID_ARGUMENT);
+  CHECK(strstr(ipcring_last_error(), "push_all") != NULL);
+  CHECK_STATUS(ipcring_try_pop_some(rx, out, SIZE_MAX / 8, &done), IPCRING_E_INVALID_ARGUMENT);
+  ipcring_iovec m = {"x", 1};
+  CHECK_STATUS(ipcring_try_write_some(tx, 1, &m, 1, &done), IPCRING_E_WRONG_OPERATION);
+  CHECK(strstr(ipcring_last_error(), "try_write_some on a fixed-slot ring") != NULL);
+  CHECK_STATUS(ipcring_try_pop(rx, out), IPCRING_EMPTY); /* nothing went in */
+
+  /* The consumer closed: a push_all that must wait says so, with what went before. */
+  CHECK_STATUS(ipcring_try_push_some(tx, q, 14, &done), IPCRING_OK);
+  ipcring_consumer_shutdown(rx);
+  CHECK_STATUS(ipcring_push_all(tx, q, 5, &done, -1), IPCRING_CLOSED);
+  CHECK(done == 2);
+  ipcring_producer_free(tx);
+  ipcring_consumer_free(rx);
+  ipcring_close(ring);
+  ipcring_remove(name);
+}
+
+/* Batches of messages: in order with their lengths, more than one call's reservation and
+ * more than one chunk of the library's, stopping at the first message refused. */
+static void message_batches(ipcring_kind kind, const char* tag) {
+  const char* name = ring_name(tag);
+  ipcring_ring* ring = NULL;
+  CHECK_STATUS(ipcring_create(name, kind, 8192, 0, NULL, &ring), IPCRING_OK);
+  if (ring == NULL) return;
+  ipcring_producer* tx = NULL;
+  ipcring_consumer* rx = NULL;
+  CHECK_STATUS(ipcring_producer_attach(ring, &tx), IPCRING_OK);
+  CHECK_STATUS(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
+
+  /* 150 messages of 0-7 bytes: 2,400 bytes of records, over two 1 KiB reservations and three
+   * chunks of 64. */
+  enum { n = 150 };
+  unsigned char data[n][8];
+  ipcring_iovec msgs[n];
+  for (size_t i = 0; i < n; ++i) {
+    memset(data[i], (int)(i & 0xFF), sizeof data[i]);
+    msgs[i].data = data[i];
+    msgs[i].length = i % 8;
+  }
+  size_t done = 0;
+  CHECK_STATUS(ipcring_try_write_some(tx, 5, msgs, n, &done), IPCRING_OK);
+  CHECK(done == n);
+  unsigned char buf[1100];
+  uint32_t type = 0;
+  size_t len = 0;
+  for (size_t i = 0; i < n; ++i) {
+    CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_OK);
+    CHECK(type == 5 && len == i % 8 && (len == 0 || buf[len - 1] == (unsigned char)i));
+  }
+  CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_EMPTY);
+
+  /* A message too long in the middle: the ones before it go, it and those after do not. */
+  unsigned char big[1017];
+  memset(big, 'b', sizeof big);
+  ipcring_iovec mixed[4] = {{"one", 3}, {"two", 3}, {big, sizeof big}, {"four", 4}};
+  CHECK_STATUS(ipcring_write_all(tx, 6, mixed, 4, &done, -1), IPCRING_TOO_LONG);
+  CHECK(done == 2);
+  CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_OK);
+  CHECK(type == 6 && len == 3 && memcmp(buf, "one", 3) == 0);
+  CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_OK);
+  CHECK(len == 3 && memcmp(buf, "two", 3) == 0);
+  CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_EMPTY);
+  CHECK_STATUS(ipcring_try_write_some(tx, 0xFFFFFFFFu, mixed, 2, &done), IPCRING_BAD_TYPE);
+  CHECK(done == 0);
+  /* A NULL message is refused before anything is written. */
+  mixed[1].data = NULL;
+  CHECK_STATUS(ipcring_try_write_some(tx, 6, mixed, 2, &done), IPCRING_E_NULL_ARGUMENT);
+  CHECK(strstr(ipcring_last_error(), "messages[1].data") != NULL);
+  CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_EMPTY);
+  ipcring_iovec none = {NULL, 0};
+  CHECK_STATUS(ipcring_try_write_some(tx, 6, &none, 1, &done), IPCRING_OK);
+  CHECK(done == 1);
+  CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_OK);
+  CHECK(type == 6 && len == 0);
+
+  /* Full: 1 KiB messages (1,032 bytes of record each), 7 of 10 fit in 8 KiB. */
+  ipcring_iovec large[10];
+  for (size_t i = 0; i < 10; ++i) {
+    large[i].data = big;
+    large[i].length = 1016;
+  }
+  CHECK_STATUS(ipcring_try_write_some(tx, 7, large, 10, &done), IPCRING_FULL);
+  CHECK(done == 7);
+  CHECK_STATUS(ipcring_write_all(tx, 7, large, 10, &done, 1000000), IPCRING_TIMEOUT);
+  CHECK(done == 0);
+  CHECK_STATUS(ipcring_try_push_some(tx, big, 1, &done), IPCRING_E_WRONG_OPERATION);
+  ipcring_consumer_shutdown(rx);
+  CHECK_STATUS(ipcring_write_all(tx, 7, large, 10, &done, -1), IPCRING_CLOSED);
+  CHECK(done == 0);
+  ipcring_producer_free(tx);
+  ipcring_consumer_free(rx);
+  ipcring_close(ring);
+  ipcring_remove(name);
+}
+
 static void setup_errors(void) {
   ipcring_ring* ring = NULL;
   CHECK_STATUS(ipcring_open("ipcring-ctest-does-not-exist", IPCRING_KIND_ANY, 0, &ring),
@@ -221,14 +384,27 @@ static pid_t* child_pid(void) {
 #endif
 
 /* The child: produces 0, 1, ... through the named spsc ring, then shuts down. Exit code 0 if
- * every push succeeded. */
-static int produce(const char* name) {
+ * every push succeeded. In batches: push_all of 1 to 37 at a time, and once 3,000 (more
+ * than the ring holds, so the call waits for the consumer part way). */
+static int produce(const char* name, int batches) {
   ipcring_ring* r = NULL;
   ipcring_producer* tx = NULL;
   if (ipcring_open(name, IPCRING_KIND_SPSC, 8, &r) != IPCRING_OK) return 10;
   if (ipcring_producer_attach(r, &tx) != IPCRING_OK) return 11;
-  for (uint64_t i = 0; i < k_two_process_count; ++i) {
-    if (ipcring_push(tx, &i, 5000000000LL) != IPCRING_OK) return 12;
+  static uint64_t batch[3000];
+  for (uint64_t i = 0; i < k_two_process_count;) {
+    if (!batches) {
+      if (ipcring_push(tx, &i, 5000000000LL) != IPCRING_OK) return 12;
+      ++i;
+      continue;
+    }
+    size_t k = i == 1000 ? 3000 : 1 + (size_t)(i % 37);
+    if (k > k_two_process_count - i) k = (size_t)(k_two_process_count - i);
+    for (size_t j = 0; j < k; ++j)
+      batch[j] = i + j;
+    size_t done = 0;
+    if (ipcring_push_all(tx, batch, k, &done, 5000000000LL) != IPCRING_OK || done != k) return 13;
+    i += k;
   }
   ipcring_producer_shutdown(tx);
   ipcring_producer_free(tx);
@@ -236,13 +412,13 @@ static int produce(const char* name) {
   return 0;
 }
 
-/* Starts this program again as "produce <name>"; returns its exit code, or -1. */
-static int run_producer_process(const char* self, const char* name) {
+/* Starts this program again as "produce <name>" (or produce-batches); returns 0, or -1. */
+static int run_producer_process(const char* self, const char* mode, const char* name) {
 #ifdef _WIN32
   (void)self;
   char exe[MAX_PATH], cmd[2 * MAX_PATH];
   if (GetModuleFileNameA(NULL, exe, sizeof exe) == 0) return -1;
-  snprintf(cmd, sizeof cmd, "\"%s\" produce %s", exe, name);
+  snprintf(cmd, sizeof cmd, "\"%s\" %s %s", exe, mode, name);
   STARTUPINFOA si;
   PROCESS_INFORMATION pi;
   memset(&si, 0, sizeof si);
@@ -252,7 +428,7 @@ static int run_producer_process(const char* self, const char* name) {
   CloseHandle(pi.hThread);
   return 0;
 #else
-  char* argv[] = {(char*)self, (char*)"produce", (char*)name, NULL};
+  char* argv[] = {(char*)self, (char*)mode, (char*)name, NULL};
   pid_t pid = 0;
   if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ) != 0) return -1;
   *child_pid() = pid;
@@ -276,25 +452,33 @@ static int wait_producer_process(void) {
 
 /* A child process produces the sequence numbers through an spsc ring of 8-byte slots; the
  * parent consumes them with blocking pops and checks every one. The parent keeps its handle
- * open throughout: on Windows a ring goes with its last handle. */
-static void two_processes(const char* self) {
-  const char* name = ring_name("proc");
+ * open throughout: on Windows a ring goes with its last handle. With `batches`, both sides
+ * move them in batches (push_all, pop_some of up to 50). */
+static void two_processes(const char* self, int batches) {
+  const char* name = ring_name(batches ? "proc-batches" : "proc");
   ipcring_ring* ring = NULL;
   CHECK_STATUS(ipcring_create(name, IPCRING_KIND_SPSC, 1024, 8, NULL, &ring), IPCRING_OK);
   if (ring == NULL) return;
-  CHECK(run_producer_process(self, name) == 0);
+  CHECK(run_producer_process(self, batches ? "produce-batches" : "produce", name) == 0);
   ipcring_consumer* rx = NULL;
   CHECK_STATUS(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
-  uint64_t expect = 0, v = 0;
+  uint64_t expect = 0, v[50];
+  size_t got = 0;
   int s;
-  while ((s = ipcring_pop(rx, &v, 5000000000LL)) == IPCRING_OK) {
-    if (v != expect) {
-      fprintf(stderr, "two_processes: got %llu, expected %llu\n", (unsigned long long)v,
-              (unsigned long long)expect);
+  while ((s = batches ? ipcring_pop_some(rx, v, 50, &got, 5000000000LL)
+                      : ipcring_pop(rx, v, 5000000000LL)) == IPCRING_OK) {
+    if (!batches) got = 1;
+    CHECK(got >= 1 && got <= 50);
+    size_t i = 0;
+    while (i < got && v[i] == expect + i)
+      ++i;
+    if (i != got) {
+      fprintf(stderr, "two_processes: got %llu, expected %llu\n", (unsigned long long)v[i],
+              (unsigned long long)(expect + i));
       ++failures;
       break;
     }
-    ++expect;
+    expect += got;
   }
   CHECK_STATUS(s, IPCRING_CLOSED);
   CHECK(expect == k_two_process_count);
@@ -305,13 +489,19 @@ static void two_processes(const char* self) {
 }
 
 int main(int argc, char** argv) {
-  if (argc == 3 && strcmp(argv[1], "produce") == 0) return produce(argv[2]);
+  if (argc == 3 && strcmp(argv[1], "produce") == 0) return produce(argv[2], 0);
+  if (argc == 3 && strcmp(argv[1], "produce-batches") == 0) return produce(argv[2], 1);
   fixed_slot_rings(IPCRING_KIND_SPSC, "spsc");
   fixed_slot_rings(IPCRING_KIND_MPMC, "mpmc");
   message_rings(IPCRING_KIND_SPSC_MSG, "spsc-msg");
   message_rings(IPCRING_KIND_MPSC_MSG, "mpsc-msg");
+  fixed_batches(IPCRING_KIND_SPSC, "spsc-batches");
+  fixed_batches(IPCRING_KIND_MPMC, "mpmc-batches");
+  message_batches(IPCRING_KIND_SPSC_MSG, "spsc-msg-batches");
+  message_batches(IPCRING_KIND_MPSC_MSG, "mpsc-msg-batches");
   setup_errors();
-  two_processes(argv[0]);
+  two_processes(argv[0], 0);
+  two_processes(argv[0], 1);
   if (failures != 0) {
     fprintf(stderr, "c_api_test: %d check(s) failed\n", failures);
     return 1;

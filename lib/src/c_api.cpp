@@ -9,14 +9,18 @@
 // ipcring::error into the negated errc and keeps its message for ipcring_last_error().
 #include "ipcring/ipcring.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "ipcring/inspect.hpp"
@@ -59,6 +63,31 @@ int guarded(F&& f) noexcept {
 nanoseconds to_timeout(std::int64_t ns) noexcept {
   return ns < 0 ? nanoseconds::max() : nanoseconds(ns);
 }
+
+// A blocking call's time. The clock is read only once a wait is needed (a vDSO call costs
+// 20-50 ns in a VM), so the first call of left() starts it.
+class time_budget {
+ public:
+  explicit time_budget(std::int64_t ns) noexcept : timeout_(to_timeout(ns)) {}
+  // What is left; nothing once it has run out.
+  std::optional<nanoseconds> left() noexcept {
+    if (timeout_ == nanoseconds::max()) return timeout_;
+    const auto now = clock::now();
+    if (!started_) {
+      started_ = true;
+      deadline_ =
+          timeout_ > clock::time_point::max() - now ? clock::time_point::max() : now + timeout_;
+    }
+    if (now >= deadline_) return std::nullopt;
+    return deadline_ - now;
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  nanoseconds timeout_;
+  bool started_ = false;
+  clock::time_point deadline_{};
+};
 
 int from(wait_result r) noexcept {
   switch (r) {
@@ -128,9 +157,11 @@ constexpr auto k_slot_sizes = [] {
   return s;
 }();
 
+// Batches take and give slots back to back, at any alignment.
 struct fixed_producer {
   virtual ~fixed_producer() = default;
   virtual bool try_push(const void* slot) noexcept = 0;
+  virtual std::size_t try_push_some(const void* slots, std::size_t n) noexcept = 0;
   virtual wait_result push(const void* slot, nanoseconds timeout) noexcept = 0;
   virtual void shutdown() noexcept = 0;
   virtual void set_wait(const wait_policy& p) noexcept = 0;
@@ -138,6 +169,7 @@ struct fixed_producer {
 struct fixed_consumer {
   virtual ~fixed_consumer() = default;
   virtual bool try_pop(void* slot) noexcept = 0;
+  virtual std::size_t try_pop_some(void* slots, std::size_t n) noexcept = 0;
   virtual wait_result pop(void* slot, nanoseconds timeout) noexcept = 0;
   virtual void shutdown() noexcept = 0;
   virtual void set_wait(const wait_policy& p) noexcept = 0;
@@ -160,6 +192,18 @@ struct spsc_fixed_producer final : fixed_producer {
     h.publish(1);
     return true;
   }
+  std::size_t try_push_some(const void* slots, std::size_t n) noexcept override {
+    const auto* from = static_cast<const std::byte*>(slots);
+    std::size_t done = 0;
+    while (done < n) {  // a claim stops at the wrap
+      const auto s = h.claim(n - done);
+      if (s.empty()) break;
+      std::memcpy(s.data(), from + done * sizeof(Slot), s.size_bytes());
+      h.publish(s.size());
+      done += s.size();
+    }
+    return done;
+  }
   wait_result push(const void* slot, nanoseconds timeout) noexcept override {
     const wait_result r = h.wait_writable(1, timeout);
     if (r == wait_result::ok && !try_push(slot)) return wait_result::timeout;  // cannot happen
@@ -179,6 +223,18 @@ struct spsc_fixed_consumer final : fixed_consumer {
     h.release(1);
     return true;
   }
+  std::size_t try_pop_some(void* slots, std::size_t n) noexcept override {
+    auto* to = static_cast<std::byte*>(slots);
+    std::size_t done = 0;
+    while (done < n) {  // a peek stops at the wrap
+      const auto s = h.peek(n - done);
+      if (s.empty()) break;
+      std::memcpy(to + done * sizeof(Slot), s.data(), s.size_bytes());
+      h.release(s.size());
+      done += s.size();
+    }
+    return done;
+  }
   wait_result pop(void* slot, nanoseconds timeout) noexcept override {
     if (try_pop(slot)) return wait_result::ok;  // what is there is delivered, even after close
     const wait_result r = h.wait_readable(1, timeout);
@@ -190,7 +246,11 @@ struct spsc_fixed_consumer final : fixed_consumer {
   spsc_consumer<Slot> h;
 };
 
-// mpmc: through a local copy (the C buffer need not be aligned for Slot).
+// mpmc: through a local copy (the C buffer need not be aligned for Slot); batches through a
+// local array of about 4 KiB.
+template <class Slot>
+constexpr std::size_t k_chunk_slots = sizeof(Slot) >= 4096 ? 1 : 4096 / sizeof(Slot);
+
 template <class Slot>
 struct mpmc_fixed_producer final : fixed_producer {
   explicit mpmc_fixed_producer(mpmc_producer<Slot> handle) : h(std::move(handle)) {}
@@ -198,6 +258,19 @@ struct mpmc_fixed_producer final : fixed_producer {
     Slot s;
     std::memcpy(&s, slot, sizeof s);
     return h.try_push(s);
+  }
+  std::size_t try_push_some(const void* slots, std::size_t n) noexcept override {
+    const auto* from = static_cast<const std::byte*>(slots);
+    std::array<Slot, k_chunk_slots<Slot>> chunk;
+    std::size_t done = 0;
+    while (done < n) {
+      const std::size_t k = std::min(chunk.size(), n - done);
+      std::memcpy(chunk.data(), from + done * sizeof(Slot), k * sizeof(Slot));
+      const std::size_t got = h.try_push_some(std::span<const Slot>(chunk.data(), k));
+      done += got;
+      if (got < k) break;
+    }
+    return done;
   }
   wait_result push(const void* slot, nanoseconds timeout) noexcept override {
     Slot s;
@@ -222,6 +295,19 @@ struct mpmc_fixed_consumer final : fixed_consumer {
     if (!h.try_pop(s)) return false;
     std::memcpy(slot, &s, sizeof s);
     return true;
+  }
+  std::size_t try_pop_some(void* slots, std::size_t n) noexcept override {
+    auto* to = static_cast<std::byte*>(slots);
+    std::array<Slot, k_chunk_slots<Slot>> chunk;
+    std::size_t done = 0;
+    while (done < n) {
+      const std::size_t k = std::min(chunk.size(), n - done);
+      const std::size_t got = h.try_pop_some(std::span<Slot>(chunk.data(), k));
+      std::memcpy(to + done * sizeof(Slot), chunk.data(), got * sizeof(Slot));
+      done += got;
+      if (got < k) break;
+    }
+    return done;
   }
   wait_result pop(void* slot, nanoseconds timeout) noexcept override {
     if (try_pop(slot)) return wait_result::ok;  // what is there is delivered, even after close
@@ -320,12 +406,14 @@ struct ipcring_ring {
 
 struct ipcring_producer {
   std::unique_ptr<fixed_producer> fixed;
+  std::uint32_t slot_size = 0;
   std::optional<msg_producer<false>> spsc_msg;
   std::optional<msg_producer<true>> mpsc_msg;
 };
 
 struct ipcring_consumer {
   std::unique_ptr<fixed_consumer> fixed;
+  std::uint32_t slot_size = 0;
   std::optional<msg_consumer> msg;
 };
 
@@ -338,6 +426,70 @@ int null_argument(const char* what) noexcept {
   } catch (...) {
   }
   return IPCRING_E_NULL_ARGUMENT;
+}
+
+int wrong_operation(const char* call, const char* ring) noexcept {
+  char text[96];
+  std::snprintf(text, sizeof text, "%s on %s", call, ring);
+  return fail(IPCRING_E_WRONG_OPERATION, text);
+}
+
+// What every fixed-slot batch call checks: a handle of a fixed-slot ring, slots unless the
+// batch is empty, and a byte count that size_t holds.
+template <class Endpoint>
+int check_batch(const Endpoint* e, const void* slots, std::size_t count,
+                const char* call) noexcept {
+  if (e == nullptr) {
+    return null_argument(std::is_same_v<Endpoint, ipcring_producer> ? "producer" : "consumer");
+  }
+  if (slots == nullptr && count != 0) return null_argument("slots");
+  if (!e->fixed) return wrong_operation(call, "a message ring");
+  if (count > SIZE_MAX / e->slot_size) {
+    char text[128];
+    std::snprintf(text, sizeof text, "%s: count=%zu slots of %u bytes is more than memory holds",
+                  call, count, static_cast<unsigned>(e->slot_size));
+    return fail(IPCRING_E_INVALID_ARGUMENT, text);
+  }
+  return IPCRING_OK;
+}
+
+// What every message batch call checks, before it writes any: a handle of a message ring, the
+// array unless the batch is empty, and the data of every message that has a length.
+int check_batch(const ipcring_producer* p, const ipcring_iovec* messages, std::size_t count,
+                const char* call) noexcept {
+  if (p == nullptr) return null_argument("producer");
+  if (messages == nullptr && count != 0) return null_argument("messages");
+  if (!p->spsc_msg && !p->mpsc_msg) return wrong_operation(call, "a fixed-slot ring");
+  for (std::size_t i = 0; i < count; ++i) {
+    if (messages[i].data == nullptr && messages[i].length != 0) {
+      char what[80];
+      std::snprintf(what, sizeof what, "messages[%zu].data (length %zu)", i, messages[i].length);
+      return null_argument(what);
+    }
+  }
+  return IPCRING_OK;
+}
+
+// Up to 64 messages of a C batch, as the spans the C++ producers take.
+class message_chunk {
+ public:
+  static constexpr std::size_t k_max = 64;
+  message_chunk(const ipcring_iovec* m, std::size_t n) noexcept : n_(std::min(n, k_max)) {
+    for (std::size_t i = 0; i < n_; ++i) {
+      spans_[i] = {static_cast<const std::byte*>(m[i].data), m[i].length};
+    }
+  }
+  std::span<const std::span<const std::byte>> spans() const noexcept { return {spans_.data(), n_}; }
+
+ private:
+  std::array<std::span<const std::byte>, k_max> spans_;
+  std::size_t n_;
+};
+
+// Calls f with the producer of a message ring, whichever kind it is.
+template <class F>
+std::size_t with_msg(ipcring_producer* p, F&& f) noexcept {
+  return p->spsc_msg ? f(*p->spsc_msg) : f(*p->mpsc_msg);
 }
 
 // Builds a ring handle for `kind` (create or open).
@@ -538,6 +690,7 @@ int ipcring_producer_attach(const ipcring_ring* ring, ipcring_producer** out) {
     *out = nullptr;
     auto p = std::make_unique<ipcring_producer>();
     if (ring->fixed) p->fixed = ring->fixed->producer();
+    p->slot_size = ring->slot_size;
     if (ring->spsc_msg) p->spsc_msg.emplace(ring->spsc_msg->producer());
     if (ring->mpsc_msg) p->mpsc_msg.emplace(ring->mpsc_msg->producer());
     *out = p.release();
@@ -552,6 +705,7 @@ int ipcring_consumer_attach(const ipcring_ring* ring, ipcring_consumer** out) {
     *out = nullptr;
     auto c = std::make_unique<ipcring_consumer>();
     if (ring->fixed) c->fixed = ring->fixed->consumer();
+    c->slot_size = ring->slot_size;
     if (ring->spsc_msg) c->msg.emplace(ring->spsc_msg->consumer());
     if (ring->mpsc_msg) c->msg.emplace(ring->mpsc_msg->consumer());
     *out = c.release();
@@ -662,22 +816,131 @@ int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity, uint32_t* t
   if (c == nullptr) return null_argument("consumer");
   if (buffer == nullptr && capacity != 0) return null_argument("buffer");
   if (!c->msg) return fail(IPCRING_E_WRONG_OPERATION, "read on a fixed-slot ring");
-  const auto timeout = to_timeout(timeout_ns);
-  // The clock is read only if a wait is needed (a vDSO call costs 20-50 ns in a VM).
-  std::optional<std::chrono::steady_clock::time_point> deadline;
+  time_budget time(timeout_ns);
   for (;;) {
     const int s = ipcring_try_read(c, buffer, capacity, type, length);
     if (s != IPCRING_EMPTY) return s;
-    nanoseconds left = timeout;
-    if (timeout != nanoseconds::max()) {
-      const auto now = std::chrono::steady_clock::now();
-      if (!deadline) deadline = now + timeout;
-      if (now >= *deadline) return IPCRING_TIMEOUT;
-      left = *deadline - now;
-    }
-    const wait_result r = c->msg->wait_readable(left);
+    const auto left = time.left();
+    if (!left) return IPCRING_TIMEOUT;
+    const wait_result r = c->msg->wait_readable(*left);
     if (r != wait_result::ok) return from(r);
   }
+}
+
+// ---- batches ----
+
+int ipcring_try_push_some(ipcring_producer* p, const void* slots, size_t count, size_t* done) {
+  if (done != nullptr) *done = 0;
+  if (const int e = check_batch(p, slots, count, "try_push_some"); e != IPCRING_OK) return e;
+  const std::size_t n = p->fixed->try_push_some(slots, count);
+  if (done != nullptr) *done = n;
+  return n == count ? IPCRING_OK : IPCRING_FULL;
+}
+
+int ipcring_push_all(ipcring_producer* p, const void* slots, size_t count, size_t* done,
+                     int64_t timeout_ns) {
+  if (done != nullptr) *done = 0;
+  if (const int e = check_batch(p, slots, count, "push_all"); e != IPCRING_OK) return e;
+  const auto* from_bytes = static_cast<const std::byte*>(slots);
+  time_budget time(timeout_ns);
+  std::size_t n = 0;
+  int status = IPCRING_OK;
+  for (;;) {
+    n += p->fixed->try_push_some(from_bytes + n * p->slot_size, count - n);
+    if (n == count) break;
+    // Full: wait as push() does, and push the next slot when there is room.
+    const auto left = time.left();
+    if (!left) {
+      status = IPCRING_TIMEOUT;
+      break;
+    }
+    const wait_result r = p->fixed->push(from_bytes + n * p->slot_size, *left);
+    if (r != wait_result::ok) {
+      status = from(r);
+      break;
+    }
+    ++n;
+  }
+  if (done != nullptr) *done = n;
+  return status;
+}
+
+int ipcring_try_pop_some(ipcring_consumer* c, void* slots, size_t count, size_t* done) {
+  if (done != nullptr) *done = 0;
+  if (const int e = check_batch(c, slots, count, "try_pop_some"); e != IPCRING_OK) return e;
+  const std::size_t n = c->fixed->try_pop_some(slots, count);
+  if (done != nullptr) *done = n;
+  return n != 0 || count == 0 ? IPCRING_OK : IPCRING_EMPTY;
+}
+
+int ipcring_pop_some(ipcring_consumer* c, void* slots, size_t count, size_t* done,
+                     int64_t timeout_ns) {
+  if (done != nullptr) *done = 0;
+  if (const int e = check_batch(c, slots, count, "pop_some"); e != IPCRING_OK) return e;
+  if (count == 0) return IPCRING_OK;
+  auto* to = static_cast<std::byte*>(slots);
+  std::size_t n = c->fixed->try_pop_some(to, count);
+  if (n == 0) {
+    // Empty: wait as pop() does (it takes the first), then whatever came with it.
+    const wait_result r = c->fixed->pop(to, to_timeout(timeout_ns));
+    if (r != wait_result::ok) return from(r);
+    n = 1 + c->fixed->try_pop_some(to + c->slot_size, count - 1);
+  }
+  if (done != nullptr) *done = n;
+  return IPCRING_OK;
+}
+
+int ipcring_try_write_some(ipcring_producer* p, uint32_t type, const ipcring_iovec* messages,
+                           size_t count, size_t* done) {
+  if (done != nullptr) *done = 0;
+  if (const int e = check_batch(p, messages, count, "try_write_some"); e != IPCRING_OK) return e;
+  std::size_t n = 0;
+  msg_status s = msg_status::ok;
+  while (n < count) {
+    message_chunk chunk(messages + n, count - n);
+    const std::size_t w =
+        with_msg(p, [&](auto& tx) { return tx.try_write_some(type, chunk.spans(), &s); });
+    n += w;
+    if (s != msg_status::ok || w == 0) break;  // ok: the call's size limit; more may fit
+  }
+  if (done != nullptr) *done = n;
+  return n == count ? IPCRING_OK : from(s == msg_status::ok ? msg_status::full : s);
+}
+
+int ipcring_write_all(ipcring_producer* p, uint32_t type, const ipcring_iovec* messages,
+                      size_t count, size_t* done, int64_t timeout_ns) {
+  if (done != nullptr) *done = 0;
+  if (const int e = check_batch(p, messages, count, "write_all"); e != IPCRING_OK) return e;
+  time_budget time(timeout_ns);
+  std::size_t n = 0;
+  int status = IPCRING_OK;
+  while (n < count) {
+    message_chunk chunk(messages + n, count - n);
+    msg_status s = msg_status::ok;
+    std::size_t w =
+        with_msg(p, [&](auto& tx) { return tx.try_write_some(type, chunk.spans(), &s); });
+    if (w == 0 && s == msg_status::full) {
+      // Full: wait as write() does until the first fits.
+      const auto left = time.left();
+      if (!left) {
+        status = IPCRING_TIMEOUT;
+        break;
+      }
+      wait_result r = wait_result::ok;
+      w = with_msg(p, [&](auto& tx) { return tx.write_some(type, chunk.spans(), *left, &r, &s); });
+      if (r != wait_result::ok) {
+        status = from(r);
+        break;
+      }
+    }
+    n += w;
+    if (s != msg_status::ok && s != msg_status::full) {
+      status = from(s);
+      break;
+    }
+  }
+  if (done != nullptr) *done = n;
+  return status;
 }
 
 }  // extern "C"

@@ -24,14 +24,14 @@
  *     16384, 32768, 65536 bytes. Message rings (spsc_msg, mpsc_msg) carry 0..max_message
  *     bytes per message, each with a 32-bit type (any value but 0xFFFFFFFF).
  *   - Timeouts are in nanoseconds; a negative timeout waits forever, 0 does not wait.
- *   - Hot-path calls (try_push, try_pop, try_write, try_read and the blocking ones while
- *     they need not wait) make no allocation and no syscall.
+ *   - Hot-path calls (try_push, try_pop, try_write, try_read, their batch forms, and the
+ *     blocking ones while they need not wait) make no allocation and no syscall.
  *
  * ABI: only what this header declares is stable within a major version (the soname's
  * number, libipcring.so.0). Values of enums never change meaning; new ones may be added, so
- * treat an unknown status as an error. Structs are not part of the API (handles are opaque),
- * so the library can grow without breaking callers. The C++ API in the same library carries
- * no such promise. */
+ * treat an unknown status as an error. Handles are opaque, so the library can grow without
+ * breaking callers; the one struct a caller fills, ipcring_iovec, is fixed. The C++ API in
+ * the same library carries no such promise. */
 #ifndef IPCRING_IPCRING_H
 #define IPCRING_IPCRING_H
 
@@ -183,6 +183,50 @@ IPCRING_API int ipcring_try_read(ipcring_consumer* c, void* buffer, size_t capac
                                  size_t* length);
 IPCRING_API int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity, uint32_t* type,
                              size_t* length, int64_t timeout_ns);
+
+/* Batches: one call, and one publication of the ring's index a part, for many slots or
+ * messages. *done (pushed, popped, written) says how many went, in order, whatever the status; it
+ * may be NULL.
+ *
+ * Fixed-slot rings: `slots` holds `count` slots back to back, count * slot_size bytes (any
+ * alignment).
+ *   try_push_some: pushes as many as there is room for now. IPCRING_OK if all went, else
+ *     IPCRING_FULL.
+ *   push_all: pushes all of them, waiting for room as push does, within timeout_ns for the
+ *     whole batch. IPCRING_OK, else why the rest did not go (IPCRING_TIMEOUT, IPCRING_CLOSED,
+ *     IPCRING_PEER_DEAD) with *done telling how many did.
+ *   try_pop_some: pops up to `count`, as many as there are. IPCRING_OK if it popped at least
+ *     one, else IPCRING_EMPTY.
+ *   pop_some: waits within timeout_ns for the first, then as try_pop_some. IPCRING_OK, or as
+ *     ipcring_pop. */
+IPCRING_API int ipcring_try_push_some(ipcring_producer* p, const void* slots, size_t count,
+                                      size_t* done);
+IPCRING_API int ipcring_push_all(ipcring_producer* p, const void* slots, size_t count, size_t* done,
+                                 int64_t timeout_ns);
+IPCRING_API int ipcring_try_pop_some(ipcring_consumer* c, void* slots, size_t count, size_t* done);
+IPCRING_API int ipcring_pop_some(ipcring_consumer* c, void* slots, size_t count, size_t* done,
+                                 int64_t timeout_ns);
+
+/* One message of a batch: `length` bytes at `data` (data may be NULL when length is 0). This
+ * struct is part of the ABI and never changes. */
+typedef struct ipcring_iovec {
+  const void* data;
+  size_t length;
+} ipcring_iovec;
+
+/* Message rings: `count` messages of one type, each a record of its own, in order.
+ *   try_write_some: writes as many as fit now. IPCRING_OK if all went, else the status of
+ *     the first that did not (IPCRING_FULL, IPCRING_TOO_LONG, IPCRING_BAD_TYPE,
+ *     IPCRING_CORRUPTED); the messages after it are not tried.
+ *   write_all: writes all of them, waiting for room as write does, within timeout_ns for the
+ *     whole batch. IPCRING_OK, else why the rest did not go (IPCRING_TOO_LONG, IPCRING_BAD_TYPE,
+ *     IPCRING_CORRUPTED, IPCRING_TIMEOUT, IPCRING_CLOSED, IPCRING_PEER_DEAD).
+ * On an mpsc_msg ring each call reserves room for up to capacity / 8 bytes of records with one
+ * atomic operation on the shared tail, where single writes take one each. */
+IPCRING_API int ipcring_try_write_some(ipcring_producer* p, uint32_t type,
+                                       const ipcring_iovec* messages, size_t count, size_t* done);
+IPCRING_API int ipcring_write_all(ipcring_producer* p, uint32_t type, const ipcring_iovec* messages,
+                                  size_t count, size_t* done, int64_t timeout_ns);
 
 #ifdef __cplusplus
 }
