@@ -172,6 +172,50 @@ def test_mpmc():
             assert (o.kind, o.capacity, o.slot_size) == (ipcring.MPMC, 8, 24)
 
 
+def test_batches():
+    """Batch calls of every kind: as many as fit, in order, what they refuse, and .done."""
+    for kind in (ipcring.SPSC, ipcring.MPMC):
+        with Ring.create(name(f"batch-{int(kind)}"), kind, 16, 8) as r, r.producer() as tx, \
+                r.consumer() as rx:
+            slots = [i.to_bytes(8, "little") for i in range(40)]
+            assert tx.try_push_some(slots[:10]) == 10
+            assert tx.try_push_some(b"".join(slots[10:20])) == 6  # one buffer of whole slots
+            assert tx.try_push_some(slots[16:20]) == 0
+            e = raises("timeout", tx.push_all, slots[16:20], 0.02)
+            assert e.done == 0, e.done
+            assert rx.try_pop_some(5) == slots[:5]
+            assert rx.pop_some(30, timeout=1.0) == slots[5:16]
+            assert rx.try_pop_some(4) == []
+            raises("timeout", rx.pop_some, 4, 0.02)
+            assert tx.push_all(slots[16:31], timeout=0) == 15  # across the wrap
+            assert rx.pop_some(40, timeout=0) == slots[16:31]
+            assert "whole slots" in value_error(tx.try_push_some, b"x" * 12)
+            assert "8" in value_error(tx.push_all, [b"x" * 7])
+            assert "count" in value_error(rx.try_pop_some, 0)
+            raises("wrong_operation", tx.try_write_some, [b"abc"])
+            assert tx.try_push_some(slots[:14]) == 14
+            rx.shutdown()
+            assert tx.push_all(slots[:5]) == 2  # closed: what went before it
+    for kind in (ipcring.SPSC_MSG, ipcring.MPSC_MSG):
+        with Ring.create(name(f"batch-{int(kind)}"), kind, 4096) as r, r.producer() as tx, \
+                r.consumer() as rx:
+            msgs = [bytes([i]) * (i % 9) for i in range(100)]  # more than one reservation
+            assert tx.try_write_some(msgs, 4) == 100
+            assert [rx.try_read() for _ in msgs] == [(4, m) for m in msgs]
+            e = raises("too_long", tx.write_all, [b"a", b"b", b"x" * 505, b"c"], 5)
+            assert e.done == 2 and "505" in e.message, e
+            assert [rx.try_read(), rx.try_read(), rx.try_read()] == [(5, b"a"), (5, b"b"), None]
+            e = raises("bad_type", tx.try_write_some, [b"a"], 0xFFFFFFFF)
+            assert e.done == 0
+            assert tx.try_write_some([b"y" * 504] * 10, 6) == 8  # records of 512 bytes: full at 8
+            e = raises("timeout", tx.write_all, [b"z"] * 3, 6, 0.02)
+            assert e.done == 0
+            raises("wrong_operation", tx.try_push_some, [b""])
+            raises("wrong_operation", rx.try_pop_some, 1)
+            rx.shutdown()
+            assert tx.write_all([b"z"]) == 0
+
+
 def test_spsc_roles():
     n = name("roles")
     with Ring.create(n, ipcring.SPSC, 16, 8) as r:
@@ -227,6 +271,12 @@ def test_null_arguments():
     assert lib.ipcring_try_write(None, 0, None, 0) == lib.ipcring_write(None, 0, None, 0, 0) == null
     assert lib.ipcring_try_read(None, None, 0, None, None) == null
     assert lib.ipcring_read(None, None, 0, None, None, 0) == null
+    assert lib.ipcring_try_push_some(None, None, 0, None) == null
+    assert lib.ipcring_push_all(None, None, 0, None, 0) == null
+    assert lib.ipcring_try_pop_some(None, None, 0, None) == null
+    assert lib.ipcring_pop_some(None, None, 0, None, 0) == null
+    assert lib.ipcring_try_write_some(None, 0, None, 0, None) == null
+    assert lib.ipcring_write_all(None, 0, None, 0, None, 0) == null
     assert (lib.ipcring_ring_kind(None), lib.ipcring_capacity(None), lib.ipcring_slot_size(None),
             lib.ipcring_max_message(None)) == (0, 0, 0, 0)
     for f in ("close", "producer_free", "consumer_free", "producer_shutdown", "consumer_shutdown"):

@@ -8,9 +8,10 @@
         msg = rx.read(timeout=1.0)                  # (type, bytes); None once closed and drained
     ipcring.Ring.remove("log")
 
-Fixed-slot rings (SPSC, MPMC) carry `slot_size` bytes per slot: try_push/push, try_pop/pop.
-Message rings (SPSC_MSG, MPSC_MSG) carry 0..max_message bytes with a 32-bit type:
-try_write/write, try_read/read.
+Fixed-slot rings (SPSC, MPMC) carry `slot_size` bytes per slot: try_push/push, try_pop/pop,
+and in batches try_push_some/push_all, try_pop_some/pop_some. Message rings (SPSC_MSG,
+MPSC_MSG) carry 0..max_message bytes with a 32-bit type: try_write/write, try_read/read, and
+in batches try_write_some/write_all. A batch is one call into C for many messages.
 
 Conventions
   - Timeouts are in seconds (float): None waits forever, 0 does not wait.
@@ -99,9 +100,19 @@ for _name, _res, _args in [
     ("ipcring_write", _int, [_vp, _u32, _vp, _sz, _i64]),
     ("ipcring_try_read", _int, [_vp, _vp, _sz, _P(_u32), _P(_sz)]),
     ("ipcring_read", _int, [_vp, _vp, _sz, _P(_u32), _P(_sz), _i64]),
+    ("ipcring_try_push_some", _int, [_vp, _vp, _sz, _P(_sz)]),
+    ("ipcring_push_all", _int, [_vp, _vp, _sz, _P(_sz), _i64]),
+    ("ipcring_try_pop_some", _int, [_vp, _vp, _sz, _P(_sz)]),
+    ("ipcring_pop_some", _int, [_vp, _vp, _sz, _P(_sz), _i64]),
+    ("ipcring_try_write_some", _int, [_vp, _u32, _vp, _sz, _P(_sz)]),
+    ("ipcring_write_all", _int, [_vp, _u32, _vp, _sz, _P(_sz), _i64]),
 ]:
     _f = getattr(lib, _name)
     _f.restype, _f.argtypes = _res, _args
+
+
+class _Iovec(ctypes.Structure):  # ipcring_iovec
+    _fields_ = [("data", _vp), ("length", _sz)]
 
 
 def strerror(status):
@@ -117,11 +128,12 @@ def layout_version():
 
 
 class IpcringError(Exception):
-    """A failed call: .status (int), .name (ipcring_strerror of it), .message."""
+    """A failed call: .status (int), .name (ipcring_strerror of it), .message; for a batch
+    call, .done: how many of the batch went before it failed (else None)."""
 
-    def __init__(self, status, name, message):
+    def __init__(self, status, name, message, done=None):
         super().__init__(status, name, message)
-        self.status, self.name, self.message = status, name, message
+        self.status, self.name, self.message, self.done = status, name, message, done
 
     def __str__(self):
         return f"{self.name} ({self.status}): {self.message}"
@@ -131,10 +143,11 @@ class Timeout(IpcringError):
     """A blocking call's time ran out (status TIMEOUT)."""
 
 
-def _error(status, what):
+def _error(status, what, done=None):
     # Errors leave this thread's message; ring outcomes leave none (last_error is stale then).
     message = (last_error() or what) if status < 0 else what
-    return (Timeout if status == TIMEOUT else IpcringError)(status, strerror(status), message)
+    return (Timeout if status == TIMEOUT else IpcringError)(status, strerror(status), message,
+                                                            done)
 
 
 def _check(status, what):
@@ -279,6 +292,73 @@ class Producer(_Handle):
                              f"{len(data)} given")
         return data
 
+    def _slots(self, slots):
+        """A batch as one buffer: a bytes-like of whole slots, or a sequence of slots."""
+        if isinstance(slots, (bytes, bytearray, memoryview)):
+            data = _bytes(slots)
+        else:
+            data = b"".join(self._slot(s) for s in slots)
+        if self.slot_size and len(data) % self.slot_size:
+            raise ValueError(f"ring {self.name!r}: a batch is whole slots of {self.slot_size} "
+                             f"bytes, {len(data)} given")
+        return data, len(data) // self.slot_size if self.slot_size else len(slots)
+
+    def try_push_some(self, slots):
+        """Fixed-slot rings: pushes as many of `slots` as fit now, in order; returns how many.
+        slots: a sequence of slots, or one bytes-like of whole slots."""
+        data, n = self._slots(slots)
+        done = _sz()
+        status = lib.ipcring_try_push_some(self._handle(), data, n, ctypes.byref(done))
+        if status not in (OK, FULL):
+            raise _error(status, f"try_push_some to {self.name!r}", done.value)
+        return done.value
+
+    def push_all(self, slots, timeout=None):
+        """Fixed-slot rings: pushes all of `slots`, waiting for room; returns how many went
+        (fewer only once the consumer shut down). Raises Timeout (.done: how many went)."""
+        data, n = self._slots(slots)
+        done = _sz()
+        status = lib.ipcring_push_all(self._handle(), data, n, ctypes.byref(done), _ns(timeout))
+        if status not in (OK, CLOSED):
+            raise _error(status, f"push_all to {self.name!r} (timeout {timeout} s)", done.value)
+        return done.value
+
+    def _messages(self, messages):
+        data = [_bytes(m) for m in messages]
+        iov = (_Iovec * max(len(data), 1))()
+        for i, d in enumerate(data):  # `data` keeps the bytes alive while C reads them
+            iov[i].data, iov[i].length = ctypes.cast(ctypes.c_char_p(d), _vp), len(d)
+        return data, iov
+
+    def try_write_some(self, messages, type=0):
+        """Message rings: writes as many of `messages` (bytes-like) as fit now, in order, each
+        a message of `type`; returns how many. A message too long or a reserved type raises
+        (.done: how many went before it)."""
+        data, iov = self._messages(messages)
+        done = _sz()
+        status = lib.ipcring_try_write_some(self._handle(), _uint(type, 32, "type"), iov,
+                                            len(data), ctypes.byref(done))
+        if status not in (OK, FULL):
+            bad = data[done.value] if done.value < len(data) else b""
+            raise self._message_error(status, bad, type, f"try_write_some to {self.name!r}",
+                                      done.value)
+        return done.value
+
+    def write_all(self, messages, type=0, timeout=None):
+        """Message rings: writes all of `messages`, waiting for room; returns how many went
+        (fewer only once the consumer shut down). Raises Timeout, or for a message too long or
+        a reserved type (.done: how many went)."""
+        data, iov = self._messages(messages)
+        done = _sz()
+        status = lib.ipcring_write_all(self._handle(), _uint(type, 32, "type"), iov, len(data),
+                                       ctypes.byref(done), _ns(timeout))
+        if status not in (OK, CLOSED):
+            bad = data[done.value] if done.value < len(data) else b""
+            raise self._message_error(status, bad, type,
+                                      f"write_all to {self.name!r} (timeout {timeout} s)",
+                                      done.value)
+        return done.value
+
     def try_push(self, data):
         """Fixed-slot rings: True if pushed, False if the ring is full."""
         status = lib.ipcring_try_push(self._handle(), self._slot(data))
@@ -294,12 +374,12 @@ class Producer(_Handle):
             raise _error(status, f"push to {self.name!r} (timeout {timeout} s)")
         return Status(status)
 
-    def _message_error(self, status, data, type, what):
+    def _message_error(self, status, data, type, what, done=None):
         if status == Status.TOO_LONG:
             what += f": {len(data)} bytes, max_message is {self.max_message}"
         elif status == Status.BAD_TYPE:
             what += f": message type {type:#x} is reserved"
-        return _error(status, what)
+        return _error(status, what, done)
 
     def try_write(self, data, type=0):
         """Message rings: OK, or FULL if there is no room now."""
@@ -359,6 +439,34 @@ class Consumer(_Handle):
         if status == CLOSED:
             return None
         raise _error(status, f"pop from {self.name!r} (timeout {timeout} s)")
+
+    def _pop_some(self, call, count):
+        if count < 1:
+            raise ValueError(f"count={count}: give 1 or more")
+        buf, done = ctypes.create_string_buffer(count * self.slot_size), _sz()
+        status = call(buf, ctypes.byref(done))
+        k, n = self.slot_size, done.value
+        return status, [buf.raw[i * k:(i + 1) * k] for i in range(n)]
+
+    def try_pop_some(self, count):
+        """Fixed-slot rings: up to `count` slots (a list of bytes; empty if the ring is)."""
+        status, got = self._pop_some(
+            lambda buf, done: lib.ipcring_try_pop_some(self._handle(), buf, count, done), count)
+        if status not in (OK, EMPTY):
+            raise _error(status, f"try_pop_some from {self.name!r}")
+        return got
+
+    def pop_some(self, count, timeout=None):
+        """Fixed-slot rings: waits for a slot, then takes up to `count`: a list of bytes, or
+        None once the producer closed and the ring is drained."""
+        ns = _ns(timeout)
+        status, got = self._pop_some(
+            lambda buf, done: lib.ipcring_pop_some(self._handle(), buf, count, done, ns), count)
+        if status == OK:
+            return got
+        if status == CLOSED:
+            return None
+        raise _error(status, f"pop_some from {self.name!r} (timeout {timeout} s)")
 
     def _read(self, call):
         status = call()
