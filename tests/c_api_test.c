@@ -168,6 +168,7 @@ static void message_rings(ipcring_kind kind, const char* tag) {
 
   ipcring_consumer_shutdown(rx);
   CHECK_STATUS(ipcring_write(tx, 1, big, 100, -1), IPCRING_CLOSED);
+  CHECK_STATUS(ipcring_write(tx, 1, big, 100, 0), IPCRING_CLOSED); /* not a timeout */
   ipcring_producer_free(tx);
   ipcring_consumer_free(rx);
   ipcring_close(ring);
@@ -253,6 +254,31 @@ static void fixed_batches(ipcring_kind kind, const char* tag) {
   ipcring_consumer_shutdown(rx);
   CHECK_STATUS(ipcring_push_all(tx, q, 5, &done, -1), IPCRING_CLOSED);
   CHECK(done == 2);
+  CHECK_STATUS(ipcring_push(tx, q, 0), IPCRING_CLOSED); /* not a timeout */
+  CHECK_STATUS(ipcring_push_all(tx, q, 1, &done, 0), IPCRING_CLOSED);
+  ipcring_producer_free(tx);
+  ipcring_consumer_free(rx);
+  ipcring_close(ring);
+  ipcring_remove(name);
+
+  /* A batch longer than the library's chunks (an mpmc ring copies through 4 KiB at a time),
+   * from and to misaligned buffers. */
+  name = ring_name(kind == IPCRING_KIND_SPSC ? "spsc-long-batch" : "mpmc-long-batch");
+  CHECK_STATUS(ipcring_create(name, kind, 1024, 8, NULL, &ring), IPCRING_OK);
+  if (ring == NULL) return;
+  CHECK_STATUS(ipcring_producer_attach(ring, &tx), IPCRING_OK);
+  CHECK_STATUS(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
+  enum { long_n = 1000 };
+  static uint64_t values[long_n];
+  static unsigned char in[long_n * 8 + 1], back[long_n * 8 + 3];
+  for (uint64_t i = 0; i < long_n; ++i)
+    values[i] = i * 0x9E3779B97F4A7C15ull;
+  memcpy(in + 1, values, sizeof values);
+  CHECK_STATUS(ipcring_try_push_some(tx, in + 1, long_n, &done), IPCRING_OK);
+  CHECK(done == long_n);
+  CHECK_STATUS(ipcring_try_pop_some(rx, back + 3, long_n + 5, &done), IPCRING_OK);
+  CHECK(done == long_n);
+  CHECK(memcmp(back + 3, values, sizeof values) == 0);
   ipcring_producer_free(tx);
   ipcring_consumer_free(rx);
   ipcring_close(ring);
@@ -271,8 +297,8 @@ static void message_batches(ipcring_kind kind, const char* tag) {
   CHECK_STATUS(ipcring_producer_attach(ring, &tx), IPCRING_OK);
   CHECK_STATUS(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
 
-  /* 150 messages of 0-7 bytes: 2,400 bytes of records, over two 1 KiB reservations and three
-   * chunks of 64. */
+  /* 150 messages of 0-7 bytes: 2,248 bytes of records, more than two reservations of up to
+   * 1 KiB, and three chunks of 64 messages in the library. */
   enum { n = 150 };
   unsigned char data[n][8];
   ipcring_iovec msgs[n];
@@ -317,7 +343,8 @@ static void message_batches(ipcring_kind kind, const char* tag) {
   CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_OK);
   CHECK(type == 6 && len == 0);
 
-  /* Full: 1 KiB messages (1,032 bytes of record each), 7 of 10 fit in 8 KiB. */
+  /* Full: messages of 1,016 bytes (1 KiB records). 7 of 10 fit: the ring's 8 KiB holds 8 from
+   * the start of the buffer, but the records so far moved it, and a record does not wrap. */
   ipcring_iovec large[10];
   for (size_t i = 0; i < 10; ++i) {
     large[i].data = big;
@@ -328,9 +355,14 @@ static void message_batches(ipcring_kind kind, const char* tag) {
   CHECK_STATUS(ipcring_write_all(tx, 7, large, 10, &done, 1000000), IPCRING_TIMEOUT);
   CHECK(done == 0);
   CHECK_STATUS(ipcring_try_push_some(tx, big, 1, &done), IPCRING_E_WRONG_OPERATION);
+  /* A reader polling with timeout 0 learns that the producer closed once it has drained. */
+  ipcring_producer_shutdown(tx);
+  for (int i = 0; i < 7; ++i)
+    CHECK_STATUS(ipcring_read(rx, buf, sizeof buf, &type, &len, 0), IPCRING_OK);
+  CHECK_STATUS(ipcring_read(rx, buf, sizeof buf, &type, &len, 0), IPCRING_CLOSED);
   ipcring_consumer_shutdown(rx);
   CHECK_STATUS(ipcring_write_all(tx, 7, large, 10, &done, -1), IPCRING_CLOSED);
-  CHECK(done == 0);
+  CHECK(done == 8); /* the drained ring takes 8: room is used even after both sides closed */
   ipcring_producer_free(tx);
   ipcring_consumer_free(rx);
   ipcring_close(ring);
@@ -383,27 +415,48 @@ static pid_t* child_pid(void) {
 }
 #endif
 
-/* The child: produces 0, 1, ... through the named spsc ring, then shuts down. Exit code 0 if
- * every push succeeded. In batches: push_all of 1 to 37 at a time, and once 3,000 (more
- * than the ring holds, so the call waits for the consumer part way). */
-static int produce(const char* name, int batches) {
+/* The child: produces 0, 1, ... through the named ring, then shuts down. Exit code 0 if every
+ * call succeeded. Modes: "produce", single pushes; "produce-batches", push_all of 1 to 37 slots
+ * at a time, and once 3,000 (more than the ring holds, so the call waits part way);
+ * "produce-messages", write_all of 1 to 37 messages, each the 8-byte number and i % 9 more
+ * bytes, and once 3,000. */
+static int produce(const char* name, const char* mode) {
+  const int batches = strcmp(mode, "produce") != 0;
+  const int messages = strcmp(mode, "produce-messages") == 0;
   ipcring_ring* r = NULL;
   ipcring_producer* tx = NULL;
-  if (ipcring_open(name, IPCRING_KIND_SPSC, 8, &r) != IPCRING_OK) return 10;
+  if (ipcring_open(name, IPCRING_KIND_ANY, messages ? 0 : 8, &r) != IPCRING_OK) return 10;
   if (ipcring_producer_attach(r, &tx) != IPCRING_OK) return 11;
-  static uint64_t batch[3000];
+  static uint64_t slots[3000], payloads[3000][3];
+  static ipcring_iovec iov[3000];
+  int big_done = 0;
   for (uint64_t i = 0; i < k_two_process_count;) {
     if (!batches) {
       if (ipcring_push(tx, &i, 5000000000LL) != IPCRING_OK) return 12;
       ++i;
       continue;
     }
-    size_t k = i == 1000 ? 3000 : 1 + (size_t)(i % 37);
+    size_t k = 1 + (size_t)(i % 37);
+    if (!big_done && i >= 1000) {
+      big_done = 1;
+      k = 3000;
+    }
     if (k > k_two_process_count - i) k = (size_t)(k_two_process_count - i);
-    for (size_t j = 0; j < k; ++j)
-      batch[j] = i + j;
     size_t done = 0;
-    if (ipcring_push_all(tx, batch, k, &done, 5000000000LL) != IPCRING_OK || done != k) return 13;
+    int s;
+    if (messages) {
+      for (size_t j = 0; j < k; ++j) {
+        payloads[j][0] = payloads[j][1] = payloads[j][2] = i + j;
+        iov[j].data = payloads[j];
+        iov[j].length = 8 + (size_t)((i + j) % 9);
+      }
+      s = ipcring_write_all(tx, 3, iov, k, &done, 5000000000LL);
+    } else {
+      for (size_t j = 0; j < k; ++j)
+        slots[j] = i + j;
+      s = ipcring_push_all(tx, slots, k, &done, 5000000000LL);
+    }
+    if (s != IPCRING_OK || done != k) return 13;
     i += k;
   }
   ipcring_producer_shutdown(tx);
@@ -412,7 +465,7 @@ static int produce(const char* name, int batches) {
   return 0;
 }
 
-/* Starts this program again as "produce <name>" (or produce-batches); returns 0, or -1. */
+/* Starts this program again as "<mode> <name>" (produce()); returns 0, or -1. */
 static int run_producer_process(const char* self, const char* mode, const char* name) {
 #ifdef _WIN32
   (void)self;
@@ -450,30 +503,48 @@ static int wait_producer_process(void) {
 #endif
 }
 
-/* A child process produces the sequence numbers through an spsc ring of 8-byte slots; the
- * parent consumes them with blocking pops and checks every one. The parent keeps its handle
- * open throughout: on Windows a ring goes with its last handle. With `batches`, both sides
- * move them in batches (push_all, pop_some of up to 50). */
-static void two_processes(const char* self, int batches) {
-  const char* name = ring_name(batches ? "proc-batches" : "proc");
+/* A child process produces the sequence numbers (produce(), `mode` says how) through a ring of
+ * `kind`; the parent consumes them with blocking calls and checks every one: with pop, with
+ * pop_some of up to 50 when the child sends batches, with read for messages. The parent keeps
+ * its handle open throughout: on Windows a ring goes with its last handle. */
+static void two_processes(const char* self, ipcring_kind kind, const char* mode) {
+  const int messages = kind == IPCRING_KIND_SPSC_MSG || kind == IPCRING_KIND_MPSC_MSG;
+  const int batches = strcmp(mode, "produce") != 0;
+  char tag[48];
+  snprintf(tag, sizeof tag, "proc-%d-%s", (int)kind, mode);
+  const char* name = ring_name(tag);
   ipcring_ring* ring = NULL;
-  CHECK_STATUS(ipcring_create(name, IPCRING_KIND_SPSC, 1024, 8, NULL, &ring), IPCRING_OK);
+  CHECK_STATUS(ipcring_create(name, kind, messages ? 4096 : 1024, messages ? 0 : 8, NULL, &ring),
+               IPCRING_OK);
   if (ring == NULL) return;
-  CHECK(run_producer_process(self, batches ? "produce-batches" : "produce", name) == 0);
+  CHECK(run_producer_process(self, mode, name) == 0);
   ipcring_consumer* rx = NULL;
   CHECK_STATUS(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
   uint64_t expect = 0, v[50];
   size_t got = 0;
   int s;
-  while ((s = batches ? ipcring_pop_some(rx, v, 50, &got, 5000000000LL)
-                      : ipcring_pop(rx, v, 5000000000LL)) == IPCRING_OK) {
-    if (!batches) got = 1;
+  for (;;) {
+    if (messages) {
+      uint32_t type = 0;
+      size_t len = 0;
+      s = ipcring_read(rx, v, sizeof v, &type, &len, 5000000000LL);
+      if (s == IPCRING_OK) {
+        CHECK(type == 3 && len == 8 + v[0] % 9);
+        got = 1;
+      }
+    } else if (batches) {
+      s = ipcring_pop_some(rx, v, 50, &got, 5000000000LL);
+    } else {
+      s = ipcring_pop(rx, v, 5000000000LL);
+      got = 1;
+    }
+    if (s != IPCRING_OK) break;
     CHECK(got >= 1 && got <= 50);
     size_t i = 0;
     while (i < got && v[i] == expect + i)
       ++i;
     if (i != got) {
-      fprintf(stderr, "two_processes: got %llu, expected %llu\n", (unsigned long long)v[i],
+      fprintf(stderr, "two_processes %s: got %llu, expected %llu\n", tag, (unsigned long long)v[i],
               (unsigned long long)(expect + i));
       ++failures;
       break;
@@ -489,8 +560,7 @@ static void two_processes(const char* self, int batches) {
 }
 
 int main(int argc, char** argv) {
-  if (argc == 3 && strcmp(argv[1], "produce") == 0) return produce(argv[2], 0);
-  if (argc == 3 && strcmp(argv[1], "produce-batches") == 0) return produce(argv[2], 1);
+  if (argc == 3 && strncmp(argv[1], "produce", 7) == 0) return produce(argv[2], argv[1]);
   fixed_slot_rings(IPCRING_KIND_SPSC, "spsc");
   fixed_slot_rings(IPCRING_KIND_MPMC, "mpmc");
   message_rings(IPCRING_KIND_SPSC_MSG, "spsc-msg");
@@ -500,8 +570,11 @@ int main(int argc, char** argv) {
   message_batches(IPCRING_KIND_SPSC_MSG, "spsc-msg-batches");
   message_batches(IPCRING_KIND_MPSC_MSG, "mpsc-msg-batches");
   setup_errors();
-  two_processes(argv[0], 0);
-  two_processes(argv[0], 1);
+  two_processes(argv[0], IPCRING_KIND_SPSC, "produce");
+  two_processes(argv[0], IPCRING_KIND_SPSC, "produce-batches");
+  two_processes(argv[0], IPCRING_KIND_MPMC, "produce-batches");
+  two_processes(argv[0], IPCRING_KIND_SPSC_MSG, "produce-messages");
+  two_processes(argv[0], IPCRING_KIND_MPSC_MSG, "produce-messages");
   if (failures != 0) {
     fprintf(stderr, "c_api_test: %d check(s) failed\n", failures);
     return 1;

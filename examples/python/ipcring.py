@@ -294,9 +294,9 @@ class Producer(_Handle):
 
     def _slots(self, slots):
         """A batch as one buffer: a bytes-like of whole slots, or a sequence of slots."""
-        if isinstance(slots, (bytes, bytearray, memoryview)):
-            data = _bytes(slots)
-        else:
+        try:
+            data = memoryview(slots).tobytes()  # any bytes-like object: bytes, array, ...
+        except TypeError:
             data = b"".join(self._slot(s) for s in slots)
         if self.slot_size and len(data) % self.slot_size:
             raise ValueError(f"ring {self.name!r}: a batch is whole slots of {self.slot_size} "
@@ -446,7 +446,8 @@ class Consumer(_Handle):
         buf, done = ctypes.create_string_buffer(count * self.slot_size), _sz()
         status = call(buf, ctypes.byref(done))
         k, n = self.slot_size, done.value
-        return status, [buf.raw[i * k:(i + 1) * k] for i in range(n)]
+        raw = ctypes.string_at(buf, n * k)  # one copy: buf.raw would copy the whole buffer
+        return status, [raw[i * k:(i + 1) * k] for i in range(n)]
 
     def try_pop_some(self, count):
         """Fixed-slot rings: up to `count` slots (a list of bytes; empty if the ring is)."""

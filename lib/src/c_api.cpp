@@ -65,12 +65,12 @@ nanoseconds to_timeout(std::int64_t ns) noexcept {
 }
 
 // A blocking call's time. The clock is read only once a wait is needed (a vDSO call costs
-// 20-50 ns in a VM), so the first call of left() starts it.
+// 20-50 ns in a VM), so the first call of left() starts it. Once it has run out, left() is 0:
+// the wait then still looks once, so that a closed peer reads as closed, not as a timeout.
 class time_budget {
  public:
   explicit time_budget(std::int64_t ns) noexcept : timeout_(to_timeout(ns)) {}
-  // What is left; nothing once it has run out.
-  std::optional<nanoseconds> left() noexcept {
+  nanoseconds left() noexcept {
     if (timeout_ == nanoseconds::max()) return timeout_;
     const auto now = clock::now();
     if (!started_) {
@@ -78,8 +78,7 @@ class time_budget {
       deadline_ =
           timeout_ > clock::time_point::max() - now ? clock::time_point::max() : now + timeout_;
     }
-    if (now >= deadline_) return std::nullopt;
-    return deadline_ - now;
+    return now >= deadline_ ? nanoseconds::zero() : deadline_ - now;
   }
 
  private:
@@ -247,7 +246,7 @@ struct spsc_fixed_consumer final : fixed_consumer {
 };
 
 // mpmc: through a local copy (the C buffer need not be aligned for Slot); batches through a
-// local array of about 4 KiB.
+// local array of about 4 KiB (one slot, where a slot is larger).
 template <class Slot>
 constexpr std::size_t k_chunk_slots = sizeof(Slot) >= 4096 ? 1 : 4096 / sizeof(Slot);
 
@@ -820,9 +819,7 @@ int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity, uint32_t* t
   for (;;) {
     const int s = ipcring_try_read(c, buffer, capacity, type, length);
     if (s != IPCRING_EMPTY) return s;
-    const auto left = time.left();
-    if (!left) return IPCRING_TIMEOUT;
-    const wait_result r = c->msg->wait_readable(*left);
+    const wait_result r = c->msg->wait_readable(time.left());
     if (r != wait_result::ok) return from(r);
   }
 }
@@ -849,12 +846,7 @@ int ipcring_push_all(ipcring_producer* p, const void* slots, size_t count, size_
     n += p->fixed->try_push_some(from_bytes + n * p->slot_size, count - n);
     if (n == count) break;
     // Full: wait as push() does, and push the next slot when there is room.
-    const auto left = time.left();
-    if (!left) {
-      status = IPCRING_TIMEOUT;
-      break;
-    }
-    const wait_result r = p->fixed->push(from_bytes + n * p->slot_size, *left);
+    const wait_result r = p->fixed->push(from_bytes + n * p->slot_size, time.left());
     if (r != wait_result::ok) {
       status = from(r);
       break;
@@ -921,13 +913,9 @@ int ipcring_write_all(ipcring_producer* p, uint32_t type, const ipcring_iovec* m
         with_msg(p, [&](auto& tx) { return tx.try_write_some(type, chunk.spans(), &s); });
     if (w == 0 && s == msg_status::full) {
       // Full: wait as write() does until the first fits.
-      const auto left = time.left();
-      if (!left) {
-        status = IPCRING_TIMEOUT;
-        break;
-      }
+      const nanoseconds left = time.left();
       wait_result r = wait_result::ok;
-      w = with_msg(p, [&](auto& tx) { return tx.write_some(type, chunk.spans(), *left, &r, &s); });
+      w = with_msg(p, [&](auto& tx) { return tx.write_some(type, chunk.spans(), left, &r, &s); });
       if (r != wait_result::ok) {
         status = from(r);
         break;
@@ -936,6 +924,10 @@ int ipcring_write_all(ipcring_producer* p, uint32_t type, const ipcring_iovec* m
     n += w;
     if (s != msg_status::ok && s != msg_status::full) {
       status = from(s);
+      break;
+    }
+    if (w == 0) {  // cannot happen: a write that waited wrote the first or said why not
+      status = fail(IPCRING_E_INTERNAL, "write_all: the ring took nothing and gave no reason");
       break;
     }
   }

@@ -185,20 +185,20 @@ IPCRING_API int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity,
                              size_t* length, int64_t timeout_ns);
 
 /* Batches: one call, and one publication of the ring's index a part, for many slots or
- * messages. *done (pushed, popped, written) says how many went, in order, whatever the status; it
- * may be NULL.
+ * messages. *done (pushed, popped, written) says how many went, in order, whatever the status;
+ * it may be NULL. The blocking forms' timeout_ns is for the whole batch, counted from the
+ * first wait. Like the try_ calls, they use the room there is even after this side's own
+ * shutdown; they return IPCRING_CLOSED only where they would wait.
  *
  * Fixed-slot rings: `slots` holds `count` slots back to back, count * slot_size bytes (any
  * alignment).
  *   try_push_some: pushes as many as there is room for now. IPCRING_OK if all went, else
  *     IPCRING_FULL.
- *   push_all: pushes all of them, waiting for room as push does, within timeout_ns for the
- *     whole batch. IPCRING_OK, else why the rest did not go (IPCRING_TIMEOUT, IPCRING_CLOSED,
- *     IPCRING_PEER_DEAD) with *done telling how many did.
+ *   push_all: pushes all of them, waiting for room as push does. IPCRING_OK, else why the
+ *     rest did not go (IPCRING_TIMEOUT, IPCRING_CLOSED, IPCRING_PEER_DEAD).
  *   try_pop_some: pops up to `count`, as many as there are. IPCRING_OK if it popped at least
- *     one, else IPCRING_EMPTY.
- *   pop_some: waits within timeout_ns for the first, then as try_pop_some. IPCRING_OK, or as
- *     ipcring_pop. */
+ *     one (or count is 0), else IPCRING_EMPTY.
+ *   pop_some: waits for the first, then as try_pop_some. IPCRING_OK, or as ipcring_pop. */
 IPCRING_API int ipcring_try_push_some(ipcring_producer* p, const void* slots, size_t count,
                                       size_t* done);
 IPCRING_API int ipcring_push_all(ipcring_producer* p, const void* slots, size_t count, size_t* done,
@@ -218,11 +218,11 @@ typedef struct ipcring_iovec {
  *   try_write_some: writes as many as fit now. IPCRING_OK if all went, else the status of
  *     the first that did not (IPCRING_FULL, IPCRING_TOO_LONG, IPCRING_BAD_TYPE,
  *     IPCRING_CORRUPTED); the messages after it are not tried.
- *   write_all: writes all of them, waiting for room as write does, within timeout_ns for the
- *     whole batch. IPCRING_OK, else why the rest did not go (IPCRING_TOO_LONG, IPCRING_BAD_TYPE,
- *     IPCRING_CORRUPTED, IPCRING_TIMEOUT, IPCRING_CLOSED, IPCRING_PEER_DEAD).
- * On an mpsc_msg ring each call reserves room for up to capacity / 8 bytes of records with one
- * atomic operation on the shared tail, where single writes take one each. */
+ *   write_all: writes all of them, waiting for room as write does. IPCRING_OK, else why the
+ *     rest did not go (IPCRING_TOO_LONG, IPCRING_BAD_TYPE, IPCRING_CORRUPTED, IPCRING_TIMEOUT,
+ *     IPCRING_CLOSED, IPCRING_PEER_DEAD).
+ * On an mpsc_msg ring, up to 64 messages and capacity / 8 bytes of records take one atomic
+ * operation on the shared tail, where single writes take one each. */
 IPCRING_API int ipcring_try_write_some(ipcring_producer* p, uint32_t type,
                                        const ipcring_iovec* messages, size_t count, size_t* done);
 IPCRING_API int ipcring_write_all(ipcring_producer* p, uint32_t type, const ipcring_iovec* messages,

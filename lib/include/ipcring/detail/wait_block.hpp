@@ -185,10 +185,13 @@ wait_result retry_until(const wait_scope& w, const wait_policy& p, std::chrono::
   const auto deadline = deadline_in(timeout);
   for (;;) {
     const auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= std::chrono::steady_clock::duration::zero()) return wait_result::timeout;
-    const wait_result r = wait_for(w, p, left, hint);
+    const bool last = left <= std::chrono::steady_clock::duration::zero();
+    // Out of time, wait_for still looks once: a closed or dead peer says so, as wait_for
+    // itself does, rather than a timeout.
+    const wait_result r = wait_for(w, p, last ? std::chrono::nanoseconds::zero() : left, hint);
     if (r != wait_result::ok) return r;
     if (attempt()) return wait_result::ok;
+    if (last) return wait_result::timeout;
   }
 }
 
