@@ -35,13 +35,16 @@ struct fixture {
     ctl().tail.store(pos);
     ctl().head.store(pos);
   }
+  // The single producer's role as a holder killed would leave it: naming a process that is gone.
+  void kill_producer() { ctl().producer_owner.store(k_dead_owner); }
+  static constexpr u64 k_dead_owner = 0x7ffffff0u | (u64{1} << 32);  // no such process
   heap_bytes mem;
   Ring ring;
 };
 
 // The claim of a producer that died holding it: endpoint record `r` names [first, first + count).
 void name_dead_claim(endpoint_record& r, u64 first, u64 count) {
-  r.owner.store(0x7ffffff0u | (u64{1} << 32));  // no such process
+  r.owner.store(fixture<mpsc_msg_ring>::k_dead_owner);
   r.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
   r.claim_count.store(count);
   r.claim_first.store(first + 1);
@@ -695,6 +698,7 @@ TEST(msg_ring, a_new_single_producer_continues_after_records_its_predecessor_com
     ASSERT_EQ(tx.try_write(2, bytes_of("second")), msg_status::ok);
   }
   f.ctl().tail.store(0);  // killed after committing, before storing tail
+  f.kill_producer();
   auto rx = f.ring.consumer();
   std::vector<std::string> got;
   EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }, 1), 1u);  // "first" read
@@ -723,6 +727,7 @@ TEST(msg_ring, a_new_single_producer_clears_what_a_killed_predecessor_left_unpub
       const std::uint32_t type = 3;
       std::memcpy(f.data() + b + 4, &type, 4);
     }
+    f.kill_producer();
     auto tx = f.ring.producer();
     auto rx = f.ring.consumer();
     ASSERT_EQ(tx.try_write(3, {}), msg_status::ok);  // an 8-byte record at t
@@ -746,10 +751,39 @@ TEST(msg_ring, a_new_single_producer_clears_nothing_the_consumer_has_not_read) {
       ASSERT_EQ(tx.try_write(4, bytes_of(sent.back())), msg_status::ok);
     }
   }
+  f.kill_producer();
   auto tx = f.ring.producer();  // takes over at 1472, 64 bytes before the first unread record
   auto rx = f.ring.consumer();
   EXPECT_EQ(read_all(rx), sent);
   EXPECT_FALSE(rx.corrupted());
+}
+
+// A producer that released the role left nothing unpublished (an open claim ended as padding),
+// so its successor writes nothing ahead of its position: a clearing of capacity / 8 bytes at
+// every open would cost 1 GiB of writes in the largest ring. Only a takeover from a dead holder
+// clears.
+TEST(msg_ring, a_new_single_producer_after_a_clean_release_writes_nothing_ahead) {
+  fixture<spsc_msg_ring> f(1024);
+  {
+    auto tx = f.ring.producer();
+    ASSERT_EQ(tx.try_write(1, bytes_of("first")), msg_status::ok);
+    auto c = tx.try_claim(1, 40);  // left open: ends as padding when the producer goes
+    ASSERT_TRUE(c);
+  }
+  ASSERT_EQ(f.ctl().producer_owner.load(), 0u);
+  const u64 tail = f.ctl().tail.load();
+  ASSERT_EQ(tail, 16u + 48u);               // "first", then the padding of the aborted claim
+  std::memset(f.data() + tail, 0x5A, 128);  // stands for what the free space holds
+  {
+    auto tx = f.ring.producer();
+    for (u64 i = 0; i < 128; ++i)
+      ASSERT_EQ(std::to_integer<int>(f.data()[tail + i]), 0x5A) << i;
+  }
+  std::memset(f.data() + tail, 0x5A, 128);
+  f.kill_producer();
+  auto tx = f.ring.producer();
+  for (u64 i = 0; i < 128; ++i)
+    ASSERT_EQ(std::to_integer<int>(f.data()[tail + i]), 0) << i;
 }
 
 // The same takeover while the consumer is halfway through giving back what it read: it has
@@ -763,6 +797,7 @@ TEST(msg_ring, a_new_single_producer_continues_after_a_release_in_progress) {
     ASSERT_EQ(tx.try_write(2, bytes_of("second")), msg_status::ok);  // 8 + 6 bytes: 16
   }
   f.ctl().tail.store(0);  // killed after committing, before storing tail
+  f.kill_producer();
   auto rx = f.ring.consumer();
   std::vector<std::string> got;
   EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 2u);  // held: head is 0

@@ -357,13 +357,15 @@ class msg_producer {
   static constexpr int k_max_retries = 1024;
 
   msg_producer(detail::attachment_ptr seg, const wait_policy& wait) : seg_(std::move(seg)) {
+    bool took_over = false;  // single producer: the role's holder died
     auto& reg = *reinterpret_cast<registry_control*>(seg_->control());
     ctl_ = &reg.base;
     if constexpr (MultiProducer) {
       lease_ =
           detail::role_lease::register_endpoint(reg, endpoint_role::producer, seg_->name, &record_);
     } else {
-      lease_ = detail::role_lease::acquire(ctl_->producer_owner, "producer", seg_->name);
+      lease_ =
+          detail::role_lease::acquire(ctl_->producer_owner, "producer", seg_->name, &took_over);
     }
     data_ = seg_->data();
     mask_ = seg_->spec.capacity - 1;
@@ -376,7 +378,9 @@ class msg_producer {
                   "producer of '" + seg_->name + "': tail=" + std::to_string(tail_) +
                       ", head=" + std::to_string(head_cache_) + " are inconsistent");
     }
-    if constexpr (!MultiProducer) clear_abandoned();
+    if constexpr (!MultiProducer) {
+      if (took_over) clear_abandoned();
+    }
     fast_notify_ = detail::register_fast_notifier();
     policy_ = wait;
     scope_ = {&ctl_->space_wait, &ctl_->producer_closed, &ctl_->consumer_closed,
@@ -449,13 +453,15 @@ class msg_producer {
     }
     return b;
   }
-  // Single producer taking over: a predecessor killed while it filled a record (the copy of
-  // try_write, a claim, a batch past the records it published) left bytes at tail_ that no
-  // length word covers. Our first record there may be shorter, and the consumer would take
-  // what lies after it for records (a phantom message, or a corrupt ring). Zero what it may
-  // have written: one reservation, at most capacity / 8 bytes, before the end of the buffer
-  // and within the space the consumer released (head_cache_, loaded after resume_position()).
-  // At every open of a producer: capacity / 8 bytes written (1 GiB in the largest ring).
+  // Single producer taking over from a dead one: a predecessor killed while it filled a
+  // record (the copy of try_write, a claim, a batch past the records it published) left bytes
+  // at tail_ that no length word covers. Our first record there may be shorter, and the
+  // consumer would take what lies after it for records (a phantom message, or a corrupt
+  // ring). Zero what it may have written: one reservation, at most capacity / 8 bytes, before
+  // the end of the buffer and within the space the consumer released (head_cache_, loaded
+  // after resume_position()). Up to capacity / 8 bytes written (1 GiB in the largest ring),
+  // only after a death: a producer that released the role left nothing (an open claim ends
+  // as padding, a write or batch ends within the call).
   void clear_abandoned() noexcept {
     const std::uint64_t index = tail_ & mask_;
     const std::uint64_t n =
