@@ -12,8 +12,11 @@
 #endif
 #ifdef __linux__
 #include <linux/capability.h>
+#include <sched.h>
+#include <sys/mount.h>
 #endif
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 
@@ -333,6 +336,41 @@ TEST(map_view, huge_pages_where_offered_and_a_reason_where_not) {
     EXPECT_EQ(huge, 0u) << why;
   }
 }
+
+#if defined(__linux__)
+// Where /dev/shm is no mount of its own but a directory in another (as in some containers),
+// huge_page_support() names the mount that holds it. A child, in a mount namespace of its own
+// whose mounts are private (so that nothing it does reaches the machine's), takes the mounts
+// off /dev/shm and asks.
+TEST(map_view, huge_page_support_names_the_mount_that_holds_a_plain_dev_shm) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  child_process child([&] {
+    ::close(fds[0]);
+    if (::unshare(CLONE_NEWNS) != 0) return 10;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 10;
+    while (::umount2("/dev/shm", MNT_DETACH) == 0) {
+    }
+    if (errno != EINVAL) return 10;  // EINVAL: no longer a mount point
+    const std::string why = huge_page_support();
+    return ::write(fds[1], why.data(), why.size()) == static_cast<ssize_t>(why.size()) ? 0 : 11;
+  });
+  ::close(fds[1]);
+  std::string why;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    why.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  const int rc = child.exit_code();
+  if (rc == 10) GTEST_SKIP() << "no mount namespace of its own here (needs root, one thread)";
+  ASSERT_EQ(rc, 0);
+  if (why.empty() || why.find("shmem_enabled") != std::string::npos) {
+    GTEST_SKIP() << "shmem_enabled decides for every mount here: '" << why << "'";
+  }
+  EXPECT_NE(why.find("/dev/shm is a directory in the "), std::string::npos) << why;
+  EXPECT_NE(why.find(" at /"), std::string::npos) << why;  // /dev, or /
+}
+#endif
 
 // A huge page covers a whole aligned huge page of the segment: a ring that asks for them gets
 // a segment of whole huge pages where they are offered (its own size where they are not).

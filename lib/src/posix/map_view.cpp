@@ -150,12 +150,19 @@ bool can_populate() {
 #endif
 }
 
-// The huge= option of the tmpfs mounted at /dev/shm (the last mount there is the one in use):
-// "never" when it has none (tmpfs' default), "" when /dev/shm is no tmpfs or is not found.
-std::string dev_shm_huge_option() {
+// The mount that holds /dev/shm: the one at /dev/shm, else the one at its longest parent
+// (/dev, /), as a container may leave /dev/shm a plain directory. The last line for a mount
+// point is the mount in use. Empty when /proc/self/mountinfo cannot be read.
+struct shm_mount {
+  std::string point;   // "/dev/shm", "/dev", "/", ...
+  std::string fstype;  // "tmpfs", "overlay", ...
+  std::string huge;    // tmpfs' huge= option: "never" (its default), "advise", ...
+};
+shm_mount dev_shm_mount() {
+  shm_mount best;
   std::FILE* f = std::fopen("/proc/self/mountinfo", "re");
-  if (f == nullptr) return {};
-  std::string found;
+  if (f == nullptr) return best;
+  const std::string_view shm = k_shm_dir;
   char line[4096];
   while (std::fgets(line, sizeof line, f) != nullptr) {
     // "id parent major:minor root mount-point options [tags] - fstype source super-options"
@@ -163,20 +170,26 @@ std::string dev_shm_huge_option() {
     std::size_t pos = 0;
     for (int field = 0; field < 4 && pos != std::string::npos; ++field)
       pos = l.find(' ', pos + 1);
-    if (pos == std::string::npos ||
-        l.compare(pos + 1, l.find(' ', pos + 1) - pos - 1, k_shm_dir) != 0)
-      continue;
+    if (pos == std::string::npos) continue;
+    const std::size_t end = l.find(' ', pos + 1);
+    const std::string point = l.substr(pos + 1, end - pos - 1);
+    const bool holds = point == "/" || shm == point ||
+                       (shm.substr(0, point.size()) == point && shm[point.size()] == '/');
+    if (!holds || point.size() < best.point.size()) continue;
     const std::size_t dash = l.find(" - ", pos);
     if (dash == std::string::npos) continue;
-    if (l.compare(dash + 3, 6, "tmpfs ") != 0) {
-      found.clear();
-      continue;
+    shm_mount m;
+    m.point = point;
+    m.fstype = l.substr(dash + 3, l.find(' ', dash + 3) - dash - 3);
+    if (m.fstype == "tmpfs") {
+      const std::size_t h = l.find("huge=", dash);
+      m.huge =
+          h == std::string::npos ? "never" : l.substr(h + 5, l.find_first_of(", \n", h) - h - 5);
     }
-    const std::size_t h = l.find("huge=", dash);
-    found = h == std::string::npos ? "never" : l.substr(h + 5, l.find_first_of(", \n", h) - h - 5);
+    best = std::move(m);
   }
   std::fclose(f);
-  return found;
+  return best;
 }
 }  // namespace
 
@@ -194,7 +207,8 @@ std::string huge_page_support() {
   const std::string active =
       open != std::string::npos && close > open ? s.substr(open + 1, close - open - 1) : s;
   if (active == "deny") return std::string(knob) + " is 'deny': no huge pages for shared memory";
-  const std::string huge = dev_shm_huge_option();
+  const shm_mount m = dev_shm_mount();
+  const std::string& huge = m.huge;
   if (huge == "always" || huge == "within_size" || huge == "advise" || active == "force") {
     if (!can_populate()) {
       return "this kernel cannot populate a mapping before use (MADV_POPULATE_WRITE, Linux "
@@ -202,9 +216,18 @@ std::string huge_page_support() {
     }
     return {};
   }
-  if (huge.empty()) return "/dev/shm is not a tmpfs mount here: no huge pages for shared memory";
-  return "/dev/shm is mounted with huge=" + huge +
-         ": shared memory gets no huge pages (as root: mount -o remount,huge=advise /dev/shm)";
+  if (m.point.empty()) return "no mount holding /dev/shm in /proc/self/mountinfo: no huge pages";
+  const std::string shm = k_shm_dir;
+  if (m.fstype != "tmpfs") {
+    return shm +
+           (m.point == shm ? " is a " + m.fstype + " mount"
+                           : " is a directory in the " + m.fstype + " mount at " + m.point) +
+           ", not a tmpfs: no huge pages for shared memory";
+  }
+  return shm + (m.point == shm ? "" : " is a directory in the tmpfs at " + m.point + ", which") +
+         " is mounted with huge=" + huge +
+         ": shared memory gets no huge pages (as root: mount -o remount,huge=advise " + m.point +
+         ")";
 }
 
 std::size_t huge_page_size() {
