@@ -255,6 +255,8 @@ def test_peer_dead():
             assert got == (b"12345678" if slot else (3, b"dying words")), got
             e = raises("peer_dead", rx.pop if slot else rx.read, 5.0)
             assert e.status == Status.PEER_DEAD
+            if slot:  # a batch pop says the same
+                assert raises("peer_dead", rx.pop_some, 4, 5.0).status == Status.PEER_DEAD
             r.producer().close()
 
 
