@@ -393,6 +393,13 @@ class Report:
         if c.get("placement") == "far":
             warnings.append("**Note:** placement is \"far\": the two cores are distant, round "
                             "trips are several times those of a \"near\" run.")
+        elif c.get("placement") == "close":
+            warnings.append("**Note:** placement is \"close\": the floor is below that of near "
+                            "cores (the two vCPUs likely share a physical core): its figures "
+                            "compare with neither near nor far runs.")
+        elif c.get("placement") == "unknown":
+            warnings.append("**Note:** placement is \"unknown\": the floor probe at the start "
+                            "failed.")
         loadavg = c.get("load_avg") or [0]
         if c.get("num_cpus") and loadavg[0] > 0.5 * c["num_cpus"]:
             warnings.append(f"**Note:** the machine was busy when the run started (load average "

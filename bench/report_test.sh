@@ -99,6 +99,14 @@ python3 "$report" "$tmp/moved.json" --out "$tmp/b" >/dev/null
 has "$tmp/b/report.md" "**Warning:** the floor moved during the run: 93.8 ns at the start, 380.0 ns"
 has "$tmp/b/report.md" "| floor did not move (max / min of start and end) | 4.05x"
 has "$tmp/b/report.md" 'placement is "far"'
+python3 - "$fixture" "$tmp/close.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["context"]["placement"] = "close"
+json.dump(d, open(sys.argv[2], "w"))
+EOF
+python3 "$report" "$tmp/close.json" --out "$tmp/b2" >/dev/null
+has "$tmp/b2/report.md" 'placement is "close"'
 
 # 3. Per-repetition entries alone (no aggregates): the same medians, the same ratios.
 python3 - "$fixture" "$tmp/reps.json" <<'EOF'

@@ -231,10 +231,10 @@ TEST(mpmc_ring, dead_endpoint_records_are_reused_unless_they_name_a_claim) {
   auto& r0 = f.reg().endpoints[0];
   auto& r1 = f.reg().endpoints[1];
   for (auto& r : f.reg().endpoints)
-    r.owner.store(0x7ffffff0u | (u64{1} << 32));  // all dead
-  r0.claim_first.store(5);                        // died mid-claim: kept for recovery
+    r.owner.store(k_dead_owner);  // all dead
+  r0.claim_first.store(5);        // died mid-claim: kept for recovery
   auto tx = f.ring.producer();
-  EXPECT_EQ(r0.owner.load(), 0x7ffffff0u | (u64{1} << 32));
+  EXPECT_EQ(r0.owner.load(), k_dead_owner);
   EXPECT_EQ(static_cast<std::uint32_t>(r1.owner.load()), detail::current_pid());
 }
 
@@ -271,12 +271,10 @@ TEST(mpmc_ring, blocking_calls_time_out_and_see_close) {
   closer.join();
 }
 
-constexpr u64 k_dead = 0x7ffffff0u | (u64{1} << 32);  // an identity no process has
-
 // Makes endpoint record `i` say that a dead process of `role` claimed `count` tickets at `first`.
 void dead_claim(fixture& f, int i, endpoint_role role, u64 first, u64 count) {
   auto& r = f.reg().endpoints[i];
-  r.owner.store(k_dead);
+  r.owner.store(k_dead_owner);
   r.role.store(static_cast<std::uint32_t>(role));
   r.claim_count.store(count);
   r.claim_first.store(first + 1);

@@ -37,14 +37,13 @@ struct fixture {
   }
   // The single producer's role as a holder killed would leave it: naming a process that is gone.
   void kill_producer() { ctl().producer_owner.store(k_dead_owner); }
-  static constexpr u64 k_dead_owner = 0x7ffffff0u | (u64{1} << 32);  // no such process
   heap_bytes mem;
   Ring ring;
 };
 
 // The claim of a producer that died holding it: endpoint record `r` names [first, first + count).
 void name_dead_claim(endpoint_record& r, u64 first, u64 count) {
-  r.owner.store(fixture<mpsc_msg_ring>::k_dead_owner);
+  r.owner.store(k_dead_owner);
   r.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
   r.claim_count.store(count);
   r.claim_first.store(first + 1);

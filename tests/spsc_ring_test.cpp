@@ -487,8 +487,7 @@ TEST(spsc_ring, new_holder_continues_from_the_shared_indices) {
 
 TEST(spsc_ring, role_held_by_a_dead_process_is_taken_over) {
   fixture f(8);
-  // An identity no live process has: pid 0x7ffffff0 is above any pid_max.
-  f.ctl().producer_owner.store(0x7ffffff0u | (u64{12345} << 32));
+  f.ctl().producer_owner.store(k_dead_owner);
   EXPECT_NO_THROW((void)f.ring.producer());
 }
 

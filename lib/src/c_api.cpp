@@ -23,15 +23,15 @@
 #include <type_traits>
 #include <utility>
 
+#include "c_api_internal.hpp"
 #include "ipcring/inspect.hpp"
 #include "ipcring/ipcring.hpp"
 
 namespace {
-
-using namespace ipcring;
-using std::chrono::nanoseconds;
-
 thread_local std::string t_last_error;
+}  // namespace
+
+namespace ipcring::c_api {
 
 int fail(int status, const char* message) noexcept {
   try {
@@ -44,6 +44,22 @@ int fail(int status, const char* message) noexcept {
 int fail(int status, const std::string& message) noexcept {
   return fail(status, message.c_str());
 }
+
+int null_argument(const char* what) noexcept {
+  fail(IPCRING_E_NULL_ARGUMENT, "a required argument is NULL: ");
+  try {
+    t_last_error += what;
+  } catch (...) {
+  }
+  return IPCRING_E_NULL_ARGUMENT;
+}
+
+}  // namespace ipcring::c_api
+
+namespace {
+
+using namespace ipcring;
+using namespace ipcring::c_api;
 
 template <class F>
 int guarded(F&& f) noexcept {
@@ -58,68 +74,6 @@ int guarded(F&& f) noexcept {
   } catch (...) {
     return fail(IPCRING_E_INTERNAL, "unknown exception");
   }
-}
-
-nanoseconds to_timeout(std::int64_t ns) noexcept {
-  return ns < 0 ? nanoseconds::max() : nanoseconds(ns);
-}
-
-// A blocking call's time. The clock is read only once a wait is needed (a vDSO call costs
-// 20-50 ns in a VM), so the first call of left() starts it. Once it has run out, left() is 0:
-// the wait then still looks once, so that a closed peer reads as closed, not as a timeout.
-class time_budget {
- public:
-  explicit time_budget(std::int64_t ns) noexcept : timeout_(to_timeout(ns)) {}
-  nanoseconds left() noexcept {
-    if (timeout_ == nanoseconds::max()) return timeout_;
-    const auto now = clock::now();
-    if (!started_) {
-      started_ = true;
-      deadline_ =
-          timeout_ > clock::time_point::max() - now ? clock::time_point::max() : now + timeout_;
-    }
-    return now >= deadline_ ? nanoseconds::zero() : deadline_ - now;
-  }
-
- private:
-  using clock = std::chrono::steady_clock;
-  nanoseconds timeout_;
-  bool started_ = false;
-  clock::time_point deadline_{};
-};
-
-int from(wait_result r) noexcept {
-  switch (r) {
-    case wait_result::ok:
-      return IPCRING_OK;
-    case wait_result::timeout:
-      return IPCRING_TIMEOUT;
-    case wait_result::closed:
-      return IPCRING_CLOSED;
-    case wait_result::peer_dead:
-      return IPCRING_PEER_DEAD;
-  }
-  return IPCRING_E_INTERNAL;
-}
-
-int from(msg_status s) noexcept {
-  switch (s) {
-    case msg_status::ok:
-      return IPCRING_OK;
-    case msg_status::full:
-      return IPCRING_FULL;
-    case msg_status::empty:
-      return IPCRING_EMPTY;
-    case msg_status::too_long:
-      return IPCRING_TOO_LONG;
-    case msg_status::bad_type:
-      return IPCRING_BAD_TYPE;
-    case msg_status::buffer_small:
-      return IPCRING_BUFFER_SMALL;
-    case msg_status::corrupted:
-      return IPCRING_CORRUPTED;
-  }
-  return IPCRING_E_INTERNAL;
 }
 
 wait_policy policy_for(ipcring_wait how) noexcept {
@@ -155,30 +109,6 @@ constexpr auto k_slot_sizes = [] {
     s[i++] = n;
   return s;
 }();
-
-// Batches take and give slots back to back, at any alignment.
-struct fixed_producer {
-  virtual ~fixed_producer() = default;
-  virtual bool try_push(const void* slot) noexcept = 0;
-  virtual std::size_t try_push_some(const void* slots, std::size_t n) noexcept = 0;
-  virtual wait_result push(const void* slot, nanoseconds timeout) noexcept = 0;
-  virtual void shutdown() noexcept = 0;
-  virtual void set_wait(const wait_policy& p) noexcept = 0;
-};
-struct fixed_consumer {
-  virtual ~fixed_consumer() = default;
-  virtual bool try_pop(void* slot) noexcept = 0;
-  virtual std::size_t try_pop_some(void* slots, std::size_t n) noexcept = 0;
-  virtual wait_result pop(void* slot, nanoseconds timeout) noexcept = 0;
-  virtual void shutdown() noexcept = 0;
-  virtual void set_wait(const wait_policy& p) noexcept = 0;
-};
-struct fixed_ring {
-  virtual ~fixed_ring() = default;
-  virtual std::unique_ptr<fixed_producer> producer() const = 0;
-  virtual std::unique_ptr<fixed_consumer> consumer() const = 0;
-  virtual std::uint64_t capacity() const noexcept = 0;
-};
 
 // spsc: zero-copy through claim/peek, so a slot is copied once.
 template <class Slot>
@@ -394,102 +324,7 @@ bool msg_kind(ipcring_kind k) noexcept {
 
 }  // namespace
 
-struct ipcring_ring {
-  ipcring_kind kind = IPCRING_KIND_ANY;
-  std::uint32_t slot_size = 0;
-  std::uint64_t capacity = 0;
-  std::unique_ptr<fixed_ring> fixed;
-  std::optional<spsc_msg_ring> spsc_msg;
-  std::optional<mpsc_msg_ring> mpsc_msg;
-};
-
-struct ipcring_producer {
-  std::unique_ptr<fixed_producer> fixed;
-  std::uint32_t slot_size = 0;
-  std::optional<msg_producer<false>> spsc_msg;
-  std::optional<msg_producer<true>> mpsc_msg;
-};
-
-struct ipcring_consumer {
-  std::unique_ptr<fixed_consumer> fixed;
-  std::uint32_t slot_size = 0;
-  std::optional<msg_consumer> msg;
-};
-
 namespace {
-
-int null_argument(const char* what) noexcept {
-  fail(IPCRING_E_NULL_ARGUMENT, "a required argument is NULL: ");
-  try {
-    t_last_error += what;
-  } catch (...) {
-  }
-  return IPCRING_E_NULL_ARGUMENT;
-}
-
-int wrong_operation(const char* call, const char* ring) noexcept {
-  char text[96];
-  std::snprintf(text, sizeof text, "%s on %s", call, ring);
-  return fail(IPCRING_E_WRONG_OPERATION, text);
-}
-
-// What every fixed-slot batch call checks: a handle of a fixed-slot ring, slots unless the
-// batch is empty, and a byte count that size_t holds.
-template <class Endpoint>
-int check_batch(const Endpoint* e, const void* slots, std::size_t count,
-                const char* call) noexcept {
-  if (e == nullptr) {
-    return null_argument(std::is_same_v<Endpoint, ipcring_producer> ? "producer" : "consumer");
-  }
-  if (slots == nullptr && count != 0) return null_argument("slots");
-  if (!e->fixed) return wrong_operation(call, "a message ring");
-  if (count > SIZE_MAX / e->slot_size) {
-    char text[128];
-    std::snprintf(text, sizeof text, "%s: count=%zu slots of %u bytes is more than memory holds",
-                  call, count, static_cast<unsigned>(e->slot_size));
-    return fail(IPCRING_E_INVALID_ARGUMENT, text);
-  }
-  return IPCRING_OK;
-}
-
-// What every message batch call checks, before it writes any: a handle of a message ring, the
-// array unless the batch is empty, and the data of every message that has a length.
-int check_batch(const ipcring_producer* p, const ipcring_iovec* messages, std::size_t count,
-                const char* call) noexcept {
-  if (p == nullptr) return null_argument("producer");
-  if (messages == nullptr && count != 0) return null_argument("messages");
-  if (!p->spsc_msg && !p->mpsc_msg) return wrong_operation(call, "a fixed-slot ring");
-  for (std::size_t i = 0; i < count; ++i) {
-    if (messages[i].data == nullptr && messages[i].length != 0) {
-      char what[80];
-      std::snprintf(what, sizeof what, "messages[%zu].data (length %zu)", i, messages[i].length);
-      return null_argument(what);
-    }
-  }
-  return IPCRING_OK;
-}
-
-// Up to 64 messages of a C batch, as the spans the C++ producers take.
-class message_chunk {
- public:
-  static constexpr std::size_t k_max = 64;
-  message_chunk(const ipcring_iovec* m, std::size_t n) noexcept : n_(std::min(n, k_max)) {
-    for (std::size_t i = 0; i < n_; ++i) {
-      spans_[i] = {static_cast<const std::byte*>(m[i].data), m[i].length};
-    }
-  }
-  std::span<const std::span<const std::byte>> spans() const noexcept { return {spans_.data(), n_}; }
-
- private:
-  std::array<std::span<const std::byte>, k_max> spans_;
-  std::size_t n_;
-};
-
-// Calls f with the producer of a message ring, whichever kind it is.
-template <class F>
-std::size_t with_msg(ipcring_producer* p, F&& f) noexcept {
-  return p->spsc_msg ? f(*p->spsc_msg) : f(*p->mpsc_msg);
-}
 
 // Builds a ring handle for `kind` (create or open).
 std::unique_ptr<ipcring_ring> attach(bool create, ipcring_kind kind, const std::string& name,
@@ -822,117 +657,6 @@ int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity, uint32_t* t
     const wait_result r = c->msg->wait_readable(time.left());
     if (r != wait_result::ok) return from(r);
   }
-}
-
-// ---- batches ----
-
-int ipcring_try_push_some(ipcring_producer* p, const void* slots, size_t count, size_t* done) {
-  if (done != nullptr) *done = 0;
-  if (const int e = check_batch(p, slots, count, "try_push_some"); e != IPCRING_OK) return e;
-  const std::size_t n = p->fixed->try_push_some(slots, count);
-  if (done != nullptr) *done = n;
-  return n == count ? IPCRING_OK : IPCRING_FULL;
-}
-
-int ipcring_push_all(ipcring_producer* p, const void* slots, size_t count, size_t* done,
-                     int64_t timeout_ns) {
-  if (done != nullptr) *done = 0;
-  if (const int e = check_batch(p, slots, count, "push_all"); e != IPCRING_OK) return e;
-  const auto* from_bytes = static_cast<const std::byte*>(slots);
-  time_budget time(timeout_ns);
-  std::size_t n = 0;
-  int status = IPCRING_OK;
-  for (;;) {
-    n += p->fixed->try_push_some(from_bytes + n * p->slot_size, count - n);
-    if (n == count) break;
-    // Full: wait as push() does, and push the next slot when there is room.
-    const wait_result r = p->fixed->push(from_bytes + n * p->slot_size, time.left());
-    if (r != wait_result::ok) {
-      status = from(r);
-      break;
-    }
-    ++n;
-  }
-  if (done != nullptr) *done = n;
-  return status;
-}
-
-int ipcring_try_pop_some(ipcring_consumer* c, void* slots, size_t count, size_t* done) {
-  if (done != nullptr) *done = 0;
-  if (const int e = check_batch(c, slots, count, "try_pop_some"); e != IPCRING_OK) return e;
-  const std::size_t n = c->fixed->try_pop_some(slots, count);
-  if (done != nullptr) *done = n;
-  return n != 0 || count == 0 ? IPCRING_OK : IPCRING_EMPTY;
-}
-
-int ipcring_pop_some(ipcring_consumer* c, void* slots, size_t count, size_t* done,
-                     int64_t timeout_ns) {
-  if (done != nullptr) *done = 0;
-  if (const int e = check_batch(c, slots, count, "pop_some"); e != IPCRING_OK) return e;
-  if (count == 0) return IPCRING_OK;
-  auto* to = static_cast<std::byte*>(slots);
-  std::size_t n = c->fixed->try_pop_some(to, count);
-  if (n == 0) {
-    // Empty: wait as pop() does (it takes the first), then whatever came with it.
-    const wait_result r = c->fixed->pop(to, to_timeout(timeout_ns));
-    if (r != wait_result::ok) return from(r);
-    n = 1 + c->fixed->try_pop_some(to + c->slot_size, count - 1);
-  }
-  if (done != nullptr) *done = n;
-  return IPCRING_OK;
-}
-
-int ipcring_try_write_some(ipcring_producer* p, uint32_t type, const ipcring_iovec* messages,
-                           size_t count, size_t* done) {
-  if (done != nullptr) *done = 0;
-  if (const int e = check_batch(p, messages, count, "try_write_some"); e != IPCRING_OK) return e;
-  std::size_t n = 0;
-  msg_status s = msg_status::ok;
-  while (n < count) {
-    message_chunk chunk(messages + n, count - n);
-    const std::size_t w =
-        with_msg(p, [&](auto& tx) { return tx.try_write_some(type, chunk.spans(), &s); });
-    n += w;
-    if (s != msg_status::ok || w == 0) break;  // ok: the call's size limit; more may fit
-  }
-  if (done != nullptr) *done = n;
-  return n == count ? IPCRING_OK : from(s == msg_status::ok ? msg_status::full : s);
-}
-
-int ipcring_write_all(ipcring_producer* p, uint32_t type, const ipcring_iovec* messages,
-                      size_t count, size_t* done, int64_t timeout_ns) {
-  if (done != nullptr) *done = 0;
-  if (const int e = check_batch(p, messages, count, "write_all"); e != IPCRING_OK) return e;
-  time_budget time(timeout_ns);
-  std::size_t n = 0;
-  int status = IPCRING_OK;
-  while (n < count) {
-    message_chunk chunk(messages + n, count - n);
-    msg_status s = msg_status::ok;
-    std::size_t w =
-        with_msg(p, [&](auto& tx) { return tx.try_write_some(type, chunk.spans(), &s); });
-    if (w == 0 && s == msg_status::full) {
-      // Full: wait as write() does until the first fits.
-      const nanoseconds left = time.left();
-      wait_result r = wait_result::ok;
-      w = with_msg(p, [&](auto& tx) { return tx.write_some(type, chunk.spans(), left, &r, &s); });
-      if (r != wait_result::ok) {
-        status = from(r);
-        break;
-      }
-    }
-    n += w;
-    if (s != msg_status::ok && s != msg_status::full) {
-      status = from(s);
-      break;
-    }
-    if (w == 0) {  // cannot happen: a write that waited wrote the first or said why not
-      status = fail(IPCRING_E_INTERNAL, "write_all: the ring took nothing and gave no reason");
-      break;
-    }
-  }
-  if (done != nullptr) *done = n;
-  return status;
 }
 
 }  // extern "C"

@@ -189,6 +189,10 @@ std::string expect_error(errc code, F&& f) {
   return {};
 }
 
+/// An identity (pid | start time << 32) that no process has: pid 0x7ffffff0 is above any
+/// pid_max. Stored in a role word or endpoint record, it stands for a holder that died.
+inline constexpr std::uint64_t k_dead_owner = 0x7ffffff0u | (std::uint64_t{1} << 32);
+
 /// Builds with sanitizers are slower: scale message counts of in-process stress by this.
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 inline constexpr std::uint64_t k_sanitizer_scale = 10;

@@ -23,7 +23,8 @@
  *     1, 2, 4, any multiple of 8 up to 256, or 384, 512, 768, 1024, 2048, 4096, 8192,
  *     16384, 32768, 65536 bytes. Message rings (spsc_msg, mpsc_msg) carry 0..max_message
  *     bytes per message, each with a 32-bit type (any value but 0xFFFFFFFF).
- *   - Timeouts are in nanoseconds; a negative timeout waits forever, 0 does not wait.
+ *   - Timeouts are in nanoseconds; a negative timeout waits forever, 0 does not wait (a
+ *     closed peer still reads as IPCRING_CLOSED).
  *   - Hot-path calls (try_push, try_pop, try_write, try_read, their batch forms, and the
  *     blocking ones while they need not wait) make no allocation and no syscall.
  *

@@ -461,7 +461,9 @@ class msg_producer {
   // the end of the buffer and within the space the consumer released (head_cache_, loaded
   // after resume_position()). Up to capacity / 8 bytes written (1 GiB in the largest ring),
   // only after a death: a producer that released the role left nothing (an open claim ends
-  // as padding, a write or batch ends within the call).
+  // as padding, a write or batch ends within the call, as long as no other thread destroys
+  // the handle during one, which its contract forbids). A taker that throws `corrupted` above
+  // releases the role clean without clearing; that ring refuses its next taker the same way.
   void clear_abandoned() noexcept {
     const std::uint64_t index = tail_ & mask_;
     const std::uint64_t n =

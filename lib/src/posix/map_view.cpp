@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -150,9 +151,10 @@ bool can_populate() {
 #endif
 }
 
-// The mount that holds /dev/shm: the one at /dev/shm, else the one at its longest parent
-// (/dev, /), as a container may leave /dev/shm a plain directory. The last line for a mount
-// point is the mount in use. Empty when /proc/self/mountinfo cannot be read.
+// The mount that holds /dev/shm: the one at /dev/shm, else the one at its nearest parent
+// (/dev, /), as a container may leave /dev/shm a plain directory. Among mounts stacked on one
+// point, the one in use has the device that stat() reports for /dev/shm. Empty when /dev/shm
+// or /proc/self/mountinfo is missing.
 struct shm_mount {
   std::string point;   // "/dev/shm", "/dev", "/", ...
   std::string fstype;  // "tmpfs", "overlay", ...
@@ -160,6 +162,9 @@ struct shm_mount {
 };
 shm_mount dev_shm_mount() {
   shm_mount best;
+  struct stat st {};
+  if (::stat(k_shm_dir, &st) != 0) return best;
+  const std::string dev = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
   std::FILE* f = std::fopen("/proc/self/mountinfo", "re");
   if (f == nullptr) return best;
   const std::string_view shm = k_shm_dir;
@@ -167,16 +172,17 @@ shm_mount dev_shm_mount() {
   while (std::fgets(line, sizeof line, f) != nullptr) {
     // "id parent major:minor root mount-point options [tags] - fstype source super-options"
     const std::string l(line);
-    std::size_t pos = 0;
-    for (int field = 0; field < 4 && pos != std::string::npos; ++field)
-      pos = l.find(' ', pos + 1);
-    if (pos == std::string::npos) continue;
-    const std::size_t end = l.find(' ', pos + 1);
-    const std::string point = l.substr(pos + 1, end - pos - 1);
+    std::size_t field[5] = {};  // where fields 1-4 end
+    for (int i = 1; i < 5 && field[i - 1] != std::string::npos; ++i)
+      field[i] = l.find(' ', field[i - 1] + (i > 1));
+    if (field[4] == std::string::npos) continue;
+    const std::string device = l.substr(field[2] + 1, field[3] - field[2] - 1);
+    const std::size_t end = l.find(' ', field[4] + 1);
+    const std::string point = l.substr(field[4] + 1, end - field[4] - 1);
     const bool holds = point == "/" || shm == point ||
                        (shm.substr(0, point.size()) == point && shm[point.size()] == '/');
-    if (!holds || point.size() < best.point.size()) continue;
-    const std::size_t dash = l.find(" - ", pos);
+    if (device != dev || !holds || point.size() < best.point.size()) continue;
+    const std::size_t dash = l.find(" - ", end);
     if (dash == std::string::npos) continue;
     shm_mount m;
     m.point = point;
@@ -216,16 +222,13 @@ std::string huge_page_support() {
     }
     return {};
   }
-  if (m.point.empty()) return "no mount holding /dev/shm in /proc/self/mountinfo: no huge pages";
-  const std::string shm = k_shm_dir;
-  if (m.fstype != "tmpfs") {
-    return shm +
-           (m.point == shm ? " is a " + m.fstype + " mount"
-                           : " is a directory in the " + m.fstype + " mount at " + m.point) +
-           ", not a tmpfs: no huge pages for shared memory";
-  }
-  return shm + (m.point == shm ? "" : " is a directory in the tmpfs at " + m.point + ", which") +
-         " is mounted with huge=" + huge +
+  if (m.point.empty())
+    return "/dev/shm not found among the mounts: no huge pages for shared memory";
+  std::string where = k_shm_dir;
+  if (m.point != where) where += " is a directory in the mount at " + m.point + ", which";
+  if (m.fstype != "tmpfs")
+    return where + " is " + m.fstype + ", not tmpfs: no huge pages for shared memory";
+  return where + " is mounted with huge=" + huge +
          ": shared memory gets no huge pages (as root: mount -o remount,huge=advise " + m.point +
          ")";
 }

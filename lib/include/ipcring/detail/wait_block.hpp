@@ -110,6 +110,11 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
   // acquire: pairs with the release store in close_token::close()
   if (w.own_closed->load(std::memory_order_acquire) != 0) return wait_result::closed;
   if (ready()) return wait_result::ok;
+  if (timeout == std::chrono::nanoseconds::zero()) {  // one look: no spin, no clock, no wait
+    // acquire: pairs with the release store in close_token::close()
+    if (w.peer_closed->load(std::memory_order_acquire) == 0) return wait_result::timeout;
+    return ready() ? wait_result::ok : wait_result::closed;  // drain what it sent first
+  }
   if (w.stats != nullptr) bump(w.stats->waits, 1);
   const clock::time_point deadline = deadline_in(timeout);
   std::uint32_t spins = 0;
@@ -186,8 +191,8 @@ wait_result retry_until(const wait_scope& w, const wait_policy& p, std::chrono::
   for (;;) {
     const auto left = deadline - std::chrono::steady_clock::now();
     const bool last = left <= std::chrono::steady_clock::duration::zero();
-    // Out of time, wait_for still looks once: a closed or dead peer says so, as wait_for
-    // itself does, rather than a timeout.
+    // Out of time, wait_for still looks once (0 ns: no spin): a peer that closed says so, as
+    // wait_for itself does, rather than a timeout.
     const wait_result r = wait_for(w, p, last ? std::chrono::nanoseconds::zero() : left, hint);
     if (r != wait_result::ok) return r;
     if (attempt()) return wait_result::ok;

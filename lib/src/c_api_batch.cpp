@@ -1,0 +1,197 @@
+// The C API's batch calls (ipcring/ipcring.h, "Batches"): many slots or messages a call, for
+// callers whose every call crosses a language boundary. Fixed slots go through the same
+// run-time-sized interfaces as single ones (c_api_internal.hpp); messages are handed to the C++
+// producers 64 spans at a time.
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <span>
+#include <type_traits>
+
+#include "c_api_internal.hpp"
+
+namespace {
+
+using namespace ipcring;
+using namespace ipcring::c_api;
+
+int wrong_operation(const char* call, const char* ring) noexcept {
+  char text[96];
+  std::snprintf(text, sizeof text, "%s on %s", call, ring);
+  return fail(IPCRING_E_WRONG_OPERATION, text);
+}
+
+// What every fixed-slot batch call checks: a handle of a fixed-slot ring, slots unless the
+// batch is empty, and a byte count that size_t holds.
+template <class Endpoint>
+int check_slot_batch(const Endpoint* e, const void* slots, std::size_t count,
+                     const char* call) noexcept {
+  if (e == nullptr) {
+    return null_argument(std::is_same_v<Endpoint, ipcring_producer> ? "producer" : "consumer");
+  }
+  if (slots == nullptr && count != 0) return null_argument("slots");
+  if (!e->fixed) return wrong_operation(call, "a message ring");
+  if (count > SIZE_MAX / e->slot_size) {
+    char text[128];
+    std::snprintf(text, sizeof text, "%s: count=%zu slots of %u bytes is more than memory holds",
+                  call, count, static_cast<unsigned>(e->slot_size));
+    return fail(IPCRING_E_INVALID_ARGUMENT, text);
+  }
+  return IPCRING_OK;
+}
+
+// What every message batch call checks, before it writes any: a handle of a message ring, the
+// array unless the batch is empty, and the data of every message that has a length.
+int check_message_batch(const ipcring_producer* p, const ipcring_iovec* messages, std::size_t count,
+                        const char* call) noexcept {
+  if (p == nullptr) return null_argument("producer");
+  if (messages == nullptr && count != 0) return null_argument("messages");
+  if (!p->spsc_msg && !p->mpsc_msg) return wrong_operation(call, "a fixed-slot ring");
+  for (std::size_t i = 0; i < count; ++i) {
+    if (messages[i].data == nullptr && messages[i].length != 0) {
+      char what[80];
+      std::snprintf(what, sizeof what, "messages[%zu].data (length %zu)", i, messages[i].length);
+      return null_argument(what);
+    }
+  }
+  return IPCRING_OK;
+}
+
+// Up to 64 messages of a C batch, as the spans the C++ producers take.
+class message_chunk {
+ public:
+  static constexpr std::size_t k_max = 64;
+  message_chunk(const ipcring_iovec* m, std::size_t n) noexcept : n_(std::min(n, k_max)) {
+    for (std::size_t i = 0; i < n_; ++i) {
+      spans_[i] = {static_cast<const std::byte*>(m[i].data), m[i].length};
+    }
+  }
+  std::span<const std::span<const std::byte>> spans() const noexcept { return {spans_.data(), n_}; }
+
+ private:
+  std::array<std::span<const std::byte>, k_max> spans_;
+  std::size_t n_;
+};
+
+// Calls f with the producer of a message ring, whichever kind it is.
+template <class F>
+std::size_t with_msg(ipcring_producer* p, F&& f) noexcept {
+  return p->spsc_msg ? f(*p->spsc_msg) : f(*p->mpsc_msg);
+}
+
+}  // namespace
+
+extern "C" {
+
+int ipcring_try_push_some(ipcring_producer* p, const void* slots, size_t count, size_t* done) {
+  if (done != nullptr) *done = 0;
+  if (const int e = check_slot_batch(p, slots, count, "try_push_some"); e != IPCRING_OK) return e;
+  const std::size_t n = p->fixed->try_push_some(slots, count);
+  if (done != nullptr) *done = n;
+  return n == count ? IPCRING_OK : IPCRING_FULL;
+}
+
+int ipcring_push_all(ipcring_producer* p, const void* slots, size_t count, size_t* done,
+                     int64_t timeout_ns) {
+  if (done != nullptr) *done = 0;
+  if (const int e = check_slot_batch(p, slots, count, "push_all"); e != IPCRING_OK) return e;
+  const auto* from_bytes = static_cast<const std::byte*>(slots);
+  time_budget time(timeout_ns);
+  std::size_t n = 0;
+  int status = IPCRING_OK;
+  for (;;) {
+    n += p->fixed->try_push_some(from_bytes + n * p->slot_size, count - n);
+    if (n == count) break;
+    // Full: wait as push() does, and push the next slot when there is room.
+    const wait_result r = p->fixed->push(from_bytes + n * p->slot_size, time.left());
+    if (r != wait_result::ok) {
+      status = from(r);
+      break;
+    }
+    ++n;
+  }
+  if (done != nullptr) *done = n;
+  return status;
+}
+
+int ipcring_try_pop_some(ipcring_consumer* c, void* slots, size_t count, size_t* done) {
+  if (done != nullptr) *done = 0;
+  if (const int e = check_slot_batch(c, slots, count, "try_pop_some"); e != IPCRING_OK) return e;
+  const std::size_t n = c->fixed->try_pop_some(slots, count);
+  if (done != nullptr) *done = n;
+  return n != 0 || count == 0 ? IPCRING_OK : IPCRING_EMPTY;
+}
+
+int ipcring_pop_some(ipcring_consumer* c, void* slots, size_t count, size_t* done,
+                     int64_t timeout_ns) {
+  if (done != nullptr) *done = 0;
+  if (const int e = check_slot_batch(c, slots, count, "pop_some"); e != IPCRING_OK) return e;
+  if (count == 0) return IPCRING_OK;
+  auto* to = static_cast<std::byte*>(slots);
+  std::size_t n = c->fixed->try_pop_some(to, count);
+  if (n == 0) {
+    // Empty: wait as pop() does (it takes the first), then whatever came with it.
+    const wait_result r = c->fixed->pop(to, to_timeout(timeout_ns));
+    if (r != wait_result::ok) return from(r);
+    n = 1 + c->fixed->try_pop_some(to + c->slot_size, count - 1);
+  }
+  if (done != nullptr) *done = n;
+  return IPCRING_OK;
+}
+
+int ipcring_try_write_some(ipcring_producer* p, uint32_t type, const ipcring_iovec* messages,
+                           size_t count, size_t* done) {
+  if (done != nullptr) *done = 0;
+  if (const int e = check_message_batch(p, messages, count, "try_write_some"); e != IPCRING_OK)
+    return e;
+  std::size_t n = 0;
+  msg_status s = msg_status::ok;
+  while (n < count) {
+    message_chunk chunk(messages + n, count - n);
+    const std::size_t w =
+        with_msg(p, [&](auto& tx) { return tx.try_write_some(type, chunk.spans(), &s); });
+    n += w;
+    if (s != msg_status::ok || w == 0) break;  // ok: the call's size limit; more may fit
+  }
+  if (done != nullptr) *done = n;
+  return n == count ? IPCRING_OK : from(s == msg_status::ok ? msg_status::full : s);
+}
+
+int ipcring_write_all(ipcring_producer* p, uint32_t type, const ipcring_iovec* messages,
+                      size_t count, size_t* done, int64_t timeout_ns) {
+  if (done != nullptr) *done = 0;
+  if (const int e = check_message_batch(p, messages, count, "write_all"); e != IPCRING_OK) return e;
+  time_budget time(timeout_ns);
+  std::size_t n = 0;
+  int status = IPCRING_OK;
+  while (n < count) {
+    message_chunk chunk(messages + n, count - n);
+    msg_status s = msg_status::ok;
+    std::size_t w =
+        with_msg(p, [&](auto& tx) { return tx.try_write_some(type, chunk.spans(), &s); });
+    if (w == 0 && s == msg_status::full) {
+      // Full: wait as write() does until the first fits.
+      const nanoseconds left = time.left();
+      wait_result r = wait_result::ok;
+      w = with_msg(p, [&](auto& tx) { return tx.write_some(type, chunk.spans(), left, &r, &s); });
+      if (r != wait_result::ok) {
+        status = from(r);
+        break;
+      }
+    }
+    n += w;
+    if (s != msg_status::ok && s != msg_status::full) {
+      status = from(s);
+      break;
+    }
+    if (w == 0) {  // cannot happen: a write that waited wrote the first or said why not
+      status = fail(IPCRING_E_INTERNAL, "write_all: the ring took nothing and gave no reason");
+      break;
+    }
+  }
+  if (done != nullptr) *done = n;
+  return status;
+}
+
+}  // extern "C"

@@ -1,0 +1,132 @@
+// What the C API's files share (c_api.cpp: handles, setup and single operations;
+// c_api_batch.cpp: batches): the handle structs behind ipcring.h's opaque types, the
+// interfaces that carry fixed slots of a size chosen at run time, status mapping, errors.
+// Internal to lib/src.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ipcring/ipcring.h"
+#include "ipcring/ipcring.hpp"
+
+namespace ipcring::c_api {
+
+using std::chrono::nanoseconds;
+
+/// Records `message` as this thread's last error (ipcring_last_error) and returns `status`.
+int fail(int status, const char* message) noexcept;
+int fail(int status, const std::string& message) noexcept;
+/// IPCRING_E_NULL_ARGUMENT, naming `what`.
+int null_argument(const char* what) noexcept;
+
+inline nanoseconds to_timeout(std::int64_t ns) noexcept {
+  return ns < 0 ? nanoseconds::max() : nanoseconds(ns);
+}
+
+// A blocking call's time. The clock is read only once a wait is needed (a vDSO call costs
+// 20-50 ns in a VM), so the first call of left() starts it. Once it has run out, left() is 0:
+// the wait then still looks once, so that a closed peer reads as closed, not as a timeout.
+class time_budget {
+ public:
+  explicit time_budget(std::int64_t ns) noexcept : timeout_(to_timeout(ns)) {}
+  nanoseconds left() noexcept {
+    if (timeout_ == nanoseconds::max()) return timeout_;
+    const auto now = std::chrono::steady_clock::now();
+    if (!started_) {
+      started_ = true;
+      deadline_ = detail::deadline_in(timeout_);
+    }
+    return now >= deadline_ ? nanoseconds::zero() : deadline_ - now;
+  }
+
+ private:
+  nanoseconds timeout_;
+  bool started_ = false;
+  std::chrono::steady_clock::time_point deadline_{};
+};
+
+inline int from(wait_result r) noexcept {
+  switch (r) {
+    case wait_result::ok:
+      return IPCRING_OK;
+    case wait_result::timeout:
+      return IPCRING_TIMEOUT;
+    case wait_result::closed:
+      return IPCRING_CLOSED;
+    case wait_result::peer_dead:
+      return IPCRING_PEER_DEAD;
+  }
+  return IPCRING_E_INTERNAL;
+}
+
+inline int from(msg_status s) noexcept {
+  switch (s) {
+    case msg_status::ok:
+      return IPCRING_OK;
+    case msg_status::full:
+      return IPCRING_FULL;
+    case msg_status::empty:
+      return IPCRING_EMPTY;
+    case msg_status::too_long:
+      return IPCRING_TOO_LONG;
+    case msg_status::bad_type:
+      return IPCRING_BAD_TYPE;
+    case msg_status::buffer_small:
+      return IPCRING_BUFFER_SMALL;
+    case msg_status::corrupted:
+      return IPCRING_CORRUPTED;
+  }
+  return IPCRING_E_INTERNAL;
+}
+
+// Batches take and give slots back to back, at any alignment.
+struct fixed_producer {
+  virtual ~fixed_producer() = default;
+  virtual bool try_push(const void* slot) noexcept = 0;
+  virtual std::size_t try_push_some(const void* slots, std::size_t n) noexcept = 0;
+  virtual wait_result push(const void* slot, nanoseconds timeout) noexcept = 0;
+  virtual void shutdown() noexcept = 0;
+  virtual void set_wait(const wait_policy& p) noexcept = 0;
+};
+struct fixed_consumer {
+  virtual ~fixed_consumer() = default;
+  virtual bool try_pop(void* slot) noexcept = 0;
+  virtual std::size_t try_pop_some(void* slots, std::size_t n) noexcept = 0;
+  virtual wait_result pop(void* slot, nanoseconds timeout) noexcept = 0;
+  virtual void shutdown() noexcept = 0;
+  virtual void set_wait(const wait_policy& p) noexcept = 0;
+};
+struct fixed_ring {
+  virtual ~fixed_ring() = default;
+  virtual std::unique_ptr<fixed_producer> producer() const = 0;
+  virtual std::unique_ptr<fixed_consumer> consumer() const = 0;
+  virtual std::uint64_t capacity() const noexcept = 0;
+};
+
+}  // namespace ipcring::c_api
+
+struct ipcring_ring {
+  ipcring_kind kind = IPCRING_KIND_ANY;
+  std::uint32_t slot_size = 0;
+  std::uint64_t capacity = 0;
+  std::unique_ptr<ipcring::c_api::fixed_ring> fixed;
+  std::optional<ipcring::spsc_msg_ring> spsc_msg;
+  std::optional<ipcring::mpsc_msg_ring> mpsc_msg;
+};
+
+struct ipcring_producer {
+  std::unique_ptr<ipcring::c_api::fixed_producer> fixed;
+  std::uint32_t slot_size = 0;
+  std::optional<ipcring::msg_producer<false>> spsc_msg;
+  std::optional<ipcring::msg_producer<true>> mpsc_msg;
+};
+
+struct ipcring_consumer {
+  std::unique_ptr<ipcring::c_api::fixed_consumer> fixed;
+  std::uint32_t slot_size = 0;
+  std::optional<ipcring::msg_consumer> msg;
+};
