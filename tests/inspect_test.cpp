@@ -60,11 +60,13 @@ TEST(counters, spsc_counts_messages_bytes_full_empty_and_waits) {
   ASSERT_TRUE(tx.try_push(4));
   EXPECT_FALSE(tx.try_push(5));                                               // a full event
   EXPECT_TRUE(tx.claim(2).empty());                                           // the same one
+  EXPECT_EQ(tx.push(5, std::chrono::milliseconds(0)), wait_result::timeout);  // a look, no wait
   EXPECT_EQ(tx.push(5, std::chrono::milliseconds(1)), wait_result::timeout);  // one wait
   ASSERT_TRUE(rx.try_pop(v));
   u64 out[3];
   EXPECT_EQ(rx.try_pop_some(out), 3u);
   EXPECT_EQ(rx.try_pop_some(out), 0u);  // an empty event at head 4
+  EXPECT_EQ(rx.pop(v, std::chrono::milliseconds(0)), wait_result::timeout);  // a look, no wait
   EXPECT_EQ(rx.pop(v, std::chrono::milliseconds(1)), wait_result::timeout);
   const ring_info info = inspect(g.name());
   EXPECT_EQ(info.producer.messages, 4u);  // fixed-slot rings: from tail and head
