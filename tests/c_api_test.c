@@ -247,6 +247,8 @@ static void fixed_batches(ipcring_kind kind, const char* tag) {
   ipcring_iovec m = {"x", 1};
   CHECK_STATUS(ipcring_try_write_some(tx, 1, &m, 1, &done), IPCRING_E_WRONG_OPERATION);
   CHECK(strstr(ipcring_last_error(), "try_write_some on a fixed-slot ring") != NULL);
+  CHECK_STATUS(ipcring_try_read_some(rx, out, sizeof out, NULL, 0, &done),
+               IPCRING_E_WRONG_OPERATION);
   CHECK_STATUS(ipcring_try_pop(rx, out), IPCRING_EMPTY); /* nothing went in */
 
   /* The consumer closed: a push_all that must wait says so, with what went before. */
@@ -313,11 +315,39 @@ static void message_batches(ipcring_kind kind, const char* tag) {
   unsigned char buf[1100];
   uint32_t type = 0;
   size_t len = 0;
-  for (size_t i = 0; i < n; ++i) {
+  /* Read back: 50 one at a time, 64 in one batch, then the rest into 40 bytes at a time (each
+   * message at an 8-byte offset of the buffer). */
+  for (size_t i = 0; i < 50; ++i) {
     CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_OK);
     CHECK(type == 5 && len == i % 8 && (len == 0 || buf[len - 1] == (unsigned char)i));
   }
-  CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_EMPTY);
+  ipcring_message got[64];
+  size_t next = 50;
+  for (int call = 0; next < n && call < n; ++call) {
+    CHECK_STATUS(call == 0 ? ipcring_try_read_some(rx, buf, sizeof buf, got, 64, &done)
+                           : ipcring_read_some(rx, buf, 40, got, 64, &done, 0),
+                 IPCRING_OK);
+    CHECK(done >= 1 && (call != 0 || done == 64));
+    for (size_t j = 0; j < done; ++j, ++next) {
+      const unsigned char* d = (const unsigned char*)got[j].data;
+      const size_t at = (size_t)(d - buf);
+      CHECK(got[j].type == 5 && got[j].length == next % 8 && at % 8 == 0);
+      CHECK(at + got[j].length <= (call == 0 ? sizeof buf : 40));
+      CHECK(got[j].length == 0 || d[got[j].length - 1] == (unsigned char)next);
+    }
+  }
+  CHECK(next == n);
+  CHECK_STATUS(ipcring_try_read_some(rx, buf, sizeof buf, got, 64, &done), IPCRING_EMPTY);
+  CHECK(done == 0);
+  CHECK_STATUS(ipcring_read_some(rx, buf, sizeof buf, got, 64, &done, 1000000), IPCRING_TIMEOUT);
+  /* The first message does not fit: it stays, and says its size. */
+  CHECK_STATUS(ipcring_try_write(tx, 4, "hello world", 11), IPCRING_OK);
+  CHECK_STATUS(ipcring_try_read_some(rx, buf, 10, got, 4, &done), IPCRING_BUFFER_SMALL);
+  CHECK(done == 0 && got[0].length == 11);
+  CHECK_STATUS(ipcring_try_read_some(rx, buf, sizeof buf, got, 4, &done), IPCRING_OK);
+  CHECK(done == 1 && got[0].length == 11 && memcmp(got[0].data, "hello world", 11) == 0);
+  CHECK_STATUS(ipcring_try_read_some(rx, buf, sizeof buf, NULL, 4, &done), IPCRING_E_NULL_ARGUMENT);
+  CHECK(strstr(ipcring_last_error(), "messages") != NULL);
 
   /* A message too long in the middle: the ones before it go, it and those after do not. */
   unsigned char big[1017];
@@ -360,6 +390,7 @@ static void message_batches(ipcring_kind kind, const char* tag) {
   for (int i = 0; i < 7; ++i)
     CHECK_STATUS(ipcring_read(rx, buf, sizeof buf, &type, &len, 0), IPCRING_OK);
   CHECK_STATUS(ipcring_read(rx, buf, sizeof buf, &type, &len, 0), IPCRING_CLOSED);
+  CHECK_STATUS(ipcring_read_some(rx, buf, sizeof buf, got, 4, &done, 0), IPCRING_CLOSED);
   ipcring_consumer_shutdown(rx);
   CHECK_STATUS(ipcring_write_all(tx, 7, large, 10, &done, -1), IPCRING_CLOSED);
   CHECK(done == 8); /* the drained ring takes 8: room is used even after both sides closed */
@@ -505,8 +536,9 @@ static int wait_producer_process(void) {
 
 /* A child process produces the sequence numbers (produce(), `mode` says how) through a ring of
  * `kind`; the parent consumes them with blocking calls and checks every one: with pop, with
- * pop_some of up to 50 when the child sends batches, with read for messages. The parent keeps
- * its handle open throughout: on Windows a ring goes with its last handle. */
+ * pop_some of up to 50 when the child sends batches, with read (spsc_msg) or read_some (mpsc_msg)
+ * for messages. The parent keeps its handle open throughout: on Windows a ring goes with its last
+ * handle. */
 static void two_processes(const char* self, ipcring_kind kind, const char* mode) {
   const int messages = kind == IPCRING_KIND_SPSC_MSG || kind == IPCRING_KIND_MPSC_MSG;
   const int batches = strcmp(mode, "produce") != 0;
@@ -521,10 +553,18 @@ static void two_processes(const char* self, ipcring_kind kind, const char* mode)
   ipcring_consumer* rx = NULL;
   CHECK_STATUS(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
   uint64_t expect = 0, v[50];
+  unsigned char raw[50 * 24];
+  ipcring_message infos[50];
   size_t got = 0;
   int s;
   for (;;) {
-    if (messages) {
+    if (messages && kind == IPCRING_KIND_MPSC_MSG) { /* in batches of up to 50 */
+      s = ipcring_read_some(rx, raw, sizeof raw, infos, 50, &got, 5000000000LL);
+      for (size_t i = 0; s == IPCRING_OK && i < got; ++i) {
+        memcpy(&v[i], infos[i].data, 8);
+        CHECK(infos[i].type == 3 && infos[i].length == 8 + v[i] % 9);
+      }
+    } else if (messages) {
       uint32_t type = 0;
       size_t len = 0;
       s = ipcring_read(rx, v, sizeof v, &type, &len, 5000000000LL);

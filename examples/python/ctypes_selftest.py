@@ -193,6 +193,7 @@ def test_batches():
             assert "8" in value_error(tx.push_all, [b"x" * 7])
             assert "count" in value_error(rx.try_pop_some, 0)
             raises("wrong_operation", tx.try_write_some, [b"abc"])
+            raises("wrong_operation", rx.try_read_some, 1)
             assert tx.try_push_some(slots[:14]) == 14
             rx.shutdown()
             assert tx.push_all(slots[:5]) == 2  # closed: what went before it
@@ -201,19 +202,31 @@ def test_batches():
                 r.consumer() as rx:
             msgs = [bytes([i]) * (i % 9) for i in range(100)]  # more than one reservation
             assert tx.try_write_some(msgs, 4) == 100
-            assert [rx.try_read() for _ in msgs] == [(4, m) for m in msgs]
+            assert [rx.try_read() for _ in msgs[:30]] == [(4, m) for m in msgs[:30]]
+            assert rx.try_read_some(50) == [(4, m) for m in msgs[30:80]]
+            assert rx.read_some(50, timeout=1.0) == [(4, m) for m in msgs[80:]]
+            assert rx.try_read_some(5) == []
+            raises("timeout", rx.read_some, 5, 0.02)
+            tx.write(b"q" * 300, 8)
+            rx._grow(64)  # the first does not fit: the binding grows its buffer and reads it
+            assert rx.try_read_some(3) == [(8, b"q" * 300)] and rx.buffer_size >= 300
             e = raises("too_long", tx.write_all, [b"a", b"b", b"x" * 505, b"c"], 5)
             assert e.done == 2 and "505" in e.message, e
             assert [rx.try_read(), rx.try_read(), rx.try_read()] == [(5, b"a"), (5, b"b"), None]
             e = raises("bad_type", tx.try_write_some, [b"a"], 0xFFFFFFFF)
             assert e.done == 0
-            assert tx.try_write_some([b"y" * 504] * 10, 6) == 8  # records of 512 bytes: full at 8
-            e = raises("timeout", tx.write_all, [b"z"] * 3, 6, 0.02)
+            k = tx.try_write_some([b"y" * 504] * 10, 6)  # records of 512 bytes in 4 KiB
+            assert k in (7, 8) and tx.try_write(b"y" * 504, 6) == ipcring.FULL, k  # 7: padding
+            e = raises("timeout", tx.write_all, [b"y" * 504] * 3, 6, 0.02)
             assert e.done == 0
             raises("wrong_operation", tx.try_push_some, [b""])
             raises("wrong_operation", rx.try_pop_some, 1)
-            rx.shutdown()
-            assert tx.write_all([b"z"]) == 0
+            while rx.try_read_some(8):  # drain
+                pass
+            tx.write_all([b"last"], 9)
+            tx.shutdown()
+            assert rx.read_some(8, timeout=1.0) == [(9, b"last")]
+            assert rx.read_some(8, timeout=1.0) is None  # closed and drained
 
 
 def test_spsc_roles():
@@ -279,6 +292,8 @@ def test_null_arguments():
     assert lib.ipcring_pop_some(None, None, 0, None, 0) == null
     assert lib.ipcring_try_write_some(None, 0, None, 0, None) == null
     assert lib.ipcring_write_all(None, 0, None, 0, None, 0) == null
+    assert lib.ipcring_try_read_some(None, None, 0, None, 0, None) == null
+    assert lib.ipcring_read_some(None, None, 0, None, 0, None, 0) == null
     assert (lib.ipcring_ring_kind(None), lib.ipcring_capacity(None), lib.ipcring_slot_size(None),
             lib.ipcring_max_message(None)) == (0, 0, 0, 0)
     for f in ("close", "producer_free", "consumer_free", "producer_shutdown", "consumer_shutdown"):

@@ -11,7 +11,8 @@
 Fixed-slot rings (SPSC, MPMC) carry `slot_size` bytes per slot: try_push/push, try_pop/pop,
 and in batches try_push_some/push_all, try_pop_some/pop_some. Message rings (SPSC_MSG,
 MPSC_MSG) carry 0..max_message bytes with a 32-bit type: try_write/write, try_read/read, and
-in batches try_write_some/write_all. A batch is one call into C for many messages.
+in batches try_write_some/write_all, try_read_some/read_some. A batch is one call into C for
+many messages.
 
 Conventions
   - Timeouts are in seconds (float): None waits forever, 0 does not wait.
@@ -106,6 +107,8 @@ for _name, _res, _args in [
     ("ipcring_pop_some", _int, [_vp, _vp, _sz, _P(_sz), _i64]),
     ("ipcring_try_write_some", _int, [_vp, _u32, _vp, _sz, _P(_sz)]),
     ("ipcring_write_all", _int, [_vp, _u32, _vp, _sz, _P(_sz), _i64]),
+    ("ipcring_try_read_some", _int, [_vp, _vp, _sz, _vp, _sz, _P(_sz)]),
+    ("ipcring_read_some", _int, [_vp, _vp, _sz, _vp, _sz, _P(_sz), _i64]),
 ]:
     _f = getattr(lib, _name)
     _f.restype, _f.argtypes = _res, _args
@@ -113,6 +116,10 @@ for _name, _res, _args in [
 
 class _Iovec(ctypes.Structure):  # ipcring_iovec
     _fields_ = [("data", _vp), ("length", _sz)]
+
+
+class _Message(ctypes.Structure):  # ipcring_message
+    _fields_ = [("data", _vp), ("length", _sz), ("type", _u32)]
 
 
 def strerror(status):
@@ -475,6 +482,40 @@ class Consumer(_Handle):
             self._grow(max(self._len.value, 2 * self.buffer_size))
             status = call()
         return status
+
+    def _read_some(self, call, count):
+        """Messages of one batch read: a list of (type, bytes); grows the buffer when the first
+        does not fit, as _read does."""
+        if count < 1:
+            raise ValueError(f"count={count}: give 1 or more")
+        infos, done = (_Message * count)(), _sz()
+        status = call(infos, count, done)
+        while status == Status.BUFFER_SMALL:  # the message stays in the ring: make room, again
+            self._grow(max(infos[0].length, 2 * self.buffer_size))
+            status = call(infos, count, done)
+        return status, [(infos[i].type, ctypes.string_at(infos[i].data, infos[i].length))
+                        for i in range(done.value)]
+
+    def try_read_some(self, count):
+        """Message rings: up to `count` messages in one call, a list of (type, bytes); empty if
+        the ring is."""
+        status, got = self._read_some(lambda infos, n, done: lib.ipcring_try_read_some(
+            self._handle(), self._buf, self.buffer_size, infos, n, ctypes.byref(done)), count)
+        if status not in (OK, EMPTY):
+            raise _error(status, f"try_read_some from {self.name!r}")
+        return got
+
+    def read_some(self, count, timeout=None):
+        """Message rings: waits for a message, then takes up to `count`: a list of (type,
+        bytes), or None once the producer closed and the ring is drained."""
+        ns = _ns(timeout)
+        status, got = self._read_some(lambda infos, n, done: lib.ipcring_read_some(
+            self._handle(), self._buf, self.buffer_size, infos, n, ctypes.byref(done), ns), count)
+        if status == OK:
+            return got
+        if status == CLOSED:
+            return None
+        raise _error(status, f"read_some from {self.name!r} (timeout {timeout} s)")
 
     def try_read(self):
         """Message rings: (type, bytes), or None if the ring is empty."""

@@ -194,4 +194,39 @@ int ipcring_write_all(ipcring_producer* p, uint32_t type, const ipcring_iovec* m
   return status;
 }
 
+int ipcring_try_read_some(ipcring_consumer* c, void* buffer, size_t capacity,
+                          ipcring_message* messages, size_t count, size_t* done) {
+  if (done != nullptr) *done = 0;
+  if (c == nullptr) return null_argument("consumer");
+  if (buffer == nullptr && capacity != 0) return null_argument("buffer");
+  if (messages == nullptr && count != 0) return null_argument("messages");
+  if (!c->msg) return wrong_operation("try_read_some", "a fixed-slot ring");
+  auto* base = static_cast<std::byte*>(buffer);
+  std::size_t n = 0;
+  std::size_t used = 0;  // bytes of buffer taken, up to the next 8-byte offset
+  read_result r;
+  while (n < count && used <= capacity) {
+    r = c->msg->try_read({base + used, capacity - used});
+    if (r.status != msg_status::ok) break;
+    messages[n] = {base + used, r.size, r.type};
+    ++n;
+    used += (r.size + 7) & ~std::size_t{7};
+  }
+  if (done != nullptr) *done = n;
+  if (n != 0 || count == 0) return IPCRING_OK;
+  if (r.status == msg_status::buffer_small) messages[0] = {nullptr, r.size, r.type};
+  return from(r.status);
+}
+
+int ipcring_read_some(ipcring_consumer* c, void* buffer, size_t capacity, ipcring_message* messages,
+                      size_t count, size_t* done, int64_t timeout_ns) {
+  time_budget time(timeout_ns);
+  for (;;) {
+    const int s = ipcring_try_read_some(c, buffer, capacity, messages, count, done);
+    if (s != IPCRING_EMPTY) return s;
+    const wait_result r = c->msg->wait_readable(time.left());
+    if (r != wait_result::ok) return from(r);
+  }
+}
+
 }  // extern "C"

@@ -31,8 +31,8 @@
  * ABI: only what this header declares is stable within a major version (the soname's
  * number, libipcring.so.0). Values of enums never change meaning; new ones may be added, so
  * treat an unknown status as an error. Handles are opaque, so the library can grow without
- * breaking callers; the one struct a caller fills, ipcring_iovec, is fixed. The C++ API in
- * the same library carries no such promise. */
+ * breaking callers; the two structs of batches, ipcring_iovec and ipcring_message, are
+ * fixed. The C++ API in the same library carries no such promise. */
 #ifndef IPCRING_IPCRING_H
 #define IPCRING_IPCRING_H
 
@@ -228,6 +228,28 @@ IPCRING_API int ipcring_try_write_some(ipcring_producer* p, uint32_t type,
                                        const ipcring_iovec* messages, size_t count, size_t* done);
 IPCRING_API int ipcring_write_all(ipcring_producer* p, uint32_t type, const ipcring_iovec* messages,
                                   size_t count, size_t* done, int64_t timeout_ns);
+
+/* A message a batch read copied out: `length` bytes of type `type` at `data`, inside the
+ * caller's buffer. This struct is part of the ABI and never changes. */
+typedef struct ipcring_message {
+  const void* data;
+  size_t length;
+  uint32_t type;
+} ipcring_message;
+
+/* Message rings, reading: up to `count` messages copied into buffer[0..capacity), each at an
+ * 8-byte offset of it, described in messages[0..*done).
+ *   try_read_some: as many as there are and fit. IPCRING_OK if it read at least one (or count
+ *     is 0); else IPCRING_EMPTY, IPCRING_CORRUPTED, or IPCRING_BUFFER_SMALL when the first
+ *     does not fit (it stays in the ring; messages[0].length is its size). A later message
+ *     that does not fit stays for the next call.
+ *   read_some: waits for the first, then as try_read_some; IPCRING_TIMEOUT, IPCRING_CLOSED
+ *     (the producers closed and the ring is drained) or IPCRING_PEER_DEAD when none came. */
+IPCRING_API int ipcring_try_read_some(ipcring_consumer* c, void* buffer, size_t capacity,
+                                      ipcring_message* messages, size_t count, size_t* done);
+IPCRING_API int ipcring_read_some(ipcring_consumer* c, void* buffer, size_t capacity,
+                                  ipcring_message* messages, size_t count, size_t* done,
+                                  int64_t timeout_ns);
 
 #ifdef __cplusplus
 }
