@@ -332,9 +332,14 @@ class Producer(_Handle):
 
     def _messages(self, messages):
         data = [_bytes(m) for m in messages]
+        joined = b"".join(data)  # one buffer: one address, the messages at offsets in it
+        base = ctypes.cast(ctypes.c_char_p(joined), _vp).value or 0
         iov = (_Iovec * max(len(data), 1))()
-        for i, d in enumerate(data):  # `data` keeps the bytes alive while C reads them
-            iov[i].data, iov[i].length = ctypes.cast(ctypes.c_char_p(d), _vp), len(d)
+        at = 0
+        for i, d in enumerate(data):
+            iov[i].data, iov[i].length = base + at, len(d)
+            at += len(d)
+        iov._keep = joined  # alive while C reads it
         return data, iov
 
     def try_write_some(self, messages, type=0):
@@ -493,8 +498,14 @@ class Consumer(_Handle):
         while status == Status.BUFFER_SMALL:  # the message stays in the ring: make room, again
             self._grow(max(infos[0].length, 2 * self.buffer_size))
             status = call(infos, count, done)
-        return status, [(infos[i].type, ctypes.string_at(infos[i].data, infos[i].length))
-                        for i in range(done.value)]
+        n = done.value
+        if n == 0:
+            return status, []
+        base = ctypes.addressof(self._buf)
+        last = infos[n - 1]
+        raw = ctypes.string_at(self._buf, last.data - base + last.length)  # one copy out
+        return status, [(m.type, raw[m.data - base:m.data - base + m.length])
+                        for m in infos[:n]]
 
     def try_read_some(self, count):
         """Message rings: up to `count` messages in one call, a list of (type, bytes); empty if
