@@ -20,7 +20,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <type_traits>
 #include <utility>
 
 #include "c_api_internal.hpp"
@@ -650,13 +649,8 @@ int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity, uint32_t* t
   if (c == nullptr) return null_argument("consumer");
   if (buffer == nullptr && capacity != 0) return null_argument("buffer");
   if (!c->msg) return fail(IPCRING_E_WRONG_OPERATION, "read on a fixed-slot ring");
-  time_budget time(timeout_ns);
-  for (;;) {
-    const int s = ipcring_try_read(c, buffer, capacity, type, length);
-    if (s != IPCRING_EMPTY) return s;
-    const wait_result r = c->msg->wait_readable(time.left());
-    if (r != wait_result::ok) return from(r);
-  }
+  return read_waiting(c, timeout_ns,
+                      [&] { return ipcring_try_read(c, buffer, capacity, type, length); });
 }
 
 }  // extern "C"

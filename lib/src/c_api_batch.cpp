@@ -210,7 +210,7 @@ int ipcring_try_read_some(ipcring_consumer* c, void* buffer, size_t capacity,
     if (r.status != msg_status::ok) break;
     messages[n] = {base + used, r.size, r.type};
     ++n;
-    used += (r.size + 7) & ~std::size_t{7};
+    used += static_cast<std::size_t>(detail::align8(r.size));
   }
   if (done != nullptr) *done = n;
   if (n != 0 || count == 0) return IPCRING_OK;
@@ -220,13 +220,9 @@ int ipcring_try_read_some(ipcring_consumer* c, void* buffer, size_t capacity,
 
 int ipcring_read_some(ipcring_consumer* c, void* buffer, size_t capacity, ipcring_message* messages,
                       size_t count, size_t* done, int64_t timeout_ns) {
-  time_budget time(timeout_ns);
-  for (;;) {
-    const int s = ipcring_try_read_some(c, buffer, capacity, messages, count, done);
-    if (s != IPCRING_EMPTY) return s;
-    const wait_result r = c->msg->wait_readable(time.left());
-    if (r != wait_result::ok) return from(r);
-  }
+  return read_waiting(c, timeout_ns, [&] {
+    return ipcring_try_read_some(c, buffer, capacity, messages, count, done);
+  });
 }
 
 }  // extern "C"

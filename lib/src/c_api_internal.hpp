@@ -107,6 +107,11 @@ struct fixed_ring {
   virtual std::uint64_t capacity() const noexcept = 0;
 };
 
+// A blocking read of a message ring: `try_once()` (an ipcring_try_read* call) until it finds
+// something other than IPCRING_EMPTY, waiting between tries, within timeout_ns.
+template <class TryOnce>
+int read_waiting(ipcring_consumer* c, std::int64_t timeout_ns, TryOnce&& try_once) noexcept;
+
 }  // namespace ipcring::c_api
 
 struct ipcring_ring {
@@ -130,3 +135,15 @@ struct ipcring_consumer {
   std::uint32_t slot_size = 0;
   std::optional<ipcring::msg_consumer> msg;
 };
+
+template <class TryOnce>
+int ipcring::c_api::read_waiting(ipcring_consumer* c, std::int64_t timeout_ns,
+                                 TryOnce&& try_once) noexcept {
+  time_budget time(timeout_ns);
+  for (;;) {
+    const int s = try_once();
+    if (s != IPCRING_EMPTY) return s;  // argument errors too: past here c is a message consumer
+    const wait_result r = c->msg->wait_readable(time.left());
+    if (r != wait_result::ok) return from(r);
+  }
+}
