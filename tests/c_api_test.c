@@ -346,6 +346,18 @@ static void message_batches(ipcring_kind kind, const char* tag) {
   CHECK(done == 0 && got[0].length == 11);
   CHECK_STATUS(ipcring_try_read_some(rx, buf, sizeof buf, got, 4, &done), IPCRING_OK);
   CHECK(done == 1 && got[0].length == 11 && memcmp(got[0].data, "hello world", 11) == 0);
+  /* More than the library's chunk of 64 in one call, into a buffer of odd size: the 100th
+   * byte-long message lands at offset 792 of 795. */
+  ipcring_message many[120];
+  for (size_t i = 0; i < 100; ++i)
+    CHECK_STATUS(ipcring_try_write(tx, 8, &data[i][0], 1), IPCRING_OK);
+  CHECK_STATUS(ipcring_try_read_some(rx, buf, 795, many, 120, &done), IPCRING_OK);
+  CHECK(done == 100);
+  for (size_t i = 0; i < done; ++i) {
+    const unsigned char* d = (const unsigned char*)many[i].data;
+    CHECK(d == buf + 8 * i && many[i].length == 1 && many[i].type == 8 && *d == (unsigned char)i);
+  }
+  CHECK_STATUS(ipcring_try_read_some(rx, buf, sizeof buf, many, 120, &done), IPCRING_EMPTY);
   CHECK_STATUS(ipcring_try_read_some(rx, buf, sizeof buf, NULL, 4, &done), IPCRING_E_NULL_ARGUMENT);
   CHECK(strstr(ipcring_last_error(), "messages") != NULL);
 

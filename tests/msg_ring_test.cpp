@@ -454,6 +454,50 @@ TYPED_TEST(msg_rings, try_read_copies_or_reports_the_needed_size) {
   EXPECT_EQ(text_of(std::span(big).first(r.size)), "0123456789");
 }
 
+TYPED_TEST(msg_rings, try_read_some_copies_at_8_byte_offsets_until_one_does_not_fit) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  auto& stats = f.ctl().consumer_stats;
+  std::array<read_result, 8> out{};
+  std::array<std::byte, 21> buf{};  // an odd size: the last offset leaves 5 bytes
+  EXPECT_EQ(rx.try_read_some(buf, out), 0u);
+  EXPECT_EQ(out[0].status, msg_status::empty);
+  EXPECT_EQ(stats.stalls.load(), 1u);
+  for (const std::string m : {"abc", "", "0123456789", "xyz", "", "q"}) {
+    ASSERT_EQ(tx.try_write(2, bytes_of(m)), msg_status::ok);
+  }
+  // "abc" at 0, "" at 8, "0123456789" at 8 (13 bytes left); "xyz" would start at 24 > 21.
+  ASSERT_EQ(rx.try_read_some(buf, out), 3u);
+  EXPECT_EQ(text_of(std::span(buf).first(3)), "abc");
+  EXPECT_EQ(text_of(std::span(buf).subspan(8, 10)), "0123456789");
+  EXPECT_EQ(out[0].size, 3u);
+  EXPECT_EQ(out[1].size, 0u);
+  EXPECT_EQ(out[2].size, 10u);
+  EXPECT_EQ(out[2].type, 2u);
+  EXPECT_EQ(out[3].status, msg_status::buffer_small);  // why it stopped: "xyz" stays
+  EXPECT_EQ(out[3].size, 3u);
+  // The rest, then the ring is empty: a batch that drained it is not a stall.
+  ASSERT_EQ(rx.try_read_some(buf, out), 3u);
+  EXPECT_EQ(text_of(std::span(buf).first(3)), "xyz");
+  EXPECT_EQ(text_of(std::span(buf).subspan(8, 1)), "q");
+  EXPECT_EQ(out[3].status, msg_status::empty);
+  EXPECT_EQ(stats.messages.load(), 6u);
+  EXPECT_EQ(stats.bytes.load(), 17u);
+  EXPECT_EQ(stats.stalls.load(), 1u);
+  // An empty message fits at the very end of the buffer; a full `out` stops the batch.
+  std::array<std::byte, 16> exact{};
+  for (const std::string m : {"12345678", "abcdefgh", "", "next"}) {
+    ASSERT_EQ(tx.try_write(3, bytes_of(m)), msg_status::ok);
+  }
+  ASSERT_EQ(rx.try_read_some(exact, std::span(out).first(3)), 3u);
+  EXPECT_EQ(text_of(exact), "12345678abcdefgh");
+  EXPECT_EQ(out[2].size, 0u);
+  EXPECT_EQ(rx.try_read_some(exact, {}), 0u);  // no room for a result: takes nothing
+  EXPECT_EQ(rx.try_read(exact).size, 4u);
+  EXPECT_EQ(stats.stalls.load(), 1u);
+}
+
 TYPED_TEST(msg_rings, corrupt_lengths_are_reported_and_never_read_out_of_bounds) {
   fixture<TypeParam> f(1024);
   f.set_position(1016);                           // 8 bytes before the end

@@ -210,6 +210,9 @@ def test_batches():
             tx.write(b"q" * 300, 8)
             rx._grow(64)  # the first does not fit: the binding grows its buffer and reads it
             assert rx.try_read_some(3) == [(8, b"q" * 300)] and rx.buffer_size >= 300
+            tx.write_all([b"s" * 8, b"t" * (rx.buffer_size - 7)], 8)  # the second starts at 8
+            assert rx.try_read_some(3) == [(8, b"s" * 8)]  # it stays, for the next call
+            assert rx.try_read_some(3) == [(8, b"t" * (rx.buffer_size - 7))]
             e = raises("too_long", tx.write_all, [b"a", b"b", b"x" * 505, b"c"], 5)
             assert e.done == 2 and "505" in e.message, e
             assert [rx.try_read(), rx.try_read(), rx.try_read()] == [(5, b"a"), (5, b"b"), None]

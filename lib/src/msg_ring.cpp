@@ -121,7 +121,7 @@ void msg_consumer::flush() noexcept {
   detail::notify(ctl_->space_wait, fast_notify_);
 }
 
-read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
+read_result msg_consumer::read_one(std::span<std::byte> buffer, bool count_stall) noexcept {
   std::uint64_t pos = head_;
   for (;;) {
     read_result r;
@@ -131,7 +131,7 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
       release_to(pos);  // padding skipped so far
       if (r.status == msg_status::empty) {
         stopped_at(pos);
-        stalled();
+        if (count_stall) stalled();
       }
       return r;
     }
@@ -146,7 +146,7 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
       if (pos - released_ >= capacity()) {  // a lap of padding: nothing to read
         release_to(pos);
         r.status = msg_status::empty;
-        stalled();
+        if (count_stall) stalled();
         return r;
       }
       continue;
@@ -162,6 +162,23 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
     detail::count_messages(ctl_->consumer_stats, 1, r.size);
     return r;
   }
+}
+
+read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
+  return read_one(buffer, true);
+}
+
+std::size_t msg_consumer::try_read_some(std::span<std::byte> buffer,
+                                        std::span<read_result> out) noexcept {
+  std::size_t used = 0;  // bytes of buffer taken, up to the next 8-byte offset
+  for (std::size_t n = 0; n < out.size(); ++n) {
+    // A batch that found the ring empty after taking messages is not a stall.
+    const auto rest = used <= buffer.size() ? buffer.subspan(used) : std::span<std::byte>();
+    out[n] = read_one(rest, n == 0);
+    if (out[n].status != msg_status::ok) return n;
+    used += static_cast<std::size_t>(detail::align8(out[n].size));
+  }
+  return out.size();
 }
 
 std::size_t msg_consumer::recover() noexcept {

@@ -725,6 +725,13 @@ class msg_consumer {
   /// Copies the next message into `buffer`. If it does not fit, nothing is consumed and
   /// `size` is the length needed (buffer_small).
   read_result try_read(std::span<std::byte> buffer) noexcept;
+  /// Copies messages into `buffer` one after another, each at the next 8-byte offset (the
+  /// first at 0), until `out` is full, the ring is empty, or the next message does not fit
+  /// (it stays in the ring). out[i] describes the i-th copied: ok, its type and size. Returns
+  /// how many; if fewer than out.size(), out[count] says why it stopped: empty, buffer_small
+  /// (`size` is what that message needs, from its offset), or corrupted. The copy-out
+  /// counterpart of read(), for callers that keep messages after the call.
+  std::size_t try_read_some(std::span<std::byte> buffer, std::span<read_result> out) noexcept;
   /// Blocking read: waits for at least one message, then as read(). `result` is ok, or how the
   /// wait ended (closed once the producers closed and the ring is drained; peer_dead; timeout).
   /// A corrupt ring reads as ready and delivers nothing: 0 with ok at once, so a caller that
@@ -788,6 +795,8 @@ class msg_consumer {
     length = ulen;
     return msg_status::ok;
   }
+  // try_read, counting an empty event only if `count_stall`.
+  read_result read_one(std::span<std::byte> buffer, bool count_stall) noexcept;
   // Read up to `pos`: frees the space once pos leaves the sixteenth of the ring that holds the
   // last head stored (the contract at the top), so that many records share one release.
   void release_to(std::uint64_t pos) noexcept {
