@@ -358,6 +358,15 @@ static void message_batches(ipcring_kind kind, const char* tag) {
     CHECK(d == buf + 8 * i && many[i].length == 1 && many[i].type == 8 && *d == (unsigned char)i);
   }
   CHECK_STATUS(ipcring_try_read_some(rx, buf, sizeof buf, many, 120, &done), IPCRING_EMPTY);
+  /* A message that runs past the buffer's last 8-byte offset ends the batch: even an empty
+   * one after it waits for the next call, never placed past the buffer. */
+  CHECK_STATUS(ipcring_try_write(tx, 8, "thirteen byte", 13), IPCRING_OK);
+  CHECK_STATUS(ipcring_try_write(tx, 8, "", 0), IPCRING_OK);
+  CHECK_STATUS(ipcring_try_write(tx, 8, "", 0), IPCRING_OK);
+  CHECK_STATUS(ipcring_try_read_some(rx, buf, 13, many, 4, &done), IPCRING_OK);
+  CHECK(done == 1 && many[0].data == buf && memcmp(buf, "thirteen byte", 13) == 0);
+  CHECK_STATUS(ipcring_try_read_some(rx, buf, 13, many, 4, &done), IPCRING_OK);
+  CHECK(done == 2 && many[0].data == buf && many[1].data == buf && many[1].length == 0);
   CHECK_STATUS(ipcring_try_read_some(rx, buf, sizeof buf, NULL, 4, &done), IPCRING_E_NULL_ARGUMENT);
   CHECK(strstr(ipcring_last_error(), "messages") != NULL);
 
@@ -433,6 +442,19 @@ static void setup_errors(void) {
   CHECK(strstr(ipcring_last_error(), "slot_size=41") != NULL);
   CHECK_STATUS(ipcring_create(name, IPCRING_KIND_SPSC_MSG, 1024, 8, NULL, &ring),
                IPCRING_E_INVALID_ARGUMENT);
+  /* A message ring records "bytes": another type name would be dropped without a word. */
+  CHECK_STATUS(ipcring_create(name, IPCRING_KIND_SPSC_MSG, 1024, 0, "quote", &ring),
+               IPCRING_E_INVALID_ARGUMENT);
+  CHECK(strstr(ipcring_last_error(), "type_name='quote'") != NULL);
+  CHECK_STATUS(ipcring_create(name, IPCRING_KIND_SPSC_MSG, 1024, 0, "bytes", &ring), IPCRING_OK);
+  ipcring_close(ring);
+  /* and has no slots: a caller that expects 8-byte slots is told so. */
+  CHECK_STATUS(ipcring_open(name, IPCRING_KIND_ANY, 8, &ring), IPCRING_E_TYPE_MISMATCH);
+  CHECK(strstr(ipcring_last_error(), "no slots") != NULL);
+  CHECK_STATUS(ipcring_open(name, IPCRING_KIND_ANY, 0, &ring), IPCRING_OK);
+  CHECK(ipcring_ring_kind(ring) == IPCRING_KIND_SPSC_MSG);
+  ipcring_close(ring);
+  ipcring_remove(name);
   CHECK_STATUS(ipcring_create(name, (ipcring_kind)9, 1024, 0, NULL, &ring),
                IPCRING_E_INVALID_ARGUMENT);
   CHECK_STATUS(ipcring_create(name, IPCRING_KIND_MPMC, 16, 8, NULL, &ring), IPCRING_OK);

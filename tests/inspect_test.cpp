@@ -9,6 +9,7 @@
 #include <chrono>
 #include <vector>
 
+#include "ipcring/ipcring.h"
 #include "ipcring/ipcring.hpp"
 #include "support/test_support.hpp"
 
@@ -139,6 +140,42 @@ TEST(counters, message_rings_count_payload_bytes) {
   EXPECT_EQ(info.consumer.messages, 2u);
   EXPECT_EQ(info.consumer.bytes, 7u);
   EXPECT_EQ(info.consumer.stalls, 1u);
+}
+
+// The C batch read takes the C++ consumer's results 64 at a time: a batch that empties the ring
+// at such a boundary is still one call, and counts no empty event.
+TEST(counters, a_c_batch_read_that_empties_the_ring_is_not_a_stall) {
+  segment_guard g(unique_name());
+  ipcring_ring* ring = nullptr;
+  ASSERT_EQ(ipcring_create(g.c_str(), IPCRING_KIND_SPSC_MSG, 1 << 16, 0, nullptr, &ring),
+            IPCRING_OK);
+  ipcring_producer* tx = nullptr;
+  ipcring_consumer* rx = nullptr;
+  ASSERT_EQ(ipcring_producer_attach(ring, &tx), IPCRING_OK);
+  ASSERT_EQ(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
+  std::vector<std::byte> buffer(4096);
+  std::vector<ipcring_message> got(200);
+  u64 total = 0;
+  for (const std::size_t n : {63, 64, 128}) {
+    for (std::size_t i = 0; i < n; ++i)
+      ASSERT_EQ(ipcring_try_write(tx, 1, "x", 1), IPCRING_OK);
+    std::size_t done = 0;
+    ASSERT_EQ(
+        ipcring_try_read_some(rx, buffer.data(), buffer.size(), got.data(), got.size(), &done),
+        IPCRING_OK);
+    EXPECT_EQ(done, n);
+    total += n;
+    EXPECT_EQ(inspect(g.name()).consumer.stalls, 0u) << n << " messages";
+  }
+  std::size_t done = 0;
+  EXPECT_EQ(ipcring_try_read_some(rx, buffer.data(), buffer.size(), got.data(), got.size(), &done),
+            IPCRING_EMPTY);
+  const ring_info info = inspect(g.name());
+  EXPECT_EQ(info.consumer.stalls, 1u);
+  EXPECT_EQ(info.consumer.messages, total);
+  ipcring_producer_free(tx);
+  ipcring_consumer_free(rx);
+  ipcring_close(ring);
 }
 
 #ifndef _WIN32  // POSIX only: a ring outlives its processes (on Windows it goes with them)

@@ -460,14 +460,14 @@ TYPED_TEST(msg_rings, try_read_some_copies_at_8_byte_offsets_until_one_does_not_
   auto rx = f.ring.consumer();
   auto& stats = f.ctl().consumer_stats;
   std::array<read_result, 8> out{};
-  std::array<std::byte, 21> buf{};  // an odd size: the last offset leaves 5 bytes
+  std::array<std::byte, 26> buf{};  // not a multiple of 8: offset 24 leaves 2 bytes
   EXPECT_EQ(rx.try_read_some(buf, out), 0u);
   EXPECT_EQ(out[0].status, msg_status::empty);
   EXPECT_EQ(stats.stalls.load(), 1u);
   for (const std::string m : {"abc", "", "0123456789", "xyz", "", "q"}) {
     ASSERT_EQ(tx.try_write(2, bytes_of(m)), msg_status::ok);
   }
-  // "abc" at 0, "" at 8, "0123456789" at 8 (13 bytes left); "xyz" would start at 24 > 21.
+  // "abc" at 0, "" at 8, "0123456789" at 8 (18 bytes left); "xyz" needs 3 at 24.
   ASSERT_EQ(rx.try_read_some(buf, out), 3u);
   EXPECT_EQ(text_of(std::span(buf).first(3)), "abc");
   EXPECT_EQ(text_of(std::span(buf).subspan(8, 10)), "0123456789");
@@ -494,7 +494,15 @@ TYPED_TEST(msg_rings, try_read_some_copies_at_8_byte_offsets_until_one_does_not_
   EXPECT_EQ(text_of(exact), "12345678abcdefgh");
   EXPECT_EQ(out[2].size, 0u);
   EXPECT_EQ(rx.try_read_some(exact, {}), 0u);  // no room for a result: takes nothing
-  EXPECT_EQ(rx.try_read(exact).size, 4u);
+  // A message that runs past the buffer's last 8-byte offset ends the batch, even before an
+  // empty one.
+  ASSERT_EQ(tx.try_write(3, bytes_of("")), msg_status::ok);
+  ASSERT_EQ(rx.try_read_some(std::span(buf).first(4), out), 1u);  // "next" fills 4 of 4
+  EXPECT_EQ(out[1].status, msg_status::buffer_small);
+  EXPECT_EQ(out[1].size, 0u);
+  ASSERT_EQ(rx.try_read_some(std::span(buf).first(4), out), 1u);  // the empty one
+  EXPECT_EQ(out[0].size, 0u);
+  EXPECT_EQ(out[1].status, msg_status::empty);
   EXPECT_EQ(stats.stalls.load(), 1u);
 }
 

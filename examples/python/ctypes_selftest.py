@@ -75,6 +75,10 @@ def test_open_create_remove():
     except IpcringError as e:
         assert e.name == "unsupported" and "12" in e.message, e
     assert "uint32" in value_error(Ring.create, name("neg"), ipcring.SPSC, 64, -8)
+    # C would cut the name at NUL and act on another segment: refused before the call.
+    assert "NUL" in value_error(Ring.create, n + "\0x", ipcring.SPSC, 64, 16)
+    assert "NUL" in value_error(Ring.remove, n + "\0x")
+    assert "type_name" in value_error(Ring.create, name("tn"), ipcring.SPSC, 64, 16, "a\0b")
     assert Ring.remove(n) is True
     assert not os.path.exists("/dev/shm/" + n), "ipcring_remove left the segment in /dev/shm"
     assert Ring.remove(n) is False  # not_found is False, not an exception
@@ -124,6 +128,9 @@ def test_message_ring():
         raises("wrong_operation", tx.push, b"abc", 0)
         raises("wrong_operation", rx.try_pop)
         raises("wrong_operation", rx.pop, 0)
+        assert "nan" in value_error(rx.read, float("nan"))
+        tx.write(b"inf", 9, float("inf"))  # infinity: wait as long as it takes, like None
+        assert rx.read(timeout=float("inf")) == (9, b"inf")
         tx.write(b"last", 9)
         tx.shutdown()  # the consumer drains, then sees the end
         assert rx.read(timeout=1.0) == (9, b"last")
@@ -213,6 +220,10 @@ def test_batches():
             tx.write_all([b"s" * 8, b"t" * (rx.buffer_size - 7)], 8)  # the second starts at 8
             assert rx.try_read_some(3) == [(8, b"s" * 8)]  # it stays, for the next call
             assert rx.try_read_some(3) == [(8, b"t" * (rx.buffer_size - 7))]
+            assert rx.buffer_size % 8 != 0, rx.buffer_size
+            tx.write_all([b"f" * rx.buffer_size, b"", b""], 8)  # no 8-byte offset left after it
+            assert rx.try_read_some(3) == [(8, b"f" * rx.buffer_size)]
+            assert rx.try_read_some(3) == [(8, b""), (8, b"")]
             e = raises("too_long", tx.write_all, [b"a", b"b", b"x" * 505, b"c"], 5)
             assert e.done == 2 and "505" in e.message, e
             assert [rx.try_read(), rx.try_read(), rx.try_read()] == [(5, b"a"), (5, b"b"), None]

@@ -31,6 +31,7 @@ Conventions
 import ctypes
 import ctypes.util
 import enum
+import math
 import os
 
 
@@ -169,11 +170,18 @@ def _uint(value, bits, what):  # ctypes would wrap a value out of range silently
 
 
 def _ns(timeout):
-    if timeout is None:
+    if timeout is None or timeout == math.inf:
         return -1
-    if timeout < 0:
+    if not timeout >= 0:  # NaN too
         raise ValueError(f"timeout={timeout}: give seconds >= 0, or None to wait forever")
     return min(int(timeout * 1e9), (1 << 63) - 1)
+
+
+def _name(name, what="name"):  # C cuts a string at NUL: "a\0b" would name segment "a"
+    raw = name.encode()
+    if b"\0" in raw:
+        raise ValueError(f"{what}={name!r} contains a NUL character")
+    return raw
 
 
 def _bytes(data):  # bytes-like only: bytes(5) would be five zero bytes
@@ -220,8 +228,8 @@ class Ring(_Handle):
         bytes per slot (fixed-slot kinds), 0 for message kinds. type_name: recorded element
         type (None: "bytes<N>"); C++ openers must name the same type."""
         out = _vp()
-        tn = None if type_name is None else type_name.encode()
-        _check(lib.ipcring_create(name.encode(), kind, _uint(capacity, 64, "capacity"),
+        tn = None if type_name is None else _name(type_name, "type_name")
+        _check(lib.ipcring_create(_name(name), kind, _uint(capacity, 64, "capacity"),
                                   _uint(slot_size, 32, "slot_size"), tn, ctypes.byref(out)),
                f"create {name!r}")
         return cls(out, name)
@@ -230,14 +238,14 @@ class Ring(_Handle):
     def open(cls, name, kind=ANY, slot_size=0):
         """kind, slot_size: what is expected (ANY, 0: whatever the segment holds)."""
         out = _vp()
-        _check(lib.ipcring_open(name.encode(), kind, _uint(slot_size, 32, "slot_size"),
+        _check(lib.ipcring_open(_name(name), kind, _uint(slot_size, 32, "slot_size"),
                                 ctypes.byref(out)), f"open {name!r}")
         return cls(out, name)
 
     @staticmethod
     def remove(name):
         """Removes the named segment: True, or False if there was none."""
-        status = lib.ipcring_remove(name.encode())
+        status = lib.ipcring_remove(_name(name))
         if status == Status.E_NOT_FOUND:
             return False
         _check(status, f"remove {name!r}")

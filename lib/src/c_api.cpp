@@ -435,6 +435,12 @@ int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity, uint3
     }
     if (fixed_kind(kind) && !supported_slot_size(slot_size))
       return unsupported_slot(name, slot_size);
+    if (msg_kind(kind) && type_name != nullptr && std::string_view(type_name) != "bytes") {
+      return fail(IPCRING_E_INVALID_ARGUMENT,
+                  "ipcring_create('" + std::string(name) + "'): type_name='" + type_name +
+                      "': a message ring records \"bytes\" (each message carries its own "
+                      "uint32 type); pass NULL");
+    }
     std::string type;
     if (type_name != nullptr) {
       type = type_name;
@@ -477,6 +483,11 @@ int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size, ipcrin
                         std::to_string(slot_size) + ", found " + std::to_string(size));
       }
       if (!supported_slot_size(size)) return unsupported_slot(name, size);
+    } else if (slot_size != 0) {
+      return fail(IPCRING_E_TYPE_MISMATCH,
+                  "ipcring_open('" + std::string(name) + "'): slot_size expected " +
+                      std::to_string(slot_size) + ", found a " + to_string(info.kind) +
+                      " ring, which has no slots (pass 0)");
     }
     *out = attach(false, found, name, 0, size, opt).release();
     return static_cast<int>(IPCRING_OK);

@@ -82,6 +82,34 @@ std::size_t with_msg(ipcring_producer* p, F&& f) noexcept {
 
 }  // namespace
 
+// A C batch read: messages copied out by the C++ consumer a chunk of 64 results at a time,
+// each chunk starting where the last one's messages end, at the next 8-byte offset. It reaches
+// msg_consumer's chunked read (friend), so that a batch that empties the ring after a full chunk
+// counts no empty event, as one C++ call would not.
+struct ipcring::c_api::batch_reader {
+  static int read(msg_consumer& rx, std::byte* base, std::size_t capacity,
+                  ipcring_message* messages, std::size_t count, std::size_t* done) noexcept {
+    std::size_t n = 0;
+    std::size_t used = 0;  // bytes of buffer taken, up to the next 8-byte offset
+    std::array<read_result, message_chunk::k_max> got;
+    for (;;) {
+      const std::size_t want = std::min(count - n, got.size());
+      const std::span<std::byte> rest(base + used, capacity - used);  // used <= capacity here
+      const std::size_t k = rx.read_some(rest, {got.data(), want}, n == 0);
+      for (std::size_t i = 0; i < k; ++i, ++n) {
+        messages[n] = {base + used, got[i].size, got[i].type};
+        used += static_cast<std::size_t>(detail::align8(got[i].size));
+      }
+      if (k < want || n == count || used > capacity) break;
+    }
+    if (done != nullptr) *done = n;
+    if (n != 0 || count == 0) return IPCRING_OK;
+    if (got[0].status == msg_status::buffer_small)
+      messages[0] = {nullptr, got[0].size, got[0].type};
+    return from(got[0].status);
+  }
+};
+
 extern "C" {
 
 int ipcring_try_push_some(ipcring_producer* p, const void* slots, size_t count, size_t* done) {
@@ -201,30 +229,8 @@ int ipcring_try_read_some(ipcring_consumer* c, void* buffer, size_t capacity,
   if (buffer == nullptr && capacity != 0) return null_argument("buffer");
   if (messages == nullptr && count != 0) return null_argument("messages");
   if (!c->msg) return wrong_operation("try_read_some", "a fixed-slot ring");
-  // The C++ consumer fills read_results a chunk at a time; each chunk starts where the last
-  // one's messages end, at the next 8-byte offset. (A chunk that finds the ring empty after a
-  // full one counts a stall event, as a second call would.)
-  auto* base = static_cast<std::byte*>(buffer);
-  std::size_t n = 0;
-  std::size_t used = 0;  // bytes of buffer taken, up to the next 8-byte offset
-  std::array<read_result, message_chunk::k_max> got;
-  std::size_t k = 0;
-  do {
-    const std::size_t want = std::min(count - n, got.size());
-    const std::span<std::byte> rest = used <= capacity
-                                          ? std::span<std::byte>(base + used, capacity - used)
-                                          : std::span<std::byte>();
-    k = c->msg->try_read_some(rest, {got.data(), want});
-    for (std::size_t i = 0; i < k; ++i, ++n) {
-      messages[n] = {base + used, got[i].size, got[i].type};
-      used += static_cast<std::size_t>(detail::align8(got[i].size));
-    }
-    if (k < want) break;
-  } while (n < count);
-  if (done != nullptr) *done = n;
-  if (n != 0 || count == 0) return IPCRING_OK;
-  if (got[0].status == msg_status::buffer_small) messages[0] = {nullptr, got[0].size, got[0].type};
-  return from(got[0].status);
+  return c_api::batch_reader::read(*c->msg, static_cast<std::byte*>(buffer), capacity, messages,
+                                   count, done);
 }
 
 int ipcring_read_some(ipcring_consumer* c, void* buffer, size_t capacity, ipcring_message* messages,

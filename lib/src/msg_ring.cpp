@@ -168,13 +168,16 @@ read_result msg_consumer::try_read(std::span<std::byte> buffer) noexcept {
   return read_one(buffer, true);
 }
 
-std::size_t msg_consumer::try_read_some(std::span<std::byte> buffer,
-                                        std::span<read_result> out) noexcept {
+std::size_t msg_consumer::read_some(std::span<std::byte> buffer, std::span<read_result> out,
+                                    bool first) noexcept {
   std::size_t used = 0;  // bytes of buffer taken, up to the next 8-byte offset
   for (std::size_t n = 0; n < out.size(); ++n) {
+    if (used > buffer.size()) {  // the last message ran past the last 8-byte offset
+      out[n] = {msg_status::buffer_small, 0, 0};
+      return n;
+    }
     // A batch that found the ring empty after taking messages is not a stall.
-    const auto rest = used <= buffer.size() ? buffer.subspan(used) : std::span<std::byte>();
-    out[n] = read_one(rest, n == 0);
+    out[n] = read_one(buffer.subspan(used), first && n == 0);
     if (out[n].status != msg_status::ok) return n;
     used += static_cast<std::size_t>(detail::align8(out[n].size));
   }

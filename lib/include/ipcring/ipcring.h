@@ -126,12 +126,14 @@ IPCRING_API uint32_t ipcring_layout_version(void);
 
 /* Creates a ring in a named shared-memory segment. capacity: slots (fixed-slot kinds) or
  * bytes (message kinds), a power of two. slot_size: bytes per slot (fixed-slot kinds; 0 for
- * message kinds). type_name: the element type recorded in the header (NULL: "bytes<N>" or
- * "bytes"); C++ code opens the ring with ring_options::type_name set to the same. */
+ * message kinds). type_name: the element type recorded in the header of a fixed-slot ring
+ * (NULL: "bytes<N>"); C++ code opens the ring with ring_options::type_name set to the same.
+ * A message ring records "bytes": NULL or "bytes", else IPCRING_E_INVALID_ARGUMENT. */
 IPCRING_API int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity,
                                uint32_t slot_size, const char* type_name, ipcring_ring** out);
 /* Opens a ring. kind: IPCRING_KIND_ANY or the kind expected (else IPCRING_E_KIND_MISMATCH).
- * slot_size: 0 for any, else the slot size expected (IPCRING_E_TYPE_MISMATCH otherwise).
+ * slot_size: 0 for any, else the slot size expected (IPCRING_E_TYPE_MISMATCH otherwise, and
+ * for a message ring, which has none).
  * The element type name is not checked: the C API copies slots as bytes. */
 IPCRING_API int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size,
                              ipcring_ring** out);
@@ -238,7 +240,8 @@ typedef struct ipcring_message {
 } ipcring_message;
 
 /* Message rings, reading: up to `count` messages copied into buffer[0..capacity), each at an
- * 8-byte offset of it, described in messages[0..*done).
+ * 8-byte offset of it, described in messages[0..*done); a message that runs past the buffer's
+ * last 8-byte offset ends the batch.
  *   try_read_some: as many as there are and fit. IPCRING_OK if it read at least one (or count
  *     is 0); else IPCRING_EMPTY, IPCRING_CORRUPTED, or IPCRING_BUFFER_SMALL when the first
  *     does not fit (it stays in the ring; messages[0].length is its size). A later message

@@ -90,6 +90,9 @@ const char* to_string(msg_status s) noexcept;
 template <bool MultiProducer>
 class msg_producer;
 class msg_consumer;
+namespace c_api {
+struct batch_reader;  // the C API's batch read: lib/src/c_api_batch.cpp
+}
 
 namespace detail {
 inline constexpr std::uint64_t align8(std::uint64_t n) noexcept {
@@ -726,12 +729,15 @@ class msg_consumer {
   /// `size` is the length needed (buffer_small).
   read_result try_read(std::span<std::byte> buffer) noexcept;
   /// Copies messages into `buffer` one after another, each at the next 8-byte offset (the
-  /// first at 0), until `out` is full, the ring is empty, or the next message does not fit
-  /// (it stays in the ring). out[i] describes the i-th copied: ok, its type and size. Returns
-  /// how many; if fewer than out.size(), out[count] says why it stopped: empty, buffer_small
-  /// (`size` is what that message needs, from its offset), or corrupted. The copy-out
-  /// counterpart of read(), for callers that keep messages after the call.
-  std::size_t try_read_some(std::span<std::byte> buffer, std::span<read_result> out) noexcept;
+  /// first at 0), until `out` is full, the ring is empty, or the next message does not fit (it
+  /// stays in the ring). out[i] describes the i-th copied: ok, its type and size. Returns how
+  /// many; if fewer than out.size(), out[count] says why it stopped: empty, corrupted, or
+  /// buffer_small (`size` is what that message needs from its offset; 0 when the buffer has no
+  /// 8-byte offset left). The copy-out counterpart of read(), for callers that keep messages
+  /// after the call.
+  std::size_t try_read_some(std::span<std::byte> buffer, std::span<read_result> out) noexcept {
+    return read_some(buffer, out, true);
+  }
   /// Blocking read: waits for at least one message, then as read(). `result` is ok, or how the
   /// wait ended (closed once the producers closed and the ring is drained; peer_dead; timeout).
   /// A corrupt ring reads as ready and delivers nothing: 0 with ok at once, so a caller that
@@ -772,6 +778,7 @@ class msg_consumer {
  private:
   friend class spsc_msg_ring;
   friend class mpsc_msg_ring;
+  friend struct c_api::batch_reader;
   msg_consumer(detail::attachment_ptr seg, const wait_policy& wait);
 
   // The record at `pos`: ok (committed), empty (not yet), corrupted.
@@ -797,6 +804,10 @@ class msg_consumer {
   }
   // try_read, counting an empty event only if `count_stall`.
   read_result read_one(std::span<std::byte> buffer, bool count_stall) noexcept;
+  // try_read_some; `first` is false for a part of a larger batch that has taken messages,
+  // which counts no empty event.
+  std::size_t read_some(std::span<std::byte> buffer, std::span<read_result> out,
+                        bool first) noexcept;
   // Read up to `pos`: frees the space once pos leaves the sixteenth of the ring that holds the
   // last head stored (the contract at the top), so that many records share one release.
   void release_to(std::uint64_t pos) noexcept {
