@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #endif
 
 #include <chrono>
@@ -160,6 +162,40 @@ TEST(layout, creator_that_never_sized_the_segment_makes_open_fail_in_bounded_tim
   const auto t0 = std::chrono::steady_clock::now();
   expect_error(errc::not_ready, [&] { spsc_ring<quote>::open(g.name(), o); });
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
+// Bytes of /dev/shm the segment holds (a sparse file holds only the pages written or faulted).
+std::uint64_t allocated_bytes(const std::string& name) {
+  struct stat st {};
+  if (::stat(("/dev/shm/" + name).c_str(), &st) != 0) return ~std::uint64_t{0};
+  return static_cast<std::uint64_t>(st.st_blocks) * 512;
+}
+
+// An open faults in only what a checked header says is the ring: a large foreign file is
+// refused without allocating it (on a full /dev/shm, faulting it would be a SIGBUS), and an
+// oversized segment keeps its unused tail unallocated.
+TEST(layout, open_faults_in_only_the_ring_the_header_describes) {
+  segment_guard g(unique_name());
+  const std::uint64_t big = std::uint64_t{256} << 20;
+  const int fd = ::shm_open(("/" + g.name()).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(big)), 0);
+  ASSERT_EQ(::pwrite(fd, "NOTARING", 8, 0), 8);
+  ::close(fd);
+  expect_error(errc::bad_magic, [&] { spsc_ring<quote>::open(g.name()); });
+  EXPECT_LT(allocated_bytes(g.name()), std::uint64_t{1} << 20);
+
+  ASSERT_TRUE(ipcring::remove(g.name()));
+  (void)spsc_ring<quote>::create(g.name(), 64);
+  const std::uint64_t ring = allocated_bytes(g.name());
+  ASSERT_LT(ring, std::uint64_t{1} << 20);
+  ASSERT_EQ(::truncate(("/dev/shm/" + g.name()).c_str(), static_cast<off_t>(big)), 0);
+  ring_options o;
+  o.map.lock_memory = true;  // locking faults in what it locks: the ring alone
+  auto opened = spsc_ring<quote>::open(g.name(), o);
+  auto tx = opened.producer();
+  EXPECT_TRUE(tx.try_push(quote{}));
+  EXPECT_EQ(allocated_bytes(g.name()), ring);
 }
 
 #endif

@@ -294,15 +294,23 @@ attachment_ptr adopt(map_view v, Attach&& attach) {
   return std::make_shared<const attachment>(std::move(a));
 }
 
+// Opens a mapping with open_view(map_options) and attaches to it. The pages are faulted in and
+// locked (as opt.map asks) only once the header is checked, and only as far as it says the ring
+// reaches: a foreign or oversized file is refused without touching the rest of it (reading a
+// page of a sparse tmpfs file allocates it; past the free space, the read is a SIGBUS).
 template <class OpenView>
 attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ring_spec& spec) {
   const auto deadline = deadline_after(opt.open_timeout);
+  map_options unprepared = opt.map;
+  unprepared.prefault = false;
+  unprepared.lock_memory = false;
   for (;;) {
     try {
-      map_view v = open_view();
-      return adopt(std::move(v), [&](std::span<std::byte> b, const std::string& n) {
-        return opened(b, spec, n, opt, deadline);
-      });
+      map_view v = open_view(unprepared);
+      attachment a = opened(v.bytes(), spec, v.name(), opt, deadline);
+      v.prepare(a.bytes.size(), opt.map);
+      a.view.emplace(std::move(v));  // the bytes stay where they are: only the handle moves
+      return std::make_shared<const attachment>(std::move(a));
     } catch (const error& e) {
       if (e.value() != errc::not_ready) throw;
       if (clock::now() >= deadline) {
@@ -346,7 +354,7 @@ attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_opti
 
 attachment_ptr open_shm(std::string_view name, ring_spec spec, const ring_options& opt) {
   return open_view(
-      opt, [&] { return map_view::open(name, opt.map); }, spec);
+      opt, [&](const map_options& m) { return map_view::open(name, m); }, spec);
 }
 
 attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
@@ -364,7 +372,7 @@ attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
 
 attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt) {
   return open_view(
-      opt, [&] { return map_view::open_file(p, opt.map); }, spec);
+      opt, [&](const map_options& m) { return map_view::open_file(p, m); }, spec);
 }
 
 }  // namespace detail

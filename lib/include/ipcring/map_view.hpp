@@ -92,6 +92,10 @@ class map_view {
   std::size_t size() const noexcept { return size_; }
   /// The segment name or file path, for messages.
   const std::string& name() const noexcept { return name_; }
+  /// Pre-faults and locks the first `n` bytes (at most size()) as `opt` asks: for a view opened
+  /// with both off until its contents said how much of it is in use (the rings open a segment
+  /// so, and fault in only what its checked header claims).
+  void prepare(std::size_t n, const map_options& opt);
 
   struct backend;  // defined in the platform's map_view.cpp (lib/src/posix, lib/src/windows)
 

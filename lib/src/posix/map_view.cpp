@@ -275,6 +275,12 @@ void map_view::backend_deleter::operator()(backend* b) const noexcept {
 
 map_view::~map_view() = default;
 
+void map_view::prepare(std::size_t n, const map_options& opt) {
+  map_options o = opt;
+  o.huge_pages = false;  // advised, if asked, when the view was mapped
+  tune(data_, std::min(n, size_), o, false, name_);
+}
+
 map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt) {
   detail::check_create(name, size);
   const std::string n(name);

@@ -15,6 +15,7 @@
 #endif
 #include <windows.h>
 
+#include <algorithm>
 #include <boost/interprocess/file_mapping.hpp>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/windows_shared_memory.hpp>
@@ -121,6 +122,10 @@ void map_view::backend_deleter::operator()(backend* b) const noexcept {
 }
 
 map_view::~map_view() = default;
+
+void map_view::prepare(std::size_t n, const map_options& opt) {
+  tune(data_, std::min(n, size_), opt, name_);
+}
 
 map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt) {
   detail::check_create(name, size);
