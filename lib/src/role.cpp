@@ -1,5 +1,6 @@
 #include "ipcring/detail/role.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "ipcring/detail/counters.hpp"
@@ -37,6 +38,7 @@ role_lease role_lease::acquire(std::atomic<std::uint64_t>& word, std::string_vie
       return role_lease(&word, me);
     }
   }
+  // relaxed: only the pid for the message
   throw busy(word.load(std::memory_order_relaxed), "a contended claim");
 }
 
@@ -103,6 +105,7 @@ claim_fields covering(const endpoint_record& r, std::uint64_t pos, endpoint_role
   // acquire: pairs with the registering CAS (register_endpoint, acq_rel)
   const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
   if (first == 0 || owner == 0) return {};
+  // relaxed x2: ordered by the acquire of claim_first above
   if (r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) return {};
   const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);
   if (pos - (first - 1) >= count) return {};
@@ -149,6 +152,44 @@ dead_claim dead_claim_covering(registry_control& reg, std::uint64_t pos,
   return best;
 }
 
+owner_liveness::owner_liveness(const registry_control& reg) noexcept {
+  for (std::size_t i = 0; i < k_max_endpoints; ++i) {
+    // acquire: as covering(), pairs with the registering CAS
+    owners_[i] = reg.endpoints[i].owner.load(std::memory_order_acquire);
+    alive_[i] = owners_[i] != 0 && process_alive(owners_[i]);
+  }
+}
+
+live_spans::live_spans(const registry_control& reg, endpoint_role role, std::uint64_t first,
+                       std::uint64_t count, const owner_liveness& alive) noexcept {
+  for (std::size_t i = 0; i < k_max_endpoints; ++i) {
+    const endpoint_record& r = reg.endpoints[i];
+    // acquire: as covering(), pairs with the holder's release store naming its claim
+    const std::uint64_t f = r.claim_first.load(std::memory_order_acquire);
+    // acquire: pairs with the registering CAS (register_endpoint, acq_rel)
+    const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
+    if (f == 0 || owner == 0 || !alive.alive(i, owner)) continue;
+    // relaxed x2: ordered by the acquire of claim_first above
+    if (r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) continue;
+    const std::uint64_t c = r.claim_count.load(std::memory_order_relaxed);
+    // Untrusted fields, modular like covering(): offset o is named if (o - start) mod 2^64 < c.
+    const std::uint64_t start = f - 1 - first;
+    if (start < count) add(start, c >= count - start ? count : start + c);
+    if (start != 0 && c > 0 - start) add(0, std::min(c - (0 - start), count));  // wrapped part
+  }
+  std::sort(spans_.begin(), spans_.begin() + static_cast<std::ptrdiff_t>(n_),
+            [](const span& a, const span& b) { return a.begin < b.begin; });
+  std::size_t merged = 0;
+  for (std::size_t i = 0; i < n_; ++i) {
+    if (merged != 0 && spans_[i].begin <= spans_[merged - 1].end) {
+      spans_[merged - 1].end = std::max(spans_[merged - 1].end, spans_[i].end);
+    } else {
+      spans_[merged++] = spans_[i];
+    }
+  }
+  n_ = merged;
+}
+
 role_lease& role_lease::operator=(role_lease&& o) noexcept {
   if (this != &o) {
     release();
@@ -174,6 +215,7 @@ void role_lease::release() noexcept {
   std::uint64_t expected = id_;
   // [R-role] publishes this holder's final index stores to the next claimant ([A-role]).
   // A CAS, not a store: if a claimant took the role over (we were judged dead), keep theirs.
+  // On failure relaxed: nothing is read on its strength.
   w->compare_exchange_strong(expected, 0, std::memory_order_release, std::memory_order_relaxed);
 }
 

@@ -46,7 +46,10 @@
 // claimed but never published is marked skip (consumers pass over it: that message was never
 // sent); a ticket a dead consumer took but never freed is freed (that message is lost: at most
 // the batch the consumer was taking). A ticket that a live endpoint's record names is never
-// touched, so a slow producer keeps its slot.
+// touched, so a slow producer keeps its slot. recover() judges each record's owner once a call,
+// so its cost is bounded by the records and the capacity however the records read.
+// Untrusted counters: an endpoint refuses head and tail more than a lap apart when it attaches
+// (errc::corrupted).
 #pragma once
 
 #include <algorithm>
@@ -127,6 +130,7 @@ class mpmc_endpoint {
     ctl_ = &registry().base;
     slots_ = seg_->data();
     mask_ = seg_->spec.capacity - 1;
+    check_counters();
     fast_notify_ = register_fast_notifier();
     policy_ = wait;
     const bool producer = role == endpoint_role::producer;
@@ -142,6 +146,23 @@ class mpmc_endpoint {
   }
   registry_control& registry() const noexcept {
     return *reinterpret_cast<registry_control*>(seg_->control());
+  }
+  // Untrusted: head <= tail <= head + capacity (a consumer takes a ticket only once it is
+  // published, a producer only once the ticket a lap before was freed). Counters that say
+  // otherwise would leave every call waiting for a slot that never comes: refuse them at once.
+  void check_counters() const {
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      // acquire x3: pairs with [R-claim] of the endpoints that moved the counters, so that
+      // tail read after head is no older than the head its claims waited for
+      const std::uint64_t head = ctl_->head.load(std::memory_order_acquire);
+      const std::uint64_t tail = ctl_->tail.load(std::memory_order_acquire);
+      if (ctl_->head.load(std::memory_order_acquire) != head) continue;  // in use: again
+      if (tail - head <= capacity()) return;
+      throw error(errc::corrupted, "'" + seg_->name + "': tail=" + std::to_string(tail) +
+                                       " and head=" + std::to_string(head) +
+                                       " cannot both be: tail runs from head to head + capacity (" +
+                                       std::to_string(capacity()) + ")");
+    }
   }
 
   std::atomic<std::uint64_t>& seq_of(std::uint64_t ticket) const noexcept {
@@ -180,12 +201,20 @@ class mpmc_endpoint {
     std::size_t repaired = 0;
     registry_control& reg = registry();
     const std::uint64_t cap = mask_ + 1;
-    for (auto& r : reg.endpoints) {
+    // Each owner judged once: the work below is bounded by the records and the capacity, not
+    // their product with /proc reads, however the records read.
+    const owner_liveness alive(reg);
+    for (std::size_t i = 0; i < k_max_endpoints; ++i) {
+      endpoint_record& r = reg.endpoints[i];
       // claim_first before owner: a record re-registered by a live endpoint meanwhile then
       // shows that endpoint as owner, and the clearing CAS below cannot match its claim.
+      // acquire: pairs with the release store naming the claim (claim()), so claim_count is
+      // the one named with it
       const std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
+      // acquire: pairs with the registering CAS (register_endpoint, acq_rel)
       const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
-      if (owner == 0 || first == 0 || process_alive(owner)) continue;
+      if (owner == 0 || first == 0 || alive.alive(i, owner)) continue;
+      // relaxed x2: ordered by the acquire of claim_first above
       const std::uint64_t count = std::min(r.claim_count.load(std::memory_order_relaxed), cap);
       const bool producer = r.role.load(std::memory_order_relaxed) ==
                             static_cast<std::uint32_t>(endpoint_role::producer);
@@ -195,10 +224,13 @@ class mpmc_endpoint {
       // acquire: pairs with [R-claim]; tickets below the counter were really claimed
       const std::uint64_t counter =
           (producer ? ctl_->tail : ctl_->head).load(std::memory_order_acquire);
+      // Read after the counter: the claims of the tickets below it are named by now.
+      live_spans live(reg, producer ? endpoint_role::producer : endpoint_role::consumer, first - 1,
+                      count, alive);
       bool deferred = false;  // a ticket left for later: the record must stay to find it again
       for (std::uint64_t t = first - 1; t != first - 1 + count; ++t) {
         if (static_cast<std::int64_t>(counter - t) <= 0) break;  // never claimed
-        if (claimed_by_live(reg, t, producer ? endpoint_role::producer : endpoint_role::consumer)) {
+        if (live.covers(t - (first - 1))) {
           // A live endpoint names this ticket (a claim whose CAS is failing, or a real one
           // that will publish or free it): if it was the dead one's, only this record still
           // says so, and a later recover() repairs it.
@@ -274,7 +306,8 @@ class mpmc_endpoint {
         const std::uint64_t now = counter.load(std::memory_order_relaxed);
         if (now == pos) {
           // A claim named by an earlier, failed CAS must not outlive it: it would shield the
-          // ticket from recovery (claimed_by_live) if its real claimant died.
+          // ticket from recovery (live_spans) if its real claimant died. relaxed: withdraws a
+          // claim never made; a recoverer that still sees it only defers the ticket.
           record_->claim_first.store(0, std::memory_order_relaxed);
           if constexpr (k_waits_for_room) {
             if (room != 0) full_at_ = pos;  // try_push found the ring full: wait for room
@@ -300,6 +333,7 @@ class mpmc_endpoint {
         return pos;
       }
     }
+    // relaxed: as above, a claim never made
     record_->claim_first.store(0, std::memory_order_relaxed);
     return 0;
   }

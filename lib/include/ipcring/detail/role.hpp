@@ -9,7 +9,9 @@
 // continues from the shared indices; a live holder makes the claim fail with errc::busy.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -83,5 +85,47 @@ struct dead_claim {
 /// last, and of those the shortest), or one whose record is null.
 dead_claim dead_claim_covering(registry_control& reg, std::uint64_t pos,
                                endpoint_role role) noexcept;
+
+/// Whether each record's owner lives, asked of the system once per record (process_alive reads
+/// /proc), for a recovery that judges many claims. An owner read later that is not the one
+/// judged here counts as alive: a record changes hands only to a live registrant, and a dead
+/// owner's identity never comes back.
+class owner_liveness {
+ public:
+  explicit owner_liveness(const registry_control& reg) noexcept;
+  bool alive(std::size_t record, std::uint64_t owner) const noexcept {
+    return owner != owners_[record] || alive_[record];
+  }
+
+ private:
+  std::array<std::uint64_t, k_max_endpoints> owners_{};
+  std::array<bool, k_max_endpoints> alive_{};
+};
+
+/// The parts of a range [first, first + count) that claims of live endpoints of `role` name,
+/// as sorted, disjoint spans of offsets from `first`: what claimed_by_live says of each
+/// position, read once for the whole range.
+class live_spans {
+ public:
+  live_spans(const registry_control& reg, endpoint_role role, std::uint64_t first,
+             std::uint64_t count, const owner_liveness& alive) noexcept;
+  /// True if a live claim names offset `off`. Offsets are asked in increasing order.
+  bool covers(std::uint64_t off) noexcept {
+    while (at_ < n_ && spans_[at_].end <= off)
+      ++at_;
+    return at_ < n_ && spans_[at_].begin <= off;
+  }
+
+ private:
+  struct span {
+    std::uint64_t begin = 0, end = 0;
+  };
+  void add(std::uint64_t begin, std::uint64_t end) noexcept {
+    if (begin < end) spans_[n_++] = {begin, end};
+  }
+  std::array<span, 2 * k_max_endpoints> spans_{};  // a claim that wraps makes two
+  std::size_t n_ = 0;
+  std::size_t at_ = 0;
+};
 
 }  // namespace ipcring::detail
