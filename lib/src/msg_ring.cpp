@@ -121,7 +121,9 @@ void msg_consumer::flush() noexcept {
   detail::notify(ctl_->space_wait, fast_notify_);
 }
 
-read_result msg_consumer::read_one(std::span<std::byte> buffer, bool count_stall) noexcept {
+// inline: only this file calls it, and try_read should be its body, not a call through the
+// shared library's PLT.
+inline read_result msg_consumer::read_one(std::span<std::byte> buffer, bool count_stall) noexcept {
   std::uint64_t pos = head_;
   for (;;) {
     read_result r;

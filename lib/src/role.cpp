@@ -152,25 +152,21 @@ dead_claim dead_claim_covering(registry_control& reg, std::uint64_t pos,
   return best;
 }
 
-owner_liveness::owner_liveness(const registry_control& reg) noexcept {
-  for (std::size_t i = 0; i < k_max_endpoints; ++i) {
-    // acquire: as covering(), pairs with the registering CAS
-    owners_[i] = reg.endpoints[i].owner.load(std::memory_order_acquire);
-    alive_[i] = owners_[i] != 0 && process_alive(owners_[i]);
-  }
-}
-
 live_spans::live_spans(const registry_control& reg, endpoint_role role, std::uint64_t first,
-                       std::uint64_t count, const owner_liveness& alive) noexcept {
+                       std::uint64_t count, owner_liveness& alive) noexcept {
   for (std::size_t i = 0; i < k_max_endpoints; ++i) {
     const endpoint_record& r = reg.endpoints[i];
     // acquire: as covering(), pairs with the holder's release store naming its claim
     const std::uint64_t f = r.claim_first.load(std::memory_order_acquire);
     // acquire: pairs with the registering CAS (register_endpoint, acq_rel)
     const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
-    if (f == 0 || owner == 0 || !alive.alive(i, owner)) continue;
-    // relaxed x2: ordered by the acquire of claim_first above
-    if (r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) continue;
+    // relaxed: ordered by the acquire of claim_first above
+    if (f == 0 || owner == 0 ||
+        r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) {
+      continue;
+    }
+    if (!alive.alive(i, owner)) continue;
+    // relaxed: as role
     const std::uint64_t c = r.claim_count.load(std::memory_order_relaxed);
     // Untrusted fields, modular like covering(): offset o is named if (o - start) mod 2^64 < c.
     const std::uint64_t start = f - 1 - first;

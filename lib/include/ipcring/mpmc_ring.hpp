@@ -46,10 +46,11 @@
 // claimed but never published is marked skip (consumers pass over it: that message was never
 // sent); a ticket a dead consumer took but never freed is freed (that message is lost: at most
 // the batch the consumer was taking). A ticket that a live endpoint's record names is never
-// touched, so a slow producer keeps its slot. recover() judges each record's owner once a call,
-// so its cost is bounded by the records and the capacity however the records read.
-// Untrusted counters: an endpoint refuses head and tail more than a lap apart when it attaches
-// (errc::corrupted).
+// touched, so a slow producer keeps its slot. recover() judges the owner of each record that
+// names a claim once a call, so its cost is bounded by the records and the capacity however the
+// records read. Untrusted counters: an endpoint refuses head and tail more than a lap apart
+// when it attaches (errc::corrupted; the check gives up, passing, on a ring whose head keeps
+// moving while it reads, which a corrupt one does not).
 #pragma once
 
 #include <algorithm>
@@ -201,9 +202,9 @@ class mpmc_endpoint {
     std::size_t repaired = 0;
     registry_control& reg = registry();
     const std::uint64_t cap = mask_ + 1;
-    // Each owner judged once: the work below is bounded by the records and the capacity, not
-    // their product with /proc reads, however the records read.
-    const owner_liveness alive(reg);
+    // Each owner judged once, and only if its record names a claim: the work below is bounded
+    // by the records and the capacity, not their product with /proc reads, however they read.
+    owner_liveness alive;
     for (std::size_t i = 0; i < k_max_endpoints; ++i) {
       endpoint_record& r = reg.endpoints[i];
       // claim_first before owner: a record re-registered by a live endpoint meanwhile then

@@ -86,20 +86,26 @@ struct dead_claim {
 dead_claim dead_claim_covering(registry_control& reg, std::uint64_t pos,
                                endpoint_role role) noexcept;
 
-/// Whether each record's owner lives, asked of the system once per record (process_alive reads
-/// /proc), for a recovery that judges many claims. An owner read later that is not the one
-/// judged here counts as alive: a record changes hands only to a live registrant, and a dead
-/// owner's identity never comes back.
+/// Whether records' owners live, asked of the system at most once per record (process_alive
+/// reads /proc), and only of records a recovery asks about (those naming claims), for a recovery
+/// that judges many claims. An owner that is not the one judged first for its record counts as
+/// alive: a record changes hands only to a live registrant, and a dead owner's identity never
+/// comes back.
 class owner_liveness {
  public:
-  explicit owner_liveness(const registry_control& reg) noexcept;
-  bool alive(std::size_t record, std::uint64_t owner) const noexcept {
+  bool alive(std::size_t record, std::uint64_t owner) noexcept {
+    if (!judged_[record]) {
+      judged_[record] = true;
+      owners_[record] = owner;
+      alive_[record] = process_alive(owner);
+    }
     return owner != owners_[record] || alive_[record];
   }
 
  private:
   std::array<std::uint64_t, k_max_endpoints> owners_{};
   std::array<bool, k_max_endpoints> alive_{};
+  std::array<bool, k_max_endpoints> judged_{};
 };
 
 /// The parts of a range [first, first + count) that claims of live endpoints of `role` name,
@@ -108,7 +114,7 @@ class owner_liveness {
 class live_spans {
  public:
   live_spans(const registry_control& reg, endpoint_role role, std::uint64_t first,
-             std::uint64_t count, const owner_liveness& alive) noexcept;
+             std::uint64_t count, owner_liveness& alive) noexcept;
   /// True if a live claim names offset `off`. Offsets are asked in increasing order.
   bool covers(std::uint64_t off) noexcept {
     while (at_ < n_ && spans_[at_].end <= off)
