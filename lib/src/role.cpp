@@ -92,13 +92,13 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
 
 namespace {
 
-// The claim of record `r` if it is of `role` and covers `pos`: its owner (0: none), first and
-// count. The owner is the one read with the claim's fields: a record released and taken by
-// another endpoint meanwhile is judged by the owner that made the claim, not a later one.
+// The claim record `r` names if it is of `role`: its owner (0: none), first and count. The
+// owner is the one read with the claim's fields: a record released and taken by another
+// endpoint meanwhile is judged by the owner that made the claim, not a later one.
 struct claim_fields {
   std::uint64_t owner = 0, first = 0, count = 0;
 };
-claim_fields covering(const endpoint_record& r, std::uint64_t pos, endpoint_role role) noexcept {
+claim_fields claim_of(const endpoint_record& r, endpoint_role role) noexcept {
   // acquire: pairs with the holder's release store naming its claim (mpmc claim(), the mpsc
   // reserve()) and with its clearing store
   const std::uint64_t first = r.claim_first.load(std::memory_order_acquire);
@@ -107,9 +107,12 @@ claim_fields covering(const endpoint_record& r, std::uint64_t pos, endpoint_role
   if (first == 0 || owner == 0) return {};
   // relaxed x2: ordered by the acquire of claim_first above
   if (r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) return {};
-  const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);
-  if (pos - (first - 1) >= count) return {};
-  return {owner, first - 1, count};
+  return {owner, first - 1, r.claim_count.load(std::memory_order_relaxed)};
+}
+// The claim of record `r` if it is of `role` and covers `pos`.
+claim_fields covering(const endpoint_record& r, std::uint64_t pos, endpoint_role role) noexcept {
+  const claim_fields c = claim_of(r, role);
+  return c.owner != 0 && pos - c.first < c.count ? c : claim_fields{};
 }
 
 }  // namespace
@@ -155,23 +158,14 @@ dead_claim dead_claim_covering(registry_control& reg, std::uint64_t pos,
 live_spans::live_spans(const registry_control& reg, endpoint_role role, std::uint64_t first,
                        std::uint64_t count, owner_liveness& alive) noexcept {
   for (std::size_t i = 0; i < k_max_endpoints; ++i) {
-    const endpoint_record& r = reg.endpoints[i];
-    // acquire: as covering(), pairs with the holder's release store naming its claim
-    const std::uint64_t f = r.claim_first.load(std::memory_order_acquire);
-    // acquire: pairs with the registering CAS (register_endpoint, acq_rel)
-    const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
-    // relaxed: ordered by the acquire of claim_first above
-    if (f == 0 || owner == 0 ||
-        r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) {
-      continue;
+    const claim_fields c = claim_of(reg.endpoints[i], role);
+    if (c.owner == 0 || !alive.alive(i, c.owner)) continue;
+    // Untrusted fields, modular like covering(): offset o is named if (o - start) mod 2^64 < count.
+    const std::uint64_t start = c.first - first;
+    if (start < count) add(start, c.count >= count - start ? count : start + c.count);
+    if (start != 0 && c.count > 0 - start) {
+      add(0, std::min(c.count - (0 - start), count));  // the part that wraps past 2^64
     }
-    if (!alive.alive(i, owner)) continue;
-    // relaxed: as role
-    const std::uint64_t c = r.claim_count.load(std::memory_order_relaxed);
-    // Untrusted fields, modular like covering(): offset o is named if (o - start) mod 2^64 < c.
-    const std::uint64_t start = f - 1 - first;
-    if (start < count) add(start, c >= count - start ? count : start + c);
-    if (start != 0 && c > 0 - start) add(0, std::min(c - (0 - start), count));  // wrapped part
   }
   std::sort(spans_.begin(), spans_.begin() + static_cast<std::ptrdiff_t>(n_),
             [](const span& a, const span& b) { return a.begin < b.begin; });
