@@ -286,10 +286,12 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
   return a;
 }
 
-// Runs `attach` on a fresh mapping; the mapping moves into the attachment it returns.
+// Runs `attach` on a fresh mapping; the mapping moves into the attachment it returns. With
+// `prepare`, pre-faults and locks (as it asks) the bytes the attachment uses, and only those.
 template <class Attach>
-attachment_ptr adopt(map_view v, Attach&& attach) {
+attachment_ptr adopt(map_view v, Attach&& attach, const map_options* prepare = nullptr) {
   attachment a = attach(v.bytes(), v.name());
+  if (prepare != nullptr) v.prepare(a.bytes.size(), *prepare);
   a.view.emplace(std::move(v));  // the bytes stay where they are: only the handle moves
   return std::make_shared<const attachment>(std::move(a));
 }
@@ -306,11 +308,12 @@ attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ri
   unprepared.lock_memory = false;
   for (;;) {
     try {
-      map_view v = open_view(unprepared);
-      attachment a = opened(v.bytes(), spec, v.name(), opt, deadline);
-      v.prepare(a.bytes.size(), opt.map);
-      a.view.emplace(std::move(v));  // the bytes stay where they are: only the handle moves
-      return std::make_shared<const attachment>(std::move(a));
+      return adopt(
+          open_view(unprepared),
+          [&](std::span<std::byte> b, const std::string& n) {
+            return opened(b, spec, n, opt, deadline);
+          },
+          &opt.map);
     } catch (const error& e) {
       if (e.value() != errc::not_ready) throw;
       if (clock::now() >= deadline) {
