@@ -280,6 +280,47 @@ void dead_claim(fixture& f, int i, endpoint_role role, u64 first, u64 count) {
   r.claim_first.store(first + 1);
 }
 
+// With every record held by a dead endpoint that died mid-claim, no endpoint is left to run the
+// recovery that frees them: the next one to attach runs it.
+TEST(mpmc_ring, an_endpoint_attaching_to_a_table_of_dead_claims_recovers_them) {
+  fixture f(8);
+  {
+    auto tx = f.ring.producer();
+    ASSERT_TRUE(push_sequence(tx, 0, 3));
+  }
+  for (int i = 0; i < 64; ++i)  // one dead producer claimed ticket 3, then tail moved on
+    dead_claim(f, i, i == 0 ? endpoint_role::producer : endpoint_role::consumer, 100 + i, 1);
+  dead_claim(f, 0, endpoint_role::producer, 3, 1);
+  f.reg().base.tail.store(4);
+  auto rx = f.ring.consumer();
+  for (const auto& r : f.reg().endpoints)
+    EXPECT_EQ(r.claim_first.load(), 0u);  // all done with: one taken, the rest reusable
+  u64 v = 0;
+  for (u64 i = 0; i < 3; ++i) {
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(v, i);
+  }
+  EXPECT_FALSE(rx.try_pop(v));  // ticket 3 was skipped: never sent
+  auto tx = f.ring.producer();
+  ASSERT_TRUE(tx.try_push(7));
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 7u);
+}
+
+// A table of live endpoints is still refused, after the recovery finds nothing to do.
+TEST(mpmc_ring, recovery_at_attach_leaves_live_claims_alone) {
+  fixture f(8);
+  std::vector<mpmc_producer<u64>> held;
+  for (std::uint32_t i = 0; i < k_max_endpoints; ++i)
+    held.push_back(f.ring.producer());
+  f.reg().endpoints[5].claim_count.store(1);
+  f.reg().endpoints[5].claim_first.store(1);  // a live producer mid-claim of ticket 0
+  f.reg().base.tail.store(1);
+  expect_error(errc::too_many_endpoints, [&] { (void)f.ring.consumer(); });
+  EXPECT_EQ(f.reg().endpoints[5].claim_first.load(), 1u);
+  EXPECT_EQ(f.seq_word(0).load(), 0u);  // not skipped
+}
+
 TEST(mpmc_ring, recover_skips_a_ticket_a_dead_producer_claimed_but_never_published) {
   fixture f(8);
   auto tx = f.ring.producer();

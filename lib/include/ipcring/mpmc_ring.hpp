@@ -13,7 +13,9 @@
 //   * Every message is delivered to exactly one consumer; messages of one producer are taken
 //     in the order it pushed them (with several consumers, they may *finish* in any order).
 //   * Each handle holds one endpoint record (pid + start time) in the segment; at most
-//     k_max_endpoints (64) across all processes, else errc::too_many_endpoints.
+//     k_max_endpoints (64) across all processes, else errc::too_many_endpoints. A dead
+//     endpoint's record is reused; one that died mid-claim, once recover() has repaired its
+//     claim (an endpoint attaching to a full table runs it first).
 //   * Hot-path calls are noexcept and make no syscall; they retry a bounded number of times
 //     under contention or corruption and then report "full"/"empty".
 //   * A producer whose try_push found no free slot at its ticket waits for a few lines of
@@ -126,12 +128,12 @@ class mpmc_endpoint {
   static constexpr int k_max_retries = 1024;  // bounded under contention or corrupt words
 
   mpmc_endpoint(attachment_ptr seg, endpoint_role role, const wait_policy& wait)
-      : seg_(std::move(seg)),
-        lease_(role_lease::register_endpoint(registry(), role, seg_->name, &record_)) {
+      : seg_(std::move(seg)) {
     ctl_ = &registry().base;
     slots_ = seg_->data();
     mask_ = seg_->spec.capacity - 1;
     check_counters();
+    lease_ = register_recovering(role);  // recovery needs the fields above
     fast_notify_ = register_fast_notifier();
     policy_ = wait;
     const bool producer = role == endpoint_role::producer;
@@ -147,6 +149,18 @@ class mpmc_endpoint {
   }
   registry_control& registry() const noexcept {
     return *reinterpret_cast<registry_control*>(seg_->control());
+  }
+  // Takes an endpoint record. When all are held, some may be kept by dead endpoints that died
+  // mid-claim, for a recovery to clear; if every endpoint is dead, no one else is left to run it,
+  // so run it here (it needs no record of its own) and try once more.
+  role_lease register_recovering(endpoint_role role) {
+    try {
+      return role_lease::register_endpoint(registry(), role, seg_->name, &record_);
+    } catch (const error& e) {
+      if (e.value() != errc::too_many_endpoints) throw;
+    }
+    recover();  // its count says nothing here: a claim never made frees its record repairing none
+    return role_lease::register_endpoint(registry(), role, seg_->name, &record_);
   }
   // Untrusted: head <= tail <= head + capacity (a consumer takes a ticket only once it is
   // published, a producer only once the ticket a lap before was freed). Counters that say
@@ -351,7 +365,7 @@ class mpmc_endpoint {
     record_->claim_first.store(0, std::memory_order_release);
   }
 
-  endpoint_record* record_ = nullptr;  // before lease_: lease_'s initialisation sets it
+  endpoint_record* record_ = nullptr;  // set with lease_
   attachment_ptr seg_;                 // before lease_: destroyed after it
   role_lease lease_;
   ring_control* ctl_ = nullptr;
