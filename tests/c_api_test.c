@@ -114,6 +114,11 @@ static void fixed_slot_rings(ipcring_kind kind, const char* tag) {
   }
 
   ipcring_producer_shutdown(tx);
+  /* The handle that shut down: its single blocking call is refused at once, its try_ call
+   * still uses the room; the consumer drains that message, then learns of the close. */
+  CHECK_STATUS(ipcring_push(tx, &q, -1), IPCRING_CLOSED);
+  CHECK_STATUS(ipcring_try_push(tx, &q), IPCRING_OK);
+  CHECK_STATUS(ipcring_pop(rx, &out, -1), IPCRING_OK);
   CHECK_STATUS(ipcring_pop(rx, &out, -1), IPCRING_CLOSED);
   ipcring_producer_free(tx);
   ipcring_consumer_free(rx);

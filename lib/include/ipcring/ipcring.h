@@ -160,8 +160,10 @@ IPCRING_API void ipcring_producer_free(ipcring_producer* p);
 IPCRING_API void ipcring_consumer_free(ipcring_consumer* c);
 /* Closes this side. Readers deliver what the ring holds, then their blocking calls return
  * IPCRING_CLOSED; a producer learns that the consumer closed when a blocking call would have
- * to wait (a ring with room still accepts messages). Does nothing in a child that inherited
- * the handle across fork(): the side is the parent's. */
+ * to wait (a ring with room still accepts messages). On the handle that shut down, the single
+ * blocking calls (push, pop, write, read) return IPCRING_CLOSED at once, as the C++ handles'
+ * do; its try_ calls and batches still use what the ring holds or has room for. Does nothing
+ * in a child that inherited the handle across fork(): the side is the parent's. */
 IPCRING_API void ipcring_producer_shutdown(ipcring_producer* p);
 IPCRING_API void ipcring_consumer_shutdown(ipcring_consumer* c);
 IPCRING_API void ipcring_producer_set_wait(ipcring_producer* p, ipcring_wait how);
