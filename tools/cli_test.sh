@@ -278,6 +278,9 @@ grep -q "^$prefix-junk " "$work/ls" && fail "ls lists a junk file without --all"
 grep -q "^$prefix-version .*version_mismatch" "$work/ls" || fail "ls does not show the version mismatch: $(cat "$work/ls")"
 "$cli" ls --all >"$work/ls"
 grep -q "^$prefix-junk .*not-ipcring" "$work/ls" || fail "ls --all does not show the junk file"
+# zero was only sized: looking at it went through its handle and allocated no page (on a full
+# /dev/shm, the first read of a page through a mapping is a SIGBUS)
+[ "$(stat -c %b "/dev/shm/$prefix-zero")" = 0 ] || fail "stat/ls allocated a page of a segment never written"
 expect_code 5 "$cli" rm "$prefix-junk"  # not a ring: kept without --force
 [ -e "/dev/shm/$prefix-junk" ] || fail "rm removed a segment that is not a ring"
 expect_code 0 "$cli" rm --force "$prefix-junk"

@@ -38,6 +38,15 @@ ring_info inspect(std::string_view name, const map_options& opt) {
   map_options o = opt;
   o.prefault = false;
   const map_view v = map_view::open(name, o);
+  // The magic through the handle first: a page never written is not read through the mapping,
+  // which would allocate it (a SIGBUS on a full /dev/shm). Once it is there, so is the page.
+  std::uint64_t magic = 0;
+  v.peek(0, std::as_writable_bytes(std::span(&magic, 1)));
+  if (magic == 0) {
+    throw error(errc::not_ready, "inspect '" + std::string(name) +
+                                     "': its first word is zero (its creator has not written "
+                                     "the header, or it is not an ipcring segment)");
+  }
   return inspect(std::span<const std::byte>(v.data(), v.size()), name);
 }
 

@@ -296,6 +296,20 @@ attachment_ptr adopt(map_view v, Attach&& attach, const map_options* prepare = n
   return std::make_shared<const attachment>(std::move(a));
 }
 
+// A mapping whose first word reads zero has no header yet (a creator not done, or another
+// program's segment sized but never written): not_ready, said without reading the mapping,
+// where the first read of a page never written allocates it (a SIGBUS on a full /dev/shm).
+// Once the magic is there, the header's page is: the header may be read in place.
+map_view with_header_written(map_view v) {
+  if (v.size() < sizeof(segment_header)) return v;  // too small: opened() says so
+  std::uint64_t magic = 0;
+  v.peek(0, std::as_writable_bytes(std::span(&magic, 1)));
+  if (magic != 0) return v;
+  throw error(errc::not_ready, "open " + in_quotes(v.name()) +
+                                   ": no header yet (its first word is zero: its creator has "
+                                   "not written it, or it is not an ipcring segment)");
+}
+
 // Opens a mapping with open_view(map_options) and attaches to it. The pages are faulted in and
 // locked (as opt.map asks) only once the header is checked, and only as far as it says the ring
 // reaches: a foreign or oversized file is refused without touching the rest of it (reading a
@@ -309,7 +323,7 @@ attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ri
   for (;;) {
     try {
       return adopt(
-          open_view(unprepared),
+          with_header_written(open_view(unprepared)),
           [&](std::span<std::byte> b, const std::string& n) {
             return opened(b, spec, n, opt, deadline);
           },
@@ -317,7 +331,10 @@ attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ri
     } catch (const error& e) {
       if (e.value() != errc::not_ready) throw;
       if (clock::now() >= deadline) {
-        throw error(errc::not_ready, std::string(e.what()) + " after waiting " +
+        std::string why = e.what();  // without its ": not_ready": the new error says it again
+        const std::string code = ": " + e.code().message();
+        if (why.ends_with(code)) why.resize(why.size() - code.size());
+        throw error(errc::not_ready, why + " after waiting " +
                                          std::to_string(opt.open_timeout.count()) +
                                          " ms; its creator may have died while creating it "
                                          "(remove it and create it again)");

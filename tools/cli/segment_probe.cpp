@@ -1,7 +1,7 @@
 #include "segment_probe.hpp"
 
 #include <cstdint>
-#include <cstring>
+#include <span>
 
 #include "ipcring/layout.hpp"
 
@@ -31,7 +31,9 @@ segment_probe probe_segment(std::string_view name) {
   }
   p.size = view->size();
   std::uint64_t magic = 0;
-  if (p.size >= sizeof magic) std::memcpy(&magic, view->data(), sizeof magic);
+  // Through the handle: a page never written is not read through the mapping, which would
+  // allocate it (a SIGBUS on a full /dev/shm). Once the magic is there, so is the page.
+  view->peek(0, std::as_writable_bytes(std::span(&magic, 1)));
   if (magic != k_magic) {
     p.cls = segment_class::not_ring;
     p.code = errc::bad_magic;

@@ -96,6 +96,12 @@ class map_view {
   /// with both off until its contents said how much of it is in use (the rings open a segment
   /// so, and fault in only what its checked header claims).
   void prepare(std::size_t n, const map_options& opt);
+  /// Copies bytes [offset, offset + out.size()) of the segment into `out` through its handle,
+  /// not the mapping (POSIX: pread), for a first look at a segment that may be anybody's: a
+  /// page never written reads as zeros and stays unallocated, where touching it through the
+  /// mapping allocates it (a SIGBUS when /dev/shm is full). Bytes past size() read as zeros.
+  /// errc::system if the read fails.
+  void peek(std::size_t offset, std::span<std::byte> out) const;
 
   struct backend;  // defined in the platform's map_view.cpp (lib/src/posix, lib/src/windows)
 

@@ -281,6 +281,25 @@ void map_view::prepare(std::size_t n, const map_options& opt) {
   tune(data_, std::min(n, size_), o, false, name_);
 }
 
+void map_view::peek(std::size_t offset, std::span<std::byte> out) const {
+  const int fd =
+      std::visit([](const auto& o) { return o.get_mapping_handle().handle; }, backend_->object);
+  std::size_t got = 0;
+  while (got < out.size() && offset < size_) {
+    const std::size_t want = std::min(out.size() - got, size_ - offset);
+    const ssize_t n = ::pread(fd, out.data() + got, want, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      throw error(errc::system, "read " + in_quotes(name_) + " at offset " +
+                                    std::to_string(offset) + ": " + std::strerror(errno));
+    }
+    if (n == 0) break;  // shrunk meanwhile: the rest reads as zeros
+    got += static_cast<std::size_t>(n);
+    offset += static_cast<std::size_t>(n);
+  }
+  std::fill(out.begin() + static_cast<std::ptrdiff_t>(got), out.end(), std::byte{0});
+}
+
 map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt) {
   detail::check_create(name, size);
   const std::string n(name);

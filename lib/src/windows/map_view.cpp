@@ -20,6 +20,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/windows_shared_memory.hpp>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <variant>
@@ -125,6 +126,14 @@ map_view::~map_view() = default;
 
 void map_view::prepare(std::size_t n, const map_options& opt) {
   tune(data_, std::min(n, size_), opt, name_);
+}
+
+void map_view::peek(std::size_t offset, std::span<std::byte> out) const {
+  // A section backed by the paging file has its pages committed when it is created, and a
+  // file's read as zeros past what was written: the mapping itself is safe to read.
+  const std::size_t n = offset < size_ ? std::min(out.size(), size_ - offset) : 0;
+  if (n != 0) std::memcpy(out.data(), data_ + offset, n);
+  std::fill(out.begin() + static_cast<std::ptrdiff_t>(n), out.end(), std::byte{0});
 }
 
 map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt) {
