@@ -56,6 +56,26 @@ TEST(spsc_ring, push_then_pop_returns_the_same_values_in_order) {
   EXPECT_EQ(f.ring.size_approx(), 0u);
 }
 
+// A holder killed while it slept leaves its announcement (`sleepers`) raised: its successor
+// takes it back, or every publish would pay a wake, a syscall, for the life of the segment.
+TEST(spsc_ring, a_holder_that_died_asleep_costs_its_successor_no_wakes) {
+  fixture f(8);
+  f.ctl().data_wait.sleepers.store(1);
+  f.ctl().space_wait.sleepers.store(1);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  const u64 data_seq = f.ctl().data_wait.seq.load(), space_seq = f.ctl().space_wait.seq.load();
+  u64 v = 0;
+  for (u64 i = 0; i < 100; ++i) {
+    ASSERT_TRUE(tx.try_push(i));
+    ASSERT_TRUE(rx.try_pop(v));
+  }
+  EXPECT_EQ(f.ctl().data_wait.seq.load(), data_seq);  // no wake: nobody sleeps
+  EXPECT_EQ(f.ctl().space_wait.seq.load(), space_seq);
+  EXPECT_EQ(f.ctl().data_wait.sleepers.load(), 0u);
+  EXPECT_EQ(f.ctl().space_wait.sleepers.load(), 0u);
+}
+
 TEST(spsc_ring, try_push_fails_when_full_and_succeeds_after_a_pop) {
   fixture f(4);
   auto tx = f.ring.producer();

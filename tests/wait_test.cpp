@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <thread>
 
 #include "ipcring/spsc_ring.hpp"
@@ -221,6 +222,43 @@ TEST(wait, huge_timeouts_do_not_overflow) {
   u64 v = 0;
   EXPECT_EQ(rx.pop(v, std::chrono::hours::max()), wait_result::ok);
   EXPECT_EQ(rx.pop(v, std::chrono::nanoseconds::min()), wait_result::timeout);
+}
+
+#ifndef _WIN32
+double thread_cpu_ms() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
+
+// A liveness interval of zero, below zero or too large to add to the clock still sleeps: before,
+// each made every pass of the wait check at once (a loop of zero-length sleeps, membarriers
+// and /proc reads; the largest also overflowed).
+TEST(wait, any_liveness_interval_still_sleeps) {
+  for (const auto interval : {0ms, -5ms, std::chrono::milliseconds::max()}) {
+    ring_fixture f(8);
+    wait_policy p;
+    p.spin_count = 100;
+    p.liveness_interval = interval;
+    auto rx = f.ring.consumer(p);
+    u64 v = 0;
+    const double cpu0 = thread_cpu_ms();
+    EXPECT_EQ(rx.pop(v, 200ms), wait_result::timeout);
+    EXPECT_LT(thread_cpu_ms() - cpu0, 100.0) << interval.count() << " ms: a busy wait";
+  }
+}
+#endif
+
+// A timeout shorter than the spin phase ends the spin: before, pop waited out every spin.
+TEST(wait, a_short_timeout_ends_the_spin) {
+  ring_fixture f(8);
+  wait_policy p;
+  p.spin_count = 20'000'000;  // seconds of cpu_relax()
+  auto rx = f.ring.consumer(p);
+  u64 v = 0;
+  const auto t0 = clock_type::now();
+  EXPECT_EQ(rx.pop(v, 1ms), wait_result::timeout);
+  EXPECT_LT(clock_type::now() - t0, 500ms);
 }
 
 // Both directions of the sleep/wake race, in-process (the TSan variant of the IPC hammer):

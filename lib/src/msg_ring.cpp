@@ -68,6 +68,7 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
   fast_notify_ = detail::register_fast_notifier();
   policy_ = wait;
   const bool single_producer = seg_->spec.kind == ring_kind::spsc_msg;
+  detail::reset_sole_sleeper(ctl_->data_wait);
   scope_ = {&ctl_->data_wait, &ctl_->consumer_closed, &ctl_->producer_closed,
             single_producer ? &ctl_->producer_owner : nullptr};
   scope_.stats = &ctl_->consumer_stats;

@@ -16,8 +16,9 @@
 //     k_max_endpoints (64) across all processes, else errc::too_many_endpoints. A dead
 //     endpoint's record is reused; one that died mid-claim, once recover() has repaired its
 //     claim (an endpoint attaching to a full table runs it first).
-//   * Hot-path calls are noexcept and make no syscall; they retry a bounded number of times
-//     under contention or corruption and then report "full"/"empty".
+//   * Hot-path calls are noexcept and make no syscall but the wake of a sleeping peer; they
+//     retry a bounded number of times under contention or corruption and then report
+//     "full"/"empty".
 //   * A producer whose try_push found no free slot at its ticket waits for a few lines of
 //     room: its try_push calls report "full" at that ticket until the slot 4 lines of slots on
 //     (room_after_full() tickets) is free as well. Only where slots tile lines (16- and 32-byte

@@ -35,7 +35,8 @@
 //   * Messages are 0 .. max_message() bytes, max_message() = capacity / 8 - 8. Longer ones are
 //     rejected (msg_status::too_long), never truncated. Types are any uint32 except
 //     k_padding_type.
-//   * Hot-path calls are noexcept, make no syscall and never allocate.
+//   * Hot-path calls are noexcept, never allocate, and make no syscall but the wake of a
+//     sleeping peer.
 //   * A consumer never reads outside the data area: every length read from the segment is
 //     checked (msg_status::corrupted otherwise, and the ring stops delivering).
 #pragma once
@@ -383,6 +384,7 @@ class msg_producer {
     }
     if constexpr (!MultiProducer) {
       if (took_over) clear_abandoned();
+      detail::reset_sole_sleeper(ctl_->space_wait);
     }
     fast_notify_ = detail::register_fast_notifier();
     policy_ = wait;

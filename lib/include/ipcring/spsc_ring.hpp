@@ -17,7 +17,9 @@
 //     A child process must not use a handle inherited across fork() (it would be a second
 //     producer or consumer): it opens the ring and claims its own role.
 //   * Processes sharing a ring share a pid namespace (the role words hold pids).
-//   * Hot-path calls are noexcept, wait-free, make no syscall and never allocate.
+//   * Hot-path calls are noexcept, wait-free and never allocate. They make no syscall while
+//     the peer is awake; one that publishes while the peer sleeps on the ring wakes it (a
+//     futex wake; on Windows, a semaphore release).
 //
 // Memory ordering (what users may rely on): everything the producer wrote to a slot before
 // publishing it (try_push*, publish) is visible to the consumer that pops or peeks it; the
@@ -242,8 +244,9 @@ class spsc_producer {
   }
 
   /// Blocking: waits (by this handle's wait_policy) for a free slot, then pushes `v`.
-  /// ok; closed (this side or the consumer closed) or peer_dead (the consumer died): nothing
-  /// was pushed.
+  /// ok; closed (this side closed, or the consumer closed and the ring has no room) or
+  /// peer_dead (the consumer died and the ring has no room): nothing was pushed. A ring with
+  /// room takes `v` whether or not the consumer is there.
   wait_result push(const T& v) noexcept { return push(v, std::chrono::nanoseconds::max()); }
   /// As push(v), giving up with wait_result::timeout after `timeout` (monotonic clock).
   template <class Rep, class Period>
@@ -294,6 +297,7 @@ class spsc_producer {
     auto* c = control();
     ctl_ = c;
     fast_notify_ = detail::register_fast_notifier();
+    detail::reset_sole_sleeper(c->space_wait);
     scope_ = {&c->space_wait, &c->producer_closed, &c->consumer_closed, &c->consumer_owner};
     scope_.stats = &c->producer_stats;
     policy_ = wait;
@@ -516,10 +520,10 @@ class spsc_consumer {
     return wait_readable(n, std::chrono::nanoseconds::max());
   }
 
-  /// Closes the consumer side: the producer's blocking calls return wait_result::closed, and
-  /// so do this handle's. try_ calls are unaffected. Frees the slots popped so far. Does
-  /// nothing in a child that inherited the handle across fork(): the side is the parent's,
-  /// and so is the read position.
+  /// Closes the consumer side: the producer's blocking calls return wait_result::closed where
+  /// they would wait for room, and this handle's at once. try_ calls are unaffected. Frees
+  /// the slots popped so far. Does nothing in a child that inherited the handle across fork():
+  /// the side is the parent's, and so is the read position.
   void close() noexcept {
     flush_if_holder();
     closer().close();
@@ -550,6 +554,7 @@ class spsc_consumer {
     auto* c = control();
     ctl_ = c;
     fast_notify_ = detail::register_fast_notifier();
+    detail::reset_sole_sleeper(c->data_wait);
     scope_ = {&c->data_wait, &c->consumer_closed, &c->producer_closed, &c->producer_owner};
     scope_.stats = &c->consumer_stats;
     policy_ = wait;

@@ -6,8 +6,9 @@
 //   * spin_yield  yield the CPU between checks;
 //   * block       sleep on a futex in the shared segment until the peer wakes it (default).
 // A blocking call ends with a wait_result, never an exception. The non-blocking try_ calls
-// never wait and never make a syscall; a peer that sleeps costs them one extra load of a
-// cache line that only changes when somebody goes to sleep.
+// never wait; they make no syscall unless they publish while the peer sleeps, and then one, to
+// wake it. While nobody sleeps, blocking support costs them one extra load of a cache line
+// that only changes when somebody goes to sleep.
 //
 // How blocking works across processes: see detail/wait_block.hpp and docs/layout.md.
 #pragma once
@@ -49,7 +50,9 @@ struct wait_policy {
   wait_strategy strategy = wait_strategy::block;
   /// cpu_relax() iterations before yielding or sleeping (about 10-40 ns each).
   std::uint32_t spin_count = 2000;
-  /// How often a waiting call checks whether its peer process is still alive.
+  /// How often a waiting call checks whether its peer process is still alive (and, on rings
+  /// with endpoint records, repairs what dead ones left). At least 1 ms: smaller values count
+  /// as 1 ms.
   std::chrono::milliseconds liveness_interval{100};
 
   static wait_policy spinning() noexcept {

@@ -76,6 +76,16 @@ inline void notify(wait_block& b, bool fast) noexcept {
     wake_all(b);
 }
 
+/// Called by a new holder of a role that is the only one to sleep on `b` (spsc's producer and
+/// consumer, spsc_msg's producer, a message ring's consumer): the holder is not waiting, so
+/// nobody is. A holder that died asleep never took its announcement back; left raised, it
+/// would make every publish pay a wake (a syscall) for the life of the segment.
+inline void reset_sole_sleeper(wait_block& b) noexcept {
+  // relaxed: no waiter to order against; a notifier that still reads the old count only
+  // wakes nobody once
+  b.sleepers.store(0, std::memory_order_relaxed);
+}
+
 /// First sleep of a wait: the most a wake lost to the [W1]/[N1] race can be late.
 inline constexpr std::chrono::milliseconds k_first_slice{5};
 /// cpu_relax() iterations of the re-check after announcing (about 2 us).
@@ -99,6 +109,19 @@ struct wait_scope {
 bool peer_is_dead(std::uint64_t owner) noexcept;
 
 inline std::chrono::steady_clock::time_point deadline_in(std::chrono::nanoseconds d) noexcept;
+
+/// When a wait that checks at `now` checks its peer's liveness next: at least 1 ms on (a zero or
+/// negative interval would make the wait a loop of /proc reads and membarriers), and without
+/// overflowing the clock (milliseconds::max() means never, in practice).
+inline std::chrono::steady_clock::time_point liveness_after(
+    std::chrono::steady_clock::time_point now, const wait_policy& p) noexcept {
+  const auto interval = std::max(p.liveness_interval, std::chrono::milliseconds{1});
+  if (interval >= std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::time_point::max() - now)) {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  return now + interval;
+}
 
 /// Waits until ready() (which may refresh the caller's cached indices), at most `timeout`.
 /// The clock is read only once ready() has failed: a call that need not wait costs no
@@ -128,7 +151,8 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
       return ready() ? wait_result::ok : wait_result::closed;  // drain what it sent first
     }
     if (spins < p.spin_count) {
-      ++spins;
+      // A short timeout ends the spin too: a look at the clock every 128 spins (a few us).
+      if ((++spins & 127) == 0 && clock::now() >= deadline) return wait_result::timeout;
       cpu_relax();
       continue;
     }
@@ -136,13 +160,13 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
     if (now >= deadline) return wait_result::timeout;
     // The first check comes one interval into the wait: a wait that ends sooner (the usual
     // case) reads no /proc files.
-    if (next_liveness == clock::time_point{}) next_liveness = now + p.liveness_interval;
+    if (next_liveness == clock::time_point{}) next_liveness = liveness_after(now, p);
     if (now >= next_liveness) {
       // relaxed: a hint; a stale value only delays the verdict to the next check
       if (w.peer_owner != nullptr && peer_is_dead(w.peer_owner->load(std::memory_order_relaxed))) {
         return ready() ? wait_result::ok : wait_result::peer_dead;
       }
-      next_liveness = now + p.liveness_interval;
+      next_liveness = liveness_after(now, p);
       if (w.recover != nullptr && w.recover(w.recover_self) != 0) continue;
     }
     switch (p.strategy) {
