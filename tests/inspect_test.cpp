@@ -219,6 +219,37 @@ TEST(inspect, foreign_segments_fail_with_a_clear_error) {
   expect_error(errc::bad_magic, [&] { (void)inspect(g.name()); });
 }
 
+// inspect shows a ring only where an open would accept its geometry: each impossible field is
+// refused by name (before, stat and ls showed "capacity 0" and fill computed from garbage).
+TEST(inspect, an_impossible_header_field_is_named) {
+  struct poke {
+    const char* field;
+    void (*apply)(segment_header&);
+  };
+  const poke pokes[] = {
+      {"capacity=0", [](segment_header& h) { h.capacity = 0; }},
+      {"capacity=9223372036854775808", [](segment_header& h) { h.capacity = u64{1} << 63; }},
+      {"total_size expected 68719477744", [](segment_header& h) { h.slot_size = 0xffffffff; }},
+      {"data_offset", [](segment_header& h) { h.data_offset += 128; }},
+      {"total_size", [](segment_header& h) { h.total_size += 8; }},
+      {"kind=9", [](segment_header& h) { h.kind = 9; }},
+      {"slot_align=3", [](segment_header& h) { h.slot_align = 3; }},
+      {"type_name_len=64", [](segment_header& h) { h.type_name_len = 64; }},
+  };
+  for (const poke& p : pokes) {
+    heap_bytes mem(spsc_ring<u64>::required_bytes(16));
+    (void)spsc_ring<u64>::create_in(mem.span(), 16);
+    EXPECT_NO_THROW((void)inspect(mem.span(), "x"));
+    p.apply(*reinterpret_cast<segment_header*>(mem.span().data()));
+    const auto msg = expect_error(errc::corrupted, [&] { (void)inspect(mem.span(), "x"); });
+    EXPECT_NE(msg.find(p.field), std::string::npos) << msg;
+  }
+  heap_bytes mem(spsc_ring<u64>::required_bytes(16));
+  (void)spsc_ring<u64>::create_in(mem.span(), 16);
+  expect_error(errc::too_small,
+               [&] { (void)inspect(mem.span().first(mem.span().size() - 8), "x"); });
+}
+
 TEST(inspect, a_small_foreign_segment_is_foreign_before_it_is_small) {
   segment_guard g(unique_name());
   auto v = map_view::create(g.name(), 64);

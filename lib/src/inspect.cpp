@@ -1,14 +1,11 @@
 #include "ipcring/inspect.hpp"
 
 #include "ipcring/detail/role.hpp"
+#include "ipcring/detail/segment.hpp"
 #include "ipcring/error.hpp"
 
 namespace ipcring {
 namespace {
-
-bool known_kind(std::uint32_t k) {
-  return k >= 1 && k <= 4;
-}
 
 void add(ring_info& info, std::uint64_t owner, const char* role, bool claiming) {
   if (owner == 0) return;
@@ -77,10 +74,13 @@ ring_info inspect(std::span<const std::byte> v, std::string_view name) {
                                             std::to_string(k_layout_version) + ", found " +
                                             std::to_string(h.layout_version));
   }
-  if (!known_kind(h.kind) || h.total_size > v.size() || h.type_name_len > k_type_name_max) {
-    throw error(errc::corrupted, what + ": impossible header (kind " + std::to_string(h.kind) +
-                                     ", total_size " + std::to_string(h.total_size) + ")");
+  if (h.type_name_len > k_type_name_max) {
+    throw error(errc::corrupted,
+                what + ": header field type_name_len=" + std::to_string(h.type_name_len) +
+                    " exceeds " + std::to_string(k_type_name_max));
   }
+  // What an open checks of the ring's place in the segment, so that what is shown is a ring.
+  (void)detail::check_geometry(detail::spec_of_header(h, what), h, v.size(), what);
   ring_info info;
   info.name = std::string(name);
   info.kind = static_cast<ring_kind>(h.kind);

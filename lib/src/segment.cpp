@@ -129,6 +129,51 @@ clock::time_point deadline_after(std::chrono::milliseconds d) {
 
 }  // namespace
 
+std::uint64_t check_geometry(const ring_spec& spec, const segment_header& h, std::size_t size,
+                             const std::string& what) {
+  if (auto rule = capacity_problem(spec); !rule.empty()) {
+    throw error(errc::corrupted, what + ": header field " + rule);
+  }
+  const std::uint64_t need = required_bytes(spec, what);
+  if (h.data_offset != data_offset(spec)) {
+    throw error(errc::corrupted, what + ": data_offset expected " +
+                                     std::to_string(data_offset(spec)) + ", found " +
+                                     std::to_string(h.data_offset));
+  }
+  if (h.total_size != need) {
+    throw error(errc::corrupted, what + ": total_size expected " + std::to_string(need) +
+                                     " for capacity " + std::to_string(spec.capacity) + ", found " +
+                                     std::to_string(h.total_size));
+  }
+  if (size < need) {
+    throw error(errc::too_small, what + ": segment is " + std::to_string(size) +
+                                     " bytes, but its header claims " + std::to_string(need));
+  }
+  return need;
+}
+
+ring_spec spec_of_header(const segment_header& h, const std::string& what) {
+  ring_spec s;
+  if (h.kind < static_cast<std::uint32_t>(ring_kind::spsc) ||
+      h.kind > static_cast<std::uint32_t>(ring_kind::mpsc_msg)) {
+    throw error(errc::corrupted,
+                what + ": header field kind=" + std::to_string(h.kind) + " names no ring kind");
+  }
+  if (!is_pow2(h.slot_align) || h.slot_align > 4096) {
+    throw error(errc::corrupted, what +
+                                     ": header field slot_align=" + std::to_string(h.slot_align) +
+                                     " must be a power of two <= 4096");
+  }
+  s.kind = static_cast<ring_kind>(h.kind);
+  s.capacity = h.capacity;
+  s.slot_size = h.slot_size;
+  s.slot_align = h.slot_align;
+  s.elem_size = h.elem_size;
+  s.elem_align = h.elem_align;
+  s.control_size = s.kind == ring_kind::spsc ? sizeof(ring_control) : sizeof(registry_control);
+  return s;
+}
+
 std::uint64_t required_bytes(const ring_spec& s, std::string_view what) {
   if (auto rule = capacity_problem(s); !rule.empty()) {
     throw error(errc::invalid_argument, std::string(what) + ": " + rule);
@@ -260,24 +305,7 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
   if (!diff.empty()) throw error(errc::type_mismatch, what + ": element type differs: " + diff);
 
   spec.capacity = h->capacity;
-  if (auto rule = capacity_problem(spec); !rule.empty()) {
-    throw error(errc::corrupted, what + ": header field " + rule);
-  }
-  const std::uint64_t need = required_bytes(spec, what);
-  if (h->data_offset != data_offset(spec)) {
-    throw error(errc::corrupted, what + ": data_offset expected " +
-                                     std::to_string(data_offset(spec)) + ", found " +
-                                     std::to_string(h->data_offset));
-  }
-  if (h->total_size != need) {
-    throw error(errc::corrupted, what + ": total_size expected " + std::to_string(need) +
-                                     " for capacity " + std::to_string(spec.capacity) + ", found " +
-                                     std::to_string(h->total_size));
-  }
-  if (bytes.size() < need) {
-    throw error(errc::too_small, what + ": segment is " + std::to_string(bytes.size()) +
-                                     " bytes, but its header claims " + std::to_string(need));
-  }
+  const std::uint64_t need = check_geometry(spec, *h, bytes.size(), what);
 
   attachment a;
   a.bytes = bytes.first(need);

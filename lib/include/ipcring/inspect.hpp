@@ -45,8 +45,10 @@ struct ring_info {
   bool stale() const noexcept;
 };
 
-/// Reads the named ring's header and control blocks. Validates what it reads (bad_magic,
-/// version_mismatch, not_ready, too_small, corrupted), but not the element type.
+/// Reads the named ring's header and control blocks. Validates what it reads as an open does
+/// (bad_magic, version_mismatch, not_ready, too_small; corrupted naming the header field whose
+/// value no ring has: kind, capacity, slot_align, data_offset, total_size, type_name_len), but
+/// not the element type.
 ring_info inspect(std::string_view name, const map_options& opt = {});
 /// As inspect(name), on a mapping the caller holds (a file-backed ring, or memory of its own).
 ring_info inspect(std::span<const std::byte> segment, std::string_view name);

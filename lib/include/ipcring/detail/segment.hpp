@@ -37,6 +37,17 @@ std::uint64_t data_offset(const ring_spec& s) noexcept;
 /// not a power of two, or too large; `what` names the segment in the message.
 std::uint64_t required_bytes(const ring_spec& s, std::string_view what);
 
+/// Checks what header `h` says of the ring's place in the segment, against `spec` (kind,
+/// capacity, slot size and alignment, control blocks): the capacity rules, then data_offset and
+/// total_size as they follow (errc::corrupted, naming the field and the rule), then that `size`
+/// bytes hold total_size (errc::too_small). Returns total_size.
+std::uint64_t check_geometry(const ring_spec& spec, const segment_header& h, std::size_t size,
+                             const std::string& what);
+/// The spec header `h` describes, for readers that take a ring as it is (inspect) rather than
+/// as a kind expects it. errc::corrupted for an unknown kind or a slot alignment that is not
+/// a power of two up to 4096 (data_offset rounds to it). The type name is left empty.
+ring_spec spec_of_header(const segment_header& h, const std::string& what);
+
 /// Memory holding one ring: a mapping, or caller-owned bytes. Shared by a ring and its role
 /// handles so that the mapping lives as long as any of them.
 struct attachment {
