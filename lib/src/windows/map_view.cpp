@@ -200,7 +200,14 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
     rethrow(e, "create_file", p);
   }
   map_view v(b.release(), p);
-  tune(v.data_, v.size_, opt, v.name_);
+  try {
+    tune(v.data_, v.size_, opt, v.name_);
+  } catch (...) {
+    // A refused lock leaves no file behind, as on POSIX. Unmapped first: a mapped file stays.
+    { const map_view unmapped = std::move(v); }
+    DeleteFileA(p.c_str());
+    throw;
+  }
   return v;
 }
 
