@@ -202,6 +202,21 @@ TEST(inspect, ring_whose_processes_all_died_is_stale_and_removable) {
   expect_error(errc::not_found, [&] { (void)inspect(g.name()); });
 }
 
+// A decision made by looking at one segment removes that segment only: a ring another process
+// created under the name since (after removing the stale one itself) is kept.
+TEST(inspect, a_view_removes_its_own_segment_not_one_created_under_the_name_since) {
+  segment_guard g(unique_name());
+  (void)spsc_ring<u64>::create(g.name(), 16);
+  const map_view first = map_view::open(g.name());
+  ASSERT_TRUE(remove(g.name()));
+  (void)spsc_ring<u64>::create(g.name(), 32);  // the name's new segment
+  EXPECT_FALSE(first.remove_if_still_named());
+  EXPECT_EQ(inspect(g.name()).capacity, 32u);
+  const map_view second = map_view::open(g.name());
+  EXPECT_TRUE(second.remove_if_still_named());
+  expect_error(errc::not_found, [&] { (void)map_view::open(g.name()); });
+}
+
 TEST(inspect, a_ring_nobody_attached_to_is_not_stale) {
   segment_guard g(unique_name());
   { auto ring = spsc_ring<u64>::create(g.name(), 16); }

@@ -31,10 +31,10 @@ bool ring_info::stale() const noexcept {
   return true;
 }
 
-ring_info inspect(std::string_view name, const map_options& opt) {
-  map_options o = opt;
-  o.prefault = false;
-  const map_view v = map_view::open(name, o);
+namespace {
+
+// Inspects an opened view of segment `name`.
+ring_info inspect_view(const map_view& v, std::string_view name) {
   // The magic through the handle first: a page never written is not read through the mapping,
   // which would allocate it (a SIGBUS on a full /dev/shm). Once it is there, so is the page.
   std::uint64_t magic = 0;
@@ -45,6 +45,18 @@ ring_info inspect(std::string_view name, const map_options& opt) {
                                      "the header, or it is not an ipcring segment)");
   }
   return inspect(std::span<const std::byte>(v.data(), v.size()), name);
+}
+
+map_view open_to_look(std::string_view name, const map_options& opt) {
+  map_options o = opt;
+  o.prefault = false;
+  return map_view::open(name, o);
+}
+
+}  // namespace
+
+ring_info inspect(std::string_view name, const map_options& opt) {
+  return inspect_view(open_to_look(name, opt), name);
 }
 
 ring_info inspect(std::span<const std::byte> v, std::string_view name) {
@@ -126,11 +138,13 @@ ring_info inspect(std::span<const std::byte> v, std::string_view name) {
 
 bool remove_if_stale(std::string_view name) noexcept {
   try {
-    if (!inspect(name).stale()) return false;
+    // Judged and removed through one view: another process that removed the stale segment
+    // and created a new one under the name meanwhile keeps it.
+    const map_view v = open_to_look(name, {});
+    return inspect_view(v, name).stale() && v.remove_if_still_named();
   } catch (...) {
     return false;
   }
-  return remove(name);
 }
 
 }  // namespace ipcring

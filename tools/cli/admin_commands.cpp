@@ -82,9 +82,11 @@ exit_code remove_one(const std::string& name, const rm_options& o) {
         p.cls == segment_class::unreadable ? exit_code_for(p.code) : exit_code::incompatible,
         "'" + name + "' not removed: " + p.problem + " (--force removes it anyway)");
   }
-  if (!remove(name)) {
-    return complain(exit_code::error,
-                    "could not remove '" + name + "' (gone meanwhile, or permission denied)");
+  // --stale: removed through the view it was judged by, so a ring created under the name
+  // since (by a process that removed the stale one first) is kept.
+  if (!(o.stale_only ? p.view->remove_if_still_named() : remove(name))) {
+    return complain(exit_code::error, "could not remove '" + name +
+                                          "' (gone or replaced meanwhile, or permission denied)");
   }
   return exit_code::ok;
 }

@@ -281,9 +281,14 @@ void map_view::prepare(std::size_t n, const map_options& opt) {
   tune(data_, std::min(n, size_), o, false, name_);
 }
 
+namespace {
+int fd_of(const map_view::backend& b) noexcept {
+  return std::visit([](const auto& o) { return o.get_mapping_handle().handle; }, b.object);
+}
+}  // namespace
+
 void map_view::peek(std::size_t offset, std::span<std::byte> out) const {
-  const int fd =
-      std::visit([](const auto& o) { return o.get_mapping_handle().handle; }, backend_->object);
+  const int fd = fd_of(*backend_);
   std::size_t got = 0;
   while (got < out.size() && offset < size_) {
     const std::size_t want = std::min(out.size() - got, size_ - offset);
@@ -298,6 +303,16 @@ void map_view::peek(std::size_t offset, std::span<std::byte> out) const {
     offset += static_cast<std::size_t>(n);
   }
   std::fill(out.begin() + static_cast<std::ptrdiff_t>(got), out.end(), std::byte{0});
+}
+
+bool map_view::remove_if_still_named() const noexcept {
+  const bool named = std::holds_alternative<bip::shared_memory_object>(backend_->object);
+  const std::string path = named ? std::string(k_shm_dir) + "/" + name_ : name_;
+  struct stat mine {};
+  struct stat now {};
+  if (::fstat(fd_of(*backend_), &mine) != 0 || ::stat(path.c_str(), &now) != 0) return false;
+  if (mine.st_dev != now.st_dev || mine.st_ino != now.st_ino) return false;  // replaced
+  return named ? remove(name_) : ::unlink(path.c_str()) == 0;
 }
 
 map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt) {

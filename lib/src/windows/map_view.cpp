@@ -227,6 +227,10 @@ map_view map_view::open_file(const std::filesystem::path& path, const map_option
   return v;
 }
 
+bool map_view::remove_if_still_named() const noexcept {
+  return false;  // as remove(): a named mapping goes with its last handle
+}
+
 bool remove(std::string_view) noexcept {
   return false;  // a named mapping has no name to delete: it goes with its last handle
 }
