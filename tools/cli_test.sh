@@ -278,6 +278,12 @@ grep -q "^$prefix-junk " "$work/ls" && fail "ls lists a junk file without --all"
 grep -q "^$prefix-version .*version_mismatch" "$work/ls" || fail "ls does not show the version mismatch: $(cat "$work/ls")"
 "$cli" ls --all >"$work/ls"
 grep -q "^$prefix-junk .*not-ipcring" "$work/ls" || fail "ls --all does not show the junk file"
+backslashed="$prefix-back"'\'"slash"  # a name the library refuses: listed by --all, with why
+: >"/dev/shm/$backslashed"
+"$cli" ls --all >"$work/ls"
+rm -f "/dev/shm/$backslashed"
+grep -qF "$backslashed " "$work/ls" || fail "ls --all leaves out a segment whose name the library refuses"
+grep -F "$backslashed " "$work/ls" | grep -q "invalid_name" || fail "ls --all does not say why: $(grep -F "$prefix-back" "$work/ls")"
 # zero was only sized: looking at it went through its handle and allocated no page (on a full
 # /dev/shm, the first read of a page through a mapping is a SIGBUS)
 [ "$(stat -c %b "/dev/shm/$prefix-zero")" = 0 ] || fail "stat/ls allocated a page of a segment never written"

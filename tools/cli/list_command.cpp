@@ -52,8 +52,13 @@ exit_code run_ls(const ls_options& o) {
     segment_probe p;
     try {
       p = probe_segment(name);
-    } catch (const error&) {
-      continue;  // gone since the directory was read (or a name shm_open cannot take)
+    } catch (const error& e) {
+      if (e.value() == errc::not_found) continue;  // gone since the directory was read
+      // A name the library refuses (e.g. with a backslash): listed, not silently left out.
+      p.name = name;
+      p.cls = segment_class::unreadable;
+      p.code = e.value();
+      p.problem = e.what();
     }
     switch (p.cls) {
       case segment_class::ring: {
