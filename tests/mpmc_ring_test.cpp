@@ -321,6 +321,53 @@ TEST(mpmc_ring, recovery_at_attach_leaves_live_claims_alone) {
   EXPECT_EQ(f.seq_word(0).load(), 0u);  // not skipped
 }
 
+// A waiter killed asleep never lowers `sleepers`, and while it stays raised every publish pays
+// a wake (a syscall). Registration takes the count back, whether it takes the dead waiter's
+// record (every other one dead too) or another; a forged `asleep` cannot wrap the count.
+TEST(mpmc_ring, the_count_of_a_waiter_killed_asleep_is_taken_back) {
+  for (const bool all_dead : {false, true}) {
+    fixture f(8);
+    if (all_dead) {
+      for (auto& r : f.reg().endpoints)
+        r.owner.store(k_dead_owner);
+    }
+    auto& dead = f.reg().endpoints[all_dead ? 0 : 5];
+    dead.owner.store(k_dead_owner);
+    dead.role.store(static_cast<std::uint32_t>(endpoint_role::consumer));
+    dead.asleep.store(k_dead_owner);
+    f.reg().base.data_wait.sleepers.store(1);
+    f.reg().endpoints[9].asleep.store(k_dead_owner);  // forged: the count is already spoken for
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    EXPECT_EQ(f.reg().base.data_wait.sleepers.load(), 0u) << all_dead;
+    EXPECT_EQ(dead.asleep.load(), 0u);
+    const u64 seq = f.reg().base.data_wait.seq.load();
+    u64 v = 0;
+    for (u64 i = 0; i < 100; ++i) {
+      ASSERT_TRUE(tx.try_push(i));
+      ASSERT_TRUE(rx.try_pop(v));
+    }
+    EXPECT_EQ(f.reg().base.data_wait.seq.load(), seq);  // no wake: nobody sleeps
+  }
+}
+
+// A live waiter's count stays: neither registration nor recovery takes it back.
+TEST(mpmc_ring, a_live_sleeper_keeps_its_count) {
+  fixture f(8);
+  auto& rec = f.reg().endpoints[3];  // as a waiter of this (live) process names itself
+  rec.owner.store(detail::self_identity());
+  rec.role.store(static_cast<std::uint32_t>(endpoint_role::consumer));
+  rec.asleep.store(detail::self_identity());
+  f.reg().base.data_wait.sleepers.store(1);
+  auto tx = f.ring.producer();
+  EXPECT_EQ(tx.recover(), 0u);
+  EXPECT_EQ(f.reg().base.data_wait.sleepers.load(), 1u);
+  EXPECT_EQ(rec.asleep.load(), detail::self_identity());
+  rec.owner.store(0);  // leave the record as a waiter that woke and left would
+  rec.asleep.store(0);
+  f.reg().base.data_wait.sleepers.store(0);
+}
+
 TEST(mpmc_ring, recover_skips_a_ticket_a_dead_producer_claimed_but_never_published) {
   fixture f(8);
   auto tx = f.ring.producer();

@@ -100,6 +100,21 @@ TYPED_TEST(msg_rings, a_holder_that_died_asleep_costs_its_successor_no_wakes) {
   EXPECT_EQ(f.ctl().space_wait.sleepers.load(), 0u);
 }
 
+// mpsc_msg producers share space_wait: a producer killed asleep is taken back by name (its
+// record's `asleep`) when another registers.
+TEST(mpsc_msg_ring, the_count_of_a_producer_killed_asleep_is_taken_back) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+  auto& dead = reg.endpoints[7];
+  dead.owner.store(k_dead_owner);
+  dead.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
+  dead.asleep.store(k_dead_owner);
+  f.ctl().space_wait.sleepers.store(1);
+  auto tx = f.ring.producer();
+  EXPECT_EQ(f.ctl().space_wait.sleepers.load(), 0u);
+  EXPECT_EQ(dead.asleep.load(), 0u);
+}
+
 using batch_t = std::vector<std::span<const std::byte>>;
 std::vector<std::string> read_all(msg_consumer& rx, std::uint32_t want_type = 4) {
   std::vector<std::string> got;

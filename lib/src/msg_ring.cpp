@@ -190,6 +190,7 @@ std::size_t msg_consumer::read_some(std::span<std::byte> buffer, std::span<read_
 std::size_t msg_consumer::recover() noexcept {
   if (seg_->spec.kind != ring_kind::mpsc_msg) return 0;
   auto& reg = *reinterpret_cast<registry_control*>(seg_->control());
+  detail::withdraw_dead_sleepers(reg);  // dead producers' counts on space_wait
   // Dead producers' claims that are finished (read already) or were never made (at or past
   // tail) hold their records for nothing: clear them, so the records can be reused.
   for (auto& r : reg.endpoints) {

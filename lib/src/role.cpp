@@ -42,6 +42,44 @@ role_lease role_lease::acquire(std::atomic<std::uint64_t>& word, std::string_vie
   throw busy(word.load(std::memory_order_relaxed), "a contended claim");
 }
 
+namespace {
+
+// One count fewer in the wait block of a record's side, never below zero (the record's fields
+// are untrusted: a forged `asleep` must not wrap the count).
+void withdraw_sleeper(registry_control& reg, std::uint32_t role) noexcept {
+  if (role != static_cast<std::uint32_t>(endpoint_role::producer) &&
+      role != static_cast<std::uint32_t>(endpoint_role::consumer)) {
+    return;
+  }
+  wait_words& b = role == static_cast<std::uint32_t>(endpoint_role::producer) ? reg.base.space_wait
+                                                                              : reg.base.data_wait;
+  // relaxed: the count is what notifiers test ([N2]); nothing is published with it
+  std::uint32_t n = b.sleepers.load(std::memory_order_relaxed);
+  while (n != 0 && !b.sleepers.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace
+
+std::size_t withdraw_dead_sleepers(registry_control& reg) noexcept {
+  std::size_t withdrawn = 0;
+  for (auto& r : reg.endpoints) {
+    // relaxed: a dead waiter's last store; the CAS below acts on the latest value anyway
+    std::uint64_t who = r.asleep.load(std::memory_order_relaxed);
+    if (who == 0 || process_alive(who)) continue;
+    // acquire: pairs with the release store of role in register_endpoint, which takes a dead
+    // holder's count back itself before it names its own role: a new holder's role read here
+    // comes after that, and the CAS below then fails (the dead identity is gone from asleep)
+    const std::uint32_t role = r.role.load(std::memory_order_acquire);
+    // relaxed: only the one that clears it withdraws the count
+    if (r.asleep.compare_exchange_strong(who, 0, std::memory_order_relaxed)) {
+      withdraw_sleeper(reg, role);
+      ++withdrawn;
+    }
+  }
+  return withdrawn;
+}
+
 role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role role,
                                          std::string_view segment, endpoint_record** record) {
   const std::uint64_t me = self_identity();
@@ -69,13 +107,18 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
         r.claim_count.store(0, std::memory_order_relaxed);
         // A dead holder's counts go to the totals of the side it was on.
         const auto old_role = r.role.load(std::memory_order_relaxed);
+        // And a holder killed asleep is still counted by its side's wait block: take it back
+        // (before naming our role: see withdraw_dead_sleepers). relaxed: the record is ours
+        if (r.asleep.exchange(0, std::memory_order_relaxed) != 0) withdraw_sleeper(reg, old_role);
         if (old_role == static_cast<std::uint32_t>(endpoint_role::producer)) {
           fold_counters(r.stats, reg.base.producer_stats);
         } else if (old_role == static_cast<std::uint32_t>(endpoint_role::consumer)) {
           fold_counters(r.stats, reg.base.consumer_stats);
         }
-        r.role.store(static_cast<std::uint32_t>(role), std::memory_order_relaxed);
+        // release: pairs with the acquire in withdraw_dead_sleepers
+        r.role.store(static_cast<std::uint32_t>(role), std::memory_order_release);
         *record = &r;
+        withdraw_dead_sleepers(reg);  // those of dead holders whose records nobody took
         role_lease lease(&r.owner, me);
         lease.stats_ = &r.stats;
         lease.totals_ =

@@ -147,6 +147,8 @@ enum class endpoint_role : std::uint32_t { none = 0, producer = 1, consumer = 2 
 ///   16     8    claim_first  holder  first ticket (or byte position) + 1 it is claiming; 0 = none
 ///   24     8    claim_count  holder  tickets (or bytes) in that claim
 ///   32     32   stats        holder  side_counters of this endpoint since it registered
+///   64     8    asleep       holder  its identity while it is counted in its side's wait block
+///                                    (`sleepers`), else 0; a dead holder's is withdrawn
 /// A holder stores claim_first/claim_count *before* the atomic that claims them and clears
 /// claim_first after publishing, so a holder that died mid-claim names what it left unpublished.
 struct endpoint_record {
@@ -156,7 +158,8 @@ struct endpoint_record {
   std::atomic<std::uint64_t> claim_first;
   std::atomic<std::uint64_t> claim_count;
   side_counters stats;
-  std::uint8_t reserved[64];
+  std::atomic<std::uint64_t> asleep;
+  std::uint8_t reserved[56];
 };
 
 /// ring_control followed by the endpoint table (mpmc, mpsc_msg).
@@ -197,7 +200,7 @@ static_assert(offsetof(ring_control, consumer_stats) == 768, "counters own their
 static_assert(sizeof(side_counters) == 32 && offsetof(side_counters, waits) == 24);
 static_assert(sizeof(ring_control) == 896);
 static_assert(sizeof(endpoint_record) == 128 && offsetof(endpoint_record, claim_first) == 16);
-static_assert(offsetof(endpoint_record, stats) == 32);
+static_assert(offsetof(endpoint_record, stats) == 32 && offsetof(endpoint_record, asleep) == 64);
 static_assert(offsetof(registry_control, endpoints) == 896);
 static_assert(sizeof(registry_control) == 896 + 64 * 128);
 

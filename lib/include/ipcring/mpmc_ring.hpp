@@ -144,7 +144,8 @@ class mpmc_endpoint {
               nullptr,
               &mpmc_endpoint::recover_hook,
               nullptr,  // recover_self: set per wait
-              &record_->stats};
+              &record_->stats,
+              record_};  // several endpoints sleep on each block
     // relaxed: a new endpoint reopens its side; peers see it with their next acquire
     (producer ? ctl_->producer_closed : ctl_->consumer_closed).store(0, std::memory_order_relaxed);
   }
@@ -220,6 +221,7 @@ class mpmc_endpoint {
     // Each owner judged once, and only if its record names a claim: the work below is bounded
     // by the records and the capacity, not their product with /proc reads, however they read.
     owner_liveness alive;
+    withdraw_dead_sleepers(reg);  // dead waiters' counts, which would make every publish wake
     for (std::size_t i = 0; i < k_max_endpoints; ++i) {
       endpoint_record& r = reg.endpoints[i];
       // claim_first before owner: a record re-registered by a live endpoint meanwhile then

@@ -392,6 +392,7 @@ class msg_producer {
               &ctl_->consumer_owner};
     stats_ = MultiProducer ? &record_->stats : &ctl_->producer_stats;
     scope_.stats = stats_;
+    if constexpr (MultiProducer) scope_.record = record_;       // producers share space_wait
     ctl_->producer_closed.store(0, std::memory_order_relaxed);  // a new producer reopens
   }
 

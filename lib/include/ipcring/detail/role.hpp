@@ -68,6 +68,12 @@ class role_lease {
   side_counters* totals_ = nullptr;  // the ring totals on release
 };
 
+/// Takes back, from their side's wait block, the counts of record holders killed while they
+/// slept (`asleep` names a dead process): a dead waiter never lowers `sleepers`, and while it
+/// stays raised every publish pays a wake (a syscall). Reads /proc only for records whose
+/// `asleep` is set. Registration and recovery call it. Returns how many it took back.
+std::size_t withdraw_dead_sleepers(registry_control& reg) noexcept;
+
 /// True if a live endpoint of `role` names `pos` (a ticket or byte position) in its claim.
 bool claimed_by_live(const registry_control& reg, std::uint64_t pos, endpoint_role role) noexcept;
 /// A dead endpoint's unfinished claim, as read from its record: [first, first + count).

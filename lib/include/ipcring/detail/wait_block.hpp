@@ -103,6 +103,10 @@ struct wait_scope {
   std::size_t (*recover)(void*) noexcept = nullptr;
   void* recover_self = nullptr;
   side_counters* stats = nullptr;  // the waiting side's counters (waits); null: not counted
+  /// The waiter's endpoint record, on a block several endpoints sleep on (mpmc, mpsc_msg
+  /// producers): named `asleep` while counted in `sleepers`, so that the count of a waiter
+  /// killed asleep can be withdrawn (withdraw_dead_sleepers). Null: the block's only sleeper.
+  endpoint_record* record = nullptr;
 };
 
 /// True if `owner` names a process that is gone (free roles and live holders are not).
@@ -181,6 +185,11 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
         // [A-seq] pairs with [R-seq] in wake_all: a wake after this load changes seq
         const std::uint32_t seq = w.block->seq.load(std::memory_order_acquire);
         w.block->sleepers.fetch_add(1, std::memory_order_seq_cst);  // [W1]
+        if (w.record != nullptr) {
+          // relaxed x2: our own identity; `asleep` is read by others only once we are dead
+          w.record->asleep.store(w.record->owner.load(std::memory_order_relaxed),
+                                 std::memory_order_relaxed);
+        }
         // After the first slice, make the long sleep safe against fence-free notifiers ([W2]).
         const bool fenced = slept && waiter_barrier();
         bool now_ready = ready();
@@ -195,6 +204,8 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
           sleep_on(*w.block, seq, slice);
           slept = true;
         }
+        // Cleared before the count goes down: a count is never withdrawn twice. relaxed: as above
+        if (w.record != nullptr) w.record->asleep.store(0, std::memory_order_relaxed);
         // relaxed: a late decrement only costs a notifier one needless wake
         w.block->sleepers.fetch_sub(1, std::memory_order_relaxed);
         break;
