@@ -154,6 +154,34 @@ TEST(layout, creator_that_never_finished_makes_open_fail_in_bounded_time) {
   EXPECT_FALSE(contains(msg, "not_ready after")) << msg;  // the code is said once, at the end
 }
 
+// A creator that wrote the magic and died before `ready`: the wait ends at the deadline, and
+// the message says how long it waited and what to do once.
+TEST(layout, creator_that_died_before_ready_makes_open_fail_saying_so_once) {
+  segment_guard g(unique_name());
+  auto v = map_view::create(g.name(), spsc_ring<quote>::required_bytes(64));
+  reinterpret_cast<segment_header*>(v.data())->magic.store(k_magic);
+  ring_options o;
+  o.open_timeout = std::chrono::milliseconds(100);
+  auto count = [](const std::string& s, const std::string& part) {
+    std::size_t n = 0;
+    for (auto at = s.find(part); at != std::string::npos; at = s.find(part, at + 1))
+      ++n;
+    return n;
+  };
+  for (const bool named : {true, false}) {
+    const auto msg = expect_error(errc::not_ready, [&] {
+      if (named) {
+        (void)spsc_ring<quote>::open(g.name(), o);
+      } else {
+        (void)spsc_ring<quote>::open_in(v.bytes(), o);
+      }
+    });
+    EXPECT_TRUE(contains(msg, "has not published 'ready'")) << msg;
+    EXPECT_EQ(count(msg, "after waiting 100 ms"), 1u) << msg;
+    EXPECT_EQ(count(msg, "remove it"), 1u) << msg;
+  }
+}
+
 #ifndef _WIN32  // POSIX only: a Windows mapping is sized when it is created
 TEST(layout, creator_that_never_sized_the_segment_makes_open_fail_in_bounded_time) {
   segment_guard g(unique_name());

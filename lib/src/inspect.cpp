@@ -33,30 +33,21 @@ bool ring_info::stale() const noexcept {
 
 namespace {
 
-// Inspects an opened view of segment `name`.
-ring_info inspect_view(const map_view& v, std::string_view name) {
-  // The magic through the handle first: a page never written is not read through the mapping,
-  // which would allocate it (a SIGBUS on a full /dev/shm). Once it is there, so is the page.
-  std::uint64_t magic = 0;
-  v.peek(0, std::as_writable_bytes(std::span(&magic, 1)));
-  if (magic == 0) {
-    throw error(errc::not_ready, "inspect '" + std::string(name) +
-                                     "': its first word is zero (its creator has not written "
-                                     "the header, or it is not an ipcring segment)");
-  }
-  return inspect(std::span<const std::byte>(v.data(), v.size()), name);
-}
-
+// A view to look at: nothing faulted in, locked or advised (each would allocate the pages of a
+// segment that may be only sized, or another program's), and only once its header is written.
 map_view open_to_look(std::string_view name, const map_options& opt) {
   map_options o = opt;
   o.prefault = false;
-  return map_view::open(name, o);
+  o.lock_memory = false;
+  o.huge_pages = false;
+  return detail::require_header_written(map_view::open(name, o), "inspect");
 }
 
 }  // namespace
 
 ring_info inspect(std::string_view name, const map_options& opt) {
-  return inspect_view(open_to_look(name, opt), name);
+  const map_view v = open_to_look(name, opt);
+  return inspect(std::span<const std::byte>(v.data(), v.size()), name);
 }
 
 ring_info inspect(std::span<const std::byte> v, std::string_view name) {
@@ -141,7 +132,8 @@ bool remove_if_stale(std::string_view name) noexcept {
     // Judged and removed through one view: another process that removed the stale segment
     // and created a new one under the name meanwhile keeps it.
     const map_view v = open_to_look(name, {});
-    return inspect_view(v, name).stale() && v.remove_if_still_named();
+    return inspect(std::span<const std::byte>(v.data(), v.size()), name).stale() &&
+           v.remove_if_still_named();
   } catch (...) {
     return false;
   }

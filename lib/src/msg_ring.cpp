@@ -15,7 +15,7 @@ ring_spec msg_spec(ring_kind kind, std::uint64_t capacity) {
   s.slot_align = 8;
   s.elem_size = 1;
   s.elem_align = 1;
-  s.control_size = sizeof(registry_control);
+  s.control_size = control_size_of(kind);
   s.type_name = "bytes";
   return s;
 }

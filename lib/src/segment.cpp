@@ -170,8 +170,23 @@ ring_spec spec_of_header(const segment_header& h, const std::string& what) {
   s.slot_align = h.slot_align;
   s.elem_size = h.elem_size;
   s.elem_align = h.elem_align;
-  s.control_size = s.kind == ring_kind::spsc ? sizeof(ring_control) : sizeof(registry_control);
+  s.control_size = control_size_of(s.kind);
   return s;
+}
+
+map_view require_header_written(map_view v, std::string_view verb) {
+  std::uint64_t magic = 0;
+  v.peek(0, std::as_writable_bytes(std::span(&magic, 1)));
+  if (magic != 0) return v;
+  const std::string what = std::string(verb) + " " + in_quotes(v.name());
+  if (v.size() < sizeof(segment_header)) {
+    throw error(errc::too_small, what + ": segment is " + std::to_string(v.size()) +
+                                     " bytes, smaller than the " +
+                                     std::to_string(sizeof(segment_header)) + "-byte header");
+  }
+  throw error(errc::not_ready, what +
+                                   ": no header yet (its first word is zero: its creator has not "
+                                   "written it, or it is not an ipcring segment)");
 }
 
 std::uint64_t required_bytes(const ring_spec& s, std::string_view what) {
@@ -237,11 +252,7 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
       throw error(errc::bad_magic, what + ": not an ipcring segment (magic is not \"IPCRING\")");
     }
     if (clock::now() >= deadline) {
-      throw error(errc::not_ready,
-                  what + ": the creator did not publish 'ready' within " +
-                      std::to_string(opt.open_timeout.count()) +
-                      " ms; it may have died while creating the segment (remove it and create "
-                      "it again)");
+      throw error(errc::not_ready, what + ": its creator has not published 'ready'");
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
@@ -324,18 +335,15 @@ attachment_ptr adopt(map_view v, Attach&& attach, const map_options* prepare = n
   return std::make_shared<const attachment>(std::move(a));
 }
 
-// A mapping whose first word reads zero has no header yet (a creator not done, or another
-// program's segment sized but never written): not_ready, said without reading the mapping,
-// where the first read of a page never written allocates it (a SIGBUS on a full /dev/shm).
-// Once the magic is there, the header's page is: the header may be read in place.
-map_view with_header_written(map_view v) {
-  if (v.size() < sizeof(segment_header)) return v;  // too small: opened() says so
-  std::uint64_t magic = 0;
-  v.peek(0, std::as_writable_bytes(std::span(&magic, 1)));
-  if (magic != 0) return v;
-  throw error(errc::not_ready, "open " + in_quotes(v.name()) +
-                                   ": no header yet (its first word is zero: its creator has "
-                                   "not written it, or it is not an ipcring segment)");
+// The error a wait for `ready` ends with: `e` (thrown when the deadline had passed) with how
+// long was waited and what to do, said once.
+[[noreturn]] void gave_up(const error& e, const ring_options& opt) {
+  std::string why = e.what();  // without its ": not_ready": the new error says it again
+  const std::string code = ": " + e.code().message();
+  if (why.ends_with(code)) why.resize(why.size() - code.size());
+  throw error(errc::not_ready, why + " after waiting " + std::to_string(opt.open_timeout.count()) +
+                                   " ms; its creator may have died while creating it (remove it "
+                                   "and create it again)");
 }
 
 // Opens a mapping with open_view(map_options) and attaches to it. The pages are faulted in and
@@ -351,22 +359,14 @@ attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ri
   for (;;) {
     try {
       return adopt(
-          with_header_written(open_view(unprepared)),
+          require_header_written(open_view(unprepared), "open"),
           [&](std::span<std::byte> b, const std::string& n) {
             return opened(b, spec, n, opt, deadline);
           },
           &opt.map);
     } catch (const error& e) {
       if (e.value() != errc::not_ready) throw;
-      if (clock::now() >= deadline) {
-        std::string why = e.what();  // without its ": not_ready": the new error says it again
-        const std::string code = ": " + e.code().message();
-        if (why.ends_with(code)) why.resize(why.size() - code.size());
-        throw error(errc::not_ready, why + " after waiting " +
-                                         std::to_string(opt.open_timeout.count()) +
-                                         " ms; its creator may have died while creating it "
-                                         "(remove it and create it again)");
-      }
+      if (clock::now() >= deadline) gave_up(e, opt);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -380,8 +380,13 @@ attachment_ptr create_in(std::span<std::byte> bytes, ring_spec spec, std::string
 
 attachment_ptr open_in(std::span<std::byte> bytes, ring_spec spec, std::string name,
                        const ring_options& opt) {
-  return std::make_shared<const attachment>(
-      opened(bytes, std::move(spec), std::move(name), opt, deadline_after(opt.open_timeout)));
+  try {
+    return std::make_shared<const attachment>(
+        opened(bytes, std::move(spec), std::move(name), opt, deadline_after(opt.open_timeout)));
+  } catch (const error& e) {
+    if (e.value() == errc::not_ready) gave_up(e, opt);  // only once the deadline has passed
+    throw;
+  }
 }
 
 attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_options& opt) {

@@ -103,9 +103,11 @@ class map_view {
   /// errc::system if the read fails.
   void peek(std::size_t offset, std::span<std::byte> out) const;
   /// Removes the name this view was opened by, if it still names the segment mapped here
-  /// (POSIX: the same file, compared by device and inode just before the unlink; a segment
-  /// created under the name since is left alone). For a decision made by looking at this view
-  /// (remove_if_stale). Never throws; true if it removed it. Windows: false, as remove().
+  /// (POSIX: the same file, compared by device and inode just before the unlink), for a
+  /// decision made by looking at this view (remove_if_stale): a segment created under the name
+  /// since is left alone, unless it replaces this one between that comparison and the unlink
+  /// (POSIX has no unlink-if-same; the window is microseconds, not the whole look). Never
+  /// throws; true if it removed it. Windows: false, as remove().
   bool remove_if_still_named() const noexcept;
 
   struct backend;  // defined in the platform's map_view.cpp (lib/src/posix, lib/src/windows)

@@ -15,7 +15,7 @@
 //   * Each handle holds one endpoint record (pid + start time) in the segment; at most
 //     k_max_endpoints (64) across all processes, else errc::too_many_endpoints. A dead
 //     endpoint's record is reused; one that died mid-claim, once recover() has repaired its
-//     claim (an endpoint attaching to a full table runs it first).
+//     claim (an endpoint that finds the table full runs it, then tries once more).
 //   * Hot-path calls are noexcept and make no syscall but the wake of a sleeping peer; they
 //     retry a bounded number of times under contention or corruption and then report
 //     "full"/"empty".
@@ -454,7 +454,7 @@ class mpmc_ring {
     s.slot_align = static_cast<std::uint32_t>(detail::mpmc_slot_layout<T>::align);
     s.elem_size = sizeof(T);
     s.elem_align = alignof(T);
-    s.control_size = sizeof(registry_control);
+    s.control_size = detail::control_size_of(ring_kind::mpmc);
     s.type_name = stored_type_name(opt.type_name.empty() ? type_tag<T>::name : opt.type_name);
     return s;
   }

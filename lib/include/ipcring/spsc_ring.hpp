@@ -149,7 +149,7 @@ class spsc_ring {
     s.slot_align = alignof(T);
     s.elem_size = sizeof(T);
     s.elem_align = alignof(T);
-    s.control_size = sizeof(ring_control);
+    s.control_size = detail::control_size_of(ring_kind::spsc);
     s.type_name = stored_type_name(opt.type_name.empty() ? type_tag<T>::name : opt.type_name);
     return s;
   }

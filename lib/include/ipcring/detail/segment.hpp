@@ -31,6 +31,12 @@ struct ring_spec {
   std::string type_name;           // as stored (see stored_type_name)
 };
 
+/// Bytes of a kind's control blocks after segment_header (ring_spec::control_size): a
+/// ring_control for spsc, a registry_control (with the endpoint table) for the others.
+constexpr std::uint64_t control_size_of(ring_kind k) noexcept {
+  return k == ring_kind::spsc ? sizeof(ring_control) : sizeof(registry_control);
+}
+
 /// First slot's offset: header + control blocks, rounded up to a block and to slot_align.
 std::uint64_t data_offset(const ring_spec& s) noexcept;
 /// Bytes a ring of this spec needs. Throws errc::invalid_argument for a capacity that is 0,
@@ -47,6 +53,13 @@ std::uint64_t check_geometry(const ring_spec& spec, const segment_header& h, std
 /// as a kind expects it. errc::corrupted for an unknown kind or a slot alignment that is not
 /// a power of two up to 4096 (data_offset rounds to it). The type name is left empty.
 ring_spec spec_of_header(const segment_header& h, const std::string& what);
+
+/// Returns `v` once its first word (the magic) is written, read through its handle
+/// (map_view::peek): a page never written is not read through the mapping, which would
+/// allocate it (a SIGBUS on a full /dev/shm); once the magic is there, so is the header's page.
+/// A zero first word is errc::too_small below a header's size, else errc::not_ready (no
+/// header yet). `verb` starts the message ("open", "inspect").
+map_view require_header_written(map_view v, std::string_view verb);
 
 /// Memory holding one ring: a mapping, or caller-owned bytes. Shared by a ring and its role
 /// handles so that the mapping lives as long as any of them.
