@@ -127,6 +127,19 @@ clock::time_point deadline_after(std::chrono::milliseconds d) {
   return d >= room ? clock::time_point::max() : now + d;
 }
 
+// An alignment a header may give (data_offset rounds to it): a power of two up to a page.
+// Read once by the caller (volatile), so that what is checked is what is used.
+void check_header_align(const char* field, std::uint32_t align, const std::string& what) {
+  if (!std::has_single_bit(align) || align > 4096) {
+    throw error(errc::corrupted, what + ": header field " + field + "=" + std::to_string(align) +
+                                     " must be a power of two <= 4096");
+  }
+}
+
+std::uint32_t read_once(const std::uint32_t& field) {
+  return *static_cast<const volatile std::uint32_t*>(&field);
+}
+
 }  // namespace
 
 std::uint64_t check_geometry(const ring_spec& spec, const segment_header& h, std::size_t size,
@@ -159,15 +172,12 @@ ring_spec spec_of_header(const segment_header& h, const std::string& what) {
     throw error(errc::corrupted,
                 what + ": header field kind=" + std::to_string(h.kind) + " names no ring kind");
   }
-  if (!is_pow2(h.slot_align) || h.slot_align > 4096) {
-    throw error(errc::corrupted, what +
-                                     ": header field slot_align=" + std::to_string(h.slot_align) +
-                                     " must be a power of two <= 4096");
-  }
+  const std::uint32_t slot_align = read_once(h.slot_align);
+  check_header_align("slot_align", slot_align, what);
   s.kind = static_cast<ring_kind>(h.kind);
   s.capacity = h.capacity;
   s.slot_size = h.slot_size;
-  s.slot_align = h.slot_align;
+  s.slot_align = slot_align;
   s.elem_size = h.elem_size;
   s.elem_align = h.elem_align;
   s.control_size = control_size_of(s.kind);
@@ -286,14 +296,10 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
     // alignment than the opener's shows up as a slot_size difference below.)
     // Read once (volatile: the compiler may not load them again): what is checked is what is
     // used. Another process may write the header meanwhile; the comparison below reports it.
-    const std::uint32_t slot_align = *static_cast<const volatile std::uint32_t*>(&h->slot_align);
-    const std::uint32_t elem_align = *static_cast<const volatile std::uint32_t*>(&h->elem_align);
-    for (const std::uint32_t align : {slot_align, elem_align}) {
-      if (!std::has_single_bit(align) || align > 4096) {
-        throw error(errc::corrupted, what + ": alignment " + std::to_string(align) +
-                                         " in the header must be a power of two <= 4096");
-      }
-    }
+    const std::uint32_t slot_align = read_once(h->slot_align);
+    const std::uint32_t elem_align = read_once(h->elem_align);
+    check_header_align("slot_align", slot_align, what);
+    check_header_align("elem_align", elem_align, what);
     spec.elem_align = elem_align;
     spec.slot_align = slot_align;
     spec.type_name = std::string(found_name);
