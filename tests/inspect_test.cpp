@@ -234,6 +234,20 @@ TEST(inspect, foreign_segments_fail_with_a_clear_error) {
   expect_error(errc::bad_magic, [&] { (void)inspect(g.name()); });
 }
 
+// The C open looks at a ring through inspect before it attaches: its errors say "open", which
+// is what its caller asked for (before, they began "inspect '...'").
+TEST(inspect, the_c_open_names_itself_in_what_it_refuses) {
+  segment_guard g(unique_name());
+  auto v = map_view::create(g.name(), 4096);
+  std::memcpy(v.data(), "NOTARING", 8);
+  ipcring_ring* ring = nullptr;
+  EXPECT_EQ(ipcring_open(g.name().c_str(), IPCRING_KIND_ANY, 0, &ring), IPCRING_E_BAD_MAGIC);
+  const std::string msg = ipcring_last_error();
+  EXPECT_EQ(msg.find("inspect"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("open '" + g.name() + "': not an ipcring segment"), std::string::npos) << msg;
+  EXPECT_EQ(ring, nullptr);
+}
+
 // inspect shows a ring only where an open would accept its geometry: each impossible field is
 // refused by name (before, stat and ls showed "capacity 0" and fill computed from garbage).
 TEST(inspect, an_impossible_header_field_is_named) {

@@ -354,7 +354,7 @@ ring_info probe(const std::string& name, const ring_options& opt) {
   const auto deadline = std::chrono::steady_clock::now() + opt.open_timeout;
   for (;;) {
     try {
-      return inspect(name, opt.map);
+      return detail::inspect_for("open", name, opt.map);
     } catch (const error& e) {
       if (e.value() != errc::not_ready && e.value() != errc::too_small) throw;
       if (std::chrono::steady_clock::now() >= deadline) throw;

@@ -35,23 +35,16 @@ namespace {
 
 // A view to look at: nothing faulted in, locked or advised (each would allocate the pages of a
 // segment that may be only sized, or another program's), and only once its header is written.
-map_view open_to_look(std::string_view name, const map_options& opt) {
+map_view open_to_look(std::string_view name, const map_options& opt, std::string_view verb) {
   map_options o = opt;
   o.prefault = false;
   o.lock_memory = false;
   o.huge_pages = false;
-  return detail::require_header_written(map_view::open(name, o), "inspect");
+  return detail::require_header_written(map_view::open(name, o), verb);
 }
 
-}  // namespace
-
-ring_info inspect(std::string_view name, const map_options& opt) {
-  const map_view v = open_to_look(name, opt);
-  return inspect(std::span<const std::byte>(v.data(), v.size()), name);
-}
-
-ring_info inspect(std::span<const std::byte> v, std::string_view name) {
-  const std::string what = "inspect '" + std::string(name) + "'";
+ring_info look(std::span<const std::byte> v, std::string_view name, std::string_view verb) {
+  const std::string what = std::string(verb) + " '" + std::string(name) + "'";
   // The magic first: a small segment of someone else's is foreign, not a truncated ring.
   if (v.size() >= sizeof(std::uint64_t)) {
     // The header's first word (segment_header::magic), read on its own: the span may be too
@@ -127,11 +120,27 @@ ring_info inspect(std::span<const std::byte> v, std::string_view name) {
   return info;
 }
 
+}  // namespace
+
+ring_info inspect(std::string_view name, const map_options& opt) {
+  return detail::inspect_for("inspect", name, opt);
+}
+
+ring_info inspect(std::span<const std::byte> segment, std::string_view name) {
+  return look(segment, name, "inspect");
+}
+
+ring_info detail::inspect_for(std::string_view verb, std::string_view name,
+                              const map_options& opt) {
+  const map_view v = open_to_look(name, opt, verb);
+  return look(std::span<const std::byte>(v.data(), v.size()), name, verb);
+}
+
 bool remove_if_stale(std::string_view name) noexcept {
   try {
     // Judged and removed through one view: another process that removed the stale segment
     // and created a new one under the name meanwhile keeps it.
-    const map_view v = open_to_look(name, {});
+    const map_view v = open_to_look(name, {}, "inspect");
     return inspect(std::span<const std::byte>(v.data(), v.size()), name).stale() &&
            v.remove_if_still_named();
   } catch (...) {

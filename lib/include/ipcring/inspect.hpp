@@ -56,4 +56,10 @@ ring_info inspect(std::span<const std::byte> segment, std::string_view name);
 /// true if it removed it.
 bool remove_if_stale(std::string_view name) noexcept;
 
+namespace detail {
+/// inspect(name, opt), its errors opening with `verb` instead of "inspect" (the C API's open
+/// looks at a ring before it attaches, and its caller asked to open).
+ring_info inspect_for(std::string_view verb, std::string_view name, const map_options& opt);
+}  // namespace detail
+
 }  // namespace ipcring
