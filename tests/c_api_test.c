@@ -120,6 +120,12 @@ static void fixed_slot_rings(ipcring_kind kind, const char* tag) {
   CHECK_STATUS(ipcring_try_push(tx, &q), IPCRING_OK);
   CHECK_STATUS(ipcring_pop(rx, &out, -1), IPCRING_OK);
   CHECK_STATUS(ipcring_pop(rx, &out, -1), IPCRING_CLOSED);
+  /* The consumer that shut down: its pop is refused at once though a message waits (before,
+   * it took it); its try_pop still takes it. */
+  CHECK_STATUS(ipcring_try_push(tx, &q), IPCRING_OK);
+  ipcring_consumer_shutdown(rx);
+  CHECK_STATUS(ipcring_pop(rx, &out, -1), IPCRING_CLOSED);
+  CHECK_STATUS(ipcring_try_pop(rx, &out), IPCRING_OK);
   ipcring_producer_free(tx);
   ipcring_consumer_free(rx);
 #ifdef _WIN32
@@ -174,6 +180,11 @@ static void message_rings(ipcring_kind kind, const char* tag) {
   ipcring_consumer_shutdown(rx);
   CHECK_STATUS(ipcring_write(tx, 1, big, 100, -1), IPCRING_CLOSED);
   CHECK_STATUS(ipcring_write(tx, 1, big, 100, 0), IPCRING_CLOSED); /* not a timeout */
+  /* Its own shutdown refuses the consumer's read at once, with messages in the ring; its
+   * try_read still takes them. */
+  CHECK_STATUS(ipcring_read(rx, buf, sizeof buf, &type, &len, -1), IPCRING_CLOSED);
+  CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_OK);
+  CHECK(type == 1 && len == 100);
   ipcring_producer_free(tx);
   ipcring_consumer_free(rx);
   ipcring_close(ring);

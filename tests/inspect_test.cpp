@@ -248,6 +248,22 @@ TEST(inspect, the_c_open_names_itself_in_what_it_refuses) {
   EXPECT_EQ(ring, nullptr);
 }
 
+// An empty type name given to the C create is no name: the ring records "bytes<N>", as for
+// NULL (before, the library's own spelling of its internal slot type, which depends on the
+// compiler that built it).
+TEST(inspect, the_c_create_takes_an_empty_type_name_as_none) {
+  segment_guard g(unique_name());
+  ipcring_ring* ring = nullptr;
+  ASSERT_EQ(ipcring_create(g.name().c_str(), IPCRING_KIND_SPSC, 16, 8, "", &ring), IPCRING_OK);
+  EXPECT_EQ(inspect(g.name()).type_name, "bytes<8>");
+  ipcring_close(ring);
+  segment_guard m(unique_name());
+  ASSERT_EQ(ipcring_create(m.name().c_str(), IPCRING_KIND_MPSC_MSG, 1024, 0, "", &ring), IPCRING_OK)
+      << ipcring_last_error();
+  EXPECT_EQ(inspect(m.name()).type_name, "bytes");
+  ipcring_close(ring);
+}
+
 // inspect shows a ring only where an open would accept its geometry: each impossible field is
 // refused by name (before, stat and ls showed "capacity 0" and fill computed from garbage).
 TEST(inspect, an_impossible_header_field_is_named) {

@@ -293,8 +293,11 @@ TEST(mpmc_ring, an_endpoint_attaching_to_a_table_of_dead_claims_recovers_them) {
   dead_claim(f, 0, endpoint_role::producer, 3, 1);
   f.reg().base.tail.store(4);
   auto rx = f.ring.consumer();
-  for (const auto& r : f.reg().endpoints)
-    EXPECT_EQ(r.claim_first.load(), 0u);  // all done with: one taken, the rest reusable
+  for (const auto& r : f.reg().endpoints) {  // all done with: one taken, the rest handed back
+    EXPECT_TRUE(r.owner.load() == 0 ||
+                (r.owner.load() == detail::self_identity() && r.claim_first.load() == 0))
+        << r.owner.load();
+  }
   u64 v = 0;
   for (u64 i = 0; i < 3; ++i) {
     ASSERT_TRUE(rx.try_pop(v));
@@ -378,7 +381,7 @@ TEST(mpmc_ring, recover_skips_a_ticket_a_dead_producer_claimed_but_never_publish
   u64 v = 0;
   EXPECT_FALSE(rx.try_pop(v));  // stuck behind ticket 0
   EXPECT_EQ(rx.recover(), 1u);
-  EXPECT_EQ(f.reg().endpoints[10].claim_first.load(), 0u);  // record reusable
+  EXPECT_EQ(f.reg().endpoints[10].owner.load(), 0u);  // record handed back
   ASSERT_TRUE(rx.try_pop(v));
   EXPECT_EQ(v, 42u);
   EXPECT_EQ(rx.recover(), 0u);
@@ -531,7 +534,7 @@ TEST(mpmc_ring, recover_judges_each_owner_once_however_many_claims_cover_a_ticke
   EXPECT_EQ(rx.recover(), 1024u);  // the first record's pass skips every ticket of the lap
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
   for (int i = 1; i < 64; ++i)
-    EXPECT_EQ(f.reg().endpoints[i].claim_first.load(), 0u) << i;  // all done with
+    EXPECT_EQ(f.reg().endpoints[i].owner.load(), 0u) << i;  // all done with, handed back
 }
 
 // Counters no ring can reach are refused when an endpoint attaches, instead of leaving its

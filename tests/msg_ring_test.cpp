@@ -918,6 +918,66 @@ TEST(msg_ring, an_mpsc_producer_refuses_a_misaligned_tail_and_writes_nothing) {
   EXPECT_EQ(tx.write(1, bytes_of("x"), 10ms), wait_result::ok);  // reports, does not wait
 }
 
+// Positions no ring has (tail behind head, or more than a lap ahead) used to read as a full
+// ring: try_write said full for ever and a blocking write slept until its timeout.
+TYPED_TEST(msg_rings, impossible_positions_are_corrupted_not_full) {
+  for (const bool tail_ahead : {true, false}) {
+    fixture<TypeParam> f(1024);
+    auto tx = f.ring.producer();
+    std::string chunk(100, 'x');
+    while (tx.try_write(1, bytes_of(chunk)) == msg_status::ok) {
+    }
+    const u64 tail = f.ctl().tail.load();
+    if (tail_ahead && std::is_same_v<TypeParam, mpsc_msg_ring>) {
+      f.ctl().tail.store(f.ctl().head.load() + 2 * 1024);  // several producers read it
+    } else {
+      f.ctl().head.store(tail + 64);  // ahead of every record written
+    }
+    EXPECT_EQ(tx.try_write(1, bytes_of(chunk)), msg_status::corrupted) << tail_ahead;
+    msg_status s = msg_status::ok;
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(tx.write(1, bytes_of(chunk), 2s, &s), wait_result::ok);
+    EXPECT_EQ(s, msg_status::corrupted);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);  // reported, not waited out
+    const std::span<const std::byte> one[] = {bytes_of(chunk)};
+    EXPECT_EQ(tx.try_write_some(1, one, &s), 0u);
+    EXPECT_EQ(s, msg_status::corrupted);
+  }
+}
+
+// Only mpsc producers mark a record they fill with a negative length. In an spsc_msg ring
+// one at the read position used to read as "empty" for ever.
+TEST(msg_ring, a_negative_length_in_an_spsc_msg_ring_is_corrupted) {
+  fixture<spsc_msg_ring> f(1024);
+  auto rx = f.ring.consumer();
+  detail::length_at(f.data(), 0).store(-16);
+  std::array<std::byte, 64> buf{};
+  EXPECT_EQ(rx.try_read(buf).status, msg_status::corrupted);
+  EXPECT_TRUE(rx.corrupted());
+  EXPECT_EQ(rx.wait_readable(2s), wait_result::ok);  // ready: to report it, not to wait
+}
+
+// A producer killed after naming its claim and before making it (tail still at the claim's
+// start), on a ring read to the end: the claim was never made, and recovery hands its record
+// back. It used to keep it for good, so that such deaths could fill the table.
+TEST(msg_ring, recover_frees_the_record_of_a_claim_that_was_never_made) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  ASSERT_EQ(tx.try_write(3, bytes_of("read")), msg_status::ok);
+  EXPECT_EQ(rx.read([](auto, auto) {}), 1u);
+  const u64 tail = f.ctl().tail.load();
+  auto& dead = reg.endpoints[20];
+  name_dead_claim(dead, tail, 24);
+  EXPECT_EQ(rx.recover(), 0u);             // nothing to repair,
+  EXPECT_EQ(dead.claim_first.load(), 0u);  // and the record is free to take
+  ASSERT_EQ(tx.try_write(3, bytes_of("next")), msg_status::ok);
+  std::string got;
+  EXPECT_EQ(rx.read([&](auto, auto m) { got = text_of(m); }), 1u);
+  EXPECT_EQ(got, "next");
+}
+
 // A single producer taking over follows head and tail from the segment: one that is not
 // 8-byte aligned is reported before any length word is read there (the last one would lie
 // partly past the buffer).
@@ -960,6 +1020,42 @@ TEST(msg_ring, open_refuses_a_header_capacity_below_the_minimum) {
 
 // Multi-producer interleaving and random lengths with checksums, single writes, aborted claims
 // and batches (threads: the TSan target).
+// A producer attaching to a busy mpsc_msg ring reads tail, then head: meanwhile another
+// producer may write past that tail and the consumer read and release it, so head passes the
+// tail it read. That used to be refused as "tail, head are inconsistent" (corrupted).
+TEST(msg_ring_threads, an_mpsc_producer_attaches_while_head_runs_past_the_tail_it_read) {
+  heap_bytes mem(mpsc_msg_ring::required_bytes(1024));
+  auto ring = mpsc_msg_ring::create_in(mem.span(), 1024);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    auto tx = ring.producer();
+    while (!stop.load(std::memory_order_relaxed))
+      (void)tx.try_write(1, bytes_of("tick"));
+  });
+  std::thread reader([&] {
+    auto rx = ring.consumer();
+    // read_wait frees what was read each time it finds the ring empty: head moves often
+    while (!stop.load(std::memory_order_relaxed))
+      rx.read_wait([](auto, auto) {}, 64, 1ms);
+  });
+  u64 attached = 0;
+  std::string refused;
+  const auto until = std::chrono::steady_clock::now() + 1s;
+  while (std::chrono::steady_clock::now() < until && refused.empty()) {
+    try {
+      auto tx = ring.producer();
+      ++attached;
+    } catch (const error& e) {
+      refused = e.what();
+    }
+  }
+  stop = true;
+  writer.join();
+  reader.join();
+  EXPECT_EQ(refused, "") << "after " << attached << " attaches";
+  EXPECT_GT(attached, 0u);
+}
+
 TEST(msg_ring_threads, random_lengths_from_three_producers_arrive_intact) {
   const u64 per_producer = 200'000 / k_sanitizer_scale;
   heap_bytes mem(mpsc_msg_ring::required_bytes(1 << 16));

@@ -164,7 +164,7 @@ struct spsc_fixed_consumer final : fixed_consumer {
     return done;
   }
   wait_result pop(void* slot, nanoseconds timeout) noexcept override {
-    if (try_pop(slot)) return wait_result::ok;  // what is there is delivered, even after close
+    // Waits first, as the C++ pop: this handle's own shutdown ends it at once (ipcring.h).
     const wait_result r = h.wait_readable(1, timeout);
     if (r == wait_result::ok && !try_pop(slot)) return wait_result::timeout;  // cannot happen
     return r;
@@ -238,7 +238,6 @@ struct mpmc_fixed_consumer final : fixed_consumer {
     return done;
   }
   wait_result pop(void* slot, nanoseconds timeout) noexcept override {
-    if (try_pop(slot)) return wait_result::ok;  // what is there is delivered, even after close
     Slot s;
     const wait_result r = h.pop(s, timeout);
     if (r == wait_result::ok) std::memcpy(slot, &s, sizeof s);
@@ -435,6 +434,7 @@ int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity, uint3
     }
     if (fixed_kind(kind) && !supported_slot_size(slot_size))
       return unsupported_slot(name, slot_size);
+    if (type_name != nullptr && *type_name == '\0') type_name = nullptr;  // "": none given
     if (msg_kind(kind) && type_name != nullptr && std::string_view(type_name) != "bytes") {
       return fail(IPCRING_E_INVALID_ARGUMENT,
                   "ipcring_create('" + std::string(name) + "'): type_name='" + type_name +
@@ -660,6 +660,10 @@ int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity, uint32_t* t
   if (c == nullptr) return null_argument("consumer");
   if (buffer == nullptr && capacity != 0) return null_argument("buffer");
   if (!c->msg) return fail(IPCRING_E_WRONG_OPERATION, "read on a fixed-slot ring");
+  // As the C++ read_wait: this handle's own shutdown ends a single read at once (ipcring.h).
+  // One look (no wait), which also says closed once the producers closed and the ring is
+  // drained.
+  if (c->msg->wait_readable(nanoseconds::zero()) == wait_result::closed) return IPCRING_CLOSED;
   return read_waiting(c, timeout_ns,
                       [&] { return ipcring_try_read(c, buffer, capacity, type, length); });
 }

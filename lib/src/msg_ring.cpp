@@ -67,10 +67,10 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
   }
   fast_notify_ = detail::register_fast_notifier();
   policy_ = wait;
-  const bool single_producer = seg_->spec.kind == ring_kind::spsc_msg;
+  single_producer_ = seg_->spec.kind == ring_kind::spsc_msg;
   detail::reset_sole_sleeper(ctl_->data_wait);
   scope_ = {&ctl_->data_wait, &ctl_->consumer_closed, &ctl_->producer_closed,
-            single_producer ? &ctl_->producer_owner : nullptr};
+            single_producer_ ? &ctl_->producer_owner : nullptr};
   scope_.stats = &ctl_->consumer_stats;
   ctl_->consumer_closed.store(0, std::memory_order_relaxed);  // a new consumer reopens
 }
@@ -89,6 +89,7 @@ msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
     stall_at_ = o.stall_at_;
     corrupted_ = o.corrupted_;
     fast_notify_ = o.fast_notify_;
+    single_producer_ = o.single_producer_;
     scope_ = o.scope_;
     policy_ = o.policy_;
   }
@@ -207,8 +208,11 @@ std::size_t msg_consumer::recover() noexcept {
     const std::uint64_t claimed_below = ctl_->tail.load(std::memory_order_acquire);
     const std::uint64_t start = first - 1;
     const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);  // see `first`
-    // Still in flight only if head is inside the claim, or the claim lies between head and tail.
-    const bool in_flight = head_ - start < count || start - head_ < claimed_below - head_;
+    // Still in flight only if head is past the claim's start and inside it, or the claim
+    // starts between head and tail (a claim that starts at head was made only if tail is past
+    // it: one named just before its owner died, on a ring read to the end, was never made).
+    const bool in_flight =
+        (start != head_ && head_ - start < count) || start - head_ < claimed_below - head_;
     if (!in_flight) {
       // acq_rel: as the producer's own clearing store (release), and only if still that claim
       r.claim_first.compare_exchange_strong(first, 0, std::memory_order_acq_rel);

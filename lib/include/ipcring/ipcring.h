@@ -127,7 +127,7 @@ IPCRING_API uint32_t ipcring_layout_version(void);
 /* Creates a ring in a named shared-memory segment. capacity: slots (fixed-slot kinds) or
  * bytes (message kinds), a power of two. slot_size: bytes per slot (fixed-slot kinds; 0 for
  * message kinds). type_name: the element type recorded in the header of a fixed-slot ring
- * (NULL: "bytes<N>"); C++ code opens the ring with ring_options::type_name set to the same.
+ * (NULL or "": "bytes<N>"); C++ code opens the ring with ring_options::type_name set to the same.
  * A message ring records "bytes": NULL or "bytes", else IPCRING_E_INVALID_ARGUMENT. */
 IPCRING_API int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity,
                                uint32_t slot_size, const char* type_name, ipcring_ring** out);

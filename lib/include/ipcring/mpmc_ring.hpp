@@ -15,7 +15,10 @@
 //   * Each handle holds one endpoint record (pid + start time) in the segment; at most
 //     k_max_endpoints (64) across all processes, else errc::too_many_endpoints. A dead
 //     endpoint's record is reused; one that died mid-claim, once recover() has repaired its
-//     claim (an endpoint that finds the table full runs it, then tries once more).
+//     claim (an endpoint that finds the table full runs it, then tries once more). A child
+//     process must not use a handle inherited across fork(): its claims would be named in the
+//     parent's record, and a recovery after the parent's death would repair them under it. It opens
+//     the ring and registers its own.
 //   * Hot-path calls are noexcept and make no syscall but the wake of a sleeping peer; they
 //     retry a bounded number of times under contention or corruption and then report
 //     "full"/"empty".
@@ -268,8 +271,15 @@ class mpmc_endpoint {
         if (done) ++repaired;
       }
       if (deferred) continue;
-      std::uint64_t f = first;  // done with this claim: the record may be reused
-      r.claim_first.compare_exchange_strong(f, 0, std::memory_order_acq_rel);
+      // Done with this claim: the record is free for a new endpoint, which clears the claim.
+      // Handed back by its owner, not by clearing claim_first: another recoverer that judged
+      // the same claim, cleared it and let a new endpoint take the record would otherwise
+      // find the same value named again, by the new owner, and erase its live claim. The dead
+      // owner's id never comes back. release: pairs with the registering CAS (acquire), so a
+      // new owner sees the repairs above.
+      std::uint64_t dead = owner;
+      r.owner.compare_exchange_strong(dead, 0, std::memory_order_release,
+                                      std::memory_order_relaxed);
     }
     if (repaired != 0) {
       wake_all(ctl_->data_wait);

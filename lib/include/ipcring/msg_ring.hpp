@@ -38,7 +38,9 @@
 //   * Hot-path calls are noexcept, never allocate, and make no syscall but the wake of a
 //     sleeping peer.
 //   * A consumer never reads outside the data area: every length read from the segment is
-//     checked (msg_status::corrupted otherwise, and the ring stops delivering).
+//     checked (msg_status::corrupted otherwise, and the ring stops delivering). A producer
+//     checks the positions it reads when they say there is no room: tail behind head or more
+//     than a lap ahead is msg_status::corrupted, not a ring full for ever.
 #pragma once
 
 #include <algorithm>
@@ -205,7 +207,8 @@ class msg_producer {
   std::uint64_t max_message() const noexcept { return capacity() / 8 - k_record_header; }
 
   /// Copies `bytes` into a new record of `type`. ok, full, too_long or bad_type; corrupted
-  /// (mpsc) when the shared tail is impossible: nothing is written.
+  /// when the ring's positions are impossible (tail behind head or more than a lap ahead;
+  /// mpsc: or not 8-byte aligned): nothing is written.
   [[nodiscard]] msg_status try_write(std::uint32_t type,
                                      std::span<const std::byte> bytes) noexcept {
     auto c = try_claim(type, bytes.size());
@@ -240,8 +243,8 @@ class msg_producer {
   /// returns how many. A call takes at most capacity / 8 bytes of records (what one record may
   /// take; call again for the rest). When it returns fewer than messages.size(), `status` (if
   /// given) says why the next one was not written: ok (the batch reached that size), full,
-  /// too_long or bad_type (that message; the ones before it are written), corrupted (mpsc: an
-  /// impossible shared tail; nothing is written). The consumer may read the first records of
+  /// too_long or bad_type (that message; the ones before it are written), corrupted (impossible
+  /// positions, as for try_write; nothing is written). The consumer may read the first records of
   /// a batch before the call returns; a producer killed during it leaves a prefix of the batch
   /// (spsc_msg: its successor continues after it; mpsc_msg: msg_consumer::recover() turns the
   /// rest into padding).
@@ -310,7 +313,8 @@ class msg_producer {
     return b.n;
   }
   /// Blocking try_write: waits (by the wait_policy) for space. ok, too_long, bad_type,
-  /// corrupted (mpsc: an impossible shared tail; returned at once, as wait_result::ok), or the
+  /// corrupted (impossible positions, as for try_write; returned at once, as wait_result::ok,
+  /// also when they turn impossible during the wait), or the
   /// wait's end: closed / peer_dead / timeout as msg_status::full with `why` set.
   wait_result write(std::uint32_t type, std::span<const std::byte> bytes,
                     std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max(),
@@ -377,7 +381,7 @@ class msg_producer {
     tail_ = ctl_->tail.load(std::memory_order_relaxed);
     if constexpr (!MultiProducer) tail_ = resume_position(tail_);
     head_cache_ = ctl_->head.load(std::memory_order_acquire);  // [A2] pairs with [R2]
-    if (tail_ - head_cache_ > capacity() || (tail_ & 7) != 0) {
+    if ((tail_ & 7) != 0 || (tail_ - head_cache_ > capacity() && impossible(tail_))) {
       throw error(errc::corrupted,
                   "producer of '" + seg_->name + "': tail=" + std::to_string(tail_) +
                       ", head=" + std::to_string(head_cache_) + " are inconsistent");
@@ -511,10 +515,22 @@ class msg_producer {
     return pos - head_cache_ <= cap && cap - (pos - head_cache_) >= need;
   }
 
+  // Untrusted: true if tail `t` (this producer's, or the shared one as just loaded) lies
+  // behind head or more than a lap ahead of it, which no ring allows. A head read after `t`
+  // may pass it while other producers move tail on; with several producers it is proof only
+  // if tail still reads `t` after head (head never passes tail). Off the hot path: when
+  // reserving found no room, and at attach.
+  bool impossible(std::uint64_t t) const noexcept {
+    // [A2] pairs with [R2]
+    const std::uint64_t h = ctl_->head.load(std::memory_order_acquire);
+    // relaxed: compared only; the acquire above orders it after the head load
+    if (MultiProducer && ctl_->tail.load(std::memory_order_relaxed) != t) return false;
+    return t - h > capacity();
+  }
   // Reserves `record` contiguous bytes (plus padding to the end of the buffer when it does not
   // fit before the wrap) and sets `out` to the record's position: ok, full, or corrupted (a
   // shared tail that is not 8-byte aligned: records could not start there, and padding up to
-  // the end of the buffer would be written past it).
+  // the end of the buffer would be written past it; or positions that are impossible).
   msg_status reserve(std::uint64_t record, std::uint64_t& out) noexcept {
     const std::uint64_t cap = capacity();
     // relaxed: the CAS below decides; what lies below tail is read through lengths ([A-msg])
@@ -539,7 +555,8 @@ class msg_producer {
           // relaxed: nothing is published with it
           record_->claim_first.store(0, std::memory_order_relaxed);
         }
-        return msg_status::full;
+        // Untrusted: positions no ring has would read as full for ever.
+        return impossible(pos) ? msg_status::corrupted : msg_status::full;
       }
       if constexpr (MultiProducer) {
         // Name the claim before making it (docs/layout.md, endpoint records). relaxed:
@@ -639,8 +656,10 @@ class msg_producer {
       // relaxed: a hint; the attempt decides
       const std::uint64_t pos = MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
       const std::uint64_t before_wrap = capacity() - (pos & mask_);
-      // At the wrap the record also needs padding to the end of the buffer.
-      return has_room(pos, record <= before_wrap ? record : before_wrap + record);
+      // At the wrap the record also needs padding to the end of the buffer. Impossible
+      // positions wake the attempt, which reports them.
+      return has_room(pos, record <= before_wrap ? record : before_wrap + record) ||
+             impossible(pos);
     });
   }
 
@@ -790,7 +809,15 @@ class msg_consumer {
     const std::uint64_t index = pos & mask_;
     // [A-msg] pairs with [R-msg]: the record's type and payload are visible
     const std::int32_t len = detail::length_at(data_, index).load(std::memory_order_acquire);
-    if (len <= 0) return msg_status::empty;
+    if (len <= 0) {
+      // Untrusted: only mpsc producers mark a record they fill (a negative length); in an
+      // spsc_msg ring one would read as empty for ever.
+      if (len < 0 && single_producer_) {
+        corrupted_ = true;
+        return msg_status::corrupted;
+      }
+      return msg_status::empty;
+    }
     // Untrusted: the record must hold its header, fit before the end of the buffer, and be no
     // longer than a producer writes (max_message() + 8, capacity / 8, padding included: it
     // is shorter than the record it makes room for).
@@ -849,6 +876,7 @@ class msg_consumer {
   std::uint64_t stall_at_ = ~std::uint64_t{0};  // head of the last empty event counted
   bool corrupted_ = false;
   bool fast_notify_ = false;
+  bool single_producer_ = false;  // spsc_msg: no record is ever marked (negative length)
   detail::wait_scope scope_{};
   wait_policy policy_{};
 };
