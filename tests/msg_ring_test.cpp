@@ -1018,8 +1018,6 @@ TEST(msg_ring, open_refuses_a_header_capacity_below_the_minimum) {
   EXPECT_NE(msg.find("minimum of 1024"), std::string::npos) << msg;
 }
 
-// Multi-producer interleaving and random lengths with checksums, single writes, aborted claims
-// and batches (threads: the TSan target).
 // A producer attaching to a busy mpsc_msg ring reads tail, then head: meanwhile another
 // producer may write past that tail and the consumer read and release it, so head passes the
 // tail it read. That used to be refused as "tail, head are inconsistent" (corrupted).
@@ -1056,6 +1054,8 @@ TEST(msg_ring_threads, an_mpsc_producer_attaches_while_head_runs_past_the_tail_i
   EXPECT_GT(attached, 0u);
 }
 
+// Multi-producer interleaving and random lengths with checksums, single writes, aborted claims
+// and batches (threads: the TSan target).
 TEST(msg_ring_threads, random_lengths_from_three_producers_arrive_intact) {
   const u64 per_producer = 200'000 / k_sanitizer_scale;
   heap_bytes mem(mpsc_msg_ring::required_bytes(1 << 16));

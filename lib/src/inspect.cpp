@@ -111,7 +111,8 @@ ring_info look(std::span<const std::byte> v, std::string_view name, std::string_
       const bool producer = role == static_cast<std::uint32_t>(endpoint_role::producer);
       add(info, r.owner.load(std::memory_order_relaxed), producer ? "producer" : "consumer",
           r.claim_first.load(std::memory_order_relaxed) != 0);
-      // Free records hold zeros (their counts were folded into the totals).
+      // Free records hold zeros (their counts were folded into the totals), or, handed back by
+      // an mpmc recovery, the dead holder's counts, which no total holds yet.
       if (role != static_cast<std::uint32_t>(endpoint_role::none)) {
         add_counters(producer ? info.producer : info.consumer, r.stats);
       }

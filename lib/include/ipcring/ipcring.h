@@ -128,7 +128,7 @@ IPCRING_API uint32_t ipcring_layout_version(void);
  * bytes (message kinds), a power of two. slot_size: bytes per slot (fixed-slot kinds; 0 for
  * message kinds). type_name: the element type recorded in the header of a fixed-slot ring
  * (NULL or "": "bytes<N>"); C++ code opens the ring with ring_options::type_name set to the same.
- * A message ring records "bytes": NULL or "bytes", else IPCRING_E_INVALID_ARGUMENT. */
+ * A message ring records "bytes": NULL, "" or "bytes", else IPCRING_E_INVALID_ARGUMENT. */
 IPCRING_API int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity,
                                uint32_t slot_size, const char* type_name, ipcring_ring** out);
 /* Opens a ring. kind: IPCRING_KIND_ANY or the kind expected (else IPCRING_E_KIND_MISMATCH).
@@ -160,9 +160,11 @@ IPCRING_API void ipcring_producer_free(ipcring_producer* p);
 IPCRING_API void ipcring_consumer_free(ipcring_consumer* c);
 /* Closes this side. Readers deliver what the ring holds, then their blocking calls return
  * IPCRING_CLOSED; a producer learns that the consumer closed when a blocking call would have
- * to wait (a ring with room still accepts messages). On the handle that shut down, the single
+ * to wait (a ring with room still accepts messages). On the side that shut down (every handle
+ * of it: mpmc consumers or producers, mpsc_msg producers share their side's close), the single
  * blocking calls (push, pop, write, read) return IPCRING_CLOSED at once, as the C++ handles'
- * do; its try_ calls and batches still use what the ring holds or has room for. Does nothing
+ * do, even with messages in the ring; try_ calls and batches still use what the ring holds or
+ * has room for. Does nothing
  * in a child that inherited the handle across fork(): the side is the parent's. */
 IPCRING_API void ipcring_producer_shutdown(ipcring_producer* p);
 IPCRING_API void ipcring_consumer_shutdown(ipcring_consumer* c);

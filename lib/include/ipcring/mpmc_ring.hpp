@@ -228,7 +228,8 @@ class mpmc_endpoint {
     for (std::size_t i = 0; i < k_max_endpoints; ++i) {
       endpoint_record& r = reg.endpoints[i];
       // claim_first before owner: a record re-registered by a live endpoint meanwhile then
-      // shows that endpoint as owner, and the clearing CAS below cannot match its claim.
+      // shows that endpoint as owner (still_owned() below), and the hand-back CAS cannot
+      // match it.
       // acquire: pairs with the release store naming the claim (claim()), so claim_count is
       // the one named with it
       const std::uint64_t first = r.claim_first.load(std::memory_order_acquire);

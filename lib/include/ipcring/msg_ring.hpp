@@ -516,11 +516,14 @@ class msg_producer {
   }
 
   // Untrusted: true if tail `t` (this producer's, or the shared one as just loaded) lies
-  // behind head or more than a lap ahead of it, which no ring allows. A head read after `t`
-  // may pass it while other producers move tail on; with several producers it is proof only
-  // if tail still reads `t` after head (head never passes tail). Off the hot path: when
-  // reserving found no room, and at attach.
+  // behind head or more than a lap ahead of it, which no ring allows. Off the hot path: when
+  // reserving found no room, and at attach. With several producers, t is proof only in a
+  // snapshot: tail reads t before head (acquire), so head is at least what the producer that
+  // moved tail to t saw, and no more than a lap behind t; and again after head, so head,
+  // which never passes tail, has not passed t meanwhile.
   bool impossible(std::uint64_t t) const noexcept {
+    // acquire: pairs with [R-claim] of the producer whose CAS stored t (it read head first)
+    if (MultiProducer && ctl_->tail.load(std::memory_order_acquire) != t) return false;
     // [A2] pairs with [R2]
     const std::uint64_t h = ctl_->head.load(std::memory_order_acquire);
     // relaxed: compared only; the acquire above orders it after the head load
