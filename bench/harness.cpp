@@ -202,6 +202,9 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
       std::snprintf(c->failure, sizeof c->failure, "peer: %s", e.what());
     }
     if (rc == 0) {
+      // Our scenario's buffers and ring are gone by now: the closing probe times the
+      // placement, not our teardown. release: pairs with the benchmark side's acquire.
+      c->child_ready.store(2, std::memory_order_release);
       floor_echo(*c, k_probe_rounds);
     } else {
       c->child_failed.store(1, std::memory_order_release);
@@ -235,6 +238,13 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
     r.error = std::string("benchmark side: ") + e.what();
     return r;
   }
+  // The closing probe once the peer is done with its scenario (it frees buffers of up to
+  // megabytes and unmaps its ring meanwhile, which inflated this probe by up to 77%), or has
+  // failed. acquire: pairs with the peer's release stores.
+  spin_until([&] {
+    return c->child_ready.load(std::memory_order_acquire) == 2 ||
+           c->child_failed.load(std::memory_order_acquire) != 0;
+  });
   r.floor_after_ns = floor_ping(*c, k_probe_rounds);
   unwatch_peer(old_action);
   c->unwatched.store(1, std::memory_order_release);  // pairs with the peer's acquire above

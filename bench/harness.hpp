@@ -14,6 +14,7 @@
 
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,7 +62,7 @@ bool die_with_parent(pid_t parent) noexcept;
 struct pair_control {
   alignas(128) std::atomic<u64> ping;
   alignas(128) std::atomic<u64> pong;
-  alignas(128) std::atomic<u64> child_ready;
+  alignas(128) std::atomic<u64> child_ready;  // 1: pinned, 2: its scenario is over (torn down)
   std::atomic<u64> child_failed;
   std::atomic<u64> unwatched;  // the benchmark side no longer watches for the child's end
   char failure[256];
@@ -113,6 +114,14 @@ template <class Cond>
 inline void spin_until(Cond&& cond) noexcept {
   while (!cond())
     ipcring::cpu_relax();
+}
+
+/// Times the kernel took this thread's cpu away for another task so far (involuntary context
+/// switches): a count that moved during a timed loop says the scheduler, not the transport or
+/// the host, held the thread up.
+inline double involuntary_switches() noexcept {
+  struct rusage u {};
+  return ::getrusage(RUSAGE_THREAD, &u) == 0 ? static_cast<double>(u.ru_nivcsw) : 0;
 }
 
 /// A message of N bytes: a sequence number first (when it fits), then filler.

@@ -307,6 +307,15 @@ class Report:
 
     # -- helpers ------------------------------------------------------------------------------
     def floor_at(self, which: str) -> tuple[float | None, str | None]:
+        # One statistic at both ends: the context's keys where it has both; else the probes'
+        # p50 where the run has both (the program's end floor cannot be a context key, and
+        # its start key, a p50, was compared with the end probe's mean, which one pause of the
+        # host moves); else whatever each end has.
+        if all(ctx_float(self.ctx, f"floor_ns_{w}") for w in ("start", "end")):
+            return ctx_float(self.ctx, f"floor_ns_{which}"), f"context floor_ns_{which}"
+        ends = [self.s.probes.get(w) for w in ("start", "end")]
+        if all(b and b.get("rtt_p50_ns") for b in ends):
+            return self.s.probes[which].get("rtt_p50_ns"), f"BM_floor_probe/{which} p50"
         v = ctx_float(self.ctx, f"floor_ns_{which}")
         if v:
             return v, f"context floor_ns_{which}"
@@ -649,8 +658,11 @@ class Report:
              (best, f"BM_throughput/spsc/{GOAL_BYTES}/batch8 or batch32")])
 
         def best_ipcring(nbytes, mode, key):
+            # One producer and one consumer, as boost::lockfree and memcpy: not mpmc_2p2c's four
+            # processes.
             cands = [b for (r, n, m), b in s.throughput.items()
-                     if n == nbytes and m == mode and is_ipcring(r) and b.get(key) is not None]
+                     if n == nbytes and m == mode and is_ipcring(r) and not r.endswith("_2p2c")
+                     and b.get(key) is not None]
             return max(cands, key=lambda b: b.get(key)) if cands else None
 
         for nbytes, target in ((1024, 1.6), (4096, 1.35)):

@@ -336,7 +336,8 @@ void latency_under_load(benchmark::State& state, double rate) {
     T chan(unique_name("l"), bytes);
     u64 sent = 0;
     double achieved = 0;
-    double figures[4] = {};
+    double preempted_a = 0;
+    double figures[5] = {};
     const auto r = run_pair(
         [&](pair_control& c) {
           auto tx = chan.sender();
@@ -345,6 +346,7 @@ void latency_under_load(benchmark::State& state, double rate) {
           const auto n = static_cast<u64>(rate * std::chrono::duration<double>(limit).count());
           const double gap = 1e9 / rate;
           std::byte m[bytes];
+          const double switches = involuntary_switches();
           const std::int64_t t0 = now_ns();
           std::int64_t t = t0;
           for (u64 i = 0; i < n; ++i) {
@@ -356,6 +358,7 @@ void latency_under_load(benchmark::State& state, double rate) {
             tx.send(m);
           }
           achieved = static_cast<double>(n) / (static_cast<double>(now_ns() - t0) * 1e-9);
+          preempted_a = involuntary_switches() - switches;
           put_seq(m, bytes, k_stop);
           tx.send(m);
           sent = n;
@@ -364,13 +367,14 @@ void latency_under_load(benchmark::State& state, double rate) {
             return c.done.load(std::memory_order_acquire) == 2 ||
                    c.child_failed.load(std::memory_order_acquire) != 0;
           });
-          std::copy_n(c.results, 4, figures);
+          std::copy_n(c.results, 5, figures);
         },
         [&](pair_control& c) {
           auto rx = chan.receiver();
           // Written before the run: no page is touched for the first time while timing.
           std::vector<std::int64_t> lat(static_cast<std::size_t>(rate) + 16, 0);
           std::size_t got = 0;
+          const double switches = involuntary_switches();
           c.done.store(1, std::memory_order_release);
           std::byte in[bytes];
           for (u64 expect = 0;; ++expect) {
@@ -384,6 +388,7 @@ void latency_under_load(benchmark::State& state, double rate) {
             std::memcpy(&ts, in + 8, 8);
             if (got < lat.size()) lat[got++] = now - ts;
           }
+          c.results[4] = involuntary_switches() - switches;
           lat.resize(got);
           std::sort(lat.begin(), lat.end());
           c.results[0] = percentile(lat, 0.50);
@@ -399,6 +404,8 @@ void latency_under_load(benchmark::State& state, double rate) {
     state.counters["lat_p99_ns"] = figures[1];
     state.counters["lat_p999_ns"] = figures[2];
     state.counters["lat_max_ns"] = figures[3];
+    state.counters["preempted_a"] = preempted_a;
+    state.counters["preempted_b"] = figures[4];
     report_pair(state, r);
   }
 }
