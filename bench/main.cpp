@@ -28,9 +28,18 @@
 namespace bench {
 namespace {
 
+// A setup that throws (a ring refused, say a memory lock over `ulimit -l`) ends that benchmark
+// with its reason, not the whole run (Google Benchmark does not catch).
 template <class F>
 void add(const std::string& name, F&& f) {
-  benchmark::RegisterBenchmark(name.c_str(), std::forward<F>(f))
+  benchmark::RegisterBenchmark(name.c_str(),
+                               [f = std::forward<F>(f)](benchmark::State& s) {
+                                 try {
+                                   f(s);
+                                 } catch (const std::exception& e) {
+                                   s.SkipWithError(e.what());
+                                 }
+                               })
       ->UseManualTime()
       ->Iterations(1)
       ->Unit(benchmark::kMicrosecond);

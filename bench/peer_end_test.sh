@@ -63,8 +63,12 @@ for round in 1 2 3 4 5 6; do
     fail "round $round ($filter): no reason on stderr"
   left=$(ls /dev/shm | grep "^ipcring-bench-$pid-" || true)
   [ -z "$left" ] || fail "round $round ($filter): segments left in /dev/shm: $left"
-  sleep 0.2  # the rest of the group dies with its parent (PR_SET_PDEATHSIG)
-  stray=$(pgrep -f -- "$tag" || true)
+  # The rest of the group dies with its parent (PR_SET_PDEATHSIG), each in its own time.
+  for _ in $(seq 50); do
+    stray=$(pgrep -f -- "$tag" || true)
+    [ -n "$stray" ] || break
+    sleep 0.1
+  done
   [ -z "$stray" ] || fail "round $round ($filter): processes left: $stray"
   echo "round $round ($filter): exit status 3 (kill $attempt), reason given, nothing left"
 done

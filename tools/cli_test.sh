@@ -57,6 +57,23 @@ EOF
   fi
 }
 
+# wait_until_used_is_0 NAME: until stat shows the ring read to the end (at most 10 s): a reader
+# in another process takes what was sent in its own time.
+wait_until_used_is_0() {
+  local i
+  for i in $(seq 100); do
+    if "$cli" stat "$1" --json | python3 -c '
+import json, sys
+sys.exit(0 if json.load(sys.stdin)["positions"]["used"] == 0 else 1)'; then
+      pass "stat $1: read to the end"
+      return 0
+    fi
+    sleep 0.1
+  done
+  fail "$1 not read to the end after 10 s: $("$cli" stat "$1" --json)"
+  return 1
+}
+
 # wait_for_endpoint NAME ROLE: until stat shows a live endpoint of ROLE (at most 10 s).
 wait_for_endpoint() {
   local i
@@ -215,7 +232,7 @@ expect_code 0 "$cli" create "$prefix-signal" --kind bytes --capacity 4096
 receiver=$!
 wait_for_endpoint "$prefix-signal" consumer
 seq 5 | "$cli" send "$prefix-signal" --keep-open
-json_check "$prefix-signal" 'j["positions"]["used"] == 0'
+wait_until_used_is_0 "$prefix-signal"
 kill -TERM $receiver
 rc=0
 wait $receiver || rc=$?
