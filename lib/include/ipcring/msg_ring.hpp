@@ -504,13 +504,19 @@ class msg_producer {
       detail::prefetch_for_write(data_ + (a & mask_), 1);
     }
   }
-  // Free bytes at `pos`, refreshing the head cache when it says fewer than `need`.
-  bool has_room(std::uint64_t pos, std::uint64_t need) noexcept {
+  // Free bytes at `pos`, refreshing the head cache when it says fewer than `need`. Sets `odd`
+  // if the head it loaded says pos is behind it or more than a lap ahead (impossible() tells
+  // a ring that moved on meanwhile from a corrupt one; a healthy full ring never pays it).
+  bool has_room(std::uint64_t pos, std::uint64_t need, bool& odd) noexcept {
     const std::uint64_t cap = capacity();
     if (pos - head_cache_ > cap || cap - (pos - head_cache_) < need) {
       // [A2] pairs with [R2]: the consumer zeroed what it released
       const std::uint64_t h = ctl_->head.load(std::memory_order_acquire);
-      if (pos - h <= cap) head_cache_ = h;  // untrusted: ignore an impossible head
+      if (pos - h <= cap) {
+        head_cache_ = h;
+      } else {
+        odd = true;  // untrusted: not cached
+      }
     }
     return pos - head_cache_ <= cap && cap - (pos - head_cache_) >= need;
   }
@@ -547,7 +553,8 @@ class msg_producer {
       }
       const std::uint64_t index = pos & mask_;
       const std::uint64_t pad = cap - index < record ? cap - index : 0;
-      if (!has_room(pos, pad + record)) {
+      bool odd = false;
+      if (!has_room(pos, pad + record, odd)) {
         if constexpr (MultiProducer) {
           const std::uint64_t now = ctl_->tail.load(std::memory_order_relaxed);  // as above
           if (now != pos) {
@@ -559,7 +566,7 @@ class msg_producer {
           record_->claim_first.store(0, std::memory_order_relaxed);
         }
         // Untrusted: positions no ring has would read as full for ever.
-        return impossible(pos) ? msg_status::corrupted : msg_status::full;
+        return odd && impossible(pos) ? msg_status::corrupted : msg_status::full;
       }
       if constexpr (MultiProducer) {
         // Name the claim before making it (docs/layout.md, endpoint records). relaxed:
@@ -661,8 +668,9 @@ class msg_producer {
       const std::uint64_t before_wrap = capacity() - (pos & mask_);
       // At the wrap the record also needs padding to the end of the buffer. Impossible
       // positions wake the attempt, which reports them.
-      return has_room(pos, record <= before_wrap ? record : before_wrap + record) ||
-             impossible(pos);
+      bool odd = false;
+      return has_room(pos, record <= before_wrap ? record : before_wrap + record, odd) ||
+             (odd && impossible(pos));
     });
   }
 
