@@ -164,8 +164,8 @@ IPCRING_API void ipcring_consumer_free(ipcring_consumer* c);
  * of it: mpmc consumers or producers, mpsc_msg producers share their side's close), the single
  * blocking calls (push, pop, write, read) return IPCRING_CLOSED at once, as the C++ handles'
  * do, even with messages in the ring; try_ calls and batches still use what the ring holds or
- * has room for. Does nothing
- * in a child that inherited the handle across fork(): the side is the parent's. */
+ * has room for. Does nothing in a child that inherited the handle across fork(): the side is
+ * the parent's. */
 IPCRING_API void ipcring_producer_shutdown(ipcring_producer* p);
 IPCRING_API void ipcring_consumer_shutdown(ipcring_consumer* c);
 IPCRING_API void ipcring_producer_set_wait(ipcring_producer* p, ipcring_wait how);

@@ -16,9 +16,9 @@
 //     k_max_endpoints (64) across all processes, else errc::too_many_endpoints. A dead
 //     endpoint's record is reused; one that died mid-claim, once recover() has repaired its
 //     claim (an endpoint that finds the table full runs it, then tries once more). A child
-//     process must not use a handle inherited across fork(): its claims would be named in the
-//     parent's record, and a recovery after the parent's death would repair them under it. It opens
-//     the ring and registers its own.
+//     process must not use a handle inherited across fork(): its claims would be named in
+//     the parent's record, and a recovery after the parent's death would repair them under
+//     it. It opens the ring and registers its own.
 //   * Hot-path calls are noexcept and make no syscall but the wake of a sleeping peer; they
 //     retry a bounded number of times under contention or corruption and then report
 //     "full"/"empty".

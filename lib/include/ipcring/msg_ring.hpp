@@ -314,8 +314,8 @@ class msg_producer {
   }
   /// Blocking try_write: waits (by the wait_policy) for space. ok, too_long, bad_type,
   /// corrupted (impossible positions, as for try_write; returned at once, as wait_result::ok,
-  /// also when they turn impossible during the wait), or the
-  /// wait's end: closed / peer_dead / timeout as msg_status::full with `why` set.
+  /// also when they turn impossible during the wait), or the wait's end: closed / peer_dead /
+  /// timeout as msg_status::full with `why` set.
   wait_result write(std::uint32_t type, std::span<const std::byte> bytes,
                     std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max(),
                     msg_status* status = nullptr) noexcept {
