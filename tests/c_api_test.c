@@ -514,7 +514,7 @@ static int produce(const char* name, const char* mode) {
   int big_done = 0;
   for (uint64_t i = 0; i < k_two_process_count;) {
     if (!batches) {
-      if (ipcring_push(tx, &i, 5000000000LL) != IPCRING_OK) return 12;
+      if (ipcring_push(tx, &i, 30000000000LL) != IPCRING_OK) return 12;
       ++i;
       continue;
     }
@@ -532,11 +532,11 @@ static int produce(const char* name, const char* mode) {
         iov[j].data = payloads[j];
         iov[j].length = 8 + (size_t)((i + j) % 9);
       }
-      s = ipcring_write_all(tx, 3, iov, k, &done, 5000000000LL);
+      s = ipcring_write_all(tx, 3, iov, k, &done, 30000000000LL);
     } else {
       for (size_t j = 0; j < k; ++j)
         slots[j] = i + j;
-      s = ipcring_push_all(tx, slots, k, &done, 5000000000LL);
+      s = ipcring_push_all(tx, slots, k, &done, 30000000000LL);
     }
     if (s != IPCRING_OK || done != k) return 13;
     i += k;
@@ -610,7 +610,7 @@ static void two_processes(const char* self, ipcring_kind kind, const char* mode)
   int s;
   for (;;) {
     if (messages && kind == IPCRING_KIND_MPSC_MSG) { /* in batches of up to 50 */
-      s = ipcring_read_some(rx, raw, sizeof raw, infos, 50, &got, 5000000000LL);
+      s = ipcring_read_some(rx, raw, sizeof raw, infos, 50, &got, 30000000000LL);
       for (size_t i = 0; s == IPCRING_OK && i < got; ++i) {
         memcpy(&v[i], infos[i].data, 8);
         CHECK(infos[i].type == 3 && infos[i].length == 8 + v[i] % 9);
@@ -618,15 +618,15 @@ static void two_processes(const char* self, ipcring_kind kind, const char* mode)
     } else if (messages) {
       uint32_t type = 0;
       size_t len = 0;
-      s = ipcring_read(rx, v, sizeof v, &type, &len, 5000000000LL);
+      s = ipcring_read(rx, v, sizeof v, &type, &len, 30000000000LL);
       if (s == IPCRING_OK) {
         CHECK(type == 3 && len == 8 + v[0] % 9);
         got = 1;
       }
     } else if (batches) {
-      s = ipcring_pop_some(rx, v, 50, &got, 5000000000LL);
+      s = ipcring_pop_some(rx, v, 50, &got, 30000000000LL);
     } else {
-      s = ipcring_pop(rx, v, 5000000000LL);
+      s = ipcring_pop(rx, v, 30000000000LL);
       got = 1;
     }
     if (s != IPCRING_OK) break;

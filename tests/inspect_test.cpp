@@ -188,8 +188,8 @@ TEST(inspect, ring_whose_processes_all_died_is_stale_and_removable) {
     ::pause();
     return 0;
   });
-  // Wait until the child holds both roles.
-  for (int i = 0; i < 2000 && inspect(g.name()).endpoints.size() < 2; ++i) {
+  // Wait until the child holds both roles (at most 30 s: a slow or sanitized start).
+  for (int i = 0; i < 30000 && inspect(g.name()).endpoints.size() < 2; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ASSERT_EQ(inspect(g.name()).endpoints.size(), 2u);
