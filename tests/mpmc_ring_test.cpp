@@ -354,6 +354,33 @@ TEST(mpmc_ring, the_count_of_a_waiter_killed_asleep_is_taken_back) {
   }
 }
 
+// Endpoints that only spin never register again nor recover: a waiter that died asleep after
+// they attached used to make each of their publishes pay a wake for as long as they ran. The
+// publishes that wake take the count back themselves, once every 4,096.
+TEST(mpmc_ring, spinning_endpoints_take_back_the_count_of_a_waiter_that_died_asleep) {
+  fixture f(8);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  auto& dead = f.reg().endpoints[20];  // died asleep after both attached
+  dead.owner.store(k_dead_owner);
+  dead.role.store(static_cast<std::uint32_t>(endpoint_role::consumer));
+  dead.asleep.store(k_dead_owner);
+  f.reg().base.data_wait.sleepers.store(1);
+  u64 v = 0;
+  for (u64 i = 0; i < 4096; ++i) {
+    ASSERT_TRUE(tx.try_push(i));
+    ASSERT_TRUE(rx.try_pop(v));
+  }
+  EXPECT_EQ(f.reg().base.data_wait.sleepers.load(), 0u);
+  EXPECT_EQ(dead.asleep.load(), 0u);
+  const u64 seq = f.reg().base.data_wait.seq.load();
+  for (u64 i = 0; i < 100; ++i) {
+    ASSERT_TRUE(tx.try_push(i));
+    ASSERT_TRUE(rx.try_pop(v));
+  }
+  EXPECT_EQ(f.reg().base.data_wait.seq.load(), seq);  // no wake any more: nobody sleeps
+}
+
 // A live waiter's count stays: neither registration nor recovery takes it back.
 TEST(mpmc_ring, a_live_sleeper_keeps_its_count) {
   fixture f(8);

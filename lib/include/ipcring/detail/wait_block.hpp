@@ -61,8 +61,9 @@ void wake_all(wait_block& b) noexcept;
 /// signal or a changed seq; the caller re-checks its condition.
 void sleep_on(wait_block& b, std::uint32_t expected, std::chrono::nanoseconds timeout) noexcept;
 
-/// The notifier's side, inlined into the hot path after each publish.
-inline void notify(wait_block& b, bool fast) noexcept {
+/// The notifier's side, inlined into the hot path after each publish. True if it found
+/// sleepers counted and woke them (a syscall).
+inline bool notify(wait_block& b, bool fast) noexcept {
   std::uint32_t sleeping;
   if (fast) {
     // [N1] compiler-only: the waiter's membarrier [W2] orders the publish before this load
@@ -72,8 +73,10 @@ inline void notify(wait_block& b, bool fast) noexcept {
     // [N1] a seq_cst RMW orders the publish before the load; pairs with [W1]
     sleeping = b.sleepers.fetch_add(0, std::memory_order_seq_cst);  // [N2]
   }
-  if (sleeping != 0) [[unlikely]]
-    wake_all(b);
+  if (sleeping == 0) [[likely]]
+    return false;
+  wake_all(b);
+  return true;
 }
 
 /// Called by a new holder of a role that is the only one to sleep on `b` (spsc's producer and
