@@ -19,7 +19,9 @@
 //     process must not use a handle inherited across fork(): its claims would be named in
 //     the parent's record, and a recovery after the parent's death would repair them under
 //     it. It opens the ring and registers its own.
-//   * Hot-path calls are noexcept and make no syscall but the wake of a sleeping peer; they
+//   * Hot-path calls are noexcept and make no syscall but the wake of a sleeping peer (and,
+//     once every 4,096 such wakes, reads of /proc/<pid>/stat for the records that name
+//     sleepers, to take back dead ones' counts; no allocation either way); they
 //     retry a bounded number of times under contention or corruption and then report
 //     "full"/"empty".
 //   * A producer whose try_push found no free slot at its ticket waits for a few lines of
