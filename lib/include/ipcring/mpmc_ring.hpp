@@ -125,6 +125,7 @@ class mpmc_endpoint {
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
 
+ protected:
   // A publish found sleepers counted and woke them (a syscall). Every k_sweep_after such
   // publishes, the counts of waiters that died asleep are taken back too: registration and
   // recovery do it otherwise, and endpoints that only spin never call either, so a dead
@@ -136,7 +137,6 @@ class mpmc_endpoint {
     if (++wakes_ % k_sweep_after == 0) withdraw_dead_sleepers(registry());
   }
 
- protected:
   using slot_layout = mpmc_slot_layout<T>;
   // Whether a try_push can wait for room (the contract at the top): slots that tile lines. Else
   // the test is left out of claim() altogether.
