@@ -115,6 +115,37 @@ TEST(mpsc_msg_ring, the_count_of_a_producer_killed_asleep_is_taken_back) {
   EXPECT_EQ(dead.asleep.load(), 0u);
 }
 
+// A producer killed asleep after the others attached: nobody registers, nobody recovers, and
+// the consumer only reads. Its releases take the dead producer's count back themselves, after
+// 4,096 of them paid a wake.
+TEST(mpsc_msg_ring, a_reading_consumer_takes_back_the_count_of_a_producer_that_died_asleep) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  auto& dead = reg.endpoints[9];
+  dead.owner.store(k_dead_owner);
+  dead.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
+  dead.asleep.store(k_dead_owner);
+  f.ctl().space_wait.sleepers.store(1);
+  std::array<std::byte, 64> buf{};
+  // 1024-byte ring, a release every 64 bytes: four 16-byte records per release
+  const auto hand_over = [&](int releases) {
+    for (int i = 0; i < releases * 4; ++i) {
+      ASSERT_EQ(tx.try_write(1, bytes_of("12345678")), msg_status::ok);
+      ASSERT_EQ(rx.try_read(buf).status, msg_status::ok);
+    }
+  };
+  hand_over(4000);
+  EXPECT_EQ(f.ctl().space_wait.sleepers.load(), 1u);  // not yet: the sweep is rare
+  hand_over(100);
+  EXPECT_EQ(f.ctl().space_wait.sleepers.load(), 0u);
+  EXPECT_EQ(dead.asleep.load(), 0u);
+  const u64 seq = f.ctl().space_wait.seq.load();
+  hand_over(100);
+  EXPECT_EQ(f.ctl().space_wait.seq.load(), seq);  // no wake any more: nobody sleeps
+}
+
 using batch_t = std::vector<std::span<const std::byte>>;
 std::vector<std::string> read_all(msg_consumer& rx, std::uint32_t want_type = 4) {
   std::vector<std::string> got;

@@ -36,7 +36,9 @@
 //     rejected (msg_status::too_long), never truncated. Types are any uint32 except
 //     k_padding_type.
 //   * Hot-path calls are noexcept, never allocate, and make no syscall but the wake of a
-//     sleeping peer.
+//     sleeping peer. An mpsc_msg consumer whose releases found sleeping producers also
+//     sweeps, once every 4,096 such releases, for producers that died asleep and takes their
+//     counts back (no allocation; the liveness of each record that names a sleeper).
 //   * A consumer never reads outside the data area: every length read from the segment is
 //     checked (msg_status::corrupted otherwise, and the ring stops delivering). A producer
 //     checks the positions it reads when they say there is no room: tail behind head or more
@@ -888,6 +890,7 @@ class msg_consumer {
   bool corrupted_ = false;
   bool fast_notify_ = false;
   bool single_producer_ = false;  // spsc_msg: no record is ever marked (negative length)
+  std::uint32_t wakes_ = 0;       // releases that woke sleeping producers (flush())
   detail::wait_scope scope_{};
   wait_policy policy_{};
 };
