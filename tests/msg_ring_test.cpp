@@ -115,6 +115,28 @@ TEST(mpsc_msg_ring, the_count_of_a_producer_killed_asleep_is_taken_back) {
   EXPECT_EQ(dead.asleep.load(), 0u);
 }
 
+// 64 producers killed mid-claim hold every record: a new producer is refused with the reason
+// and the way out, and the consumer's recovery hands the records back.
+TEST(mpsc_msg_ring, a_table_of_producers_killed_mid_claim_is_refused_until_the_consumer_recovers) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+  auto rx = f.ring.consumer();
+  for (auto& r : reg.endpoints) {
+    r.owner.store(k_dead_owner);
+    r.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
+    r.claim_count.store(16);
+    r.claim_first.store(1);  // a claim at 0 named but never made: tail is still 0
+  }
+  const auto msg = expect_error(errc::too_many_endpoints, [&] { (void)f.ring.producer(); });
+  EXPECT_NE(msg.find("0 by live processes, 64 by dead ones"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("the consumer's recover()"), std::string::npos) << msg;
+  EXPECT_EQ(rx.recover(), 0u);  // nothing to repair, only records to hand back
+  auto tx = f.ring.producer();
+  ASSERT_EQ(tx.try_write(1, bytes_of("back")), msg_status::ok);
+  std::array<std::byte, 64> buf{};
+  EXPECT_EQ(rx.try_read(buf).status, msg_status::ok);
+}
+
 // A producer killed asleep after the others attached: nobody registers, nobody recovers, and
 // the consumer only reads. Its releases take the dead producer's count back themselves, after
 // 4,096 of them paid a wake.

@@ -127,10 +127,22 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
       }
     }
   }
-  throw error(errc::too_many_endpoints,
-              "'" + std::string(segment) + "': all " + std::to_string(k_max_endpoints) +
-                  " endpoint records are held by live processes (or by dead ones with "
-                  "unpublished claims)");
+  // Say which: live holders need one of them to leave; dead ones need a recovery.
+  std::size_t dead = 0;
+  for (const auto& r : reg.endpoints) {
+    // relaxed: for the message only
+    const std::uint64_t owner = r.owner.load(std::memory_order_relaxed);
+    if (owner != 0 && !process_alive(owner)) ++dead;
+  }
+  std::string why = "'" + std::string(segment) + "': all " + std::to_string(k_max_endpoints) +
+                    " endpoint records are held, " + std::to_string(k_max_endpoints - dead) +
+                    " by live processes";
+  if (dead != 0) {
+    why += ", " + std::to_string(dead) +
+           " by dead ones with unfinished claims, which a recovery hands back (mpmc: recover() "
+           "on any endpoint; mpsc_msg: the consumer's recover(), or its blocking read)";
+  }
+  throw error(errc::too_many_endpoints, why);
 }
 
 namespace {
