@@ -157,7 +157,9 @@ TEST(map_view, invalid_names_are_rejected) {
 }
 
 TEST(map_view, longest_valid_name_works) {
-  segment_guard g(std::string(k_max_name_length, 'n'));
+  std::string name = unique_name();  // unique first, so two checkouts running at once differ
+  name.resize(k_max_name_length, 'n');
+  segment_guard g(name);
   std::optional<map_view> v;  // held: on Windows the segment goes with its last view
   EXPECT_NO_THROW(v.emplace(map_view::create(g.name(), 4096)));
   EXPECT_NO_THROW(map_view::open(g.name()));
