@@ -6,12 +6,39 @@
 //   ./build/release/examples/ipcring-producer --name demo --count 10000000
 // By default the consumer sleeps while the ring is empty (blocking pop); --spin makes it spin.
 // Options: --cpu K (pin), --wait-ms MS (how long to wait for the ring to appear, default 10000).
+// A ring of that name that an earlier run left (every process that attached to it died) is
+// refused with the way out. However the consumer ends (done, a wrong message, the producer gone,
+// Ctrl-C), it closes its side, so a producer still sending stops with `closed`, and removes the
+// segment.
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <thread>
 
 #include "demo_message.hpp"
+
+namespace {
+
+ipcring::close_token stop;  // Ctrl-C closes the consumer side: close() is async-signal-safe
+extern "C" void on_signal(int) {
+  stop.close();
+}
+
+// Says so and returns true if `name` is a ring an earlier run left behind: every process that
+// attached to it died (a ring whose producer finished and left is not: its messages are there
+// to read).
+bool left_over(const std::string& name) {
+  const ipcring::ring_info info = ipcring::inspect(name);
+  if (!info.stale()) return false;
+  std::fprintf(stderr,
+               "consumer: '%s' is left over from an earlier run whose processes died (%llu "
+               "messages in it): remove it (ipcring rm %s) or start the producer with --replace\n",
+               name.c_str(), static_cast<unsigned long long>(info.used), name.c_str());
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) try {
   if (demo::has_flag(argc, argv, "--help")) {
@@ -20,9 +47,11 @@ int main(int argc, char** argv) try {
     return 0;
   }
   const std::string name = demo::arg(argc, argv, "--name", "ipcring-demo");
-  const auto count = std::strtoull(demo::arg(argc, argv, "--count", "10000000"), nullptr, 10);
-  const auto wait_ms = std::strtoull(demo::arg(argc, argv, "--wait-ms", "10000"), nullptr, 10);
-  demo::pin("consumer", std::atoi(demo::arg(argc, argv, "--cpu", "-1")));
+  const auto count = static_cast<std::uint64_t>(demo::number(
+      "consumer", argc, argv, "--count", 10000000, 1, std::numeric_limits<long long>::max()));
+  const auto wait_ms = demo::number("consumer", argc, argv, "--wait-ms", 10000, 0, 86400000);
+  demo::pin("consumer",
+            static_cast<int>(demo::number("consumer", argc, argv, "--cpu", -1, -1, 1023)));
 
   // The producer creates the ring; until then open() fails with not_found.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
@@ -34,12 +63,22 @@ int main(int argc, char** argv) try {
         if (e.code() != ipcring::errc::not_found || std::chrono::steady_clock::now() > give_up) {
           throw;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }();
+  if (left_over(name)) return 1;
   const bool spin = demo::has_flag(argc, argv, "--spin");
   auto rx = ring.consumer(spin ? ipcring::wait_policy::spinning() : ipcring::wait_policy{});
+  stop = rx.closer();
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  // From here on every way out closes our side and removes the segment.
+  const auto finish = [&](int code) {
+    rx.close();
+    ipcring::remove(name);
+    return code;
+  };
 
   std::uint64_t checksum = 0;
   std::uint64_t expect = 0;
@@ -47,19 +86,24 @@ int main(int argc, char** argv) try {
   while (expect < count) {
     demo::message m;
     // Waits (spinning or asleep) for the next message; ends early if the producer closed the
-    // ring or died, or sent nothing for 30 s.
+    // ring or died, or sent nothing for 30 s, or on Ctrl-C (our own side closed).
     if (const auto r = rx.pop(m, std::chrono::seconds(30)); r != ipcring::wait_result::ok) {
       std::fprintf(stderr, "consumer: stopped after %llu of %llu messages: %s\n",
                    static_cast<unsigned long long>(expect), static_cast<unsigned long long>(count),
                    ipcring::to_string(r));
-      return 3;
+      return finish(3);
     }
     if (expect == 0) t0 = std::chrono::steady_clock::now();
     if (m.seq != expect || m.payload != demo::mix(m.seq)) {
       std::fprintf(stderr, "consumer: message %llu is wrong (seq %llu, payload %016llx)\n",
                    static_cast<unsigned long long>(expect), static_cast<unsigned long long>(m.seq),
                    static_cast<unsigned long long>(m.payload));
-      return 2;
+      if (expect == 0 && m.payload == demo::mix(m.seq)) {
+        std::fprintf(stderr,
+                     "consumer: an intact message, but not the first: the ring holds what an "
+                     "earlier run left (remove it, or start the producer with --replace)\n");
+      }
+      return finish(2);
     }
     checksum += m.payload;
     ++expect;
@@ -70,8 +114,7 @@ int main(int argc, char** argv) try {
       "checksum %016llx\n",
       static_cast<unsigned long long>(count), secs, static_cast<double>(count) / secs / 1e6,
       static_cast<unsigned long long>(checksum));
-  ipcring::remove(name);
-  return 0;
+  return finish(0);
 } catch (const ipcring::error& e) {
   std::fprintf(stderr, "consumer: %s\n", e.what());
   return 1;

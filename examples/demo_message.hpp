@@ -13,9 +13,12 @@
 #include <sched.h>
 #endif
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <string>
 #include <string_view>
 
 #include "ipcring/ipcring.hpp"
@@ -66,6 +69,43 @@ inline bool has_flag(int argc, char** argv, std::string_view flag) {
     if (flag == argv[i]) return true;
   }
   return false;
+}
+
+/// "--flag N": a whole number in [lo, hi], or `def` when the flag is absent. Anything else (not
+/// a number, trailing characters, out of range) ends the program with exit code 2 and a message
+/// that names `who` and the option.
+inline long long number(const char* who, int argc, char** argv, std::string_view flag,
+                        long long def, long long lo, long long hi) {
+  const char* text = arg(argc, argv, flag, nullptr);
+  if (text == nullptr) return def;
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || errno == ERANGE || v < lo || v > hi) {
+    std::fprintf(stderr, "%s: %.*s wants a whole number from %lld to %lld, not '%s'\n", who,
+                 static_cast<int>(flag.size()), flag.data(), lo, hi, text);
+    std::exit(2);
+  }
+  return v;
+}
+
+/// Removes the ring `name` if no live process is attached to it (left by an earlier run, or not
+/// a ring this version reads); says what it did. False if it is in use or was not there. A
+/// process may attach between the look and the removal: a demo's check, not a lock.
+inline bool remove_unused(const char* who, const std::string& name) {
+  try {
+    const ipcring::ring_info info = ipcring::inspect(name);
+    for (const auto& e : info.endpoints) {
+      if (e.alive) return false;
+    }
+    std::fprintf(stderr, "%s: removing '%s', left by an earlier run (%llu messages in it)\n", who,
+                 name.c_str(), static_cast<unsigned long long>(info.used));
+  } catch (const ipcring::error& e) {
+    if (e.code() == ipcring::errc::not_found) return false;
+    std::fprintf(stderr, "%s: removing '%s': %s\n", who, name.c_str(), e.what());
+  }
+  ipcring::remove(name);
+  return true;
 }
 
 }  // namespace demo

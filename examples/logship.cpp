@@ -6,7 +6,9 @@
 //   wine build/windows/examples/ipcring-logship.exe --lines 100000 # the same, on Windows
 // The sender is this program started again (--role sender --name NAME: not for use by hand),
 // which attaches by name and reads the shared stdin; the receiver (this process) sleeps while
-// the ring is empty and stops when the sender closes the ring.
+// the ring is empty and stops when the sender closes the ring. The exit code is 0 only if every
+// line arrived intact: a line over the maximum message (capacity / 8 - 8 bytes) is skipped and
+// named, a sender that dies or a corrupt ring ends the run with the cause.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -29,27 +31,39 @@ std::string make_line(std::uint64_t i, std::size_t max) {
 }
 
 // The sending side: lines from stdin, or `lines` generated ones; closes the ring when done.
+// Exit code 0 if every line went out, 2 if a line was too long (skipped, the rest still sent),
+// 3 if the ring stopped taking lines (the receiver closed or died, or the ring is corrupt).
 int send_lines(const std::string& name, bool from_stdin, std::uint64_t lines) {
   auto tx = ipcring::spsc_msg_ring::open(name).producer();
   const std::size_t max = tx.max_message();
-  bool ok = true;
+  std::uint64_t skipped = 0;
+  bool stopped = false;
   auto send = [&](const std::string& line) {
     if (line.size() > max) {
       std::fprintf(stderr, "logship: a %zu-byte line exceeds the %zu-byte maximum; skipped\n",
                    line.size(), max);
+      ++skipped;
       return;
     }
-    ok = tx.write(1, std::as_bytes(std::span(line))) == ipcring::wait_result::ok;
+    ipcring::msg_status status = ipcring::msg_status::ok;
+    const auto r =
+        tx.write(1, std::as_bytes(std::span(line)), std::chrono::nanoseconds::max(), &status);
+    if (r != ipcring::wait_result::ok || status != ipcring::msg_status::ok) {
+      std::fprintf(
+          stderr, "logship: sender stopped: %s\n",
+          r != ipcring::wait_result::ok ? ipcring::to_string(r) : ipcring::to_string(status));
+      stopped = true;
+    }
   };
   if (from_stdin) {
-    for (std::string line; ok && std::getline(std::cin, line);)
+    for (std::string line; !stopped && std::getline(std::cin, line);)
       send(line);
   } else {
-    for (std::uint64_t i = 0; ok && i < lines; ++i)
+    for (std::uint64_t i = 0; !stopped && i < lines; ++i)
       send(make_line(i, std::min<std::size_t>(max, 300)));
   }
   tx.close();
-  return ok ? 0 : 2;
+  return stopped ? 3 : skipped != 0 ? 2 : 0;
 }
 
 }  // namespace
@@ -81,9 +95,12 @@ int main(int argc, char** argv) try {
   auto rx = ring.consumer();
   std::uint64_t n = 0, bytes = 0, wrong = 0;
   const auto t0 = std::chrono::steady_clock::now();
+  const char* failure = nullptr;  // why the receiver stopped early, if it did
   for (;;) {
     ipcring::wait_result r = ipcring::wait_result::ok;
-    rx.read_wait(
+    // Sleeps while the ring is empty; wakes every 30 s to look at the sender anyway (a sender
+    // reading stdin may be quiet for longer: a timeout is not an end).
+    const std::size_t got = rx.read_wait(
         [&](std::uint32_t, std::span<const std::byte> m) {
           const std::string_view line(reinterpret_cast<const char*>(m.data()), m.size());
           if (from_stdin) {
@@ -95,7 +112,20 @@ int main(int argc, char** argv) try {
           bytes += m.size();
         },
         SIZE_MAX, std::chrono::seconds(30), &r);
-    if (r != ipcring::wait_result::ok) break;  // closed once everything was read
+    if (r == ipcring::wait_result::closed) break;  // the sender closed and all was read
+    if (r == ipcring::wait_result::peer_dead) {
+      failure = "the sender died before closing the ring";
+      break;
+    }
+    if (got == 0 && r == ipcring::wait_result::ok && rx.corrupted()) {
+      failure = "the ring is corrupt (a record's length is impossible)";
+      break;
+    }
+  }
+  if (failure != nullptr) {
+    std::fprintf(stderr, "logship: receiver stopped after %llu lines: %s\n",
+                 static_cast<unsigned long long>(n), failure);
+    rx.close();  // a sender still writing sees `closed` instead of waiting for space for ever
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const int sender_exit = sender.wait();
@@ -104,7 +134,9 @@ int main(int argc, char** argv) try {
                static_cast<unsigned long long>(n), static_cast<unsigned long long>(bytes), secs,
                static_cast<double>(n) / secs / 1e6, static_cast<double>(bytes) / secs / 1e6,
                wrong != 0 ? ", SOME LINES WRONG" : "");
-  const bool ok = wrong == 0 && (from_stdin || n == lines) && sender_exit == 0;
+  if (sender_exit != 0) std::fprintf(stderr, "logship: the sender exited with %d\n", sender_exit);
+  const bool ok =
+      failure == nullptr && wrong == 0 && (from_stdin || n == lines) && sender_exit == 0;
   return ok ? 0 : 1;
 } catch (const std::exception& e) {  // ipcring::error, or a sender that could not start
   std::fprintf(stderr, "logship: %s\n", e.what());

@@ -5,9 +5,11 @@
 //   ./build/release/examples/ipcring-workers --producers 2 --consumers 2 --count 5000000
 //   wine build/windows/examples/ipcring-workers.exe --producers 2 --consumers 2   # on Windows
 // Consumers sleep while the ring is empty (--spin to spin instead); the producers close the
-// ring when all of them are done, which ends the consumers. Every worker is this program started
-// again (--role producer|consumer --index I --name NAME: not for use by hand); consumers report
-// (count, checksum) in the "<name>.done" segment, which the parent reads once they have exited.
+// ring when all of them are done, which ends the consumers (or the parent does, if a producer
+// failed or was killed; a producer gives up if no consumer takes a job for 30 s). Every worker is
+// this program started again (--role producer|consumer --index I --name NAME: not for use by hand);
+// consumers report (count, checksum) in the "<name>.done" segment, which the parent reads once they
+// have exited.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -70,16 +72,27 @@ int run_producer(const std::string& name, int p, int producers, std::uint64_t co
                  const ipcring::wait_policy& policy) {
   auto tx = ipcring::mpmc_ring<job>::open(name).producer(policy);
   auto view = ipcring::map_view::open(name + ".done");
-  for (std::uint64_t s = 0; s < count; ++s) {
-    if (tx.push(job{static_cast<std::uint64_t>(p), s}) != ipcring::wait_result::ok) return 2;
+  std::uint64_t sent = 0;
+  for (; sent < count; ++sent) {
+    // Gives up if no consumer made room for 30 s (all of them gone) or the ring was closed.
+    if (const auto r = tx.push(job{static_cast<std::uint64_t>(p), sent}, std::chrono::seconds(30));
+        r != ipcring::wait_result::ok) {
+      std::fprintf(stderr, "producer %d (pid %d): stopped after %llu jobs: %s\n", p,
+                   demo::current_pid(), static_cast<unsigned long long>(sent),
+                   ipcring::to_string(r));
+      break;
+    }
   }
-  std::printf("producer %d (pid %d): %llu jobs sent\n", p, demo::current_pid(),
-              static_cast<unsigned long long>(count));
-  std::fflush(stdout);
-  // acq_rel: every producer's pushes happen before the last one's close.
+  if (sent == count) {
+    std::printf("producer %d (pid %d): %llu jobs sent\n", p, demo::current_pid(),
+                static_cast<unsigned long long>(count));
+    std::fflush(stdout);
+  }
+  // Counted done either way, so that the last one still closes the ring. acq_rel: every
+  // producer's pushes happen before the last one's close.
   const auto finished = done_word(view, 0).fetch_add(1, std::memory_order_acq_rel) + 1;
   if (finished == static_cast<std::uint64_t>(producers)) tx.close();  // the last one closes
-  return 0;
+  return sent == count ? 0 : 2;
 }
 
 }  // namespace
@@ -89,14 +102,24 @@ int main(int argc, char** argv) try {
     std::puts("usage: ipcring-workers [--producers N] [--consumers M] [--count K] [--spin]");
     return 0;
   }
-  const int producers = std::atoi(demo::arg(argc, argv, "--producers", "2"));
-  const int consumers = std::atoi(demo::arg(argc, argv, "--consumers", "2"));
-  const auto count = std::strtoull(demo::arg(argc, argv, "--count", "1000000"), nullptr, 10);
+  // 64 endpoint records, one kept for the parent (it closes the ring if a producer fails).
+  constexpr int k_max_workers = static_cast<int>(ipcring::k_max_endpoints) - 1;
+  const auto producers =
+      static_cast<int>(demo::number("workers", argc, argv, "--producers", 2, 1, k_max_workers - 1));
+  const auto consumers =
+      static_cast<int>(demo::number("workers", argc, argv, "--consumers", 2, 1, k_max_workers - 1));
+  const auto count = static_cast<std::uint64_t>(
+      demo::number("workers", argc, argv, "--count", 1000000, 1, 1LL << 40));
+  if (producers + consumers > k_max_workers) {
+    std::fprintf(stderr, "workers: at most %d producers and consumers together, not %d\n",
+                 k_max_workers, producers + consumers);
+    return 2;
+  }
   const bool spin = demo::has_flag(argc, argv, "--spin");
   const auto policy = spin ? ipcring::wait_policy::spinning() : ipcring::wait_policy{};
   if (const std::string_view role = demo::arg(argc, argv, "--role", ""); !role.empty()) {
     const std::string worker = demo::arg(argc, argv, "--name", "");
-    const int index = std::atoi(demo::arg(argc, argv, "--index", "0"));
+    const auto index = static_cast<int>(demo::number("workers", argc, argv, "--index", 0, 0, 63));
     if (role == "consumer") return run_consumer(worker, index, policy);
     if (role == "producer") return run_producer(worker, index, producers, count, policy);
     return 1;
@@ -124,9 +147,19 @@ int main(int argc, char** argv) try {
     start("consumer", c);
   for (int p = 0; p < producers; ++p)
     start("producer", p);
+  // Producers first: one that failed (or was killed) before counting itself done leaves the
+  // ring open, and the consumers would wait for ever; the parent closes it for them.
   int failed = 0;
-  for (auto& child : children)
-    failed += child.wait() != 0;
+  for (int p = 0; p < producers; ++p)
+    failed += children[static_cast<std::size_t>(consumers + p)].wait() != 0;
+  // relaxed: the producers have exited (waiting for them orders it)
+  if (done_word(done_view, 0).load(std::memory_order_relaxed) !=
+      static_cast<std::uint64_t>(producers)) {
+    std::fprintf(stderr, "workers: a producer ended without finishing; closing the ring\n");
+    ring.producer().close();  // closes the producer side for every endpoint
+  }
+  for (int c = 0; c < consumers; ++c)
+    failed += children[static_cast<std::size_t>(c)].wait() != 0;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::uint64_t taken = 0, sum = 0;
   for (int c = 0; c < consumers; ++c) {

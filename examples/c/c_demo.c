@@ -35,8 +35,14 @@ extern char** environ;
 
 #include "ipcring/ipcring.h"
 
+/* ipcring_last_error() describes the last failed call (a negative status) only: a positive
+   status (full, empty, closed, peer_dead, timeout) is the whole story. */
 static int die(const char* what, int status) {
-  fprintf(stderr, "c_demo: %s: %s: %s\n", what, ipcring_strerror(status), ipcring_last_error());
+  if (status < 0) {
+    fprintf(stderr, "c_demo: %s: %s: %s\n", what, ipcring_strerror(status), ipcring_last_error());
+  } else {
+    fprintf(stderr, "c_demo: %s: %s\n", what, ipcring_strerror(status));
+  }
   return 1;
 }
 
