@@ -1,5 +1,6 @@
 // The platform-neutral part of the map-view layer: name rules and moves. Creating, opening and
-// removing segments is platform code, the only code of ipcring that includes Boost.Interprocess:
+// removing segments is platform code; Boost.Interprocess is included by the map view's files
+// only (these, and map_view_internal.hpp, which this file shares with them):
 //   posix/map_view.cpp    POSIX shared memory (shm_open: /dev/shm/<name> on Linux)
 //   windows/map_view.cpp  named file mappings (CreateFileMapping / MapViewOfFile)
 #include "ipcring/map_view.hpp"

@@ -1,5 +1,6 @@
 // What the map-view layer's platform files (posix/map_view.cpp, windows/map_view.cpp) share.
-// Internal to lib/src; with them, the only code that includes Boost.Interprocess.
+// Internal to lib/src (map_view.cpp includes it too); with the platform files, the only code
+// that includes Boost.Interprocess.
 #pragma once
 
 #include <boost/interprocess/exceptions.hpp>
