@@ -4,7 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#endif
+
 #include <array>
+#include <cstddef>
+#include <cstdio>
 #include <numeric>
 #include <vector>
 
@@ -619,6 +628,50 @@ TEST(spsc_ring, slots_under_4_kib_never_stream) {
   tx_kib.stream_copies(true);
   EXPECT_FALSE(tx_kib.stream_copies());
 }
+
+#ifdef _WIN32
+// The units of the data block's semaphore, as a new sleeper would find them (Windows keeps a
+// wait block's wakes there: windows/wait.cpp). Its name as docs/layout.md gives it.
+long semaphore_units(const std::string& segment, std::size_t offset) {
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a 64 of "shm:<name>"
+  for (const char c : "shm:" + segment) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  char name[80];
+  std::snprintf(name, sizeof name, "ipcring.wait.%016llx.%zu", static_cast<unsigned long long>(h),
+                offset);
+  HANDLE sem = OpenSemaphoreA(SEMAPHORE_ALL_ACCESS, FALSE, name);
+  if (sem == nullptr) return -1;
+  LONG before = -1;
+  if (ReleaseSemaphore(sem, 1, &before) != 0) WaitForSingleObject(sem, 0);  // and take it back
+  CloseHandle(sem);
+  return before;
+}
+
+// A consumer killed asleep leaves its count raised, and every publish until a new consumer
+// attaches releases a unit for it. The new consumer drops those units with the count, or its
+// first sleep would take them one syscall at a time.
+TEST(spsc_ring, a_new_consumer_drops_the_wakes_left_for_one_that_died_asleep) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 256);
+  const auto view = map_view::open(g.name());
+  auto& ctl = *reinterpret_cast<ring_control*>(view.data() + 128);
+  const std::size_t data_wait = 128 + offsetof(ring_control, data_wait);
+  ctl.data_wait.sleepers.store(1);  // the dead consumer's announcement
+  auto tx = ring.producer();
+  ASSERT_TRUE(push_sequence(tx, 0, 100));
+  ASSERT_EQ(semaphore_units(g.name(), data_wait), 100);
+  auto rx = ring.consumer();
+  EXPECT_EQ(ctl.data_wait.sleepers.load(), 0u);
+  EXPECT_EQ(semaphore_units(g.name(), data_wait), 0);
+  u64 v = 0;
+  for (u64 i = 0; i < 100; ++i) {
+    ASSERT_TRUE(rx.try_pop(v));
+    EXPECT_EQ(v, i);
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace ipcring::test

@@ -134,13 +134,17 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
     const std::uint64_t owner = r.owner.load(std::memory_order_relaxed);
     if (owner != 0 && !process_alive(owner)) ++dead;
   }
-  std::string why = "'" + std::string(segment) + "': all " + std::to_string(k_max_endpoints) +
-                    " endpoint records are held, " + std::to_string(k_max_endpoints - dead) +
-                    " by live processes";
+  // Appended piece by piece: gcc 12 warns falsely (-Wrestrict) on "'" + std::string(...).
+  std::string why(1, '\'');
+  why.append(segment).append("': all ").append(std::to_string(k_max_endpoints));
+  why.append(" endpoint records are held, ").append(std::to_string(k_max_endpoints - dead));
+  why.append(" by live processes");
   if (dead != 0) {
-    why += ", " + std::to_string(dead) +
-           " by dead ones with unfinished claims, which a recovery hands back (mpmc: recover() "
-           "on any endpoint; mpsc_msg: the consumer's recover(), or its blocking read)";
+    why.append(", ").append(std::to_string(dead));
+    why.append(
+        " by dead ones with unfinished claims, which a recovery hands back (mpmc: "
+        "recover() on any endpoint; mpsc_msg: the consumer's recover(), or its blocking "
+        "read)");
   }
   throw error(errc::too_many_endpoints, why);
 }

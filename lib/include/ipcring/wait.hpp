@@ -76,8 +76,9 @@ enum class wait_result : std::uint8_t {
 const char* to_string(wait_result r) noexcept;
 
 /// Closes one side of a ring from anywhere, including a signal handler: close() is
-/// async-signal-safe (two atomic stores and futex wakes). Copyable; valid while the ring's
-/// mapping is (keep the handle it came from alive).
+/// async-signal-safe on Linux (two atomic stores and futex wakes; on Windows, which has no
+/// asynchronous signals, it may take a short lock: safe from a console control handler). Copyable;
+/// valid while the ring's mapping is (keep the handle it came from alive).
 class close_token {
  public:
   close_token() = default;

@@ -58,6 +58,8 @@ void wake_all(wait_block& b) noexcept {
   futex(&b.seq, FUTEX_WAKE, INT_MAX, nullptr);
 }
 
+void drop_stale_wakes(wait_block&) noexcept {}  // a futex keeps no wakes
+
 void sleep_on(wait_block& b, std::uint32_t expected, std::chrono::nanoseconds timeout) noexcept {
   if (timeout <= std::chrono::nanoseconds::zero()) return;
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);

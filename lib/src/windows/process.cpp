@@ -57,7 +57,8 @@ bool process_alive(std::uint64_t id) noexcept {
   }
   bool alive = true;
   if (can_wait) {
-    alive = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;  // signalled once it has exited
+    // signalled once it has exited; a failed wait proves nothing, and the living are never robbed
+    alive = WaitForSingleObject(h, 0) != WAIT_OBJECT_0;
   } else {
     DWORD code = 0;  // STILL_ACTIVE also when it exited with 259: then counted alive
     alive = GetExitCodeProcess(h, &code) == 0 || code == STILL_ACTIVE;

@@ -11,9 +11,10 @@
 // [W1]/[N1] race cannot hide a sleeper from a notifier. Units are not addressed to a sleeper,
 // though: with several sleepers on one block (mpmc, mpsc_msg producers), one that announced
 // itself after the waker counted can take the unit counted for another, which then sleeps on.
-// waiter_barrier() is therefore false, so every sleep lasts at most k_first_slice (5 ms): the
-// most such a wake can be late, as on Linux without membarrier. The same bound covers a waker
-// that could not open the semaphore.
+// waiter_barrier() is therefore false, so every sleep asks for at most k_first_slice (5 ms):
+// the most such a wake can be late, as on Linux without membarrier. The same bound covers a
+// waker that could not open the semaphore. (Windows rounds such a wait up to its timer tick,
+// 15.6 ms by default, unless some process raised the timer resolution: the real bound.)
 //
 // Wait blocks in memory that no map_view of this process maps (rings on heap memory, shared by
 // threads) use WaitOnAddress / WakeByAddressAll: no handle, nothing to clean up.
@@ -131,6 +132,15 @@ void wake_all(wait_block& b) noexcept {
     WakeByAddressAll(&b.seq);  // not in a view: sleepers of this process only
   } else if (h != nullptr) {
     ReleaseSemaphore(h, static_cast<LONG>(std::min<std::uint32_t>(n, 1u << 20)), nullptr);
+  }
+}
+
+void drop_stale_wakes(wait_block& b) noexcept {
+  HANDLE h = semaphore_for(&b);
+  if (h == nullptr || h == INVALID_HANDLE_VALUE) return;  // no semaphore: no units
+  // Nobody sleeps on the block (the caller's precondition), so every unit is stale. Bounded:
+  // wake_all never releases more than 2^20 at once, and nobody is left to release them.
+  for (int i = 0; i < (1 << 22) && WaitForSingleObject(h, 0) == WAIT_OBJECT_0; ++i) {
   }
 }
 

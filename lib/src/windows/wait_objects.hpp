@@ -2,7 +2,8 @@
 //
 // A futex word is shared by address, but WaitOnAddress does not cross processes. So each wait
 // block gets a named semaphore that every process can compute on its own: the name comes from
-// the mapping that holds the block (its segment name, or a mapped file's canonical path) and
+// the mapping that holds the block (its segment name, or a mapped file's identity: volume
+// serial number and file index, windows/map_view.cpp's file_key) and
 // the block's offset in it. windows/map_view.cpp registers each view it maps; windows/wait.cpp
 // looks a block's address up among them.
 #pragma once
@@ -12,8 +13,9 @@
 
 namespace ipcring::detail {
 
-/// Records that [base, base + size) maps the shared object `key` ("shm:<name>" or
-/// "file:<path>"). Called by map_view once mapped.
+/// Records that [base, base + size) maps the shared object `key` ("shm:<name>", or
+/// "file:<volume serial>-<file index>", "file:<path>" where the system cannot say). Called by
+/// map_view once mapped.
 void register_view(const std::byte* base, std::size_t size, const std::string& key);
 /// Forgets the view at `base` and closes the semaphores opened for it. Never throws.
 void unregister_view(const std::byte* base) noexcept;

@@ -55,8 +55,14 @@ namespace ipcring::detail {
 bool register_fast_notifier() noexcept;
 /// [W2]: a full barrier on every registered process. False if the kernel refused.
 bool waiter_barrier() noexcept;
-/// seq += 1, then wakes every thread sleeping on the block. Async-signal-safe.
+/// seq += 1, then wakes every thread sleeping on the block. Async-signal-safe on Linux (an
+/// atomic add and a futex wake); on Windows it may take the semaphore table's lock, which is
+/// safe there: no asynchronous signals, and a console control handler runs on its own thread.
 void wake_all(wait_block& b) noexcept;
+/// Drops wakes released for sleepers that are gone (Windows: the units a dead sleeper's count
+/// made notifiers leave in the block's semaphore; Linux: nothing, a futex keeps none). Only
+/// for a block nobody sleeps on: reset_sole_sleeper().
+void drop_stale_wakes(wait_block& b) noexcept;
 /// Sleeps while b.seq == expected, at most `timeout` (monotonic). Returns on wake, timeout,
 /// signal or a changed seq; the caller re-checks its condition.
 void sleep_on(wait_block& b, std::uint32_t expected, std::chrono::nanoseconds timeout) noexcept;
@@ -87,6 +93,9 @@ inline void reset_sole_sleeper(wait_block& b) noexcept {
   // relaxed: no waiter to order against; a notifier that still reads the old count only
   // wakes nobody once
   b.sleepers.store(0, std::memory_order_relaxed);
+  // On Windows each of those publishes left a unit in the semaphore, up to one per message: the
+  // holder's first sleep would take them one syscall at a time.
+  drop_stale_wakes(b);
 }
 
 /// First sleep of a wait: the most a wake lost to the [W1]/[N1] race can be late.
