@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #endif
 
+#include <array>
 #include <chrono>
+#include <numeric>
 #include <vector>
 
 #include "ipcring/ipcring.h"
@@ -261,6 +263,42 @@ TEST(inspect, the_c_create_takes_an_empty_type_name_as_none) {
   ASSERT_EQ(ipcring_create(m.name().c_str(), IPCRING_KIND_MPSC_MSG, 1024, 0, "", &ring), IPCRING_OK)
       << ipcring_last_error();
   EXPECT_EQ(inspect(m.name()).type_name, "bytes");
+  ipcring_close(ring);
+}
+
+// A C batch that takes what is there is not a full or empty event, as in C++: one part, or
+// two across the wrap, and no stall counted; a batch that finds nothing counts one.
+TEST(inspect, c_batches_that_take_what_is_there_count_no_stall) {
+  segment_guard g(unique_name());
+  ipcring_ring* ring = nullptr;
+  ASSERT_EQ(ipcring_create(g.name().c_str(), IPCRING_KIND_SPSC, 16, 8, "", &ring), IPCRING_OK);
+  ipcring_producer* tx = nullptr;
+  ipcring_consumer* rx = nullptr;
+  ASSERT_EQ(ipcring_producer_attach(ring, &tx), IPCRING_OK);
+  ASSERT_EQ(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
+  std::array<u64, 64> in{}, out{};
+  std::iota(in.begin(), in.end(), 0);
+  std::size_t done = 0;
+  for (int lap = 0; lap < 3; ++lap) {  // 10 at a time: parts across the wrap from lap 2 on
+    ASSERT_EQ(ipcring_try_push_some(tx, in.data(), 10, &done), IPCRING_OK);
+    ASSERT_EQ(done, 10u);
+    ASSERT_EQ(ipcring_try_pop_some(rx, out.data(), 64, &done), IPCRING_OK);  // takes 10
+    ASSERT_EQ(done, 10u);
+    EXPECT_EQ(out[9], 9u);
+  }
+  ASSERT_EQ(ipcring_try_push_some(tx, in.data(), 64, &done), IPCRING_FULL);  // 16 fit
+  ASSERT_EQ(done, 16u);
+  ring_info info = inspect(g.name());
+  EXPECT_EQ(info.producer.stalls, 0u);
+  EXPECT_EQ(info.consumer.stalls, 0u);
+  ASSERT_EQ(ipcring_try_pop_some(rx, out.data(), 64, &done), IPCRING_OK);
+  ASSERT_EQ(done, 16u);
+  ASSERT_EQ(ipcring_try_pop_some(rx, out.data(), 64, &done), IPCRING_EMPTY);
+  info = inspect(g.name());
+  EXPECT_EQ(info.producer.stalls, 0u);
+  EXPECT_EQ(info.consumer.stalls, 1u);  // the batch that found nothing
+  ipcring_producer_free(tx);
+  ipcring_consumer_free(rx);
   ipcring_close(ring);
 }
 

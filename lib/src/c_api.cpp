@@ -124,6 +124,9 @@ struct spsc_fixed_producer final : fixed_producer {
     const auto* from = static_cast<const std::byte*>(slots);
     std::size_t done = 0;
     while (done < n) {  // a claim stops at the wrap
+      // After a part, claim again only if the ring has room: a claim that finds none counts
+      // a full event, and a batch that took what fitted is not one (as the C++ batches).
+      if (done != 0 && h.size_approx() == h.capacity()) break;
       const auto s = h.claim(n - done);
       if (s.empty()) break;
       std::memcpy(s.data(), from + done * sizeof(Slot), s.size_bytes());
@@ -155,6 +158,9 @@ struct spsc_fixed_consumer final : fixed_consumer {
     auto* to = static_cast<std::byte*>(slots);
     std::size_t done = 0;
     while (done < n) {  // a peek stops at the wrap
+      // After a part, peek again only if there is more (an empty peek counts an empty event;
+      // the consumer freed what it read: with nothing known to follow, release() defers nothing).
+      if (done != 0 && h.size_approx() == 0) break;
       const auto s = h.peek(n - done);
       if (s.empty()) break;
       std::memcpy(to + done * sizeof(Slot), s.data(), s.size_bytes());
