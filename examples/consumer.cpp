@@ -6,12 +6,12 @@
 //   ./build/release/examples/ipcring-producer --name demo --count 10000000
 // By default the consumer sleeps while the ring is empty (blocking pop); --spin makes it spin.
 // Options: --cpu K (pin), --wait-ms MS (how long to wait for the ring to appear, default 10000).
-// A ring of that name that an earlier run left (every process that attached to it died) is
-// refused with the way out. However the consumer ends (done, a wrong message, the producer gone,
-// Ctrl-C), it closes its side, so a producer still sending stops with `closed`, and removes the
-// segment.
+// A ring of that name that an earlier run left (every process that attached to it died) is not
+// read: the consumer waits, up to --wait-ms, for a producer to replace it (--replace). However
+// the consumer ends (done, a wrong message, the producer gone, Ctrl-C), it closes its side and
+// removes the segment: a producer still sending stops with `closed` once the ring is full, and
+// one that finishes after that reports the messages left unread.
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -20,22 +20,10 @@
 
 namespace {
 
-ipcring::close_token stop;  // Ctrl-C closes the consumer side: close() is async-signal-safe
-extern "C" void on_signal(int) {
-  stop.close();
-}
-
-// Says so and returns true if `name` is a ring an earlier run left behind: every process that
-// attached to it died (a ring whose producer finished and left is not: its messages are there
-// to read).
+// True if `name` is a ring an earlier run left behind: every process that attached to it died
+// (a ring whose producer finished and left is not: its messages are there to read).
 bool left_over(const std::string& name) {
-  const ipcring::ring_info info = ipcring::inspect(name);
-  if (!info.stale()) return false;
-  std::fprintf(stderr,
-               "consumer: '%s' is left over from an earlier run whose processes died (%llu "
-               "messages in it): remove it (ipcring rm %s) or start the producer with --replace\n",
-               name.c_str(), static_cast<unsigned long long>(info.used), name.c_str());
-  return true;
+  return ipcring::inspect(name).stale();
 }
 
 }  // namespace
@@ -55,24 +43,33 @@ int main(int argc, char** argv) try {
 
   // The producer creates the ring; until then open() fails with not_found.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  // One an earlier run left is not ours: we wait for the producer to replace it.
+  bool said = false;
   auto ring = [&] {
     for (;;) {
       try {
-        return ipcring::spsc_ring<demo::message>::open(name);
-      } catch (const ipcring::error& e) {
-        if (e.code() != ipcring::errc::not_found || std::chrono::steady_clock::now() > give_up) {
-          throw;
+        auto r = ipcring::spsc_ring<demo::message>::open(name);
+        if (!left_over(name)) return r;
+        if (!said) {
+          std::fprintf(stderr,
+                       "consumer: '%s' is left over from an earlier run whose processes died; "
+                       "waiting for a producer started with --replace (or ipcring rm %s)\n",
+                       name.c_str(), name.c_str());
+          said = true;
         }
+      } catch (const ipcring::error& e) {
+        if (e.code() != ipcring::errc::not_found) throw;
+      }
+      if (std::chrono::steady_clock::now() > give_up) {
+        throw ipcring::error(ipcring::errc::not_found,
+                             "no ring '" + name + "' from a live producer within --wait-ms");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }();
-  if (left_over(name)) return 1;
   const bool spin = demo::has_flag(argc, argv, "--spin");
   auto rx = ring.consumer(spin ? ipcring::wait_policy::spinning() : ipcring::wait_policy{});
-  stop = rx.closer();
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  const demo::close_on_signal ctrl_c(rx.closer());  // Ctrl-C closes our side
   // From here on every way out closes our side and removes the segment.
   const auto finish = [&](int code) {
     rx.close();

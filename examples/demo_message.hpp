@@ -14,6 +14,7 @@
 #endif
 
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -89,24 +90,51 @@ inline long long number(const char* who, int argc, char** argv, std::string_view
   return v;
 }
 
-/// Removes the ring `name` if no live process is attached to it (left by an earlier run, or not
-/// a ring this version reads); says what it did. False if it is in use or was not there. A
-/// process may attach between the look and the removal: a demo's check, not a lock.
-inline bool remove_unused(const char* who, const std::string& name) {
+/// Removes the ring `name` if an earlier run left it: everyone who attached died (stale), or
+/// its producer closed and left with nobody attached (unread messages go with it). Says what it
+/// did; false if the ring is in use, was not there, or is not a ring this version reads (then
+/// left alone: it may be another program's). A process may attach between the look and the
+/// removal: a demo's check, not a lock.
+inline bool remove_left_over(const char* who, const std::string& name) {
   try {
     const ipcring::ring_info info = ipcring::inspect(name);
-    for (const auto& e : info.endpoints) {
-      if (e.alive) return false;
-    }
+    if (!info.stale() && !(info.endpoints.empty() && info.producer_closed)) return false;
     std::fprintf(stderr, "%s: removing '%s', left by an earlier run (%llu messages in it)\n", who,
                  name.c_str(), static_cast<unsigned long long>(info.used));
   } catch (const ipcring::error& e) {
-    if (e.code() == ipcring::errc::not_found) return false;
-    std::fprintf(stderr, "%s: removing '%s': %s\n", who, name.c_str(), e.what());
+    if (e.code() != ipcring::errc::not_found) {
+      std::fprintf(stderr, "%s: leaving '%s' alone: %s\n", who, name.c_str(), e.what());
+    }
+    return false;
   }
   ipcring::remove(name);
   return true;
 }
+
+/// While alive, SIGINT and SIGTERM close one side of a ring through `token` (close() is
+/// async-signal-safe); afterwards they are back to their defaults. Declare it after the ring
+/// handle the token came from, so that it is gone before the handle and its mapping are.
+class close_on_signal {
+ public:
+  explicit close_on_signal(ipcring::close_token token) {
+    stop_token() = token;
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+  }
+  ~close_on_signal() {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+  }
+  close_on_signal(const close_on_signal&) = delete;
+  close_on_signal& operator=(const close_on_signal&) = delete;
+
+ private:
+  static ipcring::close_token& stop_token() {
+    static ipcring::close_token t;
+    return t;
+  }
+  static void on_signal(int) { stop_token().close(); }
+};
 
 }  // namespace demo
 

@@ -50,12 +50,20 @@ inline int current_pid() noexcept {
 class child_process {
  public:
   explicit child_process(const std::vector<std::string>& args);
-  child_process(child_process&& o) noexcept : id_(std::exchange(o.id_, k_none)) {}
+  child_process(child_process&& o) noexcept
+      :
+#ifndef _WIN32
+        exit_status_(o.exit_status_),
+#endif
+        id_(std::exchange(o.id_, k_none)) {
+  }
   child_process& operator=(child_process&&) = delete;
   ~child_process();
 
   /// Waits for the child to exit: its exit code (Linux: 128 + N if killed by signal N).
   int wait();
+  /// True if the child has exited (its exit code then comes from wait(), at once).
+  bool exited();
 
  private:
 #ifdef _WIN32
@@ -64,6 +72,7 @@ class child_process {
 #else
   using id_type = pid_t;
   static constexpr id_type k_none = -1;
+  int exit_status_ = -1;  // waitpid's status once exited() reaped the child
 #endif
   id_type id_ = k_none;
 };
@@ -116,6 +125,10 @@ inline int child_process::wait() {
   return static_cast<int>(code);
 }
 
+inline bool child_process::exited() {
+  return id_ == k_none || WaitForSingleObject(id_, 0) == WAIT_OBJECT_0;
+}
+
 inline child_process::~child_process() {
   if (id_ == k_none) return;
   TerminateProcess(id_, 1);
@@ -139,16 +152,25 @@ inline child_process::child_process(const std::vector<std::string>& args) {
 
 inline int child_process::wait() {
   if (id_ == k_none) return -1;
-  int status = 0;
-  const pid_t got = ::waitpid(std::exchange(id_, k_none), &status, 0);
-  if (got < 0) return -1;
+  int status = exit_status_;
+  if (status < 0 && ::waitpid(std::exchange(id_, k_none), &status, 0) < 0) return -1;
+  id_ = k_none;
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
+inline bool child_process::exited() {
+  if (id_ == k_none) return true;
+  if (exit_status_ >= 0) return true;
+  int status = 0;
+  if (::waitpid(id_, &status, WNOHANG) != id_) return false;
+  exit_status_ = status;  // reaped: wait() reads it from here
+  return true;
+}
+
 inline child_process::~child_process() {
   if (id_ == k_none) return;
-  ::kill(id_, SIGKILL);
+  if (exit_status_ < 0) ::kill(id_, SIGKILL);
   wait();
 }
 

@@ -3,21 +3,40 @@
 //   ./build/release/examples/ipcring-consumer --name demo --count 10000000 &
 //   ./build/release/examples/ipcring-producer --name demo --count 10000000
 // (or all of it: bash tools/demo.sh). Options: --capacity SLOTS (power of two, default 4096),
-// --cpu K (pin), --replace (first remove a segment of that name that no live process is
-// attached to, left by an earlier run), --spin (spin while the ring is full instead of sleeping).
-// The producer closes the ring when done, and on Ctrl-C (the consumer then drains what was sent).
+// --cpu K (pin), --replace (first remove a ring of that name that an earlier run left: its
+// processes died, or its producer finished and nobody read it), --spin (spin while the ring is
+// full instead of sleeping). The producer closes the ring when done, and on Ctrl-C (the consumer
+// then drains what was sent). It fails if the consumer closed its side with messages unread, and
+// removes the ring when it gives up on one that nobody ever read.
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "demo_message.hpp"
 
 namespace {
-ipcring::close_token stop;  // Ctrl-C closes the producer side: close() is async-signal-safe
-extern "C" void on_signal(int) {
-  stop.close();
+
+// After the last push: whether the consumer gave up with messages unread (a push succeeds while
+// there is room, even after the consumer closed its side). Read through our own view: the
+// consumer removes the ring's name when it stops.
+bool consumer_left_early(const ipcring::map_view& view, const std::string& name) {
+  const ipcring::ring_info info = ipcring::inspect(view.bytes(), name);
+  if (!info.consumer_closed || info.used == 0) return false;
+  std::fprintf(stderr, "producer: the consumer closed its side with %llu messages unread\n",
+               static_cast<unsigned long long>(info.used));
+  return true;
 }
+
+// Giving up: a ring that no consumer ever read and none is attached to would be left behind.
+void remove_if_never_read(const ipcring::map_view& view, const std::string& name) {
+  const ipcring::ring_info info = ipcring::inspect(view.bytes(), name);
+  for (const auto& e : info.endpoints) {
+    if (e.alive && std::string_view(e.role) == "consumer") return;
+  }
+  if (info.head == 0) ipcring::remove(name);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -34,14 +53,13 @@ int main(int argc, char** argv) try {
       demo::number("producer", argc, argv, "--capacity", 4096, 1, 1LL << 32));
   demo::pin("producer",
             static_cast<int>(demo::number("producer", argc, argv, "--cpu", -1, -1, 1023)));
-  if (demo::has_flag(argc, argv, "--replace")) demo::remove_unused("producer", name);
+  if (demo::has_flag(argc, argv, "--replace")) demo::remove_left_over("producer", name);
 
   auto ring = ipcring::spsc_ring<demo::message>::create(name, capacity);
   const bool spin = demo::has_flag(argc, argv, "--spin");
   auto tx = ring.producer(spin ? ipcring::wait_policy::spinning() : ipcring::wait_policy{});
-  stop = tx.closer();
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  const auto view = ipcring::map_view::open(name);  // to look at the ring at the end
+  const demo::close_on_signal ctrl_c(tx.closer());  // Ctrl-C closes our side
   std::fprintf(stderr, "producer: created '%s' (%llu slots), sending %llu messages\n", name.c_str(),
                static_cast<unsigned long long>(capacity), static_cast<unsigned long long>(count));
 
@@ -55,11 +73,13 @@ int main(int argc, char** argv) try {
       std::fprintf(stderr, "producer: stopped after %llu messages: %s\n",
                    static_cast<unsigned long long>(seq), ipcring::to_string(r));
       tx.close();
+      remove_if_never_read(view, name);
       return 3;
     }
     checksum += m.payload;
   }
   tx.close();  // the consumer drains what is left, then sees `closed`
+  if (consumer_left_early(view, name)) return 3;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("producer: sent %llu messages in %.3f s (%.1f M msgs/s), checksum %016llx\n",
               static_cast<unsigned long long>(count), secs, static_cast<double>(count) / secs / 1e6,
@@ -69,8 +89,9 @@ int main(int argc, char** argv) try {
   std::fprintf(stderr, "producer: %s\n", e.what());
   if (e.code() == ipcring::errc::already_exists) {
     std::fprintf(stderr,
-                 "producer: --replace removes it if no live process is attached to it (ipcring "
-                 "stat NAME shows who is)\n");
+                 "producer: --replace removes it if an earlier run left it (its processes died, "
+                 "or its producer finished and nobody attached); ipcring stat NAME shows who "
+                 "uses it\n");
   }
   return 1;
 }

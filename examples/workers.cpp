@@ -5,8 +5,9 @@
 //   ./build/release/examples/ipcring-workers --producers 2 --consumers 2 --count 5000000
 //   wine build/windows/examples/ipcring-workers.exe --producers 2 --consumers 2   # on Windows
 // Consumers sleep while the ring is empty (--spin to spin instead); the producers close the
-// ring when all of them are done, which ends the consumers (or the parent does, if a producer
-// failed or was killed; a producer gives up if no consumer takes a job for 30 s). Every worker is
+// ring when all of them are done, which ends the consumers (and the parent closes it again once
+// they have exited, in case one failed or was killed; a producer gives up if no consumer takes
+// a job for 30 s). Every worker is
 // this program started again (--role producer|consumer --index I --name NAME: not for use by hand);
 // consumers report (count, checksum) in the "<name>.done" segment, which the parent reads once they
 // have exited.
@@ -156,8 +157,10 @@ int main(int argc, char** argv) try {
   if (done_word(done_view, 0).load(std::memory_order_relaxed) !=
       static_cast<std::uint64_t>(producers)) {
     std::fprintf(stderr, "workers: a producer ended without finishing; closing the ring\n");
-    ring.producer().close();  // closes the producer side for every endpoint
   }
+  // Closed again whatever the count says (harmless if it is): the last producer may have been
+  // killed between counting itself done and closing.
+  ring.producer().close();  // closes the producer side for every endpoint
   for (int c = 0; c < consumers; ++c)
     failed += children[static_cast<std::size_t>(c)].wait() != 0;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -138,9 +138,12 @@ void wake_all(wait_block& b) noexcept {
 void drop_stale_wakes(wait_block& b) noexcept {
   HANDLE h = semaphore_for(&b);
   if (h == nullptr || h == INVALID_HANDLE_VALUE) return;  // no semaphore: no units
-  // Nobody sleeps on the block (the caller's precondition), so every unit is stale. Bounded:
-  // wake_all never releases more than 2^20 at once, and nobody is left to release them.
-  for (int i = 0; i < (1 << 22) && WaitForSingleObject(h, 0) == WAIT_OBJECT_0; ++i) {
+  // Nobody sleeps on the block (the caller's precondition), so every unit is stale. A peer that
+  // read the old count may still release one after this: one spare wake, as before. At most
+  // k_drop units (one syscall each, a wineserver round trip under Wine); more, from a dead
+  // sleeper on a large ring, are left to the sleep loop, which takes them as it did before.
+  constexpr int k_drop = 1 << 16;
+  for (int i = 0; i < k_drop && WaitForSingleObject(h, 0) == WAIT_OBJECT_0; ++i) {
   }
 }
 
