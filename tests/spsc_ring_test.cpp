@@ -520,6 +520,17 @@ TEST(spsc_ring, role_held_by_a_dead_process_is_taken_over) {
   EXPECT_NO_THROW((void)f.ring.producer());
 }
 
+// A role word naming a pid no system hands out (forged, or garbage) is not a live holder: on
+// Linux, pid 0xffffffff passed to kill() as -1 once probed every process and held the role for
+// ever.
+TEST(spsc_ring, a_role_word_naming_an_impossible_pid_is_taken_over) {
+  fixture f(8);
+  for (const u64 pid : {u64{0xffffffff}, u64{0x80000000}, u64{(1u << 22) + 1}}) {
+    f.ctl().producer_owner.store(pid | (u64{1} << 32));
+    EXPECT_NO_THROW((void)f.ring.producer()) << pid;
+  }
+}
+
 TEST(spsc_ring, corrupt_indices_never_address_outside_the_slots) {
   fixture f(4);
   auto tx = f.ring.producer();

@@ -1,9 +1,16 @@
-// Writes the seed corpus of ring_fuzz: real segments of each kind, with messages in flight and
-// at a wrap, prefixed by the kind byte ring_fuzz expects. Run from tests/fuzz:
-//   g++ -std=c++20 -I../../lib/include make_corpus.cpp ../../build/release/libipcring.a -o /tmp/mc
-//   /tmp/mc corpus
+// Writes the seed corpus of ring_fuzz: real segments of each kind, at the layout version this
+// build writes, with messages in flight and at a wrap, prefixed by the kind byte ring_fuzz
+// expects. CTest runs it before the fuzz tests (tests/fuzz/CMakeLists.txt), so the seeds never
+// go stale when the layout changes:
+//   make_corpus DIR          writes DIR/spsc, DIR/mpmc, DIR/spsc_msg, DIR/mpsc_msg
+//   make_corpus --check DIR  fails unless those four files in DIR (the kept corpus) are rings
+//                            this build opens: a kept corpus of an older layout tests nothing
+//                            but the version check
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <new>
 #include <string>
 #include <vector>
@@ -27,14 +34,47 @@ struct buffer {
 
 void save(const std::string& dir, const std::string& name, std::uint8_t kind, const buffer& b) {
   std::FILE* f = std::fopen((dir + "/" + name).c_str(), "wb");
-  std::fwrite(&kind, 1, 1, f);
-  std::fwrite(b.p, 1, b.size, f);
-  std::fclose(f);
+  if (f == nullptr || std::fwrite(&kind, 1, 1, f) != 1 ||
+      std::fwrite(b.p, 1, b.size, f) != b.size || std::fclose(f) != 0) {
+    std::fprintf(stderr, "make_corpus: cannot write %s/%s\n", dir.c_str(), name.c_str());
+    std::exit(1);
+  }
+}
+
+// 0 if every seed in `dir` opens as the ring its kind byte names, else 1 (with the reasons).
+int check(const std::string& dir) {
+  int bad = 0;
+  for (const char* name : {"spsc", "mpmc", "spsc_msg", "mpsc_msg"}) {
+    std::ifstream in(dir + "/" + name, std::ios::binary);
+    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+    if (bytes.size() < 2) {
+      std::fprintf(stderr, "make_corpus: %s/%s is missing or empty\n", dir.c_str(), name);
+      ++bad;
+      continue;
+    }
+    buffer b(bytes.size() - 1);
+    std::memcpy(b.p, bytes.data() + 1, b.size);
+    try {
+      const auto info = ipcring::inspect(b.span(), name);
+      std::printf("make_corpus: %s/%s: %s ring, %llu of %llu used\n", dir.c_str(), name,
+                  ipcring::to_string(info.kind), static_cast<unsigned long long>(info.used),
+                  static_cast<unsigned long long>(info.capacity));
+    } catch (const ipcring::error& e) {
+      std::fprintf(stderr,
+                   "make_corpus: %s/%s does not open: %s (regenerate the kept corpus: "
+                   "make_corpus DIR, then merge; tests/fuzz/CMakeLists.txt)\n",
+                   dir.c_str(), name, e.what());
+      ++bad;
+    }
+  }
+  return bad == 0 ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 2 && std::string(argv[1]) == "--check") return check(argv[2]);
   const std::string dir = argc > 1 ? argv[1] : "corpus";
   {
     buffer b(ipcring::spsc_ring<u64>::required_bytes(16));

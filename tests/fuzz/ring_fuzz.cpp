@@ -1,9 +1,17 @@
 // libFuzzer target: the input is the content of a ring segment, as a hostile or buggy process
-// could have written it. Opening it and using it must never read or write outside the bytes,
-// hang or crash: every call either works or reports an error / "corrupted" / nothing to do.
-// The first byte picks the ring kind; the rest are the segment bytes.
+// could have written it. Looking at it, opening it and using it must never read or write
+// outside the bytes, hang or crash: every call either works or reports an error / "corrupted" /
+// nothing to do. The first byte picks the ring kind (bits 0-1) and whether the fixed-slot rings
+// are opened with the element type the header names (bit 2, as the C API opens them); the rest
+// are the segment bytes.
+//
+// The segment is copied into a buffer of exactly the size its header asks for (total_size,
+// when the input holds that much), so AddressSanitizer sees a read past the ring, not slack
+// of a longer input; every span the rings hand out is checked against the data area.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <span>
@@ -20,14 +28,43 @@ struct aligned_copy {
     std::memcpy(p, data, size);
   }
   ~aligned_copy() { ::operator delete (p, std::align_val_t{4096}); }
+  aligned_copy(const aligned_copy&) = delete;
+  aligned_copy& operator=(const aligned_copy&) = delete;
   std::span<std::byte> span() const { return {p, n}; }
   std::size_t n;
   std::byte* p;
 };
 
-ipcring::ring_options fast_open() {
+// How many of the input's bytes the ring is: total_size from the header when the input holds
+// that much (the rest would be slack a ring never uses), else all of them.
+std::size_t ring_bytes(const std::uint8_t* data, std::size_t size) {
+  u64 total = 0;
+  constexpr std::size_t at = offsetof(ipcring::segment_header, total_size);
+  if (size < at + sizeof total) return size;
+  std::memcpy(&total, data + at, sizeof total);
+  return total >= sizeof(ipcring::segment_header) && total <= size ? static_cast<std::size_t>(total)
+                                                                   : size;
+}
+
+// A span a ring handed out must lie in the segment's data area (after the header and control
+// blocks): anything else is a read or write the ring had no business making.
+void expect_in_data(std::span<const std::byte> seg, const void* p, std::size_t bytes) {
+  if (bytes == 0) return;
+  u64 data_offset = 0;
+  std::memcpy(&data_offset, seg.data() + offsetof(ipcring::segment_header, data_offset),
+              sizeof data_offset);
+  const auto* b = static_cast<const std::byte*>(p);
+  if (b < seg.data() + data_offset || b + bytes > seg.data() + seg.size()) {
+    std::fprintf(stderr, "ring_fuzz: a span of %zu bytes at offset %td is outside the data area\n",
+                 bytes, b - seg.data());
+    std::abort();
+  }
+}
+
+ipcring::ring_options fast_open(bool any_type) {
   ipcring::ring_options o;
   o.open_timeout = std::chrono::milliseconds(0);  // never wait for `ready`
+  o.any_type = any_type;
   return o;
 }
 
@@ -40,9 +77,9 @@ void guarded(Fn&& fn) {
   }
 }
 
-void fixed_rings(std::span<std::byte> seg) {
+void fixed_rings(std::span<std::byte> seg, bool any_type) {
   guarded([&] {
-    auto ring = ipcring::spsc_ring<u64>::open_in(seg, fast_open());
+    auto ring = ipcring::spsc_ring<u64>::open_in(seg, fast_open(any_type));
     guarded([&] {
       auto rx = ring.consumer(ipcring::wait_policy::spinning());
       u64 v = 0;
@@ -51,6 +88,7 @@ void fixed_rings(std::span<std::byte> seg) {
         (void)rx.try_pop(v);
       (void)rx.try_pop_some(batch);
       auto p = rx.peek(7);
+      expect_in_data(seg, p.data(), p.size_bytes());
       for (const u64& x : p)
         v ^= x;
       rx.release(p.size());
@@ -61,15 +99,17 @@ void fixed_rings(std::span<std::byte> seg) {
       for (u64 i = 0; i < 8; ++i)
         (void)tx.try_push(i);
       auto c = tx.claim(5);
+      expect_in_data(seg, c.data(), c.size_bytes());
       for (u64& x : c)
         x = 1;
       tx.publish(c.size());
     });
   });
   guarded([&] {
-    auto ring = ipcring::mpmc_ring<u64>::open_in(seg, fast_open());
+    auto ring = ipcring::mpmc_ring<u64>::open_in(seg, fast_open(any_type));
     guarded([&] {
       auto rx = ring.consumer(ipcring::wait_policy::spinning());
+      (void)rx.recover();  // dead endpoints' claims, as the records name them
       u64 v = 0;
       u64 batch[5];
       for (int i = 0; i < 8; ++i)
@@ -78,6 +118,7 @@ void fixed_rings(std::span<std::byte> seg) {
     });
     guarded([&] {
       auto tx = ring.producer(ipcring::wait_policy::spinning());
+      (void)tx.recover();
       for (u64 i = 0; i < 8; ++i)
         (void)tx.try_push(i);
     });
@@ -87,12 +128,14 @@ void fixed_rings(std::span<std::byte> seg) {
 template <class Ring>
 void msg_ring(std::span<std::byte> seg) {
   guarded([&] {
-    auto ring = Ring::open_in(seg, fast_open());
+    auto ring = Ring::open_in(seg, fast_open(false));
     guarded([&] {
       auto rx = ring.consumer(ipcring::wait_policy::spinning());
+      (void)rx.recover();  // mpsc_msg: pads dead producers' claims, as the records name them
       u64 sum = 0;
       rx.read(
           [&](std::uint32_t t, std::span<const std::byte> m) {
+            expect_in_data(seg, m.data(), m.size());
             sum += t;
             for (std::byte b : m)
               sum += static_cast<u64>(b);  // touch every byte handed out
@@ -100,12 +143,19 @@ void msg_ring(std::span<std::byte> seg) {
           64);
       std::byte buf[64];
       (void)rx.try_read(buf);
+      std::byte many[256];
+      ipcring::read_result out[8];
+      (void)rx.try_read_some(many, out);
     });
     guarded([&] {
       auto tx = ring.producer(ipcring::wait_policy::spinning());
       const std::byte m[40]{};
       for (int i = 0; i < 8; ++i)
         (void)tx.try_write(1, std::span(m).first(static_cast<std::size_t>(i * 5)));
+      auto c = tx.try_claim(3, 24);
+      expect_in_data(seg, c.bytes().data(), c.bytes().size());
+      if (!c.bytes().empty()) std::memset(c.bytes().data(), 7, c.bytes().size());
+      c.commit();
     });
   });
 }
@@ -114,10 +164,12 @@ void msg_ring(std::span<std::byte> seg) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  aligned_copy seg(data + 1, size - 1);
+  aligned_copy seg(data + 1, ring_bytes(data + 1, size - 1));
+  // What tools and the C API's open read first: the header and control blocks, any kind.
+  guarded([&] { (void)ipcring::inspect(seg.span(), "fuzz"); });
   switch (data[0] % 3) {
     case 0:
-      fixed_rings(seg.span());
+      fixed_rings(seg.span(), (data[0] & 4) != 0);
       break;
     case 1:
       msg_ring<ipcring::spsc_msg_ring>(seg.span());

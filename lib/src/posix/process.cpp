@@ -108,7 +108,10 @@ static unsigned thread_count(std::uint32_t pid) {
 
 bool process_alive(std::uint64_t id) noexcept {
   const std::uint32_t pid = identity_pid(id);
-  if (pid == 0) return false;
+  // Linux never hands out a pid above PID_MAX_LIMIT (2^22): a larger one is forged, and as a
+  // negative pid_t kill() below would probe a process group (-1: every process) instead.
+  constexpr std::uint32_t k_pid_max_limit = 1u << 22;
+  if (pid == 0 || pid > k_pid_max_limit) return false;
   int err = 0;
   const auto s = read_stat(pid, &err);
   if (!s) {
