@@ -10,6 +10,9 @@ import os
 import sys
 import time
 
+if not __debug__:  # python -O or PYTHONOPTIMIZE strips asserts: every check would pass
+    sys.exit("ctypes_selftest: its checks are asserts; run it without -O and PYTHONOPTIMIZE")
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ipcring  # noqa: E402
 from ipcring import IpcringError, Ring, Status  # noqa: E402

@@ -58,6 +58,8 @@ def splitmix64(x):
 def process_alive(identity):
     """identity = pid | (start_time_ticks mod 2^32) << 32, as owner words hold it."""
     pid, start = identity & 0xFFFFFFFF, identity >> 32
+    if pid == 0 or pid > 1 << 22:  # above Linux's PID_MAX_LIMIT: forged, never a process
+        return False
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             fields = f.read().rsplit(b")", 1)[1].split()  # fields[0] is field 3, the state
@@ -89,11 +91,23 @@ class Ring:
             raise Failure(f"permission_denied: cannot open {self.path} read-write") from None
         try:
             deadline = time.monotonic() + ATTACH_TIMEOUT
-            while (size := os.fstat(fd).st_size) == 0:  # the creator has not sized it yet
+            while (size := os.fstat(fd).st_size) == 0:  # step 1: the creator has not sized it
                 if time.monotonic() > deadline:
                     raise Failure(f"not_ready: {self.path} has size 0 after {ATTACH_TIMEOUT} s")
                 time.sleep(0.001)
+            # Step 2: whoever can write the segment controls every byte we will trust.
+            st = os.fstat(fd)
+            require(st.st_uid == os.geteuid(), "permission_denied", "owner uid", os.geteuid(),
+                    st.st_uid)
+            require(not st.st_mode & 0o002, "permission_denied", "mode",
+                    "not writable by every user", oct(st.st_mode & 0o777))
             require(size >= 128, "too_small", "segment size", ">= 128 bytes", size)
+            # Step 3: magic through the descriptor, not the mapping: reading a page nobody wrote
+            # through a mapping allocates it, and on a full /dev/shm that is a SIGBUS.
+            while int.from_bytes(os.pread(fd, 8, 0), "little") == 0:
+                if time.monotonic() > deadline:
+                    raise Failure(f"not_ready: {self.path}: magic still 0 after {ATTACH_TIMEOUT} s")
+                time.sleep(0.001)
             self.map = mmap.mmap(fd, size)  # MAP_SHARED, PROT_READ | PROT_WRITE
         finally:
             os.close(fd)
@@ -219,6 +233,10 @@ def consume_records(ring, count, waiter, deliver):
         while got < count:
             off = pos & mask
             length = i32[(base + off) >> 2]  # [A-msg] acquire
+            # A negative length marks a claim, which only mpsc_msg producers make: in spsc_msg
+            # (the only message ring read here) it is corruption, not a record being written.
+            require(length >= 0, "corrupted", f"length at position {pos}",
+                    ">= 0 in an spsc_msg ring", length)
             if length <= 0:
                 break
             size = (length + 7) & ~7

@@ -17,6 +17,7 @@ python=$(command -v python3) || { echo "ctypes: FAILED: python3 not found in PAT
 [ -x "$bin/ipcring-producer" ] || { echo "ctypes: FAILED: no '$bin/ipcring-producer'" >&2; exit 1; }
 export IPCRING_LIB=$lib
 export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
+unset PYTHONOPTIMIZE               # the self-test checks with assert
 
 name="ipcring-ctypes-$$"
 out=$(mktemp -d)
