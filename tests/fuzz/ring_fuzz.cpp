@@ -1,9 +1,10 @@
 // libFuzzer target: the input is the content of a ring segment, as a hostile or buggy process
 // could have written it. Looking at it, opening it and using it must never read or write
 // outside the bytes, hang or crash: every call either works or reports an error / "corrupted" /
-// nothing to do. The first byte picks the ring kind (bits 0-1) and whether the fixed-slot rings
-// are opened with the element type the header names (bit 2, as the C API opens them); the rest
-// are the segment bytes.
+// nothing to do. The first byte picks the ring kind (its value mod 3), whether the fixed-slot
+// rings are opened with the element type the header names (bit 2, as the C API opens them) and
+// whether a hostile peer writes the segment between the calls (bit 3); the rest are the
+// segment bytes.
 //
 // The segment is copied into a buffer of exactly the size its header asks for (total_size,
 // when the input holds that much), so AddressSanitizer sees a read past the ring, not slack
@@ -61,6 +62,55 @@ void expect_in_data(std::span<const std::byte> seg, const void* p, std::size_t b
   }
 }
 
+// A hostile or buggy peer that writes the segment while the rings use it: between calls it
+// stores a word at an 8-byte aligned offset past the header, chosen (with the value) by a
+// generator seeded from the input, so a run repeats. The values lean towards what breaks
+// rings: small numbers, a neighbour's value plus or minus a little, negative lengths.
+class hostile_peer {
+ public:
+  hostile_peer(std::span<std::byte> seg, const std::uint8_t* data, std::size_t size)
+      : seg_(seg), state_(0x9e3779b97f4a7c15ull ^ size) {
+    for (std::size_t i = 0; i < size; ++i)
+      state_ = (state_ ^ data[i]) * 0x100000001b3ull;
+  }
+  void poke() noexcept {
+    constexpr std::size_t first = sizeof(ipcring::segment_header);
+    if (seg_.size() < first + 8) return;
+    const std::size_t words = (seg_.size() - first) / 8;
+    std::byte* at = seg_.data() + first + 8 * (next() % words);
+    u64 v = 0;
+    std::memcpy(&v, at, sizeof v);
+    switch (next() % 5) {
+      case 0:
+        v = next() % 64;
+        break;  // a small number
+      case 1:
+        v += next() % 17 - 8;
+        break;  // the old value, a little off
+      case 2:
+        v = next();
+        break;  // anything
+      case 3:
+        v = (v & ~u64{0xffffffff}) | 0xfffffff8u;
+        break;  // a negative 32-bit length
+      default:
+        v ^= u64{1} << (next() % 64);
+        break;  // one bit flipped
+    }
+    std::memcpy(at, &v, sizeof v);
+  }
+
+ private:
+  u64 next() noexcept {  // splitmix64
+    u64 z = (state_ += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  std::span<std::byte> seg_;
+  u64 state_;
+};
+
 ipcring::ring_options fast_open(bool any_type) {
   ipcring::ring_options o;
   o.open_timeout = std::chrono::milliseconds(0);  // never wait for `ready`
@@ -77,29 +127,40 @@ void guarded(Fn&& fn) {
   }
 }
 
-void fixed_rings(std::span<std::byte> seg, bool any_type) {
+void fixed_rings(std::span<std::byte> seg, bool any_type, hostile_peer* peer) {
+  const auto poke = [&] {
+    if (peer != nullptr) peer->poke();
+  };
   guarded([&] {
     auto ring = ipcring::spsc_ring<u64>::open_in(seg, fast_open(any_type));
     guarded([&] {
       auto rx = ring.consumer(ipcring::wait_policy::spinning());
       u64 v = 0;
       u64 batch[5];
-      for (int i = 0; i < 8; ++i)
+      for (int i = 0; i < 8; ++i) {
         (void)rx.try_pop(v);
+        poke();
+      }
       (void)rx.try_pop_some(batch);
+      poke();
       auto p = rx.peek(7);
       expect_in_data(seg, p.data(), p.size_bytes());
+      poke();
       for (const u64& x : p)
         v ^= x;
       rx.release(p.size());
+      poke();
       (void)rx.pop(v, std::chrono::nanoseconds(1));
     });
     guarded([&] {
       auto tx = ring.producer(ipcring::wait_policy::spinning());
-      for (u64 i = 0; i < 8; ++i)
+      for (u64 i = 0; i < 8; ++i) {
         (void)tx.try_push(i);
+        poke();
+      }
       auto c = tx.claim(5);
       expect_in_data(seg, c.data(), c.size_bytes());
+      poke();
       for (u64& x : c)
         x = 1;
       tx.publish(c.size());
@@ -112,21 +173,30 @@ void fixed_rings(std::span<std::byte> seg, bool any_type) {
       (void)rx.recover();  // dead endpoints' claims, as the records name them
       u64 v = 0;
       u64 batch[5];
-      for (int i = 0; i < 8; ++i)
+      for (int i = 0; i < 8; ++i) {
         (void)rx.try_pop(v);
+        poke();
+      }
       (void)rx.try_pop_some(batch);
+      poke();
+      (void)rx.recover();
     });
     guarded([&] {
       auto tx = ring.producer(ipcring::wait_policy::spinning());
       (void)tx.recover();
-      for (u64 i = 0; i < 8; ++i)
+      for (u64 i = 0; i < 8; ++i) {
         (void)tx.try_push(i);
+        poke();
+      }
     });
   });
 }
 
 template <class Ring>
-void msg_ring(std::span<std::byte> seg) {
+void msg_ring(std::span<std::byte> seg, hostile_peer* peer) {
+  const auto poke = [&] {
+    if (peer != nullptr) peer->poke();
+  };
   guarded([&] {
     auto ring = Ring::open_in(seg, fast_open(false));
     guarded([&] {
@@ -141,19 +211,26 @@ void msg_ring(std::span<std::byte> seg) {
               sum += static_cast<u64>(b);  // touch every byte handed out
           },
           64);
+      poke();
       std::byte buf[64];
       (void)rx.try_read(buf);
+      poke();
       std::byte many[256];
       ipcring::read_result out[8];
       (void)rx.try_read_some(many, out);
+      poke();
+      (void)rx.recover();
     });
     guarded([&] {
       auto tx = ring.producer(ipcring::wait_policy::spinning());
       const std::byte m[40]{};
-      for (int i = 0; i < 8; ++i)
+      for (int i = 0; i < 8; ++i) {
         (void)tx.try_write(1, std::span(m).first(static_cast<std::size_t>(i * 5)));
+        poke();
+      }
       auto c = tx.try_claim(3, 24);
       expect_in_data(seg, c.bytes().data(), c.bytes().size());
+      poke();
       if (!c.bytes().empty()) std::memset(c.bytes().data(), 7, c.bytes().size());
       c.commit();
     });
@@ -167,15 +244,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   aligned_copy seg(data + 1, ring_bytes(data + 1, size - 1));
   // What tools and the C API's open read first: the header and control blocks, any kind.
   guarded([&] { (void)ipcring::inspect(seg.span(), "fuzz"); });
+  hostile_peer peer(seg.span(), data, size);
+  hostile_peer* writes = (data[0] & 8) != 0 ? &peer : nullptr;
   switch (data[0] % 3) {
     case 0:
-      fixed_rings(seg.span(), (data[0] & 4) != 0);
+      fixed_rings(seg.span(), (data[0] & 4) != 0, writes);
       break;
     case 1:
-      msg_ring<ipcring::spsc_msg_ring>(seg.span());
+      msg_ring<ipcring::spsc_msg_ring>(seg.span(), writes);
       break;
     default:
-      msg_ring<ipcring::mpsc_msg_ring>(seg.span());
+      msg_ring<ipcring::mpsc_msg_ring>(seg.span(), writes);
       break;
   }
   return 0;
