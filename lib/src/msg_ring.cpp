@@ -121,15 +121,10 @@ void msg_consumer::flush() noexcept {
   released_ = head_;
   // [R2] gives the zeroed space back; pairs with [A2] in the producers
   ctl_->head.store(head_, std::memory_order_release);
-  if (detail::notify(ctl_->space_wait, fast_notify_) && !single_producer_) [[unlikely]] {
-    // mpsc_msg producers share space_wait, so no new producer resets its count: one killed
-    // asleep would make every release pay a wake until a producer registers or the consumer
-    // recovers. Every k_sweep_after releases that woke someone, take such counts back, as
-    // mpmc endpoints do (mpmc_ring.hpp, woke_sleepers()).
-    constexpr std::uint32_t k_sweep_after = 4096;
-    if (++wakes_ % k_sweep_after == 0)
-      detail::withdraw_dead_sleepers(*reinterpret_cast<registry_control*>(seg_->control()));
-  }
+  // mpsc_msg producers share space_wait, so no new producer resets its count: one killed
+  // asleep is taken back now and then, as mpmc endpoints do (detail/role.hpp).
+  if (detail::notify(ctl_->space_wait, fast_notify_) && !single_producer_) [[unlikely]]
+    detail::woke_sleepers(*reinterpret_cast<registry_control*>(seg_->control()), wakes_);
 }
 
 // inline: only this file calls it, and try_read should be its body, not a call through the

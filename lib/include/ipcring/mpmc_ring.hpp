@@ -126,16 +126,8 @@ class mpmc_endpoint {
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
 
  protected:
-  // A publish found sleepers counted and woke them (a syscall). Every k_sweep_after such
-  // publishes, the counts of waiters that died asleep are taken back too: registration and
-  // recovery do it otherwise, and endpoints that only spin never call either, so a dead
-  // waiter's count would make each of their publishes pay a wake for as long as the ring
-  // lives. A sweep reads the liveness of each record that names a sleeper: one sweep per
-  // 4,096 wakes.
-  void woke_sleepers() noexcept {
-    constexpr std::uint32_t k_sweep_after = 4096;
-    if (++wakes_ % k_sweep_after == 0) withdraw_dead_sleepers(registry());
-  }
+  // A publish woke sleepers: now and then, take back dead ones' counts (detail/role.hpp).
+  void woke_sleepers() noexcept { detail::woke_sleepers(registry(), wakes_); }
 
   using slot_layout = mpmc_slot_layout<T>;
   // Whether a try_push can wait for room (the contract at the top): slots that tile lines. Else

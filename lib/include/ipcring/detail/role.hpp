@@ -73,6 +73,16 @@ class role_lease {
 /// stays raised every publish pays a wake (a syscall). Reads /proc only for records whose
 /// `asleep` is set. Registration and recovery call it. Returns how many it took back.
 std::size_t withdraw_dead_sleepers(registry_control& reg) noexcept;
+/// A publish found sleepers counted and woke them (a syscall); `wakes` counts such publishes
+/// for one endpoint. Every 4,096 of them, the counts of waiters that died asleep are taken
+/// back: registration and recovery do it otherwise, and endpoints that only spin or read
+/// never call either, so a dead waiter's count would make each of their publishes pay a wake
+/// for as long as the ring lives. A sweep reads the liveness of each record that names a
+/// sleeper.
+inline void woke_sleepers(registry_control& reg, std::uint32_t& wakes) noexcept {
+  constexpr std::uint32_t k_sweep_after = 4096;
+  if (++wakes % k_sweep_after == 0) withdraw_dead_sleepers(reg);
+}
 
 /// True if a live endpoint of `role` names `pos` (a ticket or byte position) in its claim.
 bool claimed_by_live(const registry_control& reg, std::uint64_t pos, endpoint_role role) noexcept;

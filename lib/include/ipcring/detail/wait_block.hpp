@@ -92,10 +92,10 @@ inline bool notify(wait_block& b, bool fast) noexcept {
 inline void reset_sole_sleeper(wait_block& b) noexcept {
   // relaxed: no waiter to order against; a notifier that still reads the old count only
   // wakes nobody once
-  b.sleepers.store(0, std::memory_order_relaxed);
-  // On Windows each of those publishes left a unit in the semaphore, up to one per message: the
-  // holder's first sleep would take them one syscall at a time.
-  drop_stale_wakes(b);
+  // On Windows each publish that saw a dead holder's count left a unit in the semaphore, up to
+  // one per message: the holder's first sleep would take them one syscall at a time. Only then:
+  // an attach with no count to take back opens no semaphore and makes no syscall.
+  if (b.sleepers.exchange(0, std::memory_order_relaxed) != 0) drop_stale_wakes(b);
 }
 
 /// First sleep of a wait: the most a wake lost to the [W1]/[N1] race can be late.
