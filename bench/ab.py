@@ -24,6 +24,7 @@ Python 3 standard library only.
 import argparse
 import collections
 import json
+import math
 import os
 import shutil
 import statistics
@@ -92,8 +93,11 @@ def main():
     floors = collections.defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "run.json")
-        for _ in range(args.rounds):
-            for i, binary in enumerate(args.binaries):
+        for r in range(args.rounds):
+            # Each round in the other order, so that no binary always runs first after the
+            # other's (a position in the sequence can carry a state of the machine).
+            order = list(enumerate(args.binaries))
+            for i, binary in (order if r % 2 == 0 else order[::-1]):
                 cmd = [binary, f"--benchmark_filter={args.filter}", "--benchmark_repetitions=1",
                        f"--benchmark_min_time={args.min_time}", f"--benchmark_out={out}",
                        "--benchmark_out_format=json"]
@@ -113,7 +117,9 @@ def main():
                             figures[(name, k)][i].append(bm[k])
 
     for i, binary in enumerate(args.binaries):
-        print(f"[{i}] {binary}: start floors (ns) {[round(x) for x in floors[i]]}")
+        # A binary from before the floor_ns_start key has no floor: "?".
+        print(f"[{i}] {binary}: start floors (ns) "
+              f"{[round(x) if math.isfinite(x) else '?' for x in floors[i]]}")
     for (name, k), per_bin in figures.items():
         # A benchmark only some binaries have: "-" where it is missing, ratios to the first
         # binary that has it.

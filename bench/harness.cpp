@@ -138,6 +138,14 @@ void on_peer_exit(int) noexcept {
   ::_exit(3);
 }
 
+// Ctrl-C, a kill or a hang-up: the segments go too, then the signal takes its default course.
+// Forked peers inherit it (they get a Ctrl-C too, as members of the process group).
+void on_stop_signal(int sig) noexcept {
+  remove_tracked();
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
 // Watches `pid` from now on (a SIGCHLD handler), and looks once for an end that came before;
 // returns the action it replaced.
 struct sigaction watch_peer(pid_t pid, pair_control* c) noexcept {
@@ -159,6 +167,19 @@ void unwatch_peer(const struct sigaction& old) noexcept {
   g_peer_ctl.store(nullptr, std::memory_order_relaxed);
 }
 }  // namespace
+
+void remove_segments_on_stop_signals() noexcept {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction old {};
+    // A signal ignored from the start (nohup, a background job of a script) stays ignored.
+    if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler != SIG_IGN) {
+      ::sigaction(sig, &sa, nullptr);
+    }
+  }
+}
 
 void track_segment(const std::string& name) noexcept {
   // shm_open(name) is the file /dev/shm/<name> on Linux; a name too long is not tracked.

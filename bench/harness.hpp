@@ -99,8 +99,11 @@ struct pair_result {
 pair_result run_pair(const std::function<void(pair_control&)>& parent,
                      const std::function<int(pair_control&)>& child);
 /// Notes a segment the benchmark side is about to create, so that a run stopped by its peer's
-/// end (exit status 3) removes it; the last 8 are kept. Call it outside run_pair.
+/// end (exit status 3) or by a signal removes it; the last 8 are kept. Call it outside run_pair.
 void track_segment(const std::string& name) noexcept;
+/// From now on SIGINT, SIGTERM and SIGHUP remove the tracked segments before they end the
+/// process, so that a run stopped by hand leaves nothing in /dev/shm.
+void remove_segments_on_stop_signals() noexcept;
 
 /// Floor probe rounds (short: about 0.3 ms near, 1 ms far).
 inline constexpr u64 k_probe_rounds = 2000;

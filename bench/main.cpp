@@ -203,6 +203,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&n, args.data());
   if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 2;
 
+  bench::remove_segments_on_stop_signals();
   const double floor = bench::probe_floor();
   benchmark::AddCustomContext("cpus", std::to_string(bench::settings().cpu_a) + "," +
                                           std::to_string(bench::settings().cpu_b));

@@ -56,7 +56,8 @@ TIME_TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 # Context keys shown in their own rows (or not at all); any other key gets a row of its own.
 KNOWN_CONTEXT = {"date", "host_name", "executable", "num_cpus", "mhz_per_cpu",
                  "cpu_scaling_enabled", "caches", "load_avg", "library_build_type", "cpus",
-                 "placement", "floor_ns_start", "floor_ns_end", "run_mode", "mode", "git_commit"}
+                 "placement", "floor_ns_start", "floor_ns_end", "run_mode", "mode", "git_commit",
+                 "cut_short"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,7 +71,8 @@ class Bench:
     median: dict[str, float] = field(default_factory=dict)
     cv: dict[str, float] = field(default_factory=dict)
     reps: list[dict] = field(default_factory=list)  # per-repetition entries
-    error: str | None = None
+    error: str | None = None  # none of its repetitions measured
+    partial_error: str | None = None  # some of them reported an error
 
     def get(self, key: str) -> float | None:
         v = self.median.get(key)
@@ -78,9 +80,28 @@ class Bench:
 
     def floor_probes(self) -> list[float]:
         """Every floor probe taken around this benchmark (all repetitions, before and after)."""
-        rows = self.reps or [self.median]
-        return [r[k] for r in rows for k in ("floor_before_ns", "floor_after_ns")
-                if isinstance(r.get(k), (int, float)) and r[k] > 0]
+        return [x for pair in self.probe_pairs() for x in pair if x is not None]
+
+    def probe_pairs(self) -> list[tuple[float | None, float | None]]:
+        """Each repetition's floor probes: (before, after), None where one is missing."""
+        def probe(r: dict, k: str) -> float | None:
+            v = r.get(k)
+            return v if isinstance(v, (int, float)) and v > 0 else None
+        return [(probe(r, "floor_before_ns"), probe(r, "floor_after_ns"))
+                for r in (self.reps or [self.median])]
+
+    def moved_repetitions(self, floor_ref: float) -> int:
+        """Repetitions that ran in another placement than the run's start: both of their
+        probes more than FLOOR_MOVE_LIMIT away from floor_ref (a single stray probe is the
+        probe's own noise, e.g. a pause of the host during its round trips; a repetition with
+        one probe only is judged by that one)."""
+        def off(x: float) -> bool:
+            return max(x, floor_ref) / min(x, floor_ref) > FLOOR_MOVE_LIMIT
+        moved = 0
+        for pair in self.probe_pairs():
+            seen = [x for x in pair if x is not None]
+            moved += bool(seen) and all(off(x) for x in seen)
+        return moved
 
 
 def arg_value(part: str) -> str:
@@ -114,9 +135,50 @@ def numeric_fields(entry: dict) -> dict[str, float]:
     return out
 
 
+def salvage(text: str) -> dict | None:
+    """The complete entries of a JSON file the program did not finish (stopped by a signal, or
+    by its peer's end: the last, unflushed part is lost), or None if even its context is cut."""
+    dec = json.JSONDecoder()
+
+    def value_after(key: str, at: int = 0) -> tuple[object, int] | None:
+        m = re.compile(r'"' + key + r'"\s*:\s*').search(text, at)
+        if not m:
+            return None
+        try:
+            return dec.raw_decode(text, m.end())
+        except ValueError:
+            return None
+
+    ctx = value_after("context")
+    if ctx is None or not isinstance(ctx[0], dict):
+        return None
+    m = re.compile(r'"benchmarks"\s*:\s*\[').search(text, ctx[1])
+    benches: list = []
+    pos = m.end() if m else len(text)
+    while m:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        try:
+            entry, pos = dec.raw_decode(text, pos)
+        except ValueError:
+            break
+        if isinstance(entry, dict):
+            benches.append(entry)
+    return {"context": ctx[0], "benchmarks": benches}
+
+
 def load(path: str) -> tuple[dict, list[Bench]]:
     with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
+        text = f.read()
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        doc = salvage(text)
+        if doc is None:
+            raise
+        print(f"report.py: warning: {path} ends early ({e}): the program did not finish; "
+              f"reporting its {len(doc['benchmarks'])} complete entries", file=sys.stderr)
+        doc["context"]["cut_short"] = "yes"
     context = doc.get("context", {})
     groups: dict[str, dict] = {}
     order: list[str] = []
@@ -126,11 +188,12 @@ def load(path: str) -> tuple[dict, list[Bench]]:
         if not run:
             run = e["name"][: -len(agg) - 1] if agg and e["name"].endswith("_" + agg) else e["name"]
         if run not in groups:
-            groups[run] = {"reps": [], "aggs": {}, "error": None}
+            groups[run] = {"reps": [], "aggs": {}, "error": None, "errored": 0}
             order.append(run)
         g = groups[run]
         if e.get("error_occurred") or e.get("skipped"):
             g["error"] = e.get("error_message") or e.get("skip_message") or "error"
+            g["errored"] += 1
         elif agg:
             g["aggs"][agg] = numeric_fields(e)
         else:
@@ -141,8 +204,17 @@ def load(path: str) -> tuple[dict, list[Bench]]:
         parts = run.split("/")
         while len(parts) > 1 and GB_SUFFIX.match(parts[-1]):
             parts.pop()
+        # Repetitions that reported an error are left out; a benchmark is an error only when
+        # none of them measured. Its aggregates then cover fewer repetitions than they say, or
+        # count the errored ones: the median is taken from the good repetitions.
+        partial = g["error"] is not None and bool(g["reps"])
         b = Bench(name="/".join(parts), family=parts[0], parts=parts[1:], reps=g["reps"],
-                  error=g["error"])
+                  error=None if partial else g["error"])
+        if partial:
+            b.partial_error = (f"{g['errored']} of {g['errored'] + len(g['reps'])} repetitions "
+                               f"reported an error ({g['error']}); its figures are the "
+                               f"median of the other {len(g['reps'])}")
+            g["aggs"] = {}
         if "median" in g["aggs"]:
             b.median = g["aggs"]["median"]
         elif g["reps"]:
@@ -181,18 +253,32 @@ class Suite:
     other: list[Bench] = field(default_factory=list)
     errors: list[Bench] = field(default_factory=list)
     flagged: dict[str, list[float]] = field(default_factory=dict)  # name -> floor probes
+    floor_ref: float | None = None  # the starting floor the probes are judged against
+
+
+def start_floor(benches: list[Bench], floor_ref: float | None) -> float | None:
+    """The floor the run started in: the context's floor_ns_start if given, else the p50 of
+    BM_floor_probe/start, else the median of every floor probe of the run."""
+    if floor_ref:
+        return floor_ref
+    for b in benches:
+        if b.name.startswith("BM_floor_probe/start") and b.error is None and b.get("rtt_p50_ns"):
+            return b.get("rtt_p50_ns")
+    probes = [x for b in benches if b.error is None for x in b.floor_probes()]
+    return statistics.median(probes) if probes else None
 
 
 def classify(benches: list[Bench], floor_ref: float | None) -> Suite:
     s = Suite()
+    s.floor_ref = floor_ref = start_floor(benches, floor_ref)
     for b in benches:
-        if b.error is not None:
+        if b.error is not None or b.partial_error is not None:
             s.errors.append(b)
+        if b.error is not None:
             continue
         if not b.median:
             continue
-        probes = b.floor_probes() + ([floor_ref] if floor_ref else [])
-        if probes and max(probes) / min(probes) > FLOOR_MOVE_LIMIT:
+        if floor_ref and b.moved_repetitions(floor_ref):
             s.flagged[b.name] = b.floor_probes()
         p = b.parts
         if b.family == "BM_pingpong" and len(p) >= 2 and as_int(p[-1]) is not None:
@@ -320,7 +406,7 @@ class Report:
         if v:
             return v, f"context floor_ns_{which}"
         b = self.s.probes.get(which)
-        v = (b.get("rtt_mean_ns") or b.get("real_time_ns")) if b else None
+        v = (b.get("rtt_p50_ns") or b.get("rtt_mean_ns") or b.get("real_time_ns")) if b else None
         return (v, f"BM_floor_probe/{which}") if v else (None, None)
 
     def mark(self, b: Bench, text: str) -> str:
@@ -388,6 +474,11 @@ class Report:
         row("executable", f"`{c['executable']}`" if c.get("executable") else None)
         out = "## Machine and run\n\n" + table(["run", ""], rows, right_from=2) + "\n"
         warnings = []
+        if c.get("cut_short"):
+            warnings.append("**Warning:** the JSON ends early: the program did not finish (a "
+                            "signal, or the end of a benchmark's peer process, stopped it). "
+                            "Only the benchmarks it wrote out whole are reported; the rest, "
+                            "and the closing floor probe, are missing.")
         if self.floor_moved():
             warnings.append(
                 f"**Warning:** the floor moved during the run: {fmt_ns(self.floor_start)} ns at "
@@ -417,9 +508,11 @@ class Report:
         if c.get("cpu_scaling_enabled"):
             warnings.append("**Note:** CPU frequency scaling was enabled.")
         if self.s.flagged:
-            warnings.append(f"**Note:** {len(self.s.flagged)} benchmark(s) marked ⚠ saw a floor "
-                            "probe more than 25% away from the run's starting floor (listed at "
-                            "the end): their figures do not compare with the rest.")
+            warnings.append(f"**Note:** {len(self.s.flagged)} benchmark(s) marked ⚠ had a "
+                            "repetition both of whose floor probes were more than 25% away from "
+                            "the run's starting floor (listed at the end): it ran in another "
+                            "placement of the vCPUs, and their figures do not compare with the "
+                            "rest.")
         if warnings:
             out += "> " + "\n>\n> ".join(warnings) + "\n\n"
         return out
@@ -582,11 +675,14 @@ class Report:
                                            right_from=1) + "\n")
         if self.s.errors:
             out += "## Benchmarks that reported an error or skipped\n\n"
-            out += "".join(f"- `{b.name}`: {b.error}\n" for b in self.s.errors) + "\n"
+            out += "".join(f"- `{b.name}`: {b.error or b.partial_error}\n"
+                           for b in self.s.errors) + "\n"
         if self.s.flagged:
-            out += ("## ⚠ Benchmarks whose floor moved\n\nFloor probes around these (ns, every "
-                    "repetition, before and after) differ by more than 25% from each other or "
-                    f"from the run's starting floor ({fmt_ns(self.floor_start)} ns):\n\n")
+            out += ("## ⚠ Benchmarks whose floor moved\n\nIn at least one repetition of each, "
+                    "the floor probes before and after were both more than 25% away from the "
+                    f"run's starting floor ({fmt_ns(self.s.floor_ref)} ns); a single probe that "
+                    "strays is the probe's own noise and marks nothing. Their probes (ns, every "
+                    "repetition, before and after):\n\n")
             out += "".join(
                 f"- `{n}`: " + (", ".join(fmt_ns(x) for x in p) if p else "no probes") + "\n"
                 for n, p in self.s.flagged.items()) + "\n"
@@ -604,8 +700,11 @@ class Report:
                       "op": op, "limit": target, "met": None}
             records.append(record)
             missing = [name for b, name in pairs if b is None]
+            errored = {b.name for b in s.errors if b.error is not None}
             if missing:
-                skipped.append((goal, "missing " + ", ".join(f"`{m}`" for m in missing)))
+                skipped.append((goal, "missing " + ", ".join(
+                    f"`{m}`" + (" (it reported an error)" if m in errored else "")
+                    for m in missing)))
                 record["missing"] = missing
                 return
             value = ratio(num, den)
@@ -648,7 +747,7 @@ class Report:
 
         claim = tp("spsc", GOAL_BYTES, "claim")
         batches = [x for x in (tp("spsc", GOAL_BYTES, "batch8"), tp("spsc", GOAL_BYTES, "batch32"))
-                   if x is not None]
+                   if mps(x) is not None]
         best = max(batches, key=mps) if batches else None
         add("spsc_8b_claim_vs_best_batch", f"spsc {n8} claim/commit / best spsc batch",
             mps(claim), mps(best),
@@ -666,14 +765,20 @@ class Report:
             return max(cands, key=lambda b: b.get(key)) if cands else None
 
         for nbytes, target in ((1024, 1.6), (4096, 1.35)):
+            # The best of ipcring's rings, some of which poll patiently (spsc_tput), against
+            # the better of boost::lockfree polled tightly and patiently: like against like.
             a = best_ipcring(nbytes, "single", "msgs_per_s")
-            b = tp("boost_lockfree", nbytes, "single")
+            boosts = [x for x in (tp("boost_lockfree", nbytes, "single"),
+                                  tp("boost_lockfree_patient", nbytes, "single"))
+                      if mps(x) is not None]
+            b = max(boosts, key=mps) if boosts else None
             ring = "/".join(a.parts[:-2]) if a else "best ipcring ring"
+            boost = "/".join(b.parts[:-2]) if b else "boost_lockfree"
             add(f"best_{nbytes}b_single_vs_boost_lockfree",
-                f"best ipcring ring {fmt_bytes(nbytes)} single ops / boost_lockfree",
-                mps(a), mps(b), f"{ring} {fmt_si(mps(a))} / {fmt_si(mps(b))} msgs/s", ">=",
-                target, [(a, f"BM_throughput/<ipcring ring>/{nbytes}/single"),
-                         (b, f"BM_throughput/boost_lockfree/{nbytes}/single")])
+                f"best ipcring ring {fmt_bytes(nbytes)} single ops / best boost_lockfree",
+                mps(a), mps(b), f"{ring} {fmt_si(mps(a))} / {boost} {fmt_si(mps(b))} msgs/s",
+                ">=", target, [(a, f"BM_throughput/<ipcring ring>/{nbytes}/single"),
+                               (b, f"BM_throughput/boost_lockfree(_patient)/{nbytes}/single")])
 
         a = best_ipcring(65536, "single", "bytes_per_s")
         m = s.memcpy.get(65536)
@@ -775,6 +880,8 @@ class Report:
             dat = "# label\t" + "\t".join(series) + "\n" + "".join(
                 f'"{lab}"\t' + "\t".join("?" if v is None else f"{v:.6g}" for v in vals) + "\n"
                 for lab, vals in zip(labels, cols))
+            # The floor line counts for the range too, or it would fall below the axis.
+            lowest = log_floor([v for c in cols for v in c] + [hline[0] if hline else None])
             gp = header(name, title)
             gp += ("set datafile missing '?'\n"
                    "set style data histograms\n"
@@ -782,7 +889,7 @@ class Report:
                    "set style fill solid 0.85 border -1\n"
                    "set boxwidth 0.9\n"
                    "set logscale y\n"
-                   f"set yrange [{log_floor([v for c in cols for v in c])}:*]\n"
+                   f"set yrange [{lowest}:*]\n"
                    f"set ylabel '{ylabel}'\n"
                    f"set xrange [-0.6:{len(labels) - 0.4}]\n"
                    "set xtics rotate by -30 nomirror\n"
@@ -939,7 +1046,7 @@ class Report:
                         "load_p99_vs_floor_under_load")
                        if k in self.summary},
             "flagged_floor_moved": sorted(self.s.flagged),
-            "errors": {b.name: b.error for b in self.s.errors},
+            "errors": {b.name: b.error or b.partial_error for b in self.s.errors},
             "plots": [png for _, png in self.plots],
         }
 

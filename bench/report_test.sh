@@ -51,6 +51,9 @@ has "$md" "| spsc round trip mean / floor mean | 1.08x (101.5 / 94.0 ns) | <= 1.
 has "$md" "| 8 B | spsc | 190 M | 1.52 | 4.75x |"
 has "$md" "| spsc 8 B single ops / boost_lockfree | 4.75x (190 M / 40 M msgs/s) | >= 4.5 | yes |"
 has "$md" "| spsc 8 B single ops / boost_mq | 27.14x (190 M / 7 M msgs/s) | >= 50 | **no** |"
+# 1 KiB: the better boost is the patient one; 4 KiB has only the tight one.
+has "$md" "| best ipcring ring 1 KiB single ops / best boost_lockfree | 1.50x (spsc 15.8 M / boost_lockfree_patient 10.5 M msgs/s) | >= 1.6 | **no** |"
+has "$md" "| best ipcring ring 4 KiB single ops / best boost_lockfree | 1.39x (spsc_msg 4.3 M / boost_lockfree 3.1 M msgs/s) | >= 1.35 | yes |"
 has "$md" "| best ipcring ring 64 KiB single ops / memcpy | 0.55x (spsc_msg 19.66 / 36.00 GB/s)"
 has "$md" "| 64 KiB | seq_proto |"  # shown, but not counted as a ring of the library
 has "$md" "| spsc one-way p99 at 1M/s / one-way floor (floor rtt p50 / 2) | 1.96x (88.0 / 45.0 ns)"
@@ -61,6 +64,7 @@ lacks "$md" "manual_time"
 lacks "$md" "## Other benchmarks"
 has "$md" '`BM_pingpong/spsc_hugepages/8`: huge pages not available'
 has "$md" "| 64 KiB | pipe ⚠ |"
+has "$md" "| 4 KiB | pipe |"  # one stray probe per repetition is the probe's noise, not a move
 has "$md" '`BM_throughput/pipe/65536/single`: '
 python3 - "$tmp/a/summary.json" <<'EOF' || fail "summary.json"
 import json, sys
@@ -73,7 +77,7 @@ assert abs(s["ratios"]["throughput_vs_boost_lockfree"]["single"]["8"]["spsc"] - 
 assert abs(s["ratios"]["load_p99_vs_floor_under_load"]["spsc@1000000"] - 88.0 / 80.0) < 1e-9
 assert s["floor_moved"] is False and s["floor_ns_end"] == 91.0, s["floor_ns_end"]
 assert s["flagged_floor_moved"] == ["BM_throughput/pipe/65536/single"], s["flagged_floor_moved"]
-assert (s["goals_met"], s["goals_missed"], s["goals_skipped"]) == (10, 2, 0), s
+assert (s["goals_met"], s["goals_missed"], s["goals_skipped"]) == (9, 3, 0), s
 EOF
 for png in rtt throughput_single_msgs throughput_single_bytes throughput_batch32_msgs \
            throughput_batch32_bytes latency_under_load; do
@@ -97,7 +101,7 @@ json.dump(d, open(sys.argv[2], "w"))
 EOF
 python3 "$report" "$tmp/moved.json" --out "$tmp/b" >/dev/null
 has "$tmp/b/report.md" "**Warning:** the floor moved during the run: 93.8 ns at the start, 380.0 ns"
-has "$tmp/b/report.md" "| floor did not move (max / min of start and end) | 4.05x"
+has "$tmp/b/report.md" "| floor did not move (max / min of start and end) | 4.05x (93.8 → 380.0 ns) | <= 1.25 | **no** |"
 has "$tmp/b/report.md" 'placement is "far"'
 python3 - "$fixture" "$tmp/close.json" <<'EOF'
 import json, sys
@@ -136,6 +140,51 @@ EOF
 python3 "$report" "$tmp/partial.json" --out "$tmp/e" >/dev/null
 has "$tmp/e/report.md" '- spsc 8 B single ops / boost_mq: missing `BM_throughput/boost_mq/8/single`'
 lacks "$tmp/e/report.md" "| spsc 8 B single ops / boost_mq |"
+
+# 6. Repetitions that reported an error: one of spsc 8 B single's is left out and the others
+# decide (the aggregates, which would count it, are not used); boost_mq 8 B errored in all of
+# them, and its goal row says so; a batch without its msgs_per_s counter is no best batch.
+python3 - "$fixture" "$tmp/errored.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+out = []
+for e in d["benchmarks"]:
+    name = e["name"]
+    if name.startswith("BM_throughput/spsc/8/single/") and e["run_type"] == "iteration" \
+            and e["repetition_index"] == 2:
+        e = {k: v for k, v in e.items() if k not in ("msgs_per_s", "bytes_per_s")}
+        e.update(error_occurred=True, error_message="peer died")
+    elif name.startswith("BM_throughput/spsc/8/single/") and e["run_type"] == "aggregate":
+        e = dict(e, msgs_per_s=1.0)  # were it used, the goal would read 0.00x
+    elif name.startswith("BM_throughput/boost_mq/8/single/"):
+        if e["run_type"] == "aggregate":
+            continue
+        e = dict(e, error_occurred=True, error_message="queue gone")
+    elif name.startswith("BM_throughput/spsc/8/batch8/"):
+        e = {k: v for k, v in e.items() if k != "msgs_per_s"}
+    out.append(e)
+d["benchmarks"] = out
+json.dump(d, open(sys.argv[2], "w"))
+EOF
+python3 "$report" "$tmp/errored.json" --out "$tmp/f" >/dev/null || fail "report.py failed on errored repetitions"
+has "$tmp/f/report.md" '`BM_throughput/spsc/8/single`: 1 of 3 repetitions reported an error (peer died)'
+has "$tmp/f/report.md" "| spsc 8 B single ops / boost_lockfree | 4.68x (187 M / 40 M msgs/s) |"
+has "$tmp/f/report.md" '- spsc 8 B single ops / boost_mq: missing `BM_throughput/boost_mq/8/single` (it reported an error)'
+has "$tmp/f/report.md" "| spsc 8 B claim/commit / best spsc batch |"
+
+# 7. A JSON the program did not finish (a signal stopped it): the entries written whole are
+# reported, with a warning; a file cut inside its context is refused.
+python3 -c 'import sys; t = open(sys.argv[1]).read(); open(sys.argv[2], "w").write(t[:len(t) * 6 // 10])' \
+  "$fixture" "$tmp/cut.json"
+python3 "$report" "$tmp/cut.json" --out "$tmp/g" >/dev/null 2>"$tmp/g.err" \
+  || fail "report.py failed on a JSON that ends early"
+has "$tmp/g.err" "ends early"
+has "$tmp/g/report.md" "**Warning:** the JSON ends early"
+has "$tmp/g/report.md" "| spsc round trip mean / floor mean | 1.08x (101.5 / 94.0 ns) |"
+head -c 100 "$fixture" >"$tmp/cut2.json"
+if python3 "$report" "$tmp/cut2.json" --out "$tmp/h" >/dev/null 2>&1; then
+  fail "report.py took a JSON cut inside its context"
+fi
 
 if [ "$failures" -ne 0 ]; then
   echo "report_test: $failures check(s) failed" >&2

@@ -72,6 +72,8 @@ bench="$build/bench/ipcring-bench"
 [ -x "$bench" ] || { echo "run.sh: $bench was not built" >&2; exit 1; }
 
 mkdir -p "$out"
+# A report left in DIR by an earlier run must not pass for this one's.
+rm -f "$out/results.json" "$out/report.md" "$out/summary.json"
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ "$commit" != unknown ] && ! git -C "$root" diff --quiet HEAD -- 2>/dev/null; then
   commit="$commit-dirty"
@@ -108,12 +110,16 @@ if [ "$status" -ne 0 ]; then
   echo "run.sh: writing a report from what it wrote" >&2
 fi
 
-if [ -n "$default_out" ]; then
-  ln -sfn "$(basename "$out")" "$root/bench/results/latest-$mode"
+if ! python3 "$root/bench/report.py" "$out/results.json" --out "$out" \
+       --wall-seconds "$wall_s" >/dev/null; then
+  echo "run.sh: no report: report.py could not read $out/results.json" >&2
+  [ "$status" -ne 0 ] || status=1
+  exit "$status"
 fi
-python3 "$root/bench/report.py" "$out/results.json" --out "$out" --wall-seconds "$wall_s" >/dev/null
 echo "report: $out/report.md"
-if [ -n "$default_out" ]; then
+if [ -n "$default_out" ] && [ "$status" -eq 0 ]; then
+  # Only a finished run becomes the latest.
+  ln -sfn "$(basename "$out")" "$root/bench/results/latest-$mode"
   echo "        (also bench/results/latest-$mode/report.md)"
 fi
 exit "$status"
