@@ -39,6 +39,21 @@ TEST(inspect, reports_kind_capacity_fill_and_endpoints) {
   EXPECT_FALSE(info.stale());
 }
 
+// tail - head more than a ring's worth (a corrupt index, or a racy read) shows as full, not
+// as empty; head past tail (a racy read) as empty.
+TEST(inspect, a_fill_beyond_the_capacity_is_clamped_to_full) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 16);
+  const map_view view = map_view::open(g.name());
+  auto& c = *reinterpret_cast<ring_control*>(view.data() + k_control_offset);
+  c.tail.store(0x100000);
+  EXPECT_EQ(inspect(g.name()).used, 16u);
+  c.head.store(0x100001);
+  EXPECT_EQ(inspect(g.name()).used, 0u);
+  c.tail.store(0);
+  c.head.store(0);
+}
+
 TEST(inspect, lists_registered_endpoints_of_an_mpmc_ring) {
   segment_guard g(unique_name());
   auto ring = mpmc_ring<u64>::create(g.name(), 16);

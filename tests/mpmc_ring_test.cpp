@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "ipcring/ipcring.h"
+#include "ipcring/map_view.hpp"
+
 #include <array>
 #include <vector>
 
@@ -278,6 +281,44 @@ void dead_claim(fixture& f, int i, endpoint_role role, u64 first, u64 count) {
   r.role.store(static_cast<std::uint32_t>(role));
   r.claim_count.store(count);
   r.claim_first.store(first + 1);
+}
+
+// A C or Python program that only polls never reaches the repairs the blocking calls make while
+// they wait: it calls ipcring_*_recover, as C++ calls recover(); either side may. The handles
+// attach before the producer dies, so their attach does not repair it first.
+TEST(mpmc_ring, the_c_api_repairs_what_a_dead_producer_claimed) {
+  const segment_guard g(unique_name());
+  const auto ring = mpmc_ring<u64>::create(g.name(), 8);
+  ipcring_ring* cr = nullptr;
+  ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_MPMC, 8, &cr), IPCRING_OK);
+  ipcring_producer* tx = nullptr;
+  ipcring_consumer* rx = nullptr;
+  ASSERT_EQ(ipcring_producer_attach(cr, &tx), IPCRING_OK);
+  ASSERT_EQ(ipcring_consumer_attach(cr, &rx), IPCRING_OK);
+
+  const map_view view = map_view::open(g.name());
+  auto& reg = *reinterpret_cast<registry_control*>(view.data() + k_control_offset);
+  auto& dead = reg.endpoints[20];
+  dead.owner.store(k_dead_owner);
+  dead.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
+  dead.claim_count.store(1);
+  dead.claim_first.store(1);  // ticket 0, claimed (tail moved) and never published
+  reg.base.tail.store(1);
+
+  const u64 v = 42;
+  ASSERT_EQ(ipcring_try_push(tx, &v), IPCRING_OK);  // ticket 1
+  u64 out = 0;
+  EXPECT_EQ(ipcring_try_pop(rx, &out), IPCRING_EMPTY);  // stuck at ticket 0
+  std::size_t repaired = 9;
+  EXPECT_EQ(ipcring_producer_recover(tx, &repaired), IPCRING_OK);
+  EXPECT_EQ(repaired, 1u);
+  EXPECT_EQ(ipcring_consumer_recover(rx, &repaired), IPCRING_OK);
+  EXPECT_EQ(repaired, 0u);  // done already
+  ASSERT_EQ(ipcring_try_pop(rx, &out), IPCRING_OK);
+  EXPECT_EQ(out, 42u);
+  ipcring_producer_free(tx);
+  ipcring_consumer_free(rx);
+  ipcring_close(cr);
 }
 
 // With every record held by a dead endpoint that died mid-claim, no endpoint is left to run the

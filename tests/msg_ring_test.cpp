@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "ipcring/ipcring.h"
+#include "ipcring/map_view.hpp"
+
 #include <array>
 #include <cstring>
 #include <numeric>
@@ -703,6 +706,47 @@ TEST(msg_ring, recover_pads_over_what_a_dead_producer_claimed_but_never_committe
   std::string got;
   EXPECT_EQ(rx.read([&](auto, auto m) { got = text_of(m); }), 1u);
   EXPECT_EQ(got, "after");
+}
+
+// A C or Python consumer that only polls never reaches the repairs a blocking read makes while
+// it waits: it calls ipcring_consumer_recover, as C++ calls recover(). A producer's handle has
+// nothing to repair on this kind: the dead record is at the consumer's read position.
+TEST(msg_ring, the_c_api_pads_over_what_a_dead_producer_claimed) {
+  const segment_guard g(unique_name());
+  const auto ring = mpsc_msg_ring::create(g.name(), 1024);
+  const map_view view = map_view::open(g.name());
+  std::byte* const base = view.data();
+  auto& reg = *reinterpret_cast<registry_control*>(base + k_control_offset);
+  name_dead_claim(reg.endpoints[20], 0, 24);
+  reg.base.tail.store(24);  // its CAS happened, it marked the record, and was killed
+  detail::length_at(base + k_control_offset + sizeof(registry_control), 0).store(-24);
+
+  ipcring_ring* cr = nullptr;
+  ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_MPSC_MSG, 0, &cr), IPCRING_OK);
+  ipcring_producer* tx = nullptr;
+  ipcring_consumer* rx = nullptr;
+  ASSERT_EQ(ipcring_producer_attach(cr, &tx), IPCRING_OK);
+  ASSERT_EQ(ipcring_consumer_attach(cr, &rx), IPCRING_OK);
+  ASSERT_EQ(ipcring_try_write(tx, 3, "after", 5), IPCRING_OK);
+  std::array<char, 64> buf{};
+  std::uint32_t type = 0;
+  std::size_t len = 0;
+  EXPECT_EQ(ipcring_try_read(rx, buf.data(), buf.size(), &type, &len), IPCRING_EMPTY);  // stuck
+  std::size_t repaired = 9;
+  EXPECT_EQ(ipcring_producer_recover(tx, &repaired), IPCRING_OK);
+  EXPECT_EQ(repaired, 0u);
+  EXPECT_EQ(ipcring_consumer_recover(rx, &repaired), IPCRING_OK);
+  EXPECT_EQ(repaired, 1u);
+  EXPECT_EQ(reg.endpoints[20].claim_first.load(), 0u);
+  ASSERT_EQ(ipcring_try_read(rx, buf.data(), buf.size(), &type, &len), IPCRING_OK);
+  EXPECT_EQ(std::string(buf.data(), len), "after");
+  EXPECT_EQ(type, 3u);
+  EXPECT_EQ(ipcring_consumer_recover(rx, nullptr), IPCRING_OK);  // nothing left; NULL count
+  EXPECT_EQ(ipcring_consumer_recover(nullptr, &repaired), IPCRING_E_NULL_ARGUMENT);
+  EXPECT_EQ(ipcring_producer_recover(nullptr, nullptr), IPCRING_E_NULL_ARGUMENT);
+  ipcring_producer_free(tx);
+  ipcring_consumer_free(rx);
+  ipcring_close(cr);
 }
 
 // A producer that lost its CAS and was killed before naming its next claim leaves a stale

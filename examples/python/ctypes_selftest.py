@@ -151,6 +151,7 @@ def test_large_message():
         assert rx.read(timeout=1.0) == (77, big)  # buffer_small, grow, read again
         assert rx.buffer_size >= len(big)
         assert rx.try_read() == (78, b"small")
+        assert rx.recover() == tx.recover() == 0
 
 
 def test_mpmc():
@@ -178,6 +179,7 @@ def test_mpmc():
             p1.set_wait(ipcring.Wait.SPIN)
             c1.set_wait(ipcring.Wait.YIELD)
             assert c1.pop(timeout=1.0) == b"q" * 24
+            assert p2.recover() == c2.recover() == 0  # every endpoint alive: nothing to repair
         with Ring.open(n, ipcring.MPMC) as o:  # the slot size C copies, not the cell's size
             assert (o.kind, o.capacity, o.slot_size) == (ipcring.MPMC, 8, 24)
 
@@ -317,6 +319,7 @@ def test_null_arguments():
         getattr(lib, "ipcring_" + f)(None)  # no-ops
     lib.ipcring_producer_set_wait(None, 0)
     lib.ipcring_consumer_set_wait(None, 0)
+    assert lib.ipcring_producer_recover(None, None) == lib.ipcring_consumer_recover(None, None) == null
 
 
 def main():

@@ -94,6 +94,8 @@ for _name, _res, _args in [
     ("ipcring_consumer_shutdown", None, [_vp]),
     ("ipcring_producer_set_wait", None, [_vp, _int]),
     ("ipcring_consumer_set_wait", None, [_vp, _int]),
+    ("ipcring_producer_recover", _int, [_vp, _P(_sz)]),
+    ("ipcring_consumer_recover", _int, [_vp, _P(_sz)]),
     ("ipcring_try_push", _int, [_vp, _vp]),
     ("ipcring_push", _int, [_vp, _vp, _i64]),
     ("ipcring_try_pop", _int, [_vp, _vp]),
@@ -427,6 +429,14 @@ class Producer(_Handle):
         """How blocking calls wait: Wait.SPIN, Wait.YIELD or Wait.BLOCK (the default)."""
         lib.ipcring_producer_set_wait(self._handle(), how)
 
+    def recover(self):
+        """mpmc: repairs the tickets endpoints that died mid-claim left (blocking calls do it
+        while they wait; a program that only polls calls this). Returns how many; 0 on the
+        other kinds. Reads /proc: not for every message."""
+        n = _sz(0)
+        _check(lib.ipcring_producer_recover(self._handle(), ctypes.byref(n)), "recover")
+        return n.value
+
 
 class Consumer(_Handle):
     _free = "ipcring_consumer_free"
@@ -564,3 +574,12 @@ class Consumer(_Handle):
     def set_wait(self, how):
         """How blocking calls wait: Wait.SPIN, Wait.YIELD or Wait.BLOCK (the default)."""
         lib.ipcring_consumer_set_wait(self._handle(), how)
+
+    def recover(self):
+        """mpmc and mpsc_msg: repairs what producers (mpmc: endpoints) that died mid-claim
+        left at the read position, where a consumer that only polls would wait for ever
+        (blocking calls do it while they wait). Returns how many; 0 on the other kinds. Reads
+        /proc: not for every message."""
+        n = _sz(0)
+        _check(lib.ipcring_consumer_recover(self._handle(), ctypes.byref(n)), "recover")
+        return n.value

@@ -142,6 +142,7 @@ struct spsc_fixed_producer final : fixed_producer {
   }
   void shutdown() noexcept override { h.close(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
+  std::size_t recover() noexcept override { return 0; }  // a successor takes over
   spsc_producer<Slot> h;
 };
 template <class Slot>
@@ -177,6 +178,7 @@ struct spsc_fixed_consumer final : fixed_consumer {
   }
   void shutdown() noexcept override { h.close(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
+  std::size_t recover() noexcept override { return 0; }  // a successor takes over
   spsc_consumer<Slot> h;
 };
 
@@ -213,6 +215,7 @@ struct mpmc_fixed_producer final : fixed_producer {
   }
   void shutdown() noexcept override { h.close(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
+  std::size_t recover() noexcept override { return h.recover(); }
   mpmc_producer<Slot> h;
 };
 // GCC 12 with -fsanitize=thread cannot follow that `s` is written whenever try_pop / pop
@@ -251,6 +254,7 @@ struct mpmc_fixed_consumer final : fixed_consumer {
   }
   void shutdown() noexcept override { h.close(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
+  std::size_t recover() noexcept override { return h.recover(); }
   mpmc_consumer<Slot> h;
 };
 #if defined(__GNUC__) && !defined(__clang__)
@@ -594,6 +598,23 @@ void ipcring_consumer_set_wait(ipcring_consumer* c, ipcring_wait how) {
   const wait_policy w = policy_for(how);
   if (c->fixed) c->fixed->set_wait(w);
   if (c->msg) c->msg->set_wait_policy(w);
+}
+
+int ipcring_producer_recover(ipcring_producer* p, size_t* repaired) {
+  if (repaired != nullptr) *repaired = 0;
+  if (p == nullptr) return null_argument("producer");
+  // mpsc_msg producers cannot repair: a dead producer's record sits at the consumer's read
+  // position, and only the consumer may turn it into padding.
+  const std::size_t n = p->fixed ? p->fixed->recover() : 0;
+  if (repaired != nullptr) *repaired = n;
+  return IPCRING_OK;
+}
+int ipcring_consumer_recover(ipcring_consumer* c, size_t* repaired) {
+  if (repaired != nullptr) *repaired = 0;
+  if (c == nullptr) return null_argument("consumer");
+  const std::size_t n = c->fixed ? c->fixed->recover() : c->msg ? c->msg->recover() : 0;
+  if (repaired != nullptr) *repaired = n;
+  return IPCRING_OK;
 }
 
 // ---- fixed-slot operations (hot path: no allocation, no exception) ----

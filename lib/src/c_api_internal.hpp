@@ -91,6 +91,8 @@ struct fixed_producer {
   virtual wait_result push(const void* slot, nanoseconds timeout) noexcept = 0;
   virtual void shutdown() noexcept = 0;
   virtual void set_wait(const wait_policy& p) noexcept = 0;
+  /// Repairs what endpoints that died mid-claim left (mpmc); 0 where there is nothing to repair.
+  virtual std::size_t recover() noexcept = 0;
 };
 struct fixed_consumer {
   virtual ~fixed_consumer() = default;
@@ -99,6 +101,8 @@ struct fixed_consumer {
   virtual wait_result pop(void* slot, nanoseconds timeout) noexcept = 0;
   virtual void shutdown() noexcept = 0;
   virtual void set_wait(const wait_policy& p) noexcept = 0;
+  /// Repairs what endpoints that died mid-claim left (mpmc); 0 where there is nothing to repair.
+  virtual std::size_t recover() noexcept = 0;
 };
 struct fixed_ring {
   virtual ~fixed_ring() = default;

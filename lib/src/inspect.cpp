@@ -1,5 +1,8 @@
 #include "ipcring/inspect.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "ipcring/detail/role.hpp"
 #include "ipcring/detail/segment.hpp"
 #include "ipcring/error.hpp"
@@ -88,7 +91,11 @@ ring_info look(std::span<const std::byte> v, std::string_view name, std::string_
   // relaxed throughout: a snapshot for display
   info.tail = c.tail.load(std::memory_order_relaxed);
   info.head = c.head.load(std::memory_order_relaxed);
-  info.used = info.tail - info.head <= info.capacity ? info.tail - info.head : 0;
+  // Clamped: head read past a tail read before it is a race (0); more than a ring's worth is
+  // a race or a corrupt index, and shows as full, not as empty.
+  const auto diff = static_cast<std::int64_t>(info.tail - info.head);
+  info.used =
+      diff < 0 ? 0 : std::min<std::uint64_t>(static_cast<std::uint64_t>(diff), info.capacity);
   info.producer_closed = c.producer_closed.load(std::memory_order_relaxed) != 0;
   info.consumer_closed = c.consumer_closed.load(std::memory_order_relaxed) != 0;
   add(info, c.producer_owner.load(std::memory_order_relaxed), "producer", false);

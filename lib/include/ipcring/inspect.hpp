@@ -41,7 +41,8 @@ struct ring_info {
   bool producer_closed = false, consumer_closed = false;
   std::vector<endpoint_info> endpoints;
   side_stats producer, consumer;  ///< racy snapshot of the counters
-  /// Somebody was attached and every one of them is dead.
+  /// Somebody held a role or an endpoint record and every one of them is dead. A process that
+  /// has only opened the ring (no producer() or consumer() yet) is not seen.
   bool stale() const noexcept;
 };
 

@@ -170,6 +170,17 @@ IPCRING_API void ipcring_producer_shutdown(ipcring_producer* p);
 IPCRING_API void ipcring_consumer_shutdown(ipcring_consumer* c);
 IPCRING_API void ipcring_producer_set_wait(ipcring_producer* p, ipcring_wait how);
 IPCRING_API void ipcring_consumer_set_wait(ipcring_consumer* c, ipcring_wait how);
+/* Repairs what endpoints whose processes died between claiming and publishing left in the
+ * ring, as the C++ handles' recover(): on mpmc rings (either side) the tickets they claimed,
+ * which every consumer would otherwise wait at; on mpsc_msg rings (the consumer only) their
+ * records at the read position, and the endpoint records they held (IPCRING_E_TOO_MANY_ENDPOINTS
+ * for new producers until then). spsc and spsc_msg rings need none (a new holder of the role
+ * takes over): 0 repaired. Never touches what a live process claimed. The blocking calls do it
+ * on their own while they wait; a consumer that only polls (try_ calls) must call it, e.g.
+ * after a while without messages. Reads /proc: not for the hot path. *repaired (if not NULL)
+ * is how many tickets or records it repaired. IPCRING_OK, or IPCRING_E_NULL_ARGUMENT. */
+IPCRING_API int ipcring_producer_recover(ipcring_producer* p, size_t* repaired);
+IPCRING_API int ipcring_consumer_recover(ipcring_consumer* c, size_t* repaired);
 
 /* Fixed-slot rings: `slot` points at slot_size bytes. On an mpmc ring, after a push found the
  * ring full, pushes at the same position wait for a few cache lines of free slots
