@@ -342,6 +342,117 @@ else
   echo "skip: bench (no benchmark program given)"
 fi
 
+# ---- senders that end together on a many-producer ring: one closes, none fails -------------
+# Both attach first and then read their lines, so they end at about the same time: the last
+# one to let go of the senders' lock closes the side (before, one could close it under another
+# that attached meanwhile, or both could leave it open and recv wait for ever).
+expect_code 0 "$cli" create "$prefix-race" --kind bytes-mp --capacity 65536
+race_failures=0
+for i in $(seq 20); do
+  "$cli" recv "$prefix-race" --timeout 20 >"$work/race-got" 2>"$work/race-err" &
+  receiver=$!
+  { sleep 0.1; seq 1 50; } | "$cli" send "$prefix-race" 2>>"$work/race-send-err" &
+  s1=$!
+  { sleep 0.1; seq 51 100; } | "$cli" send "$prefix-race" 2>>"$work/race-send-err" &
+  s2=$!
+  rc1=0 rc2=0 rc3=0
+  wait $s1 || rc1=$?
+  wait $s2 || rc2=$?
+  wait $receiver || rc3=$?
+  if [ $rc1$rc2$rc3 != 000 ] || [ "$(sort -n "$work/race-got")" != "$(seq 100)" ]; then
+    race_failures=$((race_failures + 1))
+    echo "  round $i: senders $rc1 $rc2, recv $rc3 ($(wc -l <"$work/race-got") lines): $(cat "$work/race-err")" >&2
+  fi
+done
+if [ $race_failures -eq 0 ]; then pass "bytes-mp: 20 rounds of two senders ending together"; else fail "bytes-mp: $race_failures of 20 rounds failed; senders said: $(sort -u "$work/race-send-err")"; fi
+
+# ---- recv whose reader goes away: exit 141, a message, and the consumer role let go -------
+expect_code 0 "$cli" create "$prefix-pipe" --kind bytes --capacity 65536
+seq 300000 | "$cli" send "$prefix-pipe" --keep-open 2>/dev/null &
+sender=$!
+rc=0
+"$cli" recv "$prefix-pipe" 2>"$work/pipe-err" | head -1 >/dev/null || rc=${PIPESTATUS[0]}
+[ $rc -eq 141 ] || fail "recv into a closed pipe exited $rc, expected 141: $(cat "$work/pipe-err")"
+grep -q "standard output was closed by its reader" "$work/pipe-err" || fail "closed pipe: $(cat "$work/pipe-err")"
+json_check "$prefix-pipe" 'not [e for e in j["endpoints"] if e["role"] == "consumer"]'
+kill $sender 2>/dev/null || true  # blocked on the full ring
+wait $sender 2>/dev/null || true
+
+# ---- recv blocked writing to a reader that does not read: SIGTERM still stops it ----------
+expect_code 0 "$cli" create "$prefix-slow" --kind bytes --capacity 65536
+mkfifo "$work/slow"
+"$cli" recv "$prefix-slow" >"$work/slow" 2>"$work/slow-err" &
+receiver=$!
+exec 8<"$work/slow"  # opened, never read: once the pipe is full recv's write blocks
+seq 300000 | "$cli" send "$prefix-slow" --keep-open 2>/dev/null &  # more than the pipe holds
+sender=$!
+for _ in $(seq 100); do  # until recv's write blocks on the full pipe
+  grep -q pipe "/proc/$receiver/wchan" 2>/dev/null && break
+  sleep 0.05
+done
+kill -TERM $receiver
+rc=0
+wait $receiver || rc=$?
+exec 8<&-
+[ $rc -eq 143 ] || fail "recv blocked on its output: SIGTERM gave exit $rc: $(cat "$work/slow-err")"
+grep -q "byte(s) of output not written" "$work/slow-err" || fail "blocked output: $(cat "$work/slow-err")"
+kill $sender 2>/dev/null || true  # blocked on the full ring
+wait $sender 2>/dev/null || true
+
+# ---- a line far longer than the ring's longest message fails without being held whole ----
+expect_code 1 "$cli" send "$prefix-slow" < <(head -c 8M /dev/zero)
+grep -q "line 1 is more than 8184 bytes" "$work/err" || fail "an 8 MiB line: $(cat "$work/err")"
+
+# ---- SIGTERM stops send: 143, the lines before sent, the role let go, the side left open --
+expect_code 0 "$cli" create "$prefix-int" --kind bytes --capacity 4096
+mkfifo "$work/int"
+"$cli" send "$prefix-int" <"$work/int" 2>"$work/int-err" &
+sender=$!
+exec 9>"$work/int"
+printf 'one\ntwo\n' >&9
+for _ in $(seq 100); do
+  "$cli" stat "$prefix-int" --json | grep -q '"messages": 2' && break
+  sleep 0.05
+done
+kill -TERM $sender
+rc=0
+wait $sender || rc=$?
+exec 9>&-
+[ $rc -eq 143 ] || fail "send: SIGTERM gave exit $rc: $(cat "$work/int-err")"
+grep -q "stopped by signal 15 at line 3; 2 line(s) before it were sent" "$work/int-err" || fail "send: SIGTERM message: $(cat "$work/int-err")"
+json_check "$prefix-int" 'not j["endpoints"]' 'not j["closed"]["producer"]' 'j["counters"]["producer"]["messages"] == 2'
+
+# ---- names are printed safely: an escape sequence or a newline never reaches the terminal --
+esc="$prefix-esc"$'\e[7m\nx'
+expect_code 0 "$cli" create "$esc" --kind bytes --capacity 4096
+grep -qF "created '$prefix-esc\x1B[7m\x0Ax'" "$work/out" || fail "create printed the name raw: $(cat -v "$work/out")"
+"$cli" ls >"$work/ls"
+grep -qF "$prefix-esc\x1B[7m\x0Ax " "$work/ls" || fail "ls: the name is not escaped: $(cat -v "$work/ls")"
+grep -q $'\e' "$work/ls" && fail "ls wrote an escape character"
+expect_code 0 "$cli" stat "$esc"
+grep -q $'\e' "$work/out" && fail "stat wrote an escape character"
+rm -f "/dev/shm/$esc"
+
+# ---- numbers are whole, decimal and in range; output errors are reported ------------------
+expect_code 2 "$cli" recv "$prefix-int" --count -1
+expect_code 2 "$cli" recv "$prefix-int" --count 18446744073709551616
+expect_code 2 "$cli" send "$prefix-int" --type 0x10 </dev/null
+grep -q "wants a whole number" "$work/err" || fail "--type 0x10: $(cat "$work/err")"
+expect_code 2 "$cli" create "$prefix-octal" --kind spsc --capacity 16 --slot-size 010
+grep -q "slot_size=10 " "$work/err" || fail "--slot-size 010 was not read as ten: $(cat "$work/err")"
+expect_code 2 "$cli" watch "$prefix-int" --interval 1e10 --count 1
+expect_code 2 "$cli" watch "$prefix-int" --interval 1e-12 --count 1
+if [ -w /dev/full ]; then
+  rc=0
+  "$cli" stat "$prefix-int" --json >/dev/full 2>"$work/err" || rc=$?
+  [ $rc -eq 1 ] || fail "stat to a full disk exited $rc, expected 1"
+  grep -q "writing standard output" "$work/err" || fail "stat to a full disk: $(cat "$work/err")"
+fi
+if [ -n "$bench_bin" ]; then
+  expect_code 2 "$cli" bench --bench-binary "$bench_bin" --filter 'NO_SUCH_BENCHMARK'
+  grep -q "no benchmark matches" "$work/err" || fail "bench --filter NO_SUCH: $(cat "$work/err")"
+fi
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed" >&2
   exit 1

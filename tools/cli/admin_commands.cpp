@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "ring_kinds.hpp"
 #include "segment_probe.hpp"
+#include "text_format.hpp"
 
 namespace ipcring::cli {
 namespace {
@@ -52,7 +53,7 @@ std::uint64_t parse_capacity(const std::string& text) {
 // Removes one segment as the options say; returns the exit code for it (messages on stderr).
 exit_code remove_one(const std::string& name, const rm_options& o) {
   const auto complain = [&](exit_code code, const std::string& message) {
-    std::cerr << "ipcring rm: " << message << '\n';
+    std::cerr << "ipcring rm: " << printable(message) << '\n';
     return code;
   };
   segment_probe p;
@@ -74,7 +75,7 @@ exit_code remove_one(const std::string& name, const rm_options& o) {
         why += why.empty() ? "" : ", ";
         why += std::string(e.role) + " pid " + std::to_string(e.pid) + " is alive";
       }
-      std::cerr << "ipcring rm: kept '" << name << "': not stale (" << why << ")\n";
+      std::cerr << "ipcring rm: kept '" << printable(name) << "': not stale (" << why << ")\n";
       return exit_code::ok;
     }
   } else if ((p.cls == segment_class::not_ring || p.cls == segment_class::unreadable) && !o.force) {
@@ -106,7 +107,7 @@ exit_code run_create(const create_options& o) {
                                         o.kind + " (its messages have any length)");
   }
   const ring_ptr ring = create_ring(o.name, *kind, capacity, fixed ? *o.slot_size : 0);
-  std::cout << "created '" << o.name << "': " << o.kind << ", ";
+  std::cout << "created '" << printable(o.name) << "': " << o.kind << ", ";
   if (fixed) {
     std::cout << ipcring_capacity(ring.get()) << " slots of " << ipcring_slot_size(ring.get())
               << " bytes\n";

@@ -181,11 +181,15 @@ exit_code run_bench(const bench_options& o) {
   std::vector<std::string> argv{program.string(), "--quick", "--benchmark_format=json"};
   if (!o.filter.empty()) argv.push_back("--benchmark_filter=" + o.filter);
   const std::string json = run_capturing(argv);
+  // Google Benchmark writes nothing, and exits 0, when the filter matches no benchmark.
+  if (json.find_first_not_of(" \t\r\n") == std::string::npos && !o.filter.empty()) {
+    throw failure(exit_code::usage, "no benchmark matches --filter '" + o.filter + "'");
+  }
   try {
     print_report(parse_json(json), std::cout);
   } catch (const std::runtime_error& e) {
-    throw failure(exit_code::error,
-                  "cannot read the report of " + program.string() + ": " + e.what());
+    throw failure(exit_code::error, "cannot read the report of " +
+                                        program.lexically_normal().string() + ": " + e.what());
   }
   return exit_code::ok;
 }

@@ -27,6 +27,10 @@ void catch_interrupts() {
   }
 }
 
+void ignore_sigpipe() {
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
 int interrupted() noexcept {
   return g_signal;
 }

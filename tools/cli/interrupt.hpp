@@ -8,6 +8,9 @@ namespace ipcring::cli {
 /// Catches SIGINT, SIGTERM and SIGHUP from now on (those not ignored already): they set the
 /// flag instead of killing the process (blocking calls must wait in slices and poll it).
 void catch_interrupts();
+/// Writes to a pipe whose reader has gone fail with EPIPE instead of killing the process, so
+/// that a command can let go of its role in the ring and say what it could not write.
+void ignore_sigpipe();
 /// The signal that arrived since catch_interrupts(), or 0.
 int interrupted() noexcept;
 

@@ -3,9 +3,13 @@
 // Both move data through big buffers (stdio_buffers.hpp) and call the ring once per message
 // without waiting while there is room (send) or data (recv); only then do they block, and recv
 // writes out what it collected before it does, so a slow stream is still printed promptly.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -22,6 +26,7 @@
 #include "ring_kinds.hpp"
 #include "segment_probe.hpp"
 #include "stdio_buffers.hpp"
+#include "text_format.hpp"
 
 namespace ipcring::cli {
 namespace {
@@ -58,25 +63,54 @@ std::string quoted(const std::string& name) {
   }
 }
 
+// A signal (catch_interrupts) stops a send between lines: what was sent stays sent, and the
+// producer side stays open, as after an error.
+void stop_if_interrupted(const std::string& name, std::uint64_t line) {
+  if (const int sig = interrupted(); sig != 0) {
+    throw failure(static_cast<exit_code>(128 + sig),
+                  quoted(name) + ": stopped by signal " + std::to_string(sig) + " at line " +
+                      std::to_string(line) + "; " + std::to_string(line == 0 ? 0 : line - 1) +
+                      " line(s) before it were sent, and the producer side stays open");
+  }
+}
+
+// "line N is 123 bytes" or, for a line line_reader cut, "line N is more than 99 bytes".
+std::string line_too_long(const std::string& name, const line_reader& in, std::size_t size,
+                          std::size_t limit, const char* what) {
+  const std::uint64_t n = in.line_number();
+  return quoted(name) + ": line " + std::to_string(n) + " is " +
+         (in.cut() ? "more than " + std::to_string(limit) : std::to_string(size)) +
+         " bytes, longer than " + what + " (" + std::to_string(limit) +
+         " bytes); nothing of it was sent, and " + std::to_string(n - 1) +
+         " line(s) before it were";
+}
+
+// A blocking call (ipcring_write, ipcring_push) in slices, so that a signal caught by
+// catch_interrupts() is seen while the ring stays full.
+template <class Call>
+int blocking_send(Call&& call, const std::string& name, std::uint64_t line) {
+  constexpr std::int64_t k_slice = 250'000'000;
+  for (;;) {
+    const int s = call(k_slice);
+    if (s != IPCRING_TIMEOUT) return s;
+    stop_if_interrupted(name, line);
+  }
+}
+
 void send_messages(ipcring_producer* tx, const std::string& name, std::uint64_t max_message,
                    std::uint32_t type, line_reader& in) {
   std::string_view line;
   while (in.next(line)) {
-    // Blocks while the ring is full (and returns at once while there is room).
-    const int s = ipcring_write(tx, type, line.data(), line.size(), -1);
-    if (s == IPCRING_OK) continue;
-    if (s == IPCRING_TOO_LONG) {
-      throw failure(exit_code::error, quoted(name) + ": line " + std::to_string(in.line_number()) +
-                                          " is " + std::to_string(line.size()) +
-                                          " bytes, longer than the ring's longest "
-                                          "message (" +
-                                          std::to_string(max_message) +
-                                          " bytes); nothing of it was "
-                                          "sent, and " +
-                                          std::to_string(in.line_number() - 1) +
-                                          " line(s) before it were");
+    stop_if_interrupted(name, in.line_number());
+    if (line.size() > max_message) {
+      throw failure(exit_code::error, line_too_long(name, in, line.size(), max_message,
+                                                    "the ring's longest message"));
     }
-    send_failed(s, name, in.line_number());
+    // Returns at once while there is room.
+    const int s = blocking_send(
+        [&](std::int64_t ns) { return ipcring_write(tx, type, line.data(), line.size(), ns); },
+        name, in.line_number());
+    if (s != IPCRING_OK) send_failed(s, name, in.line_number());
   }
 }
 
@@ -85,16 +119,14 @@ void send_slots(ipcring_producer* tx, const std::string& name, std::uint32_t slo
   std::vector<char> slot(slot_size);
   std::string_view line;
   while (in.next(line)) {
+    stop_if_interrupted(name, in.line_number());
     if (line.size() > slot_size) {
-      throw failure(exit_code::error,
-                    quoted(name) + ": line " + std::to_string(in.line_number()) + " is " +
-                        std::to_string(line.size()) + " bytes, longer than a slot (" +
-                        std::to_string(slot_size) + " bytes); nothing of it was sent, and " +
-                        std::to_string(in.line_number() - 1) + " line(s) before it were");
+      throw failure(exit_code::error, line_too_long(name, in, line.size(), slot_size, "a slot"));
     }
     std::memcpy(slot.data(), line.data(), line.size());
     std::memset(slot.data() + line.size(), 0, slot_size - line.size());
-    const int s = ipcring_push(tx, slot.data(), -1);  // blocks while the ring is full
+    const int s = blocking_send(  // blocks while the ring is full
+        [&](std::int64_t ns) { return ipcring_push(tx, slot.data(), ns); }, name, in.line_number());
     if (s != IPCRING_OK) send_failed(s, name, in.line_number());
   }
 }
@@ -230,26 +262,73 @@ struct recv_loop {
   }
 };
 
-// Closes the producer side, unless other producers of a multi-producer ring are still
-// attached: closing is for every producer at once, and theirs would fail from then on.
-void close_producer_side(ipcring_producer* tx, const std::string& name, std::uint32_t kind) {
+// The senders of one ring agree on who closes its producer side. Each holds a shared flock on
+// the segment's file from before it attaches; at its end a sender lets go of it and asks for
+// it exclusively, without waiting: it gets it only if no other sender holds it, and then
+// closes the side while it holds it. So no sender attaches between that look and the close
+// (one that starts then waits for the lock, and its attach reopens the side: a new stream),
+// and of senders that end together at least one closes.
+class senders_lock {
+ public:
+  explicit senders_lock(const std::string& name)
+      : fd_(::shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC, 0)) {
+    if (fd_ >= 0) take(LOCK_SH);
+  }
+  ~senders_lock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  senders_lock(const senders_lock&) = delete;
+  senders_lock& operator=(const senders_lock&) = delete;
+  /// True if no other sender holds the lock; this one then holds it exclusively until it is
+  /// destroyed. (Without the file, e.g. removed meanwhile: true, as if alone.)
+  bool alone() {
+    if (fd_ < 0) return true;
+    (void)::flock(fd_, LOCK_UN);
+    return take(LOCK_EX | LOCK_NB);
+  }
+
+ private:
+  bool take(int how) {
+    int r;
+    do {
+      r = ::flock(fd_, how);
+    } while (r != 0 && errno == EINTR && interrupted() == 0);
+    return r == 0;
+  }
+  int fd_;
+};
+
+// At the end of the input: lets go of `tx`, then closes the producer side unless another
+// send, or another program's producer of a multi-producer ring, is still attached (closing is
+// for every producer at once, and theirs would fail from then on). `tx` goes first so that a
+// send holding the lock exclusively knows that no other send holds a record (senders_lock);
+// the side is then closed through a producer attached for that alone.
+void close_producer_side(producer_ptr& tx, const ipcring_ring& ring, const std::string& name,
+                         std::uint32_t kind, senders_lock& lock) {
+  tx.reset();
+  const auto stays_open = [&](const std::string& why) {
+    std::cerr << "ipcring send: " << printable(quoted(name))
+              << ": the producer side stays open: " << why << '\n';
+  };
+  if (!lock.alone()) return stays_open("another send is attached");
   if (kind == IPCRING_KIND_MPMC || kind == IPCRING_KIND_MPSC_MSG) {
     std::size_t others = 0;
     try {
       for (const auto& e : inspect(name, viewing_options()).endpoints) {
-        const bool producer = std::string_view(e.role) == "producer";
-        if (producer && e.alive && e.pid != static_cast<std::uint32_t>(::getpid())) ++others;
+        if (std::string_view(e.role) == "producer" && e.alive) ++others;
       }
     } catch (const error&) {  // removed meanwhile: nobody is left to tell
       return;
     }
-    if (others != 0) {
-      std::cerr << "ipcring send: " << quoted(name) << ": the producer side stays open: " << others
-                << " other producer(s) attached\n";
-      return;
-    }
+    if (others != 0) return stays_open(std::to_string(others) + " other producer(s) attached");
   }
-  ipcring_producer_shutdown(tx);
+  ipcring_producer* closer = nullptr;
+  if (ipcring_producer_attach(&ring, &closer) != IPCRING_OK) {
+    return stays_open(std::string("another program holds the producer role (") +
+                      ipcring_last_error() + ")");
+  }
+  ipcring_producer_shutdown(closer);
+  ipcring_producer_free(closer);
 }
 
 std::int64_t to_nanoseconds(const std::optional<double>& seconds) {
@@ -274,22 +353,30 @@ exit_code run_send(const send_options& o) {
     throw failure(exit_code::usage, quoted(o.name) + " is a " + std::string(kind_name(kind)) +
                                         " ring: its slots carry no message type (--type)");
   }
-  const producer_ptr tx = attach_producer(*ring, o.name);
-  line_reader in(STDIN_FILENO);
+  // Ctrl-C, SIGTERM, SIGHUP: stop between lines, let go of the producer role (a dead holder
+  // would read as a crash to the receiver), and leave the side open, as after an error.
+  catch_interrupts();
+  senders_lock lock(o.name);  // before attaching: see senders_lock
+  producer_ptr tx = attach_producer(*ring, o.name);
+  const std::size_t limit = fixed ? ipcring_slot_size(ring.get())
+                                  : static_cast<std::size_t>(ipcring_max_message(ring.get()));
+  line_reader in(STDIN_FILENO, limit);
   if (fixed) {
     send_slots(tx.get(), o.name, ipcring_slot_size(ring.get()), in);
   } else {
     send_messages(tx.get(), o.name, ipcring_max_message(ring.get()), o.type.value_or(0), in);
   }
+  if (in.stopped()) stop_if_interrupted(o.name, in.line_number() + 1);
   // At the end of the input only: after an error the side stays open, so a receiver does not
   // take a partial stream for a complete one.
-  if (!o.keep_open) close_producer_side(tx.get(), o.name, kind);
+  if (!o.keep_open) close_producer_side(tx, *ring, o.name, kind, lock);
   return exit_code::ok;
 }
 
 exit_code run_recv(const recv_options& o) {
   recv_loop loop{nullptr, o, to_nanoseconds(o.timeout)};
   catch_interrupts();  // messages taken from the ring are written out before exiting
+  ignore_sigpipe();    // a reader that goes away ends recv with a message, the role let go
   const ring_ptr ring = open_ring(o.name);
   const consumer_ptr rx = attach_consumer(*ring, o.name);
   loop.rx = rx.get();

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace ipcring::cli {
@@ -98,16 +99,35 @@ class parser {
     return v;
   }
 
+  // JSON's grammar, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, checked first: from_chars
+  // would also take "inf", "nan", leading zeros and "1.".
   double number() {
-    const char* first = t_.data() + i_;
-    const char* last = t_.data() + t_.size();
-    // from_chars takes no '+' and no leading zeros check; JSON forbids '+' anyway.
-    if (first != last && *first == '+') fail("bad number");
-    double d = 0;
-    const auto r = std::from_chars(first, last, d);
-    if (r.ec == std::errc::invalid_argument || r.ptr == first) fail("bad value");
-    i_ += static_cast<std::size_t>(r.ptr - first);  // out of range: d is +-inf or 0, keep it
-    return d;
+    const std::size_t start = i_;
+    const auto digits = [&] {
+      const std::size_t from = i_;
+      while (i_ < t_.size() && t_[i_] >= '0' && t_[i_] <= '9')
+        ++i_;
+      return i_ - from;
+    };
+    if (i_ < t_.size() && t_[i_] == '-') ++i_;
+    if (i_ < t_.size() && t_[i_] == '0') {
+      ++i_;
+    } else if (digits() == 0) {
+      fail("bad value");
+    }
+    if (i_ < t_.size() && t_[i_] == '.') {
+      ++i_;
+      if (digits() == 0) fail("bad number");
+    }
+    if (i_ < t_.size() && (t_[i_] == 'e' || t_[i_] == 'E')) {
+      ++i_;
+      if (i_ < t_.size() && (t_[i_] == '+' || t_[i_] == '-')) ++i_;
+      if (digits() == 0) fail("bad number");
+    }
+    // strtod, not from_chars: out of range it gives +-HUGE_VAL or 0, where from_chars leaves
+    // its output untouched.
+    const std::string text(t_.substr(start, i_ - start));
+    return std::strtod(text.c_str(), nullptr);
   }
 
   unsigned hex4() {

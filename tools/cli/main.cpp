@@ -3,11 +3,16 @@
 // This file parses the command line (CLI11), runs the command, and turns its failure into a
 // message on stderr and a documented exit code (exit_codes.hpp).
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 #include <iostream>
+#include <limits>
 #include <string>
 
 #include "commands.hpp"
 #include "ring_kinds.hpp"
+#include "text_format.hpp"
 
 namespace {
 
@@ -18,6 +23,26 @@ constexpr const char* k_exit_codes =
     "ring, or a version/kind/type this build cannot use), 6 busy (role held by a live process), "
     "128+N recv stopped by signal N."
     "\nSee docs/cli.md.";
+
+// Whole numbers in decimal, and only those: CLI11 converts with base 0 (so "010" would be 8
+// and "0x10" 16) and lets "-1" and values past the type's range wrap. Checked before the
+// conversion, and handed on without leading zeros.
+template <class T>
+CLI::Validator decimal() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        T v{};
+        const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (s.empty() || s[0] == '-' || s[0] == '+' || r.ec != std::errc() ||
+            r.ptr != s.data() + s.size()) {
+          return "wants a whole number from 0 to " + std::to_string(std::numeric_limits<T>::max()) +
+                 " in decimal, not '" + s + "'";
+        }
+        s = std::to_string(v);
+        return {};
+      },
+      "UINT");
+}
 
 struct all_options {
   ls_options ls;
@@ -69,22 +94,26 @@ int main(int argc, char** argv) {
                    "Slots (spsc, mpmc) or bytes (bytes kinds), a power of two; K/M/G suffixes "
                    "are powers of 1024")
       ->required();
-  create->add_option("-s,--slot-size", o.create.slot_size,
-                     "Bytes per slot (spsc, mpmc only): 1, 2, 4, a multiple of 8 up to 256, or "
-                     "384, 512, 768, 1024, 2048 ... 65536");
+  create
+      ->add_option("-s,--slot-size", o.create.slot_size,
+                   "Bytes per slot (spsc, mpmc only): 1, 2, 4, a multiple of 8 up to 256, or "
+                   "384, 512, 768, 1024, 2048 ... 65536")
+      ->transform(decimal<std::uint32_t>());
 
   auto* send = app.add_subcommand(
       "send", "Send each line of standard input as one message (blocks while the ring is full)");
   send->add_option("name", o.send.name, "Ring (segment) name")->required();
   send->add_option("-t,--type", o.send.type,
-                   "Message type, 0..4294967294 (message rings; default 0)");
+                   "Message type, 0..4294967294 (message rings; default 0)")
+      ->transform(decimal<std::uint32_t>());
   send->add_flag("--keep-open", o.send.keep_open,
                  "Do not close the producer side at the end of input (receivers keep waiting)");
 
   auto* recv = app.add_subcommand(
       "recv", "Print each message as one line (fixed slots: up to the first NUL)");
   recv->add_option("name", o.recv.name, "Ring (segment) name")->required();
-  recv->add_option("-n,--count", o.recv.count, "Stop after N messages");
+  recv->add_option("-n,--count", o.recv.count, "Stop after N messages")
+      ->transform(decimal<std::uint64_t>());
   recv->add_option("--timeout", o.recv.timeout,
                    "Give up (exit 4) when no message arrives within SECONDS (default: wait)");
 
@@ -92,7 +121,8 @@ int main(int argc, char** argv) {
       "watch", "Print the message and byte rates of both sides and the fill level, every interval");
   watch->add_option("name", o.watch.name, "Ring (segment) name")->required();
   watch->add_option("-i,--interval", o.watch.interval, "Seconds between lines (default 1)");
-  watch->add_option("-n,--count", o.watch.count, "Stop after K lines");
+  watch->add_option("-n,--count", o.watch.count, "Stop after K lines")
+      ->transform(decimal<std::uint64_t>());
 
   auto* bench = app.add_subcommand("bench", "Run the quick benchmark and print its table");
   bench->add_option("--bench-binary", o.bench.bench_binary,
@@ -121,18 +151,23 @@ int main(int argc, char** argv) {
     if (*recv) code = run_recv(o.recv);
     if (*watch) code = run_watch(o.watch);
     if (*bench) code = run_bench(o.bench);
+    // What went to standard output must have arrived (a full disk, a closed pipe).
+    if (!std::cout.flush()) {
+      throw failure(exit_code::error, std::string("writing standard output: ") +
+                                          (errno != 0 ? std::strerror(errno) : "failed"));
+    }
     return static_cast<int>(code);
   } catch (const failure& f) {
     std::cout.flush();
-    std::cerr << "ipcring " << command << ": " << f.what() << '\n';
+    std::cerr << "ipcring " << command << ": " << printable(f.what()) << '\n';
     return static_cast<int>(f.code());
   } catch (const ipcring::error& e) {
     std::cout.flush();
-    std::cerr << "ipcring " << command << ": " << e.what() << '\n';
+    std::cerr << "ipcring " << command << ": " << printable(e.what()) << '\n';
     return static_cast<int>(exit_code_for(e.value()));
   } catch (const std::exception& e) {
     std::cout.flush();
-    std::cerr << "ipcring " << command << ": " << e.what() << '\n';
+    std::cerr << "ipcring " << command << ": " << printable(e.what()) << '\n';
     return static_cast<int>(exit_code::error);
   }
 }

@@ -138,7 +138,8 @@ void print_text(const segment_probe& p, const raw_fields& r) {
   };
   const auto num = [](std::uint64_t v) { return std::to_string(v); };
   const auto yes_no = [](bool b) { return std::string(b ? "yes" : "no"); };
-  o << "ring '" << p.name << "' (" << kind_name(r.kind) << "), segment of " << p.size << " bytes\n";
+  o << "ring '" << printable(p.name) << "' (" << kind_name(r.kind) << "), segment of " << p.size
+    << " bytes\n";
   o << "  header\n";
   row("magic", hex(r.magic, 16) + (r.magic == k_magic ? " (\"IPCRING\")" : ""));
   row("layout_version", num(r.layout_version));

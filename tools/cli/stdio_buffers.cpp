@@ -1,16 +1,22 @@
 #include "stdio_buffers.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <csignal>
 #include <cstring>
 #include <string>
 
 #include "exit_codes.hpp"
+#include "interrupt.hpp"
 
 namespace ipcring::cli {
 
-line_reader::line_reader(int fd, std::size_t chunk) : fd_(fd), buf_(chunk) {}
+line_reader::line_reader(int fd, std::size_t max_line, std::size_t chunk)
+    : fd_(fd), max_line_(max_line), buf_(std::max(chunk, std::size_t{1})) {}
 
 bool line_reader::next(std::string_view& line) {
   for (;;) {
@@ -28,8 +34,17 @@ bool line_reader::next(std::string_view& line) {
       }
       scanned_ = end_ - begin_;
     }
+    if (end_ - begin_ > max_line_) {  // too long to be of use: its start is enough to say so
+      line = std::string_view(base + begin_, max_line_ + 1);
+      cut_ = true;
+      ++lines_;
+      begin_ = end_ = scanned_ = 0;  // the caller stops here; what follows is not read
+      eof_ = true;
+      return true;
+    }
     if (eof_ || !fill()) {
-      if (begin_ == end_) return false;
+      // A partial line is the last one only at the end of the input, not when stopped.
+      if (stopped_ || begin_ == end_) return false;
       line = std::string_view(buf_.data() + begin_, end_ - begin_);  // the last line, without '\n'
       begin_ = end_;
       scanned_ = 0;
@@ -60,6 +75,10 @@ bool line_reader::fill() {
       throw failure(exit_code::error,
                     std::string("reading standard input: ") + std::strerror(errno));
     }
+    if (interrupted() != 0) {
+      stopped_ = true;
+      return false;
+    }
   }
 }
 
@@ -82,13 +101,33 @@ char* out_buffer::reserve(std::size_t n) {
 
 void out_buffer::flush() {
   std::size_t done = 0;
+  const auto lost = [&] { return std::to_string(used_ - done) + " byte(s) of output not written"; };
   while (done < used_) {
-    const ssize_t n = ::write(fd_, buf_.data() + done, used_ - done);
+    std::size_t chunk = used_ - done;
+    if (const int sig = interrupted(); sig != 0) {
+      // Stopped: what is held still goes out, but no write may block for ever now (no second
+      // signal will come to end it). A reader that takes nothing for a second is given up on;
+      // writes of at most PIPE_BUF bytes, once the output has room, do not block.
+      pollfd p{fd_, POLLOUT, 0};
+      const int r = ::poll(&p, 1, 1000);
+      if (r < 0 && errno == EINTR) continue;
+      if (r == 0) {
+        const std::string why = "stopped by signal " + std::to_string(sig) +
+                                "; standard output took nothing for a second; " + lost();
+        used_ = 0;  // drop it: the destructor must not try again
+        throw failure(static_cast<exit_code>(128 + sig), why);
+      }
+      chunk = std::min<std::size_t>(chunk, PIPE_BUF);
+    }
+    const ssize_t n = ::write(fd_, buf_.data() + done, chunk);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      used_ = 0;  // drop it: the destructor must not try again
-      throw failure(exit_code::error,
-                    std::string("writing standard output: ") + std::strerror(errno));
+      const int err = errno;
+      if (err == EINTR) continue;  // a signal: looked at above
+      const std::string why = err == EPIPE ? "standard output was closed by its reader; " + lost()
+                                           : std::string("writing standard output: ") +
+                                                 std::strerror(err) + "; " + lost();
+      used_ = 0;
+      throw failure(err == EPIPE ? static_cast<exit_code>(128 + SIGPIPE) : exit_code::error, why);
     }
     done += static_cast<std::size_t>(n);
   }

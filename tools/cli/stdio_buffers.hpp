@@ -12,10 +12,17 @@ namespace ipcring::cli {
 /// Splits what a file descriptor delivers into lines, reading it in large chunks.
 class line_reader {
  public:
-  explicit line_reader(int fd, std::size_t chunk = std::size_t{1} << 20);
+  /// Lines longer than `max_line` bytes are not held whole: next() returns their first
+  /// max_line + 1 bytes, and cut() says so.
+  explicit line_reader(int fd, std::size_t max_line, std::size_t chunk = std::size_t{1} << 20);
   /// The next line without its '\n' (a last line without one counts too); false at the end of
-  /// the input. The view is valid until the next call. Throws failure on a read error.
+  /// the input, or when a signal caught by catch_interrupts() interrupted a read (stopped():
+  /// a partial line is then not returned). The view is valid until the next call. Throws
+  /// failure on a read error.
   bool next(std::string_view& line);
+  bool stopped() const noexcept { return stopped_; }
+  /// The last line returned is longer than max_line, and only its start was returned.
+  bool cut() const noexcept { return cut_; }
   /// Lines returned so far (the number of the last one, counting from 1).
   std::uint64_t line_number() const noexcept { return lines_; }
 
@@ -23,7 +30,10 @@ class line_reader {
   bool fill();  // reads more input after end_; false at the end of the input
 
   int fd_;
+  std::size_t max_line_;
   std::vector<char> buf_;
+  bool cut_ = false;
+  bool stopped_ = false;
   std::size_t begin_ = 0;    // first byte not yet returned
   std::size_t scanned_ = 0;  // bytes after begin_ known to hold no '\n'
   std::size_t end_ = 0;      // end of the bytes read
@@ -46,7 +56,10 @@ class out_buffer {
   char* space() noexcept { return buf_.data() + used_; }
   std::size_t space_size() const noexcept { return buf_.size() - used_; }
   void commit(std::size_t n) noexcept { used_ += n; }
-  /// Writes everything collected. Throws failure on a write error.
+  /// Writes everything collected. Throws failure on a write error, when the reader closed
+  /// the output (EPIPE: exit 141, as SIGPIPE), or, once a signal caught by catch_interrupts()
+  /// has arrived, when the output takes nothing for a second (exit 128 + the signal); the
+  /// failure says how many bytes were not written.
   void flush();
 
  private:

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -13,13 +14,22 @@ namespace ipcring::cli {
 std::string si(double v);
 /// "12/1024 (1.2%)".
 std::string fill_text(std::uint64_t used, std::uint64_t capacity);
+/// `s` safe for a terminal: control characters, DEL and bytes that are not UTF-8 become
+/// "\xNN". Segment names are anybody's (any local user can make a file in /dev/shm): an escape
+/// sequence or a newline in one must not reach the terminal or fake a table row.
+std::string printable(std::string_view s);
 
-/// Rows of cells printed in aligned columns, two spaces apart. The last column is not padded
-/// (it may hold free text); columns marked right-aligned are padded on the left.
+/// Rows of cells printed in aligned columns, two spaces apart, each made printable(). The last
+/// column is not padded (it may hold free text); columns marked right-aligned are padded on the
+/// left.
 class text_table {
  public:
   explicit text_table(std::vector<bool> right_aligned = {}) : right_(std::move(right_aligned)) {}
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void add(std::vector<std::string> row) {
+    for (auto& cell : row)
+      cell = printable(cell);
+    rows_.push_back(std::move(row));
+  }
   void print(std::ostream& out) const;
 
  private:

@@ -40,8 +40,10 @@ std::string local_time() {
 }  // namespace
 
 exit_code run_watch(const watch_options& o) {
-  if (!(o.interval > 0) || !std::isfinite(o.interval)) {
-    throw failure(exit_code::usage, "--interval must be a positive number of seconds");
+  // Bounded: below a millisecond it would spin reading the segment, and past a million
+  // seconds the conversion to the clock's nanoseconds would overflow.
+  if (!(o.interval >= 0.001 && o.interval <= 1e6)) {
+    throw failure(exit_code::usage, "--interval must be a number of seconds from 0.001 to 1000000");
   }
   const auto interval =
       std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.interval));
@@ -54,7 +56,7 @@ exit_code run_watch(const watch_options& o) {
     ring_info now = look(o.name);
     const steady::time_point t1 = steady::now();
     const double s = std::chrono::duration<double>(t1 - t0).count();
-    std::cout << local_time() << "  " << o.name << "  write "
+    std::cout << local_time() << "  " << printable(o.name) << "  write "
               << si(rate(before.producer.messages, now.producer.messages, s)) << " msg/s "
               << si(rate(before.producer.bytes, now.producer.bytes, s)) << "B/s  read "
               << si(rate(before.consumer.messages, now.consumer.messages, s)) << " msg/s "
