@@ -72,8 +72,9 @@ bench="$build/bench/ipcring-bench"
 [ -x "$bench" ] || { echo "run.sh: $bench was not built" >&2; exit 1; }
 
 mkdir -p "$out"
-# A report left in DIR by an earlier run must not pass for this one's.
-rm -f "$out/results.json" "$out/report.md" "$out/summary.json"
+# A report left in DIR by an earlier run must not pass for this one's (plots included: without
+# gnuplot, report.py draws none).
+rm -f "$out/results.json" "$out/report.md" "$out/summary.json" "$out"/*.png "$out"/*.gp "$out"/*.dat
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ "$commit" != unknown ] && ! git -C "$root" diff --quiet HEAD -- 2>/dev/null; then
   commit="$commit-dirty"
@@ -97,7 +98,11 @@ echo >>"$out/command.txt"
 echo "=== ipcring-bench, $mode mode, into $out"
 start=$(date +%s%N)
 status=0
+# Ctrl-C reaches the whole process group: the program stops (removing its segments), and this
+# script, instead of dying with it, goes on to report what it finished.
+trap 'echo "run.sh: stopped by a signal; reporting what finished" >&2' INT TERM HUP
 "$bench" "${args[@]}" 2>&1 | tee "$out/console.txt" || status=$?
+trap - INT TERM HUP
 wall=$(( ($(date +%s%N) - start) / 1000000 ))
 wall_s=$(printf '%d.%03d' $((wall / 1000)) $((wall % 1000)))
 echo "=== ipcring-bench took ${wall_s} s of wall time ($mode mode, budget ${budget} s)"

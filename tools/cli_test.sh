@@ -348,13 +348,26 @@ fi
 # that attached meanwhile, or both could leave it open and recv wait for ever).
 expect_code 0 "$cli" create "$prefix-race" --kind bytes-mp --capacity 65536
 race_failures=0
+producers_attached() {  # NAME: how many live producers stat shows
+  "$cli" stat "$1" --json |
+    python3 -c 'import json, sys; print(sum(e["role"] == "producer" and e["alive"] for e in json.load(sys.stdin)["endpoints"]))'
+}
 for i in $(seq 20); do
   "$cli" recv "$prefix-race" --timeout 20 >"$work/race-got" 2>"$work/race-err" &
   receiver=$!
-  { sleep 0.1; seq 1 50; } | "$cli" send "$prefix-race" 2>>"$work/race-send-err" &
+  mkfifo "$work/race1-$i" "$work/race2-$i"
+  "$cli" send "$prefix-race" <"$work/race1-$i" 2>>"$work/race-send-err" &
   s1=$!
-  { sleep 0.1; seq 51 100; } | "$cli" send "$prefix-race" 2>>"$work/race-send-err" &
+  "$cli" send "$prefix-race" <"$work/race2-$i" 2>>"$work/race-send-err" &
   s2=$!
+  exec 5>"$work/race1-$i" 6>"$work/race2-$i"
+  for _ in $(seq 200); do  # both attached (a sanitizer build starts slowly), then both inputs
+    [ "$(producers_attached "$prefix-race")" = 2 ] && break
+    sleep 0.05
+  done
+  seq 1 50 >&5
+  seq 51 100 >&6
+  exec 5>&- 6>&-
   rc1=0 rc2=0 rc3=0
   wait $s1 || rc1=$?
   wait $s2 || rc2=$?
@@ -447,6 +460,9 @@ if [ -w /dev/full ]; then
   "$cli" stat "$prefix-int" --json >/dev/full 2>"$work/err" || rc=$?
   [ $rc -eq 1 ] || fail "stat to a full disk exited $rc, expected 1"
   grep -q "writing standard output" "$work/err" || fail "stat to a full disk: $(cat "$work/err")"
+  rc=0
+  timeout 20 "$cli" watch "$prefix-int" --interval 0.05 >/dev/full 2>"$work/err" || rc=$?
+  [ $rc -eq 1 ] || fail "watch to a full disk exited $rc, expected 1 (124: it went on)"
 fi
 if [ -n "$bench_bin" ]; then
   expect_code 2 "$cli" bench --bench-binary "$bench_bin" --filter 'NO_SUCH_BENCHMARK'

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -262,12 +263,13 @@ struct recv_loop {
   }
 };
 
-// The senders of one ring agree on who closes its producer side. Each holds a shared flock on
-// the segment's file from before it attaches; at its end a sender lets go of it and asks for
-// it exclusively, without waiting: it gets it only if no other sender holds it, and then
-// closes the side while it holds it. So no sender attaches between that look and the close
-// (one that starts then waits for the lock, and its attach reopens the side: a new stream),
-// and of senders that end together at least one closes.
+// The senders of one many-producer ring agree on who closes its producer side. Each holds a
+// shared flock on the segment's file from before it attaches until it has let go of its
+// producer; then it asks for the lock exclusively, without waiting: it gets it only if no
+// other sender holds it, and then closes the side while it holds it. So no sender attaches
+// between that look and the close (one that starts then waits for the lock, and its attach
+// reopens the side: a new stream), and of senders that end together at least one closes (two
+// may, one after the other: the second close changes nothing).
 class senders_lock {
  public:
   explicit senders_lock(const std::string& name)
@@ -304,13 +306,13 @@ class senders_lock {
 // send holding the lock exclusively knows that no other send holds a record (senders_lock);
 // the side is then closed through a producer attached for that alone.
 void close_producer_side(producer_ptr& tx, const ipcring_ring& ring, const std::string& name,
-                         std::uint32_t kind, senders_lock& lock) {
+                         std::uint32_t kind, senders_lock* lock) {
   tx.reset();
   const auto stays_open = [&](const std::string& why) {
     std::cerr << "ipcring send: " << printable(quoted(name))
               << ": the producer side stays open: " << why << '\n';
   };
-  if (!lock.alone()) return stays_open("another send is attached");
+  if (lock != nullptr && !lock->alone()) return stays_open("another send is attached");
   if (kind == IPCRING_KIND_MPMC || kind == IPCRING_KIND_MPSC_MSG) {
     std::size_t others = 0;
     try {
@@ -356,7 +358,12 @@ exit_code run_send(const send_options& o) {
   // Ctrl-C, SIGTERM, SIGHUP: stop between lines, let go of the producer role (a dead holder
   // would read as a crash to the receiver), and leave the side open, as after an error.
   catch_interrupts();
-  senders_lock lock(o.name);  // before attaching: see senders_lock
+  // Before attaching: see senders_lock. Only where several producers may be attached: of a
+  // single-producer ring the role decides (a second send fails with busy), and a send whose
+  // attach fails would otherwise hold the lock for a moment, and the last real send would
+  // not close.
+  std::optional<senders_lock> lock;
+  if (kind == IPCRING_KIND_MPMC || kind == IPCRING_KIND_MPSC_MSG) lock.emplace(o.name);
   producer_ptr tx = attach_producer(*ring, o.name);
   const std::size_t limit = fixed ? ipcring_slot_size(ring.get())
                                   : static_cast<std::size_t>(ipcring_max_message(ring.get()));
@@ -366,10 +373,10 @@ exit_code run_send(const send_options& o) {
   } else {
     send_messages(tx.get(), o.name, ipcring_max_message(ring.get()), o.type.value_or(0), in);
   }
-  if (in.stopped()) stop_if_interrupted(o.name, in.line_number() + 1);
+  stop_if_interrupted(o.name, in.line_number() + 1);  // the input ended, or a signal stopped it
   // At the end of the input only: after an error the side stays open, so a receiver does not
   // take a partial stream for a complete one.
-  if (!o.keep_open) close_producer_side(tx, *ring, o.name, kind, lock);
+  if (!o.keep_open) close_producer_side(tx, *ring, o.name, kind, lock ? &*lock : nullptr);
   return exit_code::ok;
 }
 

@@ -21,7 +21,7 @@ using namespace ipcring::cli;
 constexpr const char* k_exit_codes =
     "Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 timeout, 5 incompatible (not a "
     "ring, or a version/kind/type this build cannot use), 6 busy (role held by a live process), "
-    "128+N recv stopped by signal N."
+    "128+N recv or send stopped by signal N (141: recv's output closed by its reader)."
     "\nSee docs/cli.md.";
 
 // Whole numbers in decimal, and only those: CLI11 converts with base 0 (so "010" would be 8

@@ -62,6 +62,15 @@ bool line_reader::fill() {
   }
   if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);  // a line longer than the buffer
   for (;;) {
+    // Waits in slices, looking at the flag between them: a signal handled while we were not
+    // in read() (say, during a blocking write to the ring) would not interrupt the read.
+    if (interrupted() != 0) {
+      stopped_ = true;
+      return false;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 250);
+    if (ready == 0 || (ready < 0 && errno == EINTR)) continue;
     const ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
     if (n > 0) {
       end_ += static_cast<std::size_t>(n);
@@ -74,10 +83,6 @@ bool line_reader::fill() {
     if (errno != EINTR) {
       throw failure(exit_code::error,
                     std::string("reading standard input: ") + std::strerror(errno));
-    }
-    if (interrupted() != 0) {
-      stopped_ = true;
-      return false;
     }
   }
 }

@@ -16,8 +16,9 @@ class line_reader {
   /// max_line + 1 bytes, and cut() says so.
   explicit line_reader(int fd, std::size_t max_line, std::size_t chunk = std::size_t{1} << 20);
   /// The next line without its '\n' (a last line without one counts too); false at the end of
-  /// the input, or when a signal caught by catch_interrupts() interrupted a read (stopped():
-  /// a partial line is then not returned). The view is valid until the next call. Throws
+  /// the input, or once a signal caught by catch_interrupts() has arrived (stopped(): seen
+  /// within a quarter of a second while the input is idle; a partial line is then not
+  /// returned). The view is valid until the next call. Throws
   /// failure on a read error.
   bool next(std::string_view& line);
   bool stopped() const noexcept { return stopped_; }

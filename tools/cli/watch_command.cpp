@@ -1,7 +1,9 @@
 // `ipcring watch NAME`: one line per interval with the rates of both sides (deltas of the
 // ring's counters) and the fill level.
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <string>
@@ -62,6 +64,10 @@ exit_code run_watch(const watch_options& o) {
               << si(rate(before.consumer.messages, now.consumer.messages, s)) << " msg/s "
               << si(rate(before.consumer.bytes, now.consumer.bytes, s)) << "B/s  fill "
               << fill_text(now.used, now.capacity) << std::endl;  // flushed: one line per tick
+    if (!std::cout) {  // a full disk, a closed pipe: nobody sees the lines, stop
+      throw failure(exit_code::error, std::string("writing standard output: ") +
+                                          (errno != 0 ? std::strerror(errno) : "failed"));
+    }
     before = std::move(now);
     t0 = t1;
   }
