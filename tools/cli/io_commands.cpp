@@ -327,8 +327,7 @@ void close_producer_side(producer_ptr& tx, const ipcring_ring& ring, const std::
   ipcring_producer* closer = nullptr;
   if (ipcring_producer_attach(&ring, &closer) != IPCRING_OK) {
     // A single-producer ring's role, taken since we let go of it: by a new stream's producer.
-    return stays_open(std::string("another producer took the role (") + ipcring_last_error() +
-                      ")");
+    return stays_open(std::string("another producer took the role (") + ipcring_last_error() + ")");
   }
   ipcring_producer_shutdown(closer);
   ipcring_producer_free(closer);
