@@ -166,10 +166,10 @@ TEST(counters, a_c_batch_read_that_empties_the_ring_is_not_a_stall) {
   ipcring_ring* ring = nullptr;
   ASSERT_EQ(ipcring_create(g.c_str(), IPCRING_KIND_SPSC_MSG, 1 << 16, 0, nullptr, &ring),
             IPCRING_OK);
-  ipcring_producer* tx = nullptr;
-  ipcring_consumer* rx = nullptr;
-  ASSERT_EQ(ipcring_producer_attach(ring, &tx), IPCRING_OK);
-  ASSERT_EQ(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
+  const c_endpoints c(ring);
+  ASSERT_TRUE(c.attached()) << ipcring_last_error();
+  ipcring_producer* const tx = c.tx;
+  ipcring_consumer* const rx = c.rx;
   std::vector<std::byte> buffer(4096);
   std::vector<ipcring_message> got(200);
   u64 total = 0;
@@ -190,9 +190,6 @@ TEST(counters, a_c_batch_read_that_empties_the_ring_is_not_a_stall) {
   const ring_info info = inspect(g.name());
   EXPECT_EQ(info.consumer.stalls, 1u);
   EXPECT_EQ(info.consumer.messages, total);
-  ipcring_producer_free(tx);
-  ipcring_consumer_free(rx);
-  ipcring_close(ring);
 }
 
 #ifndef _WIN32  // POSIX only: a ring outlives its processes (on Windows it goes with them)
@@ -287,10 +284,10 @@ TEST(inspect, c_batches_that_take_what_is_there_count_no_stall) {
   segment_guard g(unique_name());
   ipcring_ring* ring = nullptr;
   ASSERT_EQ(ipcring_create(g.name().c_str(), IPCRING_KIND_SPSC, 16, 8, "", &ring), IPCRING_OK);
-  ipcring_producer* tx = nullptr;
-  ipcring_consumer* rx = nullptr;
-  ASSERT_EQ(ipcring_producer_attach(ring, &tx), IPCRING_OK);
-  ASSERT_EQ(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
+  const c_endpoints c(ring);
+  ASSERT_TRUE(c.attached()) << ipcring_last_error();
+  ipcring_producer* const tx = c.tx;
+  ipcring_consumer* const rx = c.rx;
   std::array<u64, 64> in{}, out{};
   std::iota(in.begin(), in.end(), 0);
   std::size_t done = 0;
@@ -312,9 +309,6 @@ TEST(inspect, c_batches_that_take_what_is_there_count_no_stall) {
   info = inspect(g.name());
   EXPECT_EQ(info.producer.stalls, 0u);
   EXPECT_EQ(info.consumer.stalls, 1u);  // the batch that found nothing
-  ipcring_producer_free(tx);
-  ipcring_consumer_free(rx);
-  ipcring_close(ring);
 }
 
 // inspect shows a ring only where an open would accept its geometry: each impossible field is

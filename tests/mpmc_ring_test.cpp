@@ -276,11 +276,7 @@ TEST(mpmc_ring, blocking_calls_time_out_and_see_close) {
 
 // Makes endpoint record `i` say that a dead process of `role` claimed `count` tickets at `first`.
 void dead_claim(fixture& f, int i, endpoint_role role, u64 first, u64 count) {
-  auto& r = f.reg().endpoints[i];
-  r.owner.store(k_dead_owner);
-  r.role.store(static_cast<std::uint32_t>(role));
-  r.claim_count.store(count);
-  r.claim_first.store(first + 1);
+  name_dead_claim(f.reg().endpoints[i], first, count, role);
 }
 
 // A C or Python program that only polls never reaches the repairs the blocking calls make while
@@ -291,18 +287,14 @@ TEST(mpmc_ring, the_c_api_repairs_what_a_dead_producer_claimed) {
   const auto ring = mpmc_ring<u64>::create(g.name(), 8);
   ipcring_ring* cr = nullptr;
   ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_MPMC, 8, &cr), IPCRING_OK);
-  ipcring_producer* tx = nullptr;
-  ipcring_consumer* rx = nullptr;
-  ASSERT_EQ(ipcring_producer_attach(cr, &tx), IPCRING_OK);
-  ASSERT_EQ(ipcring_consumer_attach(cr, &rx), IPCRING_OK);
+  const c_endpoints c(cr);
+  ASSERT_TRUE(c.attached()) << ipcring_last_error();
+  ipcring_producer* const tx = c.tx;
+  ipcring_consumer* const rx = c.rx;
 
   const map_view view = map_view::open(g.name());
   auto& reg = *reinterpret_cast<registry_control*>(view.data() + k_control_offset);
-  auto& dead = reg.endpoints[20];
-  dead.owner.store(k_dead_owner);
-  dead.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
-  dead.claim_count.store(1);
-  dead.claim_first.store(1);  // ticket 0, claimed (tail moved) and never published
+  name_dead_claim(reg.endpoints[20], 0, 1);  // ticket 0, claimed (tail moved), never published
   reg.base.tail.store(1);
 
   const u64 v = 42;
@@ -316,9 +308,6 @@ TEST(mpmc_ring, the_c_api_repairs_what_a_dead_producer_claimed) {
   EXPECT_EQ(repaired, 0u);  // done already
   ASSERT_EQ(ipcring_try_pop(rx, &out), IPCRING_OK);
   EXPECT_EQ(out, 42u);
-  ipcring_producer_free(tx);
-  ipcring_consumer_free(rx);
-  ipcring_close(cr);
 }
 
 // With every record held by a dead endpoint that died mid-claim, no endpoint is left to run the

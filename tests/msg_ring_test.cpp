@@ -46,14 +46,6 @@ struct fixture {
   Ring ring;
 };
 
-// The claim of a producer that died holding it: endpoint record `r` names [first, first + count).
-void name_dead_claim(endpoint_record& r, u64 first, u64 count) {
-  r.owner.store(k_dead_owner);
-  r.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
-  r.claim_count.store(count);
-  r.claim_first.store(first + 1);
-}
-
 template <class Ring>
 class msg_rings : public ::testing::Test {};
 using ring_types = ::testing::Types<spsc_msg_ring, mpsc_msg_ring>;
@@ -723,10 +715,10 @@ TEST(msg_ring, the_c_api_pads_over_what_a_dead_producer_claimed) {
 
   ipcring_ring* cr = nullptr;
   ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_MPSC_MSG, 0, &cr), IPCRING_OK);
-  ipcring_producer* tx = nullptr;
-  ipcring_consumer* rx = nullptr;
-  ASSERT_EQ(ipcring_producer_attach(cr, &tx), IPCRING_OK);
-  ASSERT_EQ(ipcring_consumer_attach(cr, &rx), IPCRING_OK);
+  const c_endpoints c(cr);
+  ASSERT_TRUE(c.attached()) << ipcring_last_error();
+  ipcring_producer* const tx = c.tx;
+  ipcring_consumer* const rx = c.rx;
   ASSERT_EQ(ipcring_try_write(tx, 3, "after", 5), IPCRING_OK);
   std::array<char, 64> buf{};
   std::uint32_t type = 0;
@@ -744,9 +736,6 @@ TEST(msg_ring, the_c_api_pads_over_what_a_dead_producer_claimed) {
   EXPECT_EQ(ipcring_consumer_recover(rx, nullptr), IPCRING_OK);  // nothing left; NULL count
   EXPECT_EQ(ipcring_consumer_recover(nullptr, &repaired), IPCRING_E_NULL_ARGUMENT);
   EXPECT_EQ(ipcring_producer_recover(nullptr, nullptr), IPCRING_E_NULL_ARGUMENT);
-  ipcring_producer_free(tx);
-  ipcring_consumer_free(rx);
-  ipcring_close(cr);
 }
 
 // A producer that lost its CAS and was killed before naming its next claim leaves a stale

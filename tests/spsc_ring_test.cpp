@@ -17,7 +17,6 @@
 #include <numeric>
 #include <vector>
 
-#include "ipcring/ipcring.h"
 #include "support/spsc_traffic.hpp"
 #include "support/test_support.hpp"
 
@@ -690,19 +689,14 @@ TEST(spsc_ring, the_c_api_has_nothing_to_recover) {
   const segment_guard g(unique_name());
   ipcring_ring* cr = nullptr;
   ASSERT_EQ(ipcring_create(g.c_str(), IPCRING_KIND_SPSC, 8, 8, nullptr, &cr), IPCRING_OK);
-  ipcring_producer* tx = nullptr;
-  ipcring_consumer* rx = nullptr;
-  ASSERT_EQ(ipcring_producer_attach(cr, &tx), IPCRING_OK);
-  ASSERT_EQ(ipcring_consumer_attach(cr, &rx), IPCRING_OK);
+  const c_endpoints c(cr);
+  ASSERT_TRUE(c.attached()) << ipcring_last_error();
   std::size_t repaired = 9;
-  EXPECT_EQ(ipcring_producer_recover(tx, &repaired), IPCRING_OK);
+  EXPECT_EQ(ipcring_producer_recover(c.tx, &repaired), IPCRING_OK);
   EXPECT_EQ(repaired, 0u);
   repaired = 9;
-  EXPECT_EQ(ipcring_consumer_recover(rx, &repaired), IPCRING_OK);
+  EXPECT_EQ(ipcring_consumer_recover(c.rx, &repaired), IPCRING_OK);
   EXPECT_EQ(repaired, 0u);
-  ipcring_producer_free(tx);
-  ipcring_consumer_free(rx);
-  ipcring_close(cr);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "ipcring/detail/role.hpp"
+#include "ipcring/ipcring.h"
 #include "ipcring/ipcring.hpp"
 
 namespace ipcring::test {
@@ -192,6 +193,40 @@ std::string expect_error(errc code, F&& f) {
 /// An identity (pid | start time << 32) that no process has: pid 0x7ffffff0 is above any
 /// pid_max. Stored in a role word or endpoint record, it stands for a holder that died.
 inline constexpr std::uint64_t k_dead_owner = 0x7ffffff0u | (std::uint64_t{1} << 32);
+
+/// Makes endpoint record `r` say that a dead process of `role` claimed `count` tickets (or
+/// bytes, on a message ring) at `first`, and died before publishing them.
+inline void name_dead_claim(endpoint_record& r, std::uint64_t first, std::uint64_t count,
+                            endpoint_role role = endpoint_role::producer) {
+  r.owner.store(k_dead_owner);
+  r.role.store(static_cast<std::uint32_t>(role));
+  r.claim_count.store(count);
+  r.claim_first.store(first + 1);
+}
+
+/// A ring reached through the C API (what ipcring_create or ipcring_open gave; taken over),
+/// with a producer and a consumer attached; all three are freed at the end of the scope.
+/// Check attached() before using them.
+class c_endpoints {
+ public:
+  explicit c_endpoints(ipcring_ring* r) : ring(r) {
+    if (ring == nullptr) return;
+    if (ipcring_producer_attach(ring, &tx) != IPCRING_OK) return;
+    (void)ipcring_consumer_attach(ring, &rx);
+  }
+  ~c_endpoints() {
+    ipcring_producer_free(tx);
+    ipcring_consumer_free(rx);
+    ipcring_close(ring);
+  }
+  c_endpoints(const c_endpoints&) = delete;
+  c_endpoints& operator=(const c_endpoints&) = delete;
+  bool attached() const { return tx != nullptr && rx != nullptr; }
+
+  ipcring_ring* const ring;
+  ipcring_producer* tx = nullptr;
+  ipcring_consumer* rx = nullptr;
+};
 
 /// Builds with sanitizers are slower: scale message counts of in-process stress by this.
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
