@@ -9,6 +9,9 @@
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
+#else
+#include <sys/wait.h>
+#include <unistd.h>
 #endif
 
 #include <array>
@@ -530,6 +533,64 @@ TEST(spsc_ring, a_role_word_naming_an_impossible_pid_is_taken_over) {
     EXPECT_NO_THROW((void)f.ring.producer()) << pid;
   }
 }
+
+// A holder's identity is its pid and its start time: a pid handed to a new process after the
+// holder died does not keep the role held. This process stands for the new one: its pid, with
+// a start time other than its own.
+TEST(spsc_ring, a_role_word_whose_pid_now_names_another_process_is_taken_over) {
+  fixture f(8);
+  const u64 me = detail::self_identity();
+  const u64 other_start = ((me >> 32) + 1) & 0xffffffffu;
+  f.ctl().producer_owner.store(detail::identity_pid(me) | (other_start << 32));
+  EXPECT_FALSE(detail::process_alive(f.ctl().producer_owner.load()));
+  auto tx = f.ring.producer();  // taken over: the word now names this process
+  EXPECT_EQ(f.ctl().producer_owner.load(), me);
+  EXPECT_TRUE(tx.try_push(7));
+  EXPECT_TRUE(detail::process_alive(me));  // the control: its true start time is alive
+}
+
+#ifndef _WIN32
+// The same with another live process: its pid with a start time not its own is a holder that
+// died; its true identity is a live holder, and the role stays with it.
+TEST(spsc_ring, a_live_process_holds_a_role_only_under_its_own_start_time) {
+  int to_child[2];
+  int from_child[2];
+  ASSERT_EQ(::pipe(to_child), 0);
+  ASSERT_EQ(::pipe(from_child), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // tells its identity, then lives until the pipe closes
+    ::close(to_child[1]);
+    ::close(from_child[0]);
+    const u64 id = detail::self_identity();
+    (void)!::write(from_child[1], &id, sizeof id);
+    char c;
+    (void)!::read(to_child[0], &c, 1);
+    ::_exit(0);
+  }
+  ::close(to_child[0]);
+  ::close(from_child[1]);
+  u64 id = 0;
+  const bool told = ::read(from_child[0], &id, sizeof id) == static_cast<ssize_t>(sizeof id);
+  fixture f(8);
+  if (told) {
+    ASSERT_EQ(detail::identity_pid(id), static_cast<u64>(child));
+    f.ctl().producer_owner.store(id);
+    const auto msg = expect_error(errc::busy, [&] { (void)f.ring.producer(); });
+    EXPECT_NE(msg.find("a live process"), std::string::npos) << msg;
+    EXPECT_EQ(f.ctl().producer_owner.load(), id);  // still the child's
+    const u64 other_start = ((id >> 32) + 1) & 0xffffffffu;
+    f.ctl().producer_owner.store(detail::identity_pid(id) | (other_start << 32));
+    EXPECT_NO_THROW((void)f.ring.producer());
+  }
+  ::close(to_child[1]);  // the child exits
+  ::close(from_child[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(told) << "the child did not tell its identity";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+#endif
 
 TEST(spsc_ring, corrupt_indices_never_address_outside_the_slots) {
   fixture f(4);
