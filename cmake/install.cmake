@@ -1,12 +1,13 @@
 # install(): headers, the static and the shared library, the CMake package (find_package(ipcring CONFIG)) and a
-# pkg-config file.
+# pkg-config file for each library (ipcring.pc: libipcring.so; ipcring-static.pc: libipcring.a).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(TARGETS ipcring ipcring_shared EXPORT ipcringTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})  # for consumers on CMake < 3.23 (no FILE_SET)
 install(EXPORT ipcringTargets NAMESPACE ipcring::
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ipcring)
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/ipcringConfig.cmake.in
@@ -18,6 +19,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/ipcringConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/ipcringConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ipcring)
 file(RELATIVE_PATH IPCRING_PC_TO_PREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
-configure_file(${CMAKE_CURRENT_LIST_DIR}/ipcring.pc.in ${CMAKE_CURRENT_BINARY_DIR}/ipcring.pc @ONLY)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/ipcring.pc
-  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+foreach(pc ipcring ipcring-static)
+  configure_file(${CMAKE_CURRENT_LIST_DIR}/${pc}.pc.in ${CMAKE_CURRENT_BINARY_DIR}/${pc}.pc @ONLY)
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endforeach()

@@ -1,4 +1,4 @@
-/* Built against an installed ipcring from C (the shared library, through CMake and pkg-config):
+/* Built against an installed ipcring from C (either library, through CMake and pkg-config):
  * round-trips one message through a message ring. */
 #include <ipcring/ipcring.h>
 

@@ -1,7 +1,8 @@
 # cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -P run.cmake
 # Installs the build into WORK_DIR/prefix, then builds and runs the consumers in tests/package:
-# through find_package(ipcring CONFIG) (static C++, shared C++, shared C) and through
-# pkg-config (C++ and C).
+# through find_package(ipcring CONFIG) (static C++, shared C++, shared C, and static C from a
+# C-only project) and through pkg-config (C++ and C, with ipcring.pc and ipcring-static.pc).
+# A consumer of the static library must not need libipcring.so.
 file(REMOVE_RECURSE ${WORK_DIR})
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
@@ -22,22 +23,41 @@ if(NOT static_lib OR NOT shared_lib)
   message(FATAL_ERROR "the install lacks libipcring.a or libipcring.so: '${static_lib}' '${shared_lib}'")
 endif()
 
+find_program(READELF NAMES readelf llvm-readelf REQUIRED)
+function(expect_no_libipcring_needed exe)
+  execute_process(COMMAND ${READELF} -d ${exe} OUTPUT_VARIABLE dynamic RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0 OR dynamic MATCHES "NEEDED[^\n]*libipcring")
+    message(FATAL_ERROR "${exe} should link libipcring.a, not need libipcring.so:\n${dynamic}")
+  endif()
+endfunction()
+
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${WORK_DIR}/cmake-consumer
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/cmake-consumer)
 foreach(exe consumer consumer_shared consumer_c)
   run(${WORK_DIR}/cmake-consumer/${exe})
 endforeach()
+expect_no_libipcring_needed(${WORK_DIR}/cmake-consumer/consumer)
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package/c_only -B ${WORK_DIR}/cmake-c-consumer
+    -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release)
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/cmake-c-consumer)
+run(${WORK_DIR}/cmake-c-consumer/consumer_c_static)
+expect_no_libipcring_needed(${WORK_DIR}/cmake-c-consumer/consumer_c_static)
 
 find_program(PKG_CONFIG pkg-config REQUIRED)
 file(GLOB pc_dirs ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
 set(ENV{PKG_CONFIG_PATH} "${pc_dirs}")
-execute_process(COMMAND ${PKG_CONFIG} --cflags --libs ipcring OUTPUT_VARIABLE flags
-                RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "pkg-config does not find ipcring in ${pc_dirs}")
-endif()
-separate_arguments(flags UNIX_COMMAND "${flags}")
+function(pkg_config_flags var module)
+  execute_process(COMMAND ${PKG_CONFIG} --cflags --libs ${module} OUTPUT_VARIABLE flags
+                  RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "pkg-config does not find ${module} in ${pc_dirs}")
+  endif()
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+  set(${var} ${flags} PARENT_SCOPE)
+endfunction()
+pkg_config_flags(flags ipcring)
+pkg_config_flags(static_flags ipcring-static)
 get_filename_component(libdir ${shared_lib} DIRECTORY)
 find_program(CXX NAMES c++ g++ clang++ REQUIRED)
 find_program(CC NAMES cc gcc clang REQUIRED)
@@ -45,3 +65,11 @@ run(${CXX} -std=c++20 ${SOURCE_DIR}/tests/package/consumer.cpp -o ${WORK_DIR}/pc
 run(${CC} ${SOURCE_DIR}/tests/package/consumer_c.c -o ${WORK_DIR}/pc-consumer-c ${flags})
 run(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${libdir} ${WORK_DIR}/pc-consumer)
 run(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${libdir} ${WORK_DIR}/pc-consumer-c)
+run(${CXX} -std=c++20 ${SOURCE_DIR}/tests/package/consumer.cpp -o ${WORK_DIR}/pc-static-consumer
+    ${static_flags})
+run(${CC} ${SOURCE_DIR}/tests/package/consumer_c.c -o ${WORK_DIR}/pc-static-consumer-c
+    ${static_flags})
+foreach(exe pc-static-consumer pc-static-consumer-c)
+  run(${WORK_DIR}/${exe})
+  expect_no_libipcring_needed(${WORK_DIR}/${exe})
+endforeach()
