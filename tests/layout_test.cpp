@@ -70,6 +70,28 @@ TEST(layout, arithmetic_types_have_portable_names) {
   EXPECT_EQ(type_tag<char>::name, "char8");
 }
 
+template <class K, class V>
+struct kv {
+  K key;
+  V value;
+};
+
+// The compiler's spelling of a type may hold ']': the whole of it is the name, so two types
+// that differ after it (same size and alignment) do not open each other's rings.
+TEST(layout, type_names_with_brackets_are_whole) {
+  const std::string name(type_tag<kv<char[8], int>>::name);
+  EXPECT_TRUE(contains(name, "int>")) << name;
+  EXPECT_NE(name, std::string(type_tag<kv<char[8], float>>::name));
+  using four = int[4];
+  EXPECT_TRUE(contains(std::string(type_tag<four>::name), "4]")) << type_tag<four>::name;
+  segment_guard g(unique_name());
+  using as_int = kv<char[8], int>;
+  using as_float = kv<char[8], float>;
+  auto ring = spsc_ring<as_int>::create(g.name(), 8);
+  const auto msg = expect_error(errc::type_mismatch, [&] { spsc_ring<as_float>::open(g.name()); });
+  EXPECT_TRUE(contains(msg, "type_name expected")) << msg;
+}
+
 TEST(layout, open_with_other_element_size_names_both) {
   segment_guard g(unique_name());
   auto ring = spsc_ring<quote>::create(g.name(), 64);

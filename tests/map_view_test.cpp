@@ -151,6 +151,10 @@ TEST(map_view, invalid_names_are_rejected) {
     EXPECT_NE(msg.find("segment name"), std::string::npos) << msg;
     expect_error(errc::invalid_name, [&] { map_view::open(bad); });
   }
+  // The whole name reaches the message, a NUL in it as \x00, and the rule after it.
+  const auto nul = expect_error(errc::invalid_name, [] { map_view::create({"ab\0c", 4}, 4096); });
+  EXPECT_NE(nul.find("'ab\\x00c'"), std::string::npos) << nul;
+  EXPECT_NE(nul.find("must not contain NUL"), std::string::npos) << nul;
   const auto msg = expect_error(errc::invalid_name, [] { validate_name(std::string(300, 'y')); });
   EXPECT_NE(msg.find("300"), std::string::npos) << msg;
   EXPECT_NE(msg.find("255"), std::string::npos) << msg;

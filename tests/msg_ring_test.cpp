@@ -8,10 +8,12 @@
 #include "ipcring/map_view.hpp"
 
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <numeric>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -93,6 +95,90 @@ TYPED_TEST(msg_rings, a_holder_that_died_asleep_costs_its_successor_no_wakes) {
   EXPECT_EQ(f.ctl().space_wait.seq.load(), space_seq);
   EXPECT_EQ(f.ctl().data_wait.sleepers.load(), 0u);
   EXPECT_EQ(f.ctl().space_wait.sleepers.load(), 0u);
+}
+
+// A claim ended by its producer (a write meanwhile, the producer moved or destroyed) is
+// empty: commit() returns false and publishes nothing, and it never reaches a producer object
+// that is gone (a producer moved by a vector's growth was read after it was freed).
+TYPED_TEST(msg_rings, a_claim_ended_by_its_producer_is_empty) {
+  fixture<TypeParam> f(1024);
+  auto rx = f.ring.consumer();
+  std::vector<std::string> got;
+  const auto read_all = [&] {
+    rx.read([&](std::uint32_t, std::span<const std::byte> m) { got.push_back(text_of(m)); });
+  };
+  {
+    auto tx = f.ring.producer();
+    auto c = tx.try_claim(1, 5);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(tx.try_write(2, bytes_of("other")), msg_status::ok);  // ends the claim
+    EXPECT_FALSE(c);
+    EXPECT_TRUE(c.bytes().empty());
+    EXPECT_FALSE(c.commit());
+    auto d = tx.try_claim(3, 5);  // a claim that moves keeps working
+    auto moved = std::move(d);
+    EXPECT_FALSE(d);  // NOLINT(bugprone-use-after-move): what is tested
+    std::memcpy(moved.bytes().data(), "claim", 5);
+    EXPECT_TRUE(moved.commit());
+    EXPECT_FALSE(moved.commit());
+  }
+  std::optional<msg_claim<std::is_same_v<TypeParam, mpsc_msg_ring>>> c;
+  {
+    std::vector<decltype(f.ring.producer())> v;
+    v.push_back(f.ring.producer());
+    c.emplace(v[0].try_claim(4, 5));
+    ASSERT_TRUE(*c);
+    v.reserve(v.capacity() + 8);  // moves the producer; the old object is freed
+    EXPECT_FALSE(*c);
+    EXPECT_FALSE(c->commit());
+    EXPECT_EQ(v[0].try_write(5, bytes_of("after")), msg_status::ok);
+  }
+  c.reset();  // after its producer was destroyed: nothing to do
+  read_all();
+  EXPECT_EQ(got, (std::vector<std::string>{"other", "claim", "after"}));
+}
+
+// A timeout longer than nanoseconds can hold waits without end, as spsc's and mpmc's do: it
+// was converted to nanoseconds and overflowed, to a timeout at once.
+TYPED_TEST(msg_rings, a_timeout_too_long_for_nanoseconds_waits_until_the_other_side_closes) {
+  using namespace std::chrono;
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  const auto close_later = [](auto& side) {
+    return std::thread([&side] {
+      std::this_thread::sleep_for(milliseconds(50));
+      side.close();
+    });
+  };
+  EXPECT_EQ(rx.wait_readable(seconds(0)), wait_result::timeout);
+  {
+    std::thread closer = close_later(tx);
+    wait_result r = wait_result::ok;
+    const auto start = steady_clock::now();
+    EXPECT_EQ(rx.read_wait([](auto, auto) {}, SIZE_MAX, hours::max(), &r), 0u);
+    EXPECT_EQ(r, wait_result::closed);
+    EXPECT_EQ(rx.wait_readable(duration<double>(1e300)), wait_result::closed);
+    EXPECT_GE(steady_clock::now() - start, milliseconds(40));
+    closer.join();
+  }
+  fixture<TypeParam> g(1024);  // a full ring, for the writes
+  auto tx2 = g.ring.producer();
+  auto rx2 = g.ring.consumer();
+  const std::string line(100, 'x');  // max_message() is 120 here
+  while (tx2.try_write(1, bytes_of(line)) == msg_status::ok) {
+  }
+  std::thread closer = close_later(rx2);
+  msg_status s = msg_status::ok;
+  const auto start = steady_clock::now();
+  EXPECT_EQ(tx2.write(1, bytes_of(line), hours::max(), &s), wait_result::closed);
+  EXPECT_EQ(s, msg_status::full);
+  EXPECT_GE(steady_clock::now() - start, milliseconds(40));
+  const std::span<const std::byte> one[] = {bytes_of(line)};
+  wait_result r = wait_result::ok;
+  EXPECT_EQ(tx2.write_some(1, one, duration<double>(1e300), &r), 0u);
+  EXPECT_EQ(r, wait_result::closed);
+  closer.join();
 }
 
 // mpsc_msg producers share space_wait: a producer killed asleep is taken back by name (its

@@ -592,6 +592,50 @@ TEST(spsc_ring, a_live_process_holds_a_role_only_under_its_own_start_time) {
 }
 #endif
 
+// create_in over memory that holds a ring already (one in use, of another element type) is
+// refused: it would rewrite the header under the ring's handles.
+TEST(spsc_ring, create_in_over_a_ring_is_refused) {
+  fixture f(8);
+  auto tx = f.ring.producer();
+  ASSERT_TRUE(tx.try_push(0x1111111122222222));
+  const auto msg = expect_error(
+      errc::already_exists, [&] { (void)spsc_ring<std::uint32_t>::create_in(f.mem.span(), 8); });
+  EXPECT_NE(msg.find("holds a ring header already"), std::string::npos) << msg;
+  auto rx = f.ring.consumer();  // the ring is as it was
+  u64 v = 0;
+  ASSERT_TRUE(rx.try_pop(v));
+  EXPECT_EQ(v, 0x1111111122222222u);
+}
+
+// A moved-from ring object is the same ring (a move copies its hold on the mapping); a
+// moved-from handle keeps no pointer to the ring: it closes nothing, and a push or pop on it
+// faults at address 0 instead of writing into or reading from the ring of the handle it
+// moved to (both succeeded: a message lost, another delivered twice).
+TEST(spsc_ring, moved_from_rings_and_handles_touch_nothing_of_the_ring) {
+  fixture f(8);
+  const auto ring = std::move(f.ring);
+  EXPECT_EQ(f.ring.capacity(), 8u);  // NOLINT(bugprone-use-after-move): what is tested
+  EXPECT_EQ(ring.capacity(), 8u);
+  auto tx = f.ring.producer();
+  auto rx = ring.consumer();
+  auto tx2 = std::move(tx);
+  auto rx2 = std::move(rx);
+  tx.close();  // NOLINT(bugprone-use-after-move): does nothing
+  rx.close();  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(f.ctl().producer_closed.load(), 0u);
+  EXPECT_EQ(f.ctl().consumer_closed.load(), 0u);
+  ASSERT_TRUE(tx2.try_push(1));
+  u64 v = 0;
+  ASSERT_TRUE(rx2.try_pop(v));
+  EXPECT_EQ(v, 1u);
+#if !defined(_WIN32) && !defined(__SANITIZE_THREAD__)
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH((void)tx.try_push(2), "");  // NOLINT(bugprone-use-after-move)
+  EXPECT_DEATH((void)rx.try_pop(v), "");   // NOLINT(bugprone-use-after-move)
+#endif
+  EXPECT_EQ(f.ctl().tail.load(), 1u);  // nothing more was pushed
+}
+
 TEST(spsc_ring, corrupt_indices_never_address_outside_the_slots) {
   fixture f(4);
   auto tx = f.ring.producer();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <limits>
 #include <thread>
@@ -54,6 +55,18 @@ TEST_P(wait_strategies, push_times_out_on_a_full_ring) {
   ASSERT_TRUE(tx.try_push(2));
   EXPECT_EQ(tx.push(3, 20ms), wait_result::timeout);
   EXPECT_EQ(tx.push(3, 0ms), wait_result::timeout);  // zero timeout: one try
+}
+
+// A timeout that is not a number is no time: one look, as 0 (it was converted unchecked).
+TEST(wait, a_nan_timeout_is_zero) {
+  EXPECT_EQ(detail::saturate(std::chrono::duration<double>(std::nan(""))), 0ns);
+  EXPECT_EQ(detail::saturate(std::chrono::duration<double>(-1.0)), 0ns);
+  EXPECT_EQ(detail::saturate(std::chrono::duration<double>(1e300)),
+            std::chrono::nanoseconds::max());
+  ring_fixture f(8);
+  auto rx = f.ring.consumer();
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, std::chrono::duration<double>(std::nan(""))), wait_result::timeout);
 }
 
 TEST_P(wait_strategies, pop_returns_a_message_pushed_later) {

@@ -9,17 +9,11 @@
 #include <string>
 #include <string_view>
 
+#include "in_quotes.hpp"
 #include "ipcring/error.hpp"
 #include "ipcring/map_view.hpp"
 
 namespace ipcring::detail {
-
-/// 'name', quoted for error messages.
-inline std::string in_quotes(std::string_view s) {
-  std::string r(1, '\'');  // not "'" + s: gcc 12 warns falsely (-Wrestrict) on that
-  r.append(s).push_back('\'');
-  return r;
-}
 
 /// create's checks of its arguments, the same on every platform.
 inline void check_create(std::string_view name, std::size_t size) {

@@ -81,11 +81,11 @@ msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
     lease_.release();
     seg_ = std::move(o.seg_);
     lease_ = std::move(o.lease_);
-    ctl_ = o.ctl_;
-    data_ = o.data_;
-    mask_ = o.mask_;
-    head_ = o.head_;
-    released_ = o.released_;
+    ctl_ = std::exchange(o.ctl_, nullptr);
+    data_ = std::exchange(o.data_, nullptr);
+    mask_ = std::exchange(o.mask_, 0);
+    head_ = std::exchange(o.head_, 0);
+    released_ = std::exchange(o.released_, 0);
     stall_at_ = o.stall_at_;
     corrupted_ = o.corrupted_;
     fast_notify_ = o.fast_notify_;

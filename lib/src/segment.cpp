@@ -9,6 +9,7 @@
 #include <limits>
 #include <thread>
 
+#include "in_quotes.hpp"
 #include "ipcring/error.hpp"
 #include "ipcring/type_name.hpp"
 
@@ -48,12 +49,6 @@ namespace detail {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-std::string in_quotes(std::string_view s) {
-  std::string r(1, '\'');  // not "'" + s: gcc 12 warns falsely (-Wrestrict) on that
-  r.append(s).push_back('\'');
-  return r;
-}
 
 std::string kind_name(std::uint32_t k) {
   const char* n = to_string(static_cast<ring_kind>(k));
@@ -218,6 +213,14 @@ attachment created(std::span<std::byte> bytes, ring_spec spec, std::string name)
   if (spec.type_name.size() > k_type_name_max) spec.type_name = stored_type_name(spec.type_name);
 
   auto* h = reinterpret_cast<segment_header*>(bytes.data());
+  // Memory that holds a header already (create_in over a ring in use) is not written over.
+  // relaxed: a look at the caller's own memory, not a publication.
+  if (h->magic.load(std::memory_order_relaxed) != 0 ||
+      h->init_state.load(std::memory_order_relaxed) != 0) {
+    throw error(errc::already_exists, "create " + in_quotes(name) +
+                                          ": the memory holds a ring header already (a new "
+                                          "ring needs zero-filled memory)");
+  }
   // relaxed: published by [R-ready]; atomic only because openers poll it meanwhile
   h->magic.store(k_magic, std::memory_order_relaxed);
   h->layout_version = k_layout_version;

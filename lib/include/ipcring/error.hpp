@@ -14,7 +14,7 @@ namespace ipcring {
 
 /// Why a setup call failed. Values are stable: they appear in logs and, later, in the C API.
 enum class errc : int {
-  invalid_name = 1,         ///< empty, too long, contains '/' or NUL, or "." / ".."
+  invalid_name = 1,         ///< empty, too long, contains '/', '\\' or NUL, or "." / ".."
   invalid_argument = 2,     ///< e.g. capacity=1000 is not a power of two
   already_exists = 3,       ///< create: a segment of that name exists
   not_found = 4,            ///< open: no segment of that name

@@ -70,6 +70,7 @@
 #include <span>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "ipcring/detail/counters.hpp"
 #include "ipcring/detail/inline.hpp"
@@ -104,16 +105,19 @@ struct mpmc_slot_layout {
 template <class T>
 class mpmc_endpoint {
  public:
-  mpmc_endpoint(mpmc_endpoint&&) noexcept = default;
+  /// A moved-from handle may only be destroyed or assigned to (close() does nothing): it
+  /// keeps no pointer to the ring, so another call on it faults at address 0 instead of
+  /// using the ring behind the handle it moved to.
+  mpmc_endpoint(mpmc_endpoint&& o) noexcept { *this = std::move(o); }
   mpmc_endpoint& operator=(mpmc_endpoint&& o) noexcept {
     if (this != &o) {
       lease_.release();  // while the mapping holding the record is still ours
       seg_ = std::move(o.seg_);
       lease_ = std::move(o.lease_);
-      ctl_ = o.ctl_;
-      record_ = o.record_;
-      slots_ = o.slots_;
-      mask_ = o.mask_;
+      ctl_ = std::exchange(o.ctl_, nullptr);
+      record_ = std::exchange(o.record_, nullptr);
+      slots_ = std::exchange(o.slots_, nullptr);
+      mask_ = std::exchange(o.mask_, 0);
       stall_at_ = o.stall_at_;
       full_at_ = o.full_at_;
       fast_notify_ = o.fast_notify_;
@@ -409,6 +413,8 @@ class mpmc_ring {
                 "between processes");
   static_assert(!std::is_const_v<T> && !std::is_volatile_v<T>, "mpmc_ring<T>: T must not be cv");
   static_assert(alignof(T) <= 4096, "mpmc_ring<T>: alignof(T) must be at most a page");
+  static_assert(detail::mpmc_slot_layout<T>::size <= 0xffffffffu,
+                "mpmc_ring<T>: a slot (sizeof(T) and its sequence word) must fit in 32 bits");
 
  public:
   using value_type = T;
@@ -476,7 +482,7 @@ class mpmc_ring {
     return s;
   }
 
-  detail::attachment_ptr seg_;
+  detail::attachment_ref seg_;
 };
 
 /// A producer endpoint of an mpmc_ring. Move-only; unregisters when destroyed.
@@ -518,6 +524,7 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
   /// nothing in a child that inherited the handle across fork(): the ring is the parent's.
   void close() noexcept { closer().close(); }
   close_token closer() const noexcept {
+    if (this->ctl_ == nullptr) return {};  // moved from
     return close_token(&this->ctl_->producer_closed, &this->ctl_->data_wait,
                        &this->ctl_->space_wait, this->lease_.holder_pid());
   }
@@ -601,6 +608,7 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
   /// Does nothing in a child that inherited the handle across fork(): the ring is the parent's.
   void close() noexcept { closer().close(); }
   close_token closer() const noexcept {
+    if (this->ctl_ == nullptr) return {};  // moved from
     return close_token(&this->ctl_->consumer_closed, &this->ctl_->data_wait,
                        &this->ctl_->space_wait, this->lease_.holder_pid());
   }

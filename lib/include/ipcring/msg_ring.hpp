@@ -115,50 +115,42 @@ ring_spec msg_spec(ring_kind kind, std::uint64_t capacity);
 
 /// A claimed record: write the payload into bytes(), then commit() or abort(). Committing a
 /// claim that was never made (empty) does nothing. Destroying an open claim aborts it. A newer
-/// claim (or moving the producer) ends an open one, after which it does nothing. A claim must
-/// not outlive its producer.
+/// claim or write of its producer (try_write, try_write_some...), and moving or destroying
+/// the producer, end an open claim as padding: it is then empty (false, no bytes()), and its
+/// commit() returns false.
 template <bool MultiProducer>
 class msg_claim {
  public:
   msg_claim() = default;
-  msg_claim(msg_claim&& o) noexcept
-      : owner_(std::exchange(o.owner_, nullptr)),
-        bytes_(o.bytes_),
-        serial_(o.serial_),
-        status_(o.status_) {}
-  msg_claim& operator=(msg_claim&& o) noexcept {
-    if (this != &o) {
-      abort();
-      owner_ = std::exchange(o.owner_, nullptr);
-      bytes_ = o.bytes_;
-      serial_ = o.serial_;
-      status_ = o.status_;
-    }
-    return *this;
-  }
+  msg_claim(msg_claim&& o) noexcept;
+  msg_claim& operator=(msg_claim&& o) noexcept;
   ~msg_claim() { abort(); }
 
+  /// True while the claim is open: made, and not yet committed, aborted or ended.
   explicit operator bool() const noexcept { return owner_ != nullptr; }
   msg_status status() const noexcept { return status_; }
   std::span<std::byte> bytes() const noexcept { return bytes_; }
-  /// Publishes the record; the consumer can read it from now on.
-  void commit() noexcept;
+  /// Publishes the record; the consumer can read it from now on. False if the claim was not
+  /// open (never made, or ended before: see above), and nothing was published.
+  bool commit() noexcept;
   /// Turns the record into padding: the consumer skips it.
   void abort() noexcept;
 
  private:
   friend class msg_producer<MultiProducer>;
   msg_claim(msg_producer<MultiProducer>* owner, std::span<std::byte> bytes,
-            std::uint64_t serial) noexcept
-      : owner_(owner), bytes_(bytes), serial_(serial) {}
+            std::uint64_t serial) noexcept;
   explicit msg_claim(msg_status s) noexcept : status_(s) {}
+  void take(msg_claim& o) noexcept;
   msg_producer<MultiProducer>* owner_ = nullptr;
   std::span<std::byte> bytes_{};
   std::uint64_t serial_ = 0;  // which claim of its producer this is: a stale one does nothing
   msg_status status_ = msg_status::ok;
 };
 
-/// A producer of a message ring. Move-only (and not movable while a claim is open).
+/// A producer of a message ring. Move-only. A moved-from handle may only be destroyed or
+/// assigned to (close() does nothing): it keeps no pointer to the ring, so another call on it
+/// faults at address 0 instead of writing into the ring behind the handle it moved to.
 /// \pre one thread at a time.
 template <bool MultiProducer>
 class msg_producer {
@@ -179,13 +171,20 @@ class msg_producer {
         scope_(o.scope_),
         policy_(o.policy_) {
     abort_if_held(o, lease_);  // a claim handle points at `o`: end it there (o's lease is ours)
+    o.let_go_of_claim();
+    o.forget_ring();
     serial_ = o.serial_ + 1;
   }
-  ~msg_producer() { abort_if_held(*this, lease_); }
+  ~msg_producer() {
+    abort_if_held(*this, lease_);
+    let_go_of_claim();
+  }
   msg_producer& operator=(msg_producer&& o) noexcept {
     if (this != &o) {
       abort_if_held(*this, lease_);
       abort_if_held(o, o.lease_);
+      let_go_of_claim();
+      o.let_go_of_claim();
       serial_ = std::max(serial_, o.serial_) + 1;
       lease_.release();
       seg_ = std::move(o.seg_);
@@ -200,6 +199,7 @@ class msg_producer {
       fast_notify_ = o.fast_notify_;
       scope_ = o.scope_;
       policy_ = o.policy_;
+      o.forget_ring();
     }
     return *this;
   }
@@ -213,32 +213,22 @@ class msg_producer {
   /// mpsc: or not 8-byte aligned): nothing is written.
   [[nodiscard]] msg_status try_write(std::uint32_t type,
                                      std::span<const std::byte> bytes) noexcept {
-    auto c = try_claim(type, bytes.size());
-    if (!c) return c.status();
-    if (!bytes.empty()) std::memcpy(c.bytes().data(), bytes.data(), bytes.size());
-    c.commit();
+    if (const msg_status r = open_record(type, bytes.size()); r != msg_status::ok) return r;
+    if (!bytes.empty()) {
+      std::memcpy(data_ + open_index_ + k_record_header, bytes.data(), bytes.size());
+    }
+    finish(true);
     return msg_status::ok;
   }
   /// Zero-copy: reserves a record of `length` payload bytes. Check it with `if (claim)`; on
   /// failure claim.status() says why. At most one claim is open at a time per producer.
   [[nodiscard]] msg_claim<MultiProducer> try_claim(std::uint32_t type,
                                                    std::size_t length) noexcept {
-    if (length > max_message()) return msg_claim<MultiProducer>(msg_status::too_long);
-    if (type == k_padding_type) return msg_claim<MultiProducer>(msg_status::bad_type);
-    if (open_length_ != 0) abort_open();  // a forgotten claim becomes padding
-    const std::uint64_t record = detail::align8(k_record_header + length);
-    std::uint64_t pos = 0;
-    if (const msg_status r = reserve(record, pos); r != msg_status::ok) {
-      if (r == msg_status::full) stalled();
+    if (const msg_status r = open_record(type, length); r != msg_status::ok) {
       return msg_claim<MultiProducer>(r);
     }
-    prefetch_ahead(pos, record, record);
-    const std::uint64_t index = pos & mask_;
-    // relaxed: published by the record's length, [R-msg] in finish()
-    detail::type_at(data_, index).store(type, std::memory_order_relaxed);
-    open_index_ = index;
-    open_length_ = static_cast<std::int32_t>(k_record_header + length);
-    return msg_claim<MultiProducer>(this, {data_ + index + k_record_header, length}, ++serial_);
+    return msg_claim<MultiProducer>(this, {data_ + open_index_ + k_record_header, length},
+                                    ++serial_);
   }
   /// Batch: copies as many of `messages` as fit now, in order, into consecutive records of
   /// `type`, with one reservation for all of them (one CAS on `tail` for an mpsc producer), and
@@ -318,14 +308,18 @@ class msg_producer {
   /// corrupted (impossible positions, as for try_write; returned at once, as wait_result::ok,
   /// also when they turn impossible during the wait), or the wait's end: closed / peer_dead /
   /// timeout as msg_status::full with `why` set.
-  wait_result write(std::uint32_t type, std::span<const std::byte> bytes,
-                    std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max(),
-                    msg_status* status = nullptr) noexcept {
+  template <class Rep = std::chrono::nanoseconds::rep,
+            class Period = std::chrono::nanoseconds::period>
+  wait_result write(
+      std::uint32_t type, std::span<const std::byte> bytes,
+      std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
+      msg_status* status = nullptr) noexcept {
     msg_status s = msg_status::full;
-    const wait_result r = blocking(timeout, detail::align8(k_record_header + bytes.size()), [&] {
-      s = try_write(type, bytes);
-      return s != msg_status::full;
-    });
+    const wait_result r =
+        blocking(detail::saturate(timeout), detail::align8(k_record_header + bytes.size()), [&] {
+          s = try_write(type, bytes);
+          return s != msg_status::full;
+        });
     if (status != nullptr) *status = s;
     return r;
   }
@@ -333,17 +327,21 @@ class msg_producer {
   /// writes as many as fit and returns how many. 0 when the first message is refused (`status`:
   /// too_long, bad_type, corrupted) or the wait ended without room (`result`: closed,
   /// peer_dead, timeout); 0 with ok for no messages.
-  std::size_t write_some(std::uint32_t type, std::span<const std::span<const std::byte>> messages,
-                         std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max(),
-                         wait_result* result = nullptr, msg_status* status = nullptr) noexcept {
+  template <class Rep = std::chrono::nanoseconds::rep,
+            class Period = std::chrono::nanoseconds::period>
+  std::size_t write_some(
+      std::uint32_t type, std::span<const std::span<const std::byte>> messages,
+      std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
+      wait_result* result = nullptr, msg_status* status = nullptr) noexcept {
     std::size_t n = 0;
     msg_status s = messages.empty() ? msg_status::ok : msg_status::full;
     wait_result r = wait_result::ok;
     if (!messages.empty()) {
-      r = blocking(timeout, detail::align8(k_record_header + messages[0].size()), [&] {
-        n = try_write_some(type, messages, &s);
-        return n != 0 || s != msg_status::full;
-      });
+      r = blocking(detail::saturate(timeout), detail::align8(k_record_header + messages[0].size()),
+                   [&] {
+                     n = try_write_some(type, messages, &s);
+                     return n != 0 || s != msg_status::full;
+                   });
     }
     if (result != nullptr) *result = r;
     if (status != nullptr) *status = s;
@@ -354,6 +352,7 @@ class msg_producer {
   /// that inherited the handle across fork(): the side is the parent's.
   void close() noexcept { closer().close(); }
   close_token closer() const noexcept {
+    if (ctl_ == nullptr) return {};  // moved from
     return close_token(&ctl_->producer_closed, &ctl_->data_wait, &ctl_->space_wait,
                        lease_.holder_pid());
   }
@@ -609,12 +608,16 @@ class msg_producer {
     return msg_status::full;
   }
 
-  void finish(bool commit, std::uint64_t serial) noexcept {
-    if (serial != serial_) return;  // a claim already ended (aborted by a newer one, or a move)
-    finish(commit);
+  // The claim's commit() or abort() (claim_ is cleared: its handle ends itself). True if a
+  // record was published.
+  bool finish(bool commit, std::uint64_t serial) noexcept {
+    claim_ = nullptr;
+    if (serial != serial_) return false;  // already ended (by a newer claim, or a move)
+    return finish(commit);
   }
-  void finish(bool commit) noexcept {
-    if (open_length_ == 0) return;
+  bool finish(bool commit) noexcept {
+    let_go_of_claim();
+    if (open_length_ == 0) return false;
     const std::uint64_t index = open_index_;
     std::int32_t length = open_length_;
     if (!commit) {
@@ -628,6 +631,46 @@ class msg_producer {
     // [R-msg] publishes the record (or its padding); pairs with [A-msg] in the consumer
     detail::length_at(data_, index).store(length, std::memory_order_release);
     end_reservation();
+    return commit;
+  }
+  // Reserves a record of `length` payload bytes and writes its type: the open record
+  // (open_index_, open_length_) that finish() publishes. Ends an open claim first.
+  msg_status open_record(std::uint32_t type, std::size_t length) noexcept {
+    if (length > max_message()) return msg_status::too_long;
+    if (type == k_padding_type) return msg_status::bad_type;
+    if (open_length_ != 0) abort_open();  // a forgotten claim becomes padding
+    const std::uint64_t record = detail::align8(k_record_header + length);
+    std::uint64_t pos = 0;
+    if (const msg_status r = reserve(record, pos); r != msg_status::ok) {
+      if (r == msg_status::full) stalled();
+      return r;
+    }
+    prefetch_ahead(pos, record, record);
+    const std::uint64_t index = pos & mask_;
+    // relaxed: published by the record's length, [R-msg] in finish()
+    detail::type_at(data_, index).store(type, std::memory_order_relaxed);
+    open_index_ = index;
+    open_length_ = static_cast<std::int32_t>(k_record_header + length);
+    return msg_status::ok;
+  }
+  // A moved-from handle keeps no pointer to the ring: a call on it faults at address 0
+  // instead of writing into the ring behind the handle it moved to.
+  void forget_ring() noexcept {
+    record_ = nullptr;
+    stats_ = nullptr;
+    ctl_ = nullptr;
+    data_ = nullptr;
+    mask_ = 0;
+    tail_ = 0;
+    head_cache_ = 0;
+    open_length_ = 0;
+  }
+  // Empties the handle of the open claim, if there is one: from now on it does nothing.
+  void let_go_of_claim() noexcept {
+    if (claim_ == nullptr) return;
+    claim_->owner_ = nullptr;
+    claim_->bytes_ = {};
+    claim_ = nullptr;
   }
   // After the records of a reservation are published: the claim is over, the consumer told.
   void end_reservation() noexcept {
@@ -687,6 +730,7 @@ class msg_producer {
   std::uint64_t head_cache_ = 0;
   std::uint64_t open_index_ = 0;
   std::int32_t open_length_ = 0;                // != 0 while a claim is open
+  msg_claim<MultiProducer>* claim_ = nullptr;   // the open claim's handle, to end it
   std::uint64_t serial_ = 0;                    // of the latest claim
   std::uint64_t stall_at_ = ~std::uint64_t{0};  // tail of the last full event counted
   bool fast_notify_ = false;
@@ -694,9 +738,39 @@ class msg_producer {
   wait_policy policy_{};
 };
 
+// A claim and its producer point at each other while it is open: the claim's moves update
+// the producer's pointer, and the producer empties the claim when it ends it otherwise (or is
+// moved or destroyed), so a claim never reaches a producer object that is gone.
 template <bool M>
-void msg_claim<M>::commit() noexcept {
-  if (owner_ != nullptr) std::exchange(owner_, nullptr)->finish(true, serial_);
+msg_claim<M>::msg_claim(msg_producer<M>* owner, std::span<std::byte> bytes,
+                        std::uint64_t serial) noexcept
+    : owner_(owner), bytes_(bytes), serial_(serial) {
+  owner_->claim_ = this;
+}
+template <bool M>
+void msg_claim<M>::take(msg_claim& o) noexcept {
+  owner_ = std::exchange(o.owner_, nullptr);
+  bytes_ = std::exchange(o.bytes_, {});
+  serial_ = o.serial_;
+  status_ = o.status_;
+  if (owner_ != nullptr) owner_->claim_ = this;
+}
+template <bool M>
+msg_claim<M>::msg_claim(msg_claim&& o) noexcept {
+  take(o);
+}
+template <bool M>
+msg_claim<M>& msg_claim<M>::operator=(msg_claim&& o) noexcept {
+  if (this != &o) {
+    abort();
+    take(o);
+  }
+  return *this;
+}
+template <bool M>
+bool msg_claim<M>::commit() noexcept {
+  if (owner_ == nullptr) return false;
+  return std::exchange(owner_, nullptr)->finish(true, serial_);
 }
 template <bool M>
 void msg_claim<M>::abort() noexcept {
@@ -713,7 +787,10 @@ struct read_result {
 /// The consumer of a message ring (both variants). Move-only. \pre one thread at a time.
 class msg_consumer {
  public:
-  msg_consumer(msg_consumer&&) noexcept = default;
+  /// A moved-from handle may only be destroyed or assigned to (close() does nothing): it
+  /// keeps no pointer to the ring, so another call on it faults at address 0 instead of
+  /// reading the ring behind the handle it moved to.
+  msg_consumer(msg_consumer&& o) noexcept { *this = std::move(o); }
   msg_consumer& operator=(msg_consumer&& o) noexcept;
   ~msg_consumer() {
     flush_if_holder();  // before lease_ lets a successor start from head
@@ -721,7 +798,8 @@ class msg_consumer {
 
   /// Hands up to `max_messages` messages to `handler(type, span<const std::byte>)` in place
   /// (no copy; the span is valid during the call), then releases them (their space is freed a
-  /// sixteenth of the ring at a time, see the top). Returns how many.
+  /// sixteenth of the ring at a time, see the top). Returns how many. The handler must not
+  /// throw: read() is noexcept, so an exception from it ends the program (std::terminate).
   template <class Handler>
   std::size_t read(Handler&& handler, std::size_t max_messages = SIZE_MAX) noexcept {
     std::size_t n = 0;
@@ -777,17 +855,24 @@ class msg_consumer {
   /// wait ended (closed once the producers closed and the ring is drained; peer_dead; timeout).
   /// A corrupt ring reads as ready and delivers nothing: 0 with ok at once, so a caller that
   /// gets 0 with ok checks corrupted() before waiting again.
-  template <class Handler>
-  std::size_t read_wait(Handler&& handler, std::size_t max_messages = SIZE_MAX,
-                        std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max(),
-                        wait_result* result = nullptr) noexcept {
-    const wait_result r = wait_readable(timeout);
+  template <class Handler, class Rep = std::chrono::nanoseconds::rep,
+            class Period = std::chrono::nanoseconds::period>
+  std::size_t read_wait(
+      Handler&& handler, std::size_t max_messages = SIZE_MAX,
+      std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
+      wait_result* result = nullptr) noexcept {
+    const wait_result r = wait_readable(detail::saturate(timeout));
     if (result != nullptr) *result = r;
     return r == wait_result::ok ? read(std::forward<Handler>(handler), max_messages) : 0;
   }
   /// Waits until a message (or padding) is readable.
   wait_result wait_readable(
       std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
+  /// Any duration, clamped (a timeout too long for nanoseconds waits without end).
+  template <class Rep, class Period>
+  wait_result wait_readable(std::chrono::duration<Rep, Period> timeout) noexcept {
+    return wait_readable(detail::saturate(timeout));
+  }
   /// mpsc_msg: turns into padding what producers that died between claiming and committing
   /// left at the read position (never what a live producer's record names). Reads /proc: not
   /// for the hot path; blocking reads call it every wait_policy::liveness_interval. Returns
@@ -805,6 +890,7 @@ class msg_consumer {
     closer().close();
   }
   close_token closer() const noexcept {
+    if (ctl_ == nullptr) return {};  // moved from
     return close_token(&ctl_->consumer_closed, &ctl_->data_wait, &ctl_->space_wait,
                        lease_.holder_pid());
   }
@@ -915,7 +1001,7 @@ class spsc_msg_ring {
 
  private:
   explicit spsc_msg_ring(detail::attachment_ptr seg) : seg_(std::move(seg)) {}
-  detail::attachment_ptr seg_;
+  detail::attachment_ref seg_;
 };
 
 /// A ring of variable-length messages with many producers (each handle one of the 64
@@ -938,7 +1024,7 @@ class mpsc_msg_ring {
 
  private:
   explicit mpsc_msg_ring(detail::attachment_ptr seg) : seg_(std::move(seg)) {}
-  detail::attachment_ptr seg_;
+  detail::attachment_ref seg_;
 };
 
 }  // namespace ipcring

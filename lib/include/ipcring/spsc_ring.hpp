@@ -51,6 +51,7 @@
 #include <span>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "ipcring/detail/counters.hpp"
 #include "ipcring/detail/overlap.hpp"
@@ -78,6 +79,8 @@ class spsc_ring {
                 "between processes");
   static_assert(!std::is_const_v<T> && !std::is_volatile_v<T>, "spsc_ring<T>: T must not be cv");
   static_assert(alignof(T) <= 4096, "spsc_ring<T>: alignof(T) must be at most a page");
+  static_assert(sizeof(T) <= 0xffffffffu,
+                "spsc_ring<T>: sizeof(T) must fit in 32 bits (slot_size)");
 
  public:
   using value_type = T;
@@ -102,8 +105,8 @@ class spsc_ring {
     return spsc_ring(detail::open_file(path, spec(0, opt), opt));
   }
   /// As create/open, on memory the caller owns and keeps alive longer than every handle.
-  /// `bytes` must be zero-filled (create), aligned to max(128, alignof(T)) bytes, and at least
-  /// required_bytes() long.
+  /// `bytes` must be zero-filled (create: errc::already_exists if it holds a ring header),
+  /// aligned to max(128, alignof(T)) bytes, and at least required_bytes() long.
   static spsc_ring create_in(std::span<std::byte> bytes, std::uint64_t capacity,
                              const ring_options& opt = {}) {
     return spsc_ring(detail::create_in(bytes, spec(capacity, opt), "<memory>"));
@@ -154,7 +157,7 @@ class spsc_ring {
     return s;
   }
 
-  detail::attachment_ptr seg_;
+  detail::attachment_ref seg_;
 };
 
 /// The producer role of an spsc_ring. Move-only; releases the role when destroyed.
@@ -162,19 +165,21 @@ class spsc_ring {
 template <class T>
 class spsc_producer {
  public:
-  /// A moved-from handle may only be destroyed or assigned to.
-  spsc_producer(spsc_producer&&) noexcept = default;
+  /// A moved-from handle may only be destroyed or assigned to (close() does nothing): it
+  /// keeps no pointer to the ring, so another call on it faults at address 0 instead of
+  /// writing into the ring behind the handle it moved to.
+  spsc_producer(spsc_producer&& o) noexcept { *this = std::move(o); }
   spsc_producer& operator=(spsc_producer&& o) noexcept {
     if (this != &o) {
       role_.release();  // while the mapping the role word lives in is still ours
       seg_ = std::move(o.seg_);
       role_ = std::move(o.role_);
-      ctl_ = o.ctl_;
-      slots_ = o.slots_;
-      mask_ = o.mask_;
-      tail_ = o.tail_;
-      head_cache_ = o.head_cache_;
-      claimed_ = o.claimed_;
+      ctl_ = std::exchange(o.ctl_, nullptr);
+      slots_ = std::exchange(o.slots_, nullptr);
+      mask_ = std::exchange(o.mask_, 0);
+      tail_ = std::exchange(o.tail_, 0);
+      head_cache_ = std::exchange(o.head_cache_, 0);
+      claimed_ = std::exchange(o.claimed_, 0);
       stall_at_ = o.stall_at_;
       corrupted_ = o.corrupted_;
       fast_notify_ = o.fast_notify_;
@@ -255,7 +260,8 @@ class spsc_producer {
     if (r == wait_result::ok && !try_push(v)) return wait_result::timeout;  // cannot happen
     return r;
   }
-  /// Waits until at least `n` (<= capacity) slots are free, for claim() or try_push_all()
+  /// Waits until at least `n` (<= capacity; more counts as capacity, which try_push_all()
+  /// of more than capacity items never finds) slots are free, for claim() or try_push_all()
   /// (claim(n) may still return fewer: at the wrap, or past a quarter of the ring).
   template <class Rep, class Period>
   wait_result wait_writable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
@@ -270,9 +276,12 @@ class spsc_producer {
   /// Closes the producer side: the consumer drains what was sent, then its blocking calls
   /// return wait_result::closed; this handle's blocking calls return closed at once. Does
   /// nothing in a child that inherited the handle across fork(): the side is the parent's.
+  /// It ends the stream: the try_ calls are not checked (the hot path reads no flag), and what
+  /// they push after it reaches only a consumer that goes on reading past `closed`.
   void close() noexcept { closer().close(); }
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept {
+    if (ctl_ == nullptr) return {};  // moved from
     return close_token(&ctl_->producer_closed, &ctl_->data_wait, &ctl_->space_wait,
                        role_.holder_pid());
   }
@@ -430,8 +439,10 @@ class spsc_producer {
 template <class T>
 class spsc_consumer {
  public:
-  /// A moved-from handle may only be destroyed or assigned to.
-  spsc_consumer(spsc_consumer&&) noexcept = default;
+  /// A moved-from handle may only be destroyed or assigned to (close() does nothing): it
+  /// keeps no pointer to the ring, so another call on it faults at address 0 instead of
+  /// reading the ring behind the handle it moved to.
+  spsc_consumer(spsc_consumer&& o) noexcept { *this = std::move(o); }
   ~spsc_consumer() {
     flush_if_holder();  // before role_ (destroyed first) lets a successor start from head
   }
@@ -441,14 +452,14 @@ class spsc_consumer {
       role_.release();  // while the mapping the role word lives in is still ours
       seg_ = std::move(o.seg_);
       role_ = std::move(o.role_);
-      ctl_ = o.ctl_;
-      slots_ = o.slots_;
-      mask_ = o.mask_;
-      head_ = o.head_;
-      head_shared_ = o.head_shared_;
-      release_mask_ = o.release_mask_;
-      tail_cache_ = o.tail_cache_;
-      peeked_ = o.peeked_;
+      ctl_ = std::exchange(o.ctl_, nullptr);
+      slots_ = std::exchange(o.slots_, nullptr);
+      mask_ = std::exchange(o.mask_, 0);
+      head_ = std::exchange(o.head_, 0);
+      head_shared_ = std::exchange(o.head_shared_, 0);
+      release_mask_ = std::exchange(o.release_mask_, 0);
+      tail_cache_ = std::exchange(o.tail_cache_, 0);
+      peeked_ = std::exchange(o.peeked_, 0);
       stall_at_ = o.stall_at_;
       corrupted_ = o.corrupted_;
       fast_notify_ = o.fast_notify_;
@@ -530,6 +541,7 @@ class spsc_consumer {
   }
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept {
+    if (ctl_ == nullptr) return {};  // moved from
     return close_token(&ctl_->consumer_closed, &ctl_->data_wait, &ctl_->space_wait,
                        role_.holder_pid());
   }

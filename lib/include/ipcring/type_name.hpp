@@ -26,10 +26,12 @@ namespace detail {
 template <class T>
 constexpr std::string_view compiler_type_name() {
 #if defined(__clang__) || defined(__GNUC__)
-  // "... [with T = foo; ...]" (gcc) or "... [T = foo]" (clang)
+  // "... [with T = foo; ...]" (gcc) or "... [T = foo]" (clang). The name itself may hold
+  // ']' ("kv<char [8], int>"), never ';': it ends at gcc's ';', else at clang's last ']'.
   constexpr std::string_view f = __PRETTY_FUNCTION__;
   constexpr std::size_t b = f.find("T = ") + 4;
-  constexpr std::size_t e = f.find_first_of(";]", b);
+  constexpr std::size_t semi = f.find(';', b);
+  constexpr std::size_t e = semi != std::string_view::npos ? semi : f.rfind(']');
   return f.substr(b, e - b);
 #elif defined(_MSC_VER)
   constexpr std::string_view f = __FUNCSIG__;  // "... compiler_type_name<foo>(void)"

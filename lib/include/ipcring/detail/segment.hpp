@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "ipcring/layout.hpp"
 #include "ipcring/map_view.hpp"
@@ -75,6 +76,21 @@ struct attachment {
   std::byte* data() const noexcept { return bytes.data() + data_offset(spec); }
 };
 using attachment_ptr = std::shared_ptr<const attachment>;
+
+/// A ring object's hold on its attachment. Copies share it, and so does a move: a moved-from
+/// ring object is the same ring, never one without a mapping.
+class attachment_ref : public attachment_ptr {
+ public:
+  attachment_ref(attachment_ptr p) noexcept : attachment_ptr(std::move(p)) {}  // NOLINT: implicit
+  attachment_ref(const attachment_ref&) noexcept = default;
+  attachment_ref(attachment_ref&& o) noexcept : attachment_ptr(o) {}
+  attachment_ref& operator=(const attachment_ref&) noexcept = default;
+  attachment_ref& operator=(attachment_ref&& o) noexcept {
+    attachment_ptr::operator=(o);
+    return *this;
+  }
+  ~attachment_ref() = default;
+};
 
 /// Writes the header into zeroed `bytes` and publishes ready. The caller's memory must be
 /// zero-filled (fresh mappings are); `bytes` must be 128-byte aligned.

@@ -247,11 +247,11 @@ wait_result retry_until(const wait_scope& w, const wait_policy& p, std::chrono::
   }
 }
 
-/// Any duration as nanoseconds, clamped to [0, nanoseconds::max()].
+/// Any duration as nanoseconds, clamped to [0, nanoseconds::max()]; NaN is 0.
 template <class Rep, class Period>
 constexpr std::chrono::nanoseconds saturate(std::chrono::duration<Rep, Period> d) noexcept {
   using std::chrono::duration;
-  if (d <= duration<Rep, Period>::zero()) return std::chrono::nanoseconds::zero();
+  if (!(d > duration<Rep, Period>::zero())) return std::chrono::nanoseconds::zero();
   if (std::chrono::duration_cast<duration<double>>(d) >=
       std::chrono::duration_cast<duration<double>>(std::chrono::nanoseconds::max())) {
     return std::chrono::nanoseconds::max();
