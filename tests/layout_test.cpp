@@ -76,9 +76,17 @@ struct kv {
   V value;
 };
 
-// The compiler's spelling of a type may hold ']': the whole of it is the name, so two types
-// that differ after it (same size and alignment) do not open each other's rings.
+template <char C>
+struct tagged {
+  int v;
+};
+
+// The compiler's spelling of a type may hold ']' or ';': the whole of it is the name, so two
+// types that differ after it (same size and alignment) do not open each other's rings.
 TEST(layout, type_names_with_brackets_are_whole) {
+  EXPECT_TRUE(contains(std::string(type_tag<tagged<';'>>::name), "';'>"))
+      << type_tag<tagged<';'>>::name;
+  EXPECT_NE(type_tag<tagged<';'>>::name, type_tag<tagged<','>>::name);
   const std::string name(type_tag<kv<char[8], int>>::name);
   EXPECT_TRUE(contains(name, "int>")) << name;
   EXPECT_NE(name, std::string(type_tag<kv<char[8], float>>::name));

@@ -120,6 +120,8 @@ TYPED_TEST(msg_rings, a_claim_ended_by_its_producer_is_empty) {
     EXPECT_FALSE(d);  // NOLINT(bugprone-use-after-move): what is tested
     std::memcpy(moved.bytes().data(), "claim", 5);
     EXPECT_TRUE(moved.commit());
+    EXPECT_FALSE(moved);
+    EXPECT_TRUE(moved.bytes().empty());
     EXPECT_FALSE(moved.commit());
   }
   std::optional<msg_claim<std::is_same_v<TypeParam, mpsc_msg_ring>>> c;
@@ -138,6 +140,39 @@ TYPED_TEST(msg_rings, a_claim_ended_by_its_producer_is_empty) {
   EXPECT_EQ(got, (std::vector<std::string>{"other", "claim", "after"}));
 }
 
+#ifndef _WIN32
+// A child that inherited a producer with an open claim across fork() leaves the claim alone:
+// letting go of the claim wrote padding into the parent's record (its commit() then said
+// true, and the consumer read nothing), and assigning the producer over kept the claim's
+// position, then wrote padding there in the ring it was assigned.
+TYPED_TEST(msg_rings, a_forked_child_leaves_its_parents_claim_alone) {
+  const segment_guard g(unique_name("-a")), g2(unique_name("-b"));
+  auto ring = TypeParam::create(g.name(), 1024);
+  auto ring2 = TypeParam::create(g2.name(), 1024);
+  auto tx = ring.producer();
+  auto c = tx.try_claim(1, 5);
+  ASSERT_TRUE(c);
+  std::memcpy(c.bytes().data(), "hello", 5);
+  child_process child([&] {
+    { const auto dropped = std::move(c); }
+    tx = ring2.producer();
+    return tx.try_write(2, bytes_of("x")) == msg_status::ok ? 0 : 1;
+  });
+  EXPECT_EQ(child.exit_code(), 0);
+  EXPECT_TRUE(c.commit());
+  std::vector<std::pair<std::uint32_t, std::string>> got;
+  const auto keep = [&](std::uint32_t t, std::span<const std::byte> m) {
+    got.emplace_back(t, text_of(m));
+  };
+  auto rx = ring.consumer();
+  rx.read(keep);
+  auto rx2 = ring2.consumer();
+  rx2.read(keep);
+  EXPECT_FALSE(rx2.corrupted());
+  EXPECT_EQ(got, (std::vector<std::pair<std::uint32_t, std::string>>{{1, "hello"}, {2, "x"}}));
+}
+#endif
+
 // A timeout longer than nanoseconds can hold waits without end, as spsc's and mpmc's do: it
 // was converted to nanoseconds and overflowed, to a timeout at once.
 TYPED_TEST(msg_rings, a_timeout_too_long_for_nanoseconds_waits_until_the_other_side_closes) {
@@ -153,9 +188,9 @@ TYPED_TEST(msg_rings, a_timeout_too_long_for_nanoseconds_waits_until_the_other_s
   };
   EXPECT_EQ(rx.wait_readable(seconds(0)), wait_result::timeout);
   {
+    const auto start = steady_clock::now();
     std::thread closer = close_later(tx);
     wait_result r = wait_result::ok;
-    const auto start = steady_clock::now();
     EXPECT_EQ(rx.read_wait([](auto, auto) {}, SIZE_MAX, hours::max(), &r), 0u);
     EXPECT_EQ(r, wait_result::closed);
     EXPECT_EQ(rx.wait_readable(duration<double>(1e300)), wait_result::closed);
@@ -168,9 +203,9 @@ TYPED_TEST(msg_rings, a_timeout_too_long_for_nanoseconds_waits_until_the_other_s
   const std::string line(100, 'x');  // max_message() is 120 here
   while (tx2.try_write(1, bytes_of(line)) == msg_status::ok) {
   }
+  const auto start = steady_clock::now();
   std::thread closer = close_later(rx2);
   msg_status s = msg_status::ok;
-  const auto start = steady_clock::now();
   EXPECT_EQ(tx2.write(1, bytes_of(line), hours::max(), &s), wait_result::closed);
   EXPECT_EQ(s, msg_status::full);
   EXPECT_GE(steady_clock::now() - start, milliseconds(40));

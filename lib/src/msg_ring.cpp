@@ -91,7 +91,7 @@ msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
     fast_notify_ = o.fast_notify_;
     single_producer_ = o.single_producer_;
     wakes_ = o.wakes_;
-    scope_ = o.scope_;
+    scope_ = std::exchange(o.scope_, {});
     policy_ = o.policy_;
   }
   return *this;

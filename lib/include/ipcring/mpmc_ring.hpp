@@ -121,7 +121,7 @@ class mpmc_endpoint {
       stall_at_ = o.stall_at_;
       full_at_ = o.full_at_;
       fast_notify_ = o.fast_notify_;
-      scope_ = o.scope_;
+      scope_ = std::exchange(o.scope_, {});
       policy_ = o.policy_;
     }
     return *this;

@@ -6,7 +6,7 @@
 //   auto ring = ipcring::spsc_msg_ring::create("log", 1 << 20);   // capacity in bytes
 //   auto tx = ring.producer();
 //   tx.try_write(7, std::as_bytes(std::span(line)));              // copy in
-//   auto c = tx.try_claim(n);  /* fill c.bytes() */  c.commit();  // or c.abort(): zero-copy
+//   auto c = tx.try_claim(7, n);  /* fill c.bytes() */  c.commit();  // or abort(): zero-copy
 //   auto rx = ipcring::spsc_msg_ring::open("log").consumer();
 //   rx.read([](std::uint32_t type, std::span<const std::byte> m) { ... }, 64);  // in place
 //
@@ -114,17 +114,19 @@ ring_spec msg_spec(ring_kind kind, std::uint64_t capacity);
 }  // namespace detail
 
 /// A claimed record: write the payload into bytes(), then commit() or abort(). Committing a
-/// claim that was never made (empty) does nothing. Destroying an open claim aborts it. A newer
-/// claim or write of its producer (try_write, try_write_some...), and moving or destroying
-/// the producer, end an open claim as padding: it is then empty (false, no bytes()), and its
-/// commit() returns false.
+/// claim that was never made (empty) does nothing. Destroying an open claim aborts it (not in a
+/// child that inherited it across fork(): the claim is the parent's). A newer claim or write
+/// of its producer (try_write, try_write_some...; not one refused as too_long or bad_type),
+/// and moving or destroying the producer, end an open claim as padding. A claim that ended,
+/// by its own commit() or abort() or so, is empty: false, no bytes(), and commit() returns
+/// false.
 template <bool MultiProducer>
 class msg_claim {
  public:
   msg_claim() = default;
   msg_claim(msg_claim&& o) noexcept;
   msg_claim& operator=(msg_claim&& o) noexcept;
-  ~msg_claim() { abort(); }
+  ~msg_claim() { drop(); }
 
   /// True while the claim is open: made, and not yet committed, aborted or ended.
   explicit operator bool() const noexcept { return owner_ != nullptr; }
@@ -142,6 +144,7 @@ class msg_claim {
             std::uint64_t serial) noexcept;
   explicit msg_claim(msg_status s) noexcept : status_(s) {}
   void take(msg_claim& o) noexcept;
+  void drop() noexcept;
   msg_producer<MultiProducer>* owner_ = nullptr;
   std::span<std::byte> bytes_{};
   std::uint64_t serial_ = 0;  // which claim of its producer this is: a stale one does nothing
@@ -185,6 +188,7 @@ class msg_producer {
       abort_if_held(o, o.lease_);
       let_go_of_claim();
       o.let_go_of_claim();
+      open_length_ = 0;  // aborted above, or the parent's (a child across fork())
       serial_ = std::max(serial_, o.serial_) + 1;
       lease_.release();
       seg_ = std::move(o.seg_);
@@ -616,7 +620,6 @@ class msg_producer {
     return finish(commit);
   }
   bool finish(bool commit) noexcept {
-    let_go_of_claim();
     if (open_length_ == 0) return false;
     const std::uint64_t index = open_index_;
     std::int32_t length = open_length_;
@@ -664,6 +667,7 @@ class msg_producer {
     tail_ = 0;
     head_cache_ = 0;
     open_length_ = 0;
+    scope_ = {};
   }
   // Empties the handle of the open claim, if there is one: from now on it does nothing.
   void let_go_of_claim() noexcept {
@@ -684,7 +688,10 @@ class msg_producer {
     }
     detail::notify(ctl_->data_wait, fast_notify_);
   }
-  void abort_open() noexcept { finish(false); }
+  void abort_open() noexcept {
+    let_go_of_claim();  // its handle: a newer claim or write, or a move, ends it
+    finish(false);
+  }
   // Aborts p's open claim when a handle is let go of (moved from, assigned over, destroyed),
   // if `lease`, p's role, is held by this process: a child that inherited the handle across
   // fork() would write padding into the parent's claim. held_here() is out of line: tested
@@ -730,12 +737,12 @@ class msg_producer {
   std::uint64_t head_cache_ = 0;
   std::uint64_t open_index_ = 0;
   std::int32_t open_length_ = 0;                // != 0 while a claim is open
-  msg_claim<MultiProducer>* claim_ = nullptr;   // the open claim's handle, to end it
   std::uint64_t serial_ = 0;                    // of the latest claim
   std::uint64_t stall_at_ = ~std::uint64_t{0};  // tail of the last full event counted
   bool fast_notify_ = false;
   detail::wait_scope scope_{};
   wait_policy policy_{};
+  msg_claim<MultiProducer>* claim_ = nullptr;  // the open claim's handle, to end it
 };
 
 // A claim and its producer point at each other while it is open: the claim's moves update
@@ -762,7 +769,7 @@ msg_claim<M>::msg_claim(msg_claim&& o) noexcept {
 template <bool M>
 msg_claim<M>& msg_claim<M>::operator=(msg_claim&& o) noexcept {
   if (this != &o) {
-    abort();
+    drop();
     take(o);
   }
   return *this;
@@ -770,11 +777,26 @@ msg_claim<M>& msg_claim<M>::operator=(msg_claim&& o) noexcept {
 template <bool M>
 bool msg_claim<M>::commit() noexcept {
   if (owner_ == nullptr) return false;
+  bytes_ = {};
   return std::exchange(owner_, nullptr)->finish(true, serial_);
 }
 template <bool M>
 void msg_claim<M>::abort() noexcept {
+  bytes_ = {};
   if (owner_ != nullptr) std::exchange(owner_, nullptr)->finish(false, serial_);
+}
+// An open claim let go of without commit() or abort(): aborted where the producer's role is
+// held, so that a child that inherited it across fork() leaves the parent's claim alone.
+template <bool M>
+void msg_claim<M>::drop() noexcept {
+  if (owner_ == nullptr) return;
+  msg_producer<M>* p = std::exchange(owner_, nullptr);
+  bytes_ = {};
+  if (p->lease_.held_here()) {
+    p->finish(false, serial_);
+  } else {
+    p->claim_ = nullptr;
+  }
 }
 
 /// What try_read found.

@@ -184,7 +184,7 @@ class spsc_producer {
       corrupted_ = o.corrupted_;
       fast_notify_ = o.fast_notify_;
       stream_ = o.stream_;
-      scope_ = o.scope_;
+      scope_ = std::exchange(o.scope_, {});
       policy_ = o.policy_;
     }
     return *this;
@@ -463,7 +463,7 @@ class spsc_consumer {
       stall_at_ = o.stall_at_;
       corrupted_ = o.corrupted_;
       fast_notify_ = o.fast_notify_;
-      scope_ = o.scope_;
+      scope_ = std::exchange(o.scope_, {});
       policy_ = o.policy_;
     }
     return *this;

@@ -23,16 +23,23 @@
 namespace ipcring {
 namespace detail {
 
+#if defined(__clang__) || defined(__GNUC__)
+template <class T>
+constexpr std::string_view pretty_function() {
+  return __PRETTY_FUNCTION__;  // "... [with T = foo; ...]" (gcc) or "... [T = foo]" (clang)
+}
+#endif
+
 template <class T>
 constexpr std::string_view compiler_type_name() {
 #if defined(__clang__) || defined(__GNUC__)
-  // "... [with T = foo; ...]" (gcc) or "... [T = foo]" (clang). The name itself may hold
-  // ']' ("kv<char [8], int>"), never ';': it ends at gcc's ';', else at clang's last ']'.
-  constexpr std::string_view f = __PRETTY_FUNCTION__;
-  constexpr std::size_t b = f.find("T = ") + 4;
-  constexpr std::size_t semi = f.find(';', b);
-  constexpr std::size_t e = semi != std::string_view::npos ? semi : f.rfind(']');
-  return f.substr(b, e - b);
+  // What surrounds T's spelling is measured on a probe type, so the spelling may hold any
+  // character (']' in "kv<char [8], int>", ';' in "ch<';'>").
+  constexpr std::string_view probe = pretty_function<double>();
+  constexpr std::size_t before = probe.find("double");
+  constexpr std::size_t after = probe.size() - before - 6;
+  constexpr std::string_view f = pretty_function<T>();
+  return f.substr(before, f.size() - before - after);
 #elif defined(_MSC_VER)
   constexpr std::string_view f = __FUNCSIG__;  // "... compiler_type_name<foo>(void)"
   constexpr std::size_t b = f.find("compiler_type_name<") + 19;

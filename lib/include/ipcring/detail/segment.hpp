@@ -93,7 +93,8 @@ class attachment_ref : public attachment_ptr {
 };
 
 /// Writes the header into zeroed `bytes` and publishes ready. The caller's memory must be
-/// zero-filled (fresh mappings are); `bytes` must be 128-byte aligned.
+/// zero-filled (fresh mappings are; errc::already_exists if it holds a header); `bytes` must
+/// be 128-byte aligned.
 attachment_ptr create_in(std::span<std::byte> bytes, ring_spec spec, std::string name);
 /// Waits (bounded by opt.open_timeout) for `ready`, then checks every field against `spec`.
 attachment_ptr open_in(std::span<std::byte> bytes, ring_spec spec, std::string name,
