@@ -9,6 +9,14 @@ bash tools/deps.sh
 presets=("$@")
 if [ ${#presets[@]} -eq 0 ]; then presets=(release asan tsan windows fuzz); fi
 jobs=$(nproc)
+# Segments of test processes killed from outside (SIGKILL, the OOM killer, which no cleanup
+# survives): "ipcring-test-<pid>-..." whose process is gone.
+for f in /dev/shm/ipcring-test-*; do
+  [ -e "$f" ] || continue
+  pid=${f#/dev/shm/ipcring-test-}
+  pid=${pid%%-*}
+  if [[ $pid =~ ^[0-9]+$ ]] && [ ! -d "/proc/$pid" ]; then rm -f -- "$f"; fi
+done
 for preset in "${presets[@]}"; do
   echo "=== $preset: configure, build, test"
   start=$(date +%s)

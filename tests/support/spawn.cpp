@@ -2,6 +2,8 @@
 // module's own path), and the main() that dispatches to a child role.
 #include "support/spawn.hpp"
 
+#include "support/test_support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -130,6 +132,9 @@ int spawned_process::exit_code(std::chrono::milliseconds limit) {
 
 int run_child_or_tests(int argc, char** argv) {
   if (argc >= 3 && argv[1] == k_child_flag) {
+#ifndef _WIN32
+    die_with_parent(0);
+#endif
     const auto it = child_roles().find(argv[2]);
     if (it == child_roles().end()) {
       std::fprintf(stderr, "no child role '%s' in this binary\n", argv[2]);

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #ifndef _WIN32
 #include <signal.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/select.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,14 +79,26 @@ class heap_bytes {
 };
 
 #ifndef _WIN32
+/// In a child: killed when the test process ends (Linux), so that a test process killed from
+/// outside (SIGKILL, the OOM killer) leaves no child spinning on. `parent`: its pid, or 0 if
+/// not known (then only a parent that is gone by now is missed).
+inline void die_with_parent([[maybe_unused]] pid_t parent) {
+#ifdef __linux__
+  (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (parent != 0 && ::getppid() != parent) ::_exit(96);  // it died before the prctl
+#endif
+}
+
 /// A forked child running `body`; its exit code is body's return value (an exception or a
 /// crash is a failure). Killed with SIGKILL if still running when destroyed.
 class child_process {
  public:
   explicit child_process(const std::function<int()>& body) {
+    const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+      die_with_parent(parent);
       int rc = 99;
       try {
         rc = body();
