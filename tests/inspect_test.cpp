@@ -3,12 +3,19 @@
 
 #include <gtest/gtest.h>
 #ifndef _WIN32
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #endif
 
 #include <array>
 #include <chrono>
+#include <cstring>
 #include <numeric>
+#include <optional>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "ipcring/ipcring.h"
@@ -236,6 +243,146 @@ TEST(inspect, a_ring_nobody_attached_to_is_not_stale) {
   { auto ring = spsc_ring<u64>::create(g.name(), 16); }
   EXPECT_FALSE(inspect(g.name()).stale());
   EXPECT_FALSE(remove_if_stale(g.name()));
+}
+
+// What a creator writes first (docs/layout.md, "Creation protocol"): the header's first 16
+// bytes, not ready.
+struct creation_stamp {
+  u64 magic = k_magic;
+  std::uint32_t layout_version = k_layout_version;
+  std::uint32_t init_state = 0;
+};
+
+std::span<const std::byte> bytes_of(const creation_stamp& s) {
+  return std::as_bytes(std::span(&s, 1));
+}
+
+ring_options waiting(std::chrono::milliseconds timeout) {
+  ring_options o;
+  o.open_timeout = timeout;
+  return o;
+}
+
+// A creator that died after its stamp and before `ready` (here: it made the segment as
+// spsc_ring::create does, then exited) left a ring that never will be ready: opening it fails
+// at once, inspect says why, and remove_if_stale removes it.
+TEST(inspect, a_ring_whose_creator_died_while_making_it_is_refused_at_once_and_removable) {
+  segment_guard g(unique_name());
+  child_process creator([&] {
+    (void)map_view::create(g.name(), 1 << 20, {}, bytes_of(creation_stamp{}));
+    return 0;
+  });
+  ASSERT_EQ(creator.exit_code(), 0);
+  EXPECT_TRUE(abandoned_in_creation(map_view::open(g.name())));
+  const auto start = std::chrono::steady_clock::now();
+  const std::string msg = expect_error(errc::not_ready, [&] {
+    (void)spsc_ring<u64>::open(g.name(), waiting(std::chrono::seconds(30)));
+  });
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_NE(msg.find("let go of it"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("open '" + g.name() + "'"), std::string::npos) << msg;
+  EXPECT_NE(expect_error(errc::not_ready, [&] { (void)inspect(g.name()); }).find("let go of it"),
+            std::string::npos);
+  ipcring_ring* c_ring = nullptr;  // the C open too, at once
+  EXPECT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_ANY, 0, &c_ring), IPCRING_E_NOT_READY);
+  EXPECT_TRUE(remove_if_stale(g.name()));
+  expect_error(errc::not_found, [&] { (void)map_view::open(g.name()); });
+}
+
+// While its creator holds it, a ring being made is waited for, as before, and kept; once the
+// creator lets go of it without publishing `ready`, it is abandoned.
+TEST(inspect, a_ring_still_being_made_is_waited_for_and_kept) {
+  segment_guard g(unique_name());
+  std::optional<map_view> creator =
+      map_view::create(g.name(), 1 << 20, {}, bytes_of(creation_stamp{}));
+  EXPECT_FALSE(abandoned_in_creation(map_view::open(g.name())));
+  const std::string msg = expect_error(errc::not_ready, [&] {
+    (void)spsc_ring<u64>::open(g.name(), waiting(std::chrono::milliseconds(50)));
+  });
+  EXPECT_NE(msg.find("after waiting 50 ms"), std::string::npos) << msg;
+  EXPECT_FALSE(remove_if_stale(g.name()));
+  creator.reset();
+  EXPECT_TRUE(abandoned_in_creation(map_view::open(g.name())));
+  EXPECT_TRUE(remove_if_stale(g.name()));
+}
+
+// A ring's creator lets go of its segment once `ready` is out, while it goes on using the
+// ring: the hold is an flock, which others (the CLI's senders_lock) take shared on the same
+// file, and must not wait for a live creator's ring.
+TEST(inspect, a_creator_holds_its_segment_only_until_ready) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 16);
+  auto rx = ring.consumer();
+  EXPECT_TRUE(map_view::open(g.name()).creator_gone());
+  const int fd = ::shm_open(("/" + g.name()).c_str(), O_RDONLY | O_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(::flock(fd, LOCK_SH | LOCK_NB), 0) << std::strerror(errno);
+  EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0) << std::strerror(errno);
+  ::close(fd);
+  EXPECT_FALSE(abandoned_in_creation(map_view::open(g.name())));
+}
+
+// Only this layout's stamp, not ready, is a ring in the making: a segment of zeros (another
+// program's, or a creator that died before its stamp), an older creator's header and a ready
+// one are not abandoned, and remove_if_stale keeps them.
+TEST(inspect, only_this_layouts_unready_stamp_is_abandoned) {
+  creation_stamp older;
+  older.layout_version = k_layout_version - 1;
+  creation_stamp ready;
+  ready.init_state = k_init_ready;
+  creation_stamp foreign;
+  foreign.magic = 0x4e4f544152494e47ull;
+  const std::pair<const char*, std::span<const std::byte>> cases[] = {
+      {"zeros", {}},
+      {"an older layout", bytes_of(older)},
+      {"ready", bytes_of(ready)},
+      {"foreign magic", bytes_of(foreign)},
+  };
+  for (const auto& [what, stamp] : cases) {
+    SCOPED_TRACE(what);
+    segment_guard g(unique_name());
+    { (void)map_view::create(g.name(), 1 << 20, {}, stamp); }
+    const map_view v = map_view::open(g.name());
+    EXPECT_TRUE(v.creator_gone());
+    EXPECT_FALSE(abandoned_in_creation(v));
+    EXPECT_FALSE(remove_if_stale(g.name()));
+    EXPECT_NO_THROW((void)map_view::open(g.name()));
+  }
+}
+
+// The real thing: a creator killed while it reserves and pre-faults a large ring. Its stamp is
+// written before that work, so a kill that lands after the segment has its size finds the
+// stamp, not ready, in nearly every attempt; one in which the creator got further is tried again.
+TEST(inspect, a_creator_killed_while_making_a_large_ring_leaves_it_removable) {
+  int abandoned = 0;
+  for (int attempt = 0; attempt < 5 && abandoned == 0; ++attempt) {
+    segment_guard g(unique_name());
+    child_process creator([&] {
+      auto ring = spsc_ring<u64>::create(g.name(), std::size_t{1} << 25);  // 256 MiB
+      ::pause();
+      return 0;
+    });
+    const std::string path = "/dev/shm/" + g.name();
+    struct stat st {};
+    for (int i = 0; i < 300000 && (::stat(path.c_str(), &st) != 0 || st.st_size == 0); ++i) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    creator.kill(SIGKILL);
+    ASSERT_EQ(creator.exit_code(), 1000 + SIGKILL);
+    const map_view v = map_view::open(g.name(), [] {
+      map_options o;
+      o.prefault = false;
+      return o;
+    }());
+    creation_stamp h{0, 0, 0};
+    v.peek(0, std::as_writable_bytes(std::span(&h, 1)));
+    if (h.init_state == k_init_ready || h.magic == 0) continue;  // too late, or too early
+    ++abandoned;
+    EXPECT_TRUE(abandoned_in_creation(v));
+    EXPECT_TRUE(remove_if_stale(g.name()));
+    expect_error(errc::not_found, [&] { (void)map_view::open(g.name()); });
+  }
+  EXPECT_EQ(abandoned, 1) << "no attempt killed the creator between its stamp and 'ready'";
 }
 
 #endif

@@ -196,6 +196,86 @@ TEST(map_view, file_backed_create_open_remove) {
   expect_error(errc::not_found, [&] { map_view::open_file(path); });
 }
 
+TEST(map_view, a_stamp_is_written_first_and_must_fit) {
+  segment_guard g(unique_name());
+  const char stamp[] = "first bytes";
+  const auto bytes = std::as_bytes(std::span(stamp));
+  auto a = map_view::create(g.name(), 8192, {}, bytes);
+  EXPECT_EQ(std::memcmp(map_view::open(g.name()).data(), stamp, sizeof stamp), 0);
+  EXPECT_EQ(a.data()[sizeof stamp], std::byte{0});  // the rest is zero-filled
+  segment_guard g2(unique_name("-small"));
+  const auto msg = expect_error(errc::invalid_argument,
+                                [&] { map_view::create(g2.name(), sizeof stamp - 1, {}, bytes); });
+  EXPECT_NE(msg.find("stamp"), std::string::npos) << msg;
+  expect_error(errc::not_found, [&] { map_view::open(g2.name()); });
+}
+
+#ifndef _WIN32
+// The creating view holds the segment (an flock on its description) until it closes; a
+// process forked from the creator shares that hold. Other views only look.
+TEST(map_view, creator_gone_once_the_creating_view_and_its_forks_let_go) {
+  segment_guard g(unique_name());
+  std::optional<map_view> creator = map_view::create(g.name(), 4096);
+  const map_view other = map_view::open(g.name());
+  EXPECT_FALSE(creator->creator_gone());  // it does not ask about itself
+  EXPECT_FALSE(other.creator_gone());
+  EXPECT_FALSE(other.creator_gone());  // a look takes nothing that outlives it
+  pipe_signal forked;
+  child_process fork_of_creator([&] {
+    forked.notify();
+    ::pause();
+    return 0;
+  });
+  ASSERT_TRUE(forked.wait());
+  creator.reset();
+  EXPECT_FALSE(other.creator_gone());  // the fork still holds the creator's description
+  fork_of_creator.kill(SIGKILL);
+  ASSERT_EQ(fork_of_creator.exit_code(), 1000 + SIGKILL);
+  EXPECT_TRUE(other.creator_gone());
+  EXPECT_TRUE(map_view::open(g.name()).creator_gone());
+}
+
+TEST(map_view, creator_gone_once_it_ends_creation) {
+  segment_guard g(unique_name());
+  map_view creator = map_view::create(g.name(), 4096);
+  const map_view other = map_view::open(g.name());
+  EXPECT_FALSE(other.creator_gone());
+  creator.end_creation();
+  EXPECT_TRUE(other.creator_gone());
+  creator.end_creation();  // once is enough; other views have nothing to end
+  const_cast<map_view&>(other).end_creation();
+  EXPECT_TRUE(other.creator_gone());
+}
+
+TEST(map_view, creator_gone_when_the_creating_process_dies_and_never_for_files) {
+  segment_guard g(unique_name());
+  child_process creator([&] {
+    auto v = map_view::create(g.name(), 4096);
+    ::pause();
+    return 0;
+  });
+  std::optional<map_view> v;
+  for (int i = 0; i < 30000 && !v; ++i) {
+    try {
+      v = map_view::open(g.name());
+    } catch (const error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->creator_gone());
+  creator.kill(SIGKILL);
+  ASSERT_EQ(creator.exit_code(), 1000 + SIGKILL);
+  EXPECT_TRUE(v->creator_gone());
+
+  const auto path = std::filesystem::temp_directory_path() / unique_name("-file");
+  remove_file(path);
+  { auto f = map_view::create_file(path, 4096); }
+  EXPECT_FALSE(map_view::open_file(path).creator_gone());  // cannot be told for files
+  EXPECT_TRUE(remove_file(path));
+}
+#endif
+
 }  // namespace
 }  // namespace ipcring::test
 

@@ -265,6 +265,27 @@ expect_code 0 "$cli" rm --stale "$prefix-stale" "$prefix-count"  # count: nobody
 [ ! -e "/dev/shm/$prefix-stale" ] || fail "rm --stale kept a stale ring"
 [ -e "/dev/shm/$prefix-count" ] || fail "rm --stale removed a ring nobody was attached to"
 
+# ---- abandoned: a ring whose creator let go of it before publishing 'ready' ---------------
+version=$("$cli" stat "$prefix-count" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["header"]["layout_version"])')
+# Made as a creator makes it (docs/layout.md, "Creation protocol"): held with an flock, sized,
+# stamped; rm --stale meanwhile must keep it (5: cannot tell), then the hold ends unpublished.
+python3 - "/dev/shm/$prefix-abandoned" "$version" "$cli" <<'EOF' || fail "rm --stale did not keep a ring still being made"
+import fcntl, os, struct, subprocess, sys
+path, version, cli = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.ftruncate(fd, 16384)
+os.pwrite(fd, struct.pack("<QII", 0x00474E4952435049, version, 0), 0)
+rc = subprocess.run([cli, "rm", "--stale", os.path.basename(path)], stderr=subprocess.DEVNULL).returncode
+sys.exit(0 if rc == 5 and os.path.exists(path) else 1)
+EOF
+"$cli" ls >"$work/ls"
+grep -q "^$prefix-abandoned .*abandoned.*let go of it" "$work/ls" || fail "ls does not say abandoned: $(cat "$work/ls")"
+expect_code 1 "$cli" recv "$prefix-abandoned" --timeout 30
+grep -q "let go of it" "$work/err" || fail "recv of an abandoned ring: $(cat "$work/err")"
+expect_code 0 "$cli" rm --stale "$prefix-abandoned"
+[ ! -e "/dev/shm/$prefix-abandoned" ] || fail "rm --stale kept an abandoned ring"
+
 # ---- not found (3) and incompatible (5) ---------------------------------------------------
 for cmd in stat recv send watch rm; do
   expect_code 3 "$cli" "$cmd" "$prefix-missing" </dev/null

@@ -26,13 +26,14 @@ import struct
 import sys
 import time
 
-LAYOUT_VERSION = 4
+LAYOUT_VERSION = 5
 MAGIC, READY = 0x00474E4952435049, 0x52454459  # magic is the bytes "IPCRING\0"
 M64 = 1 << 64
 PADDING = 0xFFFFFFFF  # record type of a padding record (kind 3)
-# End of the control area per version (version 4 adds counter blocks at 768 and 896). Kinds 2,
+# End of the control area per version (version 4 adds counter blocks at 768 and 896; version 5
+# changes only how a ring is created). Kinds 2,
 # 3 and 4 follow it with 64 endpoint records of 128 bytes.
-CONTROL_END, ENDPOINT_TABLE = {3: 768, 4: 1024}, 64 * 128
+CONTROL_END, ENDPOINT_TABLE = {3: 768, 4: 1024, 5: 1024}, 64 * 128
 KINDS = {1: "spsc", 2: "mpmc", 3: "spsc_msg", 4: "mpsc_msg"}
 ATTACH_TIMEOUT, LIVENESS_INTERVAL = 2.0, 0.1  # the document's defaults
 PRODUCER_OWNER, CONSUMER_OWNER, PRODUCER_CLOSED, CONSUMER_CLOSED = 128, 136, 144, 148

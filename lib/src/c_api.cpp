@@ -364,6 +364,8 @@ ring_info probe(const std::string& name, const ring_options& opt) {
   for (;;) {
     try {
       return detail::inspect_for("open", name, opt.map);
+    } catch (const detail::abandoned_error&) {
+      throw;  // never to be ready
     } catch (const error& e) {
       if (e.value() != errc::not_ready && e.value() != errc::too_small) throw;
       if (std::chrono::steady_clock::now() >= deadline) throw;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "in_quotes.hpp"
 #include "ipcring/detail/role.hpp"
 #include "ipcring/detail/segment.hpp"
 #include "ipcring/error.hpp"
@@ -141,16 +142,25 @@ ring_info inspect(std::span<const std::byte> segment, std::string_view name) {
 ring_info detail::inspect_for(std::string_view verb, std::string_view name,
                               const map_options& opt) {
   const map_view v = open_to_look(name, opt, verb);
-  return look(std::span<const std::byte>(v.data(), v.size()), name, verb);
+  try {
+    return look(std::span<const std::byte>(v.data(), v.size()), name, verb);
+  } catch (const error& e) {
+    if (e.value() != errc::not_ready || !abandoned_in_creation(v)) throw;
+    throw detail::abandoned_error(std::string(verb) + " " + detail::in_quotes(name));
+  }
 }
 
 bool remove_if_stale(std::string_view name) noexcept {
   try {
     // Judged and removed through one view: another process that removed the stale segment
     // and created a new one under the name meanwhile keeps it.
-    const map_view v = open_to_look(name, {}, "inspect");
-    return inspect(std::span<const std::byte>(v.data(), v.size()), name).stale() &&
-           v.remove_if_still_named();
+    map_options o;
+    o.prefault = false;  // as open_to_look: a look allocates no page
+    map_view v = map_view::open(name, o);
+    if (abandoned_in_creation(v)) return v.remove_if_still_named();
+    const map_view ring = detail::require_header_written(std::move(v), "inspect");
+    return inspect(std::span<const std::byte>(ring.data(), ring.size()), name).stale() &&
+           ring.remove_if_still_named();
   } catch (...) {
     return false;
   }

@@ -6,6 +6,7 @@
 #include <boost/interprocess/exceptions.hpp>
 #include <cstddef>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -16,9 +17,15 @@
 namespace ipcring::detail {
 
 /// create's checks of its arguments, the same on every platform.
-inline void check_create(std::string_view name, std::size_t size) {
+inline void check_create(std::string_view name, std::size_t size,
+                         std::span<const std::byte> stamp = {}) {
   validate_name(name);
   if (size == 0) throw error(errc::invalid_argument, "create " + in_quotes(name) + ": size=0");
+  if (stamp.size() > size) {
+    throw error(errc::invalid_argument, "create " + in_quotes(name) + ": a stamp of " +
+                                            std::to_string(stamp.size()) +
+                                            " bytes does not fit in " + std::to_string(size));
+  }
 }
 
 /// open_file's checks before mapping: a path, to an existing file that is not empty. Returns

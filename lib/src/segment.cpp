@@ -5,12 +5,14 @@
 #include <bit>
 #include <chrono>
 #include <climits>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <thread>
 
 #include "in_quotes.hpp"
 #include "ipcring/error.hpp"
+#include "ipcring/inspect.hpp"
 #include "ipcring/type_name.hpp"
 
 namespace ipcring {
@@ -203,7 +205,27 @@ std::uint64_t required_bytes(const ring_spec& s, std::string_view what) {
 
 namespace {
 
-attachment created(std::span<std::byte> bytes, ring_spec spec, std::string name) {
+// What create_shm has map_view::create write first (the header's frozen bytes 0..15, not
+// ready): a segment whose creator dies while its pages are reserved and pre-faulted is then
+// recognisably a ring in the making (abandoned_in_creation).
+struct creation_stamp {
+  std::uint64_t magic = k_magic;
+  std::uint32_t layout_version = k_layout_version;
+  std::uint32_t init_state = 0;
+};
+static_assert(sizeof(creation_stamp) == 16 && offsetof(segment_header, init_state) == 12);
+
+// A creation_stamp is in `bytes`, as written by create_shm's map_view::create. relaxed:
+// written by this thread (through the file handle) before the mapping was made.
+bool stamped_here(const segment_header& h) noexcept {
+  return h.magic.load(std::memory_order_relaxed) == k_magic &&
+         h.layout_version == k_layout_version && h.init_state.load(std::memory_order_relaxed) == 0;
+}
+
+// Writes the header into `bytes` and publishes ready. `stamped`: create_shm's segment, which
+// starts with its creation_stamp; other memory must be zero-filled.
+attachment created(std::span<std::byte> bytes, ring_spec spec, std::string name,
+                   bool stamped = false) {
   const std::uint64_t need = required_bytes(spec, "create " + in_quotes(name));
   if (bytes.size() < need) {
     throw error(errc::too_small, "create " + in_quotes(name) + ": " + std::to_string(bytes.size()) +
@@ -215,15 +237,18 @@ attachment created(std::span<std::byte> bytes, ring_spec spec, std::string name)
   auto* h = reinterpret_cast<segment_header*>(bytes.data());
   // Memory that holds a header already (create_in over a ring in use) is not written over.
   // relaxed: a look at the caller's own memory, not a publication.
-  if (h->magic.load(std::memory_order_relaxed) != 0 ||
-      h->init_state.load(std::memory_order_relaxed) != 0) {
+  if (stamped ? !stamped_here(*h)
+              : h->magic.load(std::memory_order_relaxed) != 0 ||
+                    h->init_state.load(std::memory_order_relaxed) != 0) {
     throw error(errc::already_exists, "create " + in_quotes(name) +
                                           ": the memory holds a ring header already (a new "
                                           "ring needs zero-filled memory)");
   }
-  // relaxed: published by [R-ready]; atomic only because openers poll it meanwhile
-  h->magic.store(k_magic, std::memory_order_relaxed);
-  h->layout_version = k_layout_version;
+  if (!stamped) {  // a stamp holds both already (and a look may read them meanwhile)
+    // relaxed: published by [R-ready]; atomic only because openers poll it meanwhile
+    h->magic.store(k_magic, std::memory_order_relaxed);
+    h->layout_version = k_layout_version;
+  }
   h->kind = static_cast<std::uint32_t>(spec.kind);
   h->slot_size = spec.slot_size;
   h->slot_align = spec.slot_align;
@@ -246,8 +271,11 @@ attachment created(std::span<std::byte> bytes, ring_spec spec, std::string name)
   return a;
 }
 
+// Checks the header in `bytes` against `spec`, waiting until `deadline` for ready. `view`: the
+// mapping `bytes` is, if any, whose creator may be seen to have let go of it meanwhile.
 attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
-                  const ring_options& opt, clock::time_point deadline) {
+                  const ring_options& opt, clock::time_point deadline,
+                  const map_view* view = nullptr) {
   const std::string what = "open " + in_quotes(name);
   if (bytes.size() < sizeof(segment_header)) {
     throw error(errc::too_small, what + ": segment is " + std::to_string(bytes.size()) +
@@ -263,6 +291,9 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
     const std::uint64_t m = h->magic.load(std::memory_order_relaxed);
     if (m != 0 && m != k_magic) {
       throw error(errc::bad_magic, what + ": not an ipcring segment (magic is not \"IPCRING\")");
+    }
+    if (view != nullptr && abandoned_in_creation(*view)) {
+      throw abandoned_error(what);
     }
     if (clock::now() >= deadline) {
       throw error(errc::not_ready, what + ": its creator has not published 'ready'");
@@ -338,7 +369,7 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
 // `prepare`, pre-faults and locks (as it asks) the bytes the attachment uses, and only those.
 template <class Attach>
 attachment_ptr adopt(map_view v, Attach&& attach, const map_options* prepare = nullptr) {
-  attachment a = attach(v.bytes(), v.name());
+  attachment a = attach(v);
   if (prepare != nullptr) v.prepare(a.bytes.size(), *prepare);
   a.view.emplace(std::move(v));  // the bytes stay where they are: only the handle moves
   return std::make_shared<const attachment>(std::move(a));
@@ -369,10 +400,10 @@ attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ri
     try {
       return adopt(
           require_header_written(open_view(unprepared), "open"),
-          [&](std::span<std::byte> b, const std::string& n) {
-            return opened(b, spec, n, opt, deadline);
-          },
+          [&](const map_view& v) { return opened(v.bytes(), spec, v.name(), opt, deadline, &v); },
           &opt.map);
+    } catch (const abandoned_error&) {
+      throw;  // never to be ready: not waited for again
     } catch (const error& e) {
       if (e.value() != errc::not_ready) throw;
       if (clock::now() >= deadline) gave_up(e, opt);
@@ -404,10 +435,15 @@ attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_opti
   // where huge pages are larger than 32 MiB (arm64 with 64 KiB pages: 512 MiB).
   const std::uint64_t huge_size = opt.map.huge_pages ? huge_page_size() : 0;
   const std::uint64_t huge = huge_size <= (std::uint64_t{32} << 20) ? huge_size : 0;
-  map_view v = map_view::create(name, huge != 0 ? round_up(need, huge) : need, opt.map);
+  const creation_stamp stamp;
+  map_view v = map_view::create(name, huge != 0 ? round_up(need, huge) : need, opt.map,
+                                std::as_bytes(std::span(&stamp, 1)));
   try {
-    return adopt(std::move(v),
-                 [&](std::span<std::byte> b, const std::string& n) { return created(b, spec, n); });
+    return adopt(std::move(v), [&](map_view& m) {
+      attachment a = created(m.bytes(), spec, m.name(), true);
+      m.end_creation();  // ready is out: nobody need tell whether it ever will be
+      return a;
+    });
   } catch (...) {
     remove(name);
     throw;
@@ -425,7 +461,7 @@ attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
   map_view v = map_view::create_file(p, need, opt.map);
   try {
     return adopt(std::move(v),
-                 [&](std::span<std::byte> b, const std::string& n) { return created(b, spec, n); });
+                 [&](const map_view& m) { return created(m.bytes(), spec, m.name()); });
   } catch (...) {
     remove_file(p);
     throw;
@@ -438,4 +474,23 @@ attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const r
 }
 
 }  // namespace detail
+
+bool abandoned_in_creation(const map_view& v) noexcept {
+  try {
+    // Through the handle (map_view::peek): nothing of the mapping is touched.
+    const auto unready_stamp = [&] {
+      detail::creation_stamp s{0, 0, 0};
+      v.peek(0, std::as_writable_bytes(std::span(&s, 1)));
+      return s.magic == k_magic && s.layout_version == k_layout_version &&
+             s.init_state != k_init_ready;
+    };
+    // Only creators of this layout version stamp the segment and hold it while they make it,
+    // and each publishes ready before it lets go: still not ready once it has let go, it
+    // never will be.
+    return unready_stamp() && v.creator_gone() && unready_stamp();
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace ipcring

@@ -62,7 +62,9 @@ exit_code remove_one(const std::string& name, const rm_options& o) {
   } catch (const error& e) {
     return complain(exit_code_for(e.value()), e.what());
   }
-  if (o.stale_only) {
+  if (o.stale_only && p.abandoned) {
+    // Never to be ready: removed as a stale ring is, through the view it was judged by.
+  } else if (o.stale_only) {
     if (p.cls != segment_class::ring) {
       return complain(
           p.cls == segment_class::unreadable ? exit_code_for(p.code) : exit_code::incompatible,

@@ -70,7 +70,8 @@ exit_code run_ls(const ls_options& o) {
         break;
       }
       case segment_class::bad_ring:
-        table.add({name, "?", "?", "?", "?", to_string(p.code), short_problem(p)});
+        table.add({name, "?", "?", "?", "?", p.abandoned ? "abandoned" : to_string(p.code),
+                   short_problem(p)});
         break;
       case segment_class::not_ring:
         if (o.all) table.add({name, "-", "-", "-", "-", "not-ipcring", short_problem(p)});

@@ -49,6 +49,12 @@ segment_probe probe_segment(std::string_view name) {
     p.cls = segment_class::bad_ring;
     p.code = e.value();
     p.problem = e.what();
+    p.abandoned = p.code == errc::not_ready && abandoned_in_creation(*view);
+    if (p.abandoned) {
+      p.problem = "'" + p.name +
+                  "': its creator let go of it (died, most likely) before publishing 'ready': "
+                  "it never will be ready (rm --stale removes it)";
+    }
   }
   return p;
 }

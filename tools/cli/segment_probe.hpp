@@ -33,6 +33,9 @@ struct segment_probe {
   std::optional<ring_info> info;
   std::optional<map_view> view;  ///< the mapping (when it could be made), for raw fields
   errc code = errc::system;      ///< why it is not a readable ring (not for segment_class::ring)
+  /// bad_ring, not_ready: its creator let go of it before it became ready
+  /// (ipcring::abandoned_in_creation); it never will, and `rm --stale` removes it.
+  bool abandoned = false;
   std::string problem;  ///< the library's message, or what the segment holds; names the segment
 };
 

@@ -35,7 +35,7 @@ namespace ipcring {
 static_assert(std::endian::native == std::endian::little, "the layout is little-endian");
 
 /// Bumped on any change of the shared layout.
-inline constexpr std::uint32_t k_layout_version = 4;
+inline constexpr std::uint32_t k_layout_version = 5;
 /// The bytes "IPCRING\0" read as a little-endian 64-bit word.
 inline constexpr std::uint64_t k_magic = 0x00474E4952435049ull;
 /// init_state value published (release) by the creator once every field is written.

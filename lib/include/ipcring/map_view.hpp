@@ -73,7 +73,12 @@ class map_view {
  public:
   /// Creates the named segment with `size` bytes (zero-filled). errc::already_exists if the
   /// name is taken, errc::invalid_name for a bad name, errc::invalid_argument for size 0.
-  static map_view create(std::string_view name, std::size_t size, const map_options& = {});
+  /// `stamp` (at most `size` bytes) is written at its start as soon as it has its size, before
+  /// its pages are reserved, pre-faulted or locked (which takes long for a large segment): the
+  /// rings stamp their magic and layout version so that a segment whose creator dies meanwhile
+  /// can be told from another program's (see creator_gone).
+  static map_view create(std::string_view name, std::size_t size, const map_options& = {},
+                         std::span<const std::byte> stamp = {});
   /// Maps an existing named segment whole. errc::not_found if absent; errc::not_ready if its
   /// size is still 0 (a creator between create and resize).
   static map_view open(std::string_view name, const map_options& = {});
@@ -102,6 +107,17 @@ class map_view {
   /// mapping allocates it (a SIGBUS when /dev/shm is full). Bytes past size() read as zeros.
   /// errc::system if the read fails.
   void peek(std::size_t offset, std::span<std::byte> out) const;
+  /// True if the view that created this segment has let go of it: by end_creation(), by
+  /// closing, or with its process (POSIX: the creating view holds an exclusive flock on the
+  /// segment from before it has a size until then; a process forked from the creator shares
+  /// it). False while the creator holds it, and wherever this cannot be told: files, file
+  /// systems without locks, Windows (a mapping there goes with its last handle). A look, for
+  /// deciding whether a segment that never became ready ever will; it takes no lock that
+  /// outlives the call.
+  bool creator_gone() const noexcept;
+  /// On the view create() returned: its creator is done making the segment and lets go of it
+  /// (see creator_gone). Does nothing on other views. The rings call it once `ready` is out.
+  void end_creation() noexcept;
   /// Removes the name this view was opened by, if it still names the segment mapped here
   /// (POSIX: the same file, compared by device and inode just before the unlink), for a
   /// decision made by looking at this view (remove_if_stale): a segment created under the name

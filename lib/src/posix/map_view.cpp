@@ -3,6 +3,7 @@
 #include "ipcring/map_view.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -34,6 +35,8 @@ namespace ipcring {
 struct map_view::backend {
   std::variant<bip::shared_memory_object, bip::file_mapping> object;
   bip::mapped_region region;
+  bool creator = false;  // this view created the segment and holds it (hold_as_creator)
+                         // until end_creation()
 };
 
 namespace {
@@ -119,6 +122,39 @@ void tune(std::byte* p, std::size_t n, const map_options& opt, bool write_zeros,
                                   in_quotes(name) + " failed: " + std::strerror(err) +
                                   " (RLIMIT_MEMLOCK is " + std::to_string(lim.rlim_cur) +
                                   " bytes; raise it, e.g. ulimit -l, or map without lock_memory)");
+  }
+}
+
+// The creator's hold on a segment it is making (map_view::creator_gone): an exclusive flock
+// on its open file description, released by end_creation(), or when the view closes its
+// handle or its process ends. (The CLI's senders_lock, a shared flock on the same file, waits
+// for it: a send that starts while the ring is being made waits for it to be made.)
+void hold_as_creator(int fd, std::string_view name) {
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return;
+  const int err = errno;
+  if (err == EWOULDBLOCK || err == EINTR) {  // another program locked it between shm_open and now
+    throw error(errc::system, "create " + in_quotes(name) +
+                                  ": the new segment is locked by another process (flock: " +
+                                  std::strerror(err) + ")");
+  }
+  // EOPNOTSUPP, ENOLCK: no locks here; creator_gone() then cannot tell either.
+}
+
+// Writes `stamp` at offset 0 through the handle (a full /dev/shm is ENOSPC here, not a SIGBUS
+// on the first touch of the mapping).
+void write_stamp(int fd, std::span<const std::byte> stamp, std::string_view name) {
+  std::size_t done = 0;
+  while (done < stamp.size()) {
+    const ssize_t n =
+        ::pwrite(fd, stamp.data() + done, stamp.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      throw error(err == ENOSPC ? errc::no_space : errc::system,
+                  "create " + in_quotes(name) + ": writing its first " +
+                      std::to_string(stamp.size()) + " bytes: " + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
   }
 }
 
@@ -305,6 +341,26 @@ void map_view::peek(std::size_t offset, std::span<std::byte> out) const {
   std::fill(out.begin() + static_cast<std::ptrdiff_t>(got), out.end(), std::byte{0});
 }
 
+bool map_view::creator_gone() const noexcept {
+  // Only a named segment is held by its creator (hold_as_creator); a file never is. The
+  // creating view does not ask: a shared flock on its description would replace its hold.
+  if (!backend_ || backend_->creator ||
+      !std::holds_alternative<bip::shared_memory_object>(backend_->object))
+    return false;
+  const int fd = fd_of(*backend_);
+  // A shared lock is granted only while no description holds the creator's exclusive one.
+  // This view's own description is a different one, even in the creating process.
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) return false;  // held, or no locks here
+  (void)::flock(fd, LOCK_UN);
+  return true;
+}
+
+void map_view::end_creation() noexcept {
+  if (!backend_ || !backend_->creator) return;
+  backend_->creator = false;
+  (void)::flock(fd_of(*backend_), LOCK_UN);  // for the forks that share the description too
+}
+
 bool map_view::remove_if_still_named() const noexcept {
   const bool named = std::holds_alternative<bip::shared_memory_object>(backend_->object);
   const std::string path = named ? std::string(k_shm_dir) + "/" + name_ : name_;
@@ -315,8 +371,9 @@ bool map_view::remove_if_still_named() const noexcept {
   return named ? remove(name_) : ::unlink(path.c_str()) == 0;
 }
 
-map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt) {
-  detail::check_create(name, size);
+map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt,
+                          std::span<const std::byte> stamp) {
+  detail::check_create(name, size, stamp);
   const std::string n(name);
   auto b = std::make_unique<backend>();
   bool reserved = false;
@@ -324,8 +381,13 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
     bip::shared_memory_object shm(bip::create_only, n.c_str(), bip::read_write,
                                   bip::permissions(opt.permissions));
     try {
-      shm.truncate(static_cast<bip::offset_t>(size));
       const int fd = shm.get_mapping_handle().handle;
+      // Held by this description until the view closes (creator_gone): taken while the size
+      // is still 0, so whoever finds the segment sized finds it held, as long as its creator
+      // holds it. Where the file system has no locks, creator_gone() cannot tell either.
+      hold_as_creator(fd, name);
+      shm.truncate(static_cast<bip::offset_t>(size));
+      write_stamp(fd, stamp, name);
       // Reserved (posix_fallocate) before mapping, the pages would be small ones: with huge
       // pages, the mapping asks for them first and is then populated (populate_huge).
       const bool huge = opt.huge_pages && huge_page_support().empty();
@@ -340,6 +402,7 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
       throw;
     }
     b->object = std::move(shm);
+    b->creator = true;
   } catch (const bip::interprocess_exception& e) {
     rethrow(e, "create", name);
   }

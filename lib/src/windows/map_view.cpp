@@ -128,6 +128,12 @@ void map_view::prepare(std::size_t n, const map_options& opt) {
   tune(data_, std::min(n, size_), opt, name_);
 }
 
+bool map_view::creator_gone() const noexcept {
+  return false;  // a mapping goes with its last handle: there is no creator to outlive it
+}
+
+void map_view::end_creation() noexcept {}
+
 void map_view::peek(std::size_t offset, std::span<std::byte> out) const {
   // A section backed by the paging file has its pages committed when it is created, and a
   // file's read as zeros past what was written: the mapping itself is safe to read.
@@ -136,8 +142,9 @@ void map_view::peek(std::size_t offset, std::span<std::byte> out) const {
   std::fill(out.begin() + static_cast<std::ptrdiff_t>(n), out.end(), std::byte{0});
 }
 
-map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt) {
-  detail::check_create(name, size);
+map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt,
+                          std::span<const std::byte> stamp) {
+  detail::check_create(name, size, stamp);
   const std::string n(name);
   auto b = map_named(
       n, "create", [&](auto& object) -> auto& {
@@ -145,6 +152,7 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
                                                                    bip::read_write, size);
       });
   map_view v(b.release(), n);
+  if (!stamp.empty()) std::memcpy(v.data_, stamp.data(), stamp.size());
   tune(v.data_, v.size_, opt, v.name_);
   return v;
 }

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <utility>
 
+#include "ipcring/error.hpp"
 #include "ipcring/layout.hpp"
 #include "ipcring/map_view.hpp"
 #include "ipcring/ring_options.hpp"
@@ -61,6 +62,17 @@ ring_spec spec_of_header(const segment_header& h, const std::string& what);
 /// A zero first word is errc::too_small below a header's size, else errc::not_ready (no
 /// header yet). `verb` starts the message ("open", "inspect").
 map_view require_header_written(map_view v, std::string_view verb);
+
+/// The errc::not_ready of a ring whose creator let go of it before it became ready
+/// (abandoned_in_creation): it never will, so it is not waited for again.
+struct abandoned_error : error {
+  /// `what` starts the message ("open 'x'").
+  explicit abandoned_error(const std::string& what)
+      : error(errc::not_ready,
+              what +
+                  ": its creator let go of it (died, most likely) before publishing 'ready': "
+                  "it never will be ready (remove_if_stale() removes it)") {}
+};
 
 /// Memory holding one ring: a mapping, or caller-owned bytes. Shared by a ring and its role
 /// handles so that the mapping lives as long as any of them.
