@@ -11,6 +11,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <numeric>
 #include <optional>
@@ -304,6 +305,38 @@ TEST(inspect, a_ring_still_being_made_is_waited_for_and_kept) {
   creator.reset();
   EXPECT_TRUE(abandoned_in_creation(map_view::open(g.name())));
   EXPECT_TRUE(remove_if_stale(g.name()));
+}
+
+// A header field another process changes while inspect reads it is used with the value that
+// was checked: type_name_len read a second time made the copy of the name reach past the
+// mapping (a SIGBUS, or ASan's report).
+TEST(inspect, a_header_field_changed_while_it_is_read_is_used_as_checked) {
+  segment_guard g(unique_name());
+  auto ring = spsc_msg_ring::create(g.name(), 1024);
+  pipe_signal started;
+  child_process hostile([&] {
+    const map_view v = map_view::open(g.name());
+    auto* len = reinterpret_cast<volatile std::uint32_t*>(v.data() +
+                                                          offsetof(segment_header, type_name_len));
+    started.notify();
+    for (;;) {
+      *len = 5;
+      *len = 0x40000000u;
+    }
+    return 0;
+  });
+  ASSERT_TRUE(started.wait());
+  int refused = 0;
+  for (int i = 0; i < 5000; ++i) {
+    try {
+      EXPECT_LE(inspect(g.name()).type_name.size(), k_type_name_max);
+    } catch (const error& e) {
+      ASSERT_EQ(e.value(), errc::corrupted) << e.what();
+      ++refused;
+    }
+    EXPECT_FALSE(remove_if_stale(g.name()));
+  }
+  EXPECT_GT(refused, 0);  // the field did change under the reads
 }
 
 // A ring's creator lets go of its segment once `ready` is out, while it goes on using the

@@ -8,6 +8,7 @@
 #include "ipcring/map_view.hpp"
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <numeric>
@@ -1325,6 +1326,50 @@ TEST(msg_ring_threads, random_lengths_from_three_producers_arrive_intact) {
     t.join();
   EXPECT_EQ(bad, 0u);
   EXPECT_FALSE(rx.corrupted());
+}
+
+// The C API's blocking reads end by their deadline however fast records that hold nothing to
+// deliver come: padding, here from a producer that aborts every claim, each of which leaves a
+// record the consumer finds, skips, and finds the next of (the wait said "readable", the read
+// found nothing). Before, the read went round for as long as they came.
+TEST(msg_ring, c_blocking_reads_end_by_their_deadline_while_only_padding_comes) {
+  segment_guard g(unique_name());
+  auto ring = spsc_msg_ring::create(g.name(), 1024);
+  auto tx = ring.producer();
+  ipcring_ring* c_ring = nullptr;
+  ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_SPSC_MSG, 0, &c_ring), IPCRING_OK);
+  ipcring_consumer* rx = nullptr;
+  ASSERT_EQ(ipcring_consumer_attach(c_ring, &rx), IPCRING_OK);
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> aborted{0};
+  std::thread padder([&] {
+    while (!stop.load()) {
+      auto claim = tx.try_claim(1, 8);
+      if (claim) {
+        claim.abort();
+        aborted.fetch_add(1);
+      }
+    }
+  });
+  while (aborted.load() == 0)  // then the ring holds padding, more as the reads skip it
+    std::this_thread::yield();
+  char buf[64];
+  std::uint32_t type = 0;
+  std::size_t length = 0, done = 0;
+  ipcring_message m[4];
+  for (const std::int64_t timeout_ns : {std::int64_t{0}, std::int64_t{20'000'000}}) {
+    SCOPED_TRACE(timeout_ns);
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(ipcring_read(rx, buf, sizeof buf, &type, &length, timeout_ns), IPCRING_TIMEOUT);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+    start = std::chrono::steady_clock::now();
+    EXPECT_EQ(ipcring_read_some(rx, buf, sizeof buf, m, 4, &done, timeout_ns), IPCRING_TIMEOUT);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  }
+  stop.store(true);
+  padder.join();
+  ipcring_consumer_free(rx);
+  ipcring_close(c_ring);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// Blocking calls of spsc_ring in one process: results, timeouts, close, every strategy.
+// Blocking calls of spsc_ring in one process (and of the other kinds, where a test says so):
+// results, timeouts, close, every strategy.
 #include "ipcring/wait.hpp"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,8 @@
 #include <limits>
 #include <thread>
 
+#include "ipcring/mpmc_ring.hpp"
+#include "ipcring/msg_ring.hpp"
 #include "ipcring/spsc_ring.hpp"
 #include "support/test_support.hpp"
 
@@ -161,6 +164,70 @@ TEST_P(wait_strategies, a_new_holder_reopens_its_side) {
   u64 v = 0;
   EXPECT_EQ(rx.pop(v, 1s), wait_result::ok);
   EXPECT_EQ(rx.pop(v, 10ms), wait_result::timeout);  // not closed any more
+}
+
+// A side closed in this process stays closed for this process's waits when another process
+// clears the flag in the segment (a forbidden store: the flag is the closing side's): the
+// handle's close() is remembered in the process too.
+ring_control& control_of(heap_bytes& mem, bool registry) {
+  std::byte* at = mem.span().data() + k_control_offset;
+  return registry ? reinterpret_cast<registry_control*>(at)->base
+                  : *reinterpret_cast<ring_control*>(at);
+}
+
+TEST_P(wait_strategies, a_side_closed_here_stays_closed_if_the_segment_is_reopened_behind_it) {
+  const auto clear = [](ring_control& c) {
+    c.producer_closed.store(0);
+    c.consumer_closed.store(0);
+  };
+  u64 v = 0;
+  {
+    ring_fixture f(8);
+    auto rx = f.ring.consumer(policy());
+    auto tx = f.ring.producer(policy());
+    rx.close();
+    tx.close();
+    clear(control_of(f.mem, false));
+    EXPECT_EQ(rx.pop(v, 2s), wait_result::closed);
+    EXPECT_EQ(rx.wait_readable(1, 2s), wait_result::closed);
+    for (int i = 0; i < 8; ++i)
+      ASSERT_TRUE(tx.try_push(1));
+    EXPECT_EQ(tx.push(1, 2s), wait_result::closed);
+  }
+  {
+    heap_bytes mem(mpmc_ring<u64>::required_bytes(8));
+    auto ring = mpmc_ring<u64>::create_in(mem.span(), 8);
+    auto rx = ring.consumer(policy());
+    rx.close();
+    clear(control_of(mem, true));
+    EXPECT_EQ(rx.pop(v, 2s), wait_result::closed);
+  }
+  {
+    heap_bytes mem(spsc_msg_ring::required_bytes(1024));
+    auto ring = spsc_msg_ring::create_in(mem.span(), 1024);
+    auto rx = ring.consumer(policy());
+    rx.close();
+    clear(control_of(mem, true));
+    EXPECT_EQ(rx.wait_readable(2s), wait_result::closed);
+  }
+}
+
+// The same while the waiter sleeps: the close wakes it, and the flag it then reads in the
+// segment was cleared already.
+TEST_P(wait_strategies, a_waiter_woken_by_its_close_ends_though_the_segment_was_reopened) {
+  ring_fixture f(8);
+  auto rx = f.ring.consumer(policy());
+  const close_token token = rx.closer();
+  std::thread other([&] {
+    std::this_thread::sleep_for(20ms);
+    token.close();
+    control_of(f.mem, false).consumer_closed.store(0);
+  });
+  u64 v = 0;
+  const auto start = clock_type::now();
+  EXPECT_EQ(rx.pop(v, 10s), wait_result::closed);
+  EXPECT_LT(clock_type::now() - start, 5s);
+  other.join();
 }
 
 TEST_P(wait_strategies, wait_readable_waits_for_n_messages) {

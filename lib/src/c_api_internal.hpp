@@ -147,7 +147,16 @@ int ipcring::c_api::read_waiting(ipcring_consumer* c, std::int64_t timeout_ns,
   for (;;) {
     const int s = try_once();
     if (s != IPCRING_EMPTY) return s;  // argument errors too: past here c is a message consumer
-    const wait_result r = c->msg->wait_readable(time.left());
+    // Out of time, wait_readable still looks once; what it found is read once more, then the
+    // call ends: records that turn out to hold nothing to deliver (padding, which a producer
+    // may write as fast as this side skips it) cannot keep it past its deadline.
+    const nanoseconds left = time.left();
+    const bool last = left == nanoseconds::zero();
+    const wait_result r = c->msg->wait_readable(left);
     if (r != wait_result::ok) return from(r);
+    if (last) {
+      const int again = try_once();
+      return again != IPCRING_EMPTY ? again : IPCRING_TIMEOUT;
+    }
   }
 }

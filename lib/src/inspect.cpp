@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "in_quotes.hpp"
 #include "ipcring/detail/role.hpp"
@@ -63,12 +64,18 @@ ring_info look(std::span<const std::byte> v, std::string_view name, std::string_
   if (v.size() < k_control_offset + sizeof(ring_control)) {
     throw error(errc::too_small, what + ": " + std::to_string(v.size()) + " bytes");
   }
-  const auto& h = *reinterpret_cast<const segment_header*>(v.data());
+  const auto& shared = *reinterpret_cast<const segment_header*>(v.data());
   // [A-ready] as in open: the fields are complete once ready is seen
-  if (h.init_state.load(std::memory_order_acquire) != k_init_ready ||
-      h.magic.load(std::memory_order_relaxed) != k_magic) {
+  if (shared.init_state.load(std::memory_order_acquire) != k_init_ready ||
+      shared.magic.load(std::memory_order_relaxed) != k_magic) {
     throw error(errc::not_ready, what + ": its creator has not published 'ready'");
   }
+  // Checked and used from one copy: a field read twice from the segment could pass its check
+  // and then be used with another value (type_name_len read again made the copy of the name
+  // reach past the mapping).
+  alignas(segment_header) std::byte copy[sizeof(segment_header)];
+  std::memcpy(copy, v.data(), sizeof copy);
+  const auto& h = *reinterpret_cast<const segment_header*>(copy);
   if (h.layout_version != k_layout_version) {
     throw error(errc::version_mismatch, what + ": layout_version expected " +
                                             std::to_string(k_layout_version) + ", found " +

@@ -72,7 +72,8 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
   scope_ = {&ctl_->data_wait, &ctl_->consumer_closed, &ctl_->producer_closed,
             single_producer_ ? &ctl_->producer_owner : nullptr};
   scope_.stats = &ctl_->consumer_stats;
-  ctl_->consumer_closed.store(0, std::memory_order_relaxed);  // a new consumer reopens
+  scope_.own_closed_here = &seg_->consumer_closed_here.value;
+  detail::reopen_side(*seg_, *ctl_, false);
 }
 
 msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {

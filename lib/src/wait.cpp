@@ -15,7 +15,9 @@ bool peer_is_dead(std::uint64_t owner) noexcept {
 void close_token::close() const noexcept {
   // current_pid() is getpid() (async-signal-safe) or GetCurrentProcessId()
   if (flag_ == nullptr || pid_ != detail::current_pid()) return;
-  // release: pairs with the acquire loads of the closed flags in wait_until
+  // release x2: pair with the acquire loads in own_side_closed (wait_block.hpp). This
+  // process's copy first: another process may clear the shared flag before a waiter sees it.
+  here_->store(1, std::memory_order_release);
   flag_->store(1, std::memory_order_release);
   detail::wake_all(*a_);  // unconditional: a waiter that read seq before this sees it change
   detail::wake_all(*b_);

@@ -157,7 +157,8 @@ class mpmc_endpoint {
               &mpmc_endpoint::recover_hook,
               nullptr,  // recover_self: set per wait
               &record_->stats,
-              record_};  // several endpoints sleep on each block
+              record_,  // several endpoints sleep on each block
+              producer ? &seg_->producer_closed_here.value : &seg_->consumer_closed_here.value};
     // relaxed: a new endpoint reopens its side; peers see it with their next acquire
     (producer ? ctl_->producer_closed : ctl_->consumer_closed).store(0, std::memory_order_relaxed);
   }
@@ -524,9 +525,7 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
   /// nothing in a child that inherited the handle across fork(): the ring is the parent's.
   void close() noexcept { closer().close(); }
   close_token closer() const noexcept {
-    if (this->ctl_ == nullptr) return {};  // moved from
-    return close_token(&this->ctl_->producer_closed, &this->ctl_->data_wait,
-                       &this->ctl_->space_wait, this->lease_.holder_pid());
+    return detail::side_closer(this->seg_.get(), this->ctl_, true, this->lease_.holder_pid());
   }
 
  private:
@@ -608,9 +607,7 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
   /// Does nothing in a child that inherited the handle across fork(): the ring is the parent's.
   void close() noexcept { closer().close(); }
   close_token closer() const noexcept {
-    if (this->ctl_ == nullptr) return {};  // moved from
-    return close_token(&this->ctl_->consumer_closed, &this->ctl_->data_wait,
-                       &this->ctl_->space_wait, this->lease_.holder_pid());
+    return detail::side_closer(this->seg_.get(), this->ctl_, false, this->lease_.holder_pid());
   }
 
  private:

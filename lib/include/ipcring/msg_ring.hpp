@@ -353,9 +353,7 @@ class msg_producer {
   /// that inherited the handle across fork(): the side is the parent's.
   void close() noexcept { closer().close(); }
   close_token closer() const noexcept {
-    if (ctl_ == nullptr) return {};  // moved from
-    return close_token(&ctl_->producer_closed, &ctl_->data_wait, &ctl_->space_wait,
-                       lease_.holder_pid());
+    return detail::side_closer(seg_.get(), ctl_, true, lease_.holder_pid());
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
 
@@ -398,8 +396,9 @@ class msg_producer {
               &ctl_->consumer_owner};
     stats_ = MultiProducer ? &record_->stats : &ctl_->producer_stats;
     scope_.stats = stats_;
-    if constexpr (MultiProducer) scope_.record = record_;       // producers share space_wait
-    ctl_->producer_closed.store(0, std::memory_order_relaxed);  // a new producer reopens
+    if constexpr (MultiProducer) scope_.record = record_;  // producers share space_wait
+    scope_.own_closed_here = &seg_->producer_closed_here.value;
+    detail::reopen_side(*seg_, *ctl_, true);
   }
 
   // Single producer taking over: `tail` is stored just after each commit, so a predecessor
@@ -886,9 +885,7 @@ class msg_consumer {
     closer().close();
   }
   close_token closer() const noexcept {
-    if (ctl_ == nullptr) return {};  // moved from
-    return close_token(&ctl_->consumer_closed, &ctl_->data_wait, &ctl_->space_wait,
-                       lease_.holder_pid());
+    return detail::side_closer(seg_.get(), ctl_, false, lease_.holder_pid());
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
 

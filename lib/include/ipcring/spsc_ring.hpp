@@ -72,6 +72,9 @@ class spsc_producer;
 template <class T>
 class spsc_consumer;
 
+/// T is copied byte for byte from the other process: for a peer not to be trusted, prefer a T
+/// for which every byte pattern is a value (a bool or an enum may arrive holding none of its
+/// values; README, "Shared memory is input").
 template <class T>
 class spsc_ring {
   static_assert(std::is_trivially_copyable_v<T>,
@@ -281,9 +284,7 @@ class spsc_producer {
   void close() noexcept { closer().close(); }
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept {
-    if (ctl_ == nullptr) return {};  // moved from
-    return close_token(&ctl_->producer_closed, &ctl_->data_wait, &ctl_->space_wait,
-                       role_.holder_pid());
+    return detail::side_closer(seg_.get(), ctl_, true, role_.holder_pid());
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
   /// True once this handle read an impossible index from the segment (another process wrote
@@ -309,9 +310,9 @@ class spsc_producer {
     detail::reset_sole_sleeper(c->space_wait);
     scope_ = {&c->space_wait, &c->producer_closed, &c->consumer_closed, &c->consumer_owner};
     scope_.stats = &c->producer_stats;
+    scope_.own_closed_here = &seg_->producer_closed_here.value;
     policy_ = wait;
-    // relaxed: a new holder reopens its side; the consumer sees it with its next acquire
-    c->producer_closed.store(0, std::memory_order_relaxed);
+    detail::reopen_side(*seg_, *c, true);
     slots_ = reinterpret_cast<T*>(seg_->data());
     mask_ = seg_->spec.capacity - 1;
     // relaxed: only the producer writes tail. A released role orders us after the last
@@ -541,9 +542,7 @@ class spsc_consumer {
   }
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept {
-    if (ctl_ == nullptr) return {};  // moved from
-    return close_token(&ctl_->consumer_closed, &ctl_->data_wait, &ctl_->space_wait,
-                       role_.holder_pid());
+    return detail::side_closer(seg_.get(), ctl_, false, role_.holder_pid());
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
   /// True once this handle read an impossible index from the segment (another process wrote
@@ -569,9 +568,9 @@ class spsc_consumer {
     detail::reset_sole_sleeper(c->data_wait);
     scope_ = {&c->data_wait, &c->consumer_closed, &c->producer_closed, &c->producer_owner};
     scope_.stats = &c->consumer_stats;
+    scope_.own_closed_here = &seg_->consumer_closed_here.value;
     policy_ = wait;
-    // relaxed: a new holder reopens its side; the producer sees it with its next acquire
-    c->consumer_closed.store(0, std::memory_order_relaxed);
+    detail::reopen_side(*seg_, *c, false);
     slots_ = reinterpret_cast<const T*>(seg_->data());
     mask_ = seg_->spec.capacity - 1;
     // relaxed: only the consumer writes head (see the producer for the takeover ordering)

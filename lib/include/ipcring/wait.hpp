@@ -82,11 +82,12 @@ const char* to_string(wait_result r) noexcept;
 class close_token {
  public:
   close_token() = default;
-  /// Made by the ring handles' closer(): the side's closed flag, the ring's wait blocks, and
-  /// the pid of the process holding the handle's role (0: none).
-  close_token(std::atomic<std::uint32_t>* flag, detail::wait_block* a, detail::wait_block* b,
-              std::uint32_t holder) noexcept
-      : flag_(flag), a_(a), b_(b), pid_(holder) {}
+  /// Made by the ring handles' closer(): the side's closed flag in the segment and this
+  /// process's own copy of it, the ring's wait blocks, and the pid of the process holding the
+  /// handle's role (0: none).
+  close_token(std::atomic<std::uint32_t>* flag, std::atomic<std::uint32_t>* flag_here,
+              detail::wait_block* a, detail::wait_block* b, std::uint32_t holder) noexcept
+      : flag_(flag), here_(flag_here), a_(a), b_(b), pid_(holder) {}
   /// Closes the side, in the process that holds the handle's role only: a child that
   /// inherited the handle or the token across fork() (a signal handler it kept), or a
   /// moved-from handle, closes nothing (the side is the parent's). Every handle's close()
@@ -95,7 +96,8 @@ class close_token {
 
  private:
   std::atomic<std::uint32_t>* flag_ = nullptr;
-  detail::wait_block* a_ = nullptr;  // both of the ring's wait blocks are woken
+  std::atomic<std::uint32_t>* here_ = nullptr;  // this process's waits end on it for sure
+  detail::wait_block* a_ = nullptr;             // both of the ring's wait blocks are woken
   detail::wait_block* b_ = nullptr;
   std::uint32_t pid_ = 0;  // the process holding the role
 };

@@ -5,6 +5,7 @@
 // (create) or checked field by field against the spec (open).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "ipcring/layout.hpp"
 #include "ipcring/map_view.hpp"
 #include "ipcring/ring_options.hpp"
+#include "ipcring/wait.hpp"
 
 namespace ipcring::detail {
 
@@ -77,10 +79,22 @@ struct abandoned_error : error {
 /// Memory holding one ring: a mapping, or caller-owned bytes. Shared by a ring and its role
 /// handles so that the mapping lives as long as any of them.
 struct attachment {
+  /// This process's copy of a side's closed flag: close_token::close() sets it with the one
+  /// in the segment, and this process's waits end on either, so that another process clearing
+  /// the segment's flag cannot keep a closed side waiting. Cleared where the side reopens.
+  struct closed_flag {
+    mutable std::atomic<std::uint32_t> value{0};
+    closed_flag() = default;
+    closed_flag(const closed_flag&) noexcept {}  // a new attachment's flags are clear
+    closed_flag& operator=(const closed_flag&) noexcept { return *this; }
+    ~closed_flag() = default;
+  };
+
   std::optional<map_view> view;  // empty for caller-owned memory
   std::span<std::byte> bytes;
   std::string name;  // for messages
   ring_spec spec;    // as validated
+  closed_flag producer_closed_here, consumer_closed_here;
   segment_header& header() const noexcept {
     return *reinterpret_cast<segment_header*>(bytes.data());
   }
@@ -88,6 +102,26 @@ struct attachment {
   std::byte* data() const noexcept { return bytes.data() + data_offset(spec); }
 };
 using attachment_ptr = std::shared_ptr<const attachment>;
+
+/// The close_token of the producer (or consumer) side of the ring `seg` maps, whose control
+/// block is `ctl`; `holder`: the pid holding the handle's role. An empty token for a
+/// moved-from handle (ctl null).
+inline close_token side_closer(const attachment* seg, ring_control* ctl, bool producer,
+                               std::uint32_t holder) noexcept {
+  if (ctl == nullptr) return {};
+  auto& here = producer ? seg->producer_closed_here : seg->consumer_closed_here;
+  return close_token(producer ? &ctl->producer_closed : &ctl->consumer_closed, &here.value,
+                     &ctl->data_wait, &ctl->space_wait, holder);
+}
+
+/// A new holder of the producer (or consumer) role reopens its side.
+inline void reopen_side(const attachment& seg, ring_control& ctl, bool producer) noexcept {
+  // relaxed x2: the peer sees the shared flag with its next acquire; this process's copy is
+  // read by this process's waits on the new handle, made on this thread
+  (producer ? ctl.producer_closed : ctl.consumer_closed).store(0, std::memory_order_relaxed);
+  (producer ? seg.producer_closed_here : seg.consumer_closed_here)
+      .value.store(0, std::memory_order_relaxed);
+}
 
 /// A ring object's hold on its attachment. Copies share it, and so does a move: a moved-from
 /// ring object is the same ring, never one without a mapping.

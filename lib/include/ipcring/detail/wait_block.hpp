@@ -119,7 +119,17 @@ struct wait_scope {
   /// producers): named `asleep` while counted in `sleepers`, so that the count of a waiter
   /// killed asleep can be withdrawn (withdraw_dead_sleepers). Null: the block's only sleeper.
   endpoint_record* record = nullptr;
+  /// This process's copy of own_closed (attachment::closed_here), set by close_token::close()
+  /// with it: a waiter of this process ends on it even if another process clears own_closed.
+  const std::atomic<std::uint32_t>* own_closed_here = nullptr;
 };
+
+/// True once this side was closed: in this process, or by any process, as the segment says.
+inline bool own_side_closed(const wait_scope& w) noexcept {
+  // acquire x2: pair with the release stores in close_token::close()
+  return w.own_closed_here->load(std::memory_order_acquire) != 0 ||
+         w.own_closed->load(std::memory_order_acquire) != 0;
+}
 
 /// True if `owner` names a process that is gone (free roles and live holders are not).
 bool peer_is_dead(std::uint64_t owner) noexcept;
@@ -146,8 +156,7 @@ template <class Ready>
 wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nanoseconds timeout,
                      Ready&& ready) noexcept {
   using clock = std::chrono::steady_clock;
-  // acquire: pairs with the release store in close_token::close()
-  if (w.own_closed->load(std::memory_order_acquire) != 0) return wait_result::closed;
+  if (own_side_closed(w)) return wait_result::closed;
   if (ready()) return wait_result::ok;
   if (timeout == std::chrono::nanoseconds::zero()) {  // one look: no spin, no clock, no wait
     // acquire: pairs with the release store in close_token::close()
@@ -160,8 +169,7 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
   bool slept = false;  // a first, short sleep is behind us
   clock::time_point next_liveness{};
   for (;;) {
-    // acquire: pairs with the release store in close_token::close()
-    if (w.own_closed->load(std::memory_order_acquire) != 0) return wait_result::closed;
+    if (own_side_closed(w)) return wait_result::closed;
     if (ready()) return wait_result::ok;
     if (w.peer_closed->load(std::memory_order_acquire) != 0) {
       return ready() ? wait_result::ok : wait_result::closed;  // drain what it sent first
@@ -209,7 +217,8 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
           cpu_relax();
           now_ready = ready();
         }
-        if (!now_ready && w.own_closed->load(std::memory_order_acquire) == 0 &&
+        // acquire: pairs with the release store in close_token::close()
+        if (!now_ready && !own_side_closed(w) &&
             w.peer_closed->load(std::memory_order_acquire) == 0) {
           auto slice = std::min<clock::duration>(deadline - now, next_liveness - now);
           if (!fenced) slice = std::min<clock::duration>(slice, k_first_slice);
@@ -231,8 +240,7 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
 template <class Attempt, class Hint>
 wait_result retry_until(const wait_scope& w, const wait_policy& p, std::chrono::nanoseconds timeout,
                         Attempt&& attempt, Hint&& hint) noexcept {
-  // acquire: pairs with the release store in close_token::close()
-  if (w.own_closed->load(std::memory_order_acquire) != 0) return wait_result::closed;
+  if (own_side_closed(w)) return wait_result::closed;
   if (attempt()) return wait_result::ok;
   const auto deadline = deadline_in(timeout);
   for (;;) {
