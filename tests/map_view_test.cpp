@@ -211,11 +211,21 @@ TEST(map_view, a_stamp_is_written_first_and_must_fit) {
 }
 
 #ifndef _WIN32
-// The creating view holds the segment (an flock on its description) until it closes; a
-// process forked from the creator shares that hold. Other views only look.
+// A view created with a stamp holds the segment (an flock on its description) until it ends
+// the creation or closes; a process forked from the creator shares that hold. Other views only
+// look, and a view created without a stamp holds nothing.
+constexpr char k_stamp_text[] = "stamp";
+const auto k_stamp = std::as_bytes(std::span(k_stamp_text));
+
+TEST(map_view, a_view_created_without_a_stamp_holds_nothing) {
+  segment_guard g(unique_name());
+  const map_view creator = map_view::create(g.name(), 4096);
+  EXPECT_TRUE(map_view::open(g.name()).creator_gone());
+}
+
 TEST(map_view, creator_gone_once_the_creating_view_and_its_forks_let_go) {
   segment_guard g(unique_name());
-  std::optional<map_view> creator = map_view::create(g.name(), 4096);
+  std::optional<map_view> creator = map_view::create(g.name(), 4096, {}, k_stamp);
   const map_view other = map_view::open(g.name());
   EXPECT_FALSE(creator->creator_gone());  // it does not ask about itself
   EXPECT_FALSE(other.creator_gone());
@@ -237,7 +247,7 @@ TEST(map_view, creator_gone_once_the_creating_view_and_its_forks_let_go) {
 
 TEST(map_view, creator_gone_once_it_ends_creation) {
   segment_guard g(unique_name());
-  map_view creator = map_view::create(g.name(), 4096);
+  map_view creator = map_view::create(g.name(), 4096, {}, k_stamp);
   const map_view other = map_view::open(g.name());
   EXPECT_FALSE(other.creator_gone());
   creator.end_creation();
@@ -250,7 +260,7 @@ TEST(map_view, creator_gone_once_it_ends_creation) {
 TEST(map_view, creator_gone_when_the_creating_process_dies_and_never_for_files) {
   segment_guard g(unique_name());
   child_process creator([&] {
-    auto v = map_view::create(g.name(), 4096);
+    auto v = map_view::create(g.name(), 4096, {}, k_stamp);
     ::pause();
     return 0;
   });

@@ -230,6 +230,26 @@ TEST_P(wait_strategies, a_waiter_woken_by_its_close_ends_though_the_segment_was_
   other.join();
 }
 
+// The same for the kinds whose endpoints register (mpmc; C handles of any kind): a side
+// closed in this process is reopened, here too, by the next endpoint made on it.
+TEST_P(wait_strategies, a_new_mpmc_endpoint_reopens_its_side) {
+  heap_bytes mem(mpmc_ring<u64>::required_bytes(8));
+  auto ring = mpmc_ring<u64>::create_in(mem.span(), 8);
+  {
+    auto tx = ring.producer(policy());
+    auto rx = ring.consumer(policy());
+    tx.close();
+    rx.close();
+  }
+  auto tx = ring.producer(policy());
+  auto rx = ring.consumer(policy());
+  EXPECT_EQ(tx.push(5, 1s), wait_result::ok);
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, 1s), wait_result::ok);
+  EXPECT_EQ(v, 5u);
+  EXPECT_EQ(rx.pop(v, 10ms), wait_result::timeout);  // not closed any more
+}
+
 TEST_P(wait_strategies, wait_readable_waits_for_n_messages) {
   ring_fixture f(8);
   auto tx = f.ring.producer(policy());

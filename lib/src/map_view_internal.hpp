@@ -87,12 +87,13 @@ inline constexpr std::size_t k_page = 4096;
 // Maps every page now, so the hot path never takes a page fault. Pages reserved by
 // posix_fallocate (and every page of an existing segment) are only read: a read fault on a
 // shared writable mapping installs a writable entry, and reading never disturbs data. A fresh
-// segment that could not be reserved is written with zeros, which it already holds.
-inline void prefault(std::byte* p, std::size_t n, bool write_zeros) {
+// segment that could not be reserved is written, each page's first byte with what it holds
+// (zero, or the stamp map_view::create wrote first).
+inline void prefault(std::byte* p, std::size_t n, bool write) {
   for (std::size_t off = 0; off < n; off += k_page) {
     auto* b = reinterpret_cast<volatile unsigned char*>(p + off);
-    if (write_zeros) {
-      *b = 0;
+    if (write) {
+      *b = *b;
     } else {
       (void)*b;
     }

@@ -438,16 +438,18 @@ attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_opti
   const creation_stamp stamp;
   map_view v = map_view::create(name, huge != 0 ? round_up(need, huge) : need, opt.map,
                                 std::as_bytes(std::span(&stamp, 1)));
-  try {
-    return adopt(std::move(v), [&](map_view& m) {
+  return adopt(std::move(v), [&](map_view& m) {
+    try {
       attachment a = created(m.bytes(), spec, m.name(), true);
       m.end_creation();  // ready is out: nobody need tell whether it ever will be
       return a;
-    });
-  } catch (...) {
-    remove(name);
-    throw;
-  }
+    } catch (...) {
+      // Removed while still held: once let go of, it may be judged abandoned, removed and
+      // its name taken by a new ring, which a removal by name would then delete.
+      (void)m.remove_if_still_named();
+      throw;
+    }
+  });
 }
 
 attachment_ptr open_shm(std::string_view name, ring_spec spec, const ring_options& opt) {

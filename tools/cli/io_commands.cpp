@@ -24,6 +24,7 @@
 #include "c_handles.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
+#include "ipcring/layout.hpp"
 #include "ring_kinds.hpp"
 #include "segment_probe.hpp"
 #include "stdio_buffers.hpp"
@@ -274,7 +275,19 @@ class senders_lock {
  public:
   explicit senders_lock(const std::string& name)
       : fd_(::shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC, 0)) {
-    if (fd_ >= 0) take(LOCK_SH);
+    if (fd_ < 0) return;
+    // Only a ring that is ready is locked: the name may have been removed and taken by a
+    // ring being made since this send opened its own, whose creator holds it exclusively
+    // until it is ready (a shared lock taken first would make its creation fail). Once
+    // ready, a ring stays so.
+    std::uint32_t words[4] = {};  // magic (2 words), layout_version, init_state
+    if (::pread(fd_, words, sizeof words, 0) != static_cast<ssize_t>(sizeof words) ||
+        words[3] != k_init_ready) {
+      ::close(fd_);
+      fd_ = -1;
+      return;
+    }
+    take(LOCK_SH);
   }
   ~senders_lock() {
     if (fd_ >= 0) ::close(fd_);

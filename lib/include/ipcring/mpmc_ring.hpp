@@ -159,8 +159,7 @@ class mpmc_endpoint {
               &record_->stats,
               record_,  // several endpoints sleep on each block
               producer ? &seg_->producer_closed_here.value : &seg_->consumer_closed_here.value};
-    // relaxed: a new endpoint reopens its side; peers see it with their next acquire
-    (producer ? ctl_->producer_closed : ctl_->consumer_closed).store(0, std::memory_order_relaxed);
+    detail::reopen_side(*seg_, *ctl_, producer);  // a new endpoint reopens its side
   }
   registry_control& registry() const noexcept {
     return *reinterpret_cast<registry_control*>(seg_->control());

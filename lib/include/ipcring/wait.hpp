@@ -76,9 +76,10 @@ enum class wait_result : std::uint8_t {
 const char* to_string(wait_result r) noexcept;
 
 /// Closes one side of a ring from anywhere, including a signal handler: close() is
-/// async-signal-safe on Linux (two atomic stores and futex wakes; on Windows, which has no
+/// async-signal-safe on Linux (atomic stores and futex wakes; on Windows, which has no
 /// asynchronous signals, it may take a short lock: safe from a console control handler). Copyable;
-/// valid while the ring's mapping is (keep the handle it came from alive).
+/// valid while the handle it came from is alive (it writes into the ring and into this
+/// process's record of the ring, which the handle keeps).
 class close_token {
  public:
   close_token() = default;

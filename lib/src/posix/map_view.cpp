@@ -108,12 +108,11 @@ bool populate_huge(std::byte* p, std::size_t n, std::string_view name) {
 
 // The options that shape a fresh mapping: huge pages first (so pre-faulting faults them in
 // huge), then pre-faulting, then locking.
-void tune(std::byte* p, std::size_t n, const map_options& opt, bool write_zeros,
-          std::string_view name) {
+void tune(std::byte* p, std::size_t n, const map_options& opt, bool write, std::string_view name) {
 #ifdef MADV_HUGEPAGE
   if (opt.huge_pages) (void)::madvise(p, n, MADV_HUGEPAGE);  // best effort: see huge_page_support
 #endif
-  if (opt.prefault) prefault(p, n, write_zeros);
+  if (opt.prefault) prefault(p, n, write);
   if (opt.lock_memory && ::mlock(p, n) != 0) {
     const int err = errno;
     rlimit lim{};
@@ -127,17 +126,18 @@ void tune(std::byte* p, std::size_t n, const map_options& opt, bool write_zeros,
 
 // The creator's hold on a segment it is making (map_view::creator_gone): an exclusive flock
 // on its open file description, released by end_creation(), or when the view closes its
-// handle or its process ends. (The CLI's senders_lock, a shared flock on the same file, waits
-// for it: a send that starts while the ring is being made waits for it to be made.)
+// handle or its process ends. (The CLI's senders_lock, a shared flock, is taken only on a
+// ring that is ready.)
 void hold_as_creator(int fd, std::string_view name) {
   if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return;
   const int err = errno;
-  if (err == EWOULDBLOCK || err == EINTR) {  // another program locked it between shm_open and now
-    throw error(errc::system, "create " + in_quotes(name) +
-                                  ": the new segment is locked by another process (flock: " +
-                                  std::strerror(err) + ")");
-  }
-  // EOPNOTSUPP, ENOLCK: no locks here; creator_gone() then cannot tell either.
+  // Where the file system has no locks, creator_gone() cannot tell either (its flock fails
+  // too): a segment is then never judged abandoned. Any other failure, transient (ENOLCK,
+  // ENOMEM) or another program's lock, would let an observer's flock succeed while this
+  // creator lives: the creation fails instead.
+  if (err == EOPNOTSUPP || err == ENOSYS || err == EINVAL) return;
+  throw error(errc::system, "create " + in_quotes(name) + ": cannot lock the new segment (flock: " +
+                                std::strerror(err) + ")");
 }
 
 // Writes `stamp` at offset 0 through the handle (a full /dev/shm is ENOSPC here, not a SIGBUS
@@ -382,27 +382,32 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
                                   bip::permissions(opt.permissions));
     try {
       const int fd = shm.get_mapping_handle().handle;
-      // Held by this description until the view closes (creator_gone): taken while the size
-      // is still 0, so whoever finds the segment sized finds it held, as long as its creator
-      // holds it. Where the file system has no locks, creator_gone() cannot tell either.
-      hold_as_creator(fd, name);
+      // A stamped segment is held by this description until end_creation() or the view
+      // closes (creator_gone): taken while the size is still 0, so whoever finds the segment
+      // sized finds it held, as long as its creator holds it.
+      b->creator = !stamp.empty();
+      if (b->creator) hold_as_creator(fd, name);
       shm.truncate(static_cast<bip::offset_t>(size));
-      write_stamp(fd, stamp, name);
       // Reserved (posix_fallocate) before mapping, the pages would be small ones: with huge
-      // pages, the mapping asks for them first and is then populated (populate_huge).
+      // pages, the mapping asks for them first and is then populated (populate_huge). The
+      // stamp goes after the population there (a page written before it would stay small,
+      // and with it the first huge page's span), before it elsewhere.
       const bool huge = opt.huge_pages && huge_page_support().empty();
-      if (!huge) reserved = reserve(fd, size, "create", name);
+      if (!huge) {
+        write_stamp(fd, stamp, name);
+        reserved = reserve(fd, size, "create", name);
+      }
       b->region = bip::mapped_region(shm, bip::read_write);
       if (huge) {
         reserved = populate_huge(static_cast<std::byte*>(b->region.get_address()), size, name) ||
                    reserve(fd, size, "create", name);
+        write_stamp(fd, stamp, name);
       }
     } catch (...) {
       bip::shared_memory_object::remove(n.c_str());  // do not leave a half-made segment
       throw;
     }
     b->object = std::move(shm);
-    b->creator = true;
   } catch (const bip::interprocess_exception& e) {
     rethrow(e, "create", name);
   }

@@ -114,10 +114,13 @@ inline close_token side_closer(const attachment* seg, ring_control* ctl, bool pr
                      &ctl->data_wait, &ctl->space_wait, holder);
 }
 
-/// A new holder of the producer (or consumer) role reopens its side.
+/// A new holder of the producer (or consumer) role reopens its side: in the segment, and in
+/// this process's copy (other processes' copies stay as their own closes left them: a side
+/// one of them closed stays closed for its own remaining endpoints).
 inline void reopen_side(const attachment& seg, ring_control& ctl, bool producer) noexcept {
-  // relaxed x2: the peer sees the shared flag with its next acquire; this process's copy is
-  // read by this process's waits on the new handle, made on this thread
+  // relaxed x2: a flag's store orders nothing else; the peer sees the shared flag with its
+  // next acquire, and an endpoint of another thread sees this process's copy by the time it
+  // learns of the new endpoint's messages (which it reads with acquire)
   (producer ? ctl.producer_closed : ctl.consumer_closed).store(0, std::memory_order_relaxed);
   (producer ? seg.producer_closed_here : seg.consumer_closed_here)
       .value.store(0, std::memory_order_relaxed);
