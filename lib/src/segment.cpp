@@ -216,7 +216,7 @@ struct creation_stamp {
 static_assert(sizeof(creation_stamp) == 16 && offsetof(segment_header, init_state) == 12);
 
 // A creation_stamp is in `bytes`, as written by create_shm's map_view::create. relaxed:
-// written by this thread (through the file handle) before the mapping was made.
+// written by this thread (through the file handle, or on Windows the mapping).
 bool stamped_here(const segment_header& h) noexcept {
   return h.magic.load(std::memory_order_relaxed) == k_magic &&
          h.layout_version == k_layout_version && h.init_state.load(std::memory_order_relaxed) == 0;
