@@ -1,15 +1,26 @@
 // Unit tests of the command-line tool's parts that take untrusted text: printable() (segment
 // names, which any local user can choose, on a terminal) and the JSON reader (the benchmark
-// program's output, for `ipcring bench`). The commands themselves: cli_test.sh.
+// program's output, for `ipcring bench`); and of the lock by which sends agree on who closes
+// (senders_lock), in orders of events that the commands cannot be made to meet on purpose.
+// The commands themselves: cli_test.sh.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <cstdint>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "cli/json_reader.hpp"
+#include "cli/senders_lock.hpp"
 #include "cli/text_format.hpp"
+#include "ipcring/layout.hpp"
 
 namespace ipcring::cli {
 namespace {
@@ -61,6 +72,79 @@ TEST(json_reader, refuses_what_json_does_not_allow) {
   for (const char* bad : {"nan", "inf", "-inf", "01", "1.", ".5", "+1", "1e", "1e+", "-", "0x10"}) {
     EXPECT_THROW((void)parse_json(bad), std::runtime_error) << bad;
   }
+}
+
+// A segment with just the header words senders_lock reads: init_state ready or not.
+class segment_file {
+ public:
+  segment_file(const std::string& name, bool ready) : name_(name) {
+    const int fd = ::shm_open(("/" + name).c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    EXPECT_GE(fd, 0) << name;
+    if (fd < 0) return;
+    const std::uint32_t words[4] = {0, 0, 0, ready ? k_init_ready : 0u};
+    EXPECT_EQ(::ftruncate(fd, 4096), 0);
+    EXPECT_EQ(::pwrite(fd, words, sizeof words, 0), static_cast<ssize_t>(sizeof words));
+    ::close(fd);
+  }
+  ~segment_file() { ::shm_unlink(("/" + name_).c_str()); }
+  segment_file(const segment_file&) = delete;
+  segment_file& operator=(const segment_file&) = delete;
+
+  /// True if another open file description of the segment can take the lock exclusively now.
+  bool lockable_exclusively() const {
+    const int fd = ::shm_open(("/" + name_).c_str(), O_RDONLY | O_CLOEXEC, 0);
+    EXPECT_GE(fd, 0);
+    const bool ok = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    ::close(fd);
+    return ok;
+  }
+
+ private:
+  std::string name_;
+};
+
+std::string unique_name(const char* what) {
+  return std::string("ipcring-cli-unit-") + what + "-" + std::to_string(::getpid());
+}
+
+TEST(senders_lock, locks_the_ring_it_opened_shared_and_only_a_lone_sender_exclusively) {
+  const std::string name = unique_name("same");
+  const segment_file ring(name, true);
+  senders_lock a(name);
+  std::optional<senders_lock> b(std::in_place, name);
+  ASSERT_TRUE(a.lock_if_same());
+  ASSERT_TRUE(b->lock_if_same());
+  EXPECT_FALSE(ring.lockable_exclusively());
+  EXPECT_FALSE(a.alone());  // b holds it
+  b.reset();
+  EXPECT_TRUE(a.alone());
+  EXPECT_FALSE(ring.lockable_exclusively());  // a holds it exclusively now
+}
+
+TEST(senders_lock, a_ring_replaced_under_its_name_after_the_file_was_opened_is_not_locked) {
+  const std::string name = unique_name("replaced");
+  std::optional<segment_file> first(std::in_place, name, true);
+  senders_lock lock(name);
+  first.reset();  // removed, and a new ring made under the name: open_ring() would open it
+  const segment_file second(name, true);
+  EXPECT_FALSE(lock.lock_if_same());
+  EXPECT_TRUE(second.lockable_exclusively());  // the new ring was left alone
+}
+
+TEST(senders_lock, a_ring_made_after_the_file_was_looked_for_is_not_locked) {
+  const std::string name = unique_name("later");
+  senders_lock lock(name);  // no such segment yet
+  const segment_file ring(name, true);
+  EXPECT_FALSE(lock.lock_if_same());
+  EXPECT_TRUE(ring.lockable_exclusively());
+}
+
+TEST(senders_lock, a_ring_still_being_made_is_not_locked) {
+  const std::string name = unique_name("unready");
+  const segment_file ring(name, false);
+  senders_lock lock(name);
+  EXPECT_FALSE(lock.lock_if_same());  // open_ring() returns ready rings only: this is another
+  EXPECT_TRUE(ring.lockable_exclusively());
 }
 
 }  // namespace

@@ -3,9 +3,6 @@
 // Both move data through big buffers (stdio_buffers.hpp) and call the ring once per message
 // without waiting while there is room (send) or data (recv); only then do they block, and recv
 // writes out what it collected before it does, so a slow stream is still printed promptly.
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,9 +21,9 @@
 #include "c_handles.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
-#include "ipcring/layout.hpp"
 #include "ring_kinds.hpp"
 #include "segment_probe.hpp"
+#include "senders_lock.hpp"
 #include "stdio_buffers.hpp"
 #include "text_format.hpp"
 
@@ -264,55 +261,6 @@ struct recv_loop {
   }
 };
 
-// The senders of one many-producer ring agree on who closes its producer side. Each holds a
-// shared flock on the segment's file from before it attaches until it has let go of its
-// producer; then it asks for the lock exclusively, without waiting: it gets it only if no
-// other sender holds it, and then closes the side while it holds it. So no sender attaches
-// between that look and the close (one that starts then waits for the lock, and its attach
-// reopens the side: a new stream), and of senders that end together at least one closes (two
-// may, one after the other: the second close changes nothing).
-class senders_lock {
- public:
-  explicit senders_lock(const std::string& name)
-      : fd_(::shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC, 0)) {
-    if (fd_ < 0) return;
-    // Only a ring that is ready is locked: the name may have been removed and taken by a
-    // ring being made since this send opened its own, whose creator holds it exclusively
-    // until it is ready (a shared lock taken first would make its creation fail). Once
-    // ready, a ring stays so.
-    std::uint32_t words[4] = {};  // magic (2 words), layout_version, init_state
-    if (::pread(fd_, words, sizeof words, 0) != static_cast<ssize_t>(sizeof words) ||
-        words[3] != k_init_ready) {
-      ::close(fd_);
-      fd_ = -1;
-      return;
-    }
-    take(LOCK_SH);
-  }
-  ~senders_lock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  senders_lock(const senders_lock&) = delete;
-  senders_lock& operator=(const senders_lock&) = delete;
-  /// True if no other sender holds the lock; this one then holds it exclusively until it is
-  /// destroyed. (Without the file, e.g. removed meanwhile: true, as if alone.)
-  bool alone() {
-    if (fd_ < 0) return true;
-    (void)::flock(fd_, LOCK_UN);
-    return take(LOCK_EX | LOCK_NB);
-  }
-
- private:
-  bool take(int how) {
-    int r;
-    do {
-      r = ::flock(fd_, how);
-    } while (r != 0 && errno == EINTR && interrupted() == 0);
-    return r == 0;
-  }
-  int fd_;
-};
-
 // At the end of the input: lets go of `tx`, then closes the producer side unless another
 // send, or another program's producer of a multi-producer ring, is still attached (closing is
 // for every producer at once, and theirs would fail from then on). `tx` goes first so that a
@@ -361,8 +309,28 @@ exit_code run_send(const send_options& o) {
   if (o.type && *o.type == k_reserved_type) {
     throw failure(exit_code::usage, "--type 4294967295 is reserved (padding records)");
   }
-  const ring_ptr ring = open_ring(o.name);
-  const auto kind = static_cast<std::uint32_t>(ipcring_ring_kind(ring.get()));
+  // Before attaching: see senders_lock. Only where several producers may be attached: of a
+  // single-producer ring the role decides (a second send fails with busy), and a send whose
+  // attach fails would otherwise hold the lock for a moment, and the last real send would
+  // not close.
+  std::optional<senders_lock> lock;
+  ring_ptr ring;
+  std::uint32_t kind = 0;
+  for (int attempt = 1;; ++attempt) {
+    lock.emplace(o.name);
+    ring = open_ring(o.name);
+    kind = static_cast<std::uint32_t>(ipcring_ring_kind(ring.get()));
+    if (kind != IPCRING_KIND_MPMC && kind != IPCRING_KIND_MPSC_MSG) {
+      lock.reset();
+      break;
+    }
+    if (lock->lock_if_same()) break;
+    if (attempt == 100) {
+      throw failure(exit_code::error, quoted(o.name) +
+                                          ": the ring under this name kept being replaced while "
+                                          "send opened it (100 times); nothing was sent");
+    }
+  }
   const bool fixed = is_fixed_slot(kind);
   if (fixed && o.type) {
     throw failure(exit_code::usage, quoted(o.name) + " is a " + std::string(kind_name(kind)) +
@@ -371,12 +339,6 @@ exit_code run_send(const send_options& o) {
   // Ctrl-C, SIGTERM, SIGHUP: stop between lines, let go of the producer role (a dead holder
   // would read as a crash to the receiver), and leave the side open, as after an error.
   catch_interrupts();
-  // Before attaching: see senders_lock. Only where several producers may be attached: of a
-  // single-producer ring the role decides (a second send fails with busy), and a send whose
-  // attach fails would otherwise hold the lock for a moment, and the last real send would
-  // not close.
-  std::optional<senders_lock> lock;
-  if (kind == IPCRING_KIND_MPMC || kind == IPCRING_KIND_MPSC_MSG) lock.emplace(o.name);
   producer_ptr tx = attach_producer(*ring, o.name);
   const std::size_t limit = fixed ? ipcring_slot_size(ring.get())
                                   : static_cast<std::size_t>(ipcring_max_message(ring.get()));

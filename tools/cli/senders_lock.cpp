@@ -1,0 +1,65 @@
+#include "senders_lock.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "interrupt.hpp"
+#include "ipcring/layout.hpp"
+
+namespace ipcring::cli {
+namespace {
+
+int open_segment(const std::string& name) {
+  return ::shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC, 0);
+}
+
+}  // namespace
+
+senders_lock::senders_lock(const std::string& name) : name_(name), fd_(open_segment(name)) {}
+
+senders_lock::~senders_lock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool senders_lock::lock_if_same() {
+  const int now = open_segment(name_);
+  if (now < 0 || fd_ < 0) {
+    if (now >= 0) ::close(now);
+    return now < 0 && fd_ < 0;  // no file then nor now: nothing to lock (as if alone)
+  }
+  struct stat a {};
+  struct stat b {};
+  const bool same = ::fstat(fd_, &a) == 0 && ::fstat(now, &b) == 0 && a.st_dev == b.st_dev &&
+                    a.st_ino == b.st_ino;
+  ::close(now);
+  if (!same) return false;
+  std::uint32_t words[4] = {};  // magic (2 words), layout_version, init_state
+  if (::pread(fd_, words, sizeof words, 0) != static_cast<ssize_t>(sizeof words) ||
+      words[3] != k_init_ready) {
+    return false;  // the ring open_ring() returned is ready: this file is another
+  }
+  (void)take(LOCK_SH);  // fails only if a signal stopped the wait: the send stops then
+  return true;
+}
+
+bool senders_lock::alone() {
+  if (fd_ < 0) return true;
+  (void)::flock(fd_, LOCK_UN);
+  return take(LOCK_EX | LOCK_NB);
+}
+
+bool senders_lock::take(int how) {
+  int r;
+  do {
+    r = ::flock(fd_, how);
+  } while (r != 0 && errno == EINTR && interrupted() == 0);
+  return r == 0;
+}
+
+}  // namespace ipcring::cli

@@ -1,0 +1,46 @@
+// tools/cli/senders_lock.hpp: how the `ipcring send`s of one many-producer ring agree on who
+// closes its producer side.
+#pragma once
+
+#include <string>
+
+namespace ipcring::cli {
+
+// Each send holds a shared flock on the segment's file from before it attaches until it has
+// let go of its producer; then it asks for the lock exclusively, without waiting: it gets it
+// only if no other sender holds it, and then closes the side while it holds it. So no sender
+// attaches between that look and the close (one that starts then waits for the lock, and its
+// attach reopens the side: a new stream), and of senders that end together at least one closes
+// (two may, one after the other: the second close changes nothing).
+//
+// The lock must be on the segment the send opened, not on whatever holds the name when it
+// locks: a ring may be removed and a new one made under its name in between. So the file is
+// opened first, the ring second (open_ring), and lock_if_same() then locks it only if the name
+// still leads to that file: the file kept open cannot be given the name again once it lost it,
+// nor its inode number to another file, so the name led to it the whole time, when the ring
+// was opened too.
+class senders_lock {
+ public:
+  /// Opens the segment's file by name (nothing is locked yet). Call before opening the ring.
+  explicit senders_lock(const std::string& name);
+  ~senders_lock();
+  senders_lock(const senders_lock&) = delete;
+  senders_lock& operator=(const senders_lock&) = delete;
+
+  /// After opening the ring: false if the name no longer leads to the file opened above (or
+  /// led to none then and leads to one now), the ring opened may be another, and the caller
+  /// opens both again. Else locks the file (shared) if it is a ready ring and returns true.
+  /// Only a ready ring is locked: a ring being made is held exclusively by its creator until
+  /// it is ready, and a shared lock taken first would make its creation fail.
+  bool lock_if_same();
+  /// True if no other sender holds the lock; this one then holds it exclusively until it is
+  /// destroyed. (Without the file, e.g. removed meanwhile: true, as if alone.)
+  bool alone();
+
+ private:
+  bool take(int how);
+  std::string name_;
+  int fd_;
+};
+
+}  // namespace ipcring::cli
