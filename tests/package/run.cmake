@@ -1,8 +1,8 @@
-# cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -P run.cmake
+# cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... [-DWITH_TOOL=1] -P run.cmake
 # Installs the build into WORK_DIR/prefix, then builds and runs the consumers in tests/package:
 # through find_package(ipcring CONFIG) (static C++, shared C++, shared C, and static C from a
 # C-only project) and through pkg-config (C++ and C, with ipcring.pc and ipcring-static.pc).
-# A consumer of the static library must not need libipcring.so.
+# A consumer of the static library must not need libipcring.so. And the runtime component alone.
 file(REMOVE_RECURSE ${WORK_DIR})
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
@@ -21,6 +21,18 @@ file(GLOB static_lib ${prefix}/lib*/libipcring.a)
 file(GLOB shared_lib ${prefix}/lib*/libipcring.so)
 if(NOT static_lib OR NOT shared_lib)
   message(FATAL_ERROR "the install lacks libipcring.a or libipcring.so: '${static_lib}' '${shared_lib}'")
+endif()
+
+# The runtime component alone: what a program linked to libipcring.so needs to run, and the
+# tools; nothing to build with.
+set(runtime ${WORK_DIR}/runtime)
+run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${runtime} --component runtime)
+file(GLOB runtime_so ${runtime}/lib*/libipcring.so.*)
+file(GLOB_RECURSE runtime_dev ${runtime}/*.h ${runtime}/*.hpp ${runtime}/*.a ${runtime}/*.pc
+                               ${runtime}/*.cmake ${runtime}/*/libipcring.so)
+if(NOT runtime_so OR runtime_dev OR (WITH_TOOL AND NOT EXISTS ${runtime}/bin/ipcring))
+  message(FATAL_ERROR "--component runtime should install libipcring.so.<version> and bin/ipcring, "
+                      "and nothing to build with: '${runtime_so}', '${runtime_dev}'")
 endif()
 
 find_program(READELF NAMES readelf llvm-readelf REQUIRED)
