@@ -20,6 +20,7 @@
 # stores are acquire/release only on x86-64.
 # The segment must have layout_version LAYOUT_VERSION; IPCRING_LAYOUT_VERSION=N overrides it.
 import argparse
+import fcntl
 import mmap
 import os
 import struct
@@ -78,6 +79,22 @@ def process_alive(identity):
     return fields[0] != b"Z" or len(os.listdir(f"/proc/{pid}/task")) > 1
 
 
+def abandoned(fd, version):
+    """Attach step 4 (/dev/shm only): a stamped, unready segment whose creator let go of it."""
+    def unready_stamp():  # the first 16 bytes, through the descriptor as the creator wrote them
+        magic, ver, state = struct.unpack("<QII", os.pread(fd, 16, 0).ljust(16, b"\0"))
+        return magic == MAGIC and ver == version and state != READY
+
+    if not unready_stamp():
+        return False
+    try:  # granted only while no description holds the creator's exclusive lock
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:  # held, or no locks here
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return unready_stamp()  # a creator publishes ready before it lets go
+
+
 class Ring:
     def __init__(self, name, version):
         raw = name.encode()
@@ -110,18 +127,21 @@ class Ring:
                     raise Failure(f"not_ready: {self.path}: magic still 0 after {ATTACH_TIMEOUT} s")
                 time.sleep(0.001)
             self.map = mmap.mmap(fd, size)  # MAP_SHARED, PROT_READ | PROT_WRITE
+            self.size = size
+            # Word views of the mapping: each element access is one aligned load or store (a mov).
+            words = memoryview(self.map)[: size & ~7]
+            self.u64, self.u32, self.i32 = words.cast("Q"), words.cast("I"), words.cast("i")
+            self.validate(version, deadline, fd)
         finally:
             os.close(fd)
-        self.size = size
-        # Word views of the mapping: each element access is one aligned load or store (a mov).
-        words = memoryview(self.map)[: size & ~7]
-        self.u64, self.u32, self.i32 = words.cast("Q"), words.cast("I"), words.cast("i")
-        self.validate(version, deadline)
 
-    def validate(self, version, deadline):
+    def validate(self, version, deadline, fd):
         u32, u64 = self.u32, self.u64
-        while u32[3] != READY:  # init_state (offset 12), loaded with acquire
+        while u32[3] != READY:  # step 4: init_state (offset 12), loaded with acquire
             require(u64[0] in (0, MAGIC), "bad_magic", "magic", f"{MAGIC:#018x}", f"{u64[0]:#018x}")
+            if version >= 5 and abandoned(fd, version):
+                raise Failure(f"not_ready: {self.path}: its creator let go of it before publishing "
+                              "'ready': it never will be (ipcring rm --stale removes it)")
             require(time.monotonic() < deadline, "not_ready", "init_state", hex(READY), hex(u32[3]))
             time.sleep(0.001)
         (magic, ver, _, kind, slot_size, slot_align, _elem_size, _elem_align, name_len, cap,
@@ -141,7 +161,8 @@ class Ring:
                 f"{slot_size}, {slot_align}")
         require(cap > 0 and cap & (cap - 1) == 0 and cap * slot_size <= 2**40, "corrupted",
                 "capacity", "a power of two, capacity * slot_size <= 2^40", cap)
-        require(kind == 1 or cap >= 1024, "corrupted", "capacity", ">= 1024 bytes", cap)
+        require(kind == 1 or 1024 <= cap <= 2**33, "corrupted", "capacity",
+                "1024 <= capacity <= 2^33 bytes", cap)
         control = CONTROL_END[version] - 128 + (ENDPOINT_TABLE if kind != 1 else 0)
         align = max(128, slot_align)
         want = (128 + control + align - 1) // align * align
@@ -163,14 +184,13 @@ class Ring:
         self.u32[CONSUMER_CLOSED >> 2] = 1
 
     def release_records(self, head, new_head):  # kind 3: announce, zero, then move head
-        self.u64[HEAD_PENDING >> 3] = new_head
-        pos, n = head, (new_head - head) % M64
-        while n > 0:  # zero the consumed bytes, wrapping at the end of the data area
-            start = self.data_offset + (pos & self.mask)
-            chunk = min(n, self.data_offset + self.capacity - start, 1 << 16)
-            self.map[start:start + chunk] = bytes(chunk)
-            pos, n = pos + chunk, n - chunk
-        self.u64[HEAD >> 3] = new_head  # [R2] release
+        u64, base, mask = self.u64, self.data_offset >> 3, self.mask
+        u64[HEAD_PENDING >> 3] = new_head
+        # Zero the consumed bytes, wrapping at the end of the data area, word by word: a slice
+        # assignment may tear the length word a producer taking over reads.
+        for pos in range(head, head + (new_head - head) % M64, 8):
+            u64[base + ((pos & mask) >> 3)] = 0
+        u64[HEAD >> 3] = new_head  # [R2] release
 
 
 class Waiter:
@@ -241,8 +261,9 @@ def consume_records(ring, count, waiter, deliver):
             if length <= 0:
                 break
             size = (length + 7) & ~7
-            require(8 <= length and size <= cap - off, "corrupted", f"length at position {pos}",
-                    f"8 <= length, align8(length) <= {cap - off}", length)
+            require(8 <= length <= cap // 8 and size <= cap - off, "corrupted",
+                    f"length at position {pos}",
+                    f"8 <= length <= {cap // 8}, align8(length) <= {cap - off}", length)
             if (pos - head) % M64 + size > cap:  # never more than one lap past head
                 break
             if u32[(base + off + 4) >> 2] != PADDING:

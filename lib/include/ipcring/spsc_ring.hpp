@@ -25,16 +25,16 @@
 // publishing it (try_push*, publish) is visible to the consumer that pops or peeks it; the
 // consumer's reads of a slot complete before the producer can reuse it (try_pop*, release).
 //
-// When a popped slot is free again: at once, except for slots under 64 bytes in rings of 8
-// cache lines of slots or more while the consumer knows of more than half a ring of messages
-// after it. The producer is then close to full and re-reads head, and a head store per pop
-// would take the line back each time, so the consumer stores head once per cache line of
-// slots: a pop frees its slot (and those before it) when it leaves the line of slots of the
-// last head stored, when the consumer is no longer that far behind, before it looks for more (every
-// call that finds fewer messages than it wants, so before any wait), and when the handle closes or
-// lets go of its role. At most 64 / sizeof(T) - 1 popped slots wait to be freed, and a consumer
-// killed with some is succeeded by one that delivers them again (at-least-once). docs/tuning.md,
-// "Releasing a line at a time", has what it bought.
+// When a popped slot is free again: at once, except for slots whose size divides 64 (1 to 32
+// bytes: they tile cache lines) in rings of 8 cache lines of slots or more while the consumer knows
+// of more than half a ring of messages after it. The producer is then close to full and re-reads
+// head, and a head store per pop would take the line back each time, so the consumer stores head
+// once per cache line of slots: a pop frees its slot (and those before it) when it leaves the line
+// of slots of the last head stored, when the consumer is no longer that far behind, before it looks
+// for more (every call that finds fewer messages than it wants, so before any wait), and when the
+// handle closes or lets go of its role. At most 64 / sizeof(T) - 1 popped slots wait to be freed,
+// and a consumer killed with some is succeeded by one that delivers them again (at-least-once).
+// docs/tuning.md, "Releasing a line at a time", has what it bought.
 //
 // Layout (see layout.hpp and docs/layout.md): segment_header, then ring_control
 // (producer_owner, consumer_owner, tail and head on their own 128-byte blocks), then
