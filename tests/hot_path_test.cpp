@@ -1,15 +1,34 @@
-// The hot paths allocate nothing: every ring operation that does not have to sleep, counted by
-// a replacement of the global operator new. Setup (create, open, role handles) may allocate;
-// the loops after it must not, in the calling thread or in a peer thread moving the data.
-// (Syscalls on the same paths: bench/README.md, "strace", shows the steady state makes none.)
+// The hot paths allocate nothing and make no system call: every ring operation that does not
+// have to sleep. Allocations are counted by a replacement of the global operator new; system
+// calls (Linux) by a seccomp filter that traps each one the watched process makes from then on,
+// in a child process that runs the same loop. Setup (create, open, role handles) may do either;
+// the loops after it must not, in the calling thread or in a peer thread or process moving the
+// data. (The demo pair under strace: bench/README.md, "No syscall and no allocation".)
 #include <gtest/gtest.h>
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <thread>
 #include <vector>
+
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
+#define IPCRING_TEST_SYSCALLS 1
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstddef>
+#endif
 
 #include "ipcring/ipcring.hpp"
 #include "support/test_support.hpp"
@@ -79,6 +98,154 @@ u64 allocations_in(F&& f) {
   return t_allocations - before;
 }
 
+#ifdef IPCRING_TEST_SYSCALLS
+// -- system calls -----------------------------------------------------------------------------
+
+/// What a watched child process reports, through memory it shares with the test.
+struct syscall_report {
+  std::atomic<int> armed{0};       // watch_system_calls() installed the filter
+  std::atomic<int> counting{0};    // from then until end_watch()
+  std::atomic<int> count{0};       // system calls trapped meanwhile (none of them carried out)
+  std::atomic<long> numbers[8]{};  // the first ones' numbers (<sys/syscall.h>)
+  std::atomic<u64> failures{0};    // the loop's own checks that failed
+};
+syscall_report* g_report = nullptr;  // the child's
+
+void on_sigsys(int, siginfo_t* si, void*) {
+  // relaxed: the same thread's, and read by the parent once the child has exited (waitpid)
+  if (g_report->counting.load(std::memory_order_relaxed) == 0) return;
+  const int i = g_report->count.fetch_add(1, std::memory_order_relaxed);
+  if (i < 8) g_report->numbers[i].store(si->si_syscall, std::memory_order_relaxed);
+}
+
+/// From here on, every system call of this thread but the process's exit (and the return from
+/// the SIGSYS handler) is trapped instead of made, and counted until end_watch(). The clock is let
+/// through: the kernel serves it without entering itself (vDSO) where the clocksource allows, as
+/// here.
+void watch_system_calls() {
+  struct sigaction sa {};
+  sa.sa_sigaction = on_sigsys;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+#if defined(__x86_64__)
+  constexpr unsigned k_arch = AUDIT_ARCH_X86_64;
+#else
+  constexpr unsigned k_arch = AUDIT_ARCH_AARCH64;
+#endif
+  const auto allow = [](unsigned nr) {
+    return std::array<sock_filter, 2>{{BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
+                                       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)}};
+  };
+  std::vector<sock_filter> f = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k_arch, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),  // another ABI: trapped (and counted)
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr))};
+  for (const unsigned nr :
+       {SYS_exit_group, SYS_exit, SYS_rt_sigreturn, SYS_clock_gettime, SYS_gettimeofday}) {
+    const auto a = allow(nr);
+    f.insert(f.end(), a.begin(), a.end());
+  }
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP));
+  const sock_fprog prog{static_cast<unsigned short>(f.size()), f.data()};
+  if (::sigaction(SIGSYS, &sa, nullptr) == 0 && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+      ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0) {
+    g_report->armed.store(1, std::memory_order_relaxed);
+    g_report->counting.store(1, std::memory_order_relaxed);
+  }
+}
+
+/// The end of the loop: the system calls after it (the handles' destructors unmapping and
+/// closing) are not the hot path's. They stay trapped, so not made: the child exits next.
+void end_watch() {
+  g_report->counting.store(0, std::memory_order_relaxed);
+}
+
+/// A watched child: runs `body` (its setup, then watch_system_calls(), then the loop, returning
+/// the number of its checks that failed) in a forked process, which then exits at once.
+class watched_child {
+ public:
+  template <class Body>
+  explicit watched_child(Body&& body)
+      : report_(static_cast<syscall_report*>(::mmap(nullptr, sizeof(syscall_report),
+                                                    PROT_READ | PROT_WRITE,
+                                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0))) {
+    if (report_ == MAP_FAILED) {
+      report_ = nullptr;
+      ADD_FAILURE() << "mmap for the report failed";
+      return;
+    }
+    new (report_) syscall_report{};
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      g_report = report_;
+      const u64 failures = body();
+      report_->failures.store(failures, std::memory_order_relaxed);
+      // The exit itself, not _exit(): a sanitizer's _exit makes other system calls first,
+      // which the filter would trap. Nothing of the parent's (atexit, destructors) runs here.
+      ::syscall(SYS_exit_group, 0);
+    }
+    if (pid_ < 0) ADD_FAILURE() << "fork failed";
+  }
+  ~watched_child() {
+    if (report_ != nullptr) ::munmap(report_, sizeof(syscall_report));
+  }
+  watched_child(const watched_child&) = delete;
+  watched_child& operator=(const watched_child&) = delete;
+
+  /// Waits for the child; false if it did not exit normally.
+  bool finish() {
+    if (pid_ <= 0 || report_ == nullptr) return false;
+    // A child stuck on trapped calls (a call retried until it succeeds) would never exit.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    int status = 0;
+    pid_t r = 0;
+    while ((r = ::waitpid(pid_, &status, WNOHANG)) == 0 || (r < 0 && errno == EINTR)) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        ::kill(pid_, SIGKILL);
+        ADD_FAILURE() << "the watched child did not end within 60 s (killed): numbers of its "
+                      << "first system calls:" << numbers();
+        ::waitpid(pid_, &status, 0);
+        pid_ = 0;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    pid_ = 0;
+    if (r == pid_t{-1} || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      ADD_FAILURE() << "the watched child ended with status " << status;
+      return false;
+    }
+    return true;
+  }
+  const syscall_report& report() const { return *report_; }
+  /// The numbers of the first system calls trapped, for messages.
+  std::string numbers() const {
+    std::string out;
+    for (int i = 0; i < std::min(report_->count.load(), 8); ++i) {
+      out += ' ';
+      out += std::to_string(report_->numbers[i].load());
+    }
+    return out;
+  }
+
+  /// Waits for the child and checks that its loop ran watched, passed its checks and made no
+  /// system call.
+  void expect_no_system_call(const std::string& what) {
+    if (!finish()) return;
+    EXPECT_EQ(report_->armed.load(), 1)
+        << what << ": the seccomp filter could not be installed (prctl PR_SET_SECCOMP)";
+    EXPECT_EQ(report_->failures.load(), 0u) << what << ": the loop's checks failed";
+    EXPECT_EQ(report_->count.load(), 0)
+        << what << ": system calls made in the loop; the first ones' numbers:" << numbers();
+  }
+
+ private:
+  syscall_report* report_;
+  pid_t pid_ = -1;
+};
+#endif  // IPCRING_TEST_SYSCALLS
+
 TEST(hot_path, the_replacement_counts) {  // the counter itself works
   static int* volatile sink = nullptr;    // volatile: the allocation may not be elided
   EXPECT_EQ(allocations_in([] { sink = new int(1); }), 1u);
@@ -86,31 +253,74 @@ TEST(hot_path, the_replacement_counts) {  // the counter itself works
   EXPECT_EQ(allocations_in([] { std::vector<int> v(100); }), 1u);
 }
 
+// The loops: each returns how many of its checks failed (a watched child cannot report
+// through gtest).
+
+u64 spsc_operations(spsc_producer<u64>& tx, spsc_consumer<u64>& rx) {
+  std::array<u64, 32> batch{};
+  u64 failures = 0;
+  u64 sum = 0;
+  for (u64 i = 0; i < k_ops; ++i) {
+    u64 v = 0;
+    failures += !tx.try_push(i) || !rx.try_pop(v);
+    sum += v;
+    failures += tx.push(i) != wait_result::ok || rx.pop(v) != wait_result::ok;
+    failures += !tx.try_push_all(batch) || rx.try_pop_some(batch) != batch.size();
+    auto w = tx.claim(8);  // contiguous: fewer at the end of the ring
+    failures += w.empty();
+    tx.publish(w.size());
+    auto r = rx.peek(8);
+    failures += r.size() != w.size();
+    rx.release(r.size());
+    failures += rx.try_pop(v);  // the empty path too
+  }
+  return failures + (sum != k_ops * (k_ops - 1) / 2);
+}
+
+u64 mpmc_operations(mpmc_producer<u64>& tx, mpmc_consumer<u64>& rx) {
+  std::array<u64, 32> batch{};
+  u64 failures = 0;
+  for (u64 i = 0; i < k_ops; ++i) {
+    u64 v = 0;
+    failures += !tx.try_push(i) || !rx.try_pop(v) || v != i;
+    failures += tx.push(i) != wait_result::ok || rx.pop(v) != wait_result::ok;
+    failures += !tx.try_push_all(batch) || rx.try_pop_some(batch) != batch.size();
+    failures += rx.try_pop(v);  // the empty path too
+  }
+  return failures;
+}
+
+u64 message_ring_operations(msg_producer<false>& tx1, msg_consumer& rx1, msg_producer<true>& tx2,
+                            msg_consumer& rx2) {
+  std::array<std::byte, 200> payload{};
+  std::array<std::byte, 256> buffer{};
+  std::size_t seen = 0;
+  auto count = [&](std::uint32_t, std::span<const std::byte> b) { seen += b.size(); };
+  u64 failures = 0;
+  for (u64 i = 0; i < k_ops; ++i) {
+    const auto len = 1 + i % payload.size();
+    const auto msg = std::span<const std::byte>(payload).first(len);
+    failures += tx1.try_write(1, msg) != msg_status::ok || rx1.read(count) != 1;
+    failures += tx2.try_write(1, msg) != msg_status::ok || rx2.read(count) != 1;
+    failures += tx1.write(2, msg) != wait_result::ok;
+    failures += rx1.try_read(buffer).status != msg_status::ok;
+    auto c = tx2.try_claim(3, len);
+    failures += !c;
+    c.commit();
+    failures += rx2.read_wait(count) != 1;
+    failures += rx1.read(count) != 0;  // the empty path too
+  }
+  return failures + (seen == 0);
+}
+
 TEST(hot_path, spsc_single_batch_and_zero_copy_allocate_nothing) {
   segment_guard g(unique_name());
   auto ring = spsc_ring<u64>::create(g.name(), 1024);
   auto tx = ring.producer(wait_policy::spinning());
   auto rx = ring.consumer(wait_policy::spinning());
-  std::array<u64, 32> batch{};
-  u64 sum = 0;
-  const u64 n = allocations_in([&] {
-    for (u64 i = 0; i < k_ops; ++i) {
-      u64 v = 0;
-      if (!tx.try_push(i) || !rx.try_pop(v)) ADD_FAILURE() << i;
-      sum += v;
-      if (tx.push(i) != wait_result::ok || rx.pop(v) != wait_result::ok) ADD_FAILURE() << i;
-      if (!tx.try_push_all(batch) || rx.try_pop_some(batch) != batch.size()) ADD_FAILURE() << i;
-      auto w = tx.claim(8);  // contiguous: fewer at the end of the ring
-      if (w.empty()) ADD_FAILURE() << i;
-      tx.publish(w.size());
-      auto r = rx.peek(8);
-      if (r.size() != w.size()) ADD_FAILURE() << i;
-      rx.release(r.size());
-      if (rx.try_pop(v)) ADD_FAILURE() << "empty ring gave " << v;  // the empty path too
-    }
-  });
-  EXPECT_EQ(n, 0u);
-  EXPECT_EQ(sum, k_ops * (k_ops - 1) / 2);
+  u64 failures = 0;
+  EXPECT_EQ(allocations_in([&] { failures = spsc_operations(tx, rx); }), 0u);
+  EXPECT_EQ(failures, 0u);
 }
 
 TEST(hot_path, spsc_transfer_between_spinning_threads_allocates_nothing) {
@@ -144,17 +354,9 @@ TEST(hot_path, mpmc_operations_allocate_nothing) {
   auto ring = mpmc_ring<u64>::create(g.name(), 1024);
   auto tx = ring.producer(wait_policy::spinning());
   auto rx = ring.consumer(wait_policy::spinning());
-  std::array<u64, 32> batch{};
-  const u64 n = allocations_in([&] {
-    for (u64 i = 0; i < k_ops; ++i) {
-      u64 v = 0;
-      if (!tx.try_push(i) || !rx.try_pop(v) || v != i) ADD_FAILURE() << i;
-      if (tx.push(i) != wait_result::ok || rx.pop(v) != wait_result::ok) ADD_FAILURE() << i;
-      if (!tx.try_push_all(batch) || rx.try_pop_some(batch) != batch.size()) ADD_FAILURE() << i;
-      if (rx.try_pop(v)) ADD_FAILURE() << "empty ring gave " << v;
-    }
-  });
-  EXPECT_EQ(n, 0u);
+  u64 failures = 0;
+  EXPECT_EQ(allocations_in([&] { failures = mpmc_operations(tx, rx); }), 0u);
+  EXPECT_EQ(failures, 0u);
 }
 
 TEST(hot_path, message_rings_allocate_nothing) {
@@ -165,28 +367,107 @@ TEST(hot_path, message_rings_allocate_nothing) {
   auto rx1 = spsc.consumer(wait_policy::spinning());
   auto tx2 = mpsc.producer(wait_policy::spinning());
   auto rx2 = mpsc.consumer(wait_policy::spinning());
-  std::array<std::byte, 200> payload{};
-  std::array<std::byte, 256> buffer{};
-  std::size_t seen = 0;
-  auto count = [&](std::uint32_t, std::span<const std::byte> b) { seen += b.size(); };
-  const u64 n = allocations_in([&] {
-    for (u64 i = 0; i < k_ops; ++i) {
-      const auto len = 1 + i % payload.size();
-      const auto msg = std::span<const std::byte>(payload).first(len);
-      if (tx1.try_write(1, msg) != msg_status::ok || rx1.read(count) != 1) ADD_FAILURE() << i;
-      if (tx2.try_write(1, msg) != msg_status::ok || rx2.read(count) != 1) ADD_FAILURE() << i;
-      if (tx1.write(2, msg) != wait_result::ok) ADD_FAILURE() << i;
-      if (rx1.try_read(buffer).status != msg_status::ok) ADD_FAILURE() << i;
-      auto c = tx2.try_claim(3, len);
-      if (!c) ADD_FAILURE() << i;
-      c.commit();
-      if (rx2.read_wait(count) != 1) ADD_FAILURE() << i;
-      if (rx1.read(count) != 0) ADD_FAILURE() << "empty ring gave a message";
-    }
-  });
-  EXPECT_EQ(n, 0u);
-  EXPECT_GT(seen, 0u);
+  u64 failures = 0;
+  EXPECT_EQ(allocations_in([&] { failures = message_ring_operations(tx1, rx1, tx2, rx2); }), 0u);
+  EXPECT_EQ(failures, 0u);
 }
+
+#ifdef IPCRING_TEST_SYSCALLS
+TEST(hot_path, the_filter_traps_and_counts_system_calls) {  // the watch itself works
+  watched_child child([] {
+    watch_system_calls();
+    (void)::getppid();
+    (void)::sched_yield();
+    return u64{0};
+  });
+  ASSERT_TRUE(child.finish());
+  EXPECT_EQ(child.report().armed.load(), 1);
+  EXPECT_EQ(child.report().count.load(), 2);
+  std::string expected;
+  for (const long nr : {long{SYS_getppid}, long{SYS_sched_yield}}) {
+    expected += ' ';
+    expected += std::to_string(nr);
+  }
+  EXPECT_EQ(child.numbers(), expected);
+}
+
+TEST(hot_path, spsc_single_batch_and_zero_copy_make_no_system_call) {
+  segment_guard g(unique_name());
+  watched_child child([&] {
+    auto ring = spsc_ring<u64>::create(g.name(), 1024);
+    auto tx = ring.producer(wait_policy::spinning());
+    auto rx = ring.consumer(wait_policy::spinning());
+    watch_system_calls();
+    const u64 failures = spsc_operations(tx, rx);
+    end_watch();
+    end_watch();
+    return failures;
+  });
+  child.expect_no_system_call("spsc_ring");
+}
+
+TEST(hot_path, spsc_transfer_between_spinning_processes_makes_no_system_call) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<u64>::create(g.name(), 64);  // small: both sides wait often
+  // Spinning, and looking for a dead peer only once an hour: that look reads /proc.
+  const wait_policy spin{wait_strategy::spin, 2000, std::chrono::hours(1)};
+  watched_child producer([&] {
+    auto tx = spsc_ring<u64>::open(g.name()).producer(spin);
+    watch_system_calls();
+    u64 failures = 0;
+    for (u64 i = 0; i < k_ops; ++i)
+      failures += tx.push(i) != wait_result::ok;
+    end_watch();
+    return failures;
+  });
+  watched_child consumer([&] {
+    auto rx = spsc_ring<u64>::open(g.name()).consumer(spin);
+    watch_system_calls();
+    u64 failures = 0;
+    for (u64 i = 0; i < k_ops; ++i) {
+      u64 v = 0;
+      failures += rx.pop(v) != wait_result::ok || v != i;
+    }
+    end_watch();
+    return failures;
+  });
+  producer.expect_no_system_call("spsc_ring producer process");
+  consumer.expect_no_system_call("spsc_ring consumer process");
+}
+
+TEST(hot_path, mpmc_operations_make_no_system_call) {
+  segment_guard g(unique_name());
+  watched_child child([&] {
+    auto ring = mpmc_ring<u64>::create(g.name(), 1024);
+    auto tx = ring.producer(wait_policy::spinning());
+    auto rx = ring.consumer(wait_policy::spinning());
+    watch_system_calls();
+    const u64 failures = mpmc_operations(tx, rx);
+    end_watch();
+    end_watch();
+    return failures;
+  });
+  child.expect_no_system_call("mpmc_ring");
+}
+
+TEST(hot_path, message_rings_make_no_system_call) {
+  segment_guard g(unique_name()), h(unique_name("-mp"));
+  watched_child child([&] {
+    auto spsc = spsc_msg_ring::create(g.name(), 1 << 16);
+    auto mpsc = mpsc_msg_ring::create(h.name(), 1 << 16);
+    auto tx1 = spsc.producer(wait_policy::spinning());
+    auto rx1 = spsc.consumer(wait_policy::spinning());
+    auto tx2 = mpsc.producer(wait_policy::spinning());
+    auto rx2 = mpsc.consumer(wait_policy::spinning());
+    watch_system_calls();
+    const u64 failures = message_ring_operations(tx1, rx1, tx2, rx2);
+    end_watch();
+    end_watch();
+    return failures;
+  });
+  child.expect_no_system_call("spsc_msg_ring and mpsc_msg_ring");
+}
+#endif
 
 }  // namespace
 }  // namespace ipcring::test
