@@ -161,6 +161,15 @@ void end_watch() {
   g_report->counting.store(0, std::memory_order_relaxed);
 }
 
+/// Runs `loop` (which returns how many of its checks failed) with system calls watched.
+template <class Loop>
+u64 watched(Loop&& loop) {
+  watch_system_calls();
+  const u64 failures = loop();
+  end_watch();
+  return failures;
+}
+
 /// A watched child: runs `body` (its setup, then watch_system_calls(), then the loop, returning
 /// the number of its checks that failed) in a forked process, which then exits at once.
 class watched_child {
@@ -313,14 +322,40 @@ u64 message_ring_operations(msg_producer<false>& tx1, msg_consumer& rx1, msg_pro
   return failures + (seen == 0);
 }
 
-TEST(hot_path, spsc_single_batch_and_zero_copy_allocate_nothing) {
+/// A fixed-slot ring of 1024 slots with a spinning producer and consumer.
+template <class Ring>
+struct ring_endpoints {
+  explicit ring_endpoints(const std::string& name) : ring(Ring::create(name, 1024)) {}
+  Ring ring;
+  decltype(ring.producer()) tx = ring.producer(wait_policy::spinning());
+  decltype(ring.consumer()) rx = ring.consumer(wait_policy::spinning());
+};
+
+/// Both message rings, with a spinning producer and consumer each.
+struct message_ring_endpoints {
+  message_ring_endpoints(const std::string& a, const std::string& b)
+      : spsc(spsc_msg_ring::create(a, 1 << 16)), mpsc(mpsc_msg_ring::create(b, 1 << 16)) {}
+  u64 operations() { return message_ring_operations(tx1, rx1, tx2, rx2); }
+  spsc_msg_ring spsc;
+  mpsc_msg_ring mpsc;
+  msg_producer<false> tx1 = spsc.producer(wait_policy::spinning());
+  msg_consumer rx1 = spsc.consumer(wait_policy::spinning());
+  msg_producer<true> tx2 = mpsc.producer(wait_policy::spinning());
+  msg_consumer rx2 = mpsc.consumer(wait_policy::spinning());
+};
+
+/// `operations` on a fixed-slot ring of type Ring, counting allocations.
+template <class Ring, class Operations>
+void expect_no_allocation_in(Operations operations) {
   segment_guard g(unique_name());
-  auto ring = spsc_ring<u64>::create(g.name(), 1024);
-  auto tx = ring.producer(wait_policy::spinning());
-  auto rx = ring.consumer(wait_policy::spinning());
+  ring_endpoints<Ring> e(g.name());
   u64 failures = 0;
-  EXPECT_EQ(allocations_in([&] { failures = spsc_operations(tx, rx); }), 0u);
+  EXPECT_EQ(allocations_in([&] { failures = operations(e.tx, e.rx); }), 0u);
   EXPECT_EQ(failures, 0u);
+}
+
+TEST(hot_path, spsc_single_batch_and_zero_copy_allocate_nothing) {
+  expect_no_allocation_in<spsc_ring<u64>>(spsc_operations);
 }
 
 TEST(hot_path, spsc_transfer_between_spinning_threads_allocates_nothing) {
@@ -350,25 +385,14 @@ TEST(hot_path, spsc_transfer_between_spinning_threads_allocates_nothing) {
 }
 
 TEST(hot_path, mpmc_operations_allocate_nothing) {
-  segment_guard g(unique_name());
-  auto ring = mpmc_ring<u64>::create(g.name(), 1024);
-  auto tx = ring.producer(wait_policy::spinning());
-  auto rx = ring.consumer(wait_policy::spinning());
-  u64 failures = 0;
-  EXPECT_EQ(allocations_in([&] { failures = mpmc_operations(tx, rx); }), 0u);
-  EXPECT_EQ(failures, 0u);
+  expect_no_allocation_in<mpmc_ring<u64>>(mpmc_operations);
 }
 
 TEST(hot_path, message_rings_allocate_nothing) {
   segment_guard g(unique_name()), h(unique_name("-mp"));
-  auto spsc = spsc_msg_ring::create(g.name(), 1 << 16);
-  auto mpsc = mpsc_msg_ring::create(h.name(), 1 << 16);
-  auto tx1 = spsc.producer(wait_policy::spinning());
-  auto rx1 = spsc.consumer(wait_policy::spinning());
-  auto tx2 = mpsc.producer(wait_policy::spinning());
-  auto rx2 = mpsc.consumer(wait_policy::spinning());
+  message_ring_endpoints e(g.name(), h.name());
   u64 failures = 0;
-  EXPECT_EQ(allocations_in([&] { failures = message_ring_operations(tx1, rx1, tx2, rx2); }), 0u);
+  EXPECT_EQ(allocations_in([&] { failures = e.operations(); }), 0u);
   EXPECT_EQ(failures, 0u);
 }
 
@@ -391,19 +415,23 @@ TEST(hot_path, the_filter_traps_and_counts_system_calls) {  // the watch itself 
   EXPECT_EQ(child.numbers(), expected);
 }
 
-TEST(hot_path, spsc_single_batch_and_zero_copy_make_no_system_call) {
+/// `operations` on a fixed-slot ring of type Ring made in a watched child.
+template <class Ring, class Operations>
+void expect_no_system_call_in(Operations operations, const std::string& what) {
   segment_guard g(unique_name());
   watched_child child([&] {
-    auto ring = spsc_ring<u64>::create(g.name(), 1024);
-    auto tx = ring.producer(wait_policy::spinning());
-    auto rx = ring.consumer(wait_policy::spinning());
-    watch_system_calls();
-    const u64 failures = spsc_operations(tx, rx);
-    end_watch();
-    end_watch();
-    return failures;
+    ring_endpoints<Ring> e(g.name());
+    return watched([&] { return operations(e.tx, e.rx); });
   });
-  child.expect_no_system_call("spsc_ring");
+  child.expect_no_system_call(what);
+}
+
+TEST(hot_path, spsc_single_batch_and_zero_copy_make_no_system_call) {
+  expect_no_system_call_in<spsc_ring<u64>>(spsc_operations, "spsc_ring");
+}
+
+TEST(hot_path, mpmc_operations_make_no_system_call) {
+  expect_no_system_call_in<mpmc_ring<u64>>(mpmc_operations, "mpmc_ring");
 }
 
 TEST(hot_path, spsc_transfer_between_spinning_processes_makes_no_system_call) {
@@ -413,57 +441,33 @@ TEST(hot_path, spsc_transfer_between_spinning_processes_makes_no_system_call) {
   const wait_policy spin{wait_strategy::spin, 2000, std::chrono::hours(1)};
   watched_child producer([&] {
     auto tx = spsc_ring<u64>::open(g.name()).producer(spin);
-    watch_system_calls();
-    u64 failures = 0;
-    for (u64 i = 0; i < k_ops; ++i)
-      failures += tx.push(i) != wait_result::ok;
-    end_watch();
-    return failures;
+    return watched([&] {
+      u64 failures = 0;
+      for (u64 i = 0; i < k_ops; ++i)
+        failures += tx.push(i) != wait_result::ok;
+      return failures;
+    });
   });
   watched_child consumer([&] {
     auto rx = spsc_ring<u64>::open(g.name()).consumer(spin);
-    watch_system_calls();
-    u64 failures = 0;
-    for (u64 i = 0; i < k_ops; ++i) {
-      u64 v = 0;
-      failures += rx.pop(v) != wait_result::ok || v != i;
-    }
-    end_watch();
-    return failures;
+    return watched([&] {
+      u64 failures = 0;
+      for (u64 i = 0; i < k_ops; ++i) {
+        u64 v = 0;
+        failures += rx.pop(v) != wait_result::ok || v != i;
+      }
+      return failures;
+    });
   });
   producer.expect_no_system_call("spsc_ring producer process");
   consumer.expect_no_system_call("spsc_ring consumer process");
 }
 
-TEST(hot_path, mpmc_operations_make_no_system_call) {
-  segment_guard g(unique_name());
-  watched_child child([&] {
-    auto ring = mpmc_ring<u64>::create(g.name(), 1024);
-    auto tx = ring.producer(wait_policy::spinning());
-    auto rx = ring.consumer(wait_policy::spinning());
-    watch_system_calls();
-    const u64 failures = mpmc_operations(tx, rx);
-    end_watch();
-    end_watch();
-    return failures;
-  });
-  child.expect_no_system_call("mpmc_ring");
-}
-
 TEST(hot_path, message_rings_make_no_system_call) {
   segment_guard g(unique_name()), h(unique_name("-mp"));
   watched_child child([&] {
-    auto spsc = spsc_msg_ring::create(g.name(), 1 << 16);
-    auto mpsc = mpsc_msg_ring::create(h.name(), 1 << 16);
-    auto tx1 = spsc.producer(wait_policy::spinning());
-    auto rx1 = spsc.consumer(wait_policy::spinning());
-    auto tx2 = mpsc.producer(wait_policy::spinning());
-    auto rx2 = mpsc.consumer(wait_policy::spinning());
-    watch_system_calls();
-    const u64 failures = message_ring_operations(tx1, rx1, tx2, rx2);
-    end_watch();
-    end_watch();
-    return failures;
+    message_ring_endpoints e(g.name(), h.name());
+    return watched([&] { return e.operations(); });
   });
   child.expect_no_system_call("spsc_msg_ring and mpsc_msg_ring");
 }
