@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 #include <numeric>
 #include <optional>
 #include <span>
@@ -288,6 +289,41 @@ TEST(inspect, a_ring_whose_creator_died_while_making_it_is_refused_at_once_and_r
   EXPECT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_ANY, 0, &c_ring), IPCRING_E_NOT_READY);
   EXPECT_TRUE(remove_if_stale(g.name()));
   expect_error(errc::not_found, [&] { (void)map_view::open(g.name()); });
+}
+
+// A ring in a file alike: its creator holds the file until `ready`; one that died before
+// leaves a file that open_file refuses at once, and a live one's is waited for.
+TEST(inspect, a_file_ring_whose_creator_died_while_making_it_is_refused_at_once) {
+  const auto path = std::filesystem::temp_directory_path() / unique_name("-file");
+  remove_file(path);
+  {
+    std::optional<map_view> creator =
+        map_view::create_file(path, 1 << 20, {}, bytes_of(creation_stamp{}));
+    EXPECT_FALSE(abandoned_in_creation(map_view::open_file(path)));
+    const std::string msg = expect_error(errc::not_ready, [&] {
+      (void)spsc_ring<u64>::open_file(path, waiting(std::chrono::milliseconds(50)));
+    });
+    EXPECT_NE(msg.find("after waiting 50 ms"), std::string::npos) << msg;
+  }
+  EXPECT_TRUE(remove_file(path));
+  child_process creator([&] {
+    (void)map_view::create_file(path, 1 << 20, {}, bytes_of(creation_stamp{}));
+    return 0;
+  });
+  ASSERT_EQ(creator.exit_code(), 0);
+  EXPECT_TRUE(abandoned_in_creation(map_view::open_file(path)));
+  const auto start = std::chrono::steady_clock::now();
+  const std::string msg = expect_error(errc::not_ready, [&] {
+    (void)spsc_ring<u64>::open_file(path, waiting(std::chrono::seconds(30)));
+  });
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_NE(msg.find("let go of it"), std::string::npos) << msg;
+  EXPECT_TRUE(remove_file(path));
+  auto ring = spsc_ring<u64>::create_file(path, 64);  // a whole creation lets go of it
+  EXPECT_FALSE(abandoned_in_creation(map_view::open_file(path)));
+  EXPECT_TRUE(map_view::open_file(path).creator_gone());
+  EXPECT_NO_THROW((void)spsc_ring<u64>::open_file(path, waiting(std::chrono::milliseconds(50))));
+  EXPECT_TRUE(remove_file(path));
 }
 
 // While its creator holds it, a ring being made is waited for, as before, and kept; once the

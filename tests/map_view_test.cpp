@@ -213,7 +213,7 @@ TEST(map_view, a_stamp_is_written_first_and_must_fit) {
 #ifndef _WIN32
 // A view created with a stamp holds the segment (an flock on its description) until it ends
 // the creation or closes; a process forked from the creator shares that hold. Other views only
-// look, and a view created without a stamp holds nothing.
+// look, and a view created without a stamp holds nothing. Files alike.
 constexpr char k_stamp_text[] = "stamp";
 const auto k_stamp = std::as_bytes(std::span(k_stamp_text));
 
@@ -257,7 +257,7 @@ TEST(map_view, creator_gone_once_it_ends_creation) {
   EXPECT_TRUE(other.creator_gone());
 }
 
-TEST(map_view, creator_gone_when_the_creating_process_dies_and_never_for_files) {
+TEST(map_view, creator_gone_when_the_creating_process_dies) {
   segment_guard g(unique_name());
   child_process creator([&] {
     auto v = map_view::create(g.name(), 4096, {}, k_stamp);
@@ -277,12 +277,26 @@ TEST(map_view, creator_gone_when_the_creating_process_dies_and_never_for_files) 
   creator.kill(SIGKILL);
   ASSERT_EQ(creator.exit_code(), 1000 + SIGKILL);
   EXPECT_TRUE(v->creator_gone());
+}
 
+TEST(map_view, a_file_created_with_a_stamp_is_held_until_it_ends_creation) {
   const auto path = std::filesystem::temp_directory_path() / unique_name("-file");
+  const auto plain = std::filesystem::temp_directory_path() / unique_name("-plain");
   remove_file(path);
-  { auto f = map_view::create_file(path, 4096); }
-  EXPECT_FALSE(map_view::open_file(path).creator_gone());  // cannot be told for files
+  remove_file(plain);
+  {
+    map_view creator = map_view::create_file(path, 4096, {}, k_stamp);
+    const map_view other = map_view::open_file(path);
+    EXPECT_EQ(std::memcmp(other.data(), k_stamp.data(), k_stamp.size()), 0);
+    EXPECT_FALSE(creator.creator_gone());  // it does not ask about itself
+    EXPECT_FALSE(other.creator_gone());
+    creator.end_creation();
+    EXPECT_TRUE(other.creator_gone());
+    const map_view unstamped = map_view::create_file(plain, 4096);
+    EXPECT_TRUE(map_view::open_file(plain).creator_gone());  // it holds nothing
+  }
   EXPECT_TRUE(remove_file(path));
+  EXPECT_TRUE(remove_file(plain));
 }
 #endif
 

@@ -460,14 +460,18 @@ attachment_ptr open_shm(std::string_view name, ring_spec spec, const ring_option
 attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
                            const ring_options& opt) {
   const std::uint64_t need = required_bytes(spec, "create_file " + in_quotes(p.string()));
-  map_view v = map_view::create_file(p, need, opt.map);
-  try {
-    return adopt(std::move(v),
-                 [&](const map_view& m) { return created(m.bytes(), spec, m.name()); });
-  } catch (...) {
-    remove_file(p);
-    throw;
-  }
+  const creation_stamp stamp;
+  map_view v = map_view::create_file(p, need, opt.map, std::as_bytes(std::span(&stamp, 1)));
+  return adopt(std::move(v), [&](map_view& m) {
+    try {
+      attachment a = created(m.bytes(), spec, m.name(), true);
+      m.end_creation();  // as create_shm
+      return a;
+    } catch (...) {
+      (void)m.remove_if_still_named();  // as create_shm: while still held
+      throw;
+    }
+  });
 }
 
 attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt) {

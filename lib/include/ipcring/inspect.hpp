@@ -56,8 +56,8 @@ ring_info inspect(std::span<const std::byte> segment, std::string_view name);
 /// True if `v` maps a ring whose creator let go of it before publishing `ready` (it died while
 /// creating it, most likely): it never will be ready, and opening it fails at once with
 /// errc::not_ready. Told by the stamp a creator writes first (the header's magic and
-/// layout_version, init_state still 0) and map_view::creator_gone(), so POSIX shared memory
-/// only, and rings of this layout_version only. Never throws.
+/// layout_version, init_state still 0) and map_view::creator_gone(), so POSIX only (shared
+/// memory and files), and rings of this layout_version only. Never throws.
 bool abandoned_in_creation(const map_view& v) noexcept;
 /// Removes the named segment if it is a stale ring (see ring_info::stale), or one whose
 /// creator let go of it before it became ready (abandoned_in_creation). Never throws; true if

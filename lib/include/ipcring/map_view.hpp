@@ -85,9 +85,10 @@ class map_view {
   /// size is still 0 (a creator between create and resize).
   static map_view open(std::string_view name, const map_options& = {});
 
-  /// As create/open, over a regular file at `path` (created 0600 by default, O_EXCL).
+  /// As create/open, over a regular file at `path` (created 0600 by default, O_EXCL). A file
+  /// created with a stamp is held by its creator as create() holds a segment.
   static map_view create_file(const std::filesystem::path& path, std::size_t size,
-                              const map_options& = {});
+                              const map_options& = {}, std::span<const std::byte> stamp = {});
   static map_view open_file(const std::filesystem::path& path, const map_options& = {});
 
   map_view(map_view&&) noexcept;
@@ -112,10 +113,10 @@ class map_view {
   /// True if the view that created this segment has let go of it: by end_creation(), by
   /// closing, or with its process (POSIX: the creating view holds an exclusive flock on the
   /// segment from before it has a size until then; a process forked from the creator shares
-  /// it). False while the creator holds it, and wherever this cannot be told: files, file
-  /// systems without locks, Windows (a mapping there goes with its last handle). A look, for
-  /// deciding whether a segment that never became ready ever will; it takes no lock that
-  /// outlives the call.
+  /// it; files created with a stamp alike). False while the creator holds it, and wherever
+  /// this cannot be told: file systems without locks, Windows (a mapping there goes with its
+  /// last handle). A look, for deciding whether a segment that never became ready ever will;
+  /// it takes no lock that outlives the call.
   bool creator_gone() const noexcept;
   /// On the view create() returned: its creator is done making the segment and lets go of it
   /// (see creator_gone). Does nothing on other views. The rings call it once `ready` is out.

@@ -33,10 +33,18 @@ namespace bip = boost::interprocess;
 namespace ipcring {
 
 struct map_view::backend {
+  backend() = default;
+  backend(const backend&) = delete;
+  backend& operator=(const backend&) = delete;
+  ~backend() {
+    if (file_hold >= 0) ::close(file_hold);
+  }
   std::variant<bip::shared_memory_object, bip::file_mapping> object;
   bip::mapped_region region;
   bool creator = false;  // this view created the segment and holds it (hold_as_creator)
                          // until end_creation()
+  int file_hold = -1;    // a file's creator: the description it holds the file by (the mapping
+                         // is made through another one, opened by path)
 };
 
 namespace {
@@ -342,11 +350,8 @@ void map_view::peek(std::size_t offset, std::span<std::byte> out) const {
 }
 
 bool map_view::creator_gone() const noexcept {
-  // Only a named segment is held by its creator (hold_as_creator); a file never is. The
-  // creating view does not ask: a shared flock on its description would replace its hold.
-  if (!backend_ || backend_->creator ||
-      !std::holds_alternative<bip::shared_memory_object>(backend_->object))
-    return false;
+  // The creating view does not ask: a shared flock on its description would replace its hold.
+  if (!backend_ || backend_->creator) return false;
   const int fd = fd_of(*backend_);
   // A shared lock is granted only while no description holds the creator's exclusive one.
   // This view's own description is a different one, even in the creating process.
@@ -358,7 +363,9 @@ bool map_view::creator_gone() const noexcept {
 void map_view::end_creation() noexcept {
   if (!backend_ || !backend_->creator) return;
   backend_->creator = false;
-  (void)::flock(fd_of(*backend_), LOCK_UN);  // for the forks that share the description too
+  const int held = backend_->file_hold >= 0 ? backend_->file_hold : fd_of(*backend_);
+  (void)::flock(held, LOCK_UN);  // for the forks that share the description too
+  if (backend_->file_hold >= 0) ::close(std::exchange(backend_->file_hold, -1));
 }
 
 bool map_view::remove_if_still_named() const noexcept {
@@ -448,10 +455,15 @@ map_view map_view::open(std::string_view name, const map_options& opt) {
 }
 
 map_view map_view::create_file(const std::filesystem::path& path, std::size_t size,
-                               const map_options& opt) {
+                               const map_options& opt, std::span<const std::byte> stamp) {
   const std::string p = path.string();
   if (p.empty()) throw error(errc::invalid_name, "create_file: empty path");
   if (size == 0) throw error(errc::invalid_argument, "create_file " + in_quotes(p) + ": size=0");
+  if (stamp.size() > size) {
+    throw error(errc::invalid_argument, "create_file " + in_quotes(p) + ": a stamp of " +
+                                            std::to_string(stamp.size()) +
+                                            " bytes does not fit in " + std::to_string(size));
+  }
   const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, opt.permissions);
   if (fd < 0) {
     const int err = errno;
@@ -461,24 +473,37 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
                                       : errc::system;
     throw error(code, "create_file " + in_quotes(p) + ": " + std::strerror(err));
   }
-  const bool sized =
-      ::fchmod(fd, opt.permissions) == 0 && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
-  const int err = errno;
+  // As create(): a stamped file is held by this description (kept open for it) from before it
+  // has a size until end_creation() or the view closes.
+  auto b = std::make_unique<backend>();
+  bool sized = false;
+  int err = 0;
   bool reserved = false;
   try {
-    reserved = sized && reserve(fd, size, "create_file", p);
+    if (!stamp.empty()) hold_as_creator(fd, p);
+    sized = ::fchmod(fd, opt.permissions) == 0 && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
+    err = errno;
+    if (sized) {
+      write_stamp(fd, stamp, p);
+      reserved = reserve(fd, size, "create_file", p);
+    }
   } catch (...) {
     ::close(fd);
     ::unlink(p.c_str());
     throw;
   }
-  ::close(fd);
   if (!sized) {
+    ::close(fd);
     ::unlink(p.c_str());
     throw error(err == ENOSPC || err == EFBIG ? errc::no_space : errc::system,
                 "create_file " + in_quotes(p) + ": " + std::strerror(err));
   }
-  auto b = std::make_unique<backend>();
+  if (stamp.empty()) {
+    ::close(fd);
+  } else {
+    b->file_hold = fd;
+    b->creator = true;
+  }
   try {
     bip::file_mapping file(p.c_str(), bip::read_write);
     b->region = bip::mapped_region(file, bip::read_write);

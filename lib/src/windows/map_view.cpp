@@ -171,10 +171,15 @@ map_view map_view::open(std::string_view name, const map_options& opt) {
 }
 
 map_view map_view::create_file(const std::filesystem::path& path, std::size_t size,
-                               const map_options& opt) {
+                               const map_options& opt, std::span<const std::byte> stamp) {
   const std::string p = path.string();
   if (p.empty()) throw error(errc::invalid_name, "create_file: empty path");
   if (size == 0) throw error(errc::invalid_argument, "create_file " + in_quotes(p) + ": size=0");
+  if (stamp.size() > size) {
+    throw error(errc::invalid_argument, "create_file " + in_quotes(p) + ": a stamp of " +
+                                            std::to_string(stamp.size()) +
+                                            " bytes does not fit in " + std::to_string(size));
+  }
   HANDLE f =
       CreateFileA(p.c_str(), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
                   nullptr, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, nullptr);
@@ -208,6 +213,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
     rethrow(e, "create_file", p);
   }
   map_view v(b.release(), p);
+  if (!stamp.empty()) std::memcpy(v.data_, stamp.data(), stamp.size());  // as create(): no hold
   try {
     tune(v.data_, v.size_, opt, v.name_);
   } catch (...) {
