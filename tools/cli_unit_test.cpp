@@ -139,6 +139,14 @@ TEST(senders_lock, a_ring_made_after_the_file_was_looked_for_is_not_locked) {
   EXPECT_TRUE(ring.lockable_exclusively());
 }
 
+TEST(senders_lock, a_ring_removed_before_the_look_is_not_taken_for_the_one_opened) {
+  const std::string name = unique_name("removed");
+  std::optional<segment_file> ring(std::in_place, name, true);
+  senders_lock lock(name);
+  ring.reset();  // gone: the send opens again, and fails with not_found there
+  EXPECT_FALSE(lock.lock_if_same());
+}
+
 TEST(senders_lock, a_ring_still_being_made_is_not_locked) {
   const std::string name = unique_name("unready");
   const segment_file ring(name, false);

@@ -8,8 +8,10 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 
 #include "interrupt.hpp"
+#include "ipcring/error.hpp"
 #include "ipcring/layout.hpp"
 
 namespace ipcring::cli {
@@ -21,7 +23,8 @@ int open_segment(const std::string& name) {
 
 }  // namespace
 
-senders_lock::senders_lock(const std::string& name) : name_(name), fd_(open_segment(name)) {}
+senders_lock::senders_lock(const std::string& name)
+    : name_(name), fd_(open_segment(name)), open_errno_(fd_ < 0 ? errno : 0) {}
 
 senders_lock::~senders_lock() {
   if (fd_ >= 0) ::close(fd_);
@@ -29,9 +32,16 @@ senders_lock::~senders_lock() {
 
 bool senders_lock::lock_if_same() {
   const int now = open_segment(name_);
-  if (now < 0 || fd_ < 0) {
+  const int now_errno = now < 0 ? errno : 0;
+  for (const int err : {open_errno_, now_errno}) {
+    if (err != 0 && err != ENOENT) {
+      throw error(errc::system,
+                  "send '" + name_ + "': opening the segment to lock it: " + std::strerror(err));
+    }
+  }
+  if (now < 0 || fd_ < 0) {  // absent then or now: the ring opened may be another, or gone
     if (now >= 0) ::close(now);
-    return now < 0 && fd_ < 0;  // no file then nor now: nothing to lock (as if alone)
+    return false;
   }
   struct stat a {};
   struct stat b {};
@@ -44,7 +54,9 @@ bool senders_lock::lock_if_same() {
       words[3] != k_init_ready) {
     return false;  // the ring open_ring() returned is ready: this file is another
   }
-  (void)take(LOCK_SH);  // fails only if a signal stopped the wait: the send stops then
+  // Waits only while another send closes the side. Interrupts are caught only later: a signal
+  // here ends the process, before it attached.
+  (void)take(LOCK_SH);
   return true;
 }
 

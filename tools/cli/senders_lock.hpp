@@ -16,9 +16,10 @@ namespace ipcring::cli {
 // The lock must be on the segment the send opened, not on whatever holds the name when it
 // locks: a ring may be removed and a new one made under its name in between. So the file is
 // opened first, the ring second (open_ring), and lock_if_same() then locks it only if the name
-// still leads to that file: the file kept open cannot be given the name again once it lost it,
-// nor its inode number to another file, so the name led to it the whole time, when the ring
-// was opened too.
+// still leads to that file. A file kept open keeps its inode number, and shm_unlink() cannot
+// give it back a name it lost, so the name led to it the whole time, when the ring was opened
+// too: unless somebody linked or renamed files in /dev/shm meanwhile (link(), rename()), which
+// no ipcring program does.
 class senders_lock {
  public:
   /// Opens the segment's file by name (nothing is locked yet). Call before opening the ring.
@@ -28,10 +29,11 @@ class senders_lock {
   senders_lock& operator=(const senders_lock&) = delete;
 
   /// After opening the ring: false if the name no longer leads to the file opened above (or
-  /// led to none then and leads to one now), the ring opened may be another, and the caller
-  /// opens both again. Else locks the file (shared) if it is a ready ring and returns true.
-  /// Only a ready ring is locked: a ring being made is held exclusively by its creator until
-  /// it is ready, and a shared lock taken first would make its creation fail.
+  /// to none, then or now): the ring opened may be another, and the caller opens both again.
+  /// Else locks the file (shared) if it is a ready ring and returns true. Only a ready ring is
+  /// locked: a ring being made is held exclusively by its creator until it is ready, and a
+  /// shared lock taken first would make its creation fail. ipcring::error if the file cannot
+  /// be opened for another reason than its absence (e.g. too many open files).
   bool lock_if_same();
   /// True if no other sender holds the lock; this one then holds it exclusively until it is
   /// destroyed. (Without the file, e.g. removed meanwhile: true, as if alone.)
@@ -41,6 +43,7 @@ class senders_lock {
   bool take(int how);
   std::string name_;
   int fd_;
+  int open_errno_;  // why fd_ is -1
 };
 
 }  // namespace ipcring::cli
