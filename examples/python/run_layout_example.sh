@@ -4,11 +4,11 @@
 # example, taken from the document with only the segment name changed, runs twice and must read
 # messages 0 and 1 (their `seq` words) and release each. So the example cannot fall behind the
 # layout it documents.
-#   examples/python/run_layout_example.sh BIN_DIR LAYOUT_MD
+#   examples/python/run_layout_example.sh BIN_DIR LAYOUT_MD [PYTHON]
 set -euo pipefail
-bin=${1:?usage: run_layout_example.sh BIN_DIR LAYOUT_MD}
-doc=${2:?usage: run_layout_example.sh BIN_DIR LAYOUT_MD}
-python=$(command -v python3) || { echo "layout example test: python3 not found" >&2; exit 1; }
+bin=${1:?usage: run_layout_example.sh BIN_DIR LAYOUT_MD [PYTHON]}
+doc=${2:?usage: run_layout_example.sh BIN_DIR LAYOUT_MD [PYTHON]}
+python=${3:-$(command -v python3)} || { echo "layout example test: python3 not found" >&2; exit 1; }
 name="ipcring-pyexample-$$-$RANDOM"
 out=$(mktemp -d)
 producer=""
@@ -31,14 +31,17 @@ grep -q '"/dev/shm/ipcring-demo"' "$out/example.py" || {
   exit 1
 }
 sed -i "s|\"/dev/shm/ipcring-demo\"|\"/dev/shm/$name\"|" "$out/example.py"
-echo 'print(int.from_bytes(message[:8], "little") if message is not None else "none")' \
-  >>"$out/example.py"
+cat >>"$out/example.py" <<'PY'
+message = globals().get("message", "unset")  # neither branch taken: nothing read, not drained
+print(int.from_bytes(message[:8], "little") if isinstance(message, bytes) else message)
+PY
 
 # A ring of 1024 slots and more messages than that: the producer waits (spinning) on a full ring.
 "$bin/ipcring-producer" --name "$name" --count 100000 --capacity 1024 --spin \
   >"$out/producer" 2>"$out/producer.err" &
 producer=$!
-for _ in $(seq 1000); do
+deadline=$((SECONDS + 30))
+while [ "$SECONDS" -lt "$deadline" ]; do
   used=$("$python" - "$name" <<'PY' 2>/dev/null || echo 0
 import mmap, os, sys
 fd = os.open("/dev/shm/" + sys.argv[1], os.O_RDONLY)
@@ -53,7 +56,7 @@ PY
   sleep 0.01
 done
 if [ "${used:-0}" != 1 ]; then
-  echo "layout example test: FAILED: the producer did not fill /dev/shm/$name" >&2
+  echo "layout example test: FAILED: the producer did not fill /dev/shm/$name in 30 s" >&2
   cat "$out/producer.err" >&2
   exit 1
 fi

@@ -1,4 +1,4 @@
-# cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... [-DWITH_TOOL=1] -P run.cmake
+# cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... [-DWITH_TOOL=1] [-DWITH_BENCH=1] -P run.cmake
 # Installs the build into WORK_DIR/prefix, then builds and runs the consumers in tests/package:
 # through find_package(ipcring CONFIG) (static C++, shared C++, shared C, and static C from a
 # C-only project) and through pkg-config (C++ and C, with ipcring.pc and ipcring-static.pc).
@@ -27,12 +27,14 @@ endif()
 # tools; nothing to build with.
 set(runtime ${WORK_DIR}/runtime)
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${runtime} --component runtime)
-file(GLOB runtime_so ${runtime}/lib*/libipcring.so.*)
+file(GLOB_RECURSE runtime_so ${runtime}/libipcring.so.*)
 file(GLOB_RECURSE runtime_dev ${runtime}/*.h ${runtime}/*.hpp ${runtime}/*.a ${runtime}/*.pc
                                ${runtime}/*.cmake ${runtime}/*/libipcring.so)
-if(NOT runtime_so OR runtime_dev OR (WITH_TOOL AND NOT EXISTS ${runtime}/bin/ipcring))
-  message(FATAL_ERROR "--component runtime should install libipcring.so.<version> and bin/ipcring, "
-                      "and nothing to build with: '${runtime_so}', '${runtime_dev}'")
+if(NOT runtime_so OR runtime_dev OR (WITH_TOOL AND NOT EXISTS ${runtime}/bin/ipcring)
+   OR (WITH_BENCH AND NOT EXISTS ${runtime}/bin/ipcring-bench))
+  message(FATAL_ERROR "--component runtime should install libipcring.so.<version>, bin/ipcring "
+                      "and bin/ipcring-bench (where built), and nothing to build with: "
+                      "'${runtime_so}', '${runtime_dev}'")
 endif()
 
 find_program(READELF NAMES readelf llvm-readelf REQUIRED)
