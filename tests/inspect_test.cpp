@@ -431,9 +431,19 @@ TEST(inspect, a_creator_killed_while_making_a_large_ring_leaves_it_removable) {
       ::pause();
       return 0;
     });
+    // Killed once the stamp is there (a first word not zero): before it, the segment would
+    // not be told from another program's, and a loaded machine can hold the creator between
+    // sizing the segment and stamping it for longer than this loop's step.
     const std::string path = "/dev/shm/" + g.name();
-    struct stat st {};
-    for (int i = 0; i < 300000 && (::stat(path.c_str(), &st) != 0 || st.st_size == 0); ++i) {
+    const auto stamped = [&] {
+      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      std::uint64_t magic = 0;
+      const bool yes =
+          fd >= 0 && ::pread(fd, &magic, sizeof magic, 0) == sizeof magic && magic != 0;
+      if (fd >= 0) ::close(fd);
+      return yes;
+    };
+    for (int i = 0; i < 300000 && !stamped(); ++i) {
       std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
     creator.kill(SIGKILL);

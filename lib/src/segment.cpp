@@ -205,9 +205,9 @@ std::uint64_t required_bytes(const ring_spec& s, std::string_view what) {
 
 namespace {
 
-// What create_shm has map_view::create write first (the header's frozen bytes 0..15, not
-// ready): a segment whose creator dies while its pages are reserved and pre-faulted is then
-// recognisably a ring in the making (abandoned_in_creation).
+// What create_shm and create_file have map_view::create / create_file write first (the
+// header's frozen bytes 0..15, not ready): a segment whose creator dies while its pages are
+// reserved and pre-faulted is then recognisably a ring in the making (abandoned_in_creation).
 struct creation_stamp {
   std::uint64_t magic = k_magic;
   std::uint32_t layout_version = k_layout_version;
@@ -215,15 +215,15 @@ struct creation_stamp {
 };
 static_assert(sizeof(creation_stamp) == 16 && offsetof(segment_header, init_state) == 12);
 
-// A creation_stamp is in `bytes`, as written by create_shm's map_view::create. relaxed:
+// A creation_stamp is in `bytes`, as create_shm and create_file wrote it. relaxed:
 // written by this thread (through the file handle, or on Windows the mapping).
 bool stamped_here(const segment_header& h) noexcept {
   return h.magic.load(std::memory_order_relaxed) == k_magic &&
          h.layout_version == k_layout_version && h.init_state.load(std::memory_order_relaxed) == 0;
 }
 
-// Writes the header into `bytes` and publishes ready. `stamped`: create_shm's segment, which
-// starts with its creation_stamp; other memory must be zero-filled.
+// Writes the header into `bytes` and publishes ready. `stamped`: create_shm's or create_file's
+// segment, which starts with its creation_stamp; other memory must be zero-filled.
 attachment created(std::span<std::byte> bytes, ring_spec spec, std::string name,
                    bool stamped = false) {
   const std::uint64_t need = required_bytes(spec, "create " + in_quotes(name));
@@ -462,16 +462,23 @@ attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
   const std::uint64_t need = required_bytes(spec, "create_file " + in_quotes(p.string()));
   const creation_stamp stamp;
   map_view v = map_view::create_file(p, need, opt.map, std::as_bytes(std::span(&stamp, 1)));
-  return adopt(std::move(v), [&](map_view& m) {
-    try {
-      attachment a = created(m.bytes(), spec, m.name(), true);
-      m.end_creation();  // as create_shm
-      return a;
-    } catch (...) {
-      (void)m.remove_if_still_named();  // as create_shm: while still held
-      throw;
-    }
-  });
+  try {
+    return adopt(std::move(v), [&](map_view& m) {
+      try {
+        attachment a = created(m.bytes(), spec, m.name(), true);
+        m.end_creation();  // as create_shm
+        return a;
+      } catch (...) {
+        (void)m.remove_if_still_named();  // as create_shm: while still held (POSIX)
+        throw;
+      }
+    });
+  } catch (...) {
+#ifdef _WIN32
+    remove_file(p);  // unmapped by now; Windows cannot delete a mapped file, nor compare
+#endif
+    throw;
+  }
 }
 
 attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt) {

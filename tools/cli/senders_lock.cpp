@@ -35,7 +35,8 @@ bool senders_lock::lock_if_same() {
   const int now_errno = now < 0 ? errno : 0;
   for (const int err : {open_errno_, now_errno}) {
     if (err != 0 && err != ENOENT) {
-      throw error(errc::system,
+      if (now >= 0) ::close(now);
+      throw error(err == EACCES ? errc::permission_denied : errc::system,
                   "send '" + name_ + "': opening the segment to lock it: " + std::strerror(err));
     }
   }

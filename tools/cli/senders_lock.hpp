@@ -35,8 +35,8 @@ class senders_lock {
   /// shared lock taken first would make its creation fail. ipcring::error if the file cannot
   /// be opened for another reason than its absence (e.g. too many open files).
   bool lock_if_same();
-  /// True if no other sender holds the lock; this one then holds it exclusively until it is
-  /// destroyed. (Without the file, e.g. removed meanwhile: true, as if alone.)
+  /// After lock_if_same() returned true: true if no other sender holds the lock; this one then
+  /// holds it exclusively until it is destroyed.
   bool alone();
 
  private:

@@ -118,8 +118,9 @@ class map_view {
   /// last handle). A look, for deciding whether a segment that never became ready ever will;
   /// it takes no lock that outlives the call.
   bool creator_gone() const noexcept;
-  /// On the view create() returned: its creator is done making the segment and lets go of it
-  /// (see creator_gone). Does nothing on other views. The rings call it once `ready` is out.
+  /// On the view create() or create_file() returned: its creator is done making the segment
+  /// and lets go of it (see creator_gone). Does nothing on other views. The rings call it once
+  /// `ready` is out.
   void end_creation() noexcept;
   /// Removes the name this view was opened by, if it still names the segment mapped here
   /// (POSIX: the same file, compared by device and inode just before the unlink), for a

@@ -135,22 +135,26 @@ void tune(std::byte* p, std::size_t n, const map_options& opt, bool write, std::
 // The creator's hold on a segment it is making (map_view::creator_gone): an exclusive flock
 // on its open file description, released by end_creation(), or when the view closes its
 // handle or its process ends. (The CLI's senders_lock, a shared flock, is taken only on a
-// ring that is ready.)
-void hold_as_creator(int fd, std::string_view name) {
+// ring that is ready.) `what`: "create" or "create_file".
+void hold_as_creator(int fd, std::string_view what, std::string_view name) {
   if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return;
   const int err = errno;
   // Where the file system has no locks, creator_gone() cannot tell either (its flock fails
-  // too): a segment is then never judged abandoned. Any other failure, transient (ENOLCK,
-  // ENOMEM) or another program's lock, would let an observer's flock succeed while this
-  // creator lives: the creation fails instead.
-  if (err == EOPNOTSUPP || err == ENOSYS || err == EINVAL) return;
-  throw error(errc::system, "create " + in_quotes(name) + ": cannot lock the new segment (flock: " +
-                                std::strerror(err) + ")");
+  // too): a segment is then never judged abandoned. So for a file whose file system's locks
+  // are out of service (NFS without its lock service: ENOLCK). Any other failure, transient
+  // (ENOLCK, ENOMEM on /dev/shm) or another program's lock, would let an observer's flock
+  // succeed while this creator lives: the creation fails instead.
+  const bool file = what == "create_file";
+  if (err == EOPNOTSUPP || err == ENOSYS || err == EINVAL || (file && err == ENOLCK)) return;
+  throw error(errc::system, std::string(what) + " " + in_quotes(name) + ": cannot lock the new " +
+                                (file ? "file" : "segment") + " (flock: " + std::strerror(err) +
+                                ")");
 }
 
 // Writes `stamp` at offset 0 through the handle (a full /dev/shm is ENOSPC here, not a SIGBUS
 // on the first touch of the mapping).
-void write_stamp(int fd, std::span<const std::byte> stamp, std::string_view name) {
+void write_stamp(int fd, std::span<const std::byte> stamp, std::string_view what,
+                 std::string_view name) {
   std::size_t done = 0;
   while (done < stamp.size()) {
     const ssize_t n =
@@ -159,7 +163,7 @@ void write_stamp(int fd, std::span<const std::byte> stamp, std::string_view name
     if (n <= 0) {
       const int err = n < 0 ? errno : EIO;
       throw error(err == ENOSPC ? errc::no_space : errc::system,
-                  "create " + in_quotes(name) + ": writing its first " +
+                  std::string(what) + " " + in_quotes(name) + ": writing its first " +
                       std::to_string(stamp.size()) + " bytes: " + std::strerror(err));
     }
     done += static_cast<std::size_t>(n);
@@ -393,7 +397,7 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
       // closes (creator_gone): taken while the size is still 0, so whoever finds the segment
       // sized finds it held, as long as its creator holds it.
       b->creator = !stamp.empty();
-      if (b->creator) hold_as_creator(fd, name);
+      if (b->creator) hold_as_creator(fd, "create", name);
       shm.truncate(static_cast<bip::offset_t>(size));
       // Reserved (posix_fallocate) before mapping, the pages would be small ones: with huge
       // pages, the mapping asks for them first and is then populated (populate_huge). The
@@ -401,14 +405,14 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
       // and with it the first huge page's span), before it elsewhere.
       const bool huge = opt.huge_pages && huge_page_support().empty();
       if (!huge) {
-        write_stamp(fd, stamp, name);
+        write_stamp(fd, stamp, "create", name);
         reserved = reserve(fd, size, "create", name);
       }
       b->region = bip::mapped_region(shm, bip::read_write);
       if (huge) {
         reserved = populate_huge(static_cast<std::byte*>(b->region.get_address()), size, name) ||
                    reserve(fd, size, "create", name);
-        write_stamp(fd, stamp, name);
+        write_stamp(fd, stamp, "create", name);
       }
     } catch (...) {
       bip::shared_memory_object::remove(n.c_str());  // do not leave a half-made segment
@@ -464,6 +468,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
                                             std::to_string(stamp.size()) +
                                             " bytes does not fit in " + std::to_string(size));
   }
+  auto b = std::make_unique<backend>();  // before the file: nothing to undo if it fails
   const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, opt.permissions);
   if (fd < 0) {
     const int err = errno;
@@ -475,16 +480,15 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
   }
   // As create(): a stamped file is held by this description (kept open for it) from before it
   // has a size until end_creation() or the view closes.
-  auto b = std::make_unique<backend>();
   bool sized = false;
   int err = 0;
   bool reserved = false;
   try {
-    if (!stamp.empty()) hold_as_creator(fd, p);
+    if (!stamp.empty()) hold_as_creator(fd, "create_file", p);
     sized = ::fchmod(fd, opt.permissions) == 0 && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
     err = errno;
     if (sized) {
-      write_stamp(fd, stamp, p);
+      write_stamp(fd, stamp, "create_file", p);
       reserved = reserve(fd, size, "create_file", p);
     }
   } catch (...) {
@@ -498,19 +502,31 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
     throw error(err == ENOSPC || err == EFBIG ? errc::no_space : errc::system,
                 "create_file " + in_quotes(p) + ": " + std::strerror(err));
   }
+  // Mapped through the path again (Boost maps what it opens): the file the path leads to now
+  // must be the one made above, or another program renamed files meanwhile.
+  try {
+    bip::file_mapping file(p.c_str(), bip::read_write);
+    struct stat made {};
+    struct stat mapped {};
+    if (::fstat(fd, &made) != 0 || ::fstat(file.get_mapping_handle().handle, &mapped) != 0 ||
+        made.st_dev != mapped.st_dev || made.st_ino != mapped.st_ino) {
+      ::close(fd);
+      throw error(errc::system, "create_file " + in_quotes(p) +
+                                    ": the path was given to another file while this one was "
+                                    "being made (left as it is)");
+    }
+    b->region = bip::mapped_region(file, bip::read_write);
+    b->object = std::move(file);
+  } catch (const bip::interprocess_exception& e) {
+    ::close(fd);
+    ::unlink(p.c_str());
+    rethrow(e, "create_file", p);
+  }
   if (stamp.empty()) {
     ::close(fd);
   } else {
     b->file_hold = fd;
     b->creator = true;
-  }
-  try {
-    bip::file_mapping file(p.c_str(), bip::read_write);
-    b->region = bip::mapped_region(file, bip::read_write);
-    b->object = std::move(file);
-  } catch (const bip::interprocess_exception& e) {
-    ::unlink(p.c_str());
-    rethrow(e, "create_file", p);
   }
   map_view v(b.release(), p);
   try {
