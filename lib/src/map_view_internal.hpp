@@ -17,15 +17,21 @@
 namespace ipcring::detail {
 
 /// create's checks of its arguments, the same on every platform.
+/// A stamp must fit in the segment or file it starts. `what`: "create" or "create_file".
+inline void check_stamp(std::string_view what, std::string_view name, std::size_t size,
+                        std::span<const std::byte> stamp) {
+  if (stamp.size() > size) {
+    throw error(errc::invalid_argument, std::string(what) + " " + in_quotes(name) +
+                                            ": a stamp of " + std::to_string(stamp.size()) +
+                                            " bytes does not fit in " + std::to_string(size));
+  }
+}
+
 inline void check_create(std::string_view name, std::size_t size,
                          std::span<const std::byte> stamp = {}) {
   validate_name(name);
   if (size == 0) throw error(errc::invalid_argument, "create " + in_quotes(name) + ": size=0");
-  if (stamp.size() > size) {
-    throw error(errc::invalid_argument, "create " + in_quotes(name) + ": a stamp of " +
-                                            std::to_string(stamp.size()) +
-                                            " bytes does not fit in " + std::to_string(size));
-  }
+  check_stamp("create", name, size, stamp);
 }
 
 /// open_file's checks before mapping: a path, to an existing file that is not empty. Returns

@@ -135,8 +135,8 @@ void tune(std::byte* p, std::size_t n, const map_options& opt, bool write, std::
 // The creator's hold on a segment it is making (map_view::creator_gone): an exclusive flock
 // on its open file description, released by end_creation(), or when the view closes its
 // handle or its process ends. (The CLI's senders_lock, a shared flock, is taken only on a
-// ring that is ready.) `what`: "create" or "create_file".
-void hold_as_creator(int fd, std::string_view what, std::string_view name) {
+// ring that is ready.) `file`: a file's creator (create_file), else a named segment's.
+void hold_as_creator(int fd, bool file, std::string_view name) {
   if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return;
   const int err = errno;
   // Where the file system has no locks, creator_gone() cannot tell either (its flock fails
@@ -144,11 +144,10 @@ void hold_as_creator(int fd, std::string_view what, std::string_view name) {
   // are out of service (NFS without its lock service: ENOLCK). Any other failure, transient
   // (ENOLCK, ENOMEM on /dev/shm) or another program's lock, would let an observer's flock
   // succeed while this creator lives: the creation fails instead.
-  const bool file = what == "create_file";
   if (err == EOPNOTSUPP || err == ENOSYS || err == EINVAL || (file && err == ENOLCK)) return;
-  throw error(errc::system, std::string(what) + " " + in_quotes(name) + ": cannot lock the new " +
-                                (file ? "file" : "segment") + " (flock: " + std::strerror(err) +
-                                ")");
+  throw error(errc::system, std::string(file ? "create_file " : "create ") + in_quotes(name) +
+                                ": cannot lock the new " + (file ? "file" : "segment") +
+                                " (flock: " + std::strerror(err) + ")");
 }
 
 // Writes `stamp` at offset 0 through the handle (a full /dev/shm is ENOSPC here, not a SIGBUS
@@ -397,7 +396,7 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
       // closes (creator_gone): taken while the size is still 0, so whoever finds the segment
       // sized finds it held, as long as its creator holds it.
       b->creator = !stamp.empty();
-      if (b->creator) hold_as_creator(fd, "create", name);
+      if (b->creator) hold_as_creator(fd, false, name);
       shm.truncate(static_cast<bip::offset_t>(size));
       // Reserved (posix_fallocate) before mapping, the pages would be small ones: with huge
       // pages, the mapping asks for them first and is then populated (populate_huge). The
@@ -463,11 +462,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
   const std::string p = path.string();
   if (p.empty()) throw error(errc::invalid_name, "create_file: empty path");
   if (size == 0) throw error(errc::invalid_argument, "create_file " + in_quotes(p) + ": size=0");
-  if (stamp.size() > size) {
-    throw error(errc::invalid_argument, "create_file " + in_quotes(p) + ": a stamp of " +
-                                            std::to_string(stamp.size()) +
-                                            " bytes does not fit in " + std::to_string(size));
-  }
+  detail::check_stamp("create_file", p, size, stamp);
   auto b = std::make_unique<backend>();  // before the file: nothing to undo if it fails
   const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, opt.permissions);
   if (fd < 0) {
@@ -484,7 +479,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
   int err = 0;
   bool reserved = false;
   try {
-    if (!stamp.empty()) hold_as_creator(fd, "create_file", p);
+    if (!stamp.empty()) hold_as_creator(fd, true, p);
     sized = ::fchmod(fd, opt.permissions) == 0 && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
     err = errno;
     if (sized) {

@@ -175,11 +175,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
   const std::string p = path.string();
   if (p.empty()) throw error(errc::invalid_name, "create_file: empty path");
   if (size == 0) throw error(errc::invalid_argument, "create_file " + in_quotes(p) + ": size=0");
-  if (stamp.size() > size) {
-    throw error(errc::invalid_argument, "create_file " + in_quotes(p) + ": a stamp of " +
-                                            std::to_string(stamp.size()) +
-                                            " bytes does not fit in " + std::to_string(size));
-  }
+  detail::check_stamp("create_file", p, size, stamp);
   HANDLE f =
       CreateFileA(p.c_str(), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
                   nullptr, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, nullptr);
