@@ -5,8 +5,11 @@
 //   * mpmc: a killed consumer loses at most the message it was taking; a killed producer's
 //     unpublished claim is skipped (its restart sends the message again);
 //   * no hang: after the last kill everything is delivered within a bound.
+// Then, for the rings with several endpoints on a side (mpmc, mpsc_msg), the same with one
+// producer (and one consumer) killed again and again while the others run on.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <functional>
 #include <random>
 
@@ -195,6 +198,31 @@ TEST_F(torture_fixture, mpmc_ring_skips_dead_claims_and_loses_only_what_a_killed
   EXPECT_LE(r.duplicates, static_cast<u64>(r.producer_kills));
 }
 
+// A message ring's record for m: [message][extra][extra bytes derived from seq], so that its
+// length says itself. `nonce` varies the lengths from one producer process to the next.
+std::span<const std::byte> encode_record(std::span<std::byte> buf, const message& m, u64 nonce) {
+  const auto extra = static_cast<std::uint8_t>((m.seq + nonce) % 200);
+  const std::size_t len = sizeof m + 1 + extra;
+  std::memcpy(buf.data(), &m, sizeof m);
+  buf[sizeof m] = static_cast<std::byte>(extra);
+  for (std::size_t b = sizeof m + 1; b < len; ++b)
+    buf[b] = static_cast<std::byte>(m.seq + b);
+  return buf.first(len);
+}
+
+// The message a record carries; one whose check fails (m.check == 0) where it is not intact.
+message decode_record(std::span<const std::byte> in) {
+  message m{};
+  if (in.size() < sizeof m) return message{0, 0};
+  std::memcpy(&m, in.data(), sizeof m);
+  bool intact =
+      in.size() > sizeof m && in.size() == sizeof m + 1 + static_cast<std::size_t>(in[sizeof m]);
+  for (std::size_t b = sizeof m + 1; intact && b < in.size(); ++b)
+    intact = in[b] == static_cast<std::byte>(m.seq + b);
+  if (!intact) m.check = 0;
+  return m;
+}
+
 template <class Ring>
 void msg_torture(const std::string& ring_name, const std::string& state_name) {
   auto ring = Ring::create(ring_name, 1 << 14);
@@ -212,17 +240,8 @@ void msg_torture(const std::string& ring_name, const std::string& state_name) {
     for (u64 s; (s = st.producer_next.load()) < k_messages;) {
       const std::size_t k = nonce % 2 == 0 ? 1 : std::min<u64>(k_batch, k_messages - s);
       batch.clear();
-      for (std::size_t i = 0; i < k; ++i) {
-        // [message][extra][extra bytes derived from seq]: the length says itself
-        const message m{s + i, (s + i) ^ k_golden};
-        const auto extra = static_cast<std::uint8_t>((s + i + nonce) % 200);
-        const std::size_t len = sizeof m + 1 + extra;
-        std::memcpy(bufs[i].data(), &m, sizeof m);
-        bufs[i][sizeof m] = static_cast<std::byte>(extra);
-        for (std::size_t b = sizeof m + 1; b < len; ++b)
-          bufs[i][b] = static_cast<std::byte>(m.seq + b);
-        batch.push_back(std::span(bufs[i]).first(len));
-      }
+      for (std::size_t i = 0; i < k; ++i)
+        batch.push_back(encode_record(bufs[i], message{s + i, (s + i) ^ k_golden}, nonce));
       wait_result w = wait_result::ok;
       const std::size_t n = tx.write_some(1, batch, 30s, &w);
       if (w == wait_result::peer_dead) continue;  // the consumer is being restarted
@@ -239,22 +258,8 @@ void msg_torture(const std::string& ring_name, const std::string& state_name) {
     while (st.consumer_next.load() < k_messages) {
       wait_result w = wait_result::ok;
       rx.read_wait(
-          [&](std::uint32_t, std::span<const std::byte> in) {
-            message m{};
-            if (in.size() < sizeof m) {
-              st.corrupt.fetch_add(1);
-              return;
-            }
-            std::memcpy(&m, in.data(), sizeof m);
-            bool intact = in.size() > sizeof m &&
-                          in.size() == sizeof m + 1 + static_cast<std::size_t>(in[sizeof m]);
-            for (std::size_t b = sizeof m + 1; intact && b < in.size(); ++b) {
-              intact = in[b] == static_cast<std::byte>(m.seq + b);
-            }
-            if (!intact) m.check = 0;  // counted as corrupt
-            account(st, m);
-          },
-          8, 30s, &w);
+          [&](std::uint32_t, std::span<const std::byte> in) { account(st, decode_record(in)); }, 8,
+          30s, &w);
       if (w == wait_result::peer_dead) continue;
       if (w != wait_result::ok || rx.corrupted()) return 2;
     }
@@ -280,5 +285,237 @@ TEST_F(torture_fixture, mpsc_msg_ring_pads_dead_claims_and_loses_nothing) {
   msg_torture<mpsc_msg_ring>(ring_name.name(), state_name.name());
 }
 
+// ---- One endpoint killed, again and again, while its peers on the same side run ----
+// Two producers, one of them killed and restarted at random moments, the other never; for mpmc
+// also two consumers, one killed, one not. A killed endpoint's claims are repaired (recover())
+// while live endpoints keep claiming around them, and its records are taken back (more kills
+// than the ring has endpoint records). The producers send without pause until told to stop,
+// so that kills land inside claims; the mpsc_msg one also holds a claim open now and then.
+
+constexpr int k_peer_producers = 2;
+constexpr u64 k_peer_cap = u64{1} << 26;  // messages per producer at most (8 MiB of bits)
+constexpr int k_peer_rounds = 150;
+constexpr u64 k_all_producers_done = (u64{1} << k_peer_producers) - 1;
+
+struct peers_state {
+  std::atomic<u64> stop;                             // set once the kills are over
+  std::atomic<u64> producer_next[k_peer_producers];  // next number producer p sends
+  std::atomic<u64> producers_done;                   // bit p: producer p stopped
+  std::atomic<u64> accounted;                        // messages the consumers accounted for
+  std::atomic<u64> duplicates;
+  std::atomic<u64> corrupt;
+  std::atomic<u64> producer_starts;
+  std::atomic<u64> seen[k_peer_producers][k_peer_cap / 64];  // bit per message delivered
+};
+
+// Message n of producer p: seq = p << 32 | n.
+message peer_message(int p, u64 n) {
+  const u64 seq = static_cast<u64>(p) << 32 | n;
+  return {seq, seq ^ k_golden};
+}
+
+void account_peer(peers_state& st, const message& m) {
+  const u64 p = m.seq >> 32, n = m.seq & 0xffff'ffffu;
+  if (m.check != (m.seq ^ k_golden) || p >= k_peer_producers || n >= k_peer_cap) {
+    st.corrupt.fetch_add(1);
+    return;
+  }
+  const u64 bit = u64{1} << (n % 64);
+  if ((st.seen[p][n / 64].fetch_or(bit) & bit) != 0) st.duplicates.fetch_add(1);
+  st.accounted.fetch_add(1);
+}
+
+// A producer's loop: sends its messages from producer_next[p] on through `send` (returns how
+// many, from n, it sent, or k_send_failed) until told to stop.
+constexpr u64 k_send_failed = ~u64{0};
+template <class Send>
+int produce_peer(peers_state& st, int p, Send&& send) {
+  for (u64 n; st.stop.load() == 0 && (n = st.producer_next[p].load()) < k_peer_cap;) {
+    const u64 k = send(n);
+    if (k == k_send_failed) return 2;
+    st.producer_next[p].store(n + k);  // a kill just before this: the restart sends again
+  }
+  st.producers_done.fetch_or(u64{1} << p);
+  return 0;
+}
+
+// A consumer's loop: `receive(timeout)` delivers what it took and returns false on a failure.
+// Ends once every producer stopped and nothing came for 300 ms (recoveries run every 10 ms).
+template <class Receive>
+int consume_peer(peers_state& st, Receive&& receive) {
+  for (int quiet = 0; quiet < 3;) {
+    const u64 before = st.accounted.load() + st.corrupt.load();
+    if (!receive(100ms)) return 2;
+    const bool idle = st.accounted.load() + st.corrupt.load() == before;
+    quiet = idle && st.producers_done.load() == k_all_producers_done ? quiet + 1 : 0;
+  }
+  return 0;
+}
+
+struct peers_result {
+  std::vector<int> kills_of;  // per victim
+  u64 sent = 0, duplicates = 0, corrupt = 0, lost = 0;
+};
+
+// Runs the steady endpoints once each and the victims, killing a random victim and starting it
+// again at random moments, k_peer_rounds times; then stops the producers and lets it drain.
+peers_result torture_peers(peers_state& st, const std::vector<std::function<int()>>& steady,
+                           const std::vector<std::function<int()>>& victims) {
+  std::mt19937 rng(54321);
+  peers_result r;
+  r.kills_of.assign(victims.size(), 0);
+  std::vector<std::unique_ptr<child_process>> s, v;
+  for (const auto& f : steady)
+    s.push_back(std::make_unique<child_process>(f));
+  for (const auto& f : victims)
+    v.push_back(std::make_unique<child_process>(f));
+  for (int round = 0; round < k_peer_rounds; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 + rng() % 15));
+    const std::size_t i = rng() % victims.size();
+    v[i]->kill(SIGKILL);
+    v[i]->wait();
+    ++r.kills_of[i];
+    v[i] = std::make_unique<child_process>(victims[i]);
+  }
+  for (int p = 0; p < k_peer_producers; ++p)
+    EXPECT_LT(st.producer_next[p].load(), k_peer_cap) << "producer " << p << " ran out of numbers";
+  st.stop.store(1);
+  for (auto& c : s)
+    EXPECT_EQ(c->exit_code(std::chrono::seconds(120)), 0) << "a steady endpoint failed or hung";
+  for (auto& c : v)
+    EXPECT_EQ(c->exit_code(std::chrono::seconds(120)), 0) << "a restarted endpoint failed or hung";
+  // Lost: a message counted as sent that no consumer accounted for (from the bits: a consumer
+  // killed between its bit and its count must not make the message look lost).
+  for (int p = 0; p < k_peer_producers; ++p) {
+    const u64 sent = st.producer_next[p].load();
+    r.sent += sent;
+    for (u64 n = 0; n < sent; ++n)
+      r.lost += (st.seen[p][n / 64].load() >> (n % 64) & 1) == 0 ? 1 : 0;
+  }
+  r.duplicates = st.duplicates.load();
+  r.corrupt = st.corrupt.load();
+  std::printf("[ torture ] %llu messages, kills", static_cast<unsigned long long>(r.sent));
+  for (const int k : r.kills_of)
+    std::printf(" %d", k);
+  std::printf(", %llu duplicates, %llu lost\n", static_cast<unsigned long long>(r.duplicates),
+              static_cast<unsigned long long>(r.lost));
+  return r;
+}
+
+class torture_peers_fixture : public ::testing::Test {
+ protected:
+  segment_guard ring_name{unique_name("-ring")};
+  segment_guard state_name{unique_name("-state")};
+  map_view state_view = map_view::create(state_name.name(), sizeof(peers_state));
+  peers_state& st = *reinterpret_cast<peers_state*>(state_view.data());
+};
+
+TEST_F(torture_peers_fixture, mpmc_ring_repairs_a_killed_producer_and_consumer_while_peers_run) {
+  // Batches on both sides, spinning, so that a good share of each side's time is spent inside
+  // claims; the blocking calls (which run the recoveries) only where a batch found nothing.
+  constexpr std::size_t push_batch = 32, pop_batch = 64;
+  auto ring = mpmc_ring<message>::create(ring_name.name(), 256);
+  auto producer = [&](int p) {
+    return [&, p] {
+      auto tx = mpmc_ring<message>::open(ring_name.name()).producer(quick_recovery());
+      std::array<message, push_batch> batch;
+      return produce_peer(st, p, [&](u64 n) -> u64 {
+        for (u64 i = 0; i < batch.size(); ++i)
+          batch[i] = peer_message(p, n + i);
+        if (const std::size_t k = tx.try_push_some(batch); k != 0) return k;
+        return tx.push(batch[0], 30s) == wait_result::ok ? 1 : k_send_failed;
+      });
+    };
+  };
+  auto consumer = [&] {
+    auto rx = mpmc_ring<message>::open(ring_name.name()).consumer(quick_recovery());
+    std::array<message, pop_batch> in;
+    return consume_peer(st, [&](std::chrono::milliseconds timeout) {
+      // A kill before the messages taken are accounted for: they are lost.
+      if (const std::size_t n = rx.try_pop_some(in); n != 0) {
+        for (std::size_t i = 0; i < n; ++i)
+          account_peer(st, in[i]);
+        return true;
+      }
+      const wait_result w = rx.pop(in[0], timeout);
+      if (w == wait_result::ok) account_peer(st, in[0]);
+      return w == wait_result::ok || w == wait_result::timeout;
+    });
+  };
+  // Steady: producer 1 and a consumer; killed: producer 0 and the other consumer.
+  const auto r = torture_peers(st, {producer(1), consumer}, {producer(0), consumer});
+  EXPECT_EQ(r.corrupt, 0u);
+  // A killed consumer loses at most the batch it was taking; a killed producer's restart sends
+  // again at most the batch whose push it had not yet counted.
+  EXPECT_LE(r.lost, static_cast<u64>(pop_batch * r.kills_of[1]));
+  EXPECT_LE(r.duplicates, static_cast<u64>(push_batch * r.kills_of[0]));
+}
+
+TEST_F(torture_peers_fixture, mpsc_msg_ring_pads_a_killed_producers_claims_while_another_writes) {
+  auto ring = mpsc_msg_ring::create(ring_name.name(), 1 << 14);
+  auto producer = [&](int p) {
+    return [&, p] {
+      auto tx = mpsc_msg_ring::open(ring_name.name()).producer(quick_recovery());
+      // Lengths differ from one producer process to the next. Every other one writes batches;
+      // the others write through claims, and hold every 64th open for 100 us.
+      const u64 nonce = st.producer_starts.fetch_add(1);
+      std::vector<std::vector<std::byte>> bufs(k_batch, std::vector<std::byte>(tx.max_message()));
+      std::vector<std::span<const std::byte>> batch;
+      return produce_peer(st, p, [&](u64 n) -> u64 {
+        if (nonce % 2 == 0) {
+          const auto rec = encode_record(bufs[0], peer_message(p, n), nonce);
+          for (;;) {
+            auto c = tx.try_claim(1, rec.size());
+            if (!c) {
+              if (c.status() != msg_status::full) {
+                std::fprintf(stderr, "producer %d: claim: %s\n", p, to_string(c.status()));
+                return k_send_failed;
+              }
+              if (st.stop.load() != 0) return 0;
+              cpu_relax();
+              continue;
+            }
+            std::memcpy(c.bytes().data(), rec.data(), rec.size());
+            if (n % 64 == 0) std::this_thread::sleep_for(100us);
+            if (c.commit()) return 1;
+            std::fprintf(stderr, "producer %d: the commit failed\n", p);
+            return k_send_failed;
+          }
+        }
+        batch.clear();
+        for (u64 i = 0; i < k_batch; ++i)
+          batch.push_back(encode_record(bufs[i], peer_message(p, n + i), nonce));
+        for (;;) {
+          wait_result w = wait_result::ok;
+          const std::size_t sent = tx.write_some(1, batch, 30s, &w);
+          if (w == wait_result::peer_dead) continue;  // the consumer is being restarted
+          if (w == wait_result::ok) return sent;
+          std::fprintf(stderr, "producer %d: write_some: %s\n", p, to_string(w));
+          return k_send_failed;
+        }
+      });
+    };
+  };
+  auto consumer = [&] {
+    auto r = mpsc_msg_ring::open(ring_name.name());
+    auto rx = claim([&] { return r.consumer(quick_recovery()); });
+    return consume_peer(st, [&](std::chrono::milliseconds timeout) {
+      wait_result w = wait_result::ok;
+      rx.read_wait([&](std::uint32_t,
+                       std::span<const std::byte> in) { account_peer(st, decode_record(in)); },
+                   8, timeout, &w);
+      return !rx.corrupted() && (w == wait_result::ok || w == wait_result::timeout);
+    });
+  };
+  // Steady: producer 1; killed: producer 0 and the consumer.
+  const auto r = torture_peers(st, {producer(1)}, {producer(0), consumer});
+  EXPECT_GE(r.kills_of[0], 64) << "fewer producer kills than endpoint records";
+  EXPECT_EQ(r.corrupt, 0u);
+  EXPECT_EQ(r.lost, 0u);
+  // A producer kill sends again the batch it was writing; a consumer kill delivers again its
+  // batch in progress (8) and the records it read since its last head store (as msg_torture).
+  constexpr u64 held = (std::uint64_t{1} << 14) / 16 / 24 + 1;
+  EXPECT_LE(r.duplicates, static_cast<u64>(k_batch * r.kills_of[0] + (8 + held) * r.kills_of[1]));
+}
 }  // namespace
 }  // namespace ipcring::test
