@@ -21,6 +21,7 @@
 #include "cli/senders_lock.hpp"
 #include "cli/text_format.hpp"
 #include "ipcring/layout.hpp"
+#include "ipcring/mpmc_ring.hpp"
 
 namespace ipcring::cli {
 namespace {
@@ -153,6 +154,29 @@ TEST(senders_lock, a_ring_still_being_made_is_not_locked) {
   senders_lock lock(name);
   EXPECT_FALSE(lock.lock_if_same());  // open_ring() returns ready rings only: this is another
   EXPECT_TRUE(ring.lockable_exclusively());
+}
+
+TEST(senders_lock, counts_the_producers_of_the_ring_it_opened_not_of_one_made_since) {
+  const std::string name = unique_name("count");
+  ipcring::remove(name);
+  auto first = mpmc_ring<std::uint64_t>::create(name, 64);
+  const auto p = first.producer();
+  senders_lock lock(name);
+  ASSERT_TRUE(lock.lock_if_same());
+  EXPECT_EQ(lock.live_producers(), 1u);
+  {
+    const auto q = first.producer();
+    const auto c = first.consumer();  // not a producer
+    EXPECT_EQ(lock.live_producers(), 2u);
+  }
+  // The ring removed and a new one made under its name, with two producers of its own: the
+  // send opened the first, which has one.
+  ASSERT_TRUE(ipcring::remove(name));
+  auto second = mpmc_ring<std::uint64_t>::create(name, 64);
+  const auto a = second.producer();
+  const auto b = second.producer();
+  EXPECT_EQ(lock.live_producers(), 1u);
+  ipcring::remove(name);
 }
 
 }  // namespace

@@ -265,23 +265,22 @@ struct recv_loop {
 // send, or another program's producer of a multi-producer ring, is still attached (closing is
 // for every producer at once, and theirs would fail from then on). `tx` goes first so that a
 // send holding the lock exclusively knows that no other send holds a record (senders_lock);
-// the side is then closed through a producer attached for that alone.
+// the side is then closed through a producer attached for that alone. `lock`: the senders'
+// lock of a many-producer ring, null for a single-producer one.
 void close_producer_side(producer_ptr& tx, const ipcring_ring& ring, const std::string& name,
-                         std::uint32_t kind, senders_lock* lock) {
+                         senders_lock* lock) {
   tx.reset();
   const auto stays_open = [&](const std::string& why) {
     std::cerr << "ipcring send: " << printable(quoted(name))
               << ": the producer side stays open: " << why << '\n';
   };
   if (lock != nullptr && !lock->alone()) return stays_open("another send is attached");
-  if (kind == IPCRING_KIND_MPMC || kind == IPCRING_KIND_MPSC_MSG) {
+  if (lock != nullptr) {  // a many-producer ring: count the others, on the segment opened
     std::size_t others = 0;
     try {
-      for (const auto& e : inspect(name, viewing_options()).endpoints) {
-        if (std::string_view(e.role) == "producer" && e.alive) ++others;
-      }
-    } catch (const error&) {  // removed meanwhile: nobody is left to tell
-      return;
+      others = lock->live_producers();
+    } catch (const error& e) {
+      return stays_open(e.what());
     }
     if (others != 0) return stays_open(std::to_string(others) + " other producer(s) attached");
   }
@@ -351,7 +350,7 @@ exit_code run_send(const send_options& o) {
   stop_if_interrupted(o.name, in.line_number() + 1);  // the input ended, or a signal stopped it
   // At the end of the input only: after an error the side stays open, so a receiver does not
   // take a partial stream for a complete one.
-  if (!o.keep_open) close_producer_side(tx, *ring, o.name, kind, lock ? &*lock : nullptr);
+  if (!o.keep_open) close_producer_side(tx, *ring, o.name, lock ? &*lock : nullptr);
   return exit_code::ok;
 }
 

@@ -9,9 +9,12 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <span>
+#include <string_view>
 
 #include "interrupt.hpp"
 #include "ipcring/error.hpp"
+#include "ipcring/inspect.hpp"
 #include "ipcring/layout.hpp"
 
 namespace ipcring::cli {
@@ -65,6 +68,29 @@ bool senders_lock::alone() {
   if (fd_ < 0) return true;
   (void)::flock(fd_, LOCK_UN);
   return take(LOCK_EX | LOCK_NB);
+}
+
+std::size_t senders_lock::live_producers() const {
+  struct stat st {};
+  if (fd_ < 0 || ::fstat(fd_, &st) != 0 || st.st_size <= 0) {
+    throw error(errc::system, "send '" + name_ + "': the segment it opened cannot be read");
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd_, 0);
+  if (p == MAP_FAILED) {
+    throw error(errc::system,
+                "send '" + name_ + "': mapping the segment it opened: " + std::strerror(errno));
+  }
+  struct unmap {
+    void* p;
+    std::size_t n;
+    ~unmap() { ::munmap(p, n); }
+  } const mapping{p, size};
+  std::size_t n = 0;
+  for (const auto& e : inspect({static_cast<const std::byte*>(p), size}, name_).endpoints) {
+    if (std::string_view(e.role) == "producer" && e.alive) ++n;
+  }
+  return n;
 }
 
 bool senders_lock::take(int how) {

@@ -2,6 +2,7 @@
 // closes its producer side.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace ipcring::cli {
@@ -38,6 +39,10 @@ class senders_lock {
   /// After lock_if_same() returned true: true if no other sender holds the lock; this one then
   /// holds it exclusively until it is destroyed.
   bool alone();
+  /// After lock_if_same() returned true: how many live producers the segment opened has
+  /// attached (of any program), read from that segment, not from whatever holds the name now.
+  /// ipcring::error if it cannot be mapped or does not read as a ring (inspect()).
+  std::size_t live_producers() const;
 
  private:
   bool take(int how);
