@@ -401,28 +401,54 @@ peers_result torture_peers(peers_state& st, const std::string& ring_name,
       if (victims[i].claims && r.mid_claim_of[i] < k_peer_mid_claim) return false;
     return true;
   };
-  for (int round = 0; round < k_peer_max_rounds && (round < k_peer_rounds || !enough()); ++round) {
+  using clock = std::chrono::steady_clock;
+  // Waits (30 s at most) until `n` endpoints have registered: a kill before would test nothing.
+  const auto registered = [&](u64 n) {
+    for (const auto end = clock::now() + 30s; st.registered.load() < n;) {
+      if (clock::now() >= end) return false;
+      std::this_thread::sleep_for(1ms);
+    }
+    return true;
+  };
+  u64 expected = steady.size() + victims.size();
+  bool ok = registered(expected);
+  EXPECT_TRUE(ok) << "the endpoints did not all register within 30 s";
+  const auto loop_end = clock::now() + 300s;
+  for (int round = 0; ok && round < k_peer_max_rounds && (round < k_peer_rounds || !enough());
+       ++round) {
+    if (clock::now() >= loop_end) {
+      ADD_FAILURE() << "the kills took more than 300 s (" << round << " rounds)";
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(1 + rng() % 15));
     const std::size_t i = rng() % victims.size();
     const pid_t pid = v[i]->pid();
     v[i]->kill(SIGKILL);
-    v[i]->wait();
+    const int status = v[i]->wait();
+    // A victim runs until the stop: one that ended by itself failed (a refused commit, an
+    // error), which its restart would otherwise hide.
+    EXPECT_TRUE(status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "victim " << i << " ended by itself before its kill (wait status " << status << ")";
     ++r.kills_of[i];
     for (const auto& e : inspect(ring_name).endpoints)
       if (e.pid == static_cast<std::uint32_t>(pid) && e.claiming) ++r.mid_claim_of[i];
-    const u64 registered = st.registered.load();
     v[i] = std::make_unique<child_process>(victims[i].body);
-    // Until it has registered (at most 10 s): a kill before that would test nothing.
-    for (int ms = 0; ms < 10'000 && st.registered.load() == registered; ++ms)
-      std::this_thread::sleep_for(1ms);
+    ok = registered(++expected);
+    EXPECT_TRUE(ok) << "victim " << i << " did not register again within 30 s";
   }
   for (int p = 0; p < k_peer_producers; ++p)
     EXPECT_LT(st.producer_next[p].load(), k_peer_cap) << "producer " << p << " ran out of numbers";
   st.stop.store(1);
+  // 120 s for all of them together (ctest gives the test 600 s).
+  const auto end = clock::now() + 120s;
+  const auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::max(end - clock::now(), clock::duration::zero()));
+  };
   for (auto& c : s)
-    EXPECT_EQ(c->exit_code(std::chrono::seconds(120)), 0) << "a steady endpoint failed or hung";
+    EXPECT_EQ(c->exit_code(left()), 0) << "a steady endpoint failed or hung";
   for (auto& c : v)
-    EXPECT_EQ(c->exit_code(std::chrono::seconds(120)), 0) << "a restarted endpoint failed or hung";
+    EXPECT_EQ(c->exit_code(left()), 0) << "a restarted endpoint failed or hung";
   // Lost: a message counted as sent that no consumer accounted for (from the bits: a consumer
   // killed between its bit and its count must not make the message look lost).
   for (int p = 0; p < k_peer_producers; ++p) {

@@ -202,6 +202,36 @@ wait $receiver || rc=$?
 { seq 100000; seq 200001 200010; } | sort >"$work/want"
 if [ $rc -eq 0 ] && sort "$work/got" | cmp -s - "$work/want"; then pass "bytes-mp: two senders, every line once"; else fail "bytes-mp: recv exited $rc or lines differ"; fi
 
+# ---- a ring replaced under its name while a send is attached: at its end that send counts the
+# producers of the ring it opened (none but itself), not of the new one, and closes it ---------
+expect_code 0 "$cli" create "$prefix-swap" --kind bytes-mp --capacity 4096
+"$cli" recv "$prefix-swap" --timeout 30 >"$work/swap-got" &
+receiver=$!
+mkfifo "$work/swap1" "$work/swap2"
+"$cli" send "$prefix-swap" <"$work/swap1" 2>"$work/swap-err" &
+sender=$!
+exec 8>"$work/swap1"
+echo one >&8
+wait_for_endpoint "$prefix-swap" producer
+expect_code 0 "$cli" rm "$prefix-swap"
+expect_code 0 "$cli" create "$prefix-swap" --kind bytes-mp --capacity 4096
+"$cli" send "$prefix-swap" --keep-open <"$work/swap2" 8>&- &  # not a writer of swap1
+other=$!
+exec 9>"$work/swap2"  # the new ring's producer stays attached until fd 9 closes
+wait_for_endpoint "$prefix-swap" producer
+exec 8>&-
+wait $sender || fail "the sender of the replaced ring failed"
+rc=0
+wait $receiver || rc=$?
+if [ $rc -eq 0 ] && [ "$(cat "$work/swap-got")" = one ] && ! grep -q "stays open" "$work/swap-err"; then
+  pass "send closes the ring it opened, though another ring with a producer has its name"
+else
+  fail "replaced ring: recv exited $rc (0 once closed); send said: $(cat "$work/swap-err")"
+fi
+exec 9>&-
+wait $other || fail "the new ring's sender failed"
+expect_code 0 "$cli" rm "$prefix-swap"
+
 # ---- a line longer than a slot: an error naming it; nothing truncated, the side stays open --
 expect_code 0 "$cli" create "$prefix-short" --kind spsc --capacity 16 --slot-size 8
 printf 'short\nthis line is too long\nnever sent\n' >"$work/long"

@@ -72,8 +72,12 @@ bool senders_lock::alone() {
 
 std::size_t senders_lock::live_producers() const {
   struct stat st {};
-  if (fd_ < 0 || ::fstat(fd_, &st) != 0 || st.st_size <= 0) {
-    throw error(errc::system, "send '" + name_ + "': the segment it opened cannot be read");
+  if (fd_ < 0 || ::fstat(fd_, &st) != 0) {
+    throw error(errc::system, "send '" + name_ + "': the segment it opened cannot be read: " +
+                                  std::strerror(fd_ < 0 ? open_errno_ : errno));
+  }
+  if (st.st_size <= 0) {
+    throw error(errc::too_small, "send '" + name_ + "': the segment it opened is empty");
   }
   const auto size = static_cast<std::size_t>(st.st_size);
   void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd_, 0);

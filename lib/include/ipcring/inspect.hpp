@@ -52,6 +52,7 @@ struct ring_info {
 /// not the element type.
 ring_info inspect(std::string_view name, const map_options& opt = {});
 /// As inspect(name), on a mapping the caller holds (a file-backed ring, or memory of its own).
+/// Only reads it: a read-only mapping (PROT_READ) is enough.
 ring_info inspect(std::span<const std::byte> segment, std::string_view name);
 /// True if `v` maps a ring whose creator let go of it before publishing `ready` (it died while
 /// creating it, most likely): it never will be ready, and opening it fails at once with
