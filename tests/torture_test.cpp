@@ -304,7 +304,8 @@ constexpr u64 k_all_producers_done = (u64{1} << k_peer_producers) - 1;
 constexpr u64 k_send_failed = ~u64{0};
 
 struct peers_state {
-  // Written rarely, read by the producers on every message: apart from the counters below.
+  // The producers' line (each writes its producer_next once a batch; `stop` is read as often),
+  // apart from the consumers' counters below.
   alignas(64) std::atomic<u64> stop;                 // set once the kills are over
   std::atomic<u64> producer_next[k_peer_producers];  // next number producer p sends
   std::atomic<u64> producers_done;                   // bit p: producer p stopped

@@ -16,7 +16,6 @@
 
 namespace ipcring::detail {
 
-/// create's checks of its arguments, the same on every platform.
 /// A stamp must fit in the segment or file it starts. `what`: "create" or "create_file".
 inline void check_stamp(std::string_view what, std::string_view name, std::size_t size,
                         std::span<const std::byte> stamp) {
@@ -27,6 +26,7 @@ inline void check_stamp(std::string_view what, std::string_view name, std::size_
   }
 }
 
+/// create's checks of its arguments, the same on every platform.
 inline void check_create(std::string_view name, std::size_t size,
                          std::span<const std::byte> stamp = {}) {
   validate_name(name);
