@@ -156,11 +156,11 @@ TEST(senders_lock, a_ring_still_being_made_is_not_locked) {
   EXPECT_TRUE(ring.lockable_exclusively());
 }
 
-TEST(senders_lock, counts_the_producers_of_the_ring_it_opened_not_of_one_made_since) {
+TEST(senders_lock, reads_the_producers_of_the_ring_it_opened_not_of_one_made_since) {
   const std::string name = unique_name("count");
   ipcring::remove(name);
   auto first = mpmc_ring<std::uint64_t>::create(name, 64);
-  const auto p = first.producer();
+  auto p = first.producer();
   senders_lock lock(name);
   ASSERT_TRUE(lock.lock_if_same());
   EXPECT_EQ(lock.live_producers(), 1u);
@@ -173,9 +173,15 @@ TEST(senders_lock, counts_the_producers_of_the_ring_it_opened_not_of_one_made_si
   // send opened the first, which has one.
   ASSERT_TRUE(ipcring::remove(name));
   auto second = mpmc_ring<std::uint64_t>::create(name, 64);
-  const auto a = second.producer();
+  auto a = second.producer();
   const auto b = second.producer();
   EXPECT_EQ(lock.live_producers(), 1u);
+  // Which producer side closed (what a send that found it closed says): the first ring's.
+  EXPECT_FALSE(lock.producer_side_closed());
+  a.close();
+  EXPECT_FALSE(lock.producer_side_closed());
+  p.close();
+  EXPECT_TRUE(lock.producer_side_closed());
   ipcring::remove(name);
 }
 

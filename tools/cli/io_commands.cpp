@@ -38,16 +38,20 @@ std::string quoted(const std::string& name) {
   return "'" + name + "'";
 }
 
-// A send that cannot go on: the status of the write that failed.
-[[noreturn]] void send_failed(int status, const std::string& name, std::uint64_t line) {
+// A send that cannot go on: the status of the write that failed. `lock`: the senders' lock of
+// a many-producer ring, null for a single-producer one.
+[[noreturn]] void send_failed(int status, const std::string& name, std::uint64_t line,
+                              const senders_lock* lock) {
   const std::string sent = "; " + std::to_string(line - 1) + " line(s) before it were sent";
   switch (status) {
     case IPCRING_CLOSED: {
-      // Which side: a multi-producer ring's producer side is closed by any of its producers.
+      // Which side: a many-producer ring's producer side is closed by any of its producers
+      // (read from the segment opened: the name may lead to another ring by now); a
+      // single-producer ring's only by this one.
       bool producers = false;
       try {
-        producers = inspect(name, viewing_options()).producer_closed;
-      } catch (const error&) {  // gone meanwhile: say what is sure
+        producers = lock != nullptr && lock->producer_side_closed();
+      } catch (const error&) {  // unreadable: say what is sure
       }
       throw failure(exit_code::error, quoted(name) +
                                           (producers ? ": another producer closed the producer side"
@@ -97,7 +101,7 @@ int blocking_send(Call&& call, const std::string& name, std::uint64_t line) {
 }
 
 void send_messages(ipcring_producer* tx, const std::string& name, std::uint64_t max_message,
-                   std::uint32_t type, line_reader& in) {
+                   std::uint32_t type, line_reader& in, const senders_lock* lock) {
   std::string_view line;
   while (in.next(line)) {
     stop_if_interrupted(name, in.line_number());
@@ -109,12 +113,12 @@ void send_messages(ipcring_producer* tx, const std::string& name, std::uint64_t 
     const int s = blocking_send(
         [&](std::int64_t ns) { return ipcring_write(tx, type, line.data(), line.size(), ns); },
         name, in.line_number());
-    if (s != IPCRING_OK) send_failed(s, name, in.line_number());
+    if (s != IPCRING_OK) send_failed(s, name, in.line_number(), lock);
   }
 }
 
 void send_slots(ipcring_producer* tx, const std::string& name, std::uint32_t slot_size,
-                line_reader& in) {
+                line_reader& in, const senders_lock* lock) {
   std::vector<char> slot(slot_size);
   std::string_view line;
   while (in.next(line)) {
@@ -126,7 +130,7 @@ void send_slots(ipcring_producer* tx, const std::string& name, std::uint32_t slo
     std::memset(slot.data() + line.size(), 0, slot_size - line.size());
     const int s = blocking_send(  // blocks while the ring is full
         [&](std::int64_t ns) { return ipcring_push(tx, slot.data(), ns); }, name, in.line_number());
-    if (s != IPCRING_OK) send_failed(s, name, in.line_number());
+    if (s != IPCRING_OK) send_failed(s, name, in.line_number(), lock);
   }
 }
 
@@ -342,10 +346,11 @@ exit_code run_send(const send_options& o) {
   const std::size_t limit = fixed ? ipcring_slot_size(ring.get())
                                   : static_cast<std::size_t>(ipcring_max_message(ring.get()));
   line_reader in(STDIN_FILENO, limit);
+  const senders_lock* const held = lock ? &*lock : nullptr;
   if (fixed) {
-    send_slots(tx.get(), o.name, ipcring_slot_size(ring.get()), in);
+    send_slots(tx.get(), o.name, ipcring_slot_size(ring.get()), in, held);
   } else {
-    send_messages(tx.get(), o.name, ipcring_max_message(ring.get()), o.type.value_or(0), in);
+    send_messages(tx.get(), o.name, ipcring_max_message(ring.get()), o.type.value_or(0), in, held);
   }
   stop_if_interrupted(o.name, in.line_number() + 1);  // the input ended, or a signal stopped it
   // At the end of the input only: after an error the side stays open, so a receiver does not

@@ -70,7 +70,7 @@ bool senders_lock::alone() {
   return take(LOCK_EX | LOCK_NB);
 }
 
-std::size_t senders_lock::live_producers() const {
+ring_info senders_lock::read_opened() const {
   struct stat st {};
   if (fd_ < 0 || ::fstat(fd_, &st) != 0) {
     throw error(errc::system, "send '" + name_ + "': the segment it opened cannot be read: " +
@@ -90,11 +90,19 @@ std::size_t senders_lock::live_producers() const {
     std::size_t n;
     ~unmap() { ::munmap(p, n); }
   } const mapping{p, size};
+  return inspect({static_cast<const std::byte*>(p), size}, name_);
+}
+
+std::size_t senders_lock::live_producers() const {
   std::size_t n = 0;
-  for (const auto& e : inspect({static_cast<const std::byte*>(p), size}, name_).endpoints) {
+  for (const auto& e : read_opened().endpoints) {
     if (std::string_view(e.role) == "producer" && e.alive) ++n;
   }
   return n;
+}
+
+bool senders_lock::producer_side_closed() const {
+  return read_opened().producer_closed;
 }
 
 bool senders_lock::take(int how) {

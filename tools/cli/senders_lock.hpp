@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string>
 
+#include "ipcring/inspect.hpp"
+
 namespace ipcring::cli {
 
 // Each send holds a shared flock on the segment's file from before it attaches until it has
@@ -43,9 +45,13 @@ class senders_lock {
   /// attached (of any program), read from that segment, not from whatever holds the name now.
   /// ipcring::error if it cannot be mapped or does not read as a ring (inspect()).
   std::size_t live_producers() const;
+  /// After lock_if_same() returned true: whether the segment opened has its producer side
+  /// closed (by another producer of a many-producer ring). Errors as live_producers().
+  bool producer_side_closed() const;
 
  private:
   bool take(int how);
+  ring_info read_opened() const;  // inspect() of the segment opened, mapped read-only
   std::string name_;
   int fd_;
   int open_errno_;  // why fd_ is -1
