@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <numeric>
 #include <optional>
@@ -1043,6 +1044,60 @@ TEST(msg_ring, a_new_single_producer_clears_nothing_the_consumer_has_not_read) {
   auto rx = f.ring.consumer();
   EXPECT_EQ(read_all(rx), sent);
   EXPECT_FALSE(rx.corrupted());
+}
+
+// The head that the clearing is bounded by is the head checked: a peer that moves head between
+// two loads (here a thread flipping it between the real value and one a lap and more away, not
+// 8-aligned, where the search for the dead holder's last record stops) gets the taker
+// refused, not a clearing sized by the unchecked value, which zeroed the unread record at head
+// (the ring then waited for it for ever).
+TEST(msg_ring, a_new_single_producer_clears_by_the_head_it_checked) {
+  fixture<spsc_msg_ring> f(1024);
+  f.set_position(512);
+  {
+    auto tx = f.ring.producer();
+    for (int i = 0; i < 60; ++i)  // 960 of 1024 bytes, from 512 on: 64 bytes free
+      ASSERT_EQ(tx.try_write(4, bytes_of("rec-" + std::to_string(100 + i))), msg_status::ok);
+  }
+  const u64 tail = f.ctl().tail.load();
+  ASSERT_EQ(tail, 1472u);
+  const std::vector<std::byte> records(f.data(), f.data() + 1024);
+  std::atomic<bool> stop{false};
+  std::thread peer([&] {
+    // Each value held for 0 to 7 pauses: flips as far apart as the taker's loads.
+    for (unsigned r = 1; !stop.load(std::memory_order_relaxed);) {
+      for (const u64 h : {(u64{1} << 40) | 1, u64{512}}) {
+        f.ctl().head.store(h, std::memory_order_relaxed);
+        r = r * 1103515245u + 12345u;
+        for (unsigned k = (r >> 16) % 8; k != 0; --k)
+          cpu_relax();
+      }
+    }
+  });
+  int taken = 0, refused = 0;
+  const auto end = std::chrono::steady_clock::now() + 2s;
+  for (int i = 0; i < 200000 && std::chrono::steady_clock::now() < end; ++i) {
+    std::memcpy(f.data(), records.data(), records.size());
+    f.ctl().tail.store(tail);
+    f.kill_producer();
+    try {
+      auto tx = f.ring.producer();
+      ++taken;
+    } catch (const error& e) {
+      EXPECT_EQ(e.code(), errc::corrupted) << e.what();
+      ++refused;
+    }
+    // The unread records: from 512 to the end of the buffer, then from its start to 448.
+    if (std::memcmp(f.data() + 512, records.data() + 512, 512) != 0 ||
+        std::memcmp(f.data(), records.data(), 448) != 0) {
+      ADD_FAILURE() << "take-over " << i << " wrote over the unread records";
+      break;
+    }
+  }
+  stop.store(true);
+  peer.join();
+  std::printf("[ race ] %d take-overs, %d refused\n", taken, refused);
+  EXPECT_GT(taken, 0);
 }
 
 // A producer that released the role left nothing unpublished (an open claim ended as padding),

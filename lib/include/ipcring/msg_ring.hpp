@@ -381,7 +381,12 @@ class msg_producer {
     tail_ = ctl_->tail.load(std::memory_order_relaxed);
     if constexpr (!MultiProducer) tail_ = resume_position(tail_);
     head_cache_ = ctl_->head.load(std::memory_order_acquire);  // [A2] pairs with [R2]
-    if ((tail_ & 7) != 0 || (tail_ - head_cache_ > capacity() && impossible(tail_))) {
+    // A single producer's tail_ is its own, so a head more than a lap from it is proof enough,
+    // and the head checked is the head that clear_abandoned() is bounded by (a second load,
+    // which a broken peer could have moved back, let the first through). With several, tail_
+    // may be stale: impossible() looks again, and has_room() loads head again before use.
+    const bool off_lap = tail_ - head_cache_ > capacity();
+    if ((tail_ & 7) != 0 || (off_lap && (!MultiProducer || impossible(tail_)))) {
       throw error(errc::corrupted,
                   "producer of '" + seg_->name + "': tail=" + std::to_string(tail_) +
                       ", head=" + std::to_string(head_cache_) + " are inconsistent");
