@@ -10,6 +10,7 @@
 #include <unistd.h>
 #endif
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -116,6 +117,46 @@ TEST(layout, open_with_other_type_name_of_same_size_fails) {
       expect_error(errc::type_mismatch, [&] { spsc_ring<other_quote>::open(g.name()); });
   EXPECT_TRUE(contains(msg, "type_name expected")) << msg;
   EXPECT_TRUE(contains(msg, "other_quote")) << msg;
+}
+
+// any_type takes the element's alignment from the header, but only where the slots still land
+// aligned for the opener's type: 2048-byte slots of alignment 8 (as a C ring makes them) lie
+// at 1024 mod 2048, and an alignas(2048) type there is refused. Alignments the slots meet are
+// accepted, a wider one recorded included.
+TEST(layout, any_type_refuses_slots_not_aligned_for_the_openers_type) {
+  struct bytes2k {
+    std::byte b[2048];
+  };
+  struct alignas(2048) aligned2k {
+    std::byte b[2048];
+  };
+  struct alignas(64) aligned64 {
+    std::byte b[64];
+  };
+  ring_options any;
+  any.any_type = true;
+  {
+    heap_bytes mem(spsc_ring<bytes2k>::required_bytes(4), 4096);
+    auto made = spsc_ring<bytes2k>::create_in(mem.span(), 4);
+    const auto msg =
+        expect_error(errc::type_mismatch, [&] { spsc_ring<aligned2k>::open_in(mem.span(), any); });
+    EXPECT_TRUE(contains(msg, "not aligned to the 2048 bytes")) << msg;
+    using bytes_2048 = std::array<std::byte, 2048>;
+    EXPECT_NO_THROW(spsc_ring<bytes_2048>::open_in(mem.span(), any));
+  }
+  {
+    heap_bytes mem(spsc_ring<aligned64>::required_bytes(4), 4096);
+    auto made = spsc_ring<aligned64>::create_in(mem.span(), 4);
+    auto opened = spsc_ring<std::array<std::byte, 64>>::open_in(mem.span(), any);
+    auto tx = made.producer();
+    auto rx = opened.consumer();
+    aligned64 m{};
+    m.b[63] = std::byte{7};
+    ASSERT_TRUE(tx.try_push(m));
+    std::array<std::byte, 64> got{};
+    ASSERT_TRUE(rx.try_pop(got));
+    EXPECT_EQ(got[63], std::byte{7});
+  }
 }
 
 TEST(layout, type_name_option_overrides_the_default) {

@@ -323,6 +323,7 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
   if (spec.type_name.size() > k_type_name_max) spec.type_name = stored_type_name(spec.type_name);
   const std::size_t found_len = std::min<std::size_t>(h->type_name_len, k_type_name_max);
   const std::string_view found_name(h->type_name, found_len);
+  const std::uint32_t own_slot_align = spec.slot_align;  // the opener's type's
   if (opt.any_type) {
     // Byte-copying openers take the element's name and alignment from the header; sizes
     // are still checked. Untrusted: the alignment feeds data_offset.
@@ -354,6 +355,17 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
     diff += "type_name expected " + in_quotes(spec.type_name) + ", found " + in_quotes(found_name);
   }
   if (!diff.empty()) throw error(errc::type_mismatch, what + ": element type differs: " + diff);
+  // The header's alignment, taken above, places the slots (data_offset): they must still land
+  // where the opener's type may live (slot_size, checked equal, keeps each slot aligned as the
+  // first). A C ring of 2048-byte slots (slot_align 8) opened as an alignas(2048) type would
+  // hand out misaligned objects.
+  if (opt.any_type && data_offset(spec) % own_slot_align != 0) {
+    throw error(errc::type_mismatch,
+                what + ": its slots (slot_align " + std::to_string(spec.slot_align) +
+                    ", at offset " + std::to_string(data_offset(spec)) +
+                    ") are not aligned to the " + std::to_string(own_slot_align) +
+                    " bytes the element type needs");
+  }
 
   spec.capacity = h->capacity;
   const std::uint64_t need = check_geometry(spec, *h, bytes.size(), what);
