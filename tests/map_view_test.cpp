@@ -82,9 +82,34 @@ TEST(map_view, remove_reports_whether_it_removed) {
   EXPECT_FALSE(ipcring::remove(g.name()));
   { auto a = map_view::create(g.name(), 4096); }
   EXPECT_TRUE(ipcring::remove(g.name()));
+  errno = 0;
   EXPECT_FALSE(ipcring::remove(g.name()));
+  EXPECT_EQ(errno, ENOENT);           // errno says why
   EXPECT_FALSE(ipcring::remove(""));  // invalid names: false, no throw
   EXPECT_FALSE(ipcring::remove("a/b"));
+  EXPECT_EQ(errno, EINVAL);
+}
+
+// A segment this user may not delete (another user's, in the sticky /dev/shm) is kept, and
+// the C API says so rather than "not found".
+TEST(map_view, remove_by_a_user_who_may_not_delete_it_says_so) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to remove as another user";
+  struct stat dir {};
+  ASSERT_EQ(::stat("/dev/shm", &dir), 0);
+  if ((dir.st_mode & S_ISVTX) == 0) GTEST_SKIP() << "/dev/shm is not sticky here";
+  segment_guard g(unique_name());
+  auto a = map_view::create(g.name(), 4096);
+  child_process child([&] {
+    if (::setgid(12345) != 0 || ::setuid(12345) != 0) return 10;
+    errno = 0;
+    if (ipcring::remove(g.name())) return 11;
+    if (errno != EPERM && errno != EACCES) return 12;
+    if (ipcring_remove(g.name().c_str()) != IPCRING_E_PERMISSION_DENIED) return 13;
+    if (std::string(ipcring_last_error()).find("not removed") == std::string::npos) return 14;
+    return 0;
+  });
+  EXPECT_EQ(child.exit_code(), 0);
+  EXPECT_NO_THROW((void)map_view::open(g.name()));  // still there
 }
 
 TEST(map_view, destructor_unmaps_but_never_removes) {

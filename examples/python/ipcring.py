@@ -246,7 +246,8 @@ class Ring(_Handle):
 
     @staticmethod
     def remove(name):
-        """Removes the named segment: True, or False if there was none."""
+        """Removes the named segment: True, or False if there was none (a segment this user
+        may not delete raises, permission_denied)."""
         status = lib.ipcring_remove(_name(name))
         if status == Status.E_NOT_FOUND:
             return False

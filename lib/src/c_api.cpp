@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -519,8 +520,17 @@ int ipcring_remove(const char* name) {
                                          "': nothing to remove on Windows, where a named "
                                          "mapping goes with its last handle");
 #else
-    if (!ipcring::remove(name))
+    errno = 0;
+    if (!ipcring::remove(name)) {
+      // remove() leaves the unlink's errno: a segment this user may not delete (another
+      // user's, in the sticky /dev/shm) is not one that is missing.
+      const int e = errno;
+      if (e == EACCES || e == EPERM) {
+        return fail(IPCRING_E_PERMISSION_DENIED,
+                    "'" + std::string(name) + "' not removed: " + std::strerror(e));
+      }
       return fail(IPCRING_E_NOT_FOUND, "'" + std::string(name) + "' not found");
+    }
 #endif
     return static_cast<int>(IPCRING_OK);
   });

@@ -1,5 +1,7 @@
 // `ipcring create` and `ipcring rm`: making and removing rings.
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <string>
@@ -87,9 +89,14 @@ exit_code remove_one(const std::string& name, const rm_options& o) {
   }
   // --stale: removed through the view it was judged by, so a ring created under the name
   // since (by a process that removed the stale one first) is kept.
+  errno = 0;
   if (!(o.stale_only ? p.view->remove_if_still_named() : remove(name))) {
-    return complain(exit_code::error, "could not remove '" + name +
-                                          "' (gone or replaced meanwhile, or permission denied)");
+    // errno: the unlink's (0: the view's segment was replaced under the name meanwhile).
+    const int e = errno;
+    return complain(exit_code::error,
+                    "could not remove '" + name + "': " +
+                        (e == 0 || e == ENOENT ? std::string("gone or replaced meanwhile")
+                                               : std::string(std::strerror(e))));
   }
   return exit_code::ok;
 }

@@ -143,9 +143,10 @@ class map_view {
   std::string name_;
 };
 
-/// Removes the named segment. Never throws; true if something was removed. Processes that
-/// have it mapped keep their mapping; new opens fail with not_found. Windows: always false (a
-/// named mapping has no name to delete; it goes with its last handle).
+/// Removes the named segment. Never throws; true if something was removed (POSIX: else errno
+/// says why, ENOENT for none, EPERM or EACCES for one this user may not delete). Processes
+/// that have it mapped keep their mapping; new opens fail with not_found. Windows: always
+/// false (a named mapping has no name to delete; it goes with its last handle).
 bool remove(std::string_view name) noexcept;
 /// Removes a file created by map_view::create_file. Never throws.
 bool remove_file(const std::filesystem::path& path) noexcept;

@@ -552,8 +552,9 @@ map_view map_view::open_file(const std::filesystem::path& path, const map_option
 bool remove(std::string_view name) noexcept {
   try {
     validate_name(name);
-    return bip::shared_memory_object::remove(std::string(name).c_str());
+    return bip::shared_memory_object::remove(std::string(name).c_str());  // errno: shm_unlink's
   } catch (...) {
+    errno = EINVAL;  // not a valid name
     return false;
   }
 }
