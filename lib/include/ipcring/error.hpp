@@ -12,7 +12,8 @@
 
 namespace ipcring {
 
-/// Why a setup call failed. Values are stable: they appear in logs and, later, in the C API.
+/// Why a setup call failed. Values are stable: they appear in logs, and negated as the C
+/// API's IPCRING_E_ statuses.
 enum class errc : int {
   invalid_name = 1,         ///< empty, too long, contains '/', '\\' or NUL, or "." / ".."
   invalid_argument = 2,     ///< e.g. capacity=1000 is not a power of two

@@ -127,7 +127,10 @@ IPCRING_API uint32_t ipcring_layout_version(void);
 /* Creates a ring in a named shared-memory segment. capacity: slots (fixed-slot kinds) or
  * bytes (message kinds), a power of two. slot_size: bytes per slot (fixed-slot kinds; 0 for
  * message kinds). type_name: the element type recorded in the header of a fixed-slot ring
- * (NULL or "": "bytes<N>"); C++ code opens the ring with ring_options::type_name set to the same.
+ * (NULL or "": "bytes<N>"), and its alignment as the slot size's natural one (8 for multiples
+ * of 8, else 4, 2 or 1); C++ code opens the ring with ring_options::type_name set to the same
+ * and an element type of that size and alignment (alignof), e.g. a struct of bytes under
+ * alignas. Segments are created 0600, and opens refuse a segment owned by another user.
  * A message ring records "bytes": NULL, "" or "bytes", else IPCRING_E_INVALID_ARGUMENT. */
 IPCRING_API int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity,
                                uint32_t slot_size, const char* type_name, ipcring_ring** out);

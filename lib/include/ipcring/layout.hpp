@@ -9,12 +9,14 @@
 //   8      4    layout_version  creator   == k_layout_version
 //   12     4    init_state      creator   0 = initialising, k_init_ready = ready (release store)
 //   16     4    kind            creator   ring_kind
-//   20     4    slot_size       creator   bytes per slot (== sizeof(T) for fixed-slot rings)
-//   24     4    slot_align      creator   alignment of a slot (== alignof(T))
+//   20     4    slot_size       creator   bytes per slot (spsc: sizeof(T); mpmc: the sequence
+//                                         word and T, padded: detail::mpmc_slot_layout<T>)
+//   24     4    slot_align      creator   alignment of a slot (spsc: alignof(T); mpmc: at
+//                                         least 8; message rings: 8)
 //   28     4    elem_size       creator   sizeof(T)
 //   32     4    elem_align      creator   alignof(T)
 //   36     4    type_name_len   creator   bytes used in type_name (<= 63)
-//   40     8    capacity        creator   slots, a power of two
+//   40     8    capacity        creator   slots (message rings: bytes), a power of two
 //   48     8    data_offset     creator   first slot, from the segment start
 //   56     8    total_size      creator   bytes the ring needs (the segment may be larger)
 //   64     64   type_name       creator   element type name, NUL-padded
@@ -115,6 +117,8 @@ struct side_counters {
 ///   768    32   producer_stats    producer   side_counters of the producer side (see below)
 ///   896    32   consumer_stats    consumer   side_counters of the consumer side
 ///   1024   ...  slots             producer   slot i at data_offset + (i & (capacity-1)) * size
+///                                            (spsc: data_offset 1024; kinds with an endpoint
+///                                            table put their data after it: docs/layout.md)
 /// Kinds with an endpoint table keep each endpoint's counters in its record, and add them to
 /// producer_stats / consumer_stats (atomic add) when the endpoint goes away; the totals are
 /// then the block plus every record.

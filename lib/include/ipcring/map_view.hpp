@@ -33,7 +33,9 @@ inline constexpr std::size_t k_max_name_length = 255;
 /// Options of map_view::create / create_file.
 struct map_options {
   /// Permission bits of a new segment or file (exactly these; the umask does not apply).
-  /// The default lets only the creating user attach; widen (e.g. 0660) to share with a group.
+  /// The default lets only the creating user attach. To share with a group, widen it (e.g.
+  /// 0660) and open with allow_foreign_owner: opens refuse another user's segment by default.
+  /// The C API and the `ipcring` tool create 0600 segments and never accept a foreign owner.
   unsigned permissions = 0600;
   /// Touch every page at create/open so the hot path never takes a page fault.
   bool prefault = true;

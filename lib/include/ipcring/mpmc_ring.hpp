@@ -5,7 +5,8 @@
 //   auto ring = ipcring::mpmc_ring<job>::create("jobs", 1024);
 //   auto tx = ring.producer();            // each handle registers one endpoint
 //   auto rx = ipcring::mpmc_ring<job>::open("jobs").consumer();
-//   tx.try_push(j);  rx.try_pop(j);  tx.push(j);  rx.pop(j, 5ms);
+//   bool sent = tx.try_push(j), got = rx.try_pop(j);   // never wait
+//   tx.push(j);  rx.pop(j, 5ms);                      // wait: ok, timeout, closed...
 //
 // Contract
 //   * T is trivially copyable. Lock-free: a stalled endpoint never blocks the others' progress

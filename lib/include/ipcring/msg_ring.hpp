@@ -5,7 +5,7 @@
 //
 //   auto ring = ipcring::spsc_msg_ring::create("log", 1 << 20);   // capacity in bytes
 //   auto tx = ring.producer();
-//   tx.try_write(7, std::as_bytes(std::span(line)));              // copy in
+//   auto st = tx.try_write(7, std::as_bytes(std::span(line)));    // copy in: ok, full...
 //   auto c = tx.try_claim(7, n);  /* fill c.bytes() */  c.commit();  // or abort(): zero-copy
 //   auto rx = ipcring::spsc_msg_ring::open("log").consumer();
 //   rx.read([](std::uint32_t type, std::span<const std::byte> m) { ... }, 64);  // in place
@@ -852,7 +852,8 @@ class msg_consumer {
     return read_some(buffer, out, true);
   }
   /// Blocking read: waits for at least one message, then as read(). `result` is ok, or how the
-  /// wait ended (closed once the producers closed and the ring is drained; peer_dead; timeout).
+  /// wait ended (closed once the producers closed and the ring is drained; timeout; peer_dead,
+  /// spsc_msg only: an mpsc_msg consumer has no one producer to watch, and waits on).
   /// A corrupt ring reads as ready and delivers nothing: 0 with ok at once, so a caller that
   /// gets 0 with ok checks corrupted() before waiting again.
   template <class Handler, class Rep = std::chrono::nanoseconds::rep,
