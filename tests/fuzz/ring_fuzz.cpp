@@ -143,6 +143,8 @@ void fixed_rings(std::span<std::byte> seg, bool any_type, hostile_peer* peer) {
       }
       (void)rx.try_pop_some(batch);
       poke();
+      (void)rx.try_pop_all(std::span(batch).first(3));
+      poke();
       auto p = rx.peek(7);
       expect_in_data(seg, p.data(), p.size_bytes());
       poke();
@@ -158,6 +160,11 @@ void fixed_rings(std::span<std::byte> seg, bool any_type, hostile_peer* peer) {
         (void)tx.try_push(i);
         poke();
       }
+      const u64 batch[5] = {1, 2, 3, 4, 5};
+      (void)tx.try_push_some(batch);
+      poke();
+      (void)tx.try_push_all(std::span(batch).first(3));
+      poke();
       auto c = tx.claim(5);
       expect_in_data(seg, c.data(), c.size_bytes());
       poke();
@@ -179,6 +186,9 @@ void fixed_rings(std::span<std::byte> seg, bool any_type, hostile_peer* peer) {
       }
       (void)rx.try_pop_some(batch);
       poke();
+      (void)rx.try_pop_all(std::span(batch).first(3));  // skipped tickets, as found
+      poke();
+      (void)rx.pop(v, std::chrono::nanoseconds(1));
       (void)rx.recover();
     });
     guarded([&] {
@@ -188,6 +198,11 @@ void fixed_rings(std::span<std::byte> seg, bool any_type, hostile_peer* peer) {
         (void)tx.try_push(i);
         poke();
       }
+      const u64 batch[5] = {1, 2, 3, 4, 5};
+      (void)tx.try_push_some(batch);
+      poke();
+      (void)tx.try_push_all(std::span(batch).first(3));
+      poke();
     });
   });
 }
@@ -219,6 +234,13 @@ void msg_ring(std::span<std::byte> seg, hostile_peer* peer) {
       ipcring::read_result out[8];
       (void)rx.try_read_some(many, out);
       poke();
+      ipcring::wait_result w = ipcring::wait_result::ok;
+      (void)rx.read_wait(
+          [&](std::uint32_t, std::span<const std::byte> m) {
+            expect_in_data(seg, m.data(), m.size());
+          },
+          4, std::chrono::nanoseconds(1), &w);
+      poke();
       (void)rx.recover();
     });
     guarded([&] {
@@ -228,6 +250,14 @@ void msg_ring(std::span<std::byte> seg, hostile_peer* peer) {
         (void)tx.try_write(1, std::span(m).first(static_cast<std::size_t>(i * 5)));
         poke();
       }
+      const std::span<const std::byte> batch[3] = {std::span(m).first(8), std::span(m).first(0),
+                                                   std::span(m)};
+      (void)tx.try_write_some(2, batch);
+      poke();
+      auto a = tx.try_claim(4, 16);
+      poke();
+      a.abort();  // padding over the reservation, where it still holds
+      poke();
       auto c = tx.try_claim(3, 24);
       expect_in_data(seg, c.bytes().data(), c.bytes().size());
       poke();
