@@ -108,7 +108,10 @@ TEST(map_view, remove_by_a_user_who_may_not_delete_it_says_so) {
     if (std::string(ipcring_last_error()).find("not removed") == std::string::npos) return 14;
     return 0;
   });
-  EXPECT_EQ(child.exit_code(), 0);
+  const int rc = child.exit_code();
+  if (rc == 10)
+    GTEST_SKIP() << "root here cannot become another user (no CAP_SETUID, or uid 12345 unmapped)";
+  EXPECT_EQ(rc, 0);
   EXPECT_NO_THROW((void)map_view::open(g.name()));  // still there
 }
 

@@ -316,6 +316,20 @@ grep -q "let go of it" "$work/err" || fail "recv of an abandoned ring: $(cat "$w
 expect_code 0 "$cli" rm --stale "$prefix-abandoned"
 [ ! -e "/dev/shm/$prefix-abandoned" ] || fail "rm --stale kept an abandoned ring"
 
+# ---- a segment this user may not delete: rm says why (root only: it runs rm as another user) --
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+  setpriv --reuid=12345 --regid=12345 --clear-groups "$cli" --help >/dev/null 2>&1; then
+  expect_code 0 "$cli" create "$prefix-theirs" --kind bytes --capacity 4096
+  as_other() { setpriv --reuid=12345 --regid=12345 --clear-groups "$@"; }
+  expect_code 1 as_other "$cli" rm --force "$prefix-theirs"
+  grep -q "could not remove '$prefix-theirs': Permission denied" "$work/err" ||
+    fail "rm of a segment it may not delete: $(cat "$work/err")"
+  [ -e "/dev/shm/$prefix-theirs" ] || fail "rm as another user removed the segment"
+  expect_code 0 "$cli" rm "$prefix-theirs"
+else
+  echo "note: not run: rm as another user (needs root, setpriv, and the tool readable by others)"
+fi
+
 # ---- not found (3) and incompatible (5) ---------------------------------------------------
 for cmd in stat recv send watch rm; do
   expect_code 3 "$cli" "$cmd" "$prefix-missing" </dev/null

@@ -525,11 +525,9 @@ int ipcring_remove(const char* name) {
       // remove() leaves the unlink's errno: a segment this user may not delete (another
       // user's, in the sticky /dev/shm) is not one that is missing.
       const int e = errno;
-      if (e == EACCES || e == EPERM) {
-        return fail(IPCRING_E_PERMISSION_DENIED,
-                    "'" + std::string(name) + "' not removed: " + std::strerror(e));
-      }
-      return fail(IPCRING_E_NOT_FOUND, "'" + std::string(name) + "' not found");
+      if (e == ENOENT) return fail(IPCRING_E_NOT_FOUND, "'" + std::string(name) + "' not found");
+      return fail(e == EACCES || e == EPERM ? IPCRING_E_PERMISSION_DENIED : IPCRING_E_SYSTEM,
+                  "'" + std::string(name) + "' not removed: " + std::strerror(e));
     }
 #endif
     return static_cast<int>(IPCRING_OK);

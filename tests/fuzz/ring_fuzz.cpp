@@ -189,6 +189,7 @@ void fixed_rings(std::span<std::byte> seg, bool any_type, hostile_peer* peer) {
       (void)rx.try_pop_all(std::span(batch).first(3));  // skipped tickets, as found
       poke();
       (void)rx.pop(v, std::chrono::nanoseconds(1));
+      poke();
       (void)rx.recover();
     });
     guarded([&] {
@@ -255,6 +256,7 @@ void msg_ring(std::span<std::byte> seg, hostile_peer* peer) {
       (void)tx.try_write_some(2, batch);
       poke();
       auto a = tx.try_claim(4, 16);
+      expect_in_data(seg, a.bytes().data(), a.bytes().size());
       poke();
       a.abort();  // padding over the reservation, where it still holds
       poke();

@@ -117,8 +117,9 @@ struct side_counters {
 ///   768    32   producer_stats    producer   side_counters of the producer side (see below)
 ///   896    32   consumer_stats    consumer   side_counters of the consumer side
 ///   1024   ...  slots             producer   slot i at data_offset + (i & (capacity-1)) * size
-///                                            (spsc: data_offset 1024; kinds with an endpoint
-///                                            table put their data after it: docs/layout.md)
+///                                            (spsc: data_offset 1024, or alignof(T) if
+///                                            larger; kinds with an endpoint table put their
+///                                            data after it: docs/layout.md)
 /// Kinds with an endpoint table keep each endpoint's counters in its record, and add them to
 /// producer_stats / consumer_stats (atomic add) when the endpoint goes away; the totals are
 /// then the block plus every record.

@@ -35,7 +35,8 @@ struct map_options {
   /// Permission bits of a new segment or file (exactly these; the umask does not apply).
   /// The default lets only the creating user attach. To share with a group, widen it (e.g.
   /// 0660) and open with allow_foreign_owner: opens refuse another user's segment by default.
-  /// The C API and the `ipcring` tool create 0600 segments and never accept a foreign owner.
+  /// The C API and `ipcring create` make 0600 segments, and the C API and `ipcring send` /
+  /// `recv` never attach to another user's (`ipcring ls` / `stat` / `rm` look at any).
   unsigned permissions = 0600;
   /// Touch every page at create/open so the hot path never takes a page fault.
   bool prefault = true;
@@ -129,7 +130,8 @@ class map_view {
   /// decision made by looking at this view (remove_if_stale): a segment created under the name
   /// since is left alone, unless it replaces this one between that comparison and the unlink
   /// (POSIX has no unlink-if-same; the window is microseconds, not the whole look). Never
-  /// throws; true if it removed it. Windows: false, as remove().
+  /// throws; true if it removed it, else errno says why (0 if the name leads to another
+  /// segment now). Windows: false, as remove().
   bool remove_if_still_named() const noexcept;
 
   struct backend;  // defined in the platform's map_view.cpp (lib/src/posix, lib/src/windows)

@@ -529,7 +529,7 @@ class msg_producer {
 
   // Untrusted: true if tail `t` (this producer's, or the shared one as just loaded) lies
   // behind head or more than a lap ahead of it, which no ring allows. Off the hot path: when
-  // reserving found no room, and at attach. With several producers, t is proof only in a
+  // reserving found no room, and at attach with several producers. With several producers, t is proof only in a
   // snapshot: tail reads t before head (acquire), so head is at least what the producer that
   // moved tail to t saw, and no more than a lap behind t; and again after head, so head,
   // which never passes tail, has not passed t meanwhile.

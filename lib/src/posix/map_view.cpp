@@ -377,7 +377,10 @@ bool map_view::remove_if_still_named() const noexcept {
   struct stat mine {};
   struct stat now {};
   if (::fstat(fd_of(*backend_), &mine) != 0 || ::stat(path.c_str(), &now) != 0) return false;
-  if (mine.st_dev != now.st_dev || mine.st_ino != now.st_ino) return false;  // replaced
+  if (mine.st_dev != now.st_dev || mine.st_ino != now.st_ino) {
+    errno = 0;  // replaced
+    return false;
+  }
   return named ? remove(name_) : ::unlink(path.c_str()) == 0;
 }
 
@@ -552,11 +555,17 @@ map_view map_view::open_file(const std::filesystem::path& path, const map_option
 bool remove(std::string_view name) noexcept {
   try {
     validate_name(name);
-    return bip::shared_memory_object::remove(std::string(name).c_str());  // errno: shm_unlink's
   } catch (...) {
     errno = EINVAL;  // not a valid name
     return false;
   }
+  // shm_unlink("/<name>"), as shared_memory_object::remove() makes it, called here so that
+  // nothing runs between it and the caller's look at errno.
+  char path[k_max_name_length + 2];
+  path[0] = '/';
+  std::memcpy(path + 1, name.data(), name.size());
+  path[name.size() + 1] = '\0';
+  return ::shm_unlink(path) == 0;
 }
 
 std::vector<std::string> list_segments() {
