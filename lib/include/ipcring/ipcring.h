@@ -144,8 +144,9 @@ IPCRING_API int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_
 IPCRING_API void ipcring_close(ipcring_ring* ring);
 /* Removes the named segment. Processes attached keep their mapping. OK,
  * IPCRING_E_NOT_FOUND if there was none, IPCRING_E_PERMISSION_DENIED if this user may not
- * delete it (another user's, in the sticky /dev/shm), or IPCRING_E_SYSTEM. Windows: always IPCRING_E_NOT_FOUND,
- * since a named mapping has no name to delete and goes with its last handle. */
+ * delete it (another user's, in the sticky /dev/shm), or IPCRING_E_SYSTEM. Windows: always
+ * IPCRING_E_NOT_FOUND, since a named mapping has no name to delete and goes with its last
+ * handle. */
 IPCRING_API int ipcring_remove(const char* name);
 
 IPCRING_API ipcring_kind ipcring_ring_kind(const ipcring_ring* ring);

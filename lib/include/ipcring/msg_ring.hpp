@@ -529,10 +529,10 @@ class msg_producer {
 
   // Untrusted: true if tail `t` (this producer's, or the shared one as just loaded) lies
   // behind head or more than a lap ahead of it, which no ring allows. Off the hot path: when
-  // reserving found no room, and at attach with several producers. With several producers, t is proof only in a
-  // snapshot: tail reads t before head (acquire), so head is at least what the producer that
-  // moved tail to t saw, and no more than a lap behind t; and again after head, so head,
-  // which never passes tail, has not passed t meanwhile.
+  // reserving found no room, and at attach with several producers. With several, t is proof
+  // only in a snapshot: tail reads t before head (acquire), so head is at least what the
+  // producer that moved tail to t saw, and no more than a lap behind t; and again after head,
+  // so head, which never passes tail, has not passed t meanwhile.
   bool impossible(std::uint64_t t) const noexcept {
     // acquire: pairs with [R-claim] of the producer whose CAS stored t (it read head first)
     if (MultiProducer && ctl_->tail.load(std::memory_order_acquire) != t) return false;

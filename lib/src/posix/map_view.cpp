@@ -24,6 +24,14 @@
 #include "../map_view_internal.hpp"
 #include "ipcring/error.hpp"
 
+// remove() unlinks "/<name>" itself: the name shared_memory_object gives shm_open where it
+// uses POSIX shared memory objects, not a file-based emulation of them.
+#if !defined(BOOST_INTERPROCESS_POSIX_SHARED_MEMORY_OBJECTS) ||         \
+    defined(BOOST_INTERPROCESS_FILESYSTEM_BASED_POSIX_SHARED_MEMORY) || \
+    defined(BOOST_INTERPROCESS_RUNTIME_FILESYSTEM_BASED_POSIX_SHARED_MEMORY)
+#error "remove() assumes that Boost.Interprocess names a segment shm_open(\"/\" + name)"
+#endif
+
 namespace bip = boost::interprocess;
 
 #if defined(__linux__) && !defined(MADV_POPULATE_WRITE)
