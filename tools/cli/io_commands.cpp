@@ -346,7 +346,7 @@ exit_code run_send(const send_options& o) {
   const std::size_t limit = fixed ? ipcring_slot_size(ring.get())
                                   : static_cast<std::size_t>(ipcring_max_message(ring.get()));
   line_reader in(STDIN_FILENO, limit);
-  const senders_lock* const held = lock ? &*lock : nullptr;
+  senders_lock* const held = lock ? &*lock : nullptr;  // many-producer rings only
   if (fixed) {
     send_slots(tx.get(), o.name, ipcring_slot_size(ring.get()), in, held);
   } else {
@@ -355,7 +355,7 @@ exit_code run_send(const send_options& o) {
   stop_if_interrupted(o.name, in.line_number() + 1);  // the input ended, or a signal stopped it
   // At the end of the input only: after an error the side stays open, so a receiver does not
   // take a partial stream for a complete one.
-  if (!o.keep_open) close_producer_side(tx, *ring, o.name, lock ? &*lock : nullptr);
+  if (!o.keep_open) close_producer_side(tx, *ring, o.name, held);
   return exit_code::ok;
 }
 
