@@ -321,6 +321,10 @@ if [ "$(id -u)" = 0 ] && [ -k /dev/shm ] && command -v setpriv >/dev/null &&
   setpriv --reuid=12345 --regid=12345 --clear-groups "$cli" --help >/dev/null 2>&1; then
   expect_code 0 "$cli" create "$prefix-theirs" --kind bytes --capacity 4096
   as_other() { setpriv --reuid=12345 --regid=12345 --clear-groups "$@"; }
+  # without --force: it cannot read it, and says who may remove it instead of offering --force
+  expect_code 1 as_other "$cli" rm "$prefix-theirs"
+  grep -q "only its owner or root may remove it" "$work/err" ||
+    fail "rm of another user's unreadable segment: $(cat "$work/err")"
   expect_code 1 as_other "$cli" rm --force "$prefix-theirs"
   # EACCES (glibc's shm_unlink) or EPERM (the unlink's own, in a sticky directory)
   grep -Eq "could not remove '$prefix-theirs': (Permission denied|Operation not permitted)" \

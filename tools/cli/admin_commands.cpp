@@ -6,6 +6,9 @@
 #include <limits>
 #include <string>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "c_handles.hpp"
 #include "commands.hpp"
 #include "ring_kinds.hpp"
@@ -52,6 +55,23 @@ std::uint64_t parse_capacity(const std::string& text) {
   return v << shift;
 }
 
+// What --force would do for a segment that is not a ring or could not be read. Where /dev/shm
+// is sticky (as it is everywhere), only the segment's owner, the directory's owner and a
+// privileged process may delete it: say so, not that --force would, when this user is none of
+// them (CAP_FOWNER without root is not looked for; the removal would then still work).
+std::string force_hint(const std::string& name) {
+  const std::string dir = "/dev/shm";
+  struct stat d {};
+  struct stat f {};
+  const uid_t me = ::geteuid();
+  if (me != 0 && ::stat(dir.c_str(), &d) == 0 && (d.st_mode & S_ISVTX) != 0 && d.st_uid != me &&
+      ::stat((dir + "/" + name).c_str(), &f) == 0 && f.st_uid != me) {
+    return " (it belongs to uid " + std::to_string(f.st_uid) + ", and only its owner or root " +
+           "may remove it from " + dir + ")";
+  }
+  return " (--force removes it anyway)";
+}
+
 // Removes one segment as the options say; returns the exit code for it (messages on stderr).
 exit_code remove_one(const std::string& name, const rm_options& o) {
   const auto complain = [&](exit_code code, const std::string& message) {
@@ -85,7 +105,7 @@ exit_code remove_one(const std::string& name, const rm_options& o) {
   } else if ((p.cls == segment_class::not_ring || p.cls == segment_class::unreadable) && !o.force) {
     return complain(
         p.cls == segment_class::unreadable ? exit_code_for(p.code) : exit_code::incompatible,
-        "'" + name + "' not removed: " + p.problem + " (--force removes it anyway)");
+        "'" + name + "' not removed: " + p.problem + force_hint(name));
   }
   // --stale: removed through the view it was judged by, so a ring created under the name
   // since (by a process that removed the stale one first) is kept.
