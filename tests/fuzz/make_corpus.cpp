@@ -2,10 +2,13 @@
 // build writes, with messages in flight and at a wrap, prefixed by the kind byte ring_fuzz
 // expects. CTest runs it before the fuzz tests (tests/fuzz/CMakeLists.txt), so the seeds never
 // go stale when the layout changes:
-//   make_corpus DIR          writes DIR/spsc, DIR/mpmc, DIR/spsc_msg, DIR/mpsc_msg
-//   make_corpus --check DIR  fails unless those four files in DIR (the kept corpus) are rings
-//                            this build opens: a kept corpus of an older layout tests nothing
-//                            but the version check
+//   make_corpus DIR          writes DIR/spsc, DIR/mpmc, DIR/spsc_msg, DIR/mpsc_msg, the same
+//                            four as c_<kind> for the C API's path (bit 4 of the kind byte),
+//                            and c_spsc1 and c_mpmc24: slots of 1 and 24 bytes, C API only
+//   make_corpus --check DIR  fails unless those files in DIR (the kept corpus) are rings this
+//                            build opens: a kept corpus of an older layout tests nothing but
+//                            the version check
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,6 +35,11 @@ struct buffer {
   std::byte* p;
 };
 
+constexpr std::uint8_t k_c_api = 16;  // ring_fuzz opens the segment through the C API
+
+const char* const k_seeds[] = {"spsc",   "mpmc",       "spsc_msg",   "mpsc_msg", "c_spsc",
+                               "c_mpmc", "c_spsc_msg", "c_mpsc_msg", "c_spsc1",  "c_mpmc24"};
+
 void save(const std::string& dir, const std::string& name, std::uint8_t kind, const buffer& b) {
   std::FILE* f = std::fopen((dir + "/" + name).c_str(), "wb");
   if (f == nullptr || std::fwrite(&kind, 1, 1, f) != 1 ||
@@ -44,7 +52,7 @@ void save(const std::string& dir, const std::string& name, std::uint8_t kind, co
 // 0 if every seed in `dir` opens as the ring its kind byte names, else 1 (with the reasons).
 int check(const std::string& dir) {
   int bad = 0;
-  for (const char* name : {"spsc", "mpmc", "spsc_msg", "mpsc_msg"}) {
+  for (const char* name : k_seeds) {
     std::ifstream in(dir + "/" + name, std::ios::binary);
     const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
                                   std::istreambuf_iterator<char>());
@@ -71,43 +79,40 @@ int check(const std::string& dir) {
   return bad == 0 ? 0 : 1;
 }
 
+// A fixed-slot ring of 16 slots of T, 11 in flight and wrapped.
+template <template <class> class Ring, class T>
+buffer fixed_ring() {
+  buffer b(Ring<T>::required_bytes(16));
+  auto ring = Ring<T>::create_in(b.span(), 16);
+  auto tx = ring.producer();
+  auto rx = ring.consumer();
+  for (int i = 0; i < 14; ++i)
+    (void)tx.try_push(T{});
+  T v;
+  for (int i = 0; i < 9; ++i)
+    (void)rx.try_pop(v);
+  for (int i = 0; i < 6; ++i)
+    (void)tx.try_push(T{});  // wrapped
+  return b;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc > 2 && std::string(argv[1]) == "--check") return check(argv[2]);
   const std::string dir = argc > 1 ? argv[1] : "corpus";
   {
-    buffer b(ipcring::spsc_ring<u64>::required_bytes(16));
-    auto ring = ipcring::spsc_ring<u64>::create_in(b.span(), 16);
-    {
-      auto tx = ring.producer();
-      auto rx = ring.consumer();
-      for (u64 i = 0; i < 14; ++i)
-        (void)tx.try_push(i);
-      u64 v;
-      for (int i = 0; i < 9; ++i)
-        (void)rx.try_pop(v);
-      for (u64 i = 0; i < 6; ++i)
-        (void)tx.try_push(i);  // wrapped
-    }
+    const buffer b = fixed_ring<ipcring::spsc_ring, u64>();
     save(dir, "spsc", 0, b);
+    save(dir, "c_spsc", k_c_api, b);
   }
   {
-    buffer b(ipcring::mpmc_ring<u64>::required_bytes(16));
-    auto ring = ipcring::mpmc_ring<u64>::create_in(b.span(), 16);
-    {
-      auto tx = ring.producer();
-      auto rx = ring.consumer();
-      for (u64 i = 0; i < 14; ++i)
-        (void)tx.try_push(i);
-      u64 v;
-      for (int i = 0; i < 9; ++i)
-        (void)rx.try_pop(v);
-      for (u64 i = 0; i < 6; ++i)
-        (void)tx.try_push(i);
-    }
+    const buffer b = fixed_ring<ipcring::mpmc_ring, u64>();
     save(dir, "mpmc", 3, b);  // 3 % 3 == 0: the fixed-slot path
+    save(dir, "c_mpmc", k_c_api, b);
   }
+  save(dir, "c_spsc1", k_c_api, fixed_ring<ipcring::spsc_ring, std::uint8_t>());
+  save(dir, "c_mpmc24", k_c_api, fixed_ring<ipcring::mpmc_ring, std::array<u64, 3>>());
   for (int mp = 0; mp < 2; ++mp) {
     const u64 cap = 1024;
     buffer b(mp ? ipcring::mpsc_msg_ring::required_bytes(cap)
@@ -128,6 +133,7 @@ int main(int argc, char** argv) {
       fill(ipcring::spsc_msg_ring::create_in(b.span(), cap));
     }
     save(dir, mp ? "mpsc_msg" : "spsc_msg", static_cast<std::uint8_t>(mp ? 2 : 1), b);
+    save(dir, mp ? "c_mpsc_msg" : "c_spsc_msg", k_c_api, b);
   }
   return 0;
 }

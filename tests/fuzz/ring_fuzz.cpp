@@ -2,13 +2,17 @@
 // could have written it. Looking at it, opening it and using it must never read or write
 // outside the bytes, hang or crash: every call either works or reports an error / "corrupted" /
 // nothing to do. The first byte picks the ring kind (its value mod 3), whether the fixed-slot
-// rings are opened with the element type the header names (bit 2, as the C API opens them) and
-// whether a hostile peer writes the segment between the calls (bit 3); the rest are the
-// segment bytes.
+// rings are opened with the element type the header names (bit 2, as the C API opens them),
+// whether a hostile peer writes the segment between the calls (bit 3), and whether the C API
+// opens it by name instead (bit 4: any kind, with the slot size the header names); the rest
+// are the segment bytes.
 //
 // The segment is copied into a buffer of exactly the size its header asks for (total_size,
 // when the input holds that much), so AddressSanitizer sees a read past the ring, not slack
-// of a longer input; every span the rings hand out is checked against the data area.
+// of a longer input; every span the rings hand out is checked against the data area. Through
+// the C API the bytes are a named segment in /dev/shm instead, of that size (a read past it
+// within its last page is not seen there); every message a read copies out is checked against
+// the caller's buffer.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -16,7 +20,14 @@
 #include <cstring>
 #include <new>
 #include <span>
+#include <string>
+#include <vector>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ipcring/ipcring.h"
 #include "ipcring/ipcring.hpp"
 
 namespace {
@@ -269,6 +280,145 @@ void msg_ring(std::span<std::byte> seg, hostile_peer* peer) {
   });
 }
 
+// Fails the run when a message a C read reported lies outside the caller's buffer.
+void expect_in_buffer(const void* buffer, std::size_t capacity, const void* p, std::size_t n) {
+  const auto* b = static_cast<const std::byte*>(buffer);
+  const auto* m = static_cast<const std::byte*>(p);
+  if (n > capacity || (n != 0 && (m < b || m + n > b + capacity))) {
+    std::fprintf(stderr,
+                 "ring_fuzz: a C read reported %zu bytes at offset %td of a %zu-byte buffer\n", n,
+                 m - b, capacity);
+    std::abort();
+  }
+}
+
+// False where ipcring_open would retry until its timeout (what the segment holds would not
+// change in between here).
+bool opens_at_once(std::span<const std::byte> seg) {
+  try {
+    (void)ipcring::inspect(seg, "fuzz");
+  } catch (const ipcring::error& e) {
+    return e.value() != ipcring::errc::not_ready && e.value() != ipcring::errc::too_small;
+  }
+  return true;
+}
+
+// The C API's whole path for one segment: ipcring_open by name (any kind, the slot size the
+// header names, so every raw slot size the C API carries is reached), then each side's single
+// and batch calls (c_api.cpp, c_api_batch.cpp), the hostile peer writing between them.
+void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8_t* data,
+           std::size_t size) {
+  // ipcring_open waits up to 2 s for a segment that inspect() finds not ready or too small
+  // (its creator may still be making it): those are left to the C++ path.
+  if (!opens_at_once(std::span(bytes, n))) return;
+  const std::string name = "ipcring-fuzz-" + std::to_string(::getpid());
+  const std::string path = "/" + name;
+  const int fd = ::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    std::perror("ring_fuzz: shm_open");  // a leftover of a killed run: remove it
+    std::abort();
+  }
+  void* map = ::ftruncate(fd, static_cast<off_t>(n)) == 0
+                  ? ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                  : MAP_FAILED;
+  ::close(fd);
+  if (map == MAP_FAILED) {
+    ::shm_unlink(path.c_str());
+    std::perror("ring_fuzz: sizing or mapping the segment");
+    std::abort();
+  }
+  std::memcpy(map, bytes, n);
+  const std::span<std::byte> seg(static_cast<std::byte*>(map), n);
+  hostile_peer peer(seg, data, size);
+  const auto poke = [&] {
+    if (hostile) peer.poke();
+  };
+  ipcring_ring* ring = nullptr;
+  const int opened = ipcring_open(name.c_str(), IPCRING_KIND_ANY, 0, &ring);
+  ::shm_unlink(path.c_str());  // the mappings stay; nothing is left behind if a check aborts
+  if (opened == IPCRING_OK) {
+    const std::uint32_t slot = ipcring_slot_size(ring);
+    static std::vector<std::byte> buf(8 * 65536 + 64);
+    ipcring_message got[8];
+    std::size_t done = 0;
+    std::uint32_t type = 0;
+    std::size_t length = 0;
+    ipcring_consumer* rx = nullptr;
+    if (ipcring_consumer_attach(ring, &rx) == IPCRING_OK) {
+      ipcring_consumer_set_wait(rx, IPCRING_WAIT_SPIN);
+      (void)ipcring_consumer_recover(rx, &done);
+      poke();
+      if (slot != 0) {
+        for (int i = 0; i < 4; ++i) {
+          (void)ipcring_try_pop(rx, buf.data());
+          poke();
+        }
+        (void)ipcring_try_pop_some(rx, buf.data(), 5, &done);
+        poke();
+        (void)ipcring_pop_some(rx, buf.data(), 3, &done, 1);
+        poke();
+        (void)ipcring_pop(rx, buf.data(), 1);
+      } else {
+        for (int i = 0; i < 4; ++i) {
+          const std::size_t cap = 16 * static_cast<std::size_t>(i);  // 0: too small for any
+          if (ipcring_try_read(rx, buf.data(), cap, &type, &length) == IPCRING_OK) {
+            expect_in_buffer(buf.data(), cap, buf.data(), length);
+          }
+          poke();
+        }
+        const std::size_t cap = 300;
+        if (ipcring_try_read_some(rx, buf.data(), cap, got, 8, &done) == IPCRING_OK) {
+          for (std::size_t i = 0; i < done && i < 8; ++i)
+            expect_in_buffer(buf.data(), cap, got[i].data, got[i].length);
+        }
+        poke();
+        if (ipcring_read_some(rx, buf.data(), cap, got, 3, &done, 1) == IPCRING_OK) {
+          for (std::size_t i = 0; i < done && i < 3; ++i)
+            expect_in_buffer(buf.data(), cap, got[i].data, got[i].length);
+        }
+        poke();
+        (void)ipcring_read(rx, buf.data(), 64, &type, &length, 1);
+      }
+      poke();
+      ipcring_consumer_shutdown(rx);
+      ipcring_consumer_free(rx);
+    }
+    ipcring_producer* tx = nullptr;
+    if (ipcring_producer_attach(ring, &tx) == IPCRING_OK) {
+      ipcring_producer_set_wait(tx, IPCRING_WAIT_SPIN);
+      (void)ipcring_producer_recover(tx, &done);
+      poke();
+      std::memset(buf.data(), 5, buf.size());
+      if (slot != 0) {
+        for (int i = 0; i < 4; ++i) {
+          (void)ipcring_try_push(tx, buf.data());
+          poke();
+        }
+        (void)ipcring_try_push_some(tx, buf.data(), 5, &done);
+        poke();
+        (void)ipcring_push_all(tx, buf.data(), 3, &done, 1);
+        poke();
+        (void)ipcring_push(tx, buf.data(), 1);
+      } else {
+        for (int i = 0; i < 4; ++i) {
+          (void)ipcring_try_write(tx, 1, buf.data(), 24 * static_cast<std::size_t>(i));
+          poke();
+        }
+        const ipcring_iovec batch[3] = {{buf.data(), 8}, {nullptr, 0}, {buf.data(), 100}};
+        (void)ipcring_try_write_some(tx, 2, batch, 3, &done);
+        poke();
+        (void)ipcring_write_all(tx, 3, batch, 3, &done, 1);
+        poke();
+        (void)ipcring_write(tx, 4, buf.data(), 40, 1);
+      }
+      ipcring_producer_shutdown(tx);
+      ipcring_producer_free(tx);
+    }
+    ipcring_close(ring);
+  }
+  ::munmap(map, n);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -278,6 +428,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   guarded([&] { (void)ipcring::inspect(seg.span(), "fuzz"); });
   hostile_peer peer(seg.span(), data, size);
   hostile_peer* writes = (data[0] & 8) != 0 ? &peer : nullptr;
+  if ((data[0] & 16) != 0) {
+    c_api(seg.span().data(), seg.span().size(), writes != nullptr, data, size);
+    return 0;
+  }
   switch (data[0] % 3) {
     case 0:
       fixed_rings(seg.span(), (data[0] & 4) != 0, writes);
