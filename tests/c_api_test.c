@@ -182,7 +182,10 @@ static void message_rings(ipcring_kind kind, const char* tag) {
   CHECK_STATUS(ipcring_write(tx, 1, big, 100, 0), IPCRING_CLOSED); /* not a timeout */
   /* Its own shutdown refuses the consumer's read at once, with messages in the ring; its
    * try_read still takes them. */
+  type = 99;
+  len = 99;
   CHECK_STATUS(ipcring_read(rx, buf, sizeof buf, &type, &len, -1), IPCRING_CLOSED);
+  CHECK(type == 0 && len == 0); /* set, as every other outcome sets them */
   CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_OK);
   CHECK(type == 1 && len == 100);
   ipcring_producer_free(tx);

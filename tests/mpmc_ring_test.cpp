@@ -279,6 +279,35 @@ void dead_claim(fixture& f, int i, endpoint_role role, u64 first, u64 count) {
   name_dead_claim(f.reg().endpoints[i], first, count, role);
 }
 
+// The C API copies an mpmc ring's elements as raw slots aligned to 8 bytes or less; a ring
+// made by C++ for a wider alignment has wider slots. Opening it for any slot size says so,
+// instead of "slot_size expected 24, found 32" for a call that expected nothing.
+TEST(mpmc_ring, the_c_api_refuses_elements_aligned_wider_than_8_and_says_why) {
+  struct alignas(16) wide {
+    std::byte b[16];
+  };
+  const segment_guard g(unique_name());
+  const auto ring = mpmc_ring<wide>::create(g.name(), 8);
+  ipcring_ring* cr = nullptr;
+  EXPECT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_ANY, 0, &cr), IPCRING_E_UNSUPPORTED);
+  EXPECT_EQ(cr, nullptr);
+  EXPECT_NE(std::string(ipcring_last_error()).find("aligned to more than 8 bytes"),
+            std::string::npos)
+      << ipcring_last_error();
+  // 16-byte elements aligned to 8 open, and carry what C++ pushed.
+  const segment_guard g8(unique_name());
+  const auto ring8 = mpmc_ring<std::array<u64, 2>>::create(g8.name(), 8);
+  auto tx = ring8.producer();
+  ASSERT_TRUE(tx.try_push({7, 9}));
+  ASSERT_EQ(ipcring_open(g8.c_str(), IPCRING_KIND_ANY, 0, &cr), IPCRING_OK) << ipcring_last_error();
+  const c_endpoints c(cr);
+  ASSERT_TRUE(c.attached()) << ipcring_last_error();
+  u64 out[2] = {};
+  ASSERT_EQ(ipcring_try_pop(c.rx, out), IPCRING_OK);
+  EXPECT_EQ(out[0], 7u);
+  EXPECT_EQ(out[1], 9u);
+}
+
 // A C or Python program that only polls never reaches the repairs the blocking calls make while
 // they wait: it calls ipcring_*_recover, as C++ calls recover(); either side may. The handles
 // attach before the producer dies, so their attach does not repair it first.

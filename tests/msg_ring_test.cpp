@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ipcring/inspect.hpp"
 #include "ipcring/ipcring.h"
 #include "ipcring/map_view.hpp"
 
@@ -1426,6 +1427,39 @@ TEST(msg_ring, c_blocking_reads_end_by_their_deadline_while_only_padding_comes) 
   padder.join();
   ipcring_consumer_free(rx);
   ipcring_close(c_ring);
+}
+
+// A zero timeout does not wait (ipcring.h): the C API's blocking reads and batch writes given
+// 0 look once and report a timeout, counting no wait. Before, their budget started a clock
+// read after the one it was measured from, and the 20-50 ns between them became a wait of
+// 128 spins that the consumer's or producer's `waits` counted.
+TEST(msg_ring, c_calls_with_a_zero_timeout_do_not_wait) {
+  segment_guard g(unique_name());
+  auto ring = spsc_msg_ring::create(g.name(), 1024);
+  ipcring_ring* c_ring = nullptr;
+  ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_SPSC_MSG, 0, &c_ring), IPCRING_OK);
+  const c_endpoints c(c_ring);
+  ASSERT_TRUE(c.attached()) << ipcring_last_error();
+  char buf[64];
+  std::uint32_t type = 0;
+  std::size_t length = 0, done = 0;
+  ipcring_message m[4];
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(ipcring_read(c.rx, buf, sizeof buf, &type, &length, 0), IPCRING_TIMEOUT);
+    EXPECT_EQ(ipcring_read_some(c.rx, buf, sizeof buf, m, 4, &done, 0), IPCRING_TIMEOUT);
+  }
+  const char big[100] = {};
+  while (ipcring_try_write(c.tx, 1, big, sizeof big) == IPCRING_OK) {
+  }
+  const ipcring_iovec batch[2] = {{big, sizeof big}, {big, sizeof big}};
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(ipcring_write_all(c.tx, 2, batch, 2, &done, 0), IPCRING_TIMEOUT);
+    EXPECT_EQ(done, 0u);
+  }
+  const ring_info info = inspect(g.name());
+  EXPECT_EQ(info.consumer.waits, 0u);
+  EXPECT_EQ(info.producer.waits, 0u);
+  EXPECT_GE(info.consumer.stalls, 1u);  // the calls did look (once per position, counted)
 }
 
 }  // namespace

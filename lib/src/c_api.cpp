@@ -99,6 +99,16 @@ struct alignas(natural_align(N)) raw_slot {
   std::byte bytes[N];
 };
 
+// The slot of an mpmc ring of raw_slot<n>: its elements are aligned to 8 or less, so the
+// value sits after one 8-byte word (detail::mpmc_slot_layout). A ring whose elements are
+// aligned wider has larger slots, which the C API does not carry.
+constexpr std::uint64_t c_mpmc_slot_size(std::uint64_t n) {
+  return (8 + n + 7) / 8 * 8;
+}
+static_assert(c_mpmc_slot_size(1) == detail::mpmc_slot_layout<raw_slot<1>>::size);
+static_assert(c_mpmc_slot_size(24) == detail::mpmc_slot_layout<raw_slot<24>>::size);
+static_assert(c_mpmc_slot_size(65536) == detail::mpmc_slot_layout<raw_slot<65536>>::size);
+
 // The sizes ipcring.h promises.
 constexpr auto k_slot_sizes = [] {
   std::array<std::size_t, 3 + 32 + 10> s{1, 2, 4};
@@ -496,6 +506,12 @@ int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size, ipcrin
                         std::to_string(slot_size) + ", found " + std::to_string(size));
       }
       if (!supported_slot_size(size)) return unsupported_slot(name, size);
+      if (found == IPCRING_KIND_MPMC && info.slot_size != c_mpmc_slot_size(size)) {
+        return fail(IPCRING_E_UNSUPPORTED,
+                    "ipcring_open('" + std::string(name) + "'): its " + std::to_string(size) +
+                        "-byte elements are aligned to more than 8 bytes (slots of " +
+                        std::to_string(info.slot_size) + " bytes), which the C API does not carry");
+      }
     } else if (slot_size != 0) {
       return fail(IPCRING_E_TYPE_MISMATCH,
                   "ipcring_open('" + std::string(name) + "'): slot_size expected " +
@@ -700,7 +716,11 @@ int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity, uint32_t* t
   // As the C++ read_wait: this handle's own shutdown ends a single read at once (ipcring.h).
   // One look (no wait), which also says closed once the producers closed and the ring is
   // drained.
-  if (c->msg->wait_readable(nanoseconds::zero()) == wait_result::closed) return IPCRING_CLOSED;
+  if (c->msg->wait_readable(nanoseconds::zero()) == wait_result::closed) {
+    if (type != nullptr) *type = 0;  // as every other outcome sets them
+    if (length != nullptr) *length = 0;
+    return IPCRING_CLOSED;
+  }
   return read_waiting(c, timeout_ns,
                       [&] { return ipcring_try_read(c, buffer, capacity, type, length); });
 }

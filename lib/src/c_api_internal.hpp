@@ -28,8 +28,9 @@ inline nanoseconds to_timeout(std::int64_t ns) noexcept {
 }
 
 // A blocking call's time. The clock is read only once a wait is needed (a vDSO call costs
-// 20-50 ns in a VM), so the first call of left() starts it. Once it has run out, left() is 0:
-// the wait then still looks once, so that a closed peer reads as closed, not as a timeout.
+// 20-50 ns in a VM), so the first call of left() starts it, from the time it read (a zero
+// timeout is 0 at once: a wait given any more spins). Once it has run out, left() is 0: the
+// wait then still looks once, so that a closed peer reads as closed, not as a timeout.
 class time_budget {
  public:
   explicit time_budget(std::int64_t ns) noexcept : timeout_(to_timeout(ns)) {}
@@ -38,7 +39,7 @@ class time_budget {
     const auto now = std::chrono::steady_clock::now();
     if (!started_) {
       started_ = true;
-      deadline_ = detail::deadline_in(timeout_);
+      deadline_ = detail::deadline_after(now, timeout_);
     }
     return now >= deadline_ ? nanoseconds::zero() : deadline_ - now;
   }

@@ -26,7 +26,10 @@
  *   - Timeouts are in nanoseconds; a negative timeout waits forever, 0 does not wait (a
  *     closed peer still reads as IPCRING_CLOSED).
  *   - Hot-path calls (try_push, try_pop, try_write, try_read, their batch forms, and the
- *     blocking ones while they need not wait) make no allocation and no syscall.
+ *     blocking ones while they need not wait) make no allocation and no syscall, but for
+ *     the futex wake of a publication or release that finds the other side asleep (and, on
+ *     mpmc and mpsc_msg rings, once every 4,096 such wakes, reads of /proc/<pid>/stat for
+ *     the endpoints that sleep, to take back dead ones' counts).
  *
  * ABI: only what this header declares is stable within a major version (the soname's
  * number, libipcring.so.0). Values of enums never change meaning; new ones may be added, so
@@ -137,7 +140,9 @@ IPCRING_API int ipcring_create(const char* name, ipcring_kind kind, uint64_t cap
 /* Opens a ring. kind: IPCRING_KIND_ANY or the kind expected (else IPCRING_E_KIND_MISMATCH).
  * slot_size: 0 for any, else the slot size expected (IPCRING_E_TYPE_MISMATCH otherwise, and
  * for a message ring, which has none).
- * The element type name is not checked: the C API copies slots as bytes. */
+ * The element type name is not checked: the C API copies slots as bytes. An mpmc ring made
+ * by C++ for elements aligned to more than 8 bytes is IPCRING_E_UNSUPPORTED (its slots are
+ * laid out for that alignment). */
 IPCRING_API int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size,
                              ipcring_ring** out);
 /* Releases the ring handle (producers and consumers attached through it stay valid). */

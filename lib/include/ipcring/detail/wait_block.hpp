@@ -268,12 +268,15 @@ constexpr std::chrono::nanoseconds saturate(std::chrono::duration<Rep, Period> d
 }
 
 /// now + d, saturating (a huge timeout means "no deadline").
-inline std::chrono::steady_clock::time_point deadline_in(std::chrono::nanoseconds d) noexcept {
-  const auto now = std::chrono::steady_clock::now();
+inline std::chrono::steady_clock::time_point deadline_after(
+    std::chrono::steady_clock::time_point now, std::chrono::nanoseconds d) noexcept {
   if (d >= std::chrono::steady_clock::time_point::max() - now) {
     return std::chrono::steady_clock::time_point::max();
   }
   return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
+}
+inline std::chrono::steady_clock::time_point deadline_in(std::chrono::nanoseconds d) noexcept {
+  return deadline_after(std::chrono::steady_clock::now(), d);
 }
 
 }  // namespace ipcring::detail
