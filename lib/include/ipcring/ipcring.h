@@ -22,7 +22,9 @@
  *   - Fixed-slot rings (spsc, mpmc) carry slots of `slot_size` bytes, copied byte-wise:
  *     1, 2, 4, any multiple of 8 up to 256, or 384, 512, 768, 1024, 2048, 4096, 8192,
  *     16384, 32768, 65536 bytes. Message rings (spsc_msg, mpsc_msg) carry 0..max_message
- *     bytes per message, each with a 32-bit type (any value but 0xFFFFFFFF).
+ *     bytes per message, each with a 32-bit type (any value but 0xFFFFFFFF). An mpmc call
+ *     copies through a temporary on the calling thread's stack: one slot, or about 4 KiB of
+ *     slots for a batch, so up to 64 KiB of stack for the largest slots.
  *   - Timeouts are in nanoseconds; a negative timeout waits forever, 0 does not wait (a
  *     closed peer still reads as IPCRING_CLOSED).
  *   - Hot-path calls (try_push, try_pop, try_write, try_read, their batch forms, and the
