@@ -33,8 +33,7 @@ struct boost_mq_transport {
   static constexpr bool has_batch = false, has_claim = false;
   boost_mq_transport(std::string name, std::size_t bytes) : name_(std::move(name)), bytes_(bytes) {
     bip::message_queue::remove(name_.c_str());
-    bip::message_queue(bip::create_only, name_.c_str(),
-                       std::min<std::uint64_t>(slots_for(bytes), 1024), bytes);
+    bip::message_queue(bip::create_only, name_.c_str(), slots_for(bytes), bytes);
   }
   ~boost_mq_transport() { bip::message_queue::remove(name_.c_str()); }
   boost_mq_transport(const boost_mq_transport&) = delete;

@@ -138,6 +138,20 @@ void on_peer_exit(int) noexcept {
   ::_exit(3);
 }
 
+// A pair that ran past settings().pair_limit_s (SIGALRM): its sides wait for each other for
+// ever, most likely for a message a transport lost. The peer and the segments go, and the run
+// stops with the reason, as for a peer that ended.
+void on_pair_limit(int) noexcept {
+  const pid_t peer = g_peer;
+  if (peer == 0) return;  // the pair ended as the alarm came
+  write_err(
+      "ipcring-bench: a pair ran past --pair-limit: both sides wait for a message that "
+      "never comes (lost by the transport?), or one of them is stuck\n");
+  ::kill(peer, SIGKILL);
+  remove_tracked();
+  ::_exit(3);
+}
+
 // Ctrl-C, a kill or a hang-up: the segments go too, then the signal takes its default course.
 // Forked peers inherit it (they get a Ctrl-C too, as members of the process group).
 void on_stop_signal(int sig) noexcept {
@@ -147,7 +161,7 @@ void on_stop_signal(int sig) noexcept {
 }
 
 // Watches `pid` from now on (a SIGCHLD handler), and looks once for an end that came before;
-// returns the action it replaced.
+// starts the pair's time limit (SIGALRM). Returns the SIGCHLD action it replaced.
 struct sigaction watch_peer(pid_t pid, pair_control* c) noexcept {
   struct sigaction sa {};
   struct sigaction old {};
@@ -155,13 +169,20 @@ struct sigaction watch_peer(pid_t pid, pair_control* c) noexcept {
   sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGCHLD, &sa, &old);
+  struct sigaction limit {};
+  limit.sa_handler = on_pair_limit;
+  limit.sa_flags = SA_RESTART;
+  sigemptyset(&limit.sa_mask);
+  ::sigaction(SIGALRM, &limit, nullptr);
   g_peer_ctl.store(c, std::memory_order_relaxed);
   g_peer = pid;
   on_peer_exit(SIGCHLD);
+  ::alarm(settings().pair_limit_s);
   return old;
 }
-// Stops watching, then puts back the old action.
+// Stops watching and the time limit, then puts back the old SIGCHLD action.
 void unwatch_peer(const struct sigaction& old) noexcept {
+  ::alarm(0);
   g_peer = 0;
   ::sigaction(SIGCHLD, &old, nullptr);
   g_peer_ctl.store(nullptr, std::memory_order_relaxed);

@@ -48,6 +48,10 @@ struct run_settings {
   bool prototypes = false;  ///< also run the prototypes (seq_proto.hpp)
   int cpu_a = -1;           ///< the benchmark process during a pair; -1: unpinned
   int cpu_b = -1;           ///< the forked peer
+  /// Seconds a pair may run before the benchmark stops with exit status 3: both of its sides
+  /// waiting for a message that never comes (a transport that lost one) would wait for ever.
+  /// Longer than any wait that ends on its own (k_failed_peer_wait_ns).
+  unsigned pair_limit_s = 180;
 };
 run_settings& settings();
 
@@ -65,6 +69,7 @@ struct pair_control {
   alignas(128) std::atomic<u64> child_ready;  // 1: pinned, 2: its scenario is over (torn down)
   std::atomic<u64> child_failed;
   std::atomic<u64> unwatched;  // the benchmark side no longer watches for the child's end
+  std::atomic<u64> sent;       // one-way scenarios: the benchmark side's count, before its stop
   char failure[256];
   alignas(128) std::atomic<u64> done;  // the child's count of messages handled
   double results[16];                  // scenario-specific figures from the child
@@ -111,6 +116,8 @@ inline constexpr u64 k_probe_rounds = 2000;
 /// stops a benchmark side stuck on the ring): longer than any bounded wait of the benchmark side
 /// (mpmc_2p2c's, the longest, checks it).
 inline constexpr std::int64_t k_failed_peer_wait_ns = 120'000'000'000;
+static_assert(run_settings{}.pair_limit_s * 1'000'000'000ll > k_failed_peer_wait_ns,
+              "a pair's limit outwaits every wait that ends on its own");
 
 /// Spin-waits with pause until `cond()`.
 template <class Cond>

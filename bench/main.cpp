@@ -3,13 +3,15 @@
 // (Boost.Interprocess message_queue, boost::lockfree::spsc_queue in shared memory, a pipe, a
 // socketpair), measured in the same run. Names and counters: bench/README.md.
 //
-//   ./build/release/bench/ipcring-bench [--quick] [--prototypes] [--cpus A,B] [GB flags]
+//   ./build/release/bench/ipcring-bench [--quick] [--prototypes] [--cpus A,B]
+//                                       [--pair-limit SECONDS] [GB flags]
 //   bash bench/run.sh [--quick]        (runs it, writes JSON, a Markdown table and plots)
 //
 // --prototypes adds bench-only prototypes of a layout (seq_proto.hpp), outside the goals.
 //
 // Cross-process benchmarks pin this process to cpu A and a forked peer to cpu B (default 0,1
-// when the machine has two or more cpus; --cpus none leaves both unpinned).
+// when the machine has two or more cpus; --cpus none leaves both unpinned). A pair that runs
+// past --pair-limit (180 s) stops the run with exit status 3: its sides wait for each other.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -186,6 +188,17 @@ int main(int argc, char** argv) {
       bench::settings().quick = true;
     } else if (std::strcmp(argv[i], "--prototypes") == 0) {
       bench::settings().prototypes = true;
+    } else if (std::strcmp(argv[i], "--pair-limit") == 0 && i + 1 < argc) {
+      const std::string v = argv[++i];
+      unsigned s = 0;
+      char extra = 0;
+      if (std::sscanf(v.c_str(), "%u%c", &s, &extra) != 1 || s == 0) {
+        std::fprintf(stderr,
+                     "ipcring-bench: --pair-limit wants whole seconds (1 or more), not '%s'\n",
+                     v.c_str());
+        return 2;
+      }
+      bench::settings().pair_limit_s = s;
     } else if (std::strcmp(argv[i], "--cpus") == 0 && i + 1 < argc) {
       const std::string v = argv[++i];
       if (v == "none") {

@@ -129,7 +129,8 @@ void produce(group_state& g, ipcring::mpmc_producer<payload<N>>& tx, int id, mod
       }
       std::span<const payload<N>> rest(batch);
       while (!rest.empty()) {
-        const std::size_t n = tx.try_push_some(rest);
+        // single ops as the other rings' `single`: one try_push a message
+        const std::size_t n = k == 1 ? (tx.try_push(rest[0]) ? 1 : 0) : tx.try_push_some(rest);
         if (n == 0 && !idle(g, shared_cpu, misses)) return;
         rest = rest.subspan(n);
       }
@@ -165,7 +166,7 @@ std::string consume(group_state& g, ipcring::mpmc_consumer<payload<N>>& rx, int 
   u64 total = 0, misses = 0;
   auto& me = g.consumers[static_cast<std::size_t>(id)];
   for (;;) {
-    const std::size_t n = rx.try_pop_some(std::span(in));
+    const std::size_t n = k == 1 ? (rx.try_pop(in[0]) ? 1 : 0) : rx.try_pop_some(std::span(in));
     for (std::size_t i = 0; i < n; ++i) {
       const u64 stamp = get_seq(in[i].bytes, N);
       const std::size_t p = (stamp & k_producer_bit) != 0 ? 1 : 0;

@@ -72,4 +72,41 @@ for round in 1 2 3 4 5 6; do
   [ -z "$stray" ] || fail "round $round ($filter): processes left: $stray"
   echo "round $round ($filter): exit status 3 (kill $attempt), reason given, nothing left"
 done
+# A peer that stops (SIGSTOP: no exit, no echo) leaves the benchmark side waiting on the ring
+# for a message that never comes, as a transport that lost one would: --pair-limit ends the run
+# with exit status 3 and the reason, the peer killed and the segments removed.
+tag="peer_end=$$-stopped"
+"$bench" --quick --pair-limit 3 --benchmark_filter='BM_pingpong/spsc/' \
+  --benchmark_repetitions=100000 --benchmark_context="$tag" >"$out/out" 2>"$out/err" &
+pid=$!
+child=
+for _ in $(seq 200); do
+  child=$(peer_of "$pid")
+  [ -n "$child" ] && kill -STOP "$child" 2>/dev/null && break
+  child=
+  sleep 0.05
+done
+[ -n "$child" ] || fail "stopped peer: no peer process of $pid to stop"
+start=$SECONDS
+rc=
+for _ in $(seq 200); do  # 20 s: the limit is 3
+  if ! kill -0 "$pid" 2>/dev/null; then
+    wait "$pid"
+    rc=$?
+    break
+  fi
+  sleep 0.1
+done
+[ -n "$rc" ] || fail "stopped peer: the run did not end within 20 s of a 3 s --pair-limit"
+[ "$rc" = 3 ] || fail "stopped peer: exit status $rc, not 3"
+grep -q "ipcring-bench: a pair ran past --pair-limit" "$out/err" || fail "stopped peer: no reason on stderr"
+left=$(ls /dev/shm | grep "^ipcring-bench-$pid-" || true)
+[ -z "$left" ] || fail "stopped peer: segments left in /dev/shm: $left"
+for _ in $(seq 50); do
+  kill -0 "$child" 2>/dev/null || break
+  sleep 0.1
+done
+! kill -0 "$child" 2>/dev/null || fail "stopped peer: the peer $child is left"
+echo "stopped peer: exit status 3 after $((SECONDS - start)) s, reason given, nothing left"
+
 echo "peer_end_test: passed"

@@ -251,6 +251,8 @@ void throughput(benchmark::State& state, std::size_t bytes, mode how) {
               }
             }
           } while (clock_type::now() - t0 < limit);
+          // release: the count before the stop that tells the receiver to compare its own
+          c.sent.store(seq, std::memory_order_release);
           put_seq(m.data(), bytes, k_stop);
           tx.send(m.data());
           sent = seq;
@@ -311,6 +313,14 @@ void throughput(benchmark::State& state, std::size_t bytes, mode how) {
             }
           }
           benchmark::DoNotOptimize(in_place);
+          // acquire: pairs with A's release before its stop. Messages lost just before the
+          // stop (or overtaken by it) break no order: only the count shows them.
+          const u64 sent_by_a = c.sent.load(std::memory_order_acquire);
+          if (expect != sent_by_a) {
+            return child_fail(c, "receiver: " + std::to_string(expect) +
+                                     " messages before the stop, " + std::to_string(sent_by_a) +
+                                     " sent");
+          }
           c.done.store(expect + 2, std::memory_order_release);  // pairs with A's acquire
           return 0;
         });
@@ -359,6 +369,7 @@ void latency_under_load(benchmark::State& state, double rate) {
           }
           achieved = static_cast<double>(n) / (static_cast<double>(now_ns() - t0) * 1e-9);
           preempted_a = involuntary_switches() - switches;
+          c.sent.store(n, std::memory_order_release);  // the count, before the stop (as above)
           put_seq(m, bytes, k_stop);
           tx.send(m);
           sent = n;
@@ -381,7 +392,17 @@ void latency_under_load(benchmark::State& state, double rate) {
             rx.recv(in);
             const std::int64_t now = now_ns();
             const u64 s = get_seq(in, bytes);
-            if (s == k_stop) break;
+            if (s == k_stop) {
+              // acquire: pairs with A's release before its stop; a loss at the end breaks no
+              // order, and would leave the percentiles short of samples unsaid
+              const u64 sent_by_a = c.sent.load(std::memory_order_acquire);
+              if (expect != sent_by_a) {
+                return child_fail(c, "latency: " + std::to_string(expect) +
+                                         " messages before the stop, " + std::to_string(sent_by_a) +
+                                         " sent");
+              }
+              break;
+            }
             if (s != expect)
               return child_fail(c, "latency: order broken at " + std::to_string(expect));
             std::int64_t ts = 0;
