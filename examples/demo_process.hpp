@@ -19,6 +19,7 @@
 #endif
 #include <windows.h>
 #else
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -176,10 +177,13 @@ inline child_process::~child_process() {
 
 #endif
 
-/// One end of an anonymous pipe. Children started while it is open inherit it; it travels to
-/// them as a number in an argument (arg(), from_arg(): a file descriptor, or a HANDLE's value on
-/// Windows). Move-only; closes on destruction. read_some/write_some move bytes in one call each,
-/// blocking; they return the count, or a negative number on error and 0 at end of file.
+/// One end of an anonymous pipe. Children started while it is open inherit it, unless
+/// keep_here() said otherwise; it travels to them as a number in an argument (arg(),
+/// from_arg(): a file descriptor, or a HANDLE's value on Windows). Keep the ends that stay in
+/// this process out of children: a child holding the write end of its own input never reads
+/// end of file when this process dies. Move-only; closes on destruction. read_some/write_some move
+/// bytes in one call each, blocking; they return the count, or a negative number on error and 0 at
+/// end of file.
 class pipe_end {
  public:
   /// A new pipe: {read end, write end}.
@@ -194,6 +198,8 @@ class pipe_end {
   pipe_end& operator=(pipe_end&&) = delete;
   ~pipe_end() { close(); }
   void close() noexcept;
+  /// Children started from now on do not inherit this end.
+  void keep_here();
 
   long long read_some(void* to, std::size_t n) noexcept;
   long long write_some(const void* from, std::size_t n) noexcept;
@@ -228,6 +234,13 @@ inline void pipe_end::close() noexcept {
   if (id_ != k_none) CloseHandle(reinterpret_cast<HANDLE>(std::exchange(id_, k_none)));
 }
 
+inline void pipe_end::keep_here() {
+  if (SetHandleInformation(handle(), HANDLE_FLAG_INHERIT, 0) == 0) {
+    throw std::runtime_error("SetHandleInformation failed: error " +
+                             std::to_string(GetLastError()));
+  }
+}
+
 inline long long pipe_end::read_some(void* to, std::size_t n) noexcept {
   DWORD got = 0;
   if (ReadFile(handle(), to, static_cast<DWORD>(n), &got, nullptr) == 0) {
@@ -252,6 +265,10 @@ inline std::pair<pipe_end, pipe_end> pipe_end::create() {
 
 inline void pipe_end::close() noexcept {
   if (id_ != k_none) ::close(std::exchange(id_, k_none));
+}
+
+inline void pipe_end::keep_here() {
+  if (::fcntl(id_, F_SETFD, FD_CLOEXEC) != 0) throw std::runtime_error("fcntl(FD_CLOEXEC) failed");
 }
 
 inline long long pipe_end::read_some(void* to, std::size_t n) noexcept {

@@ -63,15 +63,17 @@ demo::child_process start_echo(const setup& s, const char* role,
 }
 
 // Runs `ping(i)` for every round in this process while `echo` (started by the caller) answers,
-// then waits for it to exit; returns the timed round trips after the warm-up.
+// then waits for it to exit; returns the timed round trips after the warm-up. A ping that fails
+// must leave the echo able to end (its waits time out, or its input is closed).
 std::vector<std::int64_t> measure(const setup& s, demo::child_process echo,
                                   const std::function<bool(u64)>& ping) {
   std::vector<std::int64_t> rtt;
   rtt.reserve(s.count);
+  u64 failed_at = 0;
   for (u64 i = 1; i <= s.warmup + s.count; ++i) {
     const auto t0 = clock_type::now();
     if (!ping(i)) {
-      rtt.clear();
+      failed_at = i;
       break;
     }
     const auto t1 = clock_type::now();
@@ -79,8 +81,14 @@ std::vector<std::int64_t> measure(const setup& s, demo::child_process echo,
       rtt.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
     }
   }
-  if (echo.wait() != 0 || rtt.empty()) {
-    std::fprintf(stderr, "ping: the echo side failed\n");
+  const int echo_status = echo.wait();
+  if (failed_at != 0 || echo_status != 0) {
+    // The echo's status: 3 its input failed or held the wrong number, 4 its answer failed.
+    const std::string ours = failed_at != 0 ? "round trip " + std::to_string(failed_at) +
+                                                  " failed (no answer in time, or a wrong one)"
+                                            : "every round trip answered";
+    std::fprintf(stderr, "ping: %s; the echo side exited with status %d\n", ours.c_str(),
+                 echo_status);
     std::exit(2);
   }
   std::sort(rtt.begin(), rtt.end());
@@ -180,13 +188,17 @@ int echo_pipe(const setup& s, int argc, char** argv) {
 std::vector<std::int64_t> pipe_rtt(const setup& s) {
   auto [there_in, there_out] = demo::pipe_end::create();
   auto [back_in, back_out] = demo::pipe_end::create();
+  there_out.keep_here();  // ours: with the echo holding none of them, our end ends its read
+  back_in.keep_here();
   auto echo = start_echo(s, "pipe", {"--pipe-in", there_in.arg(), "--pipe-out", back_out.arg()});
   there_in.close();  // the echo's ends: with them closed here, its exit ends our read
   back_out.close();
   return measure(s, std::move(echo), [&](u64 i) {
     u64 v = 0;
-    return there_out.write_some(&i, sizeof i) == sizeof i &&
-           back_in.read_some(&v, sizeof v) == sizeof v && v == i;
+    const bool ok = there_out.write_some(&i, sizeof i) == sizeof i &&
+                    back_in.read_some(&v, sizeof v) == sizeof v && v == i;
+    if (!ok) there_out.close();  // the echo then reads end of file and exits
+    return ok;
   });
 }
 
@@ -220,7 +232,8 @@ int main(int argc, char** argv) try {
   std::string default_name = "ipcring-pingpong-";
   default_name.append(std::to_string(demo::current_pid()));
   s.name = demo::arg(argc, argv, "--name", default_name.c_str());
-  s.count = std::strtoull(demo::arg(argc, argv, "--count", "1000000"), nullptr, 10);
+  s.count =
+      static_cast<u64>(demo::number("ping", argc, argv, "--count", 1000000, 1, 1'000'000'000'000));
   s.warmup = std::min<u64>(s.count / 10 + 1000, 100000);
   const std::string_view role = demo::arg(argc, argv, "--role", "");
   const std::string cpus = demo::arg(argc, argv, "--cpus", "0,1");

@@ -6,8 +6,8 @@
 // --cpu K (pin), --replace (first remove a ring of that name that an earlier run left: its
 // processes died, or its producer finished and nobody read it), --spin (spin while the ring is
 // full instead of sleeping). The producer closes the ring when done, and on Ctrl-C (the consumer
-// then drains what was sent). It fails if the consumer closed its side with messages unread, and
-// removes the ring when it gives up on one that nobody ever read.
+// then drains what was sent). It fails if the consumer closed its side or died with messages
+// unread, and removes the ring when it gives up on one that nobody ever read.
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -17,15 +17,27 @@
 
 namespace {
 
-// After the last push: whether the consumer gave up with messages unread (a push succeeds while
-// there is room, even after the consumer closed its side). Read through our own view: the
-// consumer removes the ring's name when it stops.
+// After the last push: whether the consumer gave up or died with messages unread (a push
+// succeeds while there is room, even after the consumer closed its side or died). Read through
+// our own view: the consumer removes the ring's name when it stops. A consumer that has not
+// come yet, or is still reading, is not a failure: the messages wait for it.
 bool consumer_left_early(const ipcring::map_view& view, const std::string& name) {
   const ipcring::ring_info info = ipcring::inspect(view.bytes(), name);
-  if (!info.consumer_closed || info.used == 0) return false;
-  std::fprintf(stderr, "producer: the consumer closed its side with %llu messages unread\n",
-               static_cast<unsigned long long>(info.used));
-  return true;
+  if (info.used == 0) return false;
+  const auto unread = static_cast<unsigned long long>(info.used);
+  if (info.consumer_closed) {
+    std::fprintf(stderr, "producer: the consumer closed its side with %llu messages unread\n",
+                 unread);
+    return true;
+  }
+  for (const auto& e : info.endpoints) {
+    if (std::string_view(e.role) == "consumer" && !e.alive) {
+      std::fprintf(stderr, "producer: the consumer (pid %u) died with %llu messages unread\n",
+                   static_cast<unsigned>(e.pid), unread);
+      return true;
+    }
+  }
+  return false;
 }
 
 // Giving up: a ring that no consumer ever read and none is attached to would be left behind.

@@ -24,30 +24,52 @@ static double now_s(void) {
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* Pushes then pops `count` values (`batch` at a time, through single calls or one batch call),
- * checking each; returns slots per second, or -1 on a failure. */
+/* What went wrong, for main to print: the call, its status, the value it was at. */
+static char failure[160];
+
+static double failed(const char* call, int status, uint64_t value) {
+  snprintf(failure, sizeof failure, "%s returned %s at value %llu%s%s", call,
+           ipcring_strerror(status), (unsigned long long)value, status < 0 ? ": " : "",
+           status < 0 ? ipcring_last_error() : "");
+  return -1;
+}
+
+/* Pushes then pops `count` values, rounded up to whole batches (`batch` at a time, through
+ * single calls or one batch call), checking each; returns slots per second, or -1 on a failure
+ * (described in `failure`). */
 static double run(ipcring_producer* tx, ipcring_consumer* rx, long count, size_t batch, int batched,
                   uint64_t* next) {
   uint64_t in[k_max_batch], out[k_max_batch];
   const double t = now_s();
-  for (long done = 0; done < count; done += (long)batch) {
+  long done = 0;
+  for (; done < count; done += (long)batch) {
     for (size_t j = 0; j < batch; ++j)
       in[j] = *next + j;
     size_t moved = 0;
+    int s;
     if (batched) {
-      if (ipcring_try_push_some(tx, in, batch, &moved) != IPCRING_OK || moved != batch) return -1;
-      if (ipcring_try_pop_some(rx, out, batch, &moved) != IPCRING_OK || moved != batch) return -1;
+      if ((s = ipcring_try_push_some(tx, in, batch, &moved)) != IPCRING_OK || moved != batch)
+        return failed("ipcring_try_push_some", s, in[moved < batch ? moved : 0]);
+      if ((s = ipcring_try_pop_some(rx, out, batch, &moved)) != IPCRING_OK || moved != batch)
+        return failed("ipcring_try_pop_some", s, in[moved < batch ? moved : 0]);
     } else {
       for (size_t j = 0; j < batch; ++j)
-        if (ipcring_try_push(tx, &in[j]) != IPCRING_OK) return -1;
+        if ((s = ipcring_try_push(tx, &in[j])) != IPCRING_OK)
+          return failed("ipcring_try_push", s, in[j]);
       for (size_t j = 0; j < batch; ++j)
-        if (ipcring_try_pop(rx, &out[j]) != IPCRING_OK) return -1;
+        if ((s = ipcring_try_pop(rx, &out[j])) != IPCRING_OK)
+          return failed("ipcring_try_pop", s, in[j]);
     }
-    for (size_t j = 0; j < batch; ++j)
-      if (out[j] != in[j]) return -1;
+    for (size_t j = 0; j < batch; ++j) {
+      if (out[j] != in[j]) {
+        snprintf(failure, sizeof failure, "popped %llu where %llu was pushed",
+                 (unsigned long long)out[j], (unsigned long long)in[j]);
+        return -1;
+      }
+    }
     *next += batch;
   }
-  return (double)count / (now_s() - t);
+  return (double)done / (now_s() - t);
 }
 
 int main(int argc, char** argv) {
@@ -88,8 +110,7 @@ int main(int argc, char** argv) {
     ipcring_close(r);
     ipcring_remove(name);
     if (failed) {
-      fprintf(stderr, "c_batch_rate: a call failed or a value came back wrong (last error: %s)\n",
-              ipcring_last_error());
+      fprintf(stderr, "c_batch_rate: %s\n", failure);
       return 1;
     }
   }

@@ -119,26 +119,41 @@ static int wait_child(child_process child) {
 }
 #endif
 
+/* N from the command line: a whole number, or -1 (the caller prints the usage). */
+static long long parse_count(const char* text) {
+  char* end = NULL;
+  const unsigned long long v = strtoull(text, &end, 10);
+  if (text[0] < '0' || text[0] > '9' || *end != '\0' || v > 1000000000000ULL) return -1;
+  return (long long)v;
+}
+
 /* Creates the ring NAME into *ring (left open for the caller to close) and sends n messages. */
-static int produce(const char* name, unsigned long n, ipcring_ring** ring) {
+static int produce(const char* name, unsigned long long n, ipcring_ring** ring) {
   ipcring_producer* tx = NULL;
   int s = ipcring_create(name, IPCRING_KIND_SPSC_MSG, 1 << 16, 0, NULL, ring);
   if (s != IPCRING_OK) return die("create", s);
   s = ipcring_producer_attach(*ring, &tx);
   if (s != IPCRING_OK) return die("producer", s);
   char line[64];
-  for (unsigned long i = 0; i < n; ++i) {
-    const int len = snprintf(line, sizeof line, "message %lu", i);
-    s = ipcring_write(tx, 1, line, (size_t)len, -1); /* blocks while the ring is full */
-    if (s != IPCRING_OK) return die("write", s);
+  unsigned long long i = 0;
+  for (; i < n; ++i) {
+    const int len = snprintf(line, sizeof line, "message %llu", i);
+    /* Waits while the ring is full, up to 10 s: a consumer that died says IPCRING_PEER_DEAD,
+       one that closed IPCRING_CLOSED, but one that never came (or is stopped) says nothing. */
+    s = ipcring_write(tx, 1, line, (size_t)len, 10000000000LL);
+    if (s != IPCRING_OK) break;
   }
   ipcring_producer_shutdown(tx); /* the consumer drains, then sees IPCRING_CLOSED */
   ipcring_producer_free(tx);
-  fprintf(stderr, "c_demo: produced %lu messages\n", n);
+  if (s != IPCRING_OK) {
+    fprintf(stderr, "c_demo: message %llu of %llu not sent\n", i, n);
+    return die("write", s);
+  }
+  fprintf(stderr, "c_demo: produced %llu messages\n", n);
   return 0;
 }
 
-static int consume(const char* name, unsigned long n) {
+static int consume(const char* name, unsigned long long n) {
   ipcring_ring* ring = NULL;
   ipcring_consumer* rx = NULL;
   int s;
@@ -154,38 +169,50 @@ static int consume(const char* name, unsigned long n) {
   char buf[64], want[64];
   size_t len = 0;
   uint32_t type = 0;
-  unsigned long got = 0;
+  unsigned long long got = 0;
+  int wrong = 0;
   const double start = seconds();
   while ((s = ipcring_read(rx, buf, sizeof buf, &type, &len, 5000000000LL)) == IPCRING_OK) {
-    const int wlen = snprintf(want, sizeof want, "message %lu", got);
+    const int wlen = snprintf(want, sizeof want, "message %llu", got);
     if (type != 1 || len != (size_t)wlen || memcmp(buf, want, len) != 0) {
-      fprintf(stderr, "c_demo: message %lu is '%.*s', expected '%s'\n", got, (int)len, buf, want);
-      return 1;
+      fprintf(stderr, "c_demo: message %llu is '%.*s', expected '%s'\n", got, (int)len, buf, want);
+      wrong = 1;
+      break;
     }
     ++got;
   }
   const double took = seconds() - start;
+  /* Close this side on every way out, before freeing it: a producer still writing then gets
+     IPCRING_CLOSED at once, instead of waiting for room that will never come. */
+  ipcring_consumer_shutdown(rx);
   ipcring_consumer_free(rx);
   ipcring_close(ring);
-  if (s != IPCRING_CLOSED) return die("read", s);
-  if (got != n) {
-    fprintf(stderr, "c_demo: received %lu messages, expected %lu\n", got, n);
+  if (wrong) return 1;
+  if (s == IPCRING_BUFFER_SMALL) {
+    fprintf(stderr, "c_demo: message %llu is %llu bytes, more than this demo's %llu\n", got,
+            (unsigned long long)len, (unsigned long long)sizeof buf);
     return 1;
   }
-  printf("c_demo: received %lu messages in order, %.2f M msgs/s\n", got, (double)got / took / 1e6);
+  if (s != IPCRING_CLOSED) return die("read", s);
+  if (got != n) {
+    fprintf(stderr, "c_demo: received %llu messages, expected %llu\n", got, n);
+    return 1;
+  }
+  printf("c_demo: received %llu messages in order, %.2f M msgs/s\n", got, (double)got / took / 1e6);
   return 0;
 }
 
 int main(int argc, char** argv) {
   ipcring_ring* ring = NULL;
-  if (argc == 4 && strcmp(argv[1], "produce") == 0) {
-    const int rc = produce(argv[2], strtoul(argv[3], 0, 10), &ring);
+  const long long n = argc >= 3 ? parse_count(argv[argc - 1]) : -1;
+  if (n >= 0 && argc == 4 && strcmp(argv[1], "produce") == 0) {
+    const int rc = produce(argv[2], (unsigned long long)n, &ring);
     ipcring_close(ring);
     return rc;
   }
-  if (argc == 4 && strcmp(argv[1], "consume") == 0)
-    return consume(argv[2], strtoul(argv[3], 0, 10));
-  if (argc == 3 && strcmp(argv[1], "pair") == 0) {
+  if (n >= 0 && argc == 4 && strcmp(argv[1], "consume") == 0)
+    return consume(argv[2], (unsigned long long)n);
+  if (n >= 0 && argc == 3 && strcmp(argv[1], "pair") == 0) {
     char name[64];
     snprintf(name, sizeof name, "ipcring-c-demo-%d", current_pid());
     ipcring_remove(name);
@@ -194,12 +221,12 @@ int main(int argc, char** argv) {
       fprintf(stderr, "c_demo: could not start the consumer process\n");
       return 1;
     }
-    int rc = produce(name, strtoul(argv[2], 0, 10), &ring);
+    int rc = produce(name, (unsigned long long)n, &ring);
     if (wait_child(consumer) != 0) rc = 1;
     ipcring_close(ring); /* only now: on Windows the ring goes with its last open handle */
     ipcring_remove(name);
     return rc;
   }
-  fprintf(stderr, "usage: ipcring-c-demo produce|consume NAME N | pair N\n");
+  fprintf(stderr, "usage: ipcring-c-demo produce|consume NAME N | pair N  (N: a count)\n");
   return 2;
 }

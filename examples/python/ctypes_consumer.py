@@ -8,7 +8,8 @@
 Opens the spsc ring NAME that ipcring-producer creates (waiting up to --wait S for it to
 appear), attaches as its consumer, pops N demo messages {uint64 seq; uint64 payload} with the
 blocking pop, checks that seq counts 0, 1, 2, ... and payload == splitmix64(seq), prints the
-same `checksum <hex>` (sum of payloads mod 2^64) as the C++ consumer, and removes the ring.
+same `checksum <hex>` (sum of payloads mod 2^64) as the C++ consumer, and on every way out
+after attaching closes its side and removes the ring.
 Rate on stderr. Exit status: 0 ok, 1 a wrong message (named on stderr), 2 the stream ended
 early (producer closed or died, or --timeout S passed with no message), 3 a setup error.
 """
@@ -62,11 +63,22 @@ def main():
         print(f"ctypes_consumer: {e}", file=sys.stderr)
         return 3
 
+    # From here on every way out closes our side (a producer still pushing then gets "closed"
+    # at once instead of waiting for room) and removes the ring, as the C++ consumer does.
+    try:
+        with rx:
+            return consume(rx, args.count, args.timeout)
+    finally:
+        ipcring.Ring.remove(args.name)
+
+
+def consume(rx, count, timeout):
+    """Pops and checks `count` messages; the exit status. Closes rx's side on every way out."""
     checksum = expect = 0
     t0 = None
-    with rx:
-        pop, unpack, timeout = rx.pop, MESSAGE.unpack, args.timeout
-        while expect < args.count:
+    pop, unpack = rx.pop, MESSAGE.unpack
+    try:
+        while expect < count:
             try:
                 slot = pop(timeout)
             except ipcring.IpcringError as e:  # Timeout, peer_dead, ...
@@ -74,7 +86,7 @@ def main():
             else:
                 why = "closed"
             if slot is None:
-                print(f"ctypes_consumer: stopped after {expect} of {args.count} messages: {why}",
+                print(f"ctypes_consumer: stopped after {expect} of {count} messages: {why}",
                       file=sys.stderr)
                 return 2
             if t0 is None:
@@ -87,11 +99,12 @@ def main():
                 return 1
             checksum = (checksum + payload) & MASK
             expect += 1
+    finally:
+        rx.shutdown()
     secs = time.perf_counter() - t0 if t0 is not None else 0.0
-    print(f"ctypes_consumer: received {args.count} messages in order, checksum {checksum:016x}")
-    rate = args.count / secs if secs > 0 else float("inf")
+    print(f"ctypes_consumer: received {count} messages in order, checksum {checksum:016x}")
+    rate = count / secs if secs > 0 else float("inf")
     print(f"ctypes_consumer: {secs:.3f} s, {rate:,.0f} msgs/s", file=sys.stderr)
-    ipcring.Ring.remove(args.name)
     return 0
 
 
