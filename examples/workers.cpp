@@ -7,7 +7,7 @@
 // Consumers sleep while the ring is empty (--spin to spin instead); the producers close the
 // ring when all of them are done, which ends the consumers (and the parent closes it again once
 // they have exited, in case one failed or was killed; a producer gives up if no consumer takes
-// a job for 30 s). Every worker is
+// a job for 30 s, a consumer if no job comes for 30 s). Every worker is
 // this program started again (--role producer|consumer --index I --name NAME: not for use by hand);
 // consumers report (count, checksum) in the "<name>.done" segment, which the parent reads once they
 // have exited.
@@ -53,9 +53,18 @@ int run_consumer(const std::string& name, int c, const ipcring::wait_policy& pol
   auto view = ipcring::map_view::open(name + ".done");
   std::uint64_t taken = 0, sum = 0;
   job j{};
-  while (rx.pop(j) == ipcring::wait_result::ok) {
+  // An mpmc consumer's wait never says peer_dead (its producers are many): with everyone else
+  // killed, nobody would close the ring, so it gives up after 30 s without a job, as the
+  // producers do without room.
+  ipcring::wait_result r;
+  while ((r = rx.pop(j, std::chrono::seconds(30))) == ipcring::wait_result::ok) {
     ++taken;
     sum += demo::mix(j.producer << 40 | j.seq);
+  }
+  if (r != ipcring::wait_result::closed) {
+    std::fprintf(stderr, "consumer %d: stopped after %llu jobs: %s\n", c,
+                 static_cast<unsigned long long>(taken), ipcring::to_string(r));
+    return 3;
   }
   std::printf("consumer %d (pid %d): %llu jobs, checksum %016llx\n", c, demo::current_pid(),
               static_cast<unsigned long long>(taken), static_cast<unsigned long long>(sum));

@@ -223,8 +223,12 @@ def consume_slots(ring, count, waiter, handle):
     """Kind 1: calls handle(head, n) for each batch of n readable slots, then releases them."""
     u64, head, got = ring.u64, ring.u64[HEAD >> 3], 0
     while got < count:
-        ready = (u64[TAIL >> 3] - head) % M64  # [A1] acquire
-        if ready == 0 or ready > ring.capacity:  # more than capacity is corrupt: read nothing
+        tail = u64[TAIL >> 3]  # [A1] acquire
+        ready = (tail - head) % M64
+        # Only this reader moves head, and a producer never writes a lap past it: corrupt.
+        require(ready <= ring.capacity, "corrupted", "tail",
+                f"at most capacity {ring.capacity} past head {head}", tail)
+        if ready == 0:
             closed = ring.u32[PRODUCER_CLOSED >> 2]  # then tail again: it was stored first
             stop = "closed" if closed and u64[TAIL >> 3] == head else waiter.idle()
             if stop:
