@@ -14,11 +14,17 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"; kill "${consumer:-}" 2>/dev/null || true; rm -f "/dev/shm/$name"' EXIT
 "$bin/ipcring-consumer" --name "$name" --count "$count" "${pin_c[@]}" >"$out/consumer" &
 consumer=$!
-"$bin/ipcring-producer" --name "$name" --count "$count" "${pin_p[@]}" >"$out/producer"
-wait "$consumer"
+rc_p=0 rc_c=0
+"$bin/ipcring-producer" --name "$name" --count "$count" "${pin_p[@]}" >"$out/producer" || rc_p=$?
+wait "$consumer" || rc_c=$?
+consumer=
 cat "$out/producer" "$out/consumer"
-sum_p=$(grep -o 'checksum [0-9a-f]*' "$out/producer")
-sum_c=$(grep -o 'checksum [0-9a-f]*' "$out/consumer")
+if [ "$rc_p" != 0 ] || [ "$rc_c" != 0 ]; then
+  echo "demo: FAILED: producer exit status $rc_p, consumer $rc_c (their reasons are above)" >&2
+  exit 1
+fi
+sum_p=$(grep -o 'checksum [0-9a-f]*' "$out/producer" || true)
+sum_c=$(grep -o 'checksum [0-9a-f]*' "$out/consumer" || true)
 if [ -z "$sum_p" ] || [ "$sum_p" != "$sum_c" ]; then
   echo "demo: FAILED: producer '$sum_p' vs consumer '$sum_c'" >&2
   exit 1
