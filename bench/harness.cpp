@@ -83,6 +83,9 @@ namespace {
 // segments the benchmark made (its own exit would skip their owners' destructors).
 volatile std::sig_atomic_t g_peer = 0;
 std::atomic<pair_control*> g_peer_ctl{nullptr};  // relaxed: set before g_peer arms the handler
+// The peer of the pair under its time limit (settings().pair_limit_s), until it is reaped: the
+// limit covers the reap too, which waits for a peer that may be stopped or stuck.
+volatile std::sig_atomic_t g_limited = 0;
 static_assert(std::atomic<pair_control*>::is_always_lock_free);
 
 // The /dev/shm paths of the last segments named (track_segment), oldest overwritten first:
@@ -142,11 +145,18 @@ void on_peer_exit(int) noexcept {
 // ever, most likely for a message a transport lost. The peer and the segments go, and the run
 // stops with the reason, as for a peer that ended.
 void on_pair_limit(int) noexcept {
-  const pid_t peer = g_peer;
+  const pid_t peer = g_limited;
   if (peer == 0) return;  // the pair ended as the alarm came
+  g_peer = 0;             // its end, which the kill below brings, is no news (SIGCHLD is masked)
   write_err(
       "ipcring-bench: a pair ran past --pair-limit: both sides wait for a message that "
-      "never comes (lost by the transport?), or one of them is stuck\n");
+      "never comes (lost by the transport?), or one of them is stuck");
+  const pair_control* c = g_peer_ctl.load(std::memory_order_relaxed);
+  if (c != nullptr && c->failure[0] != 0) {
+    write_err("; the peer said: ");
+    write_err(c->failure, strnlen(c->failure, sizeof c->failure));  // the peer's; bounded
+  }
+  write_err("\n");
   ::kill(peer, SIGKILL);
   remove_tracked();
   ::_exit(3);
@@ -168,24 +178,31 @@ struct sigaction watch_peer(pid_t pid, pair_control* c) noexcept {
   sa.sa_handler = on_peer_exit;
   sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
   sigemptyset(&sa.sa_mask);
+  sigaddset(&sa.sa_mask, SIGALRM);  // the two handlers never run one inside the other
   ::sigaction(SIGCHLD, &sa, &old);
   struct sigaction limit {};
   limit.sa_handler = on_pair_limit;
   limit.sa_flags = SA_RESTART;
   sigemptyset(&limit.sa_mask);
+  sigaddset(&limit.sa_mask, SIGCHLD);
   ::sigaction(SIGALRM, &limit, nullptr);
   g_peer_ctl.store(c, std::memory_order_relaxed);
   g_peer = pid;
+  g_limited = pid;
   on_peer_exit(SIGCHLD);
   ::alarm(settings().pair_limit_s);
   return old;
 }
-// Stops watching and the time limit, then puts back the old SIGCHLD action.
+// Stops watching, then puts back the old SIGCHLD action. The time limit stays until the peer
+// is reaped (end_pair_limit).
 void unwatch_peer(const struct sigaction& old) noexcept {
-  ::alarm(0);
   g_peer = 0;
   ::sigaction(SIGCHLD, &old, nullptr);
   g_peer_ctl.store(nullptr, std::memory_order_relaxed);
+}
+void end_pair_limit() noexcept {
+  ::alarm(0);
+  g_limited = 0;
 }
 }  // namespace
 
@@ -274,6 +291,7 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
     unwatch_peer(old_action);
     ::kill(pid, SIGKILL);  // it may wait for us forever
     ::waitpid(pid, nullptr, 0);
+    end_pair_limit();
     if (have_saved) sched_setaffinity(0, sizeof saved, &saved);
     ::munmap(mem, sizeof(pair_control));
     r.ok = false;
@@ -293,6 +311,7 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  end_pair_limit();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     r.ok = false;
     r.error = c->failure[0] != 0

@@ -50,7 +50,8 @@ struct run_settings {
   int cpu_b = -1;           ///< the forked peer
   /// Seconds a pair may run before the benchmark stops with exit status 3: both of its sides
   /// waiting for a message that never comes (a transport that lost one) would wait for ever.
-  /// Longer than any wait that ends on its own (k_failed_peer_wait_ns).
+  /// By default longer than any wait that ends on its own (k_failed_peer_wait_ns); a shorter
+  /// --pair-limit may end a run first, with the peer's reason if it gave one.
   unsigned pair_limit_s = 180;
 };
 run_settings& settings();

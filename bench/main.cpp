@@ -15,6 +15,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -190,15 +191,15 @@ int main(int argc, char** argv) {
       bench::settings().prototypes = true;
     } else if (std::strcmp(argv[i], "--pair-limit") == 0 && i + 1 < argc) {
       const std::string v = argv[++i];
-      unsigned s = 0;
-      char extra = 0;
-      if (std::sscanf(v.c_str(), "%u%c", &s, &extra) != 1 || s == 0) {
+      char* end = nullptr;
+      const unsigned long s = std::strtoul(v.c_str(), &end, 10);
+      if (v.empty() || v[0] < '0' || v[0] > '9' || *end != '\0' || s == 0 || s > 86400) {
         std::fprintf(stderr,
-                     "ipcring-bench: --pair-limit wants whole seconds (1 or more), not '%s'\n",
+                     "ipcring-bench: --pair-limit wants whole seconds (1 to 86400), not '%s'\n",
                      v.c_str());
         return 2;
       }
-      bench::settings().pair_limit_s = s;
+      bench::settings().pair_limit_s = static_cast<unsigned>(s);
     } else if (std::strcmp(argv[i], "--cpus") == 0 && i + 1 < argc) {
       const std::string v = argv[++i];
       if (v == "none") {

@@ -138,9 +138,9 @@ static int produce(const char* name, unsigned long long n, ipcring_ring** ring) 
   unsigned long long i = 0;
   for (; i < n; ++i) {
     const int len = snprintf(line, sizeof line, "message %llu", i);
-    /* Waits while the ring is full, up to 10 s: a consumer that died says IPCRING_PEER_DEAD,
+    /* Waits while the ring is full, up to 30 s: a consumer that died says IPCRING_PEER_DEAD,
        one that closed IPCRING_CLOSED, but one that never came (or is stopped) says nothing. */
-    s = ipcring_write(tx, 1, line, (size_t)len, 10000000000LL);
+    s = ipcring_write(tx, 1, line, (size_t)len, 30000000000LL);
     if (s != IPCRING_OK) break;
   }
   ipcring_producer_shutdown(tx); /* the consumer drains, then sees IPCRING_CLOSED */

@@ -304,8 +304,9 @@ bool opens_at_once(std::span<const std::byte> seg) {
 }
 
 // The C API's whole path for one segment: ipcring_open by name (any kind, the slot size the
-// header names, so every raw slot size the C API carries is reached), then each side's single
-// and batch calls (c_api.cpp, c_api_batch.cpp), the hostile peer writing between them.
+// header names: the raw slot sizes the C API carries, as far as a ring of them fits in an
+// input of -max_len bytes, 16 KiB in ctest, so not the largest), then each side's single and
+// batch calls (c_api.cpp, c_api_batch.cpp), the hostile peer writing between them.
 void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8_t* data,
            std::size_t size) {
   // ipcring_open waits up to 2 s for a segment that inspect() finds not ready or too small

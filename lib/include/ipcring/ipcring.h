@@ -29,9 +29,9 @@
  *     closed peer still reads as IPCRING_CLOSED).
  *   - Hot-path calls (try_push, try_pop, try_write, try_read, their batch forms, and the
  *     blocking ones while they need not wait) make no allocation and no syscall, but for
- *     the futex wake of a publication or release that finds the other side asleep (and, on
- *     mpmc and mpsc_msg rings, once every 4,096 such wakes, reads of /proc/<pid>/stat for
- *     the endpoints that sleep, to take back dead ones' counts).
+ *     the wake (a futex, or a Windows wait object) of a publication or release that finds
+ *     the other side asleep (and, on mpmc and mpsc_msg rings, once every 4,096 such wakes, a
+ *     liveness check of the endpoints that sleep, to take back dead ones' counts).
  *
  * ABI: only what this header declares is stable within a major version (the soname's
  * number, libipcring.so.0). Values of enums never change meaning; new ones may be added, so
