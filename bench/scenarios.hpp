@@ -94,6 +94,21 @@ inline int child_fail(pair_control& c, const std::string& why) {
   return 1;
 }
 
+/// One-way scenarios, the benchmark side: its count, stored before the stop message that tells
+/// the receiver to compare its own (release: pairs with the acquire in count_at_stop()).
+inline void count_before_stop(pair_control& c, u64 sent) noexcept {
+  c.sent.store(sent, std::memory_order_release);
+}
+/// The receiver, at the stop: 0 if it got every message sent, else child_fail naming both
+/// counts. Messages lost just before the stop (or overtaken by it) break no order: only the
+/// count shows them.
+inline int count_at_stop(pair_control& c, const char* who, u64 received) {
+  const u64 sent = c.sent.load(std::memory_order_acquire);  // see count_before_stop()
+  if (received == sent) return 0;
+  return child_fail(c, std::string(who) + ": " + std::to_string(received) +
+                           " messages before the stop, " + std::to_string(sent) + " sent");
+}
+
 /// Round trips of `bytes`-byte messages: A sends, B echoes. rtt_mean_ns from an untimed loop
 /// (clock read every 256 round trips), percentiles from individually timed round trips.
 template <class T>
@@ -251,8 +266,7 @@ void throughput(benchmark::State& state, std::size_t bytes, mode how) {
               }
             }
           } while (clock_type::now() - t0 < limit);
-          // release: the count before the stop that tells the receiver to compare its own
-          c.sent.store(seq, std::memory_order_release);
+          count_before_stop(c, seq);
           put_seq(m.data(), bytes, k_stop);
           tx.send(m.data());
           sent = seq;
@@ -313,14 +327,7 @@ void throughput(benchmark::State& state, std::size_t bytes, mode how) {
             }
           }
           benchmark::DoNotOptimize(in_place);
-          // acquire: pairs with A's release before its stop. Messages lost just before the
-          // stop (or overtaken by it) break no order: only the count shows them.
-          const u64 sent_by_a = c.sent.load(std::memory_order_acquire);
-          if (expect != sent_by_a) {
-            return child_fail(c, "receiver: " + std::to_string(expect) +
-                                     " messages before the stop, " + std::to_string(sent_by_a) +
-                                     " sent");
-          }
+          if (const int rc = count_at_stop(c, "receiver", expect); rc != 0) return rc;
           c.done.store(expect + 2, std::memory_order_release);  // pairs with A's acquire
           return 0;
         });
@@ -369,7 +376,7 @@ void latency_under_load(benchmark::State& state, double rate) {
           }
           achieved = static_cast<double>(n) / (static_cast<double>(now_ns() - t0) * 1e-9);
           preempted_a = involuntary_switches() - switches;
-          c.sent.store(n, std::memory_order_release);  // the count, before the stop (as above)
+          count_before_stop(c, n);
           put_seq(m, bytes, k_stop);
           tx.send(m);
           sent = n;
@@ -393,14 +400,7 @@ void latency_under_load(benchmark::State& state, double rate) {
             const std::int64_t now = now_ns();
             const u64 s = get_seq(in, bytes);
             if (s == k_stop) {
-              // acquire: pairs with A's release before its stop; a loss at the end breaks no
-              // order, and would leave the percentiles short of samples unsaid
-              const u64 sent_by_a = c.sent.load(std::memory_order_acquire);
-              if (expect != sent_by_a) {
-                return child_fail(c, "latency: " + std::to_string(expect) +
-                                         " messages before the stop, " + std::to_string(sent_by_a) +
-                                         " sent");
-              }
+              if (const int rc = count_at_stop(c, "latency", expect); rc != 0) return rc;
               break;
             }
             if (s != expect)
