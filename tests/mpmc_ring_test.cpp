@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ipcring/inspect.hpp"
 #include "ipcring/ipcring.h"
 #include "ipcring/map_view.hpp"
 
@@ -306,6 +307,43 @@ TEST(mpmc_ring, the_c_api_refuses_elements_aligned_wider_than_8_and_says_why) {
   ASSERT_EQ(ipcring_try_pop(c.rx, out), IPCRING_OK);
   EXPECT_EQ(out[0], 7u);
   EXPECT_EQ(out[1], 9u);
+}
+
+// ipcring_pop_some waits for its first slot as ipcring_pop does, then takes what is known to
+// follow: finding nothing there is not a second empty event. Before, every pop_some that waited
+// counted two (one at the slot it waited for, one after it), for spsc and mpmc rings alike. The
+// producer pushes once the consumer has counted its empty event, so the wait is certain.
+TEST(mpmc_ring, the_c_api_pop_some_counts_one_empty_event_for_one_wait) {
+  for (const ipcring_kind kind : {IPCRING_KIND_SPSC, IPCRING_KIND_MPMC}) {
+    SCOPED_TRACE(kind == IPCRING_KIND_SPSC ? "spsc" : "mpmc");
+    const segment_guard g(unique_name());
+    ipcring_ring* cr = nullptr;
+    ASSERT_EQ(ipcring_create(g.c_str(), kind, 16, 8, nullptr, &cr), IPCRING_OK)
+        << ipcring_last_error();
+    const c_endpoints c(cr);
+    ASSERT_TRUE(c.attached()) << ipcring_last_error();
+    std::thread producer([&] {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (inspect(g.name()).consumer.stalls == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          ADD_FAILURE() << "the consumer counted no empty event in 30 s; pushing anyway";
+          break;
+        }
+        std::this_thread::yield();
+      }
+      const u64 v = 42;
+      EXPECT_EQ(ipcring_push(c.tx, &v, -1), IPCRING_OK);
+    });
+    u64 out[4] = {};
+    std::size_t done = 0;
+    EXPECT_EQ(ipcring_pop_some(c.rx, out, 4, &done, -1), IPCRING_OK);
+    producer.join();
+    EXPECT_EQ(done, 1u);
+    EXPECT_EQ(out[0], 42u);
+    const ring_info info = inspect(g.name());
+    EXPECT_EQ(info.consumer.stalls, 1u);
+    EXPECT_EQ(info.consumer.messages, 1u);
+  }
 }
 
 // A C or Python program that only polls never reaches the repairs the blocking calls make while

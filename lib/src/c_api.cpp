@@ -167,12 +167,19 @@ struct spsc_fixed_consumer final : fixed_consumer {
     return true;
   }
   std::size_t try_pop_some(void* slots, std::size_t n) noexcept override {
+    return take(slots, n, false);
+  }
+  std::size_t try_pop_more(void* slots, std::size_t n) noexcept override {
+    return take(slots, n, true);
+  }
+  // Peeks again after a part (or, `known_first`, before the first) only if there is more: an
+  // empty peek counts an empty event. The consumer freed what it read: with nothing known to
+  // follow, release() defers nothing.
+  std::size_t take(void* slots, std::size_t n, bool known_first) noexcept {
     auto* to = static_cast<std::byte*>(slots);
     std::size_t done = 0;
     while (done < n) {  // a peek stops at the wrap
-      // After a part, peek again only if there is more (an empty peek counts an empty event;
-      // the consumer freed what it read: with nothing known to follow, release() defers nothing).
-      if (done != 0 && h.size_approx() == 0) break;
+      if ((done != 0 || known_first) && h.size_approx() == 0) break;
       const auto s = h.peek(n - done);
       if (s.empty()) break;
       std::memcpy(to + done * sizeof(Slot), s.data(), s.size_bytes());
@@ -256,6 +263,9 @@ struct mpmc_fixed_consumer final : fixed_consumer {
       if (got < k) break;
     }
     return done;
+  }
+  std::size_t try_pop_more(void* slots, std::size_t n) noexcept override {
+    return h.size_approx() == 0 ? 0 : try_pop_some(slots, n);
   }
   wait_result pop(void* slot, nanoseconds timeout) noexcept override {
     Slot s;

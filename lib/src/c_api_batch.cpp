@@ -162,7 +162,7 @@ int ipcring_pop_some(ipcring_consumer* c, void* slots, size_t count, size_t* don
     // Empty: wait as pop() does (it takes the first), then whatever came with it.
     const wait_result r = c->fixed->pop(to, to_timeout(timeout_ns));
     if (r != wait_result::ok) return from(r);
-    n = 1 + c->fixed->try_pop_some(to + c->slot_size, count - 1);
+    n = 1 + c->fixed->try_pop_more(to + c->slot_size, count - 1);
   }
   if (done != nullptr) *done = n;
   return IPCRING_OK;

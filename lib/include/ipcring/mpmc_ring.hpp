@@ -590,6 +590,14 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
   [[nodiscard]] std::size_t try_pop_some(std::span<T> out) noexcept {
     return out.empty() ? 0 : pop_claimed(out, false);
   }
+  /// Racy observer, as mpmc_ring::size_approx(): tickets claimed for pushing and not yet for
+  /// popping, in [0, capacity]; some may still be being written.
+  std::uint64_t size_approx() const noexcept {
+    // relaxed: an estimate; nothing is read on the strength of it
+    const std::uint64_t t = this->ctl_->tail.load(std::memory_order_relaxed);
+    const std::uint64_t h = this->ctl_->head.load(std::memory_order_relaxed);
+    return t - h <= this->mask_ + 1 ? t - h : 0;
+  }
   /// Blocking: waits for a message. ok; closed (this side closed, or producers closed and the
   /// ring is drained); timeout.
   wait_result pop(T& out) noexcept { return pop(out, std::chrono::nanoseconds::max()); }
