@@ -50,8 +50,10 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
   data_ = seg_->data();
   mask_ = seg_->spec.capacity - 1;
   // acquire: pairs with [R2] of a predecessor, so the records it zeroed before storing
-  // head read as zero here, not as the lap before (only the consumer writes head)
-  head_ = ctl_->head.load(std::memory_order_acquire);
+  // head read as zero here, not as the lap before (only the consumer writes head). A
+  // read-modify-write reads head's last value, a dead predecessor's last store too (a plain
+  // load could return an older head, and deliver again)
+  head_ = ctl_->head.fetch_add(0, std::memory_order_acquire);
   released_ = head_;
   if ((head_ & 7) != 0) {
     throw error(errc::corrupted, "consumer of '" + seg_->name + "': head=" + std::to_string(head_) +
@@ -212,7 +214,8 @@ std::size_t msg_consumer::recover() noexcept {
     // behind us (the syscalls of the liveness check separate us from its last store).
     const std::uint64_t claimed_below = ctl_->tail.load(std::memory_order_acquire);
     const std::uint64_t start = first - 1;
-    const std::uint64_t count = r.claim_count.load(std::memory_order_relaxed);  // see `first`
+    // acquire: pairs with the release store naming a claim (reserve()), as claim_of()
+    const std::uint64_t count = r.claim_count.load(std::memory_order_acquire);
     // Still in flight only if head is past the claim's start and inside it, or the claim
     // starts between head and tail (a claim that starts at head was made only if tail is past
     // it: one named just before its owner died, on a ring read to the end, was never made).

@@ -164,9 +164,11 @@ claim_fields claim_of(const endpoint_record& r, endpoint_role role) noexcept {
   // acquire: pairs with the registering CAS (register_endpoint, acq_rel)
   const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
   if (first == 0 || owner == 0) return {};
-  // relaxed x2: ordered by the acquire of claim_first above
+  // relaxed: ordered by the acquire of claim_first above
   if (r.role.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(role)) return {};
-  return {owner, first - 1, r.claim_count.load(std::memory_order_relaxed)};
+  // acquire: pairs with the release store naming a claim (mpmc claim(), the mpsc reserve()): a
+  // count newer than `first` comes after the slots of `first`'s claim were published
+  return {owner, first - 1, r.claim_count.load(std::memory_order_acquire)};
 }
 // The claim of record `r` if it is of `role` and covers `pos`.
 claim_fields covering(const endpoint_record& r, std::uint64_t pos, endpoint_role role) noexcept {

@@ -246,8 +246,10 @@ class mpmc_endpoint {
       // acquire: pairs with the registering CAS (register_endpoint, acq_rel)
       const std::uint64_t owner = r.owner.load(std::memory_order_acquire);
       if (owner == 0 || first == 0 || alive.alive(i, owner)) continue;
-      // relaxed x2: ordered by the acquire of claim_first above
-      const std::uint64_t count = std::min(r.claim_count.load(std::memory_order_relaxed), cap);
+      // acquire: pairs with the release store naming the claim (claim()): a claim_count newer
+      // than `first` comes after the slots of `first`'s claim were published
+      const std::uint64_t count = std::min(r.claim_count.load(std::memory_order_acquire), cap);
+      // relaxed: ordered by the acquire of claim_first above
       const bool producer = r.role.load(std::memory_order_relaxed) ==
                             static_cast<std::uint32_t>(endpoint_role::producer);
       // The fields above are the dead owner's only if the record was not released and taken by
@@ -345,9 +347,9 @@ class mpmc_endpoint {
         const std::uint64_t now = counter.load(std::memory_order_relaxed);
         if (now == pos) {
           // A claim named by an earlier, failed CAS must not outlive it: it would shield the
-          // ticket from recovery (live_spans) if its real claimant died. relaxed: withdraws a
-          // claim never made; a recoverer that still sees it only defers the ticket.
-          record_->claim_first.store(0, std::memory_order_relaxed);
+          // ticket from recovery (live_spans) if its real claimant died. release: as claim_done(),
+          // a recoverer that reads this 0 also sees the slots of the last claim published
+          record_->claim_first.store(0, std::memory_order_release);
           if constexpr (k_waits_for_room) {
             if (room != 0) full_at_ = pos;  // try_push found the ring full: wait for room
           }
@@ -361,7 +363,10 @@ class mpmc_endpoint {
         continue;
       }
       // Name the claim before making it, so a holder that dies after the CAS is found.
-      record_->claim_count.store(k, std::memory_order_relaxed);
+      // release: a recoverer that reads this count with an older claim_first (acquire, in
+      // recover() and claim_of()) also sees that older claim's slots published, and so leaves
+      // them alone
+      record_->claim_count.store(k, std::memory_order_release);
       // release: pairs with the acquire loads of claim_first in recover() and covers(), which
       // then read this claim_count, not an older one
       record_->claim_first.store(pos + 1, std::memory_order_release);
@@ -372,8 +377,8 @@ class mpmc_endpoint {
         return pos;
       }
     }
-    // relaxed: as above, a claim never made
-    record_->claim_first.store(0, std::memory_order_relaxed);
+    // release: as above, a claim never made
+    record_->claim_first.store(0, std::memory_order_release);
     return 0;
   }
   // A blocking operation: `attempt` until it succeeds, sleeping on `hint` in between (other
@@ -518,7 +523,10 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
         [&] {
           // relaxed: a hint that a slot is free; the attempt decides
           const std::uint64_t t = this->ctl_->tail.load(std::memory_order_relaxed);
-          return this->seq_is(t, t);
+          // A tail that moved meanwhile (another producer filled t) says nothing of t + 1: look
+          // again rather than sleep. seq()'s acquire read the filled slot, so this load sees
+          // the CAS that claimed it. relaxed: a hint, as above
+          return this->seq_is(t, t) || this->ctl_->tail.load(std::memory_order_relaxed) != t;
         });
   }
   /// Closes the producer side for every endpoint: consumers drain, then see `closed`. Does
@@ -608,7 +616,11 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
         [&] {
           // relaxed: a hint that a message is there; try_pop decides
           const std::uint64_t h = this->ctl_->head.load(std::memory_order_relaxed);
-          return this->seq_is(h, h + 1);
+          // A head that moved meanwhile (another consumer took h and freed its slot, which then
+          // reads as a later lap) says nothing of h + 1: look again rather than sleep, or end
+          // as drained, with h + 1 in the ring. seq()'s acquire read the freed slot, so this
+          // load sees the CAS that claimed it. relaxed: a hint, as above
+          return this->seq_is(h, h + 1) || this->ctl_->head.load(std::memory_order_relaxed) != h;
         });
   }
   /// Closes the consumer side for every endpoint: producers' blocking calls return `closed`.

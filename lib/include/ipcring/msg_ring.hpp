@@ -377,8 +377,10 @@ class msg_producer {
     }
     data_ = seg_->data();
     mask_ = seg_->spec.capacity - 1;
-    // relaxed: only producers write tail; a new holder continues from it
-    tail_ = ctl_->tail.load(std::memory_order_relaxed);
+    // Only producers write tail; a new holder continues from it. A read-modify-write reads its
+    // last value, a dead holder's last store too (as spsc_ring's producer). relaxed: the value
+    // is all we need; records are read through their lengths
+    tail_ = ctl_->tail.fetch_add(0, std::memory_order_relaxed);
     if constexpr (!MultiProducer) tail_ = resume_position(tail_);
     head_cache_ = ctl_->head.load(std::memory_order_acquire);  // [A2] pairs with [R2]
     // A single producer's tail_ is its own, so a head more than a lap from it is proof enough,
@@ -553,8 +555,9 @@ class msg_producer {
     for (int attempt = 0; attempt < k_max_retries; ++attempt) {
       // Untrusted (several producers: read from the segment, again after a failed CAS).
       if (MultiProducer && (pos & 7) != 0) {
-        // relaxed: clears our own (stale) claim; nothing is published with it
-        record_->claim_first.store(0, std::memory_order_relaxed);
+        // release: clears our own (stale) claim; as end_reservation(), a recoverer that reads
+        // this 0 also sees our last record published
+        record_->claim_first.store(0, std::memory_order_release);
         return msg_status::corrupted;
       }
       const std::uint64_t index = pos & mask_;
@@ -568,16 +571,17 @@ class msg_producer {
             continue;
           }
           // A claim named by an earlier, failed CAS must not outlive it (see mpmc_ring).
-          // relaxed: nothing is published with it
-          record_->claim_first.store(0, std::memory_order_relaxed);
+          // release: as above
+          record_->claim_first.store(0, std::memory_order_release);
         }
         // Untrusted: positions no ring has would read as full for ever.
         return odd && impossible(pos) ? msg_status::corrupted : msg_status::full;
       }
       if constexpr (MultiProducer) {
-        // Name the claim before making it (docs/layout.md, endpoint records). relaxed:
-        // published by the release store of claim_first below
-        record_->claim_count.store(pad + record, std::memory_order_relaxed);
+        // Name the claim before making it (docs/layout.md, endpoint records). release: a
+        // recoverer that reads this count with an older claim_first (acquire, claim_of())
+        // also sees that older claim's record published, and so leaves it alone
+        record_->claim_count.store(pad + record, std::memory_order_release);
         // release: pairs with the acquire loads of claim_first in recover() and covers(),
         // which then read this claim_count, not an older one
         record_->claim_first.store(pos + 1, std::memory_order_release);
@@ -608,8 +612,8 @@ class msg_producer {
       out = pos;
       return msg_status::ok;
     }
-    // relaxed: clears our own claim; nothing is published with it
-    if constexpr (MultiProducer) record_->claim_first.store(0, std::memory_order_relaxed);
+    // release: clears our own claim, as above
+    if constexpr (MultiProducer) record_->claim_first.store(0, std::memory_order_release);
     return msg_status::full;
   }
 

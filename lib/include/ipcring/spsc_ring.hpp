@@ -315,10 +315,12 @@ class spsc_producer {
     detail::reopen_side(*seg_, *c, true);
     slots_ = reinterpret_cast<T*>(seg_->data());
     mask_ = seg_->spec.capacity - 1;
-    // relaxed: only the producer writes tail. A released role orders us after the last
-    // holder's stores ([R-role] -> [A-role]); after a takeover from a dead holder, the
-    // syscalls of the liveness check separate us from its last store in practice.
-    tail_ = ctl_->tail.load(std::memory_order_relaxed);
+    // Only the producer writes tail. A read-modify-write reads the last value in tail's
+    // modification order: after a takeover from a dead holder, whose last store no release
+    // pairs with us, a plain load could return an older tail (and overwrite unread slots).
+    // relaxed: the value is all we need; a released role orders us after the last holder's
+    // stores anyway ([R-role] -> [A-role])
+    tail_ = ctl_->tail.fetch_add(0, std::memory_order_relaxed);
     // [A2] pairs with [R2]: slots the consumer released are done being read
     head_cache_ = ctl_->head.load(std::memory_order_acquire);
     if (tail_ - head_cache_ > capacity()) {
@@ -573,8 +575,10 @@ class spsc_consumer {
     detail::reopen_side(*seg_, *c, false);
     slots_ = reinterpret_cast<const T*>(seg_->data());
     mask_ = seg_->spec.capacity - 1;
-    // relaxed: only the consumer writes head (see the producer for the takeover ordering)
-    head_ = ctl_->head.load(std::memory_order_relaxed);
+    // Only the consumer writes head: a read-modify-write reads its last value, a dead
+    // holder's last store too (a plain load could return an older head, and deliver again).
+    // relaxed: see the producer's tail
+    head_ = ctl_->head.fetch_add(0, std::memory_order_relaxed);
     head_shared_ = head_;
     constexpr std::uint64_t per_line = detail::slots_per_line<sizeof(T)>;
     release_mask_ = per_line > 1 && capacity() >= 8 * per_line ? per_line - 1 : 0;
