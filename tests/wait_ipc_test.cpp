@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "ipcring/inspect.hpp"
 #include "ipcring/spsc_ring.hpp"
 #include "support/test_support.hpp"
 
@@ -21,24 +22,35 @@ wait_policy sleep_at_once() {
   return p;
 }
 
+// As sleep_at_once(), and a sleep after a wait's first slice (5 ms, before the waiter's
+// barrier: a wake-up lost there costs those 5 ms by design) lasts until the wait's timeout. No
+// liveness check wakes it on the way: one every 100 ms by default would hide a wake-up lost in
+// the long sleep, at a cost of 100 ms. Checked by hand with a build whose notifier dropped one
+// wake in 1,000 and whose first slice was 0: both hand-off tests failed with a timeout.
+wait_policy sleep_until_woken() {
+  wait_policy p = sleep_at_once();
+  p.liveness_interval = std::chrono::hours(1);
+  return p;
+}
+
 // One slot: the producer waits on full and the consumer on empty, alternately, so nearly every
-// message is two sleep/wake hand-offs. Any wait longer than 2 s counts as a lost wake-up.
+// message is two sleep/wake hand-offs. A wait that times out (10 s) is a lost wake-up.
 TEST(wait_ipc, a_million_hand_offs_lose_no_wake_up) {
   constexpr u64 n = 1'000'000;
   segment_guard g(unique_name());
   auto ring = spsc_ring<u64>::create(g.name(), 1);
   child_process producer([&] {
-    auto tx = spsc_ring<u64>::open(g.name()).producer(sleep_at_once());
+    auto tx = spsc_ring<u64>::open(g.name()).producer(sleep_until_woken());
     for (u64 i = 0; i < n; ++i) {
-      if (tx.push(i, 2s) != wait_result::ok) return 10;
+      if (tx.push(i, 10s) != wait_result::ok) return 10;
     }
     return 0;
   });
-  auto rx = ring.consumer(sleep_at_once());
+  auto rx = ring.consumer(sleep_until_woken());
   u64 late = 0, wrong = 0;
   for (u64 i = 0; i < n; ++i) {
     u64 v = ~u64{0};
-    const auto r = rx.pop(v, 2s);
+    const auto r = rx.pop(v, 10s);
     if (r != wait_result::ok) {
       ++late;
       ADD_FAILURE() << "pop " << i << ": " << to_string(r);
@@ -48,7 +60,7 @@ TEST(wait_ipc, a_million_hand_offs_lose_no_wake_up) {
   }
   EXPECT_EQ(late, 0u);
   EXPECT_EQ(wrong, 0u);
-  EXPECT_EQ(producer.exit_code(std::chrono::minutes(5)), 0) << "a push waited more than 2 s";
+  EXPECT_EQ(producer.exit_code(std::chrono::minutes(5)), 0) << "a push waited 10 s: a lost wake-up";
 }
 
 TEST(wait_ipc, sleeping_consumer_learns_that_the_producer_died) {
@@ -118,7 +130,13 @@ TEST(wait_ipc, signal_handler_closes_the_ring_for_both_sides) {
     return rx.pop(v) == wait_result::closed ? 0 : 3;
   });
   ASSERT_TRUE(ready.wait());
-  std::this_thread::sleep_for(50ms);  // asleep by now
+  // The consumer counts the wait as it starts it; then past its spin and its first sleep.
+  const auto until = clock_type::now() + 30s;
+  while (inspect(g.name()).consumer.waits == 0 && clock_type::now() < until) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(inspect(g.name()).consumer.waits, 1u) << "the consumer never waited";
+  std::this_thread::sleep_for(50ms);
   const auto t0 = clock_type::now();
   consumer.kill(SIGUSR1);
   EXPECT_EQ(consumer.exit_code(std::chrono::seconds(10)), 0);

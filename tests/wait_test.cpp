@@ -355,26 +355,39 @@ TEST(wait, a_short_timeout_ends_the_spin) {
 }
 
 // Both directions of the sleep/wake race, in-process (the TSan variant of the IPC hammer):
-// a one-slot ring, both sides blocking with no spinning, so nearly every hand-off sleeps.
+// a one-slot ring, both sides blocking with no spinning, so nearly every hand-off sleeps. No
+// liveness check wakes a sleeper on the way (see sleep_until_woken() in wait_ipc_test.cpp), so
+// a wake-up lost in a sleep after the first slice shows as a wait that times out (10 s); both
+// sides then stop. (On Windows, whose sleeps are 5 ms slices, lib/src/windows/wait.cpp, a lost
+// wake-up costs 5 ms: it cannot fail this test there.)
 TEST(wait_threads, hand_offs_never_lose_a_wake_up) {
   const u64 n = 200'000 / k_sanitizer_scale;
   ring_fixture f(1);
   wait_policy p = wait_policy::blocking();
   p.spin_count = 0;
+  p.liveness_interval = std::chrono::hours(1);
   auto tx = f.ring.producer(p);
   auto rx = f.ring.consumer(p);
   std::atomic<u64> slow_pushes{0};
+  std::atomic<bool> stop{false};
   std::thread producer([&] {
-    for (u64 i = 0; i < n; ++i) {
-      if (tx.push(i, 2s) != wait_result::ok) slow_pushes.fetch_add(1);
+    for (u64 i = 0; i < n && !stop.load(); ++i) {
+      if (tx.push(i, 10s) != wait_result::ok) {
+        slow_pushes.fetch_add(1);
+        break;
+      }
     }
   });
   u64 slow_pops = 0, wrong = 0;
   for (u64 i = 0; i < n; ++i) {
     u64 v = ~u64{0};
-    if (rx.pop(v, 2s) != wait_result::ok) ++slow_pops;
+    if (rx.pop(v, 10s) != wait_result::ok) {
+      ++slow_pops;
+      break;
+    }
     if (v != i) ++wrong;
   }
+  stop.store(true);
   producer.join();
   EXPECT_EQ(slow_pops, 0u);
   EXPECT_EQ(slow_pushes.load(), 0u);

@@ -3,7 +3,7 @@
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 packages=(cmake make g++ clang libclang-rt-14-dev libboost-dev libgtest-dev libbenchmark-dev pkg-config
-          python3 libcli11-dev gnuplot-nox
+          python3 libcli11-dev gnuplot-nox procps util-linux
           g++-mingw-w64-x86-64-posix googletest wine wine64)  # the Windows build, run under Wine
 missing=()
 for p in "${packages[@]}"; do

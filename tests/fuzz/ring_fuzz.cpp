@@ -314,9 +314,11 @@ void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8
   if (!opens_at_once(std::span(bytes, n))) return;
   const std::string name = "ipcring-fuzz-" + std::to_string(::getpid());
   const std::string path = "/" + name;
+  // A leftover of a killed run with this pid is this process's name: remove it first.
+  ::shm_unlink(path.c_str());
   const int fd = ::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
   if (fd < 0) {
-    std::perror("ring_fuzz: shm_open");  // a leftover of a killed run: remove it
+    std::perror("ring_fuzz: shm_open");
     std::abort();
   }
   void* map = ::ftruncate(fd, static_cast<off_t>(n)) == 0
