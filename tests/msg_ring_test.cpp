@@ -854,25 +854,32 @@ TEST(msg_ring, the_c_api_pads_over_what_a_dead_producer_claimed) {
 // A producer that lost its CAS and was killed before naming its next claim leaves a stale
 // claim, which can cover a later dead producer's record too. The padding must end where that
 // record ends (its marked size, else its own claim), not where the stale claim does: past it
-// lie committed records.
+// lie committed records. A consumer killed while it repaired the record leaves it locked with
+// the size it chose, as a mark (-24; a successor reads it so, even with a shorter stale claim
+// at the same start, which it would otherwise take); versions before 2026-12-06 locked it with
+// INT32_MIN, which says nothing of the size: the record's own claim then does.
 TEST(msg_ring, recover_pads_a_dead_record_by_its_own_size_not_a_stale_claim) {
   struct scenario {
-    bool marked;      // the dead producer marked its record -24
-    u64 stale_first;  // where the stale claim (64 bytes) was named
+    std::int32_t length;  // left at 16: 0 (not marked), -24 (marked), INT32_MIN (old lock)
+    u64 stale_first;      // where the stale claim was named
+    u64 stale_count;
   };
-  for (const scenario sc : {scenario{true, 0}, scenario{false, 0}, scenario{false, 16}}) {
-    const bool marked = sc.marked;
-    SCOPED_TRACE(std::string(marked ? "marked" : "not marked") + ", stale claim at " +
-                 std::to_string(sc.stale_first));
+  for (const scenario sc :
+       {scenario{-24, 0, 64}, scenario{0, 0, 64}, scenario{0, 16, 64}, scenario{-24, 16, 8},
+        scenario{INT32_MIN, 0, 64}, scenario{INT32_MIN, 16, 64}}) {
+    SCOPED_TRACE("length " + std::to_string(sc.length) + ", stale claim [" +
+                 std::to_string(sc.stale_first) + ", +" + std::to_string(sc.stale_count) + ")");
     fixture<mpsc_msg_ring> f(1024);
     auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
     auto tx = f.ring.producer();
     auto rx = f.ring.consumer();
-    ASSERT_EQ(tx.try_write(1, bytes_of("12345678")), msg_status::ok);  // [0, 16)
-    name_dead_claim(reg.endpoints[5], sc.stale_first, 64);  // named, lost the CAS, killed
+    ASSERT_EQ(tx.try_write(1, bytes_of("12345678")), msg_status::ok);   // [0, 16)
+    name_dead_claim(reg.endpoints[5], sc.stale_first, sc.stale_count);  // lost the CAS, killed
     name_dead_claim(reg.endpoints[20], 16, 24);  // claimed [16, 40), killed before committing
     f.ctl().tail.store(40);
-    if (marked) detail::length_at(f.data(), 16).store(-24);
+    detail::length_at(f.data(), 16).store(sc.length);
+    // Half written: what lies at 24 reads as a committed 8-byte record.
+    detail::length_at(f.data(), 24).store(8);
     ASSERT_EQ(tx.try_write(3, bytes_of("after")), msg_status::ok);  // [40, 56)
     std::vector<std::string> got;
     EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 1u);

@@ -248,8 +248,10 @@ std::size_t msg_consumer::recover() noexcept {
     // claim does (up to the end of the buffer, where its padding would have gone). Either way
     // no more than tail, and no more than a producer writes at once (capacity / 8: a record,
     // or the padding before one); anything else is not a claim we can repair.
-    constexpr std::int32_t k_locked = INT32_MIN;  // a length no producer writes
-    const std::uint64_t size = len < 0 && len != k_locked
+    // (INT32_MIN, a length no producer writes, is how versions before 2026-12-06 locked a
+    // record: it says nothing of the size.)
+    constexpr std::int32_t k_old_lock = INT32_MIN;
+    const std::uint64_t size = len < 0 && len != k_old_lock
                                    ? static_cast<std::uint64_t>(-static_cast<std::int64_t>(len))
                                    : std::min(first + dead.count, pos + capacity() - index) - pos;
     if (size < k_record_header || (size & 7) != 0 || size > capacity() / 8 ||
@@ -258,10 +260,12 @@ std::size_t msg_consumer::recover() noexcept {
     }
     const std::uint64_t end = pos + size;
     // Lock the record before touching its type, so a record committed meanwhile is never
-    // turned into padding.
+    // turned into padding: as the producer's own mark, -size, so that a successor of a
+    // consumer killed here reads the size it chose (and the mark the producer wrote, if it
+    // did), not a shorter, older claim that starts at the same position.
     if (!detail::length_at(data_, index)
-             .compare_exchange_strong(len, k_locked, std::memory_order_acquire,
-                                      std::memory_order_relaxed)) {
+             .compare_exchange_strong(len, -static_cast<std::int32_t>(size),
+                                      std::memory_order_acquire, std::memory_order_relaxed)) {
       break;  // changed under us: not dead after all
     }
     // relaxed: published by the length, [R-msg] below
