@@ -4,7 +4,9 @@
 //   layout.hpp       the shared header every segment starts with (a wire ABI)
 //   spsc_ring.hpp    single-producer single-consumer ring of fixed-size slots
 //   mpmc_ring.hpp    multi-producer multi-consumer ring of fixed-size slots
-//   msg_ring.hpp     rings of variable-length messages (spsc_msg_ring, mpsc_msg_ring)
+//   msg_ring.hpp     rings of variable-length messages (spsc_msg_ring, mpsc_msg_ring): their
+//                    contract; their sides in msg_producer.hpp and msg_consumer.hpp, their
+//                    record format in msg_record.hpp
 //   wait.hpp         how callers wait on a ring (spin, yield)
 //   error.hpp        ipcring::error and ipcring::errc
 #pragma once
