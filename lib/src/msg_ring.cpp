@@ -111,10 +111,14 @@ void msg_consumer::flush() noexcept {
   // one that met the zero alone would take it for the end of the committed records and write
   // behind our read position. A release store orders only what comes before it; the fence
   // (once per release, a sixteenth of the ring) orders it before the plain stores of memset,
-  // on every CPU and for the compiler. ThreadSanitizer cannot model a fence (GCC warns), so
-  // its builds leave it out: they run on x86-64, which keeps ordinary stores in order.
+  // on every CPU and for the compiler. ThreadSanitizer cannot model a thread fence (GCC
+  // warns), so its builds keep only the compiler's part of it: they run on x86-64, which keeps
+  // ordinary stores in order. (In the C++ model the zeroing's plain stores racing a producer's
+  // atomic loads of the same words are a data race all the same: this relies on the hardware.)
 #if !defined(__SANITIZE_THREAD__)
   std::atomic_thread_fence(std::memory_order_seq_cst);
+#else
+  std::atomic_signal_fence(std::memory_order_seq_cst);
 #endif
   const std::uint64_t n = head_ - released_;
   const std::uint64_t index = released_ & mask_;
