@@ -857,7 +857,9 @@ TEST(msg_ring, the_c_api_pads_over_what_a_dead_producer_claimed) {
 // lie committed records. A consumer killed while it repaired the record leaves it locked with
 // the size it chose, as a mark (-24; a successor reads it so, even with a shorter stale claim
 // at the same start, which it would otherwise take); versions before 2026-12-06 locked it with
-// INT32_MIN, which says nothing of the size: the record's own claim then does.
+// INT32_MIN, which says nothing of the size: the record's own claim then does. This checks
+// that a successor reads both forms; the lock itself lives only inside recover(), between its
+// compare-and-swap and the padding's store, where no test sees it.
 TEST(msg_ring, recover_pads_a_dead_record_by_its_own_size_not_a_stale_claim) {
   struct scenario {
     std::int32_t length;  // left at 16: 0 (not marked), -24 (marked), INT32_MIN (old lock)

@@ -256,6 +256,9 @@ struct mpmc_fixed_consumer final : fixed_consumer {
     std::array<Slot, k_chunk_slots<Slot>> chunk;
     std::size_t done = 0;
     while (done < n) {
+      // After a full chunk, look again only if producers claimed more (an attempt that finds
+      // nothing counts an empty event).
+      if (done != 0 && h.size_approx() == 0) break;
       const std::size_t k = std::min(chunk.size(), n - done);
       const std::size_t got = h.try_pop_some(std::span<Slot>(chunk.data(), k));
       std::memcpy(to + done * sizeof(Slot), chunk.data(), got * sizeof(Slot));

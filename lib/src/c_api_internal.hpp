@@ -99,8 +99,10 @@ struct fixed_consumer {
   virtual ~fixed_consumer() = default;
   virtual bool try_pop(void* slot) noexcept = 0;
   virtual std::size_t try_pop_some(void* slots, std::size_t n) noexcept = 0;
-  /// As try_pop_some, for what follows a slot pop() just took: where no message is known to be
-  /// there it returns 0 without looking, so finding none is not counted as an empty event.
+  /// As try_pop_some, for what follows a slot pop() just took: where the ring says no message
+  /// follows it returns 0 without looking, so finding none is not counted as an empty event.
+  /// (spsc: exact. mpmc: a ticket a producer claimed counts as a message, so one claimed and
+  /// not yet written, or taken by another consumer meanwhile, is still looked at and counted.)
   virtual std::size_t try_pop_more(void* slots, std::size_t n) noexcept = 0;
   virtual wait_result pop(void* slot, nanoseconds timeout) noexcept = 0;
   virtual void shutdown() noexcept = 0;
