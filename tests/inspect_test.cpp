@@ -576,7 +576,9 @@ TEST(inspect, a_small_foreign_segment_is_foreign_before_it_is_small) {
   std::memcpy(v.data(), "\0\0\0\0\0\0\0\0", 8);  // could be a ring still being created
   // Through a span of 64 bytes: Windows maps whole pages, so the named view is 4096 bytes there.
   const std::span<const std::byte> small(v.data(), 64);
-  expect_error(errc::too_small, [&] { (void)inspect(small, g.name()); });
+  const auto msg = expect_error(errc::too_small, [&] { (void)inspect(small, g.name()); });
+  EXPECT_NE(msg.find("64 bytes, less than a ring's header and control block ("), std::string::npos)
+      << msg;
 }
 
 #ifndef _WIN32  // POSIX owner and mode checks (Windows: the security descriptor)

@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #endif
 
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -144,6 +145,15 @@ TEST(map_view, moved_from_view_is_empty) {
   EXPECT_EQ(b.data(), p);
   EXPECT_EQ(a.data(), nullptr);  // NOLINT(bugprone-use-after-move): checking the moved-from state
   EXPECT_EQ(a.size(), 0u);
+  // Its queries answer as for an empty view, without faulting (they did, on POSIX).
+  std::array<std::byte, 8> out;
+  out.fill(std::byte{7});
+  a.peek(0, out);
+  EXPECT_EQ(out[0], std::byte{0});
+  EXPECT_EQ(out[7], std::byte{0});
+  EXPECT_FALSE(a.remove_if_still_named());
+  EXPECT_FALSE(a.creator_gone());
+  EXPECT_NE(b.data(), nullptr);  // and the view it moved to still names the segment
 }
 
 #ifndef _WIN32  // POSIX permission bits (Windows: the mapping's security descriptor)
@@ -537,6 +547,17 @@ TEST(map_view, a_ring_asking_for_huge_pages_spans_whole_huge_pages) {
   std::uint64_t v = 0;
   ASSERT_TRUE(c.try_pop(v));
   EXPECT_EQ(v, 42u);
+#ifdef __linux__
+  if (page != 0) {
+    // A ring of several huge pages gets every one of them, the first too: its creator writes
+    // the creation stamp between populating the first huge page and the rest.
+    segment_guard g2(unique_name());
+    auto big = spsc_ring<std::uint64_t>::create(g2.name(), std::size_t{1} << 19, o);  // 4 MiB
+    const std::size_t big_size = map_view::open(g2.name()).size();
+    EXPECT_GE(big_size, 2 * page);
+    EXPECT_EQ(huge_page_bytes(g2.name()), big_size) << "the creator's mapping, all of it";
+  }
+#endif
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ map_view open_to_look(std::string_view name, const map_options& opt, std::string
 }
 
 ring_info look(std::span<const std::byte> v, std::string_view name, std::string_view verb) {
-  const std::string what = std::string(verb) + " '" + std::string(name) + "'";
+  const std::string what = std::string(verb) + " " + detail::in_quotes(name);
   // The magic first: a small segment of someone else's is foreign, not a truncated ring.
   if (v.size() >= sizeof(std::uint64_t)) {
     // The header's first word (segment_header::magic), read on its own: the span may be too
@@ -62,7 +62,10 @@ ring_info look(std::span<const std::byte> v, std::string_view name, std::string_
     }
   }
   if (v.size() < k_control_offset + sizeof(ring_control)) {
-    throw error(errc::too_small, what + ": " + std::to_string(v.size()) + " bytes");
+    throw error(errc::too_small, what + ": " + std::to_string(v.size()) +
+                                     " bytes, less than a ring's header and control block (" +
+                                     std::to_string(k_control_offset + sizeof(ring_control)) +
+                                     " bytes)");
   }
   const auto& shared = *reinterpret_cast<const segment_header*>(v.data());
   // [A-ready] as in open: the fields are complete once ready is seen

@@ -69,7 +69,14 @@ inline constexpr std::size_t k_page = 4096;
     case boost::interprocess::security_error:
       code = errc::permission_denied;
       break;
+    case boost::interprocess::out_of_space_error:   // ENOSPC; Windows: disk full
+    case boost::interprocess::out_of_memory_error:  // ENOMEM; Windows: past the commit limit
+      code = errc::no_space;
+      break;
     default:
+#ifdef _WIN32
+      if (e.get_native_error() == 1455) code = errc::no_space;  // ERROR_COMMITMENT_LIMIT
+#endif
       break;
   }
   std::string msg = std::string(what) + " " + in_quotes(name) + ": ";
@@ -82,6 +89,9 @@ inline constexpr std::size_t k_page = 4096;
       break;
     case errc::permission_denied:
       msg += "permission denied";
+      break;
+    case errc::no_space:
+      msg += std::string("no space or memory for it (") + e.what() + ")";
       break;
     default:
       msg += e.what();

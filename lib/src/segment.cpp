@@ -393,9 +393,14 @@ attachment_ptr adopt(map_view v, Attach&& attach, const map_options* prepare = n
   std::string why = e.what();  // without its ": not_ready": the new error says it again
   const std::string code = ": " + e.code().message();
   if (why.ends_with(code)) why.resize(why.size() - code.size());
-  throw error(errc::not_ready, why + " after waiting " + std::to_string(opt.open_timeout.count()) +
-                                   " ms; its creator may have died while creating it (remove it "
-                                   "and create it again)");
+  // Where the creator's death can be told (POSIX: the creator's lock), a dead one has made
+  // this an abandoned_error already: either it is alive and still making the ring, or (on
+  // Windows, or killed in its first moments, before its stamp) it died.
+  throw error(errc::not_ready,
+              why + " after waiting " + std::to_string(opt.open_timeout.count()) +
+                  " ms; its creator is still making it (a large ring, pre-faulted or locked, "
+                  "may take longer: raise ring_options::open_timeout) or died before it could "
+                  "be told abandoned (then remove it and create it again)");
 }
 
 // Opens a mapping with open_view(map_options) and attaches to it. The pages are faulted in and

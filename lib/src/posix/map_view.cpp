@@ -60,6 +60,16 @@ namespace {
 // shm_open(name) is the file /dev/shm/<name> on Linux (glibc and musl alike).
 constexpr const char* k_shm_dir = "/dev/shm";
 
+// True if `path` still leads to the file `fd` has open. A creation that fails undoes itself
+// only then: meanwhile another process may have removed the path and given it to a new file
+// (`ipcring rm`, then a create), which is that process's, not ours to delete.
+bool still_ours(int fd, const std::string& path) noexcept {
+  struct stat mine {};
+  struct stat now {};
+  return ::fstat(fd, &mine) == 0 && ::stat(path.c_str(), &now) == 0 && mine.st_dev == now.st_dev &&
+         mine.st_ino == now.st_ino;
+}
+
 using detail::in_quotes;
 using detail::prefault;
 using detail::rethrow;
@@ -343,8 +353,12 @@ int fd_of(const map_view::backend& b) noexcept {
 }  // namespace
 
 void map_view::peek(std::size_t offset, std::span<std::byte> out) const {
-  const int fd = fd_of(*backend_);
   std::size_t got = 0;
+  if (!backend_) {  // moved from: nothing to read, as past size()
+    std::fill(out.begin(), out.end(), std::byte{0});
+    return;
+  }
+  const int fd = fd_of(*backend_);
   while (got < out.size() && offset < size_) {
     const std::size_t want = std::min(out.size() - got, size_ - offset);
     const ssize_t n = ::pread(fd, out.data() + got, want, static_cast<off_t>(offset));
@@ -379,7 +393,8 @@ void map_view::end_creation() noexcept {
   if (backend_->file_hold >= 0) ::close(std::exchange(backend_->file_hold, -1));
 }
 
-bool map_view::remove_if_still_named() const noexcept {
+bool map_view::remove_if_still_named() const noexcept try {
+  if (!backend_) return false;  // moved from
   const bool named = std::holds_alternative<bip::shared_memory_object>(backend_->object);
   const std::string path = named ? std::string(k_shm_dir) + "/" + name_ : name_;
   struct stat mine {};
@@ -390,6 +405,8 @@ bool map_view::remove_if_still_named() const noexcept {
     return false;
   }
   return named ? remove(name_) : ::unlink(path.c_str()) == 0;
+} catch (...) {  // the path's string: no memory
+  return false;
 }
 
 map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt,
@@ -401,8 +418,8 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
   try {
     bip::shared_memory_object shm(bip::create_only, n.c_str(), bip::read_write,
                                   bip::permissions(opt.permissions));
+    const int fd = shm.get_mapping_handle().handle;
     try {
-      const int fd = shm.get_mapping_handle().handle;
       // A stamped segment is held by this description until end_creation() or the view
       // closes (creator_gone): taken while the size is still 0, so whoever finds the segment
       // sized finds it held, as long as its creator holds it.
@@ -411,8 +428,11 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
       shm.truncate(static_cast<bip::offset_t>(size));
       // Reserved (posix_fallocate) before mapping, the pages would be small ones: with huge
       // pages, the mapping asks for them first and is then populated (populate_huge). The
-      // stamp goes after the population there (a page written before it would stay small,
-      // and with it the first huge page's span), before it elsewhere.
+      // stamp goes after the first huge page is populated there (a page written before it
+      // would stay small, and with it the first huge page's span) and before the rest: a
+      // creator killed while the rest is populated (seconds for a large ring, and when memory
+      // runs short, the OOM killer's moment) leaves a stamped segment, which openers tell
+      // abandoned (abandoned_in_creation). Elsewhere the stamp goes first.
       const bool huge = opt.huge_pages && huge_page_support().empty();
       if (!huge) {
         write_stamp(fd, stamp, "create", name);
@@ -420,12 +440,17 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
       }
       b->region = bip::mapped_region(shm, bip::read_write);
       if (huge) {
-        reserved = populate_huge(static_cast<std::byte*>(b->region.get_address()), size, name) ||
-                   reserve(fd, size, "create", name);
+        auto* const base = static_cast<std::byte*>(b->region.get_address());
+        const std::size_t first = std::min(size, huge_page_size());
+        bool populated = populate_huge(base, first, name);
         write_stamp(fd, stamp, "create", name);
+        if (populated && size > first) populated = populate_huge(base + first, size - first, name);
+        reserved = populated || reserve(fd, size, "create", name);
       }
     } catch (...) {
-      bip::shared_memory_object::remove(n.c_str());  // do not leave a half-made segment
+      // Do not leave a half-made segment (unless the name went to another one meanwhile).
+      if (still_ours(fd, std::string(k_shm_dir) + "/" + n))
+        bip::shared_memory_object::remove(n.c_str());
       throw;
     }
     b->object = std::move(shm);
@@ -436,7 +461,7 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
   try {
     tune(v.data_, v.size_, opt, !reserved, v.name_);
   } catch (...) {
-    bip::shared_memory_object::remove(n.c_str());  // a refused mlock: no segment left behind
+    (void)v.remove_if_still_named();  // a refused mlock: no segment left behind
     throw;
   }
   return v;
@@ -498,13 +523,13 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
       reserved = reserve(fd, size, "create_file", p);
     }
   } catch (...) {
+    if (still_ours(fd, p)) ::unlink(p.c_str());
     ::close(fd);
-    ::unlink(p.c_str());
     throw;
   }
   if (!sized) {
+    if (still_ours(fd, p)) ::unlink(p.c_str());
     ::close(fd);
-    ::unlink(p.c_str());
     throw error(err == ENOSPC || err == EFBIG ? errc::no_space : errc::system,
                 "create_file " + in_quotes(p) + ": " + std::strerror(err));
   }
@@ -524,8 +549,8 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
     b->region = bip::mapped_region(file, bip::read_write);
     b->object = std::move(file);
   } catch (const bip::interprocess_exception& e) {
+    if (still_ours(fd, p)) ::unlink(p.c_str());
     ::close(fd);
-    ::unlink(p.c_str());
     rethrow(e, "create_file", p);
   }
   if (stamp.empty()) {
@@ -538,7 +563,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
   try {
     tune(v.data_, v.size_, opt, !reserved, v.name_);
   } catch (...) {
-    ::unlink(p.c_str());
+    (void)v.remove_if_still_named();  // a refused mlock: no file left behind
     throw;
   }
   return v;

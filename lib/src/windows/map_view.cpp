@@ -191,12 +191,14 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
   end.QuadPart = static_cast<LONGLONG>(size);
   const bool sized = SetFilePointerEx(f, end, nullptr, FILE_BEGIN) != 0 && SetEndOfFile(f) != 0;
   const DWORD err = GetLastError();
+  const std::string made = file_key(f, p);  // which file this is, to check the mapping's below
   CloseHandle(f);
   if (!sized) {
     DeleteFileA(p.c_str());
-    throw error(err == ERROR_DISK_FULL ? errc::no_space : errc::system,
-                "create_file " + in_quotes(p) + ": sizing to " + std::to_string(size) +
-                    " bytes: " + last_error_text(err));
+    throw error(
+        err == ERROR_DISK_FULL || err == ERROR_HANDLE_DISK_FULL ? errc::no_space : errc::system,
+        "create_file " + in_quotes(p) + ": sizing to " + std::to_string(size) +
+            " bytes: " + last_error_text(err));
   }
   auto b = std::make_unique<backend>();
   try {
@@ -207,6 +209,13 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
   } catch (const bip::interprocess_exception& e) {
     DeleteFileA(p.c_str());
     rethrow(e, "create_file", p);
+  }
+  // Mapped through the path again: the file it leads to now must be the one made above, or
+  // another program renamed files meanwhile (as on POSIX: that file is left as it is).
+  if (b->key != made) {
+    throw error(errc::system, "create_file " + in_quotes(p) +
+                                  ": the path was given to another file while this one was "
+                                  "being made (left as it is)");
   }
   map_view v(b.release(), p);
   if (!stamp.empty()) std::memcpy(v.data_, stamp.data(), stamp.size());  // as create(): no hold
