@@ -60,14 +60,23 @@ namespace {
 // shm_open(name) is the file /dev/shm/<name> on Linux (glibc and musl alike).
 constexpr const char* k_shm_dir = "/dev/shm";
 
+// The file a segment name is on Linux.
+std::string shm_path(std::string_view name) {
+  return std::string(k_shm_dir) + "/" + std::string(name);
+}
+
 // True if `path` still leads to the file `fd` has open. A creation that fails undoes itself
-// only then: meanwhile another process may have removed the path and given it to a new file
-// (`ipcring rm`, then a create), which is that process's, not ours to delete.
+// only then, and remove_if_still_named() removes only then: meanwhile another process may
+// have removed the path and given it to a new file (`ipcring rm`, then a create), which is
+// that process's, not ours to delete. False with errno 0 for such a file; with the errno of
+// fstat or stat where either fails (ENOENT: the path is gone).
 bool still_ours(int fd, const std::string& path) noexcept {
   struct stat mine {};
   struct stat now {};
-  return ::fstat(fd, &mine) == 0 && ::stat(path.c_str(), &now) == 0 && mine.st_dev == now.st_dev &&
-         mine.st_ino == now.st_ino;
+  if (::fstat(fd, &mine) != 0 || ::stat(path.c_str(), &now) != 0) return false;
+  if (mine.st_dev == now.st_dev && mine.st_ino == now.st_ino) return true;
+  errno = 0;  // replaced
+  return false;
 }
 
 using detail::in_quotes;
@@ -396,14 +405,8 @@ void map_view::end_creation() noexcept {
 bool map_view::remove_if_still_named() const noexcept try {
   if (!backend_) return false;  // moved from
   const bool named = std::holds_alternative<bip::shared_memory_object>(backend_->object);
-  const std::string path = named ? std::string(k_shm_dir) + "/" + name_ : name_;
-  struct stat mine {};
-  struct stat now {};
-  if (::fstat(fd_of(*backend_), &mine) != 0 || ::stat(path.c_str(), &now) != 0) return false;
-  if (mine.st_dev != now.st_dev || mine.st_ino != now.st_ino) {
-    errno = 0;  // replaced
-    return false;
-  }
+  const std::string path = named ? shm_path(name_) : name_;
+  if (!still_ours(fd_of(*backend_), path)) return false;
   return named ? remove(name_) : ::unlink(path.c_str()) == 0;
 } catch (...) {  // the path's string: no memory
   return false;
@@ -449,8 +452,7 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
       }
     } catch (...) {
       // Do not leave a half-made segment (unless the name went to another one meanwhile).
-      if (still_ours(fd, std::string(k_shm_dir) + "/" + n))
-        bip::shared_memory_object::remove(n.c_str());
+      if (still_ours(fd, shm_path(n))) bip::shared_memory_object::remove(n.c_str());
       throw;
     }
     b->object = std::move(shm);
