@@ -346,6 +346,49 @@ TEST(mpmc_ring, the_c_api_pop_some_counts_one_empty_event_for_one_wait) {
   }
 }
 
+// The same when the ticket after the one waited for is claimed and not yet written: a producer
+// is inside its push. Two claims are made by hand (tail 0 -> 2), then ticket 0 is written and
+// published as its producer would, and ticket 1 is left claimed; the consumer spins, so the
+// publication alone wakes it. Before, the follow-up looked because tail said a message followed,
+// found ticket 1 unwritten and counted a second empty event.
+TEST(mpmc_ring, the_c_api_pop_some_counts_no_event_for_a_claimed_unwritten_ticket) {
+  const segment_guard g(unique_name());
+  ipcring_ring* cr = nullptr;
+  ASSERT_EQ(ipcring_create(g.c_str(), IPCRING_KIND_MPMC, 16, 8, nullptr, &cr), IPCRING_OK)
+      << ipcring_last_error();
+  const c_endpoints c(cr);
+  ASSERT_TRUE(c.attached()) << ipcring_last_error();
+  ipcring_consumer_set_wait(c.rx, IPCRING_WAIT_SPIN);
+  const map_view view = map_view::open(g.name());
+  auto& reg = *reinterpret_cast<registry_control*>(view.data() + k_control_offset);
+  std::byte* const slot0 =
+      view.data() + reinterpret_cast<const segment_header*>(view.data())->data_offset;
+  std::thread producer([&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (inspect(g.name()).consumer.stalls == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "the consumer counted no empty event in 30 s; publishing anyway";
+        break;
+      }
+      std::this_thread::yield();
+    }
+    reg.base.tail.store(2);  // tickets 0 and 1 claimed
+    const u64 v = 42;
+    std::memcpy(slot0 + 8, &v, sizeof v);  // ticket 0's value, after its 8-byte sequence word
+    // release: as the producer's publishing store; pairs with the consumer's acquire of seq
+    reinterpret_cast<std::atomic<u64>*>(slot0)->store(1, std::memory_order_release);
+  });
+  u64 out[4] = {};
+  std::size_t done = 0;
+  EXPECT_EQ(ipcring_pop_some(c.rx, out, 4, &done, -1), IPCRING_OK);
+  producer.join();
+  EXPECT_EQ(done, 1u);
+  EXPECT_EQ(out[0], 42u);
+  const ring_info info = inspect(g.name());
+  EXPECT_EQ(info.consumer.stalls, 1u);
+  EXPECT_EQ(info.consumer.messages, 1u);
+}
+
 // A C or Python program that only polls never reaches the repairs the blocking calls make while
 // they wait: it calls ipcring_*_recover, as C++ calls recover(); either side may. The handles
 // attach before the producer dies, so their attach does not repair it first.

@@ -256,9 +256,9 @@ struct mpmc_fixed_consumer final : fixed_consumer {
     std::array<Slot, k_chunk_slots<Slot>> chunk;
     std::size_t done = 0;
     while (done < n) {
-      // After a full chunk, look again only if producers claimed more (an attempt that finds
-      // nothing counts an empty event).
-      if (done != 0 && h.size_approx() == 0) break;
+      // After a full chunk, look again only if a published message waits (an attempt that
+      // finds nothing counts an empty event).
+      if (done != 0 && !h.front_ready()) break;
       const std::size_t k = std::min(chunk.size(), n - done);
       const std::size_t got = h.try_pop_some(std::span<Slot>(chunk.data(), k));
       std::memcpy(to + done * sizeof(Slot), chunk.data(), got * sizeof(Slot));
@@ -268,7 +268,9 @@ struct mpmc_fixed_consumer final : fixed_consumer {
     return done;
   }
   std::size_t try_pop_more(void* slots, std::size_t n) noexcept override {
-    return h.size_approx() == 0 ? 0 : try_pop_some(slots, n);
+    // Only where a published message waits: an attempt that finds a claimed, unwritten ticket
+    // would count an empty event the caller's one wait already counted.
+    return h.front_ready() ? try_pop_some(slots, n) : 0;
   }
   wait_result pop(void* slot, nanoseconds timeout) noexcept override {
     Slot s;

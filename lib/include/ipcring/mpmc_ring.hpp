@@ -606,6 +606,15 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
     const std::uint64_t h = this->ctl_->head.load(std::memory_order_relaxed);
     return t - h <= this->mask_ + 1 ? t - h : 0;
   }
+  /// Racy observer: whether the oldest unclaimed ticket holds a published message, so that a
+  /// try_pop now most likely succeeds (another consumer may take it first). Unlike an attempt,
+  /// a "no" counts no empty event: a ticket a producer claimed and has not written yet, or
+  /// one a dead producer's recovery skipped, answers no.
+  bool front_ready() const noexcept {
+    // relaxed: a hint; seq()'s acquire [A-m1] pairs with the publishing store [R-m1]
+    const std::uint64_t h = this->ctl_->head.load(std::memory_order_relaxed);
+    return this->seq_is(h, h + 1);
+  }
   /// Blocking: waits for a message. ok; closed (this side closed, or producers closed and the
   /// ring is drained); timeout.
   wait_result pop(T& out) noexcept { return pop(out, std::chrono::nanoseconds::max()); }
