@@ -3,8 +3,10 @@
 
     IPCRING_LIB=build/release/libipcring.so python3 examples/python/ctypes_selftest.py
 
-Plain asserts, one process; every ring is named ipcring-selftest-<pid>-<tag> and removed at
-the end. Exit status 0 when every check passed (run_ctypes_consumer.sh runs it).
+Plain asserts, one process; every ring is named <prefix><tag> and removed at the end. The
+prefix is $IPCRING_SELFTEST_PREFIX, else ipcring-selftest-<pid>-: a script that sets it can
+remove what a killed run left. Exit status 0 when every check passed (run_ctypes_consumer.sh
+runs it).
 """
 import os
 import sys
@@ -17,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ipcring  # noqa: E402
 from ipcring import IpcringError, Ring, Status  # noqa: E402
 
-PREFIX = f"ipcring-selftest-{os.getpid()}-"
+PREFIX = os.environ.get("IPCRING_SELFTEST_PREFIX") or f"ipcring-selftest-{os.getpid()}-"
 created = []
 
 

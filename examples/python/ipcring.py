@@ -190,6 +190,15 @@ def _bytes(data):  # bytes-like only: bytes(5) would be five zero bytes
     return data if type(data) is bytes else memoryview(data).tobytes()
 
 
+def _first_bytes(buf, n):
+    """The first n bytes of a ctypes char array, in one copy. Not ctypes.string_at: its size is
+    a C int, so from 2 GiB on it would wrap, after the data has left the ring."""
+    if not 0 <= n <= len(buf):
+        raise ValueError(f"the library reported {n} bytes in a buffer of {len(buf)}")
+    with memoryview(buf) as view:  # a c_char array: one byte per item
+        return view[:n].tobytes()
+
+
 class _Handle:
     _free = None  # the name of the C function that frees the handle
 
@@ -477,7 +486,7 @@ class Consumer(_Handle):
         buf, done = ctypes.create_string_buffer(count * self.slot_size), _sz()
         status = call(buf, ctypes.byref(done))
         k, n = self.slot_size, done.value
-        raw = ctypes.string_at(buf, n * k)  # one copy: buf.raw would copy the whole buffer
+        raw = _first_bytes(buf, n * k)  # one copy: buf.raw would copy the whole buffer
         return status, [raw[i * k:(i + 1) * k] for i in range(n)]
 
     def try_pop_some(self, count):
@@ -522,7 +531,7 @@ class Consumer(_Handle):
             return status, []
         base = ctypes.addressof(self._buf)
         last = infos[n - 1]
-        raw = ctypes.string_at(self._buf, last.data - base + last.length)  # one copy out
+        raw = _first_bytes(self._buf, last.data - base + last.length)  # one copy out
         return status, [(m.type, raw[m.data - base:m.data - base + m.length])
                         for m in infos[:n]]
 
@@ -552,7 +561,7 @@ class Consumer(_Handle):
         status = self._read(lambda: lib.ipcring_try_read(
             self._handle(), self._buf, self.buffer_size, self._type_ref, self._len_ref))
         if status == OK:
-            return self._type.value, ctypes.string_at(self._buf, self._len.value)
+            return self._type.value, _first_bytes(self._buf, self._len.value)
         if status == EMPTY:
             return None
         raise _error(status, f"try_read from {self.name!r}")
@@ -563,7 +572,7 @@ class Consumer(_Handle):
         status = self._read(lambda: lib.ipcring_read(
             self._handle(), self._buf, self.buffer_size, self._type_ref, self._len_ref, ns))
         if status == OK:
-            return self._type.value, ctypes.string_at(self._buf, self._len.value)
+            return self._type.value, _first_bytes(self._buf, self._len.value)
         if status == CLOSED:
             return None
         raise _error(status, f"read from {self.name!r} (timeout {timeout} s)")

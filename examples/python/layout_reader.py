@@ -6,18 +6,20 @@
 #   python3 examples/python/layout_reader.py NAME --count N [--timeout SECONDS] [--quiet]
 #   (test against the C++ demo producer: examples/python/run_layout_reader.sh BIN_DIR)
 #
-# Kind 1 (spsc_ring): 16-byte slots are the demo message {uint64 seq; uint64 payload =
-# splitmix64(seq)}, checked in order, then the checksum is printed as examples/consumer.cpp does;
-# other slot sizes are printed as hex. Kind 3 (spsc_msg_ring): each payload is printed as a line
-# (UTF-8, errors replaced, one trailing newline dropped); --quiet only counts. Stops after N
-# messages or when the producer closed and the ring is drained (exit 0), when the producer died
-# (3), or after --timeout seconds without a message (2); errors and wrong messages exit 1.
+# Kind 1 (spsc_ring): slots of the demo's type ('ipcring.demo.message/v1': {uint64 seq; uint64
+# payload = splitmix64(seq)}) are checked in order, then the checksum is printed as
+# examples/consumer.cpp does; other types are printed as hex. Kind 3 (spsc_msg_ring): each
+# payload is printed as a line (UTF-8, errors replaced, one trailing newline dropped); --quiet
+# only counts. Stops after N messages or when the producer closed and the ring is drained (exit
+# 0), when the producer died (3), or after --timeout seconds without a message (2); errors, wrong
+# messages and another consumer attached (busy) exit 1.
 #
 # As the document says, pure Python has no compare-and-swap, so this reader does not claim the
-# consumer role word: run it only while no other consumer is attached. Nor can it FUTEX_WAKE
-# (no syscall access with these modules), so a producer asleep on a full ring wakes only on its
-# own timeouts: prefer spinning producers (ipcring-producer --spin). Plain aligned loads and
-# stores are acquire/release only on x86-64.
+# consumer role word: run it only while no other consumer is attached (it checks the word at
+# start and at every liveness check, and stops, busy, if a live process holds it). Nor can it
+# FUTEX_WAKE (no syscall access with these modules), so a producer asleep on a full ring wakes
+# only on its own timeouts: prefer spinning producers (ipcring-producer --spin). Plain aligned
+# loads and stores are acquire/release only on x86-64.
 # The segment must have layout_version LAYOUT_VERSION; IPCRING_LAYOUT_VERSION=N overrides it.
 import argparse
 import fcntl
@@ -39,6 +41,12 @@ KINDS = {1: "spsc", 2: "mpmc", 3: "spsc_msg", 4: "mpsc_msg"}
 ATTACH_TIMEOUT, LIVENESS_INTERVAL = 2.0, 0.1  # the document's defaults
 PRODUCER_OWNER, CONSUMER_OWNER, PRODUCER_CLOSED, CONSUMER_CLOSED = 128, 136, 144, 148
 TAIL, HEAD, HEAD_PENDING = 256, 384, 392
+# Element type fingerprints: a message ring's (kinds 3 and 4), and the C++ demo's message
+# (examples/demo_message.hpp: {uint64 seq; uint64 payload}, named by its type_tag).
+FINGERPRINT = ("elem_size", "elem_align", "slot_size", "slot_align", "type_name")
+MSG_TYPE = (1, 1, 1, 8, "bytes")
+DEMO_NAME = "ipcring.demo.message/v1"
+DEMO_TYPE = (16, 8, 16, 8, DEMO_NAME)
 
 
 class Failure(Exception):
@@ -65,18 +73,34 @@ def process_alive(identity):
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             fields = f.read().rsplit(b")", 1)[1].split()  # fields[0] is field 3, the state
-    except FileNotFoundError:  # /proc may hide other users' processes: ask kill(pid, 0)
+        state, started = fields[0], int(fields[19])  # field 22, the start time
+    except (OSError, IndexError, ValueError):
+        # Unreadable (/proc may hide other users' processes) or unparsable: ask kill(pid, 0).
+        # Only "no such process" is death; success or any other error (EPERM) is alive.
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
             return False
-        except PermissionError:
+        except OSError:
             pass
-        return pid != 0
-    if int(fields[19]) % 2**32 != start:  # field 22, the start time: else the pid was reused
+        return True
+    if started % 2**32 != start or state in (b"X", b"x"):  # the pid was reused, or it is dead
         return False
-    # A zombie is dead, unless other threads of it still run.
-    return fields[0] != b"Z" or len(os.listdir(f"/proc/{pid}/task")) > 1
+    # A zombie is dead, unless other threads of it still run (its main thread called
+    # pthread_exit).
+    return state != b"Z" or thread_count(pid) > 1
+
+
+def thread_count(pid):
+    """The "Threads:" line of /proc/<pid>/status; a missing file or line counts as 0."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Threads:"):
+                    return int(line.split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
 
 
 def abandoned(fd, version):
@@ -98,8 +122,12 @@ def abandoned(fd, version):
 class Ring:
     def __init__(self, name, version):
         raw = name.encode()
-        if not 1 <= len(raw) <= 255 or b"/" in raw or b"\0" in raw or name in (".", ".."):
-            raise Failure(f"invalid_name: {name!r} (1..255 bytes, no '/' or NUL, not . or ..)")
+        # Nor a backslash: it separates kernel-object namespaces on Windows, and a name valid on
+        # one platform is valid on the other.
+        if (not 1 <= len(raw) <= 255 or b"/" in raw or b"\\" in raw or b"\0" in raw
+                or name in (".", "..")):
+            raise Failure(f"invalid_name: {name!r} (1..255 bytes, no '/', '\\' or NUL, "
+                          "not . or ..)")
         self.path = "/dev/shm/" + name
         try:
             fd = os.open(self.path, os.O_RDWR)
@@ -144,7 +172,7 @@ class Ring:
                               "'ready': it never will be (ipcring rm --stale removes it)")
             require(time.monotonic() < deadline, "not_ready", "init_state", hex(READY), hex(u32[3]))
             time.sleep(0.001)
-        (magic, ver, _, kind, slot_size, slot_align, _elem_size, _elem_align, name_len, cap,
+        (magic, ver, _, kind, slot_size, slot_align, elem_size, elem_align, name_len, cap,
          data_offset, total_size, name_bytes) = struct.unpack_from("<QIIIIIIIIQQQ64s", self.map)
         require(magic == MAGIC, "bad_magic", "magic", f"{MAGIC:#018x}", f"{magic:#018x}")
         require(ver == version, "version_mismatch", "layout_version", version, ver)
@@ -152,15 +180,21 @@ class Ring:
                 f"{kind} ({KINDS.get(kind, 'unknown')})")
         require(name_len <= 63, "corrupted", "type_name_len", "<= 63", name_len)
         type_name = name_bytes[:name_len].decode("utf-8", "replace")
-        if kind == 3:  # the fingerprint of a message ring
-            require(slot_size == 1, "type_mismatch", "slot_size", 1, slot_size)
-            require(slot_align == 8, "type_mismatch", "slot_align", 8, slot_align)
-            require(type_name == "bytes", "type_mismatch", "type_name", "'bytes'", repr(type_name))
-        require(slot_size > 0 and slot_align > 0 and slot_align & (slot_align - 1) == 0,
-                "corrupted", "slot_size, slot_align", "> 0, a power of two",
-                f"{slot_size}, {slot_align}")
-        require(cap > 0 and cap & (cap - 1) == 0 and cap * slot_size <= 2**40, "corrupted",
-                "capacity", "a power of two, capacity * slot_size <= 2^40", cap)
+        found = (elem_size, elem_align, slot_size, slot_align, type_name)
+        if kind == 1:  # the element type comes from the header; its alignments place the slots
+            for field, align in (("slot_align", slot_align), ("elem_align", elem_align)):
+                require(0 < align <= 4096 and align & (align - 1) == 0, "corrupted", field,
+                        "a power of two <= 4096", align)
+        # A message ring's fixed fingerprint, or the demo's: its slots are checked, not dumped.
+        want = MSG_TYPE if kind == 3 else DEMO_TYPE if type_name == DEMO_NAME else found
+        diff = [f"{field} expected {w!r}, found {f!r}"
+                for field, w, f in zip(FINGERPRINT, want, found) if w != f]
+        if diff:  # all differences together, as the C++ opener reports them
+            raise Failure(f"type_mismatch: element type differs: {'; '.join(diff)}")
+        require(cap > 0 and cap & (cap - 1) == 0 and 0 < slot_size and cap * slot_size <= 2**40,
+                "corrupted", "capacity, slot_size",
+                "a power of two, slot_size > 0, capacity * slot_size <= 2^40",
+                f"{cap}, {slot_size}")
         require(kind == 1 or 1024 <= cap <= 2**33, "corrupted", "capacity",
                 "1024 <= capacity <= 2^33 bytes", cap)
         control = CONTROL_END[version] - 128 + (ENDPOINT_TABLE if kind != 1 else 0)
@@ -172,16 +206,29 @@ class Ring:
         require(self.size >= total_size, "too_small", "segment size", f">= {total_size}", self.size)
         self.kind, self.slot_size, self.capacity, self.mask = kind, slot_size, cap, cap - 1
         self.data_offset, self.type_name = data_offset, type_name
+        self.demo = kind == 1 and type_name == DEMO_NAME
 
-    def enter_consumer(self):  # no CAS in Python: the role word is only checked, not claimed
+    def other_consumer(self):
+        """The pid of a live process holding consumer_owner, else 0. Python has no CAS, so the
+        role word is only checked, never claimed: at start and at every liveness check."""
         owner = self.u64[CONSUMER_OWNER >> 3]
-        if owner and process_alive(owner):
-            raise Failure(f"busy: consumer_owner names live pid {owner & 0xFFFFFFFF}; without "
-                          "compare-and-swap this reader must not run next to another consumer")
+        return owner & 0xFFFFFFFF if owner and process_alive(owner) else 0
+
+    def check_consumer_role(self):
+        pid = self.other_consumer()
+        if pid:
+            raise Failure(f"busy: consumer_owner names live pid {pid}; without compare-and-swap "
+                          "this reader must not run next to another consumer")
+
+    def enter_consumer(self):
+        self.check_consumer_role()
         self.u32[CONSUMER_CLOSED >> 2] = 0  # "a new consumer stores 0"
 
     def leave_consumer(self):  # close; the FUTEX_WAKE that should follow is not possible here
-        self.u32[CONSUMER_CLOSED >> 2] = 1
+        # The flag belongs to a live holder of the role, if there is one: closing it under that
+        # consumer would tell its producer that nobody drains the ring.
+        if not self.other_consumer():
+            self.u32[CONSUMER_CLOSED >> 2] = 1
 
     def release_records(self, head, new_head):  # kind 3: announce, zero, then move head
         u64, base, mask = self.u64, self.data_offset >> 3, self.mask
@@ -213,6 +260,7 @@ class Waiter:
             return "timeout"
         if now >= self.next_liveness:
             self.next_liveness = now + LIVENESS_INTERVAL
+            self.ring.check_consumer_role()  # a consumer that claimed the role meanwhile
             owner = self.ring.u64[PRODUCER_OWNER >> 3]
             if owner and not process_alive(owner):
                 return "peer_dead"
@@ -300,7 +348,7 @@ def run(args):
     ring.enter_consumer()
     waiter, t0, demo = Waiter(ring, args.timeout), time.monotonic(), {"expect": 0, "sum": 0}
 
-    def check_demo(head, n):  # kind 1, 16-byte slots: {uint64 seq; uint64 payload}
+    def check_demo(head, n):  # kind 1, the demo's type: {uint64 seq; uint64 payload}
         expect, total, q, base = demo["expect"], demo["sum"], ring.u64, ring.data_offset >> 3
         for i in range(head, head + n):
             w = base + (i & ring.mask) * 2
@@ -310,7 +358,7 @@ def run(args):
             total, expect = (total + payload) % M64, expect + 1
         demo["expect"], demo["sum"] = expect, total
 
-    def dump_slots(head, n):  # kind 1, any other slot size
+    def dump_slots(head, n):  # kind 1, any other element type
         for i in range(head, head + n):
             off = ring.data_offset + (i & ring.mask) * ring.slot_size
             if not args.quiet:
@@ -326,7 +374,7 @@ def run(args):
             got, stop = consume_records(ring, args.count, waiter, show)
         else:
             got, stop = consume_slots(ring, args.count, waiter,
-                                      check_demo if ring.slot_size == 16 else dump_slots)
+                                      check_demo if ring.demo else dump_slots)
     finally:
         ring.leave_consumer()
     secs = max(time.monotonic() - t0, 1e-9)
@@ -334,7 +382,7 @@ def run(args):
         print(f"layout_reader: timeout: nothing for {args.timeout} s after {got} of {args.count} "
               "messages", file=sys.stderr)
         return 2
-    if ring.kind == 1 and ring.slot_size == 16:
+    if ring.demo:
         print(f"layout_reader: received {got} messages in order in {secs:.3f} s "
               f"({got / secs / 1e6:.2f} M msgs/s), checksum {demo['sum']:016x}")
     elif args.quiet:

@@ -2,13 +2,14 @@
 # Checks examples/python/layout_reader.py (a ring consumer written from docs/layout.md alone)
 # against the C++ demo producer: the producer creates an spsc_ring and sends COUNT demo messages,
 # the Python reader consumes them through the mapping, and both checksums must agree.
-#   examples/python/run_layout_reader.sh BIN_DIR [COUNT]
+#   examples/python/run_layout_reader.sh BIN_DIR [COUNT] [PYTHON]
+# PYTHON is the interpreter to test with (the one CMake found), else python3 from PATH.
 # The producer spins while the ring is full: the Python reader cannot FUTEX_WAKE a sleeper.
 set -euo pipefail
-bin=${1:?usage: run_layout_reader.sh BIN_DIR [COUNT]}
+bin=${1:?usage: run_layout_reader.sh BIN_DIR [COUNT] [PYTHON]}
 count=${2:-200000}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-python=$(command -v python3) || { echo "layout_reader test: python3 not found" >&2; exit 1; }
+python=${3:-$(command -v python3)} || { echo "layout_reader test: python3 not found" >&2; exit 1; }
 name="ipcring-pyreader-$$-$RANDOM"
 out=$(mktemp -d)
 producer="" reader=""
