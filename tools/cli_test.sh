@@ -290,7 +290,9 @@ kill -9 $victim
 wait $victim 2>/dev/null || true
 json_check "$prefix-stale" 'j["stale"]' 'j["endpoints"][0]["alive"] == False'
 "$cli" ls >"$work/ls"
-awk -v n="$prefix-stale" '$1 == n' "$work/ls" | grep -q "stale" || fail "ls does not say stale: $(cat "$work/ls")"
+# The row without its name (which has "stale" in it) must say stale.
+awk -v n="$prefix-stale" '$1 == n { $1 = ""; print }' "$work/ls" | grep -qw "stale" ||
+  fail "ls does not say stale: $(cat "$work/ls")"
 expect_code 0 "$cli" rm --stale "$prefix-stale" "$prefix-count"  # count: nobody attached: kept
 [ ! -e "/dev/shm/$prefix-stale" ] || fail "rm --stale kept a stale ring"
 [ -e "/dev/shm/$prefix-count" ] || fail "rm --stale removed a ring nobody was attached to"
@@ -434,10 +436,13 @@ for i in $(seq 20); do
   "$cli" send "$prefix-race" <"$work/race2-$i" 2>>"$work/race-send-err" &
   s2=$!
   exec 5>"$work/race1-$i" 6>"$work/race2-$i"
+  both=no
   for _ in $(seq 200); do  # both attached (a sanitizer build starts slowly), then both inputs
-    [ "$(producers_attached "$prefix-race")" = 2 ] && break
+    [ "$(producers_attached "$prefix-race")" = 2 ] && { both=yes; break; }
     sleep 0.05
   done
+  # Else the round would not race the two closes at all.
+  [ $both = yes ] || fail "race round $i: the two sends were not both attached within 10 s"
   seq 1 50 >&5
   seq 51 100 >&6
   exec 5>&- 6>&-

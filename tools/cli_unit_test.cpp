@@ -37,8 +37,16 @@ TEST(printable, escapes_control_characters_and_what_is_not_utf8) {
   EXPECT_EQ(printable("\xc0\xaf"), "\\xC0\\xAF");                    // overlong '/'
   EXPECT_EQ(printable("\xed\xa0\x80"), "\\xED\\xA0\\x80");           // a surrogate
   EXPECT_EQ(printable("\xf4\x90\x80\x80"), "\\xF4\\x90\\x80\\x80");  // past U+10FFFF
-  EXPECT_EQ(printable("\xc2\x9b"), "\xc2\x9b");  // U+009B is valid UTF-8: terminals that take
-                                                 // it as CSI take it in UTF-8 mode only as text
+  // Well-formed, but controls: C1 (U+009B is CSI to xterm, in UTF-8 too), bidi overrides
+  EXPECT_EQ(printable("\xc2\x9b[7m"), "\\xC2\\x9B[7m");
+  EXPECT_EQ(printable("\xc2\x80\xc2\x9f\xc2\xa0"), "\\xC2\\x80\\xC2\\x9F\xc2\xa0");  // NBSP stays
+  EXPECT_EQ(printable("a\xe2\x80\xae"
+                      "b"),
+            "a\\xE2\\x80\\xAEb");  // U+202E
+  EXPECT_EQ(printable("\xe2\x81\xa6\xe2\x81\xa9"),
+            "\\xE2\\x81\\xA6\\xE2\\x81\\xA9");  // U+2066, U+2069
+  EXPECT_EQ(printable("\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xaa"),
+            "\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xaa");  // U+2029, U+202F, U+206A: text
 }
 
 TEST(text_table, prints_every_cell_printable) {
@@ -120,6 +128,25 @@ TEST(senders_lock, locks_the_ring_it_opened_shared_and_only_a_lone_sender_exclus
   b.reset();
   EXPECT_TRUE(a.alone());
   EXPECT_FALSE(ring.lockable_exclusively());  // a holds it exclusively now
+}
+
+// A send whose attach failed (too many endpoints) held the lock from before its attach until it
+// exited: a send ending meanwhile took it for a stream, and neither closed the side. The lone
+// sender now looks again for 100 ms.
+TEST(senders_lock, a_sender_only_passing_through_does_not_keep_the_last_one_from_closing) {
+  const std::string name = unique_name("passing");
+  const segment_file ring(name, true);
+  senders_lock a(name);
+  std::optional<senders_lock> b(std::in_place, name);
+  ASSERT_TRUE(a.lock_if_same());
+  ASSERT_TRUE(b->lock_if_same());
+  std::thread passing([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    b.reset();  // b's attach failed: it lets go, and exits
+  });
+  EXPECT_TRUE(a.alone());
+  passing.join();
+  EXPECT_FALSE(ring.lockable_exclusively());  // a holds it exclusively
 }
 
 TEST(senders_lock, a_ring_replaced_under_its_name_after_the_file_was_opened_is_not_locked) {

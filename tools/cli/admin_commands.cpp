@@ -107,10 +107,11 @@ exit_code remove_one(const std::string& name, const rm_options& o) {
         p.cls == segment_class::unreadable ? exit_code_for(p.code) : exit_code::incompatible,
         "'" + name + "' not removed: " + p.problem + force_hint(name));
   }
-  // --stale: removed through the view it was judged by, so a ring created under the name
-  // since (by a process that removed the stale one first) is kept.
+  // Removed through the view it was judged by, where there is one, so a segment created under
+  // the name since (a new ring where a stale one was, another program's segment where a ring
+  // was) is kept.
   errno = 0;
-  if (!(o.stale_only ? p.view->remove_if_still_named() : remove(name))) {
+  if (!(p.view ? p.view->remove_if_still_named() : remove(name))) {
     // errno: the unlink's (0: the view's segment was replaced under the name meanwhile).
     const int e = errno;
     return complain(exit_code::error,

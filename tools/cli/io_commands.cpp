@@ -21,8 +21,8 @@
 #include "c_handles.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
+#include "opened_segment.hpp"
 #include "ring_kinds.hpp"
-#include "segment_probe.hpp"
 #include "senders_lock.hpp"
 #include "stdio_buffers.hpp"
 #include "text_format.hpp"
@@ -265,33 +265,38 @@ struct recv_loop {
   }
 };
 
-// At the end of the input: lets go of `tx`, then closes the producer side unless another
-// send, or another program's producer of a multi-producer ring, is still attached (closing is
-// for every producer at once, and theirs would fail from then on). `tx` goes first so that a
-// send holding the lock exclusively knows that no other send holds a record (senders_lock);
-// the side is then closed through a producer attached for that alone. `lock`: the senders'
-// lock of a many-producer ring, null for a single-producer one.
+// At the end of the input: closes the producer side and lets go of `tx`. A single-producer
+// ring's side is closed through `tx`, which holds the role (letting go first would let a new
+// send take it and find a closer in its way). A many-producer ring's stays open while another
+// send, or another program's producer, is attached (closing is for every producer at once,
+// and theirs would fail from then on): `tx` goes first so that a send holding the lock
+// exclusively knows that no other send holds a record (senders_lock), and the side is then
+// closed through a producer attached for that alone. `lock`: the senders' lock of a
+// many-producer ring, null for a single-producer one.
 void close_producer_side(producer_ptr& tx, const ipcring_ring& ring, const std::string& name,
                          senders_lock* lock) {
+  if (lock == nullptr) {  // a single-producer ring: this send holds the role, and closes
+    ipcring_producer_shutdown(tx.get());
+    tx.reset();
+    return;
+  }
   tx.reset();
   const auto stays_open = [&](const std::string& why) {
-    std::cerr << "ipcring send: " << printable(quoted(name))
-              << ": the producer side stays open: " << why << '\n';
+    std::cerr << "ipcring send: "
+              << printable(quoted(name) + ": the producer side stays open: " + why) << '\n';
   };
-  if (lock != nullptr && !lock->alone()) return stays_open("another send is attached");
-  if (lock != nullptr) {  // a many-producer ring: count the others, on the segment opened
-    std::size_t others = 0;
-    try {
-      others = lock->live_producers();
-    } catch (const error& e) {
-      return stays_open(e.what());
-    }
-    if (others != 0) return stays_open(std::to_string(others) + " other producer(s) attached");
+  if (!lock->alone()) return stays_open("another send is attached");
+  std::size_t others = 0;  // count the others, on the segment opened
+  try {
+    others = lock->live_producers();
+  } catch (const error& e) {
+    return stays_open(e.what());
   }
+  if (others != 0) return stays_open(std::to_string(others) + " other producer(s) attached");
   ipcring_producer* closer = nullptr;
   if (ipcring_producer_attach(&ring, &closer) != IPCRING_OK) {
-    // A single-producer ring's role, taken since we let go of it: by a new stream's producer.
-    return stays_open(std::string("another producer took the role (") + ipcring_last_error() + ")");
+    return stays_open(std::string("no producer could attach to close it (") + ipcring_last_error() +
+                      ")");
   }
   ipcring_producer_shutdown(closer);
   ipcring_producer_free(closer);
@@ -323,6 +328,10 @@ exit_code run_send(const send_options& o) {
     lock.emplace(o.name);
     ring = open_ring(o.name);
     kind = static_cast<std::uint32_t>(ipcring_ring_kind(ring.get()));
+    if (is_fixed_slot(kind) && o.type) {  // before the lock: a send that fails takes none
+      throw failure(exit_code::usage, quoted(o.name) + " is a " + std::string(kind_name(kind)) +
+                                          " ring: its slots carry no message type (--type)");
+    }
     if (kind != IPCRING_KIND_MPMC && kind != IPCRING_KIND_MPSC_MSG) {
       lock.reset();
       break;
@@ -335,10 +344,6 @@ exit_code run_send(const send_options& o) {
     }
   }
   const bool fixed = is_fixed_slot(kind);
-  if (fixed && o.type) {
-    throw failure(exit_code::usage, quoted(o.name) + " is a " + std::string(kind_name(kind)) +
-                                        " ring: its slots carry no message type (--type)");
-  }
   // Ctrl-C, SIGTERM, SIGHUP: stop between lines, let go of the producer role (a dead holder
   // would read as a crash to the receiver), and leave the side open, as after an error.
   catch_interrupts();
@@ -363,11 +368,25 @@ exit_code run_recv(const recv_options& o) {
   recv_loop loop{nullptr, o, to_nanoseconds(o.timeout)};
   catch_interrupts();  // messages taken from the ring are written out before exiting
   ignore_sigpipe();    // a reader that goes away ends recv with a message, the role let go
-  const ring_ptr ring = open_ring(o.name);
+  // The state at the start is read from the ring opened, not by name again: the name may be
+  // removed, or given to another ring, by then (see opened_segment).
+  const std::string who = "recv " + quoted(o.name);
+  std::optional<opened_segment> file;
+  ring_ptr ring;
+  for (int attempt = 1;; ++attempt) {
+    file.emplace(o.name);
+    ring = open_ring(o.name);
+    if (file->same_ready_ring(who)) break;
+    if (attempt == 100) {
+      throw failure(exit_code::error, quoted(o.name) +
+                                          ": the ring under this name kept being replaced while "
+                                          "recv opened it (100 times); nothing was received");
+    }
+  }
   const consumer_ptr rx = attach_consumer(*ring, o.name);
   loop.rx = rx.get();
   // After attaching: nothing read yet, and no earlier consumer can change what is there.
-  const ring_info at_start = inspect(o.name, viewing_options());
+  const ring_info at_start = file->read(who);
   loop.earlier_close = at_start.producer_closed && at_start.used == 0;
   const auto kind = static_cast<std::uint32_t>(ipcring_ring_kind(ring.get()));
   out_buffer out(STDOUT_FILENO);

@@ -1,63 +1,22 @@
 #include "senders_lock.hpp"
 
-#include <fcntl.h>
 #include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <cstdint>
-#include <cstring>
-#include <span>
+#include <chrono>
 #include <string_view>
+#include <thread>
 
 #include "interrupt.hpp"
-#include "ipcring/error.hpp"
-#include "ipcring/inspect.hpp"
-#include "ipcring/layout.hpp"
 
 namespace ipcring::cli {
-namespace {
 
-int open_segment(const std::string& name) {
-  return ::shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC, 0);
-}
+senders_lock::senders_lock(const std::string& name) : who_("send '" + name + "'"), file_(name) {}
 
-}  // namespace
-
-senders_lock::senders_lock(const std::string& name)
-    : name_(name), fd_(open_segment(name)), open_errno_(fd_ < 0 ? errno : 0) {}
-
-senders_lock::~senders_lock() {
-  if (fd_ >= 0) ::close(fd_);
-}
+senders_lock::~senders_lock() = default;
 
 bool senders_lock::lock_if_same() {
-  const int now = open_segment(name_);
-  const int now_errno = now < 0 ? errno : 0;
-  for (const int err : {open_errno_, now_errno}) {
-    if (err != 0 && err != ENOENT) {
-      if (now >= 0) ::close(now);
-      throw error(err == EACCES ? errc::permission_denied : errc::system,
-                  "send '" + name_ + "': opening the segment to lock it: " + std::strerror(err));
-    }
-  }
-  if (now < 0 || fd_ < 0) {  // absent then or now: the ring opened may be another, or gone
-    if (now >= 0) ::close(now);
-    return false;
-  }
-  struct stat a {};
-  struct stat b {};
-  const bool same = ::fstat(fd_, &a) == 0 && ::fstat(now, &b) == 0 && a.st_dev == b.st_dev &&
-                    a.st_ino == b.st_ino;
-  ::close(now);
-  if (!same) return false;
-  std::uint32_t words[4] = {};  // magic (2 words), layout_version, init_state
-  if (::pread(fd_, words, sizeof words, 0) != static_cast<ssize_t>(sizeof words) ||
-      words[3] != k_init_ready) {
-    return false;  // the ring open_ring() returned is ready: this file is another
-  }
+  if (!file_.same_ready_ring(who_)) return false;
   // Waits only while another send closes the side. Interrupts are caught only later: a signal
   // here ends the process, before it attached.
   (void)take(LOCK_SH);
@@ -65,50 +24,34 @@ bool senders_lock::lock_if_same() {
 }
 
 bool senders_lock::alone() {
-  if (fd_ < 0) return true;
-  (void)::flock(fd_, LOCK_UN);
-  return take(LOCK_EX | LOCK_NB);
-}
-
-ring_info senders_lock::read_opened() const {
-  struct stat st {};
-  if (fd_ < 0 || ::fstat(fd_, &st) != 0) {
-    throw error(errc::system, "send '" + name_ + "': the segment it opened cannot be read: " +
-                                  std::strerror(fd_ < 0 ? open_errno_ : errno));
+  if (file_.fd() < 0) return true;
+  (void)::flock(file_.fd(), LOCK_UN);
+  // A send that ends holds the lock for its whole stream; one whose attach failed (too many
+  // endpoints) holds it a moment, and would otherwise leave the side open for good: neither
+  // closes. Look again for a while before leaving the close to the other.
+  for (int tries = 0;; ++tries) {
+    if (take(LOCK_EX | LOCK_NB)) return true;
+    if (tries == 100 || interrupted() != 0) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  if (st.st_size <= 0) {
-    throw error(errc::too_small, "send '" + name_ + "': the segment it opened is empty");
-  }
-  const auto size = static_cast<std::size_t>(st.st_size);
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd_, 0);
-  if (p == MAP_FAILED) {
-    throw error(errc::system,
-                "send '" + name_ + "': mapping the segment it opened: " + std::strerror(errno));
-  }
-  struct unmap {
-    void* p;
-    std::size_t n;
-    ~unmap() { ::munmap(p, n); }
-  } const mapping{p, size};
-  return inspect({static_cast<const std::byte*>(p), size}, name_);
 }
 
 std::size_t senders_lock::live_producers() const {
   std::size_t n = 0;
-  for (const auto& e : read_opened().endpoints) {
+  for (const auto& e : file_.read(who_).endpoints) {
     if (std::string_view(e.role) == "producer" && e.alive) ++n;
   }
   return n;
 }
 
 bool senders_lock::producer_side_closed() const {
-  return read_opened().producer_closed;
+  return file_.read(who_).producer_closed;
 }
 
 bool senders_lock::take(int how) {
   int r;
   do {
-    r = ::flock(fd_, how);
+    r = ::flock(file_.fd(), how);
   } while (r != 0 && errno == EINTR && interrupted() == 0);
   return r == 0;
 }

@@ -5,24 +5,22 @@
 #include <cstddef>
 #include <string>
 
-#include "ipcring/inspect.hpp"
+#include "opened_segment.hpp"
 
 namespace ipcring::cli {
 
 // Each send holds a shared flock on the segment's file from before it attaches until it has
-// let go of its producer; then it asks for the lock exclusively, without waiting: it gets it
-// only if no other sender holds it, and then closes the side while it holds it. So no sender
-// attaches between that look and the close (one that starts then waits for the lock, and its
+// let go of its producer; then it asks for the lock exclusively, without waiting for a sender
+// that streams: it gets it only if no other sender holds it (a sender that is only passing
+// through, its attach failed, is given 100 ms), and then closes the side while it holds it. So no
+// sender attaches between that look and the close (one that starts then waits for the lock, and its
 // attach reopens the side: a new stream), and of senders that end together at least one closes
 // (two may, one after the other: the second close changes nothing).
 //
 // The lock must be on the segment the send opened, not on whatever holds the name when it
 // locks: a ring may be removed and a new one made under its name in between. So the file is
-// opened first, the ring second (open_ring), and lock_if_same() then locks it only if the name
-// still leads to that file. A file kept open keeps its inode number, and shm_unlink() cannot
-// give it back a name it lost, so the name led to it the whole time, when the ring was opened
-// too: unless somebody linked or renamed files in /dev/shm meanwhile (link(), rename()), which
-// no ipcring program does.
+// opened first (opened_segment), the ring second (open_ring), and lock_if_same() then locks it
+// only if the name still leads to that file.
 class senders_lock {
  public:
   /// Opens the segment's file by name (nothing is locked yet). Call before opening the ring.
@@ -38,8 +36,10 @@ class senders_lock {
   /// shared lock taken first would make its creation fail. ipcring::error if the file cannot
   /// be opened for another reason than its absence (e.g. too many open files).
   bool lock_if_same();
-  /// After lock_if_same() returned true: true if no other sender holds the lock; this one then
-  /// holds it exclusively until it is destroyed.
+  /// After lock_if_same() returned true: true if no other sender holds the lock, waiting up to
+  /// 100 ms for one that is only passing through (a send whose attach failed holds it from
+  /// before its attach until it exits); this one then holds it exclusively until it is
+  /// destroyed.
   bool alone();
   /// After lock_if_same() returned true: how many live producers the segment opened has
   /// attached (of any program), read from that segment, not from whatever holds the name now.
@@ -51,10 +51,8 @@ class senders_lock {
 
  private:
   bool take(int how);
-  ring_info read_opened() const;  // inspect() of the segment opened, mapped read-only
-  std::string name_;
-  int fd_;
-  int open_errno_;  // why fd_ is -1
+  std::string who_;  // "send '<name>'", for messages
+  opened_segment file_;
 };
 
 }  // namespace ipcring::cli

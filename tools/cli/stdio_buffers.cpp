@@ -128,6 +128,13 @@ void out_buffer::flush() {
     if (n < 0) {
       const int err = errno;
       if (err == EINTR) continue;  // a signal: looked at above
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        // A non-blocking output (inherited so): wait until it takes more. What the buffer holds
+        // has left the ring already, so it is never dropped for a full pipe.
+        pollfd p{fd_, POLLOUT, 0};
+        (void)::poll(&p, 1, -1);  // EINTR: the loop looks at the signal first
+        continue;
+      }
       const std::string why = err == EPIPE ? "standard output was closed by its reader; " + lost()
                                            : std::string("writing standard output: ") +
                                                  std::strerror(err) + "; " + lost();

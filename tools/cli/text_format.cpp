@@ -58,6 +58,18 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   return n;
 }
 
+// Whether a well-formed sequence encodes a control a terminal may act on or that reorders what
+// follows it: the C1 controls U+0080-U+009F (xterm takes U+009B as CSI, in UTF-8 too) and the
+// bidirectional embeddings, overrides and isolates U+202A-U+202E, U+2066-U+2069 (a name that
+// reverses the rest of an `ls` row).
+bool hidden_control(std::string_view seq) {
+  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(seq[k]); };
+  if (seq.size() == 2) return at(0) == 0xC2 && at(1) <= 0x9F;
+  if (seq.size() != 3 || at(0) != 0xE2) return false;
+  const unsigned cp = ((at(1) & 0x3Fu) << 6) | (at(2) & 0x3Fu);  // low 12 bits; U+2000 + cp
+  return (cp >= 0x02A && cp <= 0x02E) || (cp >= 0x066 && cp <= 0x069);
+}
+
 }  // namespace
 
 std::string printable(std::string_view s) {
@@ -71,7 +83,7 @@ std::string printable(std::string_view s) {
       continue;
     }
     const std::size_t n = c >= 0x80 ? utf8_sequence(s, i) : 0;
-    if (n != 0) {
+    if (n != 0 && !hidden_control(s.substr(i, n))) {
       out.append(s.substr(i, n));
       i += n;
       continue;
