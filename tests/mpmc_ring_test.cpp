@@ -309,10 +309,37 @@ TEST(mpmc_ring, the_c_api_refuses_elements_aligned_wider_than_8_and_says_why) {
   EXPECT_EQ(out[1], 9u);
 }
 
+// Starts `publish` on a thread once the consumer has counted an empty event (its wait has
+// begun), takes up to 4 slots with ipcring_pop_some meanwhile, and checks that the one message
+// `publish` sends, 42, came with that one empty event.
+template <class Publish>
+void expect_one_empty_event_for_one_wait(const segment_guard& g, ipcring_consumer* rx,
+                                         Publish publish) {
+  std::thread producer([&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (inspect(g.name()).consumer.stalls == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "the consumer counted no empty event in 30 s; publishing anyway";
+        break;
+      }
+      std::this_thread::yield();
+    }
+    publish();
+  });
+  u64 out[4] = {};
+  std::size_t done = 0;
+  EXPECT_EQ(ipcring_pop_some(rx, out, 4, &done, -1), IPCRING_OK);
+  producer.join();
+  EXPECT_EQ(done, 1u);
+  EXPECT_EQ(out[0], 42u);
+  const ring_info info = inspect(g.name());
+  EXPECT_EQ(info.consumer.stalls, 1u);
+  EXPECT_EQ(info.consumer.messages, 1u);
+}
+
 // ipcring_pop_some waits for its first slot as ipcring_pop does, then takes what is known to
 // follow: finding nothing there is not a second empty event. Before, every pop_some that waited
-// counted two (one at the slot it waited for, one after it), for spsc and mpmc rings alike. The
-// producer pushes once the consumer has counted its empty event, so the wait is certain.
+// counted two (one at the slot it waited for, one after it), for spsc and mpmc rings alike.
 TEST(mpmc_ring, the_c_api_pop_some_counts_one_empty_event_for_one_wait) {
   for (const ipcring_kind kind : {IPCRING_KIND_SPSC, IPCRING_KIND_MPMC}) {
     SCOPED_TRACE(kind == IPCRING_KIND_SPSC ? "spsc" : "mpmc");
@@ -322,27 +349,10 @@ TEST(mpmc_ring, the_c_api_pop_some_counts_one_empty_event_for_one_wait) {
         << ipcring_last_error();
     const c_endpoints c(cr);
     ASSERT_TRUE(c.attached()) << ipcring_last_error();
-    std::thread producer([&] {
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-      while (inspect(g.name()).consumer.stalls == 0) {
-        if (std::chrono::steady_clock::now() > deadline) {
-          ADD_FAILURE() << "the consumer counted no empty event in 30 s; pushing anyway";
-          break;
-        }
-        std::this_thread::yield();
-      }
+    expect_one_empty_event_for_one_wait(g, c.rx, [&] {
       const u64 v = 42;
       EXPECT_EQ(ipcring_push(c.tx, &v, -1), IPCRING_OK);
     });
-    u64 out[4] = {};
-    std::size_t done = 0;
-    EXPECT_EQ(ipcring_pop_some(c.rx, out, 4, &done, -1), IPCRING_OK);
-    producer.join();
-    EXPECT_EQ(done, 1u);
-    EXPECT_EQ(out[0], 42u);
-    const ring_info info = inspect(g.name());
-    EXPECT_EQ(info.consumer.stalls, 1u);
-    EXPECT_EQ(info.consumer.messages, 1u);
   }
 }
 
@@ -363,30 +373,13 @@ TEST(mpmc_ring, the_c_api_pop_some_counts_no_event_for_a_claimed_unwritten_ticke
   auto& reg = *reinterpret_cast<registry_control*>(view.data() + k_control_offset);
   std::byte* const slot0 =
       view.data() + reinterpret_cast<const segment_header*>(view.data())->data_offset;
-  std::thread producer([&] {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (inspect(g.name()).consumer.stalls == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ADD_FAILURE() << "the consumer counted no empty event in 30 s; publishing anyway";
-        break;
-      }
-      std::this_thread::yield();
-    }
+  expect_one_empty_event_for_one_wait(g, c.rx, [&] {
     reg.base.tail.store(2);  // tickets 0 and 1 claimed
     const u64 v = 42;
     std::memcpy(slot0 + 8, &v, sizeof v);  // ticket 0's value, after its 8-byte sequence word
     // release: as the producer's publishing store; pairs with the consumer's acquire of seq
     reinterpret_cast<std::atomic<u64>*>(slot0)->store(1, std::memory_order_release);
   });
-  u64 out[4] = {};
-  std::size_t done = 0;
-  EXPECT_EQ(ipcring_pop_some(c.rx, out, 4, &done, -1), IPCRING_OK);
-  producer.join();
-  EXPECT_EQ(done, 1u);
-  EXPECT_EQ(out[0], 42u);
-  const ring_info info = inspect(g.name());
-  EXPECT_EQ(info.consumer.stalls, 1u);
-  EXPECT_EQ(info.consumer.messages, 1u);
 }
 
 // A C or Python program that only polls never reaches the repairs the blocking calls make while
