@@ -15,11 +15,15 @@
 #endif
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <numeric>
 #include <vector>
 
+#include "ipcring/ipcring.h"
+#include "ipcring/layout.hpp"
+#include "ipcring/map_view.hpp"
 #include "support/spsc_traffic.hpp"
 #include "support/test_support.hpp"
 
@@ -657,6 +661,50 @@ TEST(spsc_ring, corrupt_indices_never_address_outside_the_slots) {
   EXPECT_EQ(f.ring.size_approx(), 0u);
   EXPECT_TRUE(tx.corrupted());  // each side noticed, and said so
   EXPECT_TRUE(rx.corrupted());
+  // Nor do they wait for a garbage index to change: a blocking call returns at once. Before,
+  // it waited its whole timeout (for ever by default) while the other side was alive.
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(tx.push(5, std::chrono::seconds(30)), wait_result::timeout);
+  EXPECT_EQ(rx.pop(v, std::chrono::seconds(30)), wait_result::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(f.ctl().tail.load(), ~u64{0});  // nothing was pushed or popped
+}
+
+// The C API says IPCRING_CORRUPTED where an spsc handle read an impossible index, in place of
+// full, empty or timeout, and its blocking calls return at once. Before, they said FULL and
+// EMPTY, and push and pop waited for ever.
+TEST(spsc_ring, the_c_api_reports_corrupt_indices_and_does_not_wait_for_them) {
+  const segment_guard g(unique_name());
+  ipcring_ring* cr = nullptr;
+  ASSERT_EQ(ipcring_create(g.c_str(), IPCRING_KIND_SPSC, 4, 8, nullptr, &cr), IPCRING_OK)
+      << ipcring_last_error();
+  const c_endpoints c(cr);
+  ASSERT_TRUE(c.attached()) << ipcring_last_error();
+  const map_view view = map_view::open(g.name());
+  auto& ctl = *reinterpret_cast<ring_control*>(view.data() + k_control_offset);
+  const auto start = std::chrono::steady_clock::now();
+  u64 v = 7;
+  std::size_t done = 9;
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(ipcring_try_push(c.tx, &v), IPCRING_OK);
+  EXPECT_EQ(ipcring_try_push(c.tx, &v), IPCRING_FULL);  // a full ring is only full
+  ctl.head.store(1000);                                 // ahead of tail
+  EXPECT_EQ(ipcring_try_push(c.tx, &v), IPCRING_CORRUPTED);
+  EXPECT_EQ(ipcring_try_push_some(c.tx, &v, 1, &done), IPCRING_CORRUPTED);
+  EXPECT_EQ(done, 0u);
+  EXPECT_EQ(ipcring_push(c.tx, &v, -1), IPCRING_CORRUPTED);
+  EXPECT_EQ(ipcring_push_all(c.tx, &v, 1, &done, -1), IPCRING_CORRUPTED);
+  EXPECT_EQ(done, 0u);
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(ipcring_try_pop(c.rx, &v), IPCRING_OK);   // the consumer's own head is sane
+  EXPECT_EQ(ipcring_try_pop(c.rx, &v), IPCRING_EMPTY);  // an empty ring is only empty
+  ctl.tail.store(~u64{0});                              // far ahead of the consumer's head
+  EXPECT_EQ(ipcring_try_pop(c.rx, &v), IPCRING_CORRUPTED);
+  EXPECT_EQ(ipcring_try_pop_some(c.rx, &v, 1, &done), IPCRING_CORRUPTED);
+  EXPECT_EQ(ipcring_pop(c.rx, &v, -1), IPCRING_CORRUPTED);
+  EXPECT_EQ(ipcring_pop_some(c.rx, &v, 1, &done, -1), IPCRING_CORRUPTED);
+  EXPECT_EQ(done, 0u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
 TEST(spsc_ring, claiming_a_role_on_corrupt_indices_fails) {

@@ -154,6 +154,7 @@ struct spsc_fixed_producer final : fixed_producer {
   void shutdown() noexcept override { h.close(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
   std::size_t recover() noexcept override { return 0; }  // a successor takes over
+  bool corrupted() const noexcept override { return h.corrupted(); }
   spsc_producer<Slot> h;
 };
 template <class Slot>
@@ -197,6 +198,7 @@ struct spsc_fixed_consumer final : fixed_consumer {
   void shutdown() noexcept override { h.close(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
   std::size_t recover() noexcept override { return 0; }  // a successor takes over
+  bool corrupted() const noexcept override { return h.corrupted(); }
   spsc_consumer<Slot> h;
 };
 
@@ -234,6 +236,7 @@ struct mpmc_fixed_producer final : fixed_producer {
   void shutdown() noexcept override { h.close(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
   std::size_t recover() noexcept override { return h.recover(); }
+  bool corrupted() const noexcept override { return false; }
   mpmc_producer<Slot> h;
 };
 // GCC 12 with -fsanitize=thread cannot follow that `s` is written whenever try_pop / pop
@@ -281,6 +284,7 @@ struct mpmc_fixed_consumer final : fixed_consumer {
   void shutdown() noexcept override { h.close(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
   std::size_t recover() noexcept override { return h.recover(); }
+  bool corrupted() const noexcept override { return false; }
   mpmc_consumer<Slot> h;
 };
 #if defined(__GNUC__) && !defined(__clang__)
@@ -663,25 +667,25 @@ int ipcring_consumer_recover(ipcring_consumer* c, size_t* repaired) {
 int ipcring_try_push(ipcring_producer* p, const void* slot) {
   if (p == nullptr || slot == nullptr) return null_argument(p == nullptr ? "producer" : "slot");
   if (!p->fixed) return fail(IPCRING_E_WRONG_OPERATION, "try_push on a message ring");
-  return p->fixed->try_push(slot) ? IPCRING_OK : IPCRING_FULL;
+  return p->fixed->try_push(slot) ? IPCRING_OK : or_corrupted(IPCRING_FULL, *p->fixed);
 }
 
 int ipcring_push(ipcring_producer* p, const void* slot, int64_t timeout_ns) {
   if (p == nullptr || slot == nullptr) return null_argument(p == nullptr ? "producer" : "slot");
   if (!p->fixed) return fail(IPCRING_E_WRONG_OPERATION, "push on a message ring");
-  return from(p->fixed->push(slot, to_timeout(timeout_ns)));
+  return or_corrupted(from(p->fixed->push(slot, to_timeout(timeout_ns))), *p->fixed);
 }
 
 int ipcring_try_pop(ipcring_consumer* c, void* slot) {
   if (c == nullptr || slot == nullptr) return null_argument(c == nullptr ? "consumer" : "slot");
   if (!c->fixed) return fail(IPCRING_E_WRONG_OPERATION, "try_pop on a message ring");
-  return c->fixed->try_pop(slot) ? IPCRING_OK : IPCRING_EMPTY;
+  return c->fixed->try_pop(slot) ? IPCRING_OK : or_corrupted(IPCRING_EMPTY, *c->fixed);
 }
 
 int ipcring_pop(ipcring_consumer* c, void* slot, int64_t timeout_ns) {
   if (c == nullptr || slot == nullptr) return null_argument(c == nullptr ? "consumer" : "slot");
   if (!c->fixed) return fail(IPCRING_E_WRONG_OPERATION, "pop on a message ring");
-  return from(c->fixed->pop(slot, to_timeout(timeout_ns)));
+  return or_corrupted(from(c->fixed->pop(slot, to_timeout(timeout_ns))), *c->fixed);
 }
 
 // ---- message operations ----

@@ -117,7 +117,7 @@ int ipcring_try_push_some(ipcring_producer* p, const void* slots, size_t count, 
   if (const int e = check_slot_batch(p, slots, count, "try_push_some"); e != IPCRING_OK) return e;
   const std::size_t n = p->fixed->try_push_some(slots, count);
   if (done != nullptr) *done = n;
-  return n == count ? IPCRING_OK : IPCRING_FULL;
+  return n == count ? IPCRING_OK : or_corrupted(IPCRING_FULL, *p->fixed);
 }
 
 int ipcring_push_all(ipcring_producer* p, const void* slots, size_t count, size_t* done,
@@ -134,7 +134,7 @@ int ipcring_push_all(ipcring_producer* p, const void* slots, size_t count, size_
     // Full: wait as push() does, and push the next slot when there is room.
     const wait_result r = p->fixed->push(from_bytes + n * p->slot_size, time.left());
     if (r != wait_result::ok) {
-      status = from(r);
+      status = or_corrupted(from(r), *p->fixed);
       break;
     }
     ++n;
@@ -148,7 +148,7 @@ int ipcring_try_pop_some(ipcring_consumer* c, void* slots, size_t count, size_t*
   if (const int e = check_slot_batch(c, slots, count, "try_pop_some"); e != IPCRING_OK) return e;
   const std::size_t n = c->fixed->try_pop_some(slots, count);
   if (done != nullptr) *done = n;
-  return n != 0 || count == 0 ? IPCRING_OK : IPCRING_EMPTY;
+  return n != 0 || count == 0 ? IPCRING_OK : or_corrupted(IPCRING_EMPTY, *c->fixed);
 }
 
 int ipcring_pop_some(ipcring_consumer* c, void* slots, size_t count, size_t* done,
@@ -161,7 +161,7 @@ int ipcring_pop_some(ipcring_consumer* c, void* slots, size_t count, size_t* don
   if (n == 0) {
     // Empty: wait as pop() does (it takes the first), then whatever came with it.
     const wait_result r = c->fixed->pop(to, to_timeout(timeout_ns));
-    if (r != wait_result::ok) return from(r);
+    if (r != wait_result::ok) return or_corrupted(from(r), *c->fixed);
     n = 1 + c->fixed->try_pop_more(to + c->slot_size, count - 1);
   }
   if (done != nullptr) *done = n;

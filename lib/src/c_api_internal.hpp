@@ -94,6 +94,9 @@ struct fixed_producer {
   virtual void set_wait(const wait_policy& p) noexcept = 0;
   /// Repairs what endpoints that died mid-claim left (mpmc); 0 where there is nothing to repair.
   virtual std::size_t recover() noexcept = 0;
+  /// The handle read an impossible index (spsc_producer::corrupted()); false for mpmc, whose
+  /// endpoints refuse impossible counters at attach and keep no such flag after.
+  virtual bool corrupted() const noexcept = 0;
 };
 struct fixed_consumer {
   virtual ~fixed_consumer() = default;
@@ -101,15 +104,25 @@ struct fixed_consumer {
   virtual std::size_t try_pop_some(void* slots, std::size_t n) noexcept = 0;
   /// As try_pop_some, for what follows a slot pop() just took: where the ring says no message
   /// follows it returns 0 without looking, so finding none is not counted as an empty event.
-  /// (spsc: exact. mpmc: a ticket a producer claimed counts as a message, so one claimed and
-  /// not yet written, or taken by another consumer meanwhile, is still looked at and counted.)
+  /// (spsc: exact. mpmc: only where the oldest ticket holds a published message; one another
+  /// consumer takes meanwhile is still looked at and counted.)
   virtual std::size_t try_pop_more(void* slots, std::size_t n) noexcept = 0;
   virtual wait_result pop(void* slot, nanoseconds timeout) noexcept = 0;
   virtual void shutdown() noexcept = 0;
   virtual void set_wait(const wait_policy& p) noexcept = 0;
   /// Repairs what endpoints that died mid-claim left (mpmc); 0 where there is nothing to repair.
   virtual std::size_t recover() noexcept = 0;
+  /// As fixed_producer::corrupted().
+  virtual bool corrupted() const noexcept = 0;
 };
+// A fixed-slot handle that read an impossible index says so where it would say full, empty or
+// timeout (it then never waits: spsc_ring's corrupted()).
+template <class Handle>
+int or_corrupted(int status, const Handle& h) noexcept {
+  const bool would_wait =
+      status == IPCRING_FULL || status == IPCRING_EMPTY || status == IPCRING_TIMEOUT;
+  return would_wait && h.corrupted() ? IPCRING_CORRUPTED : status;
+}
 struct fixed_ring {
   virtual ~fixed_ring() = default;
   virtual std::unique_ptr<fixed_producer> producer() const = 0;

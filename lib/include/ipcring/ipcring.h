@@ -70,7 +70,12 @@ typedef enum ipcring_status {
   IPCRING_TOO_LONG = 6,     /* the message is longer than ipcring_max_message() */
   IPCRING_BAD_TYPE = 7,     /* message type 0xFFFFFFFF is reserved */
   IPCRING_BUFFER_SMALL = 8, /* the buffer is too small: *length says what is needed */
-  IPCRING_CORRUPTED = 9,    /* the ring holds an impossible record/index: it stops delivering */
+  IPCRING_CORRUPTED = 9,    /* the ring holds an impossible record or index (another process
+                               wrote garbage): message rings stop delivering; an spsc handle
+                               that read one says this where it would say FULL, EMPTY or
+                               TIMEOUT, and no longer waits. mpmc handles refuse impossible
+                               counters when they attach (IPCRING_E_CORRUPTED) and read later
+                               ones as FULL or EMPTY */
   /* Setup errors: the negated ipcring::errc. */
   IPCRING_E_INVALID_NAME = -1,
   IPCRING_E_INVALID_ARGUMENT = -2,
