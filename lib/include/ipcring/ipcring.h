@@ -45,7 +45,7 @@
 #include <stdint.h>
 
 #if defined(_WIN32) && !defined(IPCRING_BUILDING) && !defined(IPCRING_STATIC)
-/* Users of ipcring.dll. The DLL exports every symbol of the library (CMake's
+/* Users of libipcring.dll. The DLL exports every symbol of the library (CMake's
  * WINDOWS_EXPORT_ALL_SYMBOLS), so its objects, which also make the static library, carry no
  * dllexport. Define IPCRING_STATIC to call the C API from the static library. */
 #define IPCRING_API __declspec(dllimport)

@@ -7,7 +7,12 @@
 //   msg_ring.hpp     rings of variable-length messages (spsc_msg_ring, mpsc_msg_ring): their
 //                    contract; their sides in msg_producer.hpp and msg_consumer.hpp, their
 //                    record format in msg_record.hpp
-//   wait.hpp         how callers wait on a ring (spin, yield)
+//   wait.hpp         how callers wait on a ring (spin, spin then yield, spin then sleep: block,
+//                    the default)
+//   ring_options.hpp options of every ring kind's create and open (permissions, pre-faulting,
+//                    open timeout, element type name)
+//   inspect.hpp      what a segment holds, read without attaching (ipcring::inspect)
+//   type_name.hpp    the element-type name stored in a ring's header and checked on open
 //   error.hpp        ipcring::error and ipcring::errc
 #pragma once
 

@@ -222,10 +222,10 @@ class msg_producer {
     if (status != nullptr) *status = why;
     return b.n;
   }
-  /// Blocking try_write: waits (by the wait_policy) for space. ok, too_long, bad_type,
-  /// corrupted (impossible positions, as for try_write; returned at once, as wait_result::ok,
-  /// also when they turn impossible during the wait), or the wait's end: closed / peer_dead /
-  /// timeout as msg_status::full with `why` set.
+  /// Blocking try_write: waits (by the wait_policy) for space. Returns how the wait ended (ok,
+  /// closed, peer_dead, timeout); `*status` gets try_write's outcome: ok, too_long, bad_type,
+  /// corrupted (impossible positions, as for try_write; the wait then ends at once, ok, also
+  /// when they turn impossible during it), or full when the wait ended without room.
   template <class Rep = std::chrono::nanoseconds::rep,
             class Period = std::chrono::nanoseconds::period>
   wait_result write(
