@@ -9,12 +9,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "cli/json_reader.hpp"
@@ -144,7 +146,7 @@ TEST(senders_lock, a_sender_only_passing_through_does_not_keep_the_last_one_from
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     b.reset();  // b's attach failed: it lets go, and exits
   });
-  EXPECT_TRUE(a.alone());
+  EXPECT_TRUE(a.alone(std::chrono::seconds(10)));  // however slowly the machine runs b
   passing.join();
   EXPECT_FALSE(ring.lockable_exclusively());  // a holds it exclusively
 }

@@ -249,6 +249,9 @@ class Waiter:
 
     def progress(self):
         self.polls, self.last_message = 0, time.monotonic()
+        if self.last_message >= self.next_liveness:  # while messages flow, as while idle
+            self.next_liveness = self.last_message + LIVENESS_INTERVAL
+            self.ring.check_consumer_role()
 
     def idle(self):
         self.polls += 1

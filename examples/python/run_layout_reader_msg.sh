@@ -10,6 +10,7 @@
 #   examples/python/run_layout_reader_msg.sh IPCRING_TOOL [PYTHON]
 # PYTHON is the interpreter to test with (the one CMake found), else python3 from PATH.
 set -euo pipefail
+export PYTHONIOENCODING=utf-8  # the lines are UTF-8 whatever the locale
 cli=${1:?usage: run_layout_reader_msg.sh IPCRING_TOOL [PYTHON]}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 python=${2:-$(command -v python3)} || { echo "layout_reader msg test: no python3" >&2; exit 1; }

@@ -104,8 +104,8 @@ struct fixed_consumer {
   virtual std::size_t try_pop_some(void* slots, std::size_t n) noexcept = 0;
   /// As try_pop_some, for what follows a slot pop() just took: where the ring says no message
   /// follows it returns 0 without looking, so finding none is not counted as an empty event.
-  /// (spsc: exact. mpmc: only where the oldest ticket holds a published message; one another
-  /// consumer takes meanwhile is still looked at and counted.)
+  /// (spsc: exact. mpmc: only where the oldest ticket holds a published message, not skipped;
+  /// one another consumer takes meanwhile is still looked at and counted.)
   virtual std::size_t try_pop_more(void* slots, std::size_t n) noexcept = 0;
   virtual wait_result pop(void* slot, nanoseconds timeout) noexcept = 0;
   virtual void shutdown() noexcept = 0;

@@ -23,15 +23,16 @@ bool senders_lock::lock_if_same() {
   return true;
 }
 
-bool senders_lock::alone() {
+bool senders_lock::alone(std::chrono::milliseconds patience) {
   if (file_.fd() < 0) return true;
   (void)::flock(file_.fd(), LOCK_UN);
   // A send that ends holds the lock for its whole stream; one whose attach failed (too many
   // endpoints) holds it a moment, and would otherwise leave the side open for good: neither
   // closes. Look again for a while before leaving the close to the other.
-  for (int tries = 0;; ++tries) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
     if (take(LOCK_EX | LOCK_NB)) return true;
-    if (tries == 100 || interrupted() != 0) return false;
+    if (std::chrono::steady_clock::now() >= deadline || interrupted() != 0) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }

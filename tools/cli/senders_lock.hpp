@@ -2,6 +2,7 @@
 // closes its producer side.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -36,11 +37,11 @@ class senders_lock {
   /// shared lock taken first would make its creation fail. ipcring::error if the file cannot
   /// be opened for another reason than its absence (e.g. too many open files).
   bool lock_if_same();
-  /// After lock_if_same() returned true: true if no other sender holds the lock, waiting up to
-  /// 100 ms for one that is only passing through (a send whose attach failed holds it from
-  /// before its attach until it exits); this one then holds it exclusively until it is
-  /// destroyed.
-  bool alone();
+  /// After lock_if_same() returned true: true if no other sender holds the lock, looking again
+  /// for up to `patience` for one that is only passing through (a send whose attach failed
+  /// holds it from before its attach until it exits); this one then holds it exclusively until
+  /// it is destroyed.
+  bool alone(std::chrono::milliseconds patience = std::chrono::milliseconds(100));
   /// After lock_if_same() returned true: how many live producers the segment opened has
   /// attached (of any program), read from that segment, not from whatever holds the name now.
   /// ipcring::error if it cannot be mapped or does not read as a ring (inspect()).

@@ -130,9 +130,10 @@ void out_buffer::flush() {
       if (err == EINTR) continue;  // a signal: looked at above
       if (err == EAGAIN || err == EWOULDBLOCK) {
         // A non-blocking output (inherited so): wait until it takes more. What the buffer holds
-        // has left the ring already, so it is never dropped for a full pipe.
+        // has left the ring already, so it is never dropped for a full pipe. In slices, so that
+        // a signal that came just before the poll is looked at above (and its 1 s limit holds).
         pollfd p{fd_, POLLOUT, 0};
-        (void)::poll(&p, 1, -1);  // EINTR: the loop looks at the signal first
+        (void)::poll(&p, 1, 100);
         continue;
       }
       const std::string why = err == EPIPE ? "standard output was closed by its reader; " + lost()

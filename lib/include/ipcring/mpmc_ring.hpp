@@ -613,7 +613,7 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
   bool front_ready() const noexcept {
     // relaxed: a hint; seq()'s acquire [A-m1] pairs with the publishing store [R-m1]
     const std::uint64_t h = this->ctl_->head.load(std::memory_order_relaxed);
-    return this->seq_is(h, h + 1);
+    return this->seq_is(h, h + 1) && !this->skipped(h);  // seq_is() ignores the skip bit
   }
   /// Blocking: waits for a message. ok; closed (this side closed, or producers closed and the
   /// ring is drained); timeout.

@@ -266,15 +266,20 @@ class spsc_producer {
   /// Waits until at least `n` (<= capacity; more counts as capacity, which try_push_all()
   /// of more than capacity items never finds) slots are free, for claim() or try_push_all()
   /// (claim(n) may still return fewer: at the wrap, or past a quarter of the ring).
-  /// A handle that read an impossible index (corrupted()) does not wait: where it would, it
-  /// returns wait_result::timeout at once.
+  /// A handle that reads an impossible index (corrupted()) does not wait for it to change:
+  /// where it would, it returns wait_result::timeout at once.
   template <class Rep, class Period>
   wait_result wait_writable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
     const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
     bool room = false;
     const wait_result r = detail::wait_for(scope_, policy_, detail::saturate(timeout), [&] {
+      // Only an impossible head read in this look ends the wait (a garbage head never frees
+      // a slot): corrupted() keeps an earlier one, but a ring read sane since is waited on.
+      const bool earlier = std::exchange(corrupted_, false);
       room = free_slots(want) >= want;
-      return room || corrupted_;  // a garbage head never frees a slot: do not wait for it
+      const bool impossible = corrupted_;
+      corrupted_ = earlier || impossible;
+      return room || impossible;
     });
     return r == wait_result::ok && !room ? wait_result::timeout : r;
   }
@@ -295,7 +300,7 @@ class spsc_producer {
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
   /// True once this handle read an impossible index from the segment (another process wrote
   /// garbage): the ring then looks full / empty to it instead of being read out of bounds, and
-  /// its blocking calls return timeout at once instead of waiting for ever.
+  /// its blocking calls return timeout at once while the index they read is impossible.
   bool corrupted() const noexcept { return corrupted_; }
 
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
@@ -531,15 +536,20 @@ class spsc_consumer {
   }
   /// Waits until at least `n` (<= capacity) messages are readable, for peek() or try_pop_all()
   /// (peek(n) may still return fewer: at the wrap, or past a quarter of the ring).
-  /// A handle that read an impossible index (corrupted()) does not wait: where it would, it
-  /// returns wait_result::timeout at once.
+  /// A handle that reads an impossible index (corrupted()) does not wait for it to change:
+  /// where it would, it returns wait_result::timeout at once.
   template <class Rep, class Period>
   wait_result wait_readable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
     const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
     bool ready = false;
     const wait_result r = detail::wait_for(scope_, policy_, detail::saturate(timeout), [&] {
+      // Only an impossible tail read in this look ends the wait (a garbage tail never
+      // publishes): corrupted() keeps an earlier one, but a ring read sane since is waited on.
+      const bool earlier = std::exchange(corrupted_, false);
       ready = available(want) >= want;
-      return ready || corrupted_;  // a garbage tail never publishes: do not wait for it
+      const bool impossible = corrupted_;
+      corrupted_ = earlier || impossible;
+      return ready || impossible;
     });
     return r == wait_result::ok && !ready ? wait_result::timeout : r;
   }
@@ -562,7 +572,7 @@ class spsc_consumer {
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
   /// True once this handle read an impossible index from the segment (another process wrote
   /// garbage): the ring then looks full / empty to it instead of being read out of bounds, and
-  /// its blocking calls return timeout at once instead of waiting for ever.
+  /// its blocking calls return timeout at once while the index they read is impossible.
   bool corrupted() const noexcept { return corrupted_; }
 
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
