@@ -389,6 +389,21 @@ expect_code 0 "$cli" watch "$prefix-bytes" --interval 0.1 --count 2
 [ "$(wc -l <"$work/out")" -eq 2 ] || fail "watch --count 2 printed $(wc -l <"$work/out") lines"
 grep -q "fill 0/65536" "$work/out" || fail "watch line: $(head -1 "$work/out")"
 expect_code 2 "$cli" watch "$prefix-bytes" --interval 0 --count 1
+# A ring removed and made again under its name between two lines is said to be replaced, not
+# rated across the two (before: rates from the new ring's counters against the old one's).
+"$cli" create "$prefix-rewatch" --kind spsc --capacity 64 --slot-size 8 >/dev/null
+"$cli" watch "$prefix-rewatch" --interval 1 --count 4 >"$work/rewatch" 2>"$work/rewatch.err" &
+watcher=$!
+for _ in $(seq 200); do [ -s "$work/rewatch" ] && break; sleep 0.1; done  # its first line
+"$cli" rm "$prefix-rewatch" && "$cli" create "$prefix-rewatch" --kind spsc --capacity 128 \
+  --slot-size 8 >/dev/null
+rc=0
+wait $watcher || rc=$?
+[ $rc -eq 0 ] || fail "watch across a replaced ring exited $rc: $(cat "$work/rewatch.err")"
+grep -q "replaced by another ring" "$work/rewatch" ||
+  fail "watch did not say the ring was replaced: $(cat "$work/rewatch")"
+grep -q "fill 0/128" "$work/rewatch" || fail "watch did not go on with the new ring"
+"$cli" rm "$prefix-rewatch"
 
 # ---- rm removes (several names) -----------------------------------------------------------
 expect_code 0 "$cli" rm "$prefix-spsc" "$prefix-mpmc"

@@ -127,13 +127,17 @@ ring_info look(std::span<const std::byte> v, std::string_view name, std::string_
     for (const auto& r : reg.endpoints) {
       const auto role = r.role.load(std::memory_order_relaxed);
       const bool producer = role == static_cast<std::uint32_t>(endpoint_role::producer);
-      add(info, r.owner.load(std::memory_order_relaxed), producer ? "producer" : "consumer",
+      const bool consumer = role == static_cast<std::uint32_t>(endpoint_role::consumer);
+      // An owner whose record names no role yet is taking it (register_endpoint stores the
+      // owner first), or the record holds garbage: it counts for neither side.
+      add(info, r.owner.load(std::memory_order_relaxed),
+          producer   ? "producer"
+          : consumer ? "consumer"
+                     : "registering",
           r.claim_first.load(std::memory_order_relaxed) != 0);
       // Free records hold zeros (their counts were folded into the totals), or, handed back by
       // an mpmc recovery, the dead holder's counts, which no total holds yet.
-      if (role != static_cast<std::uint32_t>(endpoint_role::none)) {
-        add_counters(producer ? info.producer : info.consumer, r.stats);
-      }
+      if (producer || consumer) add_counters(producer ? info.producer : info.consumer, r.stats);
     }
   }
   return info;

@@ -372,17 +372,7 @@ exit_code run_recv(const recv_options& o) {
   // removed, or given to another ring, by then (see opened_segment).
   const std::string who = "recv " + quoted(o.name);
   std::optional<opened_segment> file;
-  ring_ptr ring;
-  for (int attempt = 1;; ++attempt) {
-    file.emplace(o.name);
-    ring = open_ring(o.name);
-    if (file->same_ready_ring(who)) break;
-    if (attempt == 100) {
-      throw failure(exit_code::error, quoted(o.name) +
-                                          ": the ring under this name kept being replaced while "
-                                          "recv opened it (100 times); nothing was received");
-    }
-  }
+  const ring_ptr ring = open_with_file(o.name, "recv", file, [&] { return open_ring(o.name); });
   const consumer_ptr rx = attach_consumer(*ring, o.name);
   loop.rx = rx.get();
   // After attaching: nothing read yet, and no earlier consumer can change what is there.

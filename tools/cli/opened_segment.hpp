@@ -3,8 +3,10 @@
 // and read that ring's state from it rather than from whatever holds the name later.
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "exit_codes.hpp"
 #include "ipcring/inspect.hpp"
 
 namespace ipcring::cli {
@@ -41,5 +43,23 @@ class opened_segment {
   int fd_;
   int open_errno_;  // why fd_ is -1
 };
+
+/// Opens `file` by name, then calls `open_by_name()` (the command's own open or look of the
+/// ring by name, with its errors: not found, not a ring), until the name still leads to that
+/// file afterwards; a name replaced 100 times in a row fails. Returns what open_by_name()
+/// returned, which is then the ring in `file`. `command` names the command in messages.
+template <class Open>
+auto open_with_file(const std::string& name, const std::string& command,
+                    std::optional<opened_segment>& file, Open&& open_by_name) {
+  for (int attempt = 1;; ++attempt) {
+    file.emplace(name);
+    auto opened = open_by_name();
+    if (file->same_ready_ring(command + " '" + name + "'")) return opened;
+    if (attempt == 100) {
+      throw failure(exit_code::error, "'" + name + "': the ring under this name kept being " +
+                                          "replaced while " + command + " opened it (100 times)");
+    }
+  }
+}
 
 }  // namespace ipcring::cli

@@ -194,6 +194,22 @@ exit_code run_stat(const stat_options& o) {
   const segment_probe p = probe_segment(o.name);
   require_ring(p);
   const raw_fields r = read_raw(*p.view);
+  // inspect() checked its own copy of the header; the raw words are read again. A header that
+  // differs between the two is being written by another process: say so rather than print
+  // values nobody checked beside those inspect() did.
+  const ring_info& i = *p.info;
+  const std::string changed = r.kind != static_cast<std::uint32_t>(i.kind) ? "kind"
+                              : r.capacity != i.capacity                   ? "capacity"
+                              : r.slot_size != i.slot_size                 ? "slot_size"
+                              : r.elem_size != i.elem_size                 ? "elem_size"
+                              : r.type_name_len != i.type_name.size()      ? "type_name_len"
+                              : r.init_state != k_init_ready               ? "init_state"
+                                                                           : "";
+  if (!changed.empty()) {
+    throw failure(exit_code::incompatible,
+                  "'" + o.name + "': the header changed while stat read it (" + changed +
+                      "): another process is writing it; corrupted");
+  }
   if (o.json) {
     print_json(p, r);
   } else {

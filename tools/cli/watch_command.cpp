@@ -6,11 +6,13 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 
 #include "commands.hpp"
+#include "opened_segment.hpp"
 #include "segment_probe.hpp"
 #include "text_format.hpp"
 
@@ -19,15 +21,21 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-ring_info look(const std::string& name) {
-  segment_probe p = probe_segment(name);
-  require_ring(p);
-  return std::move(*p.info);
+// Opens the ring's file, then looks at the ring by name (the probe's checks and messages: not
+// found, not a ring), until the name still leads to the file opened: the samples that follow
+// are read from that file, so a ring made under the name later is told apart (see
+// opened_segment).
+ring_info look(const std::string& name, std::optional<opened_segment>& file) {
+  return open_with_file(name, "watch", file, [&] {
+    segment_probe p = probe_segment(name);
+    require_ring(p);
+    return std::move(*p.info);
+  });
 }
 
-// Per second, from two readings of a counter (0 if it went back: the ring was recreated).
+// Per second, from two readings of a counter (0 if it went back, or no time passed).
 double rate(std::uint64_t before, std::uint64_t after, double seconds) {
-  return after >= before ? static_cast<double>(after - before) / seconds : 0.0;
+  return after >= before && seconds > 0 ? static_cast<double>(after - before) / seconds : 0.0;
 }
 
 std::string local_time() {
@@ -49,27 +57,41 @@ exit_code run_watch(const watch_options& o) {
   }
   const auto interval =
       std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.interval));
-  ring_info before = look(o.name);
+  const std::string who = "watch '" + o.name + "'";
+  std::optional<opened_segment> file;
+  ring_info before = look(o.name, file);
   steady::time_point t0 = steady::now();
   steady::time_point next = t0;
   for (std::uint64_t n = 0; !o.count || n < *o.count; ++n) {
     next += interval;
     std::this_thread::sleep_until(next);
-    ring_info now = look(o.name);
+    // Removed (the probe then ends the watch: not found), or another ring made under the name:
+    // its counters are not this one's, and a rate across the two would be garbage.
+    const bool replaced = !file->same_ready_ring(who);
+    ring_info now = replaced ? look(o.name, file) : file->read(who);
     const steady::time_point t1 = steady::now();
     const double s = std::chrono::duration<double>(t1 - t0).count();
-    std::cout << local_time() << "  " << printable(o.name) << "  write "
-              << si(rate(before.producer.messages, now.producer.messages, s)) << " msg/s "
-              << si(rate(before.producer.bytes, now.producer.bytes, s)) << "B/s  read "
-              << si(rate(before.consumer.messages, now.consumer.messages, s)) << " msg/s "
-              << si(rate(before.consumer.bytes, now.consumer.bytes, s)) << "B/s  fill "
-              << fill_text(now.used, now.capacity) << std::endl;  // flushed: one line per tick
+    std::cout << local_time() << "  " << printable(o.name);
+    if (replaced) {
+      std::cout << "  replaced by another ring: rates start again  fill "
+                << fill_text(now.used, now.capacity) << std::endl;
+    } else {
+      std::cout << "  write " << si(rate(before.producer.messages, now.producer.messages, s))
+                << " msg/s " << si(rate(before.producer.bytes, now.producer.bytes, s))
+                << "B/s  read " << si(rate(before.consumer.messages, now.consumer.messages, s))
+                << " msg/s " << si(rate(before.consumer.bytes, now.consumer.bytes, s))
+                << "B/s  fill " << fill_text(now.used, now.capacity)
+                << std::endl;  // flushed: one line per tick
+    }
     if (!std::cout) {  // a full disk, a closed pipe: nobody sees the lines, stop
       throw failure(exit_code::error, std::string("writing standard output: ") +
                                           (errno != 0 ? std::strerror(errno) : "failed"));
     }
     before = std::move(now);
     t0 = t1;
+    // After a pause (Ctrl-Z, an output nobody read for a while) the next line comes an
+    // interval from now, not at once for every tick missed.
+    if (next < t1) next = t1;
   }
   return exit_code::ok;
 }

@@ -15,7 +15,9 @@ namespace ipcring {
 /// A process attached to a ring.
 struct endpoint_info {
   std::uint32_t pid = 0;
-  const char* role = "";  ///< "producer" or "consumer"
+  /// "producer" or "consumer"; "registering" for a record whose owner has not named its role
+  /// yet (or that holds garbage): it counts for neither side
+  const char* role = "";
   bool alive = false;
   bool claiming = false;  ///< its endpoint record names a claim not yet published
 };
