@@ -17,9 +17,11 @@
 #include <numeric>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "ipcring/detail/role.hpp"
 #include "ipcring/ipcring.h"
 #include "ipcring/ipcring.hpp"
 #include "support/test_support.hpp"
@@ -71,7 +73,50 @@ TEST(inspect, lists_registered_endpoints_of_an_mpmc_ring) {
   auto c = ring.consumer();
   const ring_info info = inspect(g.name());
   EXPECT_EQ(info.kind, ring_kind::mpmc);
-  EXPECT_EQ(info.endpoints.size(), 3u);
+  ASSERT_EQ(info.endpoints.size(), 3u);
+  int producers = 0;
+  int consumers = 0;
+  for (const endpoint_info& e : info.endpoints) {
+    producers += std::string_view(e.role) == "producer";
+    consumers += std::string_view(e.role) == "consumer";
+    EXPECT_TRUE(e.alive);
+    EXPECT_EQ(e.pid, detail::identity_pid(detail::self_identity()));
+    EXPECT_FALSE(e.claiming);
+  }
+  EXPECT_EQ(producers, 2);
+  EXPECT_EQ(consumers, 1);
+}
+
+// register_endpoint() names the owner first, then the role: a record caught between the two
+// (or holding garbage) is shown as registering, and its counts go to neither side. Before, it
+// showed as a consumer, with whatever counts it held.
+TEST(inspect, a_record_without_a_role_is_registering_and_counts_for_neither_side) {
+  segment_guard g(unique_name());
+  auto ring = mpmc_ring<u64>::create(g.name(), 16);
+  const map_view view = map_view::open(g.name());
+  auto& reg = *reinterpret_cast<registry_control*>(view.data() + k_control_offset);
+  auto& r = reg.endpoints[5];
+  r.owner.store(detail::self_identity());  // as register_endpoint's CAS, the role not yet named
+  r.stats.stalls.store(7);
+  r.stats.waits.store(3);
+  ring_info info = inspect(g.name());
+  ASSERT_EQ(info.endpoints.size(), 1u);
+  EXPECT_STREQ(info.endpoints[0].role, "registering");
+  EXPECT_EQ(info.producer.stalls + info.consumer.stalls, 0u);
+  EXPECT_EQ(info.producer.waits + info.consumer.waits, 0u);
+  r.role.store(99);  // garbage
+  info = inspect(g.name());
+  ASSERT_EQ(info.endpoints.size(), 1u);
+  EXPECT_STREQ(info.endpoints[0].role, "registering");
+  EXPECT_EQ(info.producer.stalls + info.consumer.stalls, 0u);
+  r.role.store(static_cast<std::uint32_t>(endpoint_role::producer));
+  info = inspect(g.name());
+  EXPECT_STREQ(info.endpoints[0].role, "producer");
+  EXPECT_EQ(info.producer.stalls, 7u);
+  r.owner.store(0);  // let the ring's own endpoints alone
+  r.role.store(0);
+  r.stats.stalls.store(0);
+  r.stats.waits.store(0);
 }
 
 TEST(counters, spsc_counts_messages_bytes_full_empty_and_waits) {
@@ -142,6 +187,50 @@ TEST(counters, mpmc_endpoints_count_in_their_records_and_fold_into_totals_when_g
   EXPECT_EQ(info.producer.bytes, 32u);
   EXPECT_EQ(info.consumer.messages, 4u);
   EXPECT_EQ(info.consumer.stalls, 1u);
+}
+
+// What an mpmc endpoint counted in its record (a producer's full events and waits) moves to
+// the side's totals when it leaves: inspect shows the same before and after. The test above
+// cannot tell, as fixed-slot rings take their message counts from tail and head.
+TEST(counters, mpmc_stalls_and_waits_survive_the_endpoint_that_counted_them) {
+  segment_guard g(unique_name());
+  auto ring = mpmc_ring<u64>::create(g.name(), 2);
+  auto c = ring.consumer(wait_policy::spinning());
+  ring_info during;
+  {
+    auto b = ring.producer(wait_policy::spinning());
+    ASSERT_TRUE(b.try_push(1));
+    ASSERT_TRUE(b.try_push(2));
+    EXPECT_FALSE(b.try_push(3));                                               // full
+    EXPECT_EQ(b.push(3, std::chrono::milliseconds(1)), wait_result::timeout);  // waits
+    during = inspect(g.name());
+    EXPECT_GE(during.producer.stalls, 1u);
+    EXPECT_GE(during.producer.waits, 1u);
+  }
+  const ring_info after = inspect(g.name());
+  EXPECT_EQ(after.producer.stalls, during.producer.stalls);
+  EXPECT_EQ(after.producer.waits, during.producer.waits);
+  auto b2 = ring.producer();  // may take b's record: it starts from zero, the totals stay
+  const ring_info again = inspect(g.name());
+  EXPECT_EQ(again.producer.stalls, during.producer.stalls);
+  EXPECT_EQ(again.producer.waits, during.producer.waits);
+}
+
+// The same for a message ring's producers, whose message and byte counts live in their records
+// alone (no tail to take them from).
+TEST(counters, mpsc_msg_messages_survive_the_producer_that_wrote_them) {
+  segment_guard g(unique_name());
+  auto ring = mpsc_msg_ring::create(g.name(), 1024);
+  const std::byte m[3]{};
+  {
+    auto tx = ring.producer();
+    for (int i = 0; i < 4; ++i)
+      ASSERT_EQ(tx.try_write(1, m), msg_status::ok);
+    EXPECT_EQ(inspect(g.name()).producer.messages, 4u);
+  }
+  const ring_info info = inspect(g.name());
+  EXPECT_EQ(info.producer.messages, 4u);
+  EXPECT_EQ(info.producer.bytes, 12u);
 }
 
 TEST(counters, message_rings_count_payload_bytes) {
