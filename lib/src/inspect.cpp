@@ -18,6 +18,11 @@ void add(ring_info& info, std::uint64_t owner, const char* role, bool claiming) 
       {detail::identity_pid(owner), role, detail::process_alive(owner), claiming});
 }
 
+bool same(const side_stats& a, const side_stats& b) noexcept {
+  return a.messages == b.messages && a.bytes == b.bytes && a.stalls == b.stalls &&
+         a.waits == b.waits;
+}
+
 void add_counters(side_stats& to, const side_counters& c) {
   // relaxed: a snapshot for display
   to.messages += c.messages.load(std::memory_order_relaxed);
@@ -111,8 +116,50 @@ ring_info look(std::span<const std::byte> v, std::string_view name, std::string_
   info.consumer_closed = c.consumer_closed.load(std::memory_order_relaxed) != 0;
   add(info, c.producer_owner.load(std::memory_order_relaxed), "producer", false);
   add(info, c.consumer_owner.load(std::memory_order_relaxed), "consumer", false);
-  add_counters(info.producer, c.producer_stats);
-  add_counters(info.consumer, c.consumer_stats);
+  const bool registry = info.kind == ring_kind::mpmc || info.kind == ring_kind::mpsc_msg;
+  const registry_control* const reg =
+      registry && v.size() >= k_control_offset + sizeof(registry_control)
+          ? reinterpret_cast<const registry_control*>(v.data() + k_control_offset)
+          : nullptr;
+  const auto role_of = [](const endpoint_record& r) {
+    const auto role = r.role.load(std::memory_order_relaxed);
+    return role == static_cast<std::uint32_t>(endpoint_role::producer)   ? endpoint_role::producer
+           : role == static_cast<std::uint32_t>(endpoint_role::consumer) ? endpoint_role::consumer
+                                                                         : endpoint_role::none;
+  };
+  // An endpoint that leaves moves its record's counts into its side's totals (fold_counters):
+  // a look that read the totals before the move and the record after it would miss them, and
+  // `watch` would show a rate of 0, then the endpoint's lifetime at once. The totals of a side
+  // that keeps its counts in records change only so: a look between two equal readings of them
+  // missed no move but one caught between a counter's exchange out of its record and its add
+  // to the totals (nanoseconds; counters.hpp). Up to 64 looks, then the last as it is.
+  const bool consumers_in_records = info.kind == ring_kind::mpmc;
+  for (int look = 0; look < 64; ++look) {
+    side_stats producer, consumer;
+    add_counters(producer, c.producer_stats);
+    add_counters(consumer, c.consumer_stats);
+    const side_stats totals[2] = {producer, consumer};
+    if (reg != nullptr) {
+      for (const auto& r : reg->endpoints) {
+        // Free records hold zeros (their counts were folded into the totals), or, handed back
+        // by an mpmc recovery, the dead holder's counts, which no total holds yet. A record
+        // without a role counts for neither side (below).
+        const endpoint_role role = role_of(r);
+        if (role != endpoint_role::none) {
+          add_counters(role == endpoint_role::producer ? producer : consumer, r.stats);
+        }
+      }
+    }
+    info.producer = producer;
+    info.consumer = consumer;
+    side_stats again[2];
+    add_counters(again[0], c.producer_stats);
+    add_counters(again[1], c.consumer_stats);
+    if (reg == nullptr ||
+        (same(again[0], totals[0]) && (!consumers_in_records || same(again[1], totals[1])))) {
+      break;
+    }
+  }
   if (info.kind == ring_kind::spsc || info.kind == ring_kind::mpmc) {
     // Fixed-slot rings keep no message counts: every slot (ticket) before tail was written,
     // every one before head read (side_counters, layout.hpp).
@@ -121,23 +168,16 @@ ring_info look(std::span<const std::byte> v, std::string_view name, std::string_
     info.consumer.messages = info.head;
     info.consumer.bytes = info.head * info.elem_size;
   }
-  const bool registry = info.kind == ring_kind::mpmc || info.kind == ring_kind::mpsc_msg;
-  if (registry && v.size() >= k_control_offset + sizeof(registry_control)) {
-    const auto& reg = *reinterpret_cast<const registry_control*>(v.data() + k_control_offset);
-    for (const auto& r : reg.endpoints) {
-      const auto role = r.role.load(std::memory_order_relaxed);
-      const bool producer = role == static_cast<std::uint32_t>(endpoint_role::producer);
-      const bool consumer = role == static_cast<std::uint32_t>(endpoint_role::consumer);
+  if (reg != nullptr) {
+    for (const auto& r : reg->endpoints) {
+      const endpoint_role role = role_of(r);
       // An owner whose record names no role yet is taking it (register_endpoint stores the
-      // owner first), or the record holds garbage: it counts for neither side.
+      // owner first), or the record holds garbage: registering.
       add(info, r.owner.load(std::memory_order_relaxed),
-          producer   ? "producer"
-          : consumer ? "consumer"
-                     : "registering",
+          role == endpoint_role::producer   ? "producer"
+          : role == endpoint_role::consumer ? "consumer"
+                                            : "registering",
           r.claim_first.load(std::memory_order_relaxed) != 0);
-      // Free records hold zeros (their counts were folded into the totals), or, handed back by
-      // an mpmc recovery, the dead holder's counts, which no total holds yet.
-      if (producer || consumer) add_counters(producer ? info.producer : info.consumer, r.stats);
     }
   }
   return info;

@@ -1,5 +1,6 @@
 // `ipcring watch NAME`: one line per interval with the rates of both sides (deltas of the
 // ring's counters) and the fill level.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -86,6 +87,14 @@ exit_code run_watch(const watch_options& o) {
     if (!std::cout) {  // a full disk, a closed pipe: nobody sees the lines, stop
       throw failure(exit_code::error, std::string("writing standard output: ") +
                                           (errno != 0 ? std::strerror(errno) : "failed"));
+    }
+    if (!replaced) {
+      // A count read low (a look that caught an endpoint's counts on their way to the totals)
+      // is not a baseline: the next rate would add them twice.
+      now.producer.messages = std::max(now.producer.messages, before.producer.messages);
+      now.producer.bytes = std::max(now.producer.bytes, before.producer.bytes);
+      now.consumer.messages = std::max(now.consumer.messages, before.consumer.messages);
+      now.consumer.bytes = std::max(now.consumer.bytes, before.consumer.bytes);
     }
     before = std::move(now);
     t0 = t1;
