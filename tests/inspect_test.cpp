@@ -290,6 +290,45 @@ TEST(counters, a_c_batch_read_that_empties_the_ring_is_not_a_stall) {
   EXPECT_EQ(info.consumer.messages, total);
 }
 
+// inspect() on a copy of the first bytes: as on the whole segment, and refused (not read past)
+// with fewer bytes than it needs.
+TEST(inspect, reads_a_copy_of_the_first_bytes_of_a_segment) {
+  segment_guard g(unique_name());
+  auto ring = mpmc_ring<u64>::create(g.name(), 64);
+  auto tx = ring.producer();
+  ASSERT_TRUE(tx.try_push(1));
+  const map_view view = map_view::open(g.name());
+  std::vector<std::byte> first(view.data(), view.data() + k_inspect_bytes);
+  const ring_info info = inspect(first, view.size(), g.name());
+  EXPECT_EQ(info.capacity, 64u);
+  EXPECT_EQ(info.tail, 1u);
+  EXPECT_EQ(info.endpoints.size(), 1u);
+  const ring_info through = inspect(view, g.name());
+  EXPECT_EQ(through.tail, 1u);
+  first.resize(k_inspect_bytes - 8);
+  expect_error(errc::invalid_argument, [&] { (void)inspect(first, view.size(), g.name()); });
+}
+
+#ifndef _WIN32
+// A segment shrunk by another process (ftruncate) after the view was made: a look through the
+// mapping raised SIGBUS where the pages went (ls, stat, watch, a supervisor's remove_if_stale
+// died with it). Through the descriptor the view's look reads zeros there (no endpoints), and
+// a look by name, whose view has the new size, says what is wrong.
+TEST(inspect, a_segment_shrunk_under_a_view_is_reported_not_faulted_on) {
+  segment_guard g(unique_name());
+  auto ring = mpmc_ring<u64>::create(g.name(), 1024);
+  const map_view view = map_view::open(g.name());
+  const int fd = ::shm_open(("/" + g.name()).c_str(), O_RDWR, 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, 4096), 0);  // the header's page stays, the endpoint records go
+  ::close(fd);
+  EXPECT_TRUE(inspect(view, g.name()).endpoints.empty());
+  const std::string msg = expect_error(errc::too_small, [&] { (void)inspect(g.name()); });
+  EXPECT_NE(msg.find(g.name()), std::string::npos) << msg;
+  EXPECT_FALSE(remove_if_stale(g.name()));  // judged unreadable: kept, and no fault
+}
+#endif
+
 #ifndef _WIN32  // POSIX only: a ring outlives its processes (on Windows it goes with them)
 TEST(inspect, ring_whose_processes_all_died_is_stale_and_removable) {
   segment_guard g(unique_name());

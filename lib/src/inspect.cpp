@@ -1,8 +1,11 @@
 #include "ipcring/inspect.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <span>
+#include <vector>
 
 #include "in_quotes.hpp"
 #include "ipcring/detail/role.hpp"
@@ -53,7 +56,16 @@ map_view open_to_look(std::string_view name, const map_options& opt, std::string
   return detail::require_header_written(map_view::open(name, o), verb);
 }
 
-ring_info look(std::span<const std::byte> v, std::string_view name, std::string_view verb) {
+// Reads the header and control blocks through the view's descriptor (map_view::peek), not its
+// mapping: a segment another process shrank (ftruncate) since the view was made would raise
+// SIGBUS where its pages went; a read returns what is there (the rest as zeros, which the
+// checks refuse). Nor does a read allocate a page never written.
+ring_info look_through(const map_view& v, std::string_view name, std::string_view verb);
+
+// `v`: the segment's first bytes (all of it, or at least k_inspect_bytes), of a segment of
+// `segment_size` bytes.
+ring_info look(std::span<const std::byte> v, std::uint64_t segment_size, std::string_view name,
+               std::string_view verb) {
   const std::string what = std::string(verb) + " " + detail::in_quotes(name);
   // The magic first: a small segment of someone else's is foreign, not a truncated ring.
   if (v.size() >= sizeof(std::uint64_t)) {
@@ -95,7 +107,13 @@ ring_info look(std::span<const std::byte> v, std::string_view name, std::string_
                     " exceeds " + std::to_string(k_type_name_max));
   }
   // What an open checks of the ring's place in the segment, so that what is shown is a ring.
-  (void)detail::check_geometry(detail::spec_of_header(h, what), h, v.size(), what);
+  if (v.size() < std::min<std::uint64_t>(segment_size, k_inspect_bytes)) {
+    throw error(errc::invalid_argument, what + ": " + std::to_string(v.size()) +
+                                            " bytes given of a segment of " +
+                                            std::to_string(segment_size) + ", fewer than " +
+                                            std::to_string(k_inspect_bytes));
+  }
+  (void)detail::check_geometry(detail::spec_of_header(h, what), h, segment_size, what);
   ring_info info;
   info.name = std::string(name);
   info.kind = static_cast<ring_kind>(h.kind);
@@ -183,6 +201,18 @@ ring_info look(std::span<const std::byte> v, std::string_view name, std::string_
   return info;
 }
 
+ring_info look_through(const map_view& v, std::string_view name, std::string_view verb) {
+  // 8-byte words: the blocks' atomics are read from the copy
+  std::vector<std::uint64_t> words((std::min<std::size_t>(v.size(), k_inspect_bytes) + 7) / 8);
+  const auto bytes = std::as_writable_bytes(std::span(words));
+  // The header's first block, then the rest after an acquire fence: the fields a creator wrote
+  // before publishing `ready` ([A-ready] as in open, the flag read by the first peek's loads).
+  v.peek(0, bytes.first(std::min<std::size_t>(bytes.size(), 16)));
+  std::atomic_thread_fence(std::memory_order_acquire);
+  v.peek(0, bytes);
+  return look(bytes.first(std::min<std::size_t>(v.size(), k_inspect_bytes)), v.size(), name, verb);
+}
+
 }  // namespace
 
 ring_info inspect(std::string_view name, const map_options& opt) {
@@ -190,14 +220,23 @@ ring_info inspect(std::string_view name, const map_options& opt) {
 }
 
 ring_info inspect(std::span<const std::byte> segment, std::string_view name) {
-  return look(segment, name, "inspect");
+  return look(segment, segment.size(), name, "inspect");
+}
+
+ring_info inspect(std::span<const std::byte> first_bytes, std::uint64_t segment_size,
+                  std::string_view name) {
+  return look(first_bytes, segment_size, name, "inspect");
+}
+
+ring_info inspect(const map_view& v, std::string_view name) {
+  return look_through(v, name, "inspect");
 }
 
 ring_info detail::inspect_for(std::string_view verb, std::string_view name,
                               const map_options& opt) {
   const map_view v = open_to_look(name, opt, verb);
   try {
-    return look(std::span<const std::byte>(v.data(), v.size()), name, verb);
+    return look_through(v, name, verb);
   } catch (const error& e) {
     if (e.value() != errc::not_ready || !abandoned_in_creation(v)) throw;
     throw detail::abandoned_error(std::string(verb) + " " + detail::in_quotes(name));
@@ -213,8 +252,7 @@ bool remove_if_stale(std::string_view name) noexcept {
     map_view v = map_view::open(name, o);
     if (abandoned_in_creation(v)) return v.remove_if_still_named();
     const map_view ring = detail::require_header_written(std::move(v), "inspect");
-    return inspect(std::span<const std::byte>(ring.data(), ring.size()), name).stale() &&
-           ring.remove_if_still_named();
+    return look_through(ring, name, "inspect").stale() && ring.remove_if_still_named();
   } catch (...) {
     return false;
   }

@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <vector>
 
 #include "ipcring/error.hpp"
 #include "ipcring/layout.hpp"
@@ -63,17 +65,20 @@ ring_info opened_segment::read(const std::string& who) const {
                                   std::strerror(fd_ < 0 ? open_errno_ : errno));
   }
   if (st.st_size <= 0) throw error(errc::too_small, who + ": the segment it opened is empty");
-  const auto size = static_cast<std::size_t>(st.st_size);
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd_, 0);
-  if (p == MAP_FAILED) {
-    throw error(errc::system, who + ": mapping the segment it opened: " + std::strerror(errno));
+  // Read, not mapped: a segment its owner shrank meanwhile would raise SIGBUS in a mapping.
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  std::vector<std::uint64_t> words((std::min<std::uint64_t>(size, k_inspect_bytes) + 7) / 8);
+  const auto bytes = std::as_writable_bytes(std::span(words));
+  std::size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = ::pread(fd_, bytes.data() + got, bytes.size() - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw error(errc::system, who + ": reading the segment it opened: " + std::strerror(errno));
+    if (n == 0) break;  // shrunk meanwhile: the rest stays zero, which the checks refuse
+    got += static_cast<std::size_t>(n);
   }
-  struct unmap {
-    void* p;
-    std::size_t n;
-    ~unmap() { ::munmap(p, n); }
-  } const mapping{p, size};
-  return inspect({static_cast<const std::byte*>(p), size}, name_);
+  return inspect(bytes.first(std::min<std::uint64_t>(size, k_inspect_bytes)), size, name_);
 }
 
 }  // namespace ipcring::cli

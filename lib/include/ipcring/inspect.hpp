@@ -1,6 +1,7 @@
 // ipcring/inspect.hpp: looking at a ring without attaching to it, for tools and cleanup.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -56,6 +57,19 @@ ring_info inspect(std::string_view name, const map_options& opt = {});
 /// As inspect(name), on a mapping the caller holds (a file-backed ring, or memory of its own).
 /// Only reads it: a read-only mapping (PROT_READ) is enough.
 ring_info inspect(std::span<const std::byte> segment, std::string_view name);
+/// What inspect() reads: the header and the control blocks, endpoint records included.
+inline constexpr std::size_t k_inspect_bytes = k_control_offset + sizeof(registry_control);
+/// As inspect(segment, name), on a copy of the segment's first bytes (all of them, or at least
+/// k_inspect_bytes) that the caller read (e.g. with pread(), which cannot fault where a
+/// mapping of a segment another process shrank would raise SIGBUS), of a segment of
+/// `segment_size` bytes. errc::invalid_argument if fewer bytes are given.
+ring_info inspect(std::span<const std::byte> first_bytes, std::uint64_t segment_size,
+                  std::string_view name);
+/// As inspect(name), through a view the caller holds, read through its descriptor
+/// (map_view::peek), not its mapping: a segment another process shrank since the view was made
+/// reads as zeros past its new end (a view made now has the new size, which the checks judge)
+/// instead of raising SIGBUS.
+ring_info inspect(const map_view& view, std::string_view name);
 /// True if `v` maps a ring whose creator let go of it before publishing `ready` (it died while
 /// creating it, most likely): it never will be ready, and opening it fails at once with
 /// errc::not_ready. Told by the stamp a creator writes first (the header's magic and
