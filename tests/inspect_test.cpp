@@ -318,11 +318,19 @@ TEST(inspect, a_segment_shrunk_under_a_view_is_reported_not_faulted_on) {
   segment_guard g(unique_name());
   auto ring = mpmc_ring<u64>::create(g.name(), 1024);
   const map_view view = map_view::open(g.name());
+  auto& reg = *reinterpret_cast<registry_control*>(view.data() + k_control_offset);
+  for (const std::size_t i : {0, 30}) {  // two producers, as written by hand (no handle writes)
+    reg.endpoints[i].owner.store(detail::self_identity());
+    reg.endpoints[i].role.store(static_cast<std::uint32_t>(endpoint_role::producer));
+  }
+  ASSERT_EQ(inspect(view, g.name()).endpoints.size(), 2u);
   const int fd = ::shm_open(("/" + g.name()).c_str(), O_RDWR, 0);
   ASSERT_GE(fd, 0);
-  ASSERT_EQ(::ftruncate(fd, 4096), 0);  // the header's page stays, the endpoint records go
+  ASSERT_EQ(::ftruncate(fd, 2048), 0);  // the header, the control block, records 0-7 stay
   ::close(fd);
-  EXPECT_TRUE(inspect(view, g.name()).endpoints.empty());
+  const ring_info shrunk = inspect(view, g.name());
+  ASSERT_EQ(shrunk.endpoints.size(), 1u);  // record 30 went with its page: zeros
+  EXPECT_STREQ(shrunk.endpoints[0].role, "producer");
   const std::string msg = expect_error(errc::too_small, [&] { (void)inspect(g.name()); });
   EXPECT_NE(msg.find(g.name()), std::string::npos) << msg;
   EXPECT_FALSE(remove_if_stale(g.name()));  // judged unreadable: kept, and no fault

@@ -392,7 +392,9 @@ expect_code 2 "$cli" watch "$prefix-bytes" --interval 0 --count 1
 # A ring removed and made again under its name between two lines is said to be replaced, not
 # rated across the two (before: rates from the new ring's counters against the old one's).
 "$cli" create "$prefix-rewatch" --kind spsc --capacity 64 --slot-size 8 >/dev/null
-"$cli" watch "$prefix-rewatch" --interval 1 --count 4 >"$work/rewatch" 2>"$work/rewatch.err" &
+# Lines 2 s apart: the replacement (two runs of the tool) must fall between two of them, else
+# watch finds no ring and ends (exit 3), as it should.
+"$cli" watch "$prefix-rewatch" --interval 2 --count 3 >"$work/rewatch" 2>"$work/rewatch.err" &
 watcher=$!
 for _ in $(seq 200); do [ -s "$work/rewatch" ] && break; sleep 0.1; done  # its first line
 "$cli" rm "$prefix-rewatch" && "$cli" create "$prefix-rewatch" --kind spsc --capacity 128 \

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -56,6 +57,23 @@ map_view open_to_look(std::string_view name, const map_options& opt, std::string
   return detail::require_header_written(map_view::open(name, o), verb);
 }
 
+// Room for a copy of a segment's first bytes, aligned as the blocks it holds (ring_control is
+// aligned to k_block): look() reads the copy through the same types as the segment.
+class aligned_copy {
+ public:
+  explicit aligned_copy(std::size_t n) : blocks_((n + k_block - 1) / k_block), n_(n) {}
+  std::span<std::byte> bytes() noexcept {
+    return std::as_writable_bytes(std::span(blocks_)).first(n_);
+  }
+
+ private:
+  struct alignas(k_block) block {
+    std::byte b[k_block];
+  };
+  std::vector<block> blocks_;
+  std::size_t n_;
+};
+
 // Reads the header and control blocks through the view's descriptor (map_view::peek), not its
 // mapping: a segment another process shrank (ftruncate) since the view was made would raise
 // SIGBUS where its pages went; a read returns what is there (the rest as zeros, which the
@@ -67,6 +85,12 @@ ring_info look_through(const map_view& v, std::string_view name, std::string_vie
 ring_info look(std::span<const std::byte> v, std::uint64_t segment_size, std::string_view name,
                std::string_view verb) {
   const std::string what = std::string(verb) + " " + detail::in_quotes(name);
+  if (v.size() < std::min<std::uint64_t>(segment_size, k_inspect_bytes)) {
+    throw error(errc::invalid_argument, what + ": " + std::to_string(v.size()) +
+                                            " bytes given of a segment of " +
+                                            std::to_string(segment_size) + ", fewer than " +
+                                            std::to_string(k_inspect_bytes));
+  }
   // The magic first: a small segment of someone else's is foreign, not a truncated ring.
   if (v.size() >= sizeof(std::uint64_t)) {
     // The header's first word (segment_header::magic), read on its own: the span may be too
@@ -107,12 +131,6 @@ ring_info look(std::span<const std::byte> v, std::uint64_t segment_size, std::st
                     " exceeds " + std::to_string(k_type_name_max));
   }
   // What an open checks of the ring's place in the segment, so that what is shown is a ring.
-  if (v.size() < std::min<std::uint64_t>(segment_size, k_inspect_bytes)) {
-    throw error(errc::invalid_argument, what + ": " + std::to_string(v.size()) +
-                                            " bytes given of a segment of " +
-                                            std::to_string(segment_size) + ", fewer than " +
-                                            std::to_string(k_inspect_bytes));
-  }
   (void)detail::check_geometry(detail::spec_of_header(h, what), h, segment_size, what);
   ring_info info;
   info.name = std::string(name);
@@ -202,15 +220,32 @@ ring_info look(std::span<const std::byte> v, std::uint64_t segment_size, std::st
 }
 
 ring_info look_through(const map_view& v, std::string_view name, std::string_view verb) {
-  // 8-byte words: the blocks' atomics are read from the copy
-  std::vector<std::uint64_t> words((std::min<std::size_t>(v.size(), k_inspect_bytes) + 7) / 8);
-  const auto bytes = std::as_writable_bytes(std::span(words));
-  // The header's first block, then the rest after an acquire fence: the fields a creator wrote
-  // before publishing `ready` ([A-ready] as in open, the flag read by the first peek's loads).
-  v.peek(0, bytes.first(std::min<std::size_t>(bytes.size(), 16)));
+  const std::size_t n = std::min<std::size_t>(v.size(), k_inspect_bytes);
+  aligned_copy copy(n);
+  const std::span<std::byte> bytes = copy.bytes();
+  // The header's first 16 bytes (magic, layout_version, init_state) first, then, after an
+  // acquire fence, everything: fields a creator wrote before publishing `ready` are then in the
+  // second read if the first saw `ready` ([A-ready] as in open; the kernel's loads of the first
+  // read are this thread's). look() judges `ready` from the first read.
+  std::byte first[16] = {};
+  v.peek(0, std::span(first).first(std::min<std::size_t>(n, sizeof first)));
+#if !defined(__SANITIZE_THREAD__)  // ThreadSanitizer cannot model a fence; x86-64 needs none
   std::atomic_thread_fence(std::memory_order_acquire);
-  v.peek(0, bytes);
-  return look(bytes.first(std::min<std::size_t>(v.size(), k_inspect_bytes)), v.size(), name, verb);
+#endif
+  // An endpoint that leaves moves its counts from its record into the totals, which one read
+  // copies before the records: read the totals again after, and the whole again if they moved
+  // (as look() does on a mapping). Up to 64 reads, then the last as it is.
+  constexpr std::size_t k_totals = k_control_offset + offsetof(ring_control, producer_stats);
+  constexpr std::size_t k_totals_end = k_control_offset + sizeof(ring_control);
+  for (int read = 0; read < 64; ++read) {
+    v.peek(0, bytes);
+    if (n < k_totals_end) break;
+    std::byte again[k_totals_end - k_totals];
+    v.peek(k_totals, again);
+    if (std::memcmp(again, bytes.data() + k_totals, sizeof again) == 0) break;
+  }
+  std::memcpy(bytes.data(), first, std::min<std::size_t>(n, sizeof first));
+  return look(bytes, v.size(), name, verb);
 }
 
 }  // namespace
@@ -225,7 +260,11 @@ ring_info inspect(std::span<const std::byte> segment, std::string_view name) {
 
 ring_info inspect(std::span<const std::byte> first_bytes, std::uint64_t segment_size,
                   std::string_view name) {
-  return look(first_bytes, segment_size, name, "inspect");
+  // The caller's bytes may sit anywhere: look() reads them as the segment's aligned blocks.
+  aligned_copy copy(std::min<std::size_t>(first_bytes.size(), k_inspect_bytes));
+  const std::span<std::byte> bytes = copy.bytes();
+  std::memcpy(bytes.data(), first_bytes.data(), bytes.size());
+  return look(bytes, segment_size, name, "inspect");
 }
 
 ring_info inspect(const map_view& v, std::string_view name) {

@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include "commands.hpp"
@@ -27,10 +28,16 @@ struct raw_fields {
   std::uint32_t data_sleepers = 0, space_sleepers = 0;
 };
 
-// \pre inspect() accepted the mapping (it holds a whole segment_header and ring_control).
+// \pre inspect() accepted the segment (it holds a whole segment_header and ring_control).
+// Read through the descriptor, as inspect() reads: a segment shrunk meanwhile cannot fault.
 raw_fields read_raw(const map_view& v) {
-  const auto& h = *reinterpret_cast<const segment_header*>(v.data());
-  const auto& c = *reinterpret_cast<const ring_control*>(v.data() + k_control_offset);
+  struct alignas(k_block) blocks {
+    std::byte b[k_control_offset + sizeof(ring_control)];
+  };
+  const auto copy = std::make_unique<blocks>();
+  v.peek(0, copy->b);
+  const auto& h = *reinterpret_cast<const segment_header*>(copy->b);
+  const auto& c = *reinterpret_cast<const ring_control*>(copy->b + k_control_offset);
   raw_fields r;
   r.magic = h.magic.load(std::memory_order_relaxed);
   r.layout_version = h.layout_version;
