@@ -54,6 +54,7 @@
 #include <utility>
 
 #include "ipcring/detail/counters.hpp"
+#include "ipcring/detail/inline.hpp"
 #include "ipcring/detail/overlap.hpp"
 #include "ipcring/detail/role.hpp"
 #include "ipcring/detail/segment.hpp"
@@ -271,17 +272,14 @@ class spsc_producer {
   template <class Rep, class Period>
   wait_result wait_writable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
     const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
-    bool room = false;
+    // A handle that met garbage (corrupted(), kept) ends the wait only on a head impossible
+    // now (it never frees a slot); a ring read sane since is waited on. Off the way of every
+    // sane ring: its flag is clear.
     const wait_result r = detail::wait_for(scope_, policy_, detail::saturate(timeout), [&] {
-      // Only an impossible head read in this look ends the wait (a garbage head never frees
-      // a slot): corrupted() keeps an earlier one, but a ring read sane since is waited on.
-      const bool earlier = std::exchange(corrupted_, false);
-      room = free_slots(want) >= want;
-      const bool impossible = corrupted_;
-      corrupted_ = earlier || impossible;
-      return room || impossible;
+      return free_slots(want) >= want || (corrupted_ && head_impossible_now());
     });
-    return r == wait_result::ok && !room ? wait_result::timeout : r;
+    if (r != wait_result::ok || !corrupted_) return r;
+    return free_slots(want) >= want ? r : wait_result::timeout;
   }
   wait_result wait_writable(std::size_t n) noexcept {
     return wait_writable(n, std::chrono::nanoseconds::max());
@@ -346,6 +344,11 @@ class spsc_producer {
     return reinterpret_cast<ring_control*>(seg_->control());
   }
 
+  // Whether head, read now, is impossible (a blocking call's look, only once corrupted_).
+  IPCRING_COLD bool head_impossible_now() const noexcept {
+    // [A2] pairs with [R2], as in free_slots()
+    return tail_ - ctl_->head.load(std::memory_order_acquire) > mask_ + 1;
+  }
   // Free slots, refreshing the cached head only when the cache says fewer than `want`.
   std::uint64_t free_slots(std::uint64_t want) noexcept {
     const std::uint64_t cap = mask_ + 1;
@@ -541,17 +544,14 @@ class spsc_consumer {
   template <class Rep, class Period>
   wait_result wait_readable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
     const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
-    bool ready = false;
+    // A handle that met garbage (corrupted(), kept) ends the wait only on a tail impossible
+    // now (it never publishes); a ring read sane since is waited on. Off the way of every sane
+    // ring: its flag is clear.
     const wait_result r = detail::wait_for(scope_, policy_, detail::saturate(timeout), [&] {
-      // Only an impossible tail read in this look ends the wait (a garbage tail never
-      // publishes): corrupted() keeps an earlier one, but a ring read sane since is waited on.
-      const bool earlier = std::exchange(corrupted_, false);
-      ready = available(want) >= want;
-      const bool impossible = corrupted_;
-      corrupted_ = earlier || impossible;
-      return ready || impossible;
+      return available(want) >= want || (corrupted_ && tail_impossible_now());
     });
-    return r == wait_result::ok && !ready ? wait_result::timeout : r;
+    if (r != wait_result::ok || !corrupted_) return r;
+    return available(want) >= want ? r : wait_result::timeout;
   }
   wait_result wait_readable(std::size_t n) noexcept {
     return wait_readable(n, std::chrono::nanoseconds::max());
@@ -619,6 +619,11 @@ class spsc_consumer {
     return reinterpret_cast<ring_control*>(seg_->control());
   }
 
+  // Whether tail, read now, is impossible (a blocking call's look, only once corrupted_).
+  IPCRING_COLD bool tail_impossible_now() const noexcept {
+    // [A1] pairs with [R1], as in available()
+    return ctl_->tail.load(std::memory_order_acquire) - head_ > mask_ + 1;
+  }
   // Readable messages, refreshing the cached tail only when the cache says fewer than `want`.
   std::uint64_t available(std::uint64_t want) noexcept {
     peeked_ = 0;  // any other call ends a peek (peek() sets it again afterwards)
