@@ -333,7 +333,7 @@ TEST(inspect, a_segment_shrunk_under_a_view_is_reported_not_faulted_on) {
   EXPECT_STREQ(shrunk.endpoints[0].role, "producer");
   const std::string msg = expect_error(errc::too_small, [&] { (void)inspect(g.name()); });
   EXPECT_NE(msg.find(g.name()), std::string::npos) << msg;
-  EXPECT_FALSE(remove_if_stale(g.name()));  // judged unreadable: kept, and no fault
+  EXPECT_FALSE(remove_if_stale(g.name()));  // returns (too small: kept) instead of faulting
 }
 #endif
 

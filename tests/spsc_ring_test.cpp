@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <numeric>
+#include <thread>
 #include <vector>
 
 #include "ipcring/ipcring.h"
@@ -668,6 +669,18 @@ TEST(spsc_ring, corrupt_indices_never_address_outside_the_slots) {
   EXPECT_EQ(rx.pop(v, std::chrono::seconds(30)), wait_result::timeout);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   EXPECT_EQ(f.ctl().tail.load(), ~u64{0});  // nothing was pushed or popped
+  // Indices sane again (full: 4 pushed, none popped): the handles still say corrupted(), but
+  // wait as any other. The consumer frees a slot while the producer waits for one.
+  f.ctl().tail.store(4);
+  f.ctl().head.store(0);
+  std::thread consumer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(rx.pop(v, std::chrono::seconds(30)), wait_result::ok);
+  });
+  EXPECT_EQ(tx.push(5, std::chrono::seconds(30)), wait_result::ok);  // waited, then pushed
+  consumer.join();
+  EXPECT_EQ(v, 0u);
+  EXPECT_TRUE(tx.corrupted());
 }
 
 // The C API says IPCRING_CORRUPTED where an spsc handle read an impossible index, in place of

@@ -115,8 +115,9 @@ struct fixed_consumer {
   /// As fixed_producer::corrupted().
   virtual bool corrupted() const noexcept = 0;
 };
-// A fixed-slot handle that read an impossible index says so where it would say full, empty or
-// timeout (it then never waits: spsc_ring's corrupted()).
+// A fixed-slot handle that read an impossible index says so from then on where it would say
+// full, empty or timeout (spsc_ring's corrupted(), which it keeps; its waits end at once while
+// the index it reads is impossible).
 template <class Handle>
 int or_corrupted(int status, const Handle& h) noexcept {
   const bool would_wait =

@@ -86,10 +86,11 @@ ring_info look(std::span<const std::byte> v, std::uint64_t segment_size, std::st
                std::string_view verb) {
   const std::string what = std::string(verb) + " " + detail::in_quotes(name);
   if (v.size() < std::min<std::uint64_t>(segment_size, k_inspect_bytes)) {
-    throw error(errc::invalid_argument, what + ": " + std::to_string(v.size()) +
-                                            " bytes given of a segment of " +
-                                            std::to_string(segment_size) + ", fewer than " +
-                                            std::to_string(k_inspect_bytes));
+    throw error(errc::invalid_argument,
+                what + ": " + std::to_string(v.size()) + " bytes given of a segment of " +
+                    std::to_string(segment_size) + ", fewer than the " +
+                    std::to_string(std::min<std::uint64_t>(segment_size, k_inspect_bytes)) +
+                    " it reads");
   }
   // The magic first: a small segment of someone else's is foreign, not a truncated ring.
   if (v.size() >= sizeof(std::uint64_t)) {
@@ -232,19 +233,31 @@ ring_info look_through(const map_view& v, std::string_view name, std::string_vie
 #if !defined(__SANITIZE_THREAD__)  // ThreadSanitizer cannot model a fence; x86-64 needs none
   std::atomic_thread_fence(std::memory_order_acquire);
 #endif
-  // An endpoint that leaves moves its counts from its record into the totals, which one read
-  // copies before the records: read the totals again after, and the whole again if they moved
-  // (as look() does on a mapping). Up to 64 reads, then the last as it is.
-  constexpr std::size_t k_totals = k_control_offset + offsetof(ring_control, producer_stats);
+  // An endpoint that leaves moves its counts from its record into its side's totals, which one
+  // read copies before the records: read those totals again after, and the whole again if they
+  // moved (as look() does on a mapping). Only the totals of sides that keep their counts in
+  // records (mpmc: both; mpsc_msg: the producers'; a lone holder adds to its totals as it
+  // goes). Up to 64 reads, then the last as it is.
+  constexpr std::size_t k_producer_totals =
+      k_control_offset + offsetof(ring_control, producer_stats);
   constexpr std::size_t k_totals_end = k_control_offset + sizeof(ring_control);
   for (int read = 0; read < 64; ++read) {
     v.peek(0, bytes);
     if (n < k_totals_end) break;
-    std::byte again[k_totals_end - k_totals];
-    v.peek(k_totals, again);
-    if (std::memcmp(again, bytes.data() + k_totals, sizeof again) == 0) break;
+    const auto kind = reinterpret_cast<const segment_header*>(bytes.data())->kind;
+    const std::size_t end = kind == static_cast<std::uint32_t>(ring_kind::mpmc)
+                                ? k_totals_end
+                                : k_control_offset + offsetof(ring_control, consumer_stats);
+    if (kind != static_cast<std::uint32_t>(ring_kind::mpmc) &&
+        kind != static_cast<std::uint32_t>(ring_kind::mpsc_msg)) {
+      break;
+    }
+    std::byte again[k_totals_end - k_producer_totals];
+    const std::span<std::byte> totals = std::span(again).first(end - k_producer_totals);
+    v.peek(k_producer_totals, totals);
+    if (std::memcmp(totals.data(), bytes.data() + k_producer_totals, totals.size()) == 0) break;
   }
-  std::memcpy(bytes.data(), first, std::min<std::size_t>(n, sizeof first));
+  if (n != 0) std::memcpy(bytes.data(), first, std::min<std::size_t>(n, sizeof first));
   return look(bytes, v.size(), name, verb);
 }
 
@@ -263,7 +276,7 @@ ring_info inspect(std::span<const std::byte> first_bytes, std::uint64_t segment_
   // The caller's bytes may sit anywhere: look() reads them as the segment's aligned blocks.
   aligned_copy copy(std::min<std::size_t>(first_bytes.size(), k_inspect_bytes));
   const std::span<std::byte> bytes = copy.bytes();
-  std::memcpy(bytes.data(), first_bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(bytes.data(), first_bytes.data(), bytes.size());
   return look(bytes, segment_size, name, "inspect");
 }
 

@@ -72,8 +72,9 @@ typedef enum ipcring_status {
   IPCRING_BUFFER_SMALL = 8, /* the buffer is too small: *length says what is needed */
   IPCRING_CORRUPTED = 9,    /* the ring holds an impossible record or index (another process
                                wrote garbage): message rings stop delivering; an spsc handle
-                               that read one says this where it would say FULL, EMPTY or
-                               TIMEOUT, and no longer waits. mpmc handles refuse impossible
+                               that read one says this from then on where it would say FULL,
+                               EMPTY or TIMEOUT, and does not wait while the index it reads is
+                               impossible. mpmc handles refuse impossible
                                counters when they attach (IPCRING_E_CORRUPTED) and read later
                                ones as FULL or EMPTY */
   /* Setup errors: the negated ipcring::errc. */
