@@ -22,6 +22,15 @@ void add(ring_info& info, std::uint64_t owner, const char* role, bool claiming) 
       {detail::identity_pid(owner), role, detail::process_alive(owner), claiming});
 }
 
+// Whether a side of a ring of `kind` keeps its counts in endpoint records, which an endpoint
+// that leaves moves into the side's totals (mpmc: both sides; mpsc_msg: the producers; a lone
+// role holder adds to the totals as it goes).
+bool counts_in_records(std::uint32_t kind, endpoint_role side) noexcept {
+  return kind == static_cast<std::uint32_t>(ring_kind::mpmc) ||
+         (kind == static_cast<std::uint32_t>(ring_kind::mpsc_msg) &&
+          side == endpoint_role::producer);
+}
+
 bool same(const side_stats& a, const side_stats& b) noexcept {
   return a.messages == b.messages && a.bytes == b.bytes && a.stalls == b.stalls &&
          a.waits == b.waits;
@@ -170,7 +179,8 @@ ring_info look(std::span<const std::byte> v, std::uint64_t segment_size, std::st
   // that keeps its counts in records change only so: a look between two equal readings of them
   // missed no move but one caught between a counter's exchange out of its record and its add
   // to the totals (nanoseconds; counters.hpp). Up to 64 looks, then the last as it is.
-  const bool consumers_in_records = info.kind == ring_kind::mpmc;
+  const bool consumers_in_records =
+      counts_in_records(static_cast<std::uint32_t>(info.kind), endpoint_role::consumer);
   for (int look = 0; look < 64; ++look) {
     side_stats producer, consumer;
     add_counters(producer, c.producer_stats);
@@ -235,9 +245,8 @@ ring_info look_through(const map_view& v, std::string_view name, std::string_vie
 #endif
   // An endpoint that leaves moves its counts from its record into its side's totals, which one
   // read copies before the records: read those totals again after, and the whole again if they
-  // moved (as look() does on a mapping). Only the totals of sides that keep their counts in
-  // records (mpmc: both; mpsc_msg: the producers'; a lone holder adds to its totals as it
-  // goes). Up to 64 reads, then the last as it is.
+  // moved (as look() does on a mapping); only the totals of sides that keep their counts in
+  // records. Up to 64 reads, then the last as it is.
   constexpr std::size_t k_producer_totals =
       k_control_offset + offsetof(ring_control, producer_stats);
   constexpr std::size_t k_totals_end = k_control_offset + sizeof(ring_control);
@@ -245,13 +254,10 @@ ring_info look_through(const map_view& v, std::string_view name, std::string_vie
     v.peek(0, bytes);
     if (n < k_totals_end) break;
     const auto kind = reinterpret_cast<const segment_header*>(bytes.data())->kind;
-    const std::size_t end = kind == static_cast<std::uint32_t>(ring_kind::mpmc)
+    if (!counts_in_records(kind, endpoint_role::producer)) break;  // nor then the consumers
+    const std::size_t end = counts_in_records(kind, endpoint_role::consumer)
                                 ? k_totals_end
                                 : k_control_offset + offsetof(ring_control, consumer_stats);
-    if (kind != static_cast<std::uint32_t>(ring_kind::mpmc) &&
-        kind != static_cast<std::uint32_t>(ring_kind::mpsc_msg)) {
-      break;
-    }
     std::byte again[k_totals_end - k_producer_totals];
     const std::span<std::byte> totals = std::span(again).first(end - k_producer_totals);
     v.peek(k_producer_totals, totals);
