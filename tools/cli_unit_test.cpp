@@ -22,7 +22,9 @@
 #include "cli/json_reader.hpp"
 #include "cli/senders_lock.hpp"
 #include "cli/text_format.hpp"
+#include "ipcring/detail/role.hpp"
 #include "ipcring/layout.hpp"
+#include "ipcring/map_view.hpp"
 #include "ipcring/mpmc_ring.hpp"
 
 namespace ipcring::cli {
@@ -211,6 +213,28 @@ TEST(senders_lock, reads_the_producers_of_the_ring_it_opened_not_of_one_made_sin
   EXPECT_FALSE(lock.producer_side_closed());
   p.close();
   EXPECT_TRUE(lock.producer_side_closed());
+  ipcring::remove(name);
+}
+
+// An endpoint caught between taking its record and naming its role may be a producer on its
+// way in: a send counts it, and leaves the side open. Before, it was not counted, and the last
+// send closed the side under it.
+TEST(senders_lock, counts_an_endpoint_that_has_not_yet_named_its_role) {
+  const std::string name = unique_name("registering");
+  ipcring::remove(name);
+  auto ring = mpmc_ring<std::uint64_t>::create(name, 64);
+  senders_lock lock(name);
+  ASSERT_TRUE(lock.lock_if_same());
+  EXPECT_EQ(lock.live_producers(), 0u);
+  const map_view view = map_view::open(name);
+  auto& reg = *reinterpret_cast<registry_control*>(view.data() + k_control_offset);
+  auto& r = reg.endpoints[3];
+  r.owner.store(detail::self_identity());  // as register_endpoint's CAS, the role not yet named
+  EXPECT_EQ(lock.live_producers(), 1u);
+  r.role.store(static_cast<std::uint32_t>(endpoint_role::consumer));
+  EXPECT_EQ(lock.live_producers(), 0u);
+  r.owner.store(0);
+  r.role.store(0);
   ipcring::remove(name);
 }
 

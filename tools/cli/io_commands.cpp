@@ -292,7 +292,9 @@ void close_producer_side(producer_ptr& tx, const ipcring_ring& ring, const std::
   } catch (const error& e) {
     return stays_open(e.what());
   }
-  if (others != 0) return stays_open(std::to_string(others) + " other producer(s) attached");
+  if (others != 0) {
+    return stays_open(std::to_string(others) + " other producer(s) attached or attaching");
+  }
   ipcring_producer* closer = nullptr;
   if (ipcring_producer_attach(&ring, &closer) != IPCRING_OK) {
     return stays_open(std::string("no producer could attach to close it (") + ipcring_last_error() +

@@ -40,7 +40,10 @@ bool senders_lock::alone(std::chrono::milliseconds patience) {
 std::size_t senders_lock::live_producers() const {
   std::size_t n = 0;
   for (const auto& e : file_.read(who_).endpoints) {
-    if (std::string_view(e.role) == "producer" && e.alive) ++n;
+    // One that has not yet named its role may be a producer on its way in: counted, so that
+    // the side is not closed under it.
+    const std::string_view role(e.role);
+    if ((role == "producer" || role == "registering") && e.alive) ++n;
   }
   return n;
 }
