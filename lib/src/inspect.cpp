@@ -264,7 +264,10 @@ ring_info look_through(const map_view& v, std::string_view name, std::string_vie
     if (std::memcmp(totals.data(), bytes.data() + k_producer_totals, totals.size()) == 0) break;
   }
   if (n != 0) std::memcpy(bytes.data(), first, std::min<std::size_t>(n, sizeof first));
-  return look(bytes, v.size(), name, verb);
+  // Judged by the size the segment has now, read after the copy: one another process shrank
+  // since the view was made read as zeros past its new end, and is then too small for what its
+  // header claims (errc::too_small), not a ring whose records and counts read zero.
+  return look(bytes, std::min<std::uint64_t>(v.size(), v.current_size()), name, verb);
 }
 
 }  // namespace

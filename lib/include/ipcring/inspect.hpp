@@ -66,9 +66,9 @@ inline constexpr std::size_t k_inspect_bytes = k_control_offset + sizeof(registr
 ring_info inspect(std::span<const std::byte> first_bytes, std::uint64_t segment_size,
                   std::string_view name);
 /// As inspect(name), through a view the caller holds, read through its descriptor
-/// (map_view::peek), not its mapping: a segment another process shrank since the view was made
-/// reads as zeros past its new end (a view made now has the new size, which the checks judge)
-/// instead of raising SIGBUS.
+/// (map_view::peek), not its mapping, and judged by the size the segment has now
+/// (map_view::current_size): one another process shrank since the view was made is
+/// errc::too_small if its header claims more, instead of raising SIGBUS.
 ring_info inspect(const map_view& view, std::string_view name);
 /// True if `v` maps a ring whose creator let go of it before publishing `ready` (it died while
 /// creating it, most likely): it never will be ready, and opening it fails at once with

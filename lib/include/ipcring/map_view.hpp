@@ -113,6 +113,11 @@ class map_view {
   /// mapping allocates it (a SIGBUS when /dev/shm is full). Bytes past size() read as zeros.
   /// errc::system if the read fails.
   void peek(std::size_t offset, std::span<std::byte> out) const;
+  /// The segment's size now: another process may have changed it (ftruncate) since this view
+  /// was made, which size() does not follow (POSIX: fstat of its descriptor; Windows: size(),
+  /// a section's size is fixed). For a look that must not trust size(). errc::system if it
+  /// cannot be read.
+  std::uint64_t current_size() const;
   /// True if the view that created this segment has let go of it: by end_creation(), by
   /// closing, or with its process (POSIX: the creating view holds an exclusive flock on the
   /// segment from before it has a size until then; a process forked from the creator shares

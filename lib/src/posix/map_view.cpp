@@ -383,6 +383,15 @@ void map_view::peek(std::size_t offset, std::span<std::byte> out) const {
   std::fill(out.begin() + static_cast<std::ptrdiff_t>(got), out.end(), std::byte{0});
 }
 
+std::uint64_t map_view::current_size() const {
+  if (!backend_) return 0;
+  struct stat st {};
+  if (::fstat(fd_of(*backend_), &st) != 0) {
+    throw error(errc::system, "fstat " + in_quotes(name_) + ": " + std::strerror(errno));
+  }
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
 bool map_view::creator_gone() const noexcept {
   // The creating view does not ask: a shared flock on its description would replace its hold.
   if (!backend_ || backend_->creator) return false;

@@ -142,6 +142,10 @@ void map_view::peek(std::size_t offset, std::span<std::byte> out) const {
   std::fill(out.begin() + static_cast<std::ptrdiff_t>(n), out.end(), std::byte{0});
 }
 
+std::uint64_t map_view::current_size() const {
+  return size_;
+}
+
 map_view map_view::create(std::string_view name, std::size_t size, const map_options& opt,
                           std::span<const std::byte> stamp) {
   detail::check_create(name, size, stamp);
