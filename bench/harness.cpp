@@ -251,7 +251,8 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
   }
   if (pid == 0) {
     if (!die_with_parent(parent_pid)) ::_exit(1);
-    pin_to(settings().cpu_b);
+    // relaxed: published by child_ready's release.
+    c->child_cpu.store(pin_to(settings().cpu_b) ? settings().cpu_b : -1, std::memory_order_relaxed);
     c->child_ready.store(1, std::memory_order_release);
     floor_echo(*c, k_probe_rounds);
     int rc = 1;
@@ -282,8 +283,9 @@ pair_result run_pair(const std::function<void(pair_control&)>& parent,
     ::_exit(rc);
   }
   const struct sigaction old_action = watch_peer(pid, c);
-  pin_to(settings().cpu_a);
+  r.cpu_a = pin_to(settings().cpu_a) ? settings().cpu_a : -1;
   spin_until([&] { return c->child_ready.load(std::memory_order_acquire) != 0; });
+  r.cpu_b = static_cast<int>(c->child_cpu.load(std::memory_order_relaxed));  // after the acquire
   r.floor_before_ns = floor_ping(*c, k_probe_rounds);
   try {
     parent(*c);

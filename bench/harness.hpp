@@ -69,8 +69,9 @@ struct pair_control {
   alignas(128) std::atomic<u64> pong;
   alignas(128) std::atomic<u64> child_ready;  // 1: pinned, 2: its scenario is over (torn down)
   std::atomic<u64> child_failed;
-  std::atomic<u64> unwatched;  // the benchmark side no longer watches for the child's end
-  std::atomic<u64> sent;       // one-way scenarios: the benchmark side's count, before its stop
+  std::atomic<u64> unwatched;           // the benchmark side no longer watches for the child's end
+  std::atomic<std::int64_t> child_cpu;  // the cpu the child pinned itself to, -1: none
+  std::atomic<u64> sent;  // one-way scenarios: the benchmark side's count, before its stop
   char failure[256];
   alignas(128) std::atomic<u64> done;  // the child's count of messages handled
   double results[16];                  // scenario-specific figures from the child
@@ -101,6 +102,7 @@ struct pair_result {
   bool ok = true;
   std::string error;
   double floor_before_ns = 0, floor_after_ns = 0;
+  int cpu_a = -1, cpu_b = -1;  // the cpus each side is pinned to, -1: unpinned (or refused)
 };
 pair_result run_pair(const std::function<void(pair_control&)>& parent,
                      const std::function<int(pair_control&)>& child);

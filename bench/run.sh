@@ -98,11 +98,30 @@ echo >>"$out/command.txt"
 echo "=== ipcring-bench, $mode mode, into $out"
 start=$(date +%s%N)
 status=0
-# Ctrl-C reaches the whole process group: the program stops (removing its segments), and this
-# script, instead of dying with it, goes on to report what it finished.
-trap 'echo "run.sh: stopped by a signal; reporting what finished" >&2' INT TERM HUP
-"$bench" "${args[@]}" 2>&1 | tee "$out/console.txt" || status=$?
+stopped=0
+# A signal to this script (Ctrl-C, which the whole process group gets, or SIGTERM to this
+# script alone) stops the program, which removes its segments; this script goes on to report
+# what it finished. The program runs in the background so that the trap runs at once (bash
+# runs a trap only after a foreground command ends); it then ignores SIGINT, so the trap
+# forwards SIGTERM.
+stop() {
+  stopped=1
+  echo "run.sh: stopped by a signal; reporting what finished" >&2
+  kill -TERM "$bench_pid" 2>/dev/null || true
+}
+trap stop INT TERM HUP
+"$bench" "${args[@]}" > >(tee "$out/console.txt") 2>&1 &
+bench_pid=$!
+# wait ends early when a trap runs; the program may still be stopping: wait again.
+while :; do
+  rc=0
+  wait "$bench_pid" || rc=$?
+  kill -0 "$bench_pid" 2>/dev/null || break
+done
+status=$rc
 trap - INT TERM HUP
+wait  # tee, done with the console copy
+if [ "$stopped" -eq 1 ] && [ "$status" -eq 0 ]; then status=143; fi  # not a finished run
 wall=$(( ($(date +%s%N) - start) / 1000000 ))
 wall_s=$(printf '%d.%03d' $((wall / 1000)) $((wall % 1000)))
 echo "=== ipcring-bench took ${wall_s} s of wall time ($mode mode, budget ${budget} s)"

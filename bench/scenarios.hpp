@@ -50,8 +50,8 @@ inline std::string unique_name(const char* what) {
 inline void report_pair(benchmark::State& state, const pair_result& r) {
   state.counters["floor_before_ns"] = r.floor_before_ns;
   state.counters["floor_after_ns"] = r.floor_after_ns;
-  state.counters["cpu_a"] = settings().cpu_a;  // the cores pinned (-1: unpinned)
-  state.counters["cpu_b"] = settings().cpu_b;
+  state.counters["cpu_a"] = r.cpu_a;  // the cores pinned (-1: unpinned, or the kernel refused)
+  state.counters["cpu_b"] = r.cpu_b;
   if (!r.ok) state.SkipWithError(r.error.c_str());
 }
 
