@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #ifndef _WIN32
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -177,6 +179,39 @@ TEST(map_view, permissions_option_widens_them) {
   o.permissions = 0660;
   auto a = map_view::create(g.name(), 4096, o);
   EXPECT_EQ(shm_mode(g.name()), 0660u);
+}
+
+// An empty segment anyone could write is refused for what it is, at once: it was waited for
+// as one whose creator had yet to size it, and refused as not ready after the open timeout.
+TEST(map_view, an_empty_segment_writable_by_every_user_is_refused_at_once) {
+  segment_guard g(unique_name());
+  const int fd = ::shm_open(("/" + g.name()).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::fchmod(fd, 0666), 0);
+  ::close(fd);
+  const std::string msg = expect_error(errc::permission_denied, [&] { map_view::open(g.name()); });
+  EXPECT_NE(msg.find("writable by every user"), std::string::npos) << msg;
+}
+
+// Every descriptor a file-backed view keeps is closed on exec: a program this one starts does
+// not inherit write access to the ring (Boost opened the file to map without O_CLOEXEC).
+TEST(map_view, a_file_view_keeps_no_descriptor_across_exec) {
+  const auto path = std::filesystem::temp_directory_path() / unique_name("-cloexec");
+  remove_file(path);
+  {
+    const auto a = map_view::create_file(path, 8192);
+    const auto b = map_view::open_file(path);
+    int found = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      if (std::filesystem::read_symlink(e.path(), ec) != path) continue;
+      const int fd = std::stoi(e.path().filename().string());
+      ++found;
+      EXPECT_NE(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0) << "descriptor " << fd;
+    }
+    EXPECT_GE(found, 2);  // one per view at least
+  }
+  remove_file(path);
 }
 
 #endif

@@ -83,6 +83,13 @@ using detail::in_quotes;
 using detail::prefault;
 using detail::rethrow;
 
+// Boost opens a file to map without O_CLOEXEC (shm_open sets it): a program this process
+// starts must not inherit a writable descriptor to the ring. A fork and exec in another thread
+// between the open and this call still would.
+void close_on_exec(int fd) noexcept {
+  (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 // Shared memory is input from whoever can write it: refuse, unless allowed, a segment owned
 // by another user or writable by every user.
 void check_access(int fd, std::string_view what, std::string_view name, const map_options& opt) {
@@ -489,11 +496,13 @@ map_view map_view::open(std::string_view name, const map_options& opt) {
       throw error(errc::system,
                   "open " + in_quotes(name) + ": cannot read its size: " + std::strerror(errno));
     }
+    // Whose it is before whether it is ready: another user's empty segment is refused at
+    // once, not waited for as one its creator has yet to size.
+    check_access(shm.get_mapping_handle().handle, "open", name, opt);
     if (size == 0) {
       throw error(errc::not_ready, "open " + in_quotes(name) +
                                        ": segment has size 0 (its creator has not sized it yet)");
     }
-    check_access(shm.get_mapping_handle().handle, "open", name, opt);
     b->region = bip::mapped_region(shm, bip::read_write);
     b->object = std::move(shm);
   } catch (const bip::interprocess_exception& e) {
@@ -548,6 +557,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
   // must be the one made above, or another program renamed files meanwhile.
   try {
     bip::file_mapping file(p.c_str(), bip::read_write);
+    close_on_exec(file.get_mapping_handle().handle);
     struct stat made {};
     struct stat mapped {};
     if (::fstat(fd, &made) != 0 || ::fstat(file.get_mapping_handle().handle, &mapped) != 0 ||
@@ -585,7 +595,19 @@ map_view map_view::open_file(const std::filesystem::path& path, const map_option
   auto b = std::make_unique<backend>();
   try {
     bip::file_mapping file(p.c_str(), bip::read_write);
-    check_access(file.get_mapping_handle().handle, "open_file", p, opt);
+    const int fd = file.get_mapping_handle().handle;
+    close_on_exec(fd);
+    check_access(fd, "open_file", p, opt);
+    // The size of the file opened, not of the one the path led to a moment ago (file_to_open):
+    // one made again under the path meanwhile may not be sized yet.
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      throw error(errc::system, "open_file " + in_quotes(p) + ": fstat: " + std::strerror(errno));
+    }
+    if (st.st_size == 0) {
+      throw error(errc::not_ready, "open_file " + in_quotes(p) +
+                                       ": file has size 0 (its creator has not sized it yet)");
+    }
     b->region = bip::mapped_region(file, bip::read_write);
     b->object = std::move(file);
   } catch (const bip::interprocess_exception& e) {

@@ -73,7 +73,8 @@ struct abandoned_error : error {
       : error(errc::not_ready,
               what +
                   ": its creator let go of it (died, most likely) before publishing 'ready': "
-                  "it never will be ready (remove_if_stale() removes it)") {}
+                  "it never will be ready (remove_if_stale() removes a segment, remove_file() a "
+                  "file)") {}
 };
 
 /// Memory holding one ring: a mapping, or caller-owned bytes. Shared by a ring and its role
