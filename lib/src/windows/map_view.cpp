@@ -80,6 +80,20 @@ std::string file_key(HANDLE file, const std::string& path) {
   return id;
 }
 
+// A file ring's path for the narrow (ANSI) calls this file and Boost.Interprocess make. The
+// path's UTF-8 form would be read in the ANSI code page there, naming another file (which a
+// failed create would then delete): a path with characters outside ASCII is refused.
+std::string ascii_path(const std::filesystem::path& path, const char* what) {
+  for (const wchar_t c : path.native()) {
+    if (c > 0x7f) {
+      throw error(errc::invalid_name,
+                  std::string(what) + " " + in_quotes(path.string()) +
+                      ": a path with characters outside ASCII is not supported on Windows");
+    }
+  }
+  return path.string();
+}
+
 // A backend holding the named mapping that `make` creates or opens in its object, mapped
 // whole. (Made in place: moving a windows_shared_memory trips -Wmaybe-uninitialized in Boost
 // 1.74.)
@@ -176,7 +190,7 @@ map_view map_view::open(std::string_view name, const map_options& opt) {
 
 map_view map_view::create_file(const std::filesystem::path& path, std::size_t size,
                                const map_options& opt, std::span<const std::byte> stamp) {
-  const std::string p = path.string();
+  const std::string p = ascii_path(path, "create_file");
   if (p.empty()) throw error(errc::invalid_name, "create_file: empty path");
   if (size == 0) throw error(errc::invalid_argument, "create_file " + in_quotes(p) + ": size=0");
   detail::check_stamp("create_file", p, size, stamp);
@@ -235,6 +249,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
 }
 
 map_view map_view::open_file(const std::filesystem::path& path, const map_options& opt) {
+  (void)ascii_path(path, "open_file");
   const std::string p = detail::file_to_open(path);
   auto b = std::make_unique<backend>();
   try {
