@@ -30,6 +30,29 @@ struct ring_fixture {
   spsc_ring<u64> ring;
 };
 
+// A blocking call of a ring other endpoints can overtake (mpmc, mpsc_msg producers) waits
+// again after every attempt another took from it: it counts one wait, as docs/layout.md
+// defines `waits` (blocking calls that had to wait). It counted one per wait (here 3).
+TEST(wait_counters, a_blocking_call_that_waits_several_times_counts_one_wait) {
+  wait_words block{};
+  std::atomic<std::uint32_t> own{0}, own_here{0}, peer{0};
+  side_counters stats{};
+  detail::wait_scope w;
+  w.block = &block;
+  w.own_closed = &own;
+  w.own_closed_here = &own_here;
+  w.peer_closed = &peer;
+  w.stats = &stats;
+  int attempts = 0;
+  int looks = 0;
+  const wait_result r = detail::retry_until(
+      w, wait_policy{wait_strategy::spin, 0}, 10s, [&] { return ++attempts == 4; },
+      [&] { return ++looks % 2 == 0; });  // each wait finds it not ready once, then ready
+  EXPECT_EQ(r, wait_result::ok);
+  EXPECT_EQ(attempts, 4);
+  EXPECT_EQ(stats.waits.load(), 1u);
+}
+
 class wait_strategies : public ::testing::TestWithParam<wait_strategy> {
  protected:
   wait_policy policy() const {

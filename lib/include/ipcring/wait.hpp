@@ -6,9 +6,13 @@
 //   * spin_yield  yield the CPU between checks;
 //   * block       sleep on a futex in the shared segment until the peer wakes it (default).
 // A blocking call ends with a wait_result, never an exception. The non-blocking try_ calls
-// never wait; they make no syscall unless they publish while the peer sleeps, and then one, to
-// wake it. While nobody sleeps, blocking support costs them one extra load of a cache line
-// that only changes when somebody goes to sleep.
+// never wait, and make no syscall and take no lock while nobody sleeps: blocking support then
+// costs each publish one load of a cache line that only changes when somebody goes to sleep
+// (Linux, where the process could register for membarrier), else one atomic read-modify-write
+// of it (Windows, ThreadSanitizer builds, Linux without membarrier), which several producers
+// of one ring then pass between them. A publish that finds a sleeper wakes it (a syscall;
+// mpmc and mpsc_msg rings also look for dead sleepers every 4096th time, through /proc; on
+// Windows the first wake opens the block's semaphore).
 //
 // How blocking works across processes: see detail/wait_block.hpp and docs/layout.md.
 #pragma once

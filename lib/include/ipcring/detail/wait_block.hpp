@@ -152,9 +152,11 @@ inline std::chrono::steady_clock::time_point liveness_after(
 /// Waits until ready() (which may refresh the caller's cached indices), at most `timeout`.
 /// The clock is read only once ready() has failed: a call that need not wait costs no
 /// clock read (a vDSO call of 20-50 ns in a VM, measured to halve cross-process throughput).
+/// A wait is counted in w.stats->waits unless `*counted` says this blocking call counted one
+/// already (retry_until waits several times for one call); it is then set.
 template <class Ready>
 wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nanoseconds timeout,
-                     Ready&& ready) noexcept {
+                     Ready&& ready, bool* counted = nullptr) noexcept {
   using clock = std::chrono::steady_clock;
   if (own_side_closed(w)) return wait_result::closed;
   if (ready()) return wait_result::ok;
@@ -163,7 +165,8 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
     if (w.peer_closed->load(std::memory_order_acquire) == 0) return wait_result::timeout;
     return ready() ? wait_result::ok : wait_result::closed;  // drain what it sent first
   }
-  if (w.stats != nullptr) bump(w.stats->waits, 1);
+  if (w.stats != nullptr && (counted == nullptr || !*counted)) bump(w.stats->waits, 1);
+  if (counted != nullptr) *counted = true;
   const clock::time_point deadline = deadline_in(timeout);
   std::uint32_t spins = 0;
   bool slept = false;  // a first, short sleep is behind us
@@ -225,10 +228,12 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
           sleep_on(*w.block, seq, slice);
           slept = true;
         }
-        // Cleared before the count goes down: a count is never withdrawn twice. relaxed: as above
+        // Cleared before the count goes down: a count is never withdrawn twice (by us and by a
+        // sweep of dead sleepers, were we killed between the two). relaxed: as above
         if (w.record != nullptr) w.record->asleep.store(0, std::memory_order_relaxed);
-        // relaxed: a late decrement only costs a notifier one needless wake
-        w.block->sleepers.fetch_sub(1, std::memory_order_relaxed);
+        // release: keeps the store above before it (relaxed would let the compiler or CPU
+        // swap the two); otherwise a late decrement only costs a notifier one needless wake
+        w.block->sleepers.fetch_sub(1, std::memory_order_release);
         break;
       }
     }
@@ -243,12 +248,14 @@ wait_result retry_until(const wait_scope& w, const wait_policy& p, std::chrono::
   if (own_side_closed(w)) return wait_result::closed;
   if (attempt()) return wait_result::ok;
   const auto deadline = deadline_in(timeout);
+  bool counted = false;  // one wait counted per call, however many times it waits
   for (;;) {
     const auto left = deadline - std::chrono::steady_clock::now();
     const bool last = left <= std::chrono::steady_clock::duration::zero();
     // Out of time, wait_for still looks once (0 ns: no spin): a peer that closed says so, as
     // wait_for itself does, rather than a timeout.
-    const wait_result r = wait_for(w, p, last ? std::chrono::nanoseconds::zero() : left, hint);
+    const wait_result r =
+        wait_for(w, p, last ? std::chrono::nanoseconds::zero() : left, hint, &counted);
     if (r != wait_result::ok) return r;
     if (attempt()) return wait_result::ok;
     if (last) return wait_result::timeout;
