@@ -4,14 +4,19 @@
 // go stale when the layout changes:
 //   make_corpus DIR          writes DIR/spsc, DIR/mpmc, DIR/spsc_msg, DIR/mpsc_msg, the same
 //                            four as c_<kind> for the C API's path (bit 4 of the kind byte),
-//                            and c_spsc1 and c_mpmc24: slots of 1 and 24 bytes, C API only
+//                            c_spsc1 and c_mpmc24: slots of 1 and 24 bytes, C API only, and
+//                            larger rings, where code that needs many slots runs: spsc256
+//                            (the consumer frees a line of slots at a time), mpmc128 (a full
+//                            producer waits for 4 lines), c_spsc1_1024
 //   make_corpus --check DIR  fails unless those files in DIR (the kept corpus) are rings this
-//                            build opens: a kept corpus of an older layout tests nothing but
-//                            the version check
+//                            build opens, and most files of DIR that begin as an ipcring
+//                            segment are of this layout version: a kept corpus of an older
+//                            layout tests nothing but the version check
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <new>
@@ -37,8 +42,9 @@ struct buffer {
 
 constexpr std::uint8_t k_c_api = 16;  // ring_fuzz opens the segment through the C API
 
-const char* const k_seeds[] = {"spsc",   "mpmc",       "spsc_msg",   "mpsc_msg", "c_spsc",
-                               "c_mpmc", "c_spsc_msg", "c_mpsc_msg", "c_spsc1",  "c_mpmc24"};
+const char* const k_seeds[] = {"spsc",    "mpmc",       "spsc_msg",    "mpsc_msg", "c_spsc",
+                               "c_mpmc",  "c_spsc_msg", "c_mpsc_msg",  "c_spsc1",  "c_mpmc24",
+                               "spsc256", "mpmc128",    "c_spsc1_1024"};
 
 void save(const std::string& dir, const std::string& name, std::uint8_t kind, const buffer& b) {
   std::FILE* f = std::fopen((dir + "/" + name).c_str(), "wb");
@@ -76,22 +82,46 @@ int check(const std::string& dir) {
       ++bad;
     }
   }
+  // The other files: inputs the fuzzer kept. One whose layout_version differs is a mutation
+  // that tests the version check; most of them differing is a corpus left from another layout.
+  std::size_t segments = 0, other_version = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(e.path(), std::ios::binary);
+    char head[1 + 12] = {};
+    if (!in.read(head, sizeof head)) continue;  // too short to be a segment
+    u64 magic = 0;
+    std::uint32_t version = 0;
+    std::memcpy(&magic, head + 1, sizeof magic);
+    std::memcpy(&version, head + 1 + 8, sizeof version);
+    if (magic != ipcring::k_magic) continue;
+    ++segments;
+    other_version += version != ipcring::k_layout_version;
+  }
+  std::printf("make_corpus: %zu of %zu segments in %s are of another layout version\n",
+              other_version, segments, dir.c_str());
+  if (segments == 0 || other_version * 4 > segments) {
+    std::fprintf(stderr,
+                 "make_corpus: %s is mostly of another layout version than %u (regenerate the "
+                 "kept corpus: tests/fuzz/CMakeLists.txt)\n",
+                 dir.c_str(), static_cast<unsigned>(ipcring::k_layout_version));
+    ++bad;
+  }
   return bad == 0 ? 0 : 1;
 }
 
-// A fixed-slot ring of 16 slots of T, 11 in flight and wrapped.
+// A fixed-slot ring of `cap` slots of T (16 by default), 11/16 of it in flight and wrapped.
 template <template <class> class Ring, class T>
-buffer fixed_ring() {
-  buffer b(Ring<T>::required_bytes(16));
-  auto ring = Ring<T>::create_in(b.span(), 16);
+buffer fixed_ring(u64 cap = 16) {
+  buffer b(Ring<T>::required_bytes(cap));
+  auto ring = Ring<T>::create_in(b.span(), cap);
   auto tx = ring.producer();
   auto rx = ring.consumer();
-  for (int i = 0; i < 14; ++i)
+  for (u64 i = 0; i < cap * 14 / 16; ++i)
     (void)tx.try_push(T{});
   T v;
-  for (int i = 0; i < 9; ++i)
+  for (u64 i = 0; i < cap * 9 / 16; ++i)
     (void)rx.try_pop(v);
-  for (int i = 0; i < 6; ++i)
+  for (u64 i = 0; i < cap * 6 / 16; ++i)
     (void)tx.try_push(T{});  // wrapped
   return b;
 }
@@ -113,6 +143,9 @@ int main(int argc, char** argv) {
   }
   save(dir, "c_spsc1", k_c_api, fixed_ring<ipcring::spsc_ring, std::uint8_t>());
   save(dir, "c_mpmc24", k_c_api, fixed_ring<ipcring::mpmc_ring, std::array<u64, 3>>());
+  save(dir, "spsc256", 0, fixed_ring<ipcring::spsc_ring, u64>(256));
+  save(dir, "mpmc128", 3, fixed_ring<ipcring::mpmc_ring, u64>(128));
+  save(dir, "c_spsc1_1024", k_c_api, fixed_ring<ipcring::spsc_ring, std::uint8_t>(1024));
   for (int mp = 0; mp < 2; ++mp) {
     const u64 cap = 1024;
     buffer b(mp ? ipcring::mpsc_msg_ring::required_bytes(cap)

@@ -13,6 +13,7 @@
 // the C API the bytes are a named segment in /dev/shm instead, of that size (a read past it
 // within its last page is not seen there); every message a read copies out is checked against
 // the caller's buffer.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -36,7 +37,9 @@ using u64 = std::uint64_t;
 
 struct aligned_copy {
   aligned_copy(const std::uint8_t* data, std::size_t size)
-      : n(size), p(static_cast<std::byte*>(::operator new (size + 1, std::align_val_t{4096}))) {
+      : n(size),
+        p(static_cast<std::byte*>(
+            ::operator new (std::max<std::size_t>(size, 1), std::align_val_t{4096}))) {
     std::memcpy(p, data, size);
   }
   ~aligned_copy() { ::operator delete (p, std::align_val_t{4096}); }
@@ -56,6 +59,16 @@ std::size_t ring_bytes(const std::uint8_t* data, std::size_t size) {
   std::memcpy(&total, data + at, sizeof total);
   return total >= sizeof(ipcring::segment_header) && total <= size ? static_cast<std::size_t>(total)
                                                                    : size;
+}
+
+// Fails the run: a call broke its contract (`what` says how).
+[[noreturn]] void fail(const char* what, u64 got, u64 limit) {
+  std::fprintf(stderr, "ring_fuzz: %s: %llu, more than %llu\n", what,
+               static_cast<unsigned long long>(got), static_cast<unsigned long long>(limit));
+  std::abort();
+}
+void expect_at_most(const char* what, u64 got, u64 limit) {
+  if (got > limit) fail(what, got, limit);
 }
 
 // A span a ring handed out must lie in the segment's data area (after the header and control
@@ -87,8 +100,13 @@ class hostile_peer {
   void poke() noexcept {
     constexpr std::size_t first = sizeof(ipcring::segment_header);
     if (seg_.size() < first + 8) return;
+    // Half of the writes go to the control blocks (indices, wait words, endpoint records: the
+    // first 9 KiB after the header), where one word of the ring's state is, the other half
+    // anywhere (slots, records).
     const std::size_t words = (seg_.size() - first) / 8;
-    std::byte* at = seg_.data() + first + 8 * (next() % words);
+    const std::size_t control_words = std::min<std::size_t>(words, 9216 / 8);
+    std::byte* at =
+        seg_.data() + first + 8 * (next() % ((next() & 1) != 0 ? control_words : words));
     u64 v = 0;
     std::memcpy(&v, at, sizeof v);
     switch (next() % 5) {
@@ -152,11 +170,12 @@ void fixed_rings(std::span<std::byte> seg, bool any_type, hostile_peer* peer) {
         (void)rx.try_pop(v);
         poke();
       }
-      (void)rx.try_pop_some(batch);
+      expect_at_most("spsc try_pop_some", rx.try_pop_some(batch), 5);
       poke();
       (void)rx.try_pop_all(std::span(batch).first(3));
       poke();
       auto p = rx.peek(7);
+      expect_at_most("spsc peek", p.size(), 7);
       expect_in_data(seg, p.data(), p.size_bytes());
       poke();
       for (const u64& x : p)
@@ -172,11 +191,12 @@ void fixed_rings(std::span<std::byte> seg, bool any_type, hostile_peer* peer) {
         poke();
       }
       const u64 batch[5] = {1, 2, 3, 4, 5};
-      (void)tx.try_push_some(batch);
+      expect_at_most("spsc try_push_some", tx.try_push_some(batch), 5);
       poke();
       (void)tx.try_push_all(std::span(batch).first(3));
       poke();
       auto c = tx.claim(5);
+      expect_at_most("spsc claim", c.size(), 5);
       expect_in_data(seg, c.data(), c.size_bytes());
       poke();
       for (u64& x : c)
@@ -195,7 +215,7 @@ void fixed_rings(std::span<std::byte> seg, bool any_type, hostile_peer* peer) {
         (void)rx.try_pop(v);
         poke();
       }
-      (void)rx.try_pop_some(batch);
+      expect_at_most("mpmc try_pop_some", rx.try_pop_some(batch), 5);
       poke();
       (void)rx.try_pop_all(std::span(batch).first(3));  // skipped tickets, as found
       poke();
@@ -211,7 +231,7 @@ void fixed_rings(std::span<std::byte> seg, bool any_type, hostile_peer* peer) {
         poke();
       }
       const u64 batch[5] = {1, 2, 3, 4, 5};
-      (void)tx.try_push_some(batch);
+      expect_at_most("mpmc try_push_some", tx.try_push_some(batch), 5);
       poke();
       (void)tx.try_push_all(std::span(batch).first(3));
       poke();
@@ -239,12 +259,19 @@ void msg_ring(std::span<std::byte> seg, hostile_peer* peer) {
           },
           64);
       poke();
-      std::byte buf[64];
-      (void)rx.try_read(buf);
+      std::vector<std::byte> buf(64);  // exactly: a copy past it is a heap overflow
+      const ipcring::read_result one = rx.try_read(buf);
+      if (one.status == ipcring::msg_status::ok) expect_at_most("try_read size", one.size, 64);
       poke();
-      std::byte many[256];
+      std::vector<std::byte> many(256);
       ipcring::read_result out[8];
-      (void)rx.try_read_some(many, out);
+      const std::size_t got = rx.try_read_some(many, out);
+      expect_at_most("try_read_some", got, 8);
+      u64 at = 0;  // each message at the next 8-byte offset: all of them inside `many`
+      for (std::size_t i = 0; i < got; ++i) {
+        expect_at_most("try_read_some offset + size", at + out[i].size, many.size());
+        at = (at + out[i].size + 7) & ~u64{7};
+      }
       poke();
       ipcring::wait_result w = ipcring::wait_result::ok;
       (void)rx.read_wait(
@@ -317,9 +344,9 @@ void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8
   // A leftover of a killed run with this pid is this process's name: remove it first.
   ::shm_unlink(path.c_str());
   const int fd = ::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) {
-    std::perror("ring_fuzz: shm_open");
-    std::abort();
+  if (fd < 0) {  // the machine's fault, not the library's: this input skips the C API
+    std::perror("ring_fuzz: shm_open (the C API's path is skipped)");
+    return;
   }
   void* map = ::ftruncate(fd, static_cast<off_t>(n)) == 0
                   ? ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
@@ -327,8 +354,8 @@ void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8
   ::close(fd);
   if (map == MAP_FAILED) {
     ::shm_unlink(path.c_str());
-    std::perror("ring_fuzz: sizing or mapping the segment");
-    std::abort();
+    std::perror("ring_fuzz: sizing or mapping the segment (the C API's path is skipped)");
+    return;
   }
   std::memcpy(map, bytes, n);
   const std::span<std::byte> seg(static_cast<std::byte*>(map), n);
@@ -340,12 +367,17 @@ void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8
   const int opened = ipcring_open(name.c_str(), IPCRING_KIND_ANY, 0, &ring);
   ::shm_unlink(path.c_str());  // the mappings stay; nothing is left behind if a check aborts
   if (opened == IPCRING_OK) {
-    const std::uint32_t slot = ipcring_slot_size(ring);
-    static std::vector<std::byte> buf(8 * 65536 + 64);
+    // Every buffer is exactly as large as the call is told (a heap block of its own): a copy
+    // past it is a heap overflow AddressSanitizer reports.
+    const std::size_t slot = ipcring_slot_size(ring);
+    const auto bytes_of = [](std::size_t k) { return std::vector<std::byte>(k, std::byte{5}); };
     ipcring_message got[8];
     std::size_t done = 0;
     std::uint32_t type = 0;
     std::size_t length = 0;
+    // A real remover's look at it (through the descriptor); judged by the made-up processes
+    // its records name, so it may remove the name, which the mapping outlives.
+    (void)ipcring::remove_if_stale(name);
     ipcring_consumer* rx = nullptr;
     if (ipcring_consumer_attach(ring, &rx) == IPCRING_OK) {
       ipcring_consumer_set_wait(rx, IPCRING_WAIT_SPIN);
@@ -353,34 +385,49 @@ void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8
       poke();
       if (slot != 0) {
         for (int i = 0; i < 4; ++i) {
-          (void)ipcring_try_pop(rx, buf.data());
+          auto one = bytes_of(slot);
+          (void)ipcring_try_pop(rx, one.data());
           poke();
         }
-        (void)ipcring_try_pop_some(rx, buf.data(), 5, &done);
+        auto five = bytes_of(5 * slot);
+        if (ipcring_try_pop_some(rx, five.data(), 5, &done) == IPCRING_OK) {
+          expect_at_most("ipcring_try_pop_some", done, 5);
+        }
         poke();
-        (void)ipcring_pop_some(rx, buf.data(), 3, &done, 1);
+        auto three = bytes_of(3 * slot);
+        if (ipcring_pop_some(rx, three.data(), 3, &done, 1) == IPCRING_OK) {
+          expect_at_most("ipcring_pop_some", done, 3);
+        }
         poke();
-        (void)ipcring_pop(rx, buf.data(), 1);
+        auto one = bytes_of(slot);
+        (void)ipcring_pop(rx, one.data(), 1);
       } else {
         for (int i = 0; i < 4; ++i) {
           const std::size_t cap = 16 * static_cast<std::size_t>(i);  // 0: too small for any
+          auto buf = bytes_of(cap);
           if (ipcring_try_read(rx, buf.data(), cap, &type, &length) == IPCRING_OK) {
             expect_in_buffer(buf.data(), cap, buf.data(), length);
           }
           poke();
         }
         const std::size_t cap = 300;
+        auto buf = bytes_of(cap);
         if (ipcring_try_read_some(rx, buf.data(), cap, got, 8, &done) == IPCRING_OK) {
-          for (std::size_t i = 0; i < done && i < 8; ++i)
+          expect_at_most("ipcring_try_read_some", done, 8);
+          for (std::size_t i = 0; i < done; ++i)
             expect_in_buffer(buf.data(), cap, got[i].data, got[i].length);
         }
         poke();
         if (ipcring_read_some(rx, buf.data(), cap, got, 3, &done, 1) == IPCRING_OK) {
-          for (std::size_t i = 0; i < done && i < 3; ++i)
+          expect_at_most("ipcring_read_some", done, 3);
+          for (std::size_t i = 0; i < done; ++i)
             expect_in_buffer(buf.data(), cap, got[i].data, got[i].length);
         }
         poke();
-        (void)ipcring_read(rx, buf.data(), 64, &type, &length, 1);
+        auto small = bytes_of(64);
+        if (ipcring_read(rx, small.data(), 64, &type, &length, 1) == IPCRING_OK) {
+          expect_in_buffer(small.data(), 64, small.data(), length);
+        }
       }
       poke();
       ipcring_consumer_shutdown(rx);
@@ -391,28 +438,43 @@ void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8
       ipcring_producer_set_wait(tx, IPCRING_WAIT_SPIN);
       (void)ipcring_producer_recover(tx, &done);
       poke();
-      std::memset(buf.data(), 5, buf.size());
       if (slot != 0) {
         for (int i = 0; i < 4; ++i) {
-          (void)ipcring_try_push(tx, buf.data());
+          const auto one = bytes_of(slot);
+          (void)ipcring_try_push(tx, one.data());
           poke();
         }
-        (void)ipcring_try_push_some(tx, buf.data(), 5, &done);
+        const auto five = bytes_of(5 * slot);
+        if (ipcring_try_push_some(tx, five.data(), 5, &done) == IPCRING_OK) {
+          expect_at_most("ipcring_try_push_some", done, 5);
+        }
         poke();
-        (void)ipcring_push_all(tx, buf.data(), 3, &done, 1);
+        const auto three = bytes_of(3 * slot);
+        if (ipcring_push_all(tx, three.data(), 3, &done, 1) == IPCRING_OK) {
+          expect_at_most("ipcring_push_all", done, 3);
+        }
         poke();
-        (void)ipcring_push(tx, buf.data(), 1);
+        const auto one = bytes_of(slot);
+        (void)ipcring_push(tx, one.data(), 1);
       } else {
         for (int i = 0; i < 4; ++i) {
-          (void)ipcring_try_write(tx, 1, buf.data(), 24 * static_cast<std::size_t>(i));
+          const auto m = bytes_of(24 * static_cast<std::size_t>(i));
+          (void)ipcring_try_write(tx, 1, m.data(), m.size());
           poke();
         }
-        const ipcring_iovec batch[3] = {{buf.data(), 8}, {nullptr, 0}, {buf.data(), 100}};
-        (void)ipcring_try_write_some(tx, 2, batch, 3, &done);
+        const auto a = bytes_of(8);
+        const auto b = bytes_of(100);
+        const ipcring_iovec batch[3] = {{a.data(), 8}, {nullptr, 0}, {b.data(), 100}};
+        if (ipcring_try_write_some(tx, 2, batch, 3, &done) == IPCRING_OK) {
+          expect_at_most("ipcring_try_write_some", done, 3);
+        }
         poke();
-        (void)ipcring_write_all(tx, 3, batch, 3, &done, 1);
+        if (ipcring_write_all(tx, 3, batch, 3, &done, 1) == IPCRING_OK) {
+          expect_at_most("ipcring_write_all", done, 3);
+        }
         poke();
-        (void)ipcring_write(tx, 4, buf.data(), 40, 1);
+        const auto m = bytes_of(40);
+        (void)ipcring_write(tx, 4, m.data(), 40, 1);
       }
       ipcring_producer_shutdown(tx);
       ipcring_producer_free(tx);
@@ -427,8 +489,18 @@ void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
   aligned_copy seg(data + 1, ring_bytes(data + 1, size - 1));
-  // What tools and the C API's open read first: the header and control blocks, any kind.
-  guarded([&] { (void)ipcring::inspect(seg.span(), "fuzz"); });
+  // What tools and the C API's open read first: the header and control blocks, any kind; also
+  // as the command-line tool reads them (its first bytes, and the segment's size beside them,
+  // which another process may have changed: here a quarter less).
+  const auto looked = [](const ipcring::ring_info& info) {
+    expect_at_most("inspect used", info.used, info.capacity);
+    // the records, and the two role words of the control block
+    expect_at_most("inspect endpoints", info.endpoints.size(), ipcring::k_max_endpoints + 2);
+  };
+  guarded([&] { looked(ipcring::inspect(seg.span(), "fuzz")); });
+  const auto first = seg.span().first(std::min(seg.span().size(), ipcring::k_inspect_bytes));
+  guarded([&] { looked(ipcring::inspect(first, seg.span().size(), "fuzz")); });
+  guarded([&] { looked(ipcring::inspect(first, seg.span().size() * 3 / 4, "fuzz")); });
   hostile_peer peer(seg.span(), data, size);
   hostile_peer* writes = (data[0] & 8) != 0 ? &peer : nullptr;
   if ((data[0] & 16) != 0) {
