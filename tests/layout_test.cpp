@@ -12,6 +12,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -206,8 +207,15 @@ TEST(layout, foreign_segment_fails_at_once_with_bad_magic) {
   ring_options o;
   o.open_timeout = std::chrono::seconds(30);
   const auto t0 = std::chrono::steady_clock::now();
-  expect_error(errc::bad_magic, [&] { spsc_ring<quote>::open(g.name(), o); });
+  const std::string msg =
+      expect_error(errc::bad_magic, [&] { spsc_ring<quote>::open(g.name(), o); });
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));  // did not wait 30 s
+  // What was found instead: "NOTARING" as one word (little-endian x86: "GNIRATON")
+  std::uint64_t word = 0;
+  std::memcpy(&word, "NOTARING", 8);
+  char found[40];
+  std::snprintf(found, sizeof found, "found 0x%016llx", static_cast<unsigned long long>(word));
+  EXPECT_NE(msg.find(found), std::string::npos) << msg;
 }
 
 TEST(layout, creator_that_never_finished_makes_open_fail_in_bounded_time) {

@@ -82,7 +82,15 @@ std::size_t withdraw_dead_sleepers(registry_control& reg) noexcept {
 
 role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role role,
                                          std::string_view segment, endpoint_record** record) {
-  const std::uint64_t me = self_identity();
+  std::uint64_t me = 0;
+  try {
+    me = self_identity();
+  } catch (const error& e) {  // as acquire(): which role of which segment could not be taken
+    throw error(e.value(),
+                "registering a " +
+                    std::string(role == endpoint_role::producer ? "producer" : "consumer") +
+                    " of '" + std::string(segment) + "': " + e.what());
+  }
   for (int pass = 0; pass < 2; ++pass) {
     for (auto& r : reg.endpoints) {
       // [A-role], as for role words

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <climits>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <thread>
@@ -271,6 +272,14 @@ attachment created(std::span<std::byte> bytes, ring_spec spec, std::string name,
   return a;
 }
 
+// The bad_magic message's tail: what the first 8 bytes hold instead, as they lie in memory.
+std::string not_ours(std::uint64_t magic) {
+  char found[40];
+  std::snprintf(found, sizeof found, "0x%016llx", static_cast<unsigned long long>(magic));
+  return std::string(": not an ipcring segment (magic is not \"IPCRING\": found ") + found +
+         " read as one 64-bit word)";
+}
+
 // Checks the header in `bytes` against `spec`, waiting until `deadline` for ready. `view`: the
 // mapping `bytes` is, if any, whose creator may be seen to have let go of it meanwhile.
 attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
@@ -289,9 +298,7 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
     // A creator stores the whole magic at once (0 -> k_magic); any other value is foreign and
     // will never become ours. relaxed: only the value matters, nothing is read on its strength.
     const std::uint64_t m = h->magic.load(std::memory_order_relaxed);
-    if (m != 0 && m != k_magic) {
-      throw error(errc::bad_magic, what + ": not an ipcring segment (magic is not \"IPCRING\")");
-    }
+    if (m != 0 && m != k_magic) throw error(errc::bad_magic, what + not_ours(m));
     if (view != nullptr && abandoned_in_creation(*view)) {
       throw abandoned_error(what);
     }
@@ -301,8 +308,9 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
 
-  if (h->magic.load(std::memory_order_relaxed) != k_magic) {  // ordered by [A-ready]
-    throw error(errc::bad_magic, what + ": not an ipcring segment (magic is not \"IPCRING\")");
+  if (const std::uint64_t m = h->magic.load(std::memory_order_relaxed);  // ordered by [A-ready]
+      m != k_magic) {
+    throw error(errc::bad_magic, what + not_ours(m));
   }
   if (h->layout_version != k_layout_version) {
     throw error(errc::version_mismatch, what + ": layout_version expected " +

@@ -78,10 +78,10 @@ class map_view {
   /// name is taken, errc::invalid_name for a bad name, errc::invalid_argument for size 0.
   /// `stamp` (at most `size` bytes) is written at its start as soon as it has its size, before
   /// its pages are reserved, pre-faulted or locked (which takes long for a large segment; with
-  /// huge pages, after they are populated): the rings stamp their magic and layout version so
-  /// that a segment whose creator dies meanwhile can be told from another program's. A view
-  /// created with a stamp holds the segment as its creator until end_creation() (see
-  /// creator_gone); one created without holds nothing.
+  /// huge pages, once the first huge page is populated, before the rest): the rings stamp their
+  /// magic and layout version so that a segment whose creator dies meanwhile can be told from
+  /// another program's. A view created with a stamp holds the segment as its creator until
+  /// end_creation() (see creator_gone); one created without holds nothing.
   static map_view create(std::string_view name, std::size_t size, const map_options& = {},
                          std::span<const std::byte> stamp = {});
   /// Maps an existing named segment whole. errc::not_found if absent; errc::not_ready if its
