@@ -193,6 +193,20 @@ TEST(map_view, an_empty_segment_writable_by_every_user_is_refused_at_once) {
   EXPECT_NE(msg.find("writable by every user"), std::string::npos) << msg;
 }
 
+TEST(map_view, an_empty_file_writable_by_every_user_is_refused_at_once) {
+  const auto path = std::filesystem::temp_directory_path() / unique_name("-empty");
+  remove_file(path);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::fchmod(fd, 0666), 0);
+  ::close(fd);
+  const std::string msg = expect_error(errc::permission_denied, [&] { map_view::open_file(path); });
+  EXPECT_NE(msg.find("writable by every user"), std::string::npos) << msg;
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);  // ours and empty: not yet sized
+  expect_error(errc::not_ready, [&] { map_view::open_file(path); });
+  remove_file(path);
+}
+
 // Every descriptor a file-backed view keeps is closed on exec: a program this one starts does
 // not inherit write access to the ring (Boost opened the file to map without O_CLOEXEC).
 TEST(map_view, a_file_view_keeps_no_descriptor_across_exec) {
@@ -204,7 +218,8 @@ TEST(map_view, a_file_view_keeps_no_descriptor_across_exec) {
     int found = 0;
     for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
       std::error_code ec;
-      if (std::filesystem::read_symlink(e.path(), ec) != path) continue;
+      // the kernel's path is canonical; the temporary folder's name may not be
+      if (std::filesystem::read_symlink(e.path(), ec) != std::filesystem::canonical(path)) continue;
       const int fd = std::stoi(e.path().filename().string());
       ++found;
       EXPECT_NE(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0) << "descriptor " << fd;

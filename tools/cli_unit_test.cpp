@@ -235,6 +235,14 @@ TEST(senders_lock, counts_an_endpoint_that_has_not_yet_named_its_role) {
   EXPECT_EQ(lock.live_producers(), 0u);
   r.owner.store(0);
   r.role.store(0);
+  // A record a consumer held and left: taken again, it reads as registering, not as the
+  // consumer it held (release kept the old role, and the side was closed under a producer).
+  { const auto rx = ring.consumer(); }
+  auto& first = reg.endpoints[0];  // the first free record: the one the consumer held
+  EXPECT_EQ(first.role.load(), 0u);
+  first.owner.store(detail::self_identity());
+  EXPECT_EQ(lock.live_producers(), 1u);
+  first.owner.store(0);
   ipcring::remove(name);
 }
 

@@ -34,9 +34,10 @@ inline void check_create(std::string_view name, std::size_t size,
   check_stamp("create", name, size, stamp);
 }
 
-/// open_file's checks before mapping: a path, to an existing file that is not empty. Returns
-/// the path as a string for messages.
-inline std::string file_to_open(const std::filesystem::path& path) {
+/// open_file's checks before mapping: a path, to an existing file, not empty if `check_size`
+/// (POSIX checks the size of the file it opened instead, after who controls it). Returns the
+/// path as a string for messages.
+inline std::string file_to_open(const std::filesystem::path& path, bool check_size = true) {
   std::string p = path.string();
   if (p.empty()) throw error(errc::invalid_name, "open_file: empty path");
   std::error_code ec;
@@ -47,7 +48,9 @@ inline std::string file_to_open(const std::filesystem::path& path) {
                                                                  : errc::system;
     throw error(code, "open_file " + in_quotes(p) + ": " + ec.message());
   }
-  if (size == 0) throw error(errc::not_ready, "open_file " + in_quotes(p) + ": file has size 0");
+  if (check_size && size == 0) {
+    throw error(errc::not_ready, "open_file " + in_quotes(p) + ": file has size 0");
+  }
   return p;
 }
 

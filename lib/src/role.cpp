@@ -129,6 +129,7 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
         withdraw_dead_sleepers(reg);  // those of dead holders whose records nobody took
         role_lease lease(&r.owner, me);
         lease.stats_ = &r.stats;
+        lease.role_ = &r.role;
         lease.totals_ =
             role == endpoint_role::producer ? &reg.base.producer_stats : &reg.base.consumer_stats;
         return lease;
@@ -256,6 +257,7 @@ role_lease& role_lease::operator=(role_lease&& o) noexcept {
     id_ = o.id_;
     stats_ = o.stats_;
     totals_ = o.totals_;
+    role_ = o.role_;
   }
   return *this;
 }
@@ -270,6 +272,9 @@ void role_lease::release() noexcept {
   if (!mine) return;
   if (stats_ != nullptr && w->load(std::memory_order_relaxed) == id_) {
     fold_counters(*stats_, *totals_);  // while the record is still ours
+    // relaxed: published by the owner CAS below ([R-role]); the next holder reads `none` as
+    // its predecessor's role, with nothing left to fold or take back
+    if (role_ != nullptr) role_->store(0, std::memory_order_relaxed);
   }
   std::uint64_t expected = id_;
   // [R-role] publishes this holder's final index stores to the next claimant ([A-role]).

@@ -75,10 +75,19 @@ ring_info opened_segment::read(const std::string& who) const {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)
       throw error(errc::system, who + ": reading the segment it opened: " + std::strerror(errno));
-    if (n == 0) break;  // shrunk meanwhile: the rest stays zero, which the checks refuse
+    if (n == 0) break;  // shrunk meanwhile: the rest stays zero
     got += static_cast<std::size_t>(n);
   }
-  return inspect(bytes.first(std::min<std::uint64_t>(size, k_inspect_bytes)), size, name_);
+  // Judged by the size the segment has after the copy, as inspect(view) judges one: shrunk
+  // meanwhile, it is too small for its header, not a ring whose records read zero.
+  struct stat now {};
+  if (::fstat(fd_, &now) != 0) {
+    throw error(errc::system,
+                who + ": the segment it opened cannot be read: " + std::strerror(errno));
+  }
+  const std::uint64_t judged =
+      std::min(size, static_cast<std::uint64_t>(std::max<off_t>(now.st_size, 0)));
+  return inspect(bytes.first(std::min<std::uint64_t>(size, k_inspect_bytes)), judged, name_);
 }
 
 }  // namespace ipcring::cli

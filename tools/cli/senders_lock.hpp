@@ -43,7 +43,9 @@ class senders_lock {
   /// it is destroyed.
   bool alone(std::chrono::milliseconds patience = std::chrono::milliseconds(100));
   /// After lock_if_same() returned true: how many live producers the segment opened has
-  /// attached (of any program), counting endpoints that have not yet named their role, read from that segment, not from whatever holds the name now.
+  /// attached (of any program), counting endpoints that have not yet named their role (they
+  /// may be producers on their way in), read from that segment, not from whatever holds the
+  /// name now.
   /// ipcring::error if it cannot be mapped or does not read as a ring (inspect()).
   std::size_t live_producers() const;
   /// After lock_if_same() returned true: whether the segment opened has its producer side

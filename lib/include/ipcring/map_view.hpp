@@ -84,12 +84,16 @@ class map_view {
   /// end_creation() (see creator_gone); one created without holds nothing.
   static map_view create(std::string_view name, std::size_t size, const map_options& = {},
                          std::span<const std::byte> stamp = {});
-  /// Maps an existing named segment whole. errc::not_found if absent; errc::not_ready if its
-  /// size is still 0 (a creator between create and resize).
+  /// Maps an existing named segment whole. errc::not_found if absent; errc::permission_denied
+  /// if another user owns it or every user may write it (map_options says how to accept
+  /// either), judged before its size; errc::not_ready if its size is still 0 (a creator
+  /// between create and resize).
   static map_view open(std::string_view name, const map_options& = {});
 
   /// As create/open, over a regular file at `path` (created 0600 by default, O_EXCL). A file
-  /// created with a stamp is held by its creator as create() holds a segment.
+  /// created with a stamp is held by its creator as create() holds a segment. Windows:
+  /// errc::invalid_name for a path with characters outside ASCII (the file calls there take
+  /// the ANSI code page).
   static map_view create_file(const std::filesystem::path& path, std::size_t size,
                               const map_options& = {}, std::span<const std::byte> stamp = {});
   static map_view open_file(const std::filesystem::path& path, const map_options& = {});

@@ -591,7 +591,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
 }
 
 map_view map_view::open_file(const std::filesystem::path& path, const map_options& opt) {
-  const std::string p = detail::file_to_open(path);
+  const std::string p = detail::file_to_open(path, false);  // sized below, once judged ours
   auto b = std::make_unique<backend>();
   try {
     bip::file_mapping file(p.c_str(), bip::read_write);

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <ctime>
 #include <limits>
 
 #include "ipcring/detail/wait_block.hpp"
@@ -19,27 +20,52 @@ namespace ipcring {
 namespace detail {
 namespace {
 
-// The timeout as the kernel reads it, whatever the C library's time_t: two longs for SYS_futex
-// (32-bit fields on a 32-bit target, where a libc built with 64-bit time_t would hand it a
-// struct it misreads), two 64-bit fields for SYS_futex_time64, which 32-bit targets use where
-// their headers know it (Linux 5.1 and later).
-#if defined(SYS_futex_time64) && ULONG_MAX == 0xffffffffUL
-constexpr long k_sys_futex = SYS_futex_time64;
-struct kernel_timespec {
-  std::int64_t tv_sec;
-  std::int64_t tv_nsec;
-};
-#else
-constexpr long k_sys_futex = SYS_futex;
-struct kernel_timespec {
-  long tv_sec;
-  long tv_nsec;
-};
-#endif
-
-long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t val, const kernel_timespec* t) {
+long futex_wake(std::atomic<std::uint32_t>* word) {
   static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
-  return ::syscall(k_sys_futex, reinterpret_cast<std::uint32_t*>(word), op, val, t, nullptr, 0);
+#ifdef SYS_futex
+  return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr,
+                   nullptr, 0);
+#else
+  return ::syscall(SYS_futex_time64, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT_MAX,
+                   nullptr, nullptr, 0);
+#endif
+}
+
+// Each seconds field clamped to what it holds (a 32-bit one: about 68 years): the caller
+// re-checks its deadline after every return, so a shorter sleep is only an extra look.
+template <class Sec>
+Sec clamped(std::int64_t secs) {
+  return secs >= std::numeric_limits<Sec>::max() ? std::numeric_limits<Sec>::max()
+                                                 : static_cast<Sec>(secs);
+}
+
+// FUTEX_WAIT, its relative timeout in the struct the kernel reads. A 32-bit target built with
+// a 64-bit time_t hands SYS_futex a struct it misreads, so where the headers know the 64-bit
+// time call (Linux 5.1), 32-bit targets use it, and the old call with 32-bit fields on a
+// kernel without it (ENOSYS). Elsewhere (64-bit, x32) the C library's timespec is the kernel's.
+long futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected, std::int64_t secs,
+                long nsecs) {
+  auto* w = reinterpret_cast<std::uint32_t*>(word);
+#if defined(SYS_futex_time64) && ULONG_MAX == 0xffffffffUL
+  struct {
+    std::int64_t tv_sec, tv_nsec;
+  } t64{secs, nsecs};
+  const long r = ::syscall(SYS_futex_time64, w, FUTEX_WAIT, expected, &t64, nullptr, 0);
+#ifdef SYS_futex
+  if (r == -1 && errno == ENOSYS) {
+    struct {
+      std::int32_t tv_sec, tv_nsec;
+    } t32{clamped<std::int32_t>(secs), static_cast<std::int32_t>(nsecs)};
+    return ::syscall(SYS_futex, w, FUTEX_WAIT, expected, &t32, nullptr, 0);
+  }
+#endif
+  return r;
+#else
+  timespec t{};
+  t.tv_sec = clamped<decltype(t.tv_sec)>(secs);
+  t.tv_nsec = static_cast<decltype(t.tv_nsec)>(nsecs);
+  return ::syscall(SYS_futex, w, FUTEX_WAIT, expected, &t, nullptr, 0);
+#endif
 }
 
 long membarrier(int cmd) {
@@ -74,7 +100,7 @@ bool waiter_barrier() noexcept {
 void wake_all(wait_block& b) noexcept {
   // [R-seq] pairs with [A-seq]: a waiter that read the old seq is woken or sees the new one
   b.seq.fetch_add(1, std::memory_order_release);
-  futex(&b.seq, FUTEX_WAKE, INT_MAX, nullptr);
+  (void)futex_wake(&b.seq);
 }
 
 void drop_stale_wakes(wait_block&) noexcept {}  // a futex keeps no wakes
@@ -82,15 +108,9 @@ void drop_stale_wakes(wait_block&) noexcept {}  // a futex keeps no wakes
 void sleep_on(wait_block& b, std::uint32_t expected, std::chrono::nanoseconds timeout) noexcept {
   if (timeout <= std::chrono::nanoseconds::zero()) return;
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
-  kernel_timespec t{};
-  // Clamped to what the field holds (a 32-bit one: about 68 years): the caller re-checks its
-  // deadline after every return, so a shorter sleep is only an extra look.
-  using sec_t = decltype(t.tv_sec);
-  t.tv_sec = secs.count() >= std::numeric_limits<sec_t>::max() ? std::numeric_limits<sec_t>::max()
-                                                               : static_cast<sec_t>(secs.count());
-  t.tv_nsec = static_cast<decltype(t.tv_nsec)>((timeout - secs).count());
   // FUTEX_WAIT's timeout is relative and measured on CLOCK_MONOTONIC.
-  futex(&b.seq, FUTEX_WAIT, expected, &t);  // EAGAIN, ETIMEDOUT, EINTR: caller re-checks
+  (void)futex_wait(&b.seq, expected, secs.count(), static_cast<long>((timeout - secs).count()));
+  // EAGAIN, ETIMEDOUT, EINTR: the caller re-checks
 }
 
 }  // namespace detail

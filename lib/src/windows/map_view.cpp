@@ -86,9 +86,10 @@ std::string file_key(HANDLE file, const std::string& path) {
 std::string ascii_path(const std::filesystem::path& path, const char* what) {
   for (const wchar_t c : path.native()) {
     if (c > 0x7f) {
-      throw error(errc::invalid_name,
-                  std::string(what) + " " + in_quotes(path.string()) +
-                      ": a path with characters outside ASCII is not supported on Windows");
+      // Not path.string(): an unpaired surrogate would make it throw instead.
+      throw error(
+          errc::invalid_name,
+          std::string(what) + ": a path with characters outside ASCII is not supported on Windows");
     }
   }
   return path.string();

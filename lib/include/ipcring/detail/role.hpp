@@ -48,7 +48,7 @@ class role_lease {
   static role_lease register_endpoint(registry_control& reg, endpoint_role role,
                                       std::string_view segment, endpoint_record** record);
   role_lease(role_lease&& o) noexcept
-      : word_(o.word_), id_(o.id_), stats_(o.stats_), totals_(o.totals_) {
+      : word_(o.word_), id_(o.id_), stats_(o.stats_), totals_(o.totals_), role_(o.role_) {
     o.word_ = nullptr;
   }
   role_lease& operator=(role_lease&& o) noexcept;
@@ -66,6 +66,9 @@ class role_lease {
   std::uint64_t id_ = 0;
   side_counters* stats_ = nullptr;   // an endpoint's own counters: folded into
   side_counters* totals_ = nullptr;  // the ring totals on release
+  // An endpoint record's role, named `none` again on release: a record keeps no role of a
+  // holder that left, so one registering in it reads as registering until it names its own.
+  std::atomic<std::uint32_t>* role_ = nullptr;
 };
 
 /// Takes back, from their side's wait block, the counts of record holders killed while they
