@@ -17,8 +17,10 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 if s.get("context", {}).get("run_mode") != "full":
     sys.exit("a run made with --quick or outside run.sh")
+if not (s.get("floor_ns_start") and s.get("floor_ns_end")):
+    sys.exit("a run whose floor was not measured at both ends")
 if s.get("floor_moved") is not False:
-    sys.exit("a run whose floor moved (or was not measured at both ends)")
+    sys.exit("a run whose floor moved")
 if not s.get("plots"):
     sys.exit("no plots")
 print("\n".join(s["plots"]))

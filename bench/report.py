@@ -837,9 +837,10 @@ class Report:
                             "`floor_ns_end`, or `BM_floor_probe/start`, `BM_floor_probe/end`)"))
 
         self.summary["goals"] = records
+        goals_table = (table(["goal", "measured", "target", "met"], met_rows, right_from=4)
+                       if met_rows else "No goal could be checked.\n")
         out = ("## Goals (issue 5)\n\nRatios measured in this run, medians. ⚠ = an input's floor "
-               "moved, or the run's: the ratio does not compare.\n\n" + (table(["goal", "measured", "target", "met"], met_rows,
-                                     right_from=4) if met_rows else "No goal could be checked.\n"))
+               "moved, or the run's: the ratio does not compare.\n\n" + goals_table)
         skipped.append(("no heap allocation and no syscall on a spinning hot path",
                         "not measurable from the benchmark JSON (an allocation-counting test; "
                         "`strace -c` of a run)"))

@@ -99,19 +99,25 @@ echo "=== ipcring-bench, $mode mode, into $out"
 start=$(date +%s%N)
 status=0
 stopped=0
+bench_pid=
 # A signal to this script (Ctrl-C, which the whole process group gets, or SIGTERM to this
 # script alone) stops the program, which removes its segments; this script goes on to report
 # what it finished. The program runs in the background so that the trap runs at once (bash
 # runs a trap only after a foreground command ends); it then ignores SIGINT, so the trap
-# forwards SIGTERM.
+# forwards SIGTERM. The console copy (tee) is this script's child and ignores SIGINT too: the
+# program's last lines still reach it, and a write never meets a closed pipe.
 stop() {
   stopped=1
   echo "run.sh: stopped by a signal; reporting what finished" >&2
-  kill -TERM "$bench_pid" 2>/dev/null || true
+  if [ -n "$bench_pid" ]; then kill -TERM "$bench_pid" 2>/dev/null || true; fi
 }
 trap stop INT TERM HUP
-"$bench" "${args[@]}" > >(tee "$out/console.txt") 2>&1 &
+exec 3> >(trap '' INT; exec tee "$out/console.txt")
+tee_pid=$!
+"$bench" "${args[@]}" >&3 2>&1 &
 bench_pid=$!
+exec 3>&-
+if [ "$stopped" -eq 1 ]; then kill -TERM "$bench_pid" 2>/dev/null || true; fi  # a signal came first
 # wait ends early when a trap runs; the program may still be stopping: wait again.
 while :; do
   rc=0
@@ -119,8 +125,8 @@ while :; do
   kill -0 "$bench_pid" 2>/dev/null || break
 done
 status=$rc
+wait "$tee_pid" 2>/dev/null || true  # the console copy is whole
 trap - INT TERM HUP
-wait  # tee, done with the console copy
 if [ "$stopped" -eq 1 ] && [ "$status" -eq 0 ]; then status=143; fi  # not a finished run
 wall=$(( ($(date +%s%N) - start) / 1000000 ))
 wall_s=$(printf '%d.%03d' $((wall / 1000)) $((wall % 1000)))

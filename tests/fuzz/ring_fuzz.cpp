@@ -100,11 +100,14 @@ class hostile_peer {
   void poke() noexcept {
     constexpr std::size_t first = sizeof(ipcring::segment_header);
     if (seg_.size() < first + 8) return;
-    // Half of the writes go to the control blocks (indices, wait words, endpoint records: the
-    // first 9 KiB after the header), where one word of the ring's state is, the other half
-    // anywhere (slots, records).
+    // Half of the writes go to the control blocks (indices, wait words, endpoint records:
+    // between the header and data_offset, as the header says now), the other half anywhere.
     const std::size_t words = (seg_.size() - first) / 8;
-    const std::size_t control_words = std::min<std::size_t>(words, 9216 / 8);
+    u64 data_offset = 0;
+    std::memcpy(&data_offset, seg_.data() + offsetof(ipcring::segment_header, data_offset),
+                sizeof data_offset);
+    const std::size_t control_words =
+        data_offset > first + 8 && data_offset <= seg_.size() ? (data_offset - first) / 8 : words;
     std::byte* at =
         seg_.data() + first + 8 * (next() % ((next() & 1) != 0 ? control_words : words));
     u64 v = 0;
@@ -365,6 +368,9 @@ void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8
   };
   ipcring_ring* ring = nullptr;
   const int opened = ipcring_open(name.c_str(), IPCRING_KIND_ANY, 0, &ring);
+  // A supervisor's look at it by name (through the descriptor), judged by the made-up processes
+  // its records name: it may remove the name, which the mappings outlive.
+  (void)ipcring::remove_if_stale(name);
   ::shm_unlink(path.c_str());  // the mappings stay; nothing is left behind if a check aborts
   if (opened == IPCRING_OK) {
     // Every buffer is exactly as large as the call is told (a heap block of its own): a copy
@@ -375,9 +381,6 @@ void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8
     std::size_t done = 0;
     std::uint32_t type = 0;
     std::size_t length = 0;
-    // A real remover's look at it (through the descriptor); judged by the made-up processes
-    // its records name, so it may remove the name, which the mapping outlives.
-    (void)ipcring::remove_if_stale(name);
     ipcring_consumer* rx = nullptr;
     if (ipcring_consumer_attach(ring, &rx) == IPCRING_OK) {
       ipcring_consumer_set_wait(rx, IPCRING_WAIT_SPIN);
