@@ -148,7 +148,7 @@ enum class endpoint_role : std::uint32_t { none = 0, producer = 1, consumer = 2 
 /// no two holders share a false-sharing block).
 ///   offset size field        writer  meaning
 ///   0      8    owner        holder  0 = free, else process identity (as role words)
-///   8      4    role         holder  endpoint_role
+///   8      4    role         holder  endpoint_role; none once its holder left
 ///   16     8    claim_first  holder  first ticket (or byte position) + 1 it is claiming; 0 = none
 ///   24     8    claim_count  holder  tickets (or bytes) in that claim
 ///   32     32   stats        holder  side_counters of this endpoint since it registered
