@@ -122,7 +122,14 @@ if [ "$stopped" -eq 1 ]; then kill -TERM "$bench_pid" 2>/dev/null || true; fi  #
 while :; do
   rc=0
   wait "$bench_pid" || rc=$?
-  kill -0 "$bench_pid" 2>/dev/null || break
+  if kill -0 "$bench_pid" 2>/dev/null; then continue; fi
+  # A trap may have cut the last wait short as the program ended: its own status, if unread.
+  if [ "$rc" -gt 128 ]; then
+    again=0
+    wait "$bench_pid" 2>/dev/null || again=$?
+    [ "$again" -eq 127 ] || rc=$again
+  fi
+  break
 done
 status=$rc
 wait "$tee_pid" 2>/dev/null || true  # the console copy is whole

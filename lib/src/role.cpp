@@ -67,9 +67,10 @@ std::size_t withdraw_dead_sleepers(registry_control& reg) noexcept {
     // relaxed: a dead waiter's last store; the CAS below acts on the latest value anyway
     std::uint64_t who = r.asleep.load(std::memory_order_relaxed);
     if (who == 0 || process_alive(who)) continue;
-    // acquire: pairs with the release store of role in register_endpoint, which takes a dead
-    // holder's count back itself before it names its own role: a new holder's role read here
-    // comes after that, and the CAS below then fails (the dead identity is gone from asleep)
+    // acquire: pairs with the release stores of role in register_endpoint, which takes a dead
+    // holder's count back itself before it names its own role, and in release(), which names
+    // none after that: a new holder's role (or the none it left) read here comes after that,
+    // and the CAS below then fails (the dead identity is gone from asleep)
     const std::uint32_t role = r.role.load(std::memory_order_acquire);
     // relaxed: only the one that clears it withdraws the count
     if (r.asleep.compare_exchange_strong(who, 0, std::memory_order_relaxed)) {
@@ -272,9 +273,11 @@ void role_lease::release() noexcept {
   if (!mine) return;
   if (stats_ != nullptr && w->load(std::memory_order_relaxed) == id_) {
     fold_counters(*stats_, *totals_);  // while the record is still ours
-    // relaxed: published by the owner CAS below ([R-role]); the next holder reads `none` as
-    // its predecessor's role, with nothing left to fold or take back
-    if (role_ != nullptr) role_->store(0, std::memory_order_relaxed);
+    // The next holder reads `none` as its predecessor's role (published by the owner CAS
+    // below, [R-role]), with nothing left to fold or take back. release: a sweeper that
+    // reads this 0 (withdraw_dead_sleepers, acquire) also sees this holder's registration,
+    // which took back any count its record's `asleep` named.
+    if (role_ != nullptr) role_->store(0, std::memory_order_release);
   }
   std::uint64_t expected = id_;
   // [R-role] publishes this holder's final index stores to the next claimant ([A-role]).

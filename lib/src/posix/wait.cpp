@@ -42,7 +42,8 @@ Sec clamped(std::int64_t secs) {
 // FUTEX_WAIT, its relative timeout in the struct the kernel reads. A 32-bit target built with
 // a 64-bit time_t hands SYS_futex a struct it misreads, so where the headers know the 64-bit
 // time call (Linux 5.1), 32-bit targets use it, and the old call with 32-bit fields on a
-// kernel without it (ENOSYS). Elsewhere (64-bit, x32) the C library's timespec is the kernel's.
+// kernel without it (ENOSYS); 32-bit targets whose headers lack it pass two longs. Elsewhere
+// (64-bit, x32) the C library's timespec is the kernel's.
 long futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected, std::int64_t secs,
                 long nsecs) {
   auto* w = reinterpret_cast<std::uint32_t*>(word);
@@ -60,6 +61,13 @@ long futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected, std::i
   }
 #endif
   return r;
+#elif ULONG_MAX == 0xffffffffUL && !defined(__x86_64__)
+  // 32-bit, headers without the 64-bit time call: the old one's two 32-bit fields (the C
+  // library's timespec may have a 64-bit tv_sec)
+  struct {
+    long tv_sec, tv_nsec;
+  } t{clamped<long>(secs), nsecs};
+  return ::syscall(SYS_futex, w, FUTEX_WAIT, expected, &t, nullptr, 0);
 #else
   timespec t{};
   t.tv_sec = clamped<decltype(t.tv_sec)>(secs);

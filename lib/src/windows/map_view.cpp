@@ -80,6 +80,21 @@ std::string file_key(HANDLE file, const std::string& path) {
   return id;
 }
 
+// Deletes the file at `p` if it is still the one made (key `made`, file_key): a file another
+// program put under the path meanwhile is left as it is, as POSIX's cleanup does (still_ours).
+void delete_if_made(const std::string& p, const std::string& made) noexcept {
+  HANDLE h = CreateFileA(p.c_str(), 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                         nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (h == INVALID_HANDLE_VALUE) return;
+  bool ours = false;
+  try {
+    ours = file_key(h, p) == made;
+  } catch (...) {  // no memory for the key: leave the file
+  }
+  CloseHandle(h);
+  if (ours) DeleteFileA(p.c_str());
+}
+
 // A file ring's path for the narrow (ANSI) calls this file and Boost.Interprocess make. The
 // path's UTF-8 form would be read in the ANSI code page there, naming another file (which a
 // failed create would then delete): a path with characters outside ASCII is refused.
@@ -213,7 +228,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
   const std::string made = file_key(f, p);  // which file this is, to check the mapping's below
   CloseHandle(f);
   if (!sized) {
-    DeleteFileA(p.c_str());
+    delete_if_made(p, made);
     throw error(
         err == ERROR_DISK_FULL || err == ERROR_HANDLE_DISK_FULL ? errc::no_space : errc::system,
         "create_file " + in_quotes(p) + ": sizing to " + std::to_string(size) +
@@ -226,7 +241,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
     b->key = file_key(file.get_mapping_handle().handle, p);
     b->object = std::move(file);
   } catch (const bip::interprocess_exception& e) {
-    DeleteFileA(p.c_str());
+    delete_if_made(p, made);
     rethrow(e, "create_file", p);
   }
   // Mapped through the path again: the file it leads to now must be the one made above, or
@@ -243,7 +258,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
   } catch (...) {
     // A refused lock leaves no file behind, as on POSIX. Unmapped first: a mapped file stays.
     { const map_view unmapped = std::move(v); }
-    DeleteFileA(p.c_str());
+    delete_if_made(p, made);
     throw;
   }
   return v;
