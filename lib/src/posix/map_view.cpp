@@ -91,8 +91,9 @@ void close_on_exec(int fd) noexcept {
 }
 
 // Shared memory is input from whoever can write it: refuse, unless allowed, a segment owned
-// by another user or writable by every user.
-void check_access(int fd, std::string_view what, std::string_view name, const map_options& opt) {
+// by another user or writable by every user. Returns the size fstat read, for the caller's
+// next check.
+off_t check_access(int fd, std::string_view what, std::string_view name, const map_options& opt) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     throw error(errc::system,
@@ -113,6 +114,7 @@ void check_access(int fd, std::string_view what, std::string_view name, const ma
                 std::string(what) + " " + in_quotes(name) + ": writable by every user (mode " +
                     mode + "); set map_options::allow_world_writable to accept it");
   }
+  return st.st_size;
 }
 
 // Reserves `size` bytes of backing store for `fd` so that a full /dev/shm (or disk) is an
@@ -491,15 +493,9 @@ map_view map_view::open(std::string_view name, const map_options& opt) {
   auto b = std::make_unique<backend>();
   try {
     bip::shared_memory_object shm(bip::open_only, n.c_str(), bip::read_write);
-    bip::offset_t size = 0;
-    if (!shm.get_size(size)) {
-      throw error(errc::system,
-                  "open " + in_quotes(name) + ": cannot read its size: " + std::strerror(errno));
-    }
     // Whose it is before whether it is ready: another user's empty segment is refused at
-    // once, not waited for as one its creator has yet to size.
-    check_access(shm.get_mapping_handle().handle, "open", name, opt);
-    if (size == 0) {
+    // once, not waited for as one its creator has yet to size. One fstat for both.
+    if (check_access(shm.get_mapping_handle().handle, "open", name, opt) == 0) {
       throw error(errc::not_ready, "open " + in_quotes(name) +
                                        ": segment has size 0 (its creator has not sized it yet)");
     }
@@ -597,14 +593,9 @@ map_view map_view::open_file(const std::filesystem::path& path, const map_option
     bip::file_mapping file(p.c_str(), bip::read_write);
     const int fd = file.get_mapping_handle().handle;
     close_on_exec(fd);
-    check_access(fd, "open_file", p, opt);
     // The size of the file opened, not of the one the path led to a moment ago (file_to_open):
     // one made again under the path meanwhile may not be sized yet.
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      throw error(errc::system, "open_file " + in_quotes(p) + ": fstat: " + std::strerror(errno));
-    }
-    if (st.st_size == 0) {
+    if (check_access(fd, "open_file", p, opt) == 0) {
       throw error(errc::not_ready, "open_file " + in_quotes(p) +
                                        ": file has size 0 (its creator has not sized it yet)");
     }
