@@ -118,7 +118,7 @@ struct peers_result {
 peers_result torture_peers(peers_state& st, const std::string& ring_name,
                            const std::vector<std::function<int()>>& steady,
                            const std::vector<peers_victim>& victims) {
-  std::mt19937 rng(54321);
+  std::mt19937 rng(kill_seed());
   peers_result r;
   r.kills_of.assign(victims.size(), 0);
   r.mid_claim_of.assign(victims.size(), 0);

@@ -6,7 +6,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <random>
 #include <span>
 #include <thread>
 
@@ -36,6 +39,18 @@ inline wait_policy quick_recovery() {
   wait_policy p;
   p.liveness_interval = 10ms;
   return p;
+}
+
+// The seed of a torture run's kill schedule: IPCRING_TORTURE_SEED if set (to replay a failed
+// run), a fresh one otherwise, so that runs try other moments; printed either way.
+inline std::uint32_t kill_seed() {
+  const char* env = std::getenv("IPCRING_TORTURE_SEED");
+  const auto seed = env != nullptr ? static_cast<std::uint32_t>(std::strtoul(env, nullptr, 10))
+                                   : std::random_device{}();
+  std::printf("[ torture ] kill schedule seed %u (IPCRING_TORTURE_SEED=%u replays it)\n", seed,
+              seed);
+  std::fflush(stdout);  // before the children fork, or each would print it again on exit
+  return seed;
 }
 
 // Retries a role claim while a killed holder is still being reaped.
