@@ -18,9 +18,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ipcring/ipcring.hpp"
 
@@ -90,12 +92,16 @@ inline long long number(const char* who, int argc, char** argv, std::string_view
   return v;
 }
 
-/// Removes the ring `name` if an earlier run left it: everyone who attached died (stale), or
-/// its producer closed and left with nobody attached (unread messages go with it). Says what it
-/// did; false if the ring is in use, was not there, or is not a ring this version reads (then
-/// left alone: it may be another program's). A process may attach between the look and the
-/// removal: a demo's check, not a lock.
+/// Removes the ring `name` if an earlier run left it: everyone who attached died (stale), its
+/// creator died before it was ready, or its producer closed and left with nobody attached
+/// (unread messages go with it). Says what it did; false if the ring is in use, was not there,
+/// or is not a ring this version reads (then left alone: it may be another program's). A
+/// process may attach between the look and the removal: a demo's check, not a lock.
 inline bool remove_left_over(const char* who, const std::string& name) {
+  if (ipcring::remove_if_stale(name)) {  // judged and removed through one view
+    std::fprintf(stderr, "%s: removed '%s', left by an earlier run that died\n", who, name.c_str());
+    return true;
+  }
   try {
     const ipcring::ring_info info = ipcring::inspect(name);
     if (!info.stale() && !(info.endpoints.empty() && info.producer_closed)) return false;
@@ -134,6 +140,41 @@ class close_on_signal {
     return t;
   }
   static void on_signal(int) { stop_token().close(); }
+};
+
+/// Removes the segments it names when it goes (a return, an exception) and on SIGINT or SIGTERM,
+/// after which the process ends by that signal, as it would have: a demo stopped by Ctrl-C or
+/// failing half-way leaves nothing in /dev/shm. Make it for names that are this run's own (its
+/// pid in them, or removed before the create), one at a time per process. The handler
+/// calls only ipcring::remove, which unlinks a valid name without allocating. On Windows a
+/// segment goes with its last handle anyway; removing does nothing there.
+class remove_on_exit {
+ public:
+  explicit remove_on_exit(std::initializer_list<std::string> names) {
+    list().assign(names);  // before the handlers: they only read it
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+  }
+  ~remove_on_exit() {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    for (const std::string& n : list())
+      ipcring::remove(n);
+  }
+  remove_on_exit(const remove_on_exit&) = delete;
+  remove_on_exit& operator=(const remove_on_exit&) = delete;
+
+ private:
+  static std::vector<std::string>& list() {
+    static std::vector<std::string> names;
+    return names;
+  }
+  static void on_signal(int sig) {
+    for (const std::string& n : list())
+      ipcring::remove(n);
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
 };
 
 }  // namespace demo

@@ -83,6 +83,7 @@ int main(int argc, char** argv) try {
   }
   std::string name = "ipcring-logship-";
   name.append(std::to_string(demo::current_pid()));
+  const demo::remove_on_exit gone({name});  // named by our pid: ours to remove, Ctrl-C included
   // Held until the sender is done: on Windows a segment lives only while it is open.
   auto ring = ipcring::spsc_msg_ring::create(name, capacity);
 

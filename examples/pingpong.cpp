@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,9 +88,9 @@ std::vector<std::int64_t> measure(const setup& s, demo::child_process echo,
     const std::string ours = failed_at != 0 ? "round trip " + std::to_string(failed_at) +
                                                   " failed (no answer in time, or a wrong one)"
                                             : "every round trip answered";
-    std::fprintf(stderr, "ping: %s; the echo side exited with status %d\n", ours.c_str(),
-                 echo_status);
-    std::exit(2);
+    // Thrown, not exit(): the callers' segments are removed on the way out (remove_on_exit).
+    throw std::runtime_error(ours + "; the echo side exited with status " +
+                             std::to_string(echo_status));
   }
   std::sort(rtt.begin(), rtt.end());
   return rtt;
@@ -130,6 +131,7 @@ int echo_floor(const setup& s) {
 
 std::vector<std::int64_t> floor_rtt(const setup& s) {
   ipcring::remove(floor_name(s));
+  const demo::remove_on_exit gone({floor_name(s)});  // and on Ctrl-C, or a failure
   // Held until the echo side is done: on Windows the segment lives only while it is open.
   auto v = ipcring::map_view::create(floor_name(s), 4096);
   auto rtt = measure(s, start_echo(s, "floor"), [&](u64 i) {
@@ -155,6 +157,7 @@ int echo_ring(const setup& s) {
 std::vector<std::int64_t> ring_rtt(const setup& s) {
   ipcring::remove(ping_name(s));
   ipcring::remove(pong_name(s));
+  const demo::remove_on_exit gone({ping_name(s), pong_name(s)});  // and on Ctrl-C, or a failure
   auto ping_ring = ipcring::spsc_ring<u64>::create(ping_name(s), 64);
   auto pong_ring = ipcring::spsc_ring<u64>::create(pong_name(s), 64);
   std::vector<std::int64_t> rtt;
@@ -247,7 +250,7 @@ int main(int argc, char** argv) try {
   if (wait == "block") {
     s.wait = ipcring::wait_policy::blocking();
     s.wait.spin_count = static_cast<std::uint32_t>(
-        std::strtoul(demo::arg(argc, argv, "--spin-count", "0"), nullptr, 10));
+        demo::number("pingpong", argc, argv, "--spin-count", 0, 0, UINT32_MAX));
   } else if (wait == "spin") {
     s.wait = ipcring::wait_policy::spinning();
   } else {

@@ -137,6 +137,8 @@ int main(int argc, char** argv) try {
   std::string name = "ipcring-workers-";
   name.append(std::to_string(demo::current_pid()));
   const std::string done_name = name + ".done";
+  // Named by our pid, so ours to remove: on every way out, Ctrl-C included.
+  const demo::remove_on_exit gone({name, done_name});
   // Both are held until the workers are done: on Windows a segment lives only while it is open.
   auto ring = ipcring::mpmc_ring<job>::create(name, 4096);
   // A counter of finished producers, so that the last one closes the ring; then the reports.

@@ -131,6 +131,14 @@ static long long parse_count(const char* text) {
 static int produce(const char* name, unsigned long long n, ipcring_ring** ring) {
   ipcring_producer* tx = NULL;
   int s = ipcring_create(name, IPCRING_KIND_SPSC_MSG, 1 << 16, 0, NULL, ring);
+  if (s == IPCRING_E_ALREADY_EXISTS) {
+    /* A consumer removes the ring when it ends; one left over had none, or a process has it. */
+    fprintf(stderr,
+            "c_demo: create: %s (left by a run whose consumer never came? `ipcring rm %s` "
+            "removes it)\n",
+            ipcring_last_error(), name);
+    return 1;
+  }
   if (s != IPCRING_OK) return die("create", s);
   s = ipcring_producer_attach(*ring, &tx);
   if (s != IPCRING_OK) return die("producer", s);
@@ -187,6 +195,9 @@ static int consume(const char* name, unsigned long long n) {
   ipcring_consumer_shutdown(rx);
   ipcring_consumer_free(rx);
   ipcring_close(ring);
+  /* The ring's life ends with its consumer: its name goes (POSIX; on Windows the ring goes with
+     its last handle), so that the next "produce NAME" can create it again. */
+  ipcring_remove(name);
   if (wrong) return 1;
   if (s == IPCRING_BUFFER_SMALL) {
     fprintf(stderr, "c_demo: message %llu is %llu bytes, more than this demo's %llu\n", got,

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ipcring  # noqa: E402
 
 MASK = (1 << 64) - 1
+IDLE_SLICE = 0.1  # seconds: the longest a wait holds back Ctrl-C
 MESSAGE = struct.Struct("=QQ")  # demo::message, native byte order as the C++ side writes it
 
 
@@ -75,16 +76,25 @@ def main():
 def consume(rx, count, timeout):
     """Pops and checks `count` messages; the exit status. Closes rx's side on every way out."""
     checksum = expect = 0
-    t0 = None
+    t0 = idle_since = None
     pop, unpack = rx.pop, MESSAGE.unpack
+    # Waits in slices: Python raises KeyboardInterrupt only once a ctypes call returns, so one
+    # wait of `timeout` would hold Ctrl-C back that long while the ring is empty.
+    wait = min(timeout, IDLE_SLICE)
     try:
         while expect < count:
             try:
-                slot = pop(timeout)
-            except ipcring.IpcringError as e:  # Timeout, peer_dead, ...
+                slot = pop(wait)
+            except ipcring.Timeout as e:
+                now = time.monotonic()
+                idle_since = idle_since or now - wait  # idle since this wait began
+                if now - idle_since < timeout:
+                    continue
+                slot, why = None, e.name
+            except ipcring.IpcringError as e:  # peer_dead, ...
                 slot, why = None, e.name
             else:
-                why = "closed"
+                why, idle_since = "closed", None
             if slot is None:
                 print(f"ctypes_consumer: stopped after {expect} of {count} messages: {why}",
                       file=sys.stderr)

@@ -3,6 +3,7 @@
     import ipcring                                  # loads $IPCRING_LIB, else find_library
     with ipcring.Ring.create("log", ipcring.SPSC_MSG, 1 << 16) as ring, ring.producer() as tx:
         tx.write(b"hello", type=1)                  # waits while the ring is full
+        tx.shutdown()                               # done: the reader drains, then sees None
     # ... in another process:
     with ipcring.Ring.open("log") as ring, ring.consumer() as rx:
         msg = rx.read(timeout=1.0)                  # (type, bytes); None once closed and drained

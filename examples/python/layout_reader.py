@@ -282,6 +282,8 @@ def consume_slots(ring, count, waiter, handle):
         if ready == 0:
             closed = ring.u32[PRODUCER_CLOSED >> 2]  # then tail again: it was stored first
             stop = "closed" if closed and u64[TAIL >> 3] == head else waiter.idle()
+            if stop == "peer_dead" and u64[TAIL >> 3] != head:
+                continue  # published before it died: drained first, as the library does
             if stop:
                 return got, stop
             continue
@@ -332,6 +334,8 @@ def consume_records(ring, count, waiter, deliver):
             continue
         closed = u32[PRODUCER_CLOSED >> 2]  # then the record again: it was committed first
         stop = "closed" if closed and i32[(base + (head & mask)) >> 2] <= 0 else waiter.idle()
+        if stop == "peer_dead" and i32[(base + (head & mask)) >> 2] > 0:
+            continue  # committed before it died: drained first, as the library does
         if stop:
             return got, stop
     return got, "count"

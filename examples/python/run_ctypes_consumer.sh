@@ -36,7 +36,8 @@ cleanup() {
   rm -f "/dev/shm/$name" "/dev/shm/$prefix"*
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 rm -f "/dev/shm/$name" "/dev/shm/$prefix"*  # leftovers of a crashed run whose pid was this one
 
 # Each child runs in the background, so that a signal to this script is handled at once (see

@@ -21,7 +21,8 @@ cleanup() {
   rm -rf "$out"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # The example: the document's one python block, then a line that prints what it read.
 awk '/^## Worked example: reading from Python/{s=1} s && /^```python$/{f=1; next} f && /^```$/{exit} f' \

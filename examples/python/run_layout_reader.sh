@@ -22,7 +22,8 @@ cleanup() {
   rm -rf "$out"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 "$bin/ipcring-producer" --name "$name" --count "$count" --spin \
   >"$out/producer" 2>"$out/producer.err" &

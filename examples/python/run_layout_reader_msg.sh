@@ -26,7 +26,8 @@ cleanup() {
   rm -rf "$out"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 fail() {
   echo "layout_reader msg test: FAILED: $*" >&2
   for f in "$out"/*.err; do [ -s "$f" ] && { echo "--- $(basename "$f")"; cat "$f"; } >&2; done
