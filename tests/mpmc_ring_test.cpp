@@ -773,6 +773,44 @@ TEST(mpmc_ring, a_blocking_pop_recovers_by_itself_within_the_liveness_interval) 
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
 }
 
+// Producers that closed have not said their last while a ticket before their messages is
+// claimed and unpublished: a dead producer's (recovery skips it) or a slow live one's. The
+// consumer delivers what follows it, then sees closed (it used to see closed at once).
+TEST(mpmc_ring, a_pop_after_the_producers_closed_waits_out_a_dead_claim_before_their_messages) {
+  fixture f(8);
+  wait_policy p = wait_policy::blocking();
+  p.liveness_interval = 20ms;
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer(p);
+  dead_claim(f, 10, endpoint_role::producer, 0, 1);
+  f.reg().base.tail.store(1);  // its CAS happened; then it was killed
+  ASSERT_TRUE(tx.try_push(77));
+  tx.close();
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, 5s), wait_result::ok);
+  EXPECT_EQ(v, 77u);
+  EXPECT_EQ(rx.pop(v, 5s), wait_result::closed);
+}
+
+TEST(mpmc_ring, a_pop_after_the_producers_closed_waits_while_a_live_claim_is_pending) {
+  fixture f(8);
+  wait_policy p = wait_policy::blocking();
+  p.liveness_interval = 20ms;
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer(p);
+  dead_claim(f, 11, endpoint_role::producer, 0, 1);
+  f.reg().endpoints[11].owner.store(detail::self_identity());  // a live, slow producer
+  f.reg().base.tail.store(1);                                  // ticket 0 is its
+  ASSERT_TRUE(tx.try_push(2));                                 // ticket 1
+  tx.close();
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, 100ms), wait_result::timeout);  // not closed: ticket 0 is on its way
+  f.reg().endpoints[11].owner.store(k_dead_owner);    // the slow producer died
+  EXPECT_EQ(rx.pop(v, 5s), wait_result::ok);
+  EXPECT_EQ(v, 2u);
+  EXPECT_EQ(rx.pop(v, 5s), wait_result::closed);
+}
+
 TEST(mpmc_ring, opening_as_another_kind_fails) {
   fixture f(8);
   expect_error(errc::kind_mismatch, [&] { (void)spsc_ring<u64>::open_in(f.mem.span()); });

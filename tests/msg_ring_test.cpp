@@ -988,6 +988,52 @@ TEST(msg_ring, a_blocking_read_recovers_by_itself) {
   EXPECT_EQ(r, wait_result::ok);
 }
 
+// Producers that closed have not said their last while a record before theirs is claimed and
+// uncommitted: a dead producer's (recovery pads it) or a slow live one's. The consumer reads
+// what follows it, then sees closed (it used to see closed at once: those records were lost).
+TEST(msg_ring, a_read_after_the_producers_closed_waits_out_a_dead_claim_before_their_records) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+  name_dead_claim(reg.endpoints[20], 0, 16);
+  f.ctl().tail.store(16);  // claimed; died before even marking the record
+  auto tx = f.ring.producer();
+  wait_policy p;
+  p.liveness_interval = 20ms;
+  auto rx = f.ring.consumer(p);
+  ASSERT_EQ(tx.try_write(4, bytes_of("later")), msg_status::ok);
+  tx.close();
+  std::string got;
+  wait_result r = wait_result::timeout;
+  EXPECT_EQ(rx.read_wait([&](auto, auto m) { got = text_of(m); }, 10, 5s, &r), 1u);
+  EXPECT_EQ(r, wait_result::ok);
+  EXPECT_EQ(got, "later");
+  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 10, 5s, &r), 0u);
+  EXPECT_EQ(r, wait_result::closed);
+}
+
+TEST(msg_ring, a_read_after_the_producers_closed_waits_for_a_live_claim_to_be_committed) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto slow = f.ring.producer();
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  auto c = slow.try_claim(1, 5);  // at position 0: claimed, being written
+  ASSERT_TRUE(c);
+  ASSERT_EQ(tx.try_write(2, bytes_of("after")), msg_status::ok);
+  tx.close();
+  std::vector<std::string> got;
+  const auto keep = [&](auto, auto m) { got.push_back(text_of(m)); };
+  wait_result r = wait_result::ok;
+  EXPECT_EQ(rx.read_wait(keep, 10, 50ms, &r), 0u);
+  EXPECT_EQ(r, wait_result::timeout);  // not closed: the record at 0 is on its way
+  std::memcpy(c.bytes().data(), "first", 5);
+  ASSERT_TRUE(c.commit());
+  EXPECT_EQ(rx.read_wait(keep, 10, 5s, &r), 2u);
+  EXPECT_EQ(r, wait_result::ok);
+  EXPECT_EQ(got, (std::vector<std::string>{"first", "after"}));
+  EXPECT_EQ(rx.read_wait(keep, 10, 5s, &r), 0u);
+  EXPECT_EQ(r, wait_result::closed);
+}
+
 TEST(msg_ring, a_new_single_producer_continues_after_records_its_predecessor_committed) {
   fixture<spsc_msg_ring> f(1024);
   {

@@ -62,7 +62,9 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
   // A predecessor killed while zeroing a release left head_pending ahead of head: finish it
   // (those records were handed to its handler already), or the zeroed records would hide the
   // ones after them.
-  const std::uint64_t pending = ctl_->head_pending.load(std::memory_order_acquire);
+  // acquire: pairs with the predecessor's release store of head_pending; a read-modify-write
+  // for the reason given for head above (a dead predecessor's last store, not an older one)
+  const std::uint64_t pending = ctl_->head_pending.fetch_add(0, std::memory_order_acquire);
   if (pending != head_ && pending - head_ <= capacity() && (pending & 7) == 0) {
     head_ = pending;
     flush();
@@ -297,6 +299,17 @@ wait_result msg_consumer::wait_readable(std::chrono::nanoseconds timeout) noexce
   if (next(head_, type, length) == msg_status::empty) flush();
   detail::wait_scope scope = scope_;
   scope.recover = [](void* self) noexcept { return static_cast<msg_consumer*>(self)->recover(); };
+  if (!single_producer_) {
+    // Producers closed with records claimed past head_: one still being written, or a dead
+    // producer's (recover() pads it), with committed ones after it to deliver. A position more
+    // than a lap ahead is no claim (corrupt): closed as before.
+    scope.claimed_ahead = [](void* self) noexcept {
+      const auto* c = static_cast<const msg_consumer*>(self);
+      // acquire: pairs with [R-claim], the CAS of the producer that moved tail there
+      const std::uint64_t ahead = c->ctl_->tail.load(std::memory_order_acquire) - c->head_;
+      return ahead != 0 && ahead <= c->capacity();
+    };
+  }
   scope.recover_self = this;  // not stored: handles move
   return detail::wait_for(scope, policy_, timeout, [&] {
     return next(head_, type, length) != msg_status::empty;  // a record, or corruption to report

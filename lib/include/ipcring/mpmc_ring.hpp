@@ -160,6 +160,7 @@ class mpmc_endpoint {
               &record_->stats,
               record_,  // several endpoints sleep on each block
               producer ? &seg_->producer_closed_here.value : &seg_->consumer_closed_here.value};
+    if (!producer) scope_.claimed_ahead = &mpmc_endpoint::claimed_ahead_hook;
     detail::reopen_side(*seg_, *ctl_, producer);  // a new endpoint reopens its side
   }
   registry_control& registry() const noexcept {
@@ -304,6 +305,17 @@ class mpmc_endpoint {
  protected:
   static std::size_t recover_hook(void* self) noexcept {
     return static_cast<mpmc_endpoint*>(self)->recover();
+  }
+  // A consumer's wait_scope::claimed_ahead: producers claimed tickets no consumer has taken
+  // (one still being written, a dead producer's until recovery skips it, or published ones
+  // behind them), so closed producers have not said their last. More than a lap: corrupt.
+  static bool claimed_ahead_hook(void* self) noexcept {
+    const auto* e = static_cast<const mpmc_endpoint*>(self);
+    // acquire: pairs with [R-claim], the CAS of the producer that moved tail there
+    const std::uint64_t t = e->ctl_->tail.load(std::memory_order_acquire);
+    // acquire: pairs with [R-claim] of the consumer that moved head there
+    const std::uint64_t h = e->ctl_->head.load(std::memory_order_acquire);
+    return t != h && t - h <= e->mask_ + 1;
   }
 
   // Claims consecutive tickets on `counter` whose slots satisfy seq(t) == t + ready_offset

@@ -113,7 +113,7 @@ struct wait_scope {
   /// Called every liveness interval of a wait: repairs what dead peers left (returns how
   /// much it repaired; the wait then re-checks at once). Null: nothing to repair.
   std::size_t (*recover)(void*) noexcept = nullptr;
-  void* recover_self = nullptr;
+  void* recover_self = nullptr;    // the endpoint `recover` and `claimed_ahead` are called with
   side_counters* stats = nullptr;  // the waiting side's counters (waits); null: not counted
   /// The waiter's endpoint record, on a block several endpoints sleep on (mpmc, mpsc_msg
   /// producers): named `asleep` while counted in `sleepers`, so that the count of a waiter
@@ -122,6 +122,12 @@ struct wait_scope {
   /// This process's copy of own_closed (attachment::closed_here), set by close_token::close()
   /// with it: a waiter of this process ends on it even if another process clears own_closed.
   const std::atomic<std::uint32_t>* own_closed_here = nullptr;
+  /// Called once the peer side closed and nothing is ready: true while that side has claimed
+  /// space past what is ready (a message or record a producer of several is still writing, or
+  /// one a dead producer left, which `recover` repairs): the wait goes on instead of ending
+  /// `closed`, so what was published after it is delivered. Null: closed and not ready is
+  /// drained (one producer: it publishes in order).
+  bool (*claimed_ahead)(void*) noexcept = nullptr;
 };
 
 /// True once this side was closed: in this process, or by any process, as the segment says.
@@ -129,6 +135,14 @@ inline bool own_side_closed(const wait_scope& w) noexcept {
   // acquire x2: pair with the release stores in close_token::close()
   return w.own_closed_here->load(std::memory_order_acquire) != 0 ||
          w.own_closed->load(std::memory_order_acquire) != 0;
+}
+
+/// True once the peer side closed and has nothing more on the way (claimed_ahead): what is not
+/// ready then never will be. The closed flag first (docs/layout.md, "Closed and drained").
+inline bool peer_done(const wait_scope& w) noexcept {
+  // acquire: pairs with the release store in close_token::close()
+  return w.peer_closed->load(std::memory_order_acquire) != 0 &&
+         (w.claimed_ahead == nullptr || !w.claimed_ahead(w.recover_self));
 }
 
 /// True if `owner` names a process that is gone (free roles and live holders are not).
@@ -161,8 +175,7 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
   if (own_side_closed(w)) return wait_result::closed;
   if (ready()) return wait_result::ok;
   if (timeout == std::chrono::nanoseconds::zero()) {  // one look: no spin, no clock, no wait
-    // acquire: pairs with the release store in close_token::close()
-    if (w.peer_closed->load(std::memory_order_acquire) == 0) return wait_result::timeout;
+    if (!peer_done(w)) return wait_result::timeout;
     return ready() ? wait_result::ok : wait_result::closed;  // drain what it sent first
   }
   if (w.stats != nullptr && (counted == nullptr || !*counted)) bump(w.stats->waits, 1);
@@ -174,9 +187,7 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
   for (;;) {
     if (own_side_closed(w)) return wait_result::closed;
     if (ready()) return wait_result::ok;
-    if (w.peer_closed->load(std::memory_order_acquire) != 0) {
-      return ready() ? wait_result::ok : wait_result::closed;  // drain what it sent first
-    }
+    if (peer_done(w)) return ready() ? wait_result::ok : wait_result::closed;  // drained first
     if (spins < p.spin_count) {
       // A short timeout ends the spin too: a look at the clock every 128 spins (a few us).
       if ((++spins & 127) == 0 && clock::now() >= deadline) return wait_result::timeout;
@@ -220,9 +231,7 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
           cpu_relax();
           now_ready = ready();
         }
-        // acquire: pairs with the release store in close_token::close()
-        if (!now_ready && !own_side_closed(w) &&
-            w.peer_closed->load(std::memory_order_acquire) == 0) {
+        if (!now_ready && !own_side_closed(w) && !peer_done(w)) {
           auto slice = std::min<clock::duration>(deadline - now, next_liveness - now);
           if (!fenced) slice = std::min<clock::duration>(slice, k_first_slice);
           sleep_on(*w.block, seq, slice);
