@@ -959,6 +959,21 @@ TEST(msg_ring, recover_pads_the_rest_of_a_batch_by_its_mark_not_a_stale_claim) {
   EXPECT_FALSE(rx.corrupted());
 }
 
+// A committed length no producer writes (shorter than a header) is corruption to report, not
+// a record to step over: recovery stopping there leaves what follows it alone.
+TEST(msg_ring, recover_stops_at_an_impossible_committed_length) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+  detail::length_at(f.data(), 0).store(4);  // "committed", 4 bytes: less than its header
+  name_dead_claim(reg.endpoints[20], 8, 16);
+  f.ctl().tail.store(24);  // a dead claim at 8, where a step of align8(4) from 0 lands
+  auto rx = f.ring.consumer();
+  EXPECT_EQ(rx.recover(), 0u);
+  EXPECT_EQ(detail::length_at(f.data(), 8).load(), 0);  // not padded
+  EXPECT_EQ(rx.read([](auto, auto) {}), 0u);
+  EXPECT_TRUE(rx.corrupted());
+}
+
 TEST(msg_ring, recover_leaves_a_live_producers_claim_alone) {
   fixture<mpsc_msg_ring> f(1024);
   auto tx = f.ring.producer();

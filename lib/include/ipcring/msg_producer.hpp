@@ -35,10 +35,13 @@ class msg_producer;
 /// child that inherited it across fork(): the claim is the parent's). A newer claim or write
 /// of its producer (try_write, try_write_some...; not one refused as too_long or bad_type),
 /// and moving the producer, end an open claim as padding: its commit() then returns false and
-/// publishes nothing. A claim must not outlive the producer object it came from: after the
-/// producer moved (a std::vector that grew), let go of the claim before the moved-from object
-/// goes (the claim reads it; it holds no pointer back, which would keep the claim out of
-/// registers: 8 B claims 0.56x).
+/// publishes nothing, and its bytes() must not be written any more (the consumer skips and
+/// frees that space, and a producer may write it again: a late write there could be read as
+/// part of a later record). So fill a claim before any other call on its producer (a log
+/// line written from the fill code ends the claim). A claim must not outlive the producer object it
+/// came from: after the producer moved (a std::vector that grew), let go of the claim before the
+/// moved-from object goes (the claim reads it; it holds no pointer back, which would keep the claim
+/// out of registers: 8 B claims 0.56x).
 template <bool MultiProducer>
 class msg_claim {
  public:
@@ -203,7 +206,7 @@ class msg_producer {
       if (MultiProducer && pos != start) {
         // Marks the rest of the batch claimed (its size), as reserve() marked the whole: a
         // recovery after we die here pads it by this size, not by a claim that may be another
-        // (dead) producer's. relaxed: read only once we are dead, as reserve()'s mark.
+        // (dead) producer's. relaxed: read only once we are dead, as reserve()'s mark (there).
         detail::length_at(data_, index)
             .store(-static_cast<std::int32_t>(end - pos), std::memory_order_relaxed);
       }
@@ -522,7 +525,9 @@ class msg_producer {
       }
       if constexpr (MultiProducer) {
         // Marks the record claimed-in-progress (its size), so a recovery can skip it. relaxed:
-        // read by recover() only once we are dead, after its acquire of our claim ([R-claim])
+        // stored after the CAS, so no acquire of ours publishes it; recover() reads it only once
+        // we are dead, and our stores have landed by then (the liveness check's system calls
+        // separate it from them). A mark it misses reads as 0, and the claim's size is used.
         detail::length_at(data_, pos & mask_)
             .store(-static_cast<std::int32_t>(record), std::memory_order_relaxed);
       }
