@@ -208,8 +208,10 @@ class watched_child {
       return;
     }
     new (report_) syscall_report{};
+    const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ == 0) {
+      die_with_parent(parent);  // a test killed by its timeout leaves no child spinning
       g_report = report_;
       u64 failures = 1;
       try {
@@ -224,6 +226,10 @@ class watched_child {
     if (pid_ < 0) ADD_FAILURE() << "fork failed";
   }
   ~watched_child() {
+    if (pid_ > 0) {  // a test that failed before finish(): the child must not run on
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
     if (report_ != nullptr) ::munmap(report_, sizeof(syscall_report));
   }
   watched_child(const watched_child&) = delete;
@@ -233,13 +239,14 @@ class watched_child {
   bool finish() {
     if (pid_ <= 0 || report_ == nullptr) return false;
     // A child stuck on trapped calls (a call retried until it succeeds) would never exit.
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    // 50 s: two children finished one after the other stay inside ctest's 120 s.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(50);
     int status = 0;
     pid_t r = 0;
     while ((r = ::waitpid(pid_, &status, WNOHANG)) == 0 || (r < 0 && errno == EINTR)) {
       if (std::chrono::steady_clock::now() > give_up) {
         ::kill(pid_, SIGKILL);
-        ADD_FAILURE() << "the watched child did not end within 60 s (killed): numbers of its "
+        ADD_FAILURE() << "the watched child did not end within 50 s (killed): numbers of its "
                       << "first system calls:" << numbers();
         ::waitpid(pid_, &status, 0);
         pid_ = 0;

@@ -112,6 +112,73 @@ TEST(msg_ring_ipc, two_producer_processes_writing_batches_interleave_intact_and_
   run<mpsc_msg_ring>(2, 500'000, true);
 }
 
+// A producer process that dies (SIGKILL, no close) after writing: the consumer reads all it
+// committed, then its blocking read says peer_dead (docs/layout.md: drained first), through
+// C++ and through the C API.
+TEST(msg_ring_ipc, a_dead_producers_records_are_read_then_the_read_says_peer_dead) {
+  segment_guard g(unique_name());
+  auto ring = spsc_msg_ring::create(g.name(), 4096);
+  child_process producer([&] {
+    auto tx = spsc_msg_ring::open(g.name()).producer();
+    for (std::uint8_t i = 0; i < 5; ++i) {
+      const std::byte m[1] = {std::byte{i}};
+      if (tx.try_write(7, m) != msg_status::ok) return 2;
+    }
+    ::kill(::getpid(), SIGKILL);  // dies holding the role
+    return 3;
+  });
+  const int st = producer.wait();
+  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "status " << st;
+  wait_policy p;
+  p.liveness_interval = std::chrono::milliseconds(20);
+  auto rx = ring.consumer(p);
+  std::vector<int> got;
+  wait_result r = wait_result::timeout;
+  const auto keep = [&](std::uint32_t, std::span<const std::byte> m) {
+    got.push_back(m.size() == 1 ? static_cast<int>(m[0]) : -1);
+  };
+  EXPECT_EQ(rx.read_wait(keep, 2, std::chrono::seconds(5), &r), 2u);
+  EXPECT_EQ(r, wait_result::ok);
+  EXPECT_EQ(rx.read_wait(keep, 10, std::chrono::seconds(5), &r), 3u);
+  EXPECT_EQ(r, wait_result::ok);
+  EXPECT_EQ(rx.read_wait(keep, 10, std::chrono::seconds(5), &r), 0u);
+  EXPECT_EQ(r, wait_result::peer_dead);
+  EXPECT_EQ(got, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+TEST(msg_ring_ipc, the_c_api_reads_a_dead_producers_records_then_says_peer_dead) {
+  segment_guard g(unique_name());
+  auto ring = spsc_msg_ring::create(g.name(), 4096);
+  child_process producer([&] {
+    auto tx = spsc_msg_ring::open(g.name()).producer();
+    for (std::uint8_t i = 0; i < 3; ++i) {
+      const std::byte m[1] = {std::byte{i}};
+      if (tx.try_write(7, m) != msg_status::ok) return 2;
+    }
+    ::kill(::getpid(), SIGKILL);
+    return 3;
+  });
+  const int st = producer.wait();
+  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "status " << st;
+  ipcring_ring* cr = nullptr;
+  ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_SPSC_MSG, 0, &cr), IPCRING_OK)
+      << ipcring_last_error();
+  ipcring_consumer* rx = nullptr;
+  ASSERT_EQ(ipcring_consumer_attach(cr, &rx), IPCRING_OK) << ipcring_last_error();
+  char buf[8];
+  std::uint32_t type = 0;
+  std::size_t len = 0;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(ipcring_read(rx, buf, sizeof buf, &type, &len, 5'000'000'000LL), IPCRING_OK) << i;
+    EXPECT_EQ(type, 7u);
+    ASSERT_EQ(len, 1u);
+    EXPECT_EQ(buf[0], static_cast<char>(i));
+  }
+  EXPECT_EQ(ipcring_read(rx, buf, sizeof buf, &type, &len, 5'000'000'000LL), IPCRING_PEER_DEAD);
+  ipcring_consumer_free(rx);
+  ipcring_close(cr);
+}
+
 // As for spsc_ring: a consumer a child inherited across fork() neither zeroes nor frees what
 // the parent's consumer read when the child destroys it.
 TEST(msg_ring_ipc, consumer_inherited_across_fork_frees_nothing_when_destroyed) {

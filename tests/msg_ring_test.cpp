@@ -1260,9 +1260,9 @@ TYPED_TEST(msg_rings, impossible_positions_are_corrupted_not_full) {
     EXPECT_EQ(tx.try_write(1, bytes_of(chunk)), msg_status::corrupted) << tail_ahead;
     msg_status s = msg_status::ok;
     const auto start = std::chrono::steady_clock::now();
-    EXPECT_EQ(tx.write(1, bytes_of(chunk), 2s, &s), wait_result::ok);
+    EXPECT_EQ(tx.write(1, bytes_of(chunk), 20s, &s), wait_result::ok);
     EXPECT_EQ(s, msg_status::corrupted);
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);  // reported, not waited out
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);  // reported, not waited out
     const std::span<const std::byte> one[] = {bytes_of(chunk)};
     EXPECT_EQ(tx.try_write_some(1, one, &s), 0u);
     EXPECT_EQ(s, msg_status::corrupted);

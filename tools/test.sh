@@ -17,6 +17,13 @@ for f in /dev/shm/ipcring-test-*; do
   pid=${pid%%-*}
   if [[ $pid =~ ^[0-9]+$ ]] && [ ! -d "/proc/$pid" ]; then rm -f -- "$f"; fi
 done
+# The C API test's and the tool's unit test's: "ipcring-ctest-<what>-<pid>",
+# "ipcring-cli-unit-<what>-<pid>".
+for f in /dev/shm/ipcring-ctest-* /dev/shm/ipcring-cli-unit-*; do
+  [ -e "$f" ] || continue
+  pid=${f##*-}
+  if [[ $pid =~ ^[0-9]+$ ]] && [ ! -d "/proc/$pid" ]; then rm -f -- "$f"; fi
+done
 for preset in "${presets[@]}"; do
   echo "=== $preset: configure, build, test"
   start=$(date +%s)

@@ -10,6 +10,7 @@
 
 #include "ipcring/spsc_ring.hpp"
 #include "ipcring/wait.hpp"
+#include "support/test_support.hpp"
 
 namespace ipcring::test {
 
@@ -38,6 +39,7 @@ enum class path { single, batch, zero_copy };
 
 inline void produce(spsc_producer<msg>& tx, path p, u64 n) {
   backoff b;
+  stall_watch watch;
   u64 seq = 0;
   std::vector<msg> batch(32);
   while (seq < n) {
@@ -57,16 +59,21 @@ inline void produce(spsc_producer<msg>& tx, path p, u64 n) {
       done = s.size();
     }
     seq += done;
-    if (done == 0)
-      b.pause();
-    else
+    if (done != 0) {
       b.reset();
+      watch.moved();
+    } else if (watch.stalled()) {
+      return;  // the consumer is gone: it reports what it received
+    } else {
+      b.pause();
+    }
   }
 }
 
 // Returns the number of messages received in order with intact contents.
 inline u64 consume(spsc_consumer<msg>& rx, path p, u64 n) {
   backoff b;
+  stall_watch watch;
   u64 expect = 0;
   std::vector<msg> batch(32);
   while (expect < n) {
@@ -95,10 +102,14 @@ inline u64 consume(spsc_consumer<msg>& rx, path p, u64 n) {
       got = s.size();
       rx.release(got);
     }
-    if (got == 0)
-      b.pause();
-    else
+    if (got != 0) {
       b.reset();
+      watch.moved();
+    } else if (watch.stalled()) {
+      return expect;  // the producer is gone: fewer than n
+    } else {
+      b.pause();
+    }
   }
   return expect;
 }

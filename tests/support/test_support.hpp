@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -31,6 +32,24 @@
 #include "ipcring/ipcring.hpp"
 
 namespace ipcring::test {
+
+// Ends a transfer loop once nothing has moved for 30 s (the peer died, or stopped at a wrong
+// message and left the ring full): the test then fails on its count instead of hanging until
+// ctest's timeout. The clock is read only every 4096 idle turns.
+class stall_watch {
+ public:
+  void moved() noexcept { idle_ = 0; }
+  bool stalled() {
+    if (++idle_ % 4096 != 0) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (idle_ == 4096) since_ = now;
+    return now - since_ > std::chrono::seconds(30);
+  }
+
+ private:
+  std::uint64_t idle_ = 0;
+  std::chrono::steady_clock::time_point since_{};
+};
 
 /// "ipcring-test-<pid>-<n>-<test name>": unique per test and process.
 inline std::string unique_name(const char* tag = "") {
