@@ -134,7 +134,7 @@ TEST(spawn_ipc, sleeping_consumer_is_woken_by_the_producer_in_another_process) {
     std::this_thread::sleep_for(1ms);
   }
   ASSERT_EQ(inspect(g.name()).consumer.waits, 1u);
-  std::this_thread::sleep_for(100ms);  // past its spinning and its first sleep
+  ASSERT_TRUE(consumer_asleep(g.name())) << "the consumer never slept: no wake to test";
   auto tx = ring.producer();
   ASSERT_TRUE(tx.try_push(static_cast<u64>(clock_type::now().time_since_epoch().count())));
   EXPECT_EQ(consumer.exit_code(), 0);

@@ -136,7 +136,7 @@ TEST(wait_ipc, signal_handler_closes_the_ring_for_both_sides) {
     std::this_thread::sleep_for(1ms);
   }
   ASSERT_EQ(inspect(g.name()).consumer.waits, 1u) << "the consumer never waited";
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(consumer_asleep(g.name())) << "the consumer never slept: no wake to test";
   const auto t0 = clock_type::now();
   consumer.kill(SIGUSR1);
   EXPECT_EQ(consumer.exit_code(std::chrono::seconds(10)), 0);

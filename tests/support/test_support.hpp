@@ -51,6 +51,21 @@ class stall_watch {
   std::chrono::steady_clock::time_point since_{};
 };
 
+/// Waits (up to `limit`) until a waiter sleeps on the named ring's data wait block (its
+/// `sleepers` count is not 0: the consumer went past its spinning into a sleep, so a push must
+/// wake it). False if none did in time.
+inline bool consumer_asleep(const std::string& ring_name,
+                            std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+  const map_view v = map_view::open(ring_name);
+  const auto& c = *reinterpret_cast<const ring_control*>(v.data() + k_control_offset);
+  for (const auto end = std::chrono::steady_clock::now() + limit;;) {
+    // relaxed: a look from outside; the test acts on it only after it was seen
+    if (c.data_wait.sleepers.load(std::memory_order_relaxed) != 0) return true;
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
 /// "ipcring-test-<pid>-<n>-<test name>": unique per test and process.
 inline std::string unique_name(const char* tag = "") {
   static std::atomic<int> counter{0};
