@@ -431,7 +431,8 @@ TEST(inspect, a_ring_whose_creator_died_while_making_it_is_refused_at_once_and_r
 // A ring in a file alike: its creator holds the file until `ready`; one that died before
 // leaves a file that open_file refuses at once, and a live one's is waited for.
 TEST(inspect, a_file_ring_whose_creator_died_while_making_it_is_refused_at_once) {
-  const auto path = std::filesystem::temp_directory_path() / unique_name("-file");
+  const temp_file path_file("-file");
+  const auto& path = path_file.path();
   remove_file(path);
   {
     std::optional<map_view> creator =

@@ -415,7 +415,8 @@ TEST(layout, ring_memory_must_be_aligned_for_the_element) {
 
 #ifndef _WIN32  // POSIX only: RLIMIT_FSIZE stands in for a full file system
 TEST(layout, file_system_without_room_gives_no_space) {
-  const auto path = std::filesystem::temp_directory_path() / unique_name("-full");
+  const temp_file path_file("-full");
+  const auto& path = path_file.path();
   remove_file(path);
   // A child whose file-size limit is 64 KiB stands in for a full file system.
   child_process child([&] {
@@ -437,7 +438,8 @@ TEST(layout, file_system_without_room_gives_no_space) {
 #endif
 
 TEST(layout, file_backed_ring_reopens) {
-  const auto path = std::filesystem::temp_directory_path() / unique_name("-ring");
+  const temp_file path_file("-ring");
+  const auto& path = path_file.path();
   remove_file(path);
   {
     auto ring = spsc_ring<std::uint64_t>::create_file(path, 16);

@@ -194,7 +194,8 @@ TEST(map_view, an_empty_segment_writable_by_every_user_is_refused_at_once) {
 }
 
 TEST(map_view, an_empty_file_writable_by_every_user_is_refused_at_once) {
-  const auto path = std::filesystem::temp_directory_path() / unique_name("-empty");
+  const temp_file path_file("-empty");
+  const auto& path = path_file.path();
   remove_file(path);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
   ASSERT_GE(fd, 0);
@@ -210,7 +211,8 @@ TEST(map_view, an_empty_file_writable_by_every_user_is_refused_at_once) {
 // Every descriptor a file-backed view keeps is closed on exec: a program this one starts does
 // not inherit write access to the ring (Boost opened the file to map without O_CLOEXEC).
 TEST(map_view, a_file_view_keeps_no_descriptor_across_exec) {
-  const auto path = std::filesystem::temp_directory_path() / unique_name("-cloexec");
+  const temp_file path_file("-cloexec");
+  const auto& path = path_file.path();
   remove_file(path);
   {
     const auto a = map_view::create_file(path, 8192);
@@ -285,7 +287,8 @@ TEST(map_view, a_file_path_outside_ascii_works_or_is_refused_on_windows) {
 }
 
 TEST(map_view, file_backed_create_open_remove) {
-  const auto path = std::filesystem::temp_directory_path() / unique_name("-file");
+  const temp_file path_file("-file");
+  const auto& path = path_file.path();
   remove_file(path);
   {
     auto a = map_view::create_file(path, 8192);
@@ -389,8 +392,10 @@ TEST(map_view, creator_gone_when_the_creating_process_dies) {
 }
 
 TEST(map_view, a_file_created_with_a_stamp_is_held_until_it_ends_creation) {
-  const auto path = std::filesystem::temp_directory_path() / unique_name("-file");
-  const auto plain = std::filesystem::temp_directory_path() / unique_name("-plain");
+  const temp_file path_file("-file");
+  const auto& path = path_file.path();
+  const temp_file plain_file("-plain");
+  const auto& plain = plain_file.path();
   remove_file(path);
   remove_file(plain);
   {
@@ -481,7 +486,8 @@ bool forbid_mlock() {
 // make mlock a no-op, so this runs in the plain build only.)
 TEST(map_view, a_refused_lock_memory_leaves_nothing_behind) {
   segment_guard g(unique_name());
-  const auto path = std::filesystem::temp_directory_path() / unique_name("-mlock");
+  const temp_file path_file("-mlock");
+  const auto& path = path_file.path();
   remove_file(path);
   child_process child([&] {
     if (!forbid_mlock()) return 10;

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <new>
@@ -77,6 +78,27 @@ inline std::string unique_name(const char* tag = "") {
   std::replace(n.begin(), n.end(), '/', '_');  // parameterised tests are named "case/param"
   return n.substr(0, 200);
 }
+
+/// A file path of this test's own in the temporary directory (unique_name), removed when made
+/// and when it goes, so that a test that fails half-way leaves no file behind.
+class temp_file {
+ public:
+  explicit temp_file(const char* tag)
+      : path_(std::filesystem::temp_directory_path() / unique_name(tag)) {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+  ~temp_file() {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+  temp_file(const temp_file&) = delete;
+  temp_file& operator=(const temp_file&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 /// Removes the named segment on construction and destruction, so a failing test leaves none.
 class segment_guard {
