@@ -144,20 +144,25 @@ class close_on_signal {
 
 /// Removes the segments it names when it goes (a return, an exception) and on SIGINT or SIGTERM,
 /// after which the process ends by that signal, as it would have: a demo stopped by Ctrl-C or
-/// failing half-way leaves nothing in /dev/shm. Make it for names that are this run's own (its
-/// pid in them, or removed before the create), one at a time per process. The handler
-/// calls only ipcring::remove, which unlinks a valid name without allocating. On Windows a
-/// segment goes with its last handle anyway; removing does nothing there.
+/// failing half-way leaves no segment in /dev/shm. Make it for names that are this run's own
+/// (its pid in them, or removed before the create), one at a time per process, and not beside
+/// a close_on_signal (each takes the signals over). The handler calls only ipcring::remove,
+/// which unlinks a valid name without allocating. Windows: a segment goes with its last handle
+/// anyway, and removing does nothing there, so the signals are left alone.
 class remove_on_exit {
  public:
   explicit remove_on_exit(std::initializer_list<std::string> names) {
     list().assign(names);  // before the handlers: they only read it
+#ifndef _WIN32
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+#endif
   }
   ~remove_on_exit() {
+#ifndef _WIN32
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
+#endif
     for (const std::string& n : list())
       ipcring::remove(n);
   }

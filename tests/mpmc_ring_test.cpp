@@ -792,6 +792,25 @@ TEST(mpmc_ring, a_pop_after_the_producers_closed_waits_out_a_dead_claim_before_t
   EXPECT_EQ(rx.pop(v, 5s), wait_result::closed);
 }
 
+// The same for a consumer that only polls: the repair comes with the look (a poll never
+// reaches the liveness check of a longer wait); it used to say timeout for ever here.
+TEST(mpmc_ring, polls_after_the_producers_closed_repair_a_dead_claim_then_say_closed) {
+  fixture f(8);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  dead_claim(f, 10, endpoint_role::producer, 0, 1);
+  f.reg().base.tail.store(1);
+  ASSERT_TRUE(tx.try_push(77));
+  tx.close();
+  u64 v = 0;
+  wait_result r = wait_result::timeout;
+  for (int i = 0; i < 10 && r == wait_result::timeout; ++i)
+    r = rx.pop(v, 0ms);
+  EXPECT_EQ(r, wait_result::ok);
+  EXPECT_EQ(v, 77u);
+  EXPECT_EQ(rx.pop(v, 0ms), wait_result::closed);
+}
+
 TEST(mpmc_ring, a_pop_after_the_producers_closed_waits_while_a_live_claim_is_pending) {
   fixture f(8);
   wait_policy p = wait_policy::blocking();

@@ -1026,6 +1026,48 @@ TEST(msg_ring, a_read_after_the_producers_closed_waits_out_a_dead_claim_before_t
   EXPECT_EQ(r, wait_result::closed);
 }
 
+// The same for a consumer that only polls, in C++ and through the C API: the repair comes with
+// the look (a poll never reaches the liveness check of a longer wait); it used to say timeout
+// for ever here.
+TEST(msg_ring, polls_after_the_producers_closed_repair_a_dead_claim_then_say_closed) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+  name_dead_claim(reg.endpoints[20], 0, 16);
+  f.ctl().tail.store(16);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  ASSERT_EQ(tx.try_write(4, bytes_of("later")), msg_status::ok);
+  tx.close();
+  std::string got;
+  wait_result r = wait_result::timeout;
+  EXPECT_EQ(rx.read_wait([&](auto, auto m) { got = text_of(m); }, 10, 0ms, &r), 1u);
+  EXPECT_EQ(r, wait_result::ok);
+  EXPECT_EQ(got, "later");
+  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 10, 0ms, &r), 0u);
+  EXPECT_EQ(r, wait_result::closed);
+}
+
+TEST(msg_ring, the_c_api_read_after_the_producers_closed_repairs_a_dead_claim_then_says_closed) {
+  const segment_guard g(unique_name());
+  const auto ring = mpsc_msg_ring::create(g.name(), 1024);
+  const map_view view = map_view::open(g.name());
+  auto& reg = *reinterpret_cast<registry_control*>(view.data() + k_control_offset);
+  name_dead_claim(reg.endpoints[20], 0, 16);
+  reg.base.tail.store(16);  // claimed; died before even marking the record
+  ipcring_ring* cr = nullptr;
+  ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_MPSC_MSG, 0, &cr), IPCRING_OK);
+  const c_endpoints c(cr);
+  ASSERT_TRUE(c.attached()) << ipcring_last_error();
+  ASSERT_EQ(ipcring_write(c.tx, 4, "later", 5, 0), IPCRING_OK);
+  ipcring_producer_shutdown(c.tx);
+  char buf[16];
+  std::uint32_t type = 0;
+  std::size_t len = 0;
+  ASSERT_EQ(ipcring_read(c.rx, buf, sizeof buf, &type, &len, 0), IPCRING_OK);
+  EXPECT_EQ(std::string(buf, len), "later");
+  EXPECT_EQ(ipcring_read(c.rx, buf, sizeof buf, &type, &len, 0), IPCRING_CLOSED);
+}
+
 TEST(msg_ring, a_read_after_the_producers_closed_waits_for_a_live_claim_to_be_committed) {
   fixture<mpsc_msg_ring> f(1024);
   auto slow = f.ring.producer();

@@ -23,7 +23,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ipcring  # noqa: E402
 
 MASK = (1 << 64) - 1
-IDLE_SLICE = 0.1  # seconds: the longest a wait holds back Ctrl-C
+# Seconds: the longest a wait holds back Ctrl-C. Longer than the library's liveness interval
+# (100 ms): a shorter wait ends before its first check of the producer, and a dead producer
+# would read as a timeout.
+IDLE_SLICE = 0.25
 MESSAGE = struct.Struct("=QQ")  # demo::message, native byte order as the C++ side writes it
 
 

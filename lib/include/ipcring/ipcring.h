@@ -26,7 +26,9 @@
  *     copies through a temporary on the calling thread's stack: one slot, or about 4 KiB of
  *     slots for a batch, so up to 64 KiB of stack for the largest slots.
  *   - Timeouts are in nanoseconds; a negative timeout waits forever, 0 does not wait (a
- *     closed peer still reads as IPCRING_CLOSED).
+ *     closed peer still reads as IPCRING_CLOSED, once drained: on mpmc and mpsc_msg rings a
+ *     message a live producer claimed before the close is still to come, IPCRING_TIMEOUT, and
+ *     a dead producer's claim is repaired by the look itself).
  *   - Hot-path calls (try_push, try_pop, try_write, try_read, their batch forms, and the
  *     blocking ones while they need not wait) make no allocation and no syscall, but for
  *     the wake (a futex, or a Windows wait object) of a publication or release that finds
@@ -176,7 +178,8 @@ IPCRING_API int ipcring_consumer_attach(const ipcring_ring* ring, ipcring_consum
 /* Releases the role (a claim still open is aborted). */
 IPCRING_API void ipcring_producer_free(ipcring_producer* p);
 IPCRING_API void ipcring_consumer_free(ipcring_consumer* c);
-/* Closes this side. Readers deliver what the ring holds, then their blocking calls return
+/* Closes this side. Readers deliver what the ring holds (on mpmc and mpsc_msg rings, messages
+ * producers claimed before the close included), then their blocking calls return
  * IPCRING_CLOSED; a producer learns that the consumer closed when a blocking call would have
  * to wait (a ring with room still accepts messages). On the side that shut down (every handle
  * of it: mpmc consumers or producers, mpsc_msg producers share their side's close), the single

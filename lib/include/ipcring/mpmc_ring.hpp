@@ -311,10 +311,12 @@ class mpmc_endpoint {
   // behind them), so closed producers have not said their last. More than a lap: corrupt.
   static bool claimed_ahead_hook(void* self) noexcept {
     const auto* e = static_cast<const mpmc_endpoint*>(self);
-    // acquire: pairs with [R-claim], the CAS of the producer that moved tail there
-    const std::uint64_t t = e->ctl_->tail.load(std::memory_order_acquire);
+    // head first, then tail: head never passes tail, so a tail read after it is not behind it
+    // (read the other way, consumers could pass a stale tail, and the difference would wrap).
     // acquire: pairs with [R-claim] of the consumer that moved head there
     const std::uint64_t h = e->ctl_->head.load(std::memory_order_acquire);
+    // acquire: pairs with [R-claim], the CAS of the producer that moved tail there
+    const std::uint64_t t = e->ctl_->tail.load(std::memory_order_acquire);
     return t != h && t - h <= e->mask_ + 1;
   }
 
@@ -628,7 +630,8 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
     return this->seq_is(h, h + 1) && !this->skipped(h);  // seq_is() ignores the skip bit
   }
   /// Blocking: waits for a message. ok; closed (this side closed, or producers closed and the
-  /// ring is drained); timeout.
+  /// ring is drained, tickets they claimed before included: a dead producer's is skipped, a
+  /// live one's waited for); timeout.
   wait_result pop(T& out) noexcept { return pop(out, std::chrono::nanoseconds::max()); }
   template <class Rep, class Period>
   wait_result pop(T& out, std::chrono::duration<Rep, Period> timeout) noexcept {

@@ -105,7 +105,8 @@ class msg_consumer {
     return read_some(buffer, out, true);
   }
   /// Blocking read: waits for at least one message, then as read(). `result` is ok, or how the
-  /// wait ended (closed once the producers closed and the ring is drained; timeout; peer_dead,
+  /// wait ended (closed once the producers closed and the ring is drained, records they had
+  /// claimed before included; timeout; peer_dead,
   /// spsc_msg only: an mpsc_msg consumer has no one producer to watch, and waits on).
   /// A corrupt ring reads as ready and delivers nothing: 0 with ok at once, so a caller that
   /// gets 0 with ok checks corrupted() before waiting again.

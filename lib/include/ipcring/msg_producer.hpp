@@ -206,7 +206,8 @@ class msg_producer {
       if (MultiProducer && pos != start) {
         // Marks the rest of the batch claimed (its size), as reserve() marked the whole: a
         // recovery after we die here pads it by this size, not by a claim that may be another
-        // (dead) producer's. relaxed: read only once we are dead, as reserve()'s mark (there).
+        // (dead) producer's. relaxed: as reserve()'s mark (there), a recovery acts on it only by
+        // a CAS from the value it read.
         detail::length_at(data_, index)
             .store(-static_cast<std::int32_t>(end - pos), std::memory_order_relaxed);
       }
@@ -525,9 +526,10 @@ class msg_producer {
       }
       if constexpr (MultiProducer) {
         // Marks the record claimed-in-progress (its size), so a recovery can skip it. relaxed:
-        // stored after the CAS, so no acquire of ours publishes it; recover() reads it only once
-        // we are dead, and our stores have landed by then (the liveness check's system calls
-        // separate it from them). A mark it misses reads as 0, and the claim's size is used.
+        // stored after the CAS, so no acquire publishes it; recover() may read it before it
+        // judges us dead, but changes the word only by a CAS from the value it read, which
+        // fails if this mark landed meanwhile. A mark it misses reads as 0: the claim's size
+        // is used, the same size.
         detail::length_at(data_, pos & mask_)
             .store(-static_cast<std::int32_t>(record), std::memory_order_relaxed);
       }

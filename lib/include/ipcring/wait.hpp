@@ -72,7 +72,9 @@ struct wait_policy {
 enum class wait_result : std::uint8_t {
   ok,         ///< done (the message moved, or the space / data is there)
   timeout,    ///< the timeout passed first (a zero timeout looks once, without spinning)
-  closed,     ///< this side, or the peer, closed the ring (the peer's data is drained first)
+  closed,     ///< this side, or the peer, closed the ring (the peer's data is drained first;
+              ///< with several producers, what they claimed before closing too: a live
+              ///< producer's claim is waited for, a dead one's repaired)
   peer_dead,  ///< the peer's process died while holding its role
 };
 

@@ -145,6 +145,23 @@ inline bool peer_done(const wait_scope& w) noexcept {
          (w.claimed_ahead == nullptr || !w.claimed_ahead(w.recover_self));
 }
 
+/// What a wait that ran out of time, or looked once, says: timeout, unless the peer closed;
+/// then ok if something is ready, else closed once drained. With claims ahead (claimed_ahead)
+/// the dead claimants' are repaired first (`recover`): a poll, or a wait shorter than the
+/// liveness interval, never reaches the check that repairs them in a longer wait, and would
+/// say timeout for ever. A live producer's claim is still to come: timeout.
+template <class Ready>
+wait_result out_of_time(const wait_scope& w, Ready& ready) noexcept {
+  // acquire: pairs with the release store in close_token::close()
+  if (w.peer_closed->load(std::memory_order_acquire) == 0) return wait_result::timeout;
+  if (w.claimed_ahead != nullptr && w.claimed_ahead(w.recover_self)) {
+    if (w.recover != nullptr) (void)w.recover(w.recover_self);
+    if (ready()) return wait_result::ok;
+    if (w.claimed_ahead(w.recover_self)) return wait_result::timeout;
+  }
+  return ready() ? wait_result::ok : wait_result::closed;  // drain what it sent first
+}
+
 /// True if `owner` names a process that is gone (free roles and live holders are not).
 bool peer_is_dead(std::uint64_t owner) noexcept;
 
@@ -175,8 +192,7 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
   if (own_side_closed(w)) return wait_result::closed;
   if (ready()) return wait_result::ok;
   if (timeout == std::chrono::nanoseconds::zero()) {  // one look: no spin, no clock, no wait
-    if (!peer_done(w)) return wait_result::timeout;
-    return ready() ? wait_result::ok : wait_result::closed;  // drain what it sent first
+    return out_of_time(w, ready);
   }
   if (w.stats != nullptr && (counted == nullptr || !*counted)) bump(w.stats->waits, 1);
   if (counted != nullptr) *counted = true;
@@ -190,12 +206,12 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
     if (peer_done(w)) return ready() ? wait_result::ok : wait_result::closed;  // drained first
     if (spins < p.spin_count) {
       // A short timeout ends the spin too: a look at the clock every 128 spins (a few us).
-      if ((++spins & 127) == 0 && clock::now() >= deadline) return wait_result::timeout;
+      if ((++spins & 127) == 0 && clock::now() >= deadline) return out_of_time(w, ready);
       cpu_relax();
       continue;
     }
     const auto now = clock::now();
-    if (now >= deadline) return wait_result::timeout;
+    if (now >= deadline) return out_of_time(w, ready);
     // The first check comes one interval into the wait: a wait that ends sooner (the usual
     // case) reads no /proc files.
     if (next_liveness == clock::time_point{}) next_liveness = liveness_after(now, p);
