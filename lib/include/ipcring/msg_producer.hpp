@@ -131,7 +131,9 @@ class msg_producer {
 
   /// Copies `bytes` into a new record of `type`. ok, full, too_long or bad_type; corrupted
   /// when the ring's positions are impossible (tail behind head or more than a lap ahead;
-  /// mpsc: or not 8-byte aligned): nothing is written.
+  /// mpsc: or not 8-byte aligned): nothing is written. mpsc: full also after 1024 claims in a
+  /// row lost to other producers (bounded, so that a try_ call never spins without end): the
+  /// blocking calls try again.
   [[nodiscard]] msg_status try_write(std::uint32_t type,
                                      std::span<const std::byte> bytes) noexcept {
     if (const msg_status r = open_record(type, bytes.size()); r != msg_status::ok) return r;
@@ -283,7 +285,7 @@ class msg_producer {
   friend class msg_claim;
   friend class spsc_msg_ring;
   friend class mpsc_msg_ring;
-  static constexpr int k_max_retries = 1024;
+  static constexpr int k_max_retries = 1024;  // lost claims before full: contention, corruption
 
   msg_producer(detail::attachment_ptr seg, const wait_policy& wait) : seg_(std::move(seg)) {
     bool took_over = false;  // single producer: the role's holder died
