@@ -811,6 +811,18 @@ TEST(mpmc_ring, polls_after_the_producers_closed_repair_a_dead_claim_then_say_cl
   EXPECT_EQ(rx.pop(v, 0ms), wait_result::closed);
 }
 
+// A dead claim with nothing after it: the poll that repairs it says closed.
+TEST(mpmc_ring, a_poll_that_repairs_the_last_dead_claim_says_closed) {
+  fixture f(8);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  dead_claim(f, 10, endpoint_role::producer, 0, 1);
+  f.reg().base.tail.store(1);
+  tx.close();
+  u64 v = 0;
+  EXPECT_EQ(rx.pop(v, 0ms), wait_result::closed);
+}
+
 TEST(mpmc_ring, a_pop_after_the_producers_closed_waits_while_a_live_claim_is_pending) {
   fixture f(8);
   wait_policy p = wait_policy::blocking();

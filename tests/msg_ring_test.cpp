@@ -1068,6 +1068,40 @@ TEST(msg_ring, the_c_api_read_after_the_producers_closed_repairs_a_dead_claim_th
   EXPECT_EQ(ipcring_read(c.rx, buf, sizeof buf, &type, &len, 0), IPCRING_CLOSED);
 }
 
+// A dead claim with nothing after it: the C API's poll that repairs it says closed (it reads
+// past the padding it left, and looks again); C++'s read_wait reads the padding (0 messages,
+// ok), and the next one says closed.
+TEST(msg_ring, a_poll_that_repairs_the_last_dead_claim_says_closed) {
+  const segment_guard g(unique_name());
+  const auto ring = mpsc_msg_ring::create(g.name(), 1024);
+  const map_view view = map_view::open(g.name());
+  auto& reg = *reinterpret_cast<registry_control*>(view.data() + k_control_offset);
+  name_dead_claim(reg.endpoints[20], 0, 16);
+  reg.base.tail.store(16);
+  ipcring_ring* cr = nullptr;
+  ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_MPSC_MSG, 0, &cr), IPCRING_OK);
+  const c_endpoints c(cr);
+  ASSERT_TRUE(c.attached()) << ipcring_last_error();
+  ipcring_producer_shutdown(c.tx);
+  char buf[16];
+  std::uint32_t type = 0;
+  std::size_t len = 0;
+  EXPECT_EQ(ipcring_read(c.rx, buf, sizeof buf, &type, &len, 0), IPCRING_CLOSED);
+
+  fixture<mpsc_msg_ring> f(1024);
+  auto& reg2 = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+  name_dead_claim(reg2.endpoints[20], 0, 16);
+  f.ctl().tail.store(16);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  tx.close();
+  wait_result r = wait_result::timeout;
+  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 10, 0ms, &r), 0u);
+  EXPECT_EQ(r, wait_result::ok);
+  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 10, 0ms, &r), 0u);
+  EXPECT_EQ(r, wait_result::closed);
+}
+
 TEST(msg_ring, a_read_after_the_producers_closed_waits_for_a_live_claim_to_be_committed) {
   fixture<mpsc_msg_ring> f(1024);
   auto slow = f.ring.producer();

@@ -28,7 +28,8 @@
  *   - Timeouts are in nanoseconds; a negative timeout waits forever, 0 does not wait (a
  *     closed peer still reads as IPCRING_CLOSED, once drained: on mpmc and mpsc_msg rings a
  *     message a live producer claimed before the close is still to come, IPCRING_TIMEOUT, and
- *     a dead producer's claim is repaired by the look itself).
+ *     a dead producer's claim is repaired by the look itself; a call that finds only such
+ *     repairs may say IPCRING_TIMEOUT, and a later one IPCRING_CLOSED).
  *   - Hot-path calls (try_push, try_pop, try_write, try_read, their batch forms, and the
  *     blocking ones while they need not wait) make no allocation and no syscall, but for
  *     the wake (a futex, or a Windows wait object) of a publication or release that finds

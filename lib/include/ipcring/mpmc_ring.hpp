@@ -310,6 +310,7 @@ class mpmc_endpoint {
   // (one still being written, a dead producer's until recovery skips it, or published ones
   // behind them), so closed producers have not said their last. More than a lap: corrupt.
   static bool claimed_ahead_hook(void* self) noexcept {
+    if (self == nullptr) return false;  // scope_ itself, not a wait's copy (blocking())
     const auto* e = static_cast<const mpmc_endpoint*>(self);
     // head first, then tail: head never passes tail, so a tail read after it is not behind it
     // (read the other way, consumers could pass a stale tail, and the difference would wrap).

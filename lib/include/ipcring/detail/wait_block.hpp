@@ -283,7 +283,12 @@ wait_result retry_until(const wait_scope& w, const wait_policy& p, std::chrono::
         wait_for(w, p, last ? std::chrono::nanoseconds::zero() : left, hint, &counted);
     if (r != wait_result::ok) return r;
     if (attempt()) return wait_result::ok;
-    if (last) return wait_result::timeout;
+    if (last) {
+      // The look may have found only what the attempt then passed over (a ticket a dead
+      // producer claimed, which it repaired): one more look says closed if that was the last.
+      const wait_result again = wait_for(w, p, std::chrono::nanoseconds::zero(), hint, &counted);
+      return again == wait_result::ok ? wait_result::timeout : again;
+    }
   }
 }
 
