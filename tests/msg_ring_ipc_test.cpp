@@ -115,20 +115,27 @@ TEST(msg_ring_ipc, two_producer_processes_writing_batches_interleave_intact_and_
 // A producer process that dies (SIGKILL, no close) after writing: the consumer reads all it
 // committed, then its blocking read says peer_dead (docs/layout.md: drained first), through
 // C++ and through the C API.
-TEST(msg_ring_ipc, a_dead_producers_records_are_read_then_the_read_says_peer_dead) {
-  segment_guard g(unique_name());
-  auto ring = spsc_msg_ring::create(g.name(), 4096);
+
+// Writes records 0..n-1 (one byte each, type 7) into the spsc_msg ring `name` from a child
+// process that then dies holding the producer role.
+void write_then_die(const std::string& name, std::uint8_t n) {
   child_process producer([&] {
-    auto tx = spsc_msg_ring::open(g.name()).producer();
-    for (std::uint8_t i = 0; i < 5; ++i) {
+    auto tx = spsc_msg_ring::open(name).producer();
+    for (std::uint8_t i = 0; i < n; ++i) {
       const std::byte m[1] = {std::byte{i}};
       if (tx.try_write(7, m) != msg_status::ok) return 2;
     }
-    ::kill(::getpid(), SIGKILL);  // dies holding the role
+    ::kill(::getpid(), SIGKILL);
     return 3;
   });
   const int st = producer.wait();
   ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "status " << st;
+}
+
+TEST(msg_ring_ipc, a_dead_producers_records_are_read_then_the_read_says_peer_dead) {
+  segment_guard g(unique_name());
+  auto ring = spsc_msg_ring::create(g.name(), 4096);
+  write_then_die(g.name(), 5);
   wait_policy p;
   p.liveness_interval = std::chrono::milliseconds(20);
   auto rx = ring.consumer(p);
@@ -149,17 +156,7 @@ TEST(msg_ring_ipc, a_dead_producers_records_are_read_then_the_read_says_peer_dea
 TEST(msg_ring_ipc, the_c_api_reads_a_dead_producers_records_then_says_peer_dead) {
   segment_guard g(unique_name());
   auto ring = spsc_msg_ring::create(g.name(), 4096);
-  child_process producer([&] {
-    auto tx = spsc_msg_ring::open(g.name()).producer();
-    for (std::uint8_t i = 0; i < 3; ++i) {
-      const std::byte m[1] = {std::byte{i}};
-      if (tx.try_write(7, m) != msg_status::ok) return 2;
-    }
-    ::kill(::getpid(), SIGKILL);
-    return 3;
-  });
-  const int st = producer.wait();
-  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "status " << st;
+  write_then_die(g.name(), 3);
   ipcring_ring* cr = nullptr;
   ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_SPSC_MSG, 0, &cr), IPCRING_OK)
       << ipcring_last_error();

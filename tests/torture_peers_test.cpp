@@ -133,16 +133,8 @@ peers_result torture_peers(peers_state& st, const std::string& ring_name,
     return true;
   };
   using clock = std::chrono::steady_clock;
-  // Waits (30 s at most) until `n` endpoints have registered: a kill before would test nothing.
-  const auto registered = [&](u64 n) {
-    for (const auto end = clock::now() + 30s; st.registered.load() < n;) {
-      if (clock::now() >= end) return false;
-      std::this_thread::sleep_for(1ms);
-    }
-    return true;
-  };
   u64 expected = steady.size() + victims.size();
-  bool ok = registered(expected);
+  bool ok = registered(st.registered, expected);
   EXPECT_TRUE(ok) << "the endpoints did not all register within 30 s";
   const auto loop_end = clock::now() + 300s;
   for (int round = 0; ok && round < k_peer_max_rounds && (round < k_peer_rounds || !enough());
@@ -164,7 +156,7 @@ peers_result torture_peers(peers_state& st, const std::string& ring_name,
     for (const auto& e : inspect(ring_name).endpoints)
       if (e.pid == static_cast<std::uint32_t>(pid) && e.claiming) ++r.mid_claim_of[i];
     v[i] = std::make_unique<child_process>(victims[i].body);
-    ok = registered(++expected);
+    ok = registered(st.registered, ++expected);
     EXPECT_TRUE(ok) << "victim " << i << " did not register again within 30 s";
   }
   for (int p = 0; p < k_peer_producers; ++p)

@@ -94,19 +94,10 @@ torture_result torture(const std::string& state_name, const std::function<int()>
   auto state_view = map_view::open(state_name);
   auto& st = state_of(state_view);
   using clock = std::chrono::steady_clock;
-  // Waits (30 s at most) until `n` processes have taken their role: a kill before would land
-  // in the start-up, or on a process that already gave up.
-  const auto registered = [&](u64 n) {
-    for (const auto end = clock::now() + 30s; st.registered.load() < n;) {
-      if (clock::now() >= end) return false;
-      std::this_thread::sleep_for(1ms);
-    }
-    return true;
-  };
   auto p = std::make_unique<child_process>(producer);
   auto c = std::make_unique<child_process>(consumer);
   u64 expected = 2;
-  bool ok = registered(expected);
+  bool ok = registered(st.registered, expected);
   EXPECT_TRUE(ok) << "producer and consumer did not both take their role within 30 s";
   for (int round = 0; ok && round < k_rounds; ++round) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1 + rng() % 15));
@@ -120,7 +111,7 @@ torture_result torture(const std::string& state_name, const std::function<int()>
         << " ended by itself before its kill (wait status " << status << ")";
     ++(producer_victim ? r.producer_kills : r.consumer_kills);
     victim = std::make_unique<child_process>(producer_victim ? producer : consumer);
-    ok = registered(++expected);
+    ok = registered(st.registered, ++expected);
     EXPECT_TRUE(ok) << "a restarted process did not take its role within 30 s";
   }
   st.stop.store(1);

@@ -3,6 +3,7 @@
 // and role claim of the processes they kill and restart.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -51,6 +52,16 @@ inline std::uint32_t kill_seed() {
               seed);
   std::fflush(stdout);  // before the children fork, or each would print it again on exit
   return seed;
+}
+
+// Waits (30 s at most) until `count` says `n` processes have taken their role, restarts
+// included: a kill before would land in a start-up, or on a process that already gave up.
+inline bool registered(const std::atomic<u64>& count, u64 n) {
+  for (const auto end = std::chrono::steady_clock::now() + 30s; count.load() < n;) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
 }
 
 // Retries a role claim while a killed holder is still being reaped.
