@@ -135,7 +135,7 @@ void write_then_die(const std::string& name, std::uint8_t n) {
 TEST(msg_ring_ipc, a_dead_producers_records_are_read_then_the_read_says_peer_dead) {
   segment_guard g(unique_name());
   auto ring = spsc_msg_ring::create(g.name(), 4096);
-  write_then_die(g.name(), 5);
+  ASSERT_NO_FATAL_FAILURE(write_then_die(g.name(), 5));
   wait_policy p;
   p.liveness_interval = std::chrono::milliseconds(20);
   auto rx = ring.consumer(p);
@@ -156,7 +156,7 @@ TEST(msg_ring_ipc, a_dead_producers_records_are_read_then_the_read_says_peer_dea
 TEST(msg_ring_ipc, the_c_api_reads_a_dead_producers_records_then_says_peer_dead) {
   segment_guard g(unique_name());
   auto ring = spsc_msg_ring::create(g.name(), 4096);
-  write_then_die(g.name(), 3);
+  ASSERT_NO_FATAL_FAILURE(write_then_die(g.name(), 3));
   ipcring_ring* cr = nullptr;
   ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_SPSC_MSG, 0, &cr), IPCRING_OK)
       << ipcring_last_error();

@@ -1018,6 +1018,7 @@ void dead_claim_at_start(std::byte* control) {
 // never reaches the liveness check of a longer wait; before, it said timeout for ever here).
 TEST(msg_ring, reads_after_the_producers_closed_deliver_what_follows_a_dead_claim) {
   for (const std::chrono::milliseconds timeout : {5000ms, 0ms}) {
+    SCOPED_TRACE(std::to_string(timeout.count()) + " ms");
     fixture<mpsc_msg_ring> f(1024);
     dead_claim_at_start(f.mem.span().data() + k_control_offset);
     auto tx = f.ring.producer();
@@ -1029,10 +1030,10 @@ TEST(msg_ring, reads_after_the_producers_closed_deliver_what_follows_a_dead_clai
     std::string got;
     wait_result r = wait_result::timeout;
     EXPECT_EQ(rx.read_wait([&](auto, auto m) { got = text_of(m); }, 10, timeout, &r), 1u);
-    EXPECT_EQ(r, wait_result::ok) << timeout.count() << " ms";
+    EXPECT_EQ(r, wait_result::ok);
     EXPECT_EQ(got, "later");
     EXPECT_EQ(rx.read_wait([](auto, auto) {}, 10, timeout, &r), 0u);
-    EXPECT_EQ(r, wait_result::closed) << timeout.count() << " ms";
+    EXPECT_EQ(r, wait_result::closed);
   }
 }
 

@@ -160,6 +160,7 @@ class mpmc_endpoint {
               &record_->stats,
               record_,  // several endpoints sleep on each block
               producer ? &seg_->producer_closed_here.value : &seg_->consumer_closed_here.value};
+    // Called with recover_self, as recover_hook: only waits through blocking() set it.
     if (!producer) scope_.claimed_ahead = &mpmc_endpoint::claimed_ahead_hook;
     detail::reopen_side(*seg_, *ctl_, producer);  // a new endpoint reopens its side
   }
@@ -310,7 +311,6 @@ class mpmc_endpoint {
   // (one still being written, a dead producer's until recovery skips it, or published ones
   // behind them), so closed producers have not said their last. More than a lap: corrupt.
   static bool claimed_ahead_hook(void* self) noexcept {
-    if (self == nullptr) return false;  // scope_ itself, not a wait's copy (blocking())
     const auto* e = static_cast<const mpmc_endpoint*>(self);
     // head first, then tail: head never passes tail, so a tail read after it is not behind it
     // (read the other way, consumers could pass a stale tail, and the difference would wrap).

@@ -109,7 +109,8 @@ class msg_consumer {
   /// claimed before included; timeout; peer_dead,
   /// spsc_msg only: an mpsc_msg consumer has no one producer to watch, and waits on).
   /// A corrupt ring reads as ready and delivers nothing: 0 with ok at once, so a caller that
-  /// gets 0 with ok checks corrupted() before waiting again.
+  /// gets 0 with ok checks corrupted() before waiting again. 0 with ok also comes when the
+  /// wait found only padding (a dead producer's claim it repaired, say): call again.
   template <class Handler, class Rep = std::chrono::nanoseconds::rep,
             class Period = std::chrono::nanoseconds::period>
   std::size_t read_wait(

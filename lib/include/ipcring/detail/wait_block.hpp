@@ -284,10 +284,15 @@ wait_result retry_until(const wait_scope& w, const wait_policy& p, std::chrono::
     if (r != wait_result::ok) return r;
     if (attempt()) return wait_result::ok;
     if (last) {
-      // The look may have found only what the attempt then passed over (a ticket a dead
-      // producer claimed, which it repaired): one more look says closed if that was the last.
-      const wait_result again = wait_for(w, p, std::chrono::nanoseconds::zero(), hint, &counted);
-      return again == wait_result::ok ? wait_result::timeout : again;
+      // The look may have found only what the attempt then passed over (tickets a dead
+      // producer claimed, which it repaired; an attempt frees a few): look and try again, a
+      // bounded number of times, so that a poll reaches what follows them, or closed.
+      for (int i = 0; i < 16; ++i) {
+        const wait_result again = wait_for(w, p, std::chrono::nanoseconds::zero(), hint, &counted);
+        if (again != wait_result::ok) return again;
+        if (attempt()) return wait_result::ok;
+      }
+      return wait_result::timeout;
     }
   }
 }
