@@ -140,7 +140,6 @@ int main(int argc, char** argv) try {
   // On a failure the sender may sit blocked on stdin: it is stopped (its handle's destructor)
   // rather than waited for.
   const int sender_exit = failure == nullptr || sender.exited() ? sender.wait() : -1;
-  ipcring::remove(name);
   std::fprintf(stderr, "logship: %llu lines, %llu bytes in %.3f s (%.1f M lines/s, %.0f MB/s)%s\n",
                static_cast<unsigned long long>(n), static_cast<unsigned long long>(bytes), secs,
                static_cast<double>(n) / secs / 1e6, static_cast<double>(bytes) / secs / 1e6,

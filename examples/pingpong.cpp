@@ -138,8 +138,7 @@ std::vector<std::int64_t> floor_rtt(const setup& s) {
     word(v, 0)->store(i, std::memory_order_release);  // pairs with the echo's acquire
     return spin_until(*word(v, 128), i);              // the echo's release of `pong`
   });
-  ipcring::remove(floor_name(s));
-  return rtt;
+  return rtt;  // the segment goes with `gone`
 }
 
 // spsc_ring round trips: ping ring one way, pong ring back, with the chosen wait policy.
@@ -170,9 +169,7 @@ std::vector<std::int64_t> ring_rtt(const setup& s) {
              rx.pop(v, std::chrono::seconds(10)) == ipcring::wait_result::ok && v == i;
     });
   }
-  ipcring::remove(ping_name(s));
-  ipcring::remove(pong_name(s));
-  return rtt;
+  return rtt;  // the rings go with `gone`
 }
 
 // Blocking pipes, the classic alternative: write 8 bytes, block in read for the echo. The echo

@@ -194,8 +194,6 @@ int main(int argc, char** argv) try {
       producers, consumers, static_cast<unsigned long long>(taken),
       static_cast<unsigned long long>(total), secs, static_cast<double>(taken) / secs / 1e6,
       sum == expect ? "ok" : "WRONG");
-  ipcring::remove(name);
-  ipcring::remove(done_name);
   return failed == 0 && taken == total && sum == expect ? 0 : 1;
 } catch (const std::exception& e) {  // ipcring::error, or a worker that could not start
   std::fprintf(stderr, "workers: %s\n", e.what());

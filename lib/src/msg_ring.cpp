@@ -239,13 +239,10 @@ std::size_t msg_consumer::recover() noexcept {
     // [A-msg] pairs with [R-msg]
     std::int32_t len = detail::length_at(data_, index).load(std::memory_order_acquire);
     if (len > 0) {  // committed (or repaired): look past it, within the current lap
-      // Untrusted, as next() checks it: a length no producer writes stops the look (the read
-      // then reports the ring corrupt there) rather than landing inside another record.
+      // A length no producer writes stops the look (the read then reports the ring corrupt
+      // there) rather than landing inside another record.
       const auto ulen = static_cast<std::uint64_t>(len);
-      if (ulen < k_record_header || detail::align8(ulen) > capacity() - index ||
-          ulen > capacity() / 8) {
-        break;
-      }
+      if (!length_possible(ulen, index)) break;
       pos += detail::align8(ulen);
       if (pos - released_ >= capacity()) break;
       continue;

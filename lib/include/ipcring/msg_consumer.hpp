@@ -157,6 +157,13 @@ class msg_consumer {
   msg_consumer(detail::attachment_ptr seg, const wait_policy& wait);
 
   // The record at `pos`: ok (committed), empty (not yet), corrupted.
+  // Untrusted: a committed record at `index` must hold its header, fit before the end of the
+  // buffer, and be no longer than a producer writes (max_message() + 8, capacity / 8, padding
+  // included: it is shorter than the record it makes room for).
+  bool length_possible(std::uint64_t len, std::uint64_t index) const noexcept {
+    return len >= k_record_header && detail::align8(len) <= capacity() - index &&
+           len <= capacity() / 8;
+  }
   msg_status next(std::uint64_t pos, std::uint32_t& type, std::uint64_t& length) noexcept {
     if (corrupted_) return msg_status::corrupted;
     const std::uint64_t index = pos & mask_;
@@ -171,12 +178,8 @@ class msg_consumer {
       }
       return msg_status::empty;
     }
-    // Untrusted: the record must hold its header, fit before the end of the buffer, and be no
-    // longer than a producer writes (max_message() + 8, capacity / 8, padding included: it
-    // is shorter than the record it makes room for).
     const auto ulen = static_cast<std::uint64_t>(len);
-    if (ulen < k_record_header || detail::align8(ulen) > capacity() - index ||
-        ulen > capacity() / 8) {
+    if (!length_possible(ulen, index)) {
       corrupted_ = true;
       return msg_status::corrupted;
     }
