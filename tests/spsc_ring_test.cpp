@@ -164,6 +164,31 @@ TEST(spsc_ring, push_all_is_all_or_nothing_across_the_wrap) {
   EXPECT_TRUE(std::equal(in.begin(), in.end(), out.begin()));
 }
 
+// A batch that crosses the end of the ring, but is no larger than a part, is published with
+// one store of tail (one wake, were a consumer asleep) and freed with one store of head: a
+// producer killed during the call leaves all of it or none. Before, each side of the end was
+// its own publication.
+TEST(spsc_ring, a_small_batch_across_the_wrap_is_published_and_freed_at_once) {
+  fixture f(8);
+  f.set_position(6);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  f.ctl().data_wait.sleepers.store(1);  // as if the consumer slept: each publish wakes it
+  f.ctl().space_wait.sleepers.store(1);
+  const u64 data_seq = f.ctl().data_wait.seq.load(), space_seq = f.ctl().space_wait.seq.load();
+  ASSERT_TRUE(tx.try_push_all(std::array<u64, 4>{1, 2, 3, 4}));  // slots 6, 7, 0, 1
+  EXPECT_EQ(f.ctl().data_wait.seq.load(), data_seq + 1);
+  EXPECT_EQ(tx.try_push_some(std::array<u64, 5>{5, 6, 7, 8, 9}), 4u);  // slots 2-5: no wrap
+  EXPECT_EQ(f.ctl().data_wait.seq.load(), data_seq + 2);
+  std::array<u64, 8> out{};
+  ASSERT_TRUE(rx.try_pop_all(std::span(out).first(4)));  // slots 6, 7, 0, 1 again
+  EXPECT_EQ(f.ctl().space_wait.seq.load(), space_seq + 1);
+  EXPECT_EQ(f.ctl().head.load(), 10u);
+  EXPECT_EQ(out, (std::array<u64, 8>{1, 2, 3, 4, 0, 0, 0, 0}));
+  f.ctl().data_wait.sleepers.store(0);
+  f.ctl().space_wait.sleepers.store(0);
+}
+
 TEST(spsc_ring, push_some_and_pop_some_move_as_many_as_fit) {
   fixture f(8);
   f.set_position(6);
@@ -723,10 +748,69 @@ TEST(spsc_ring, the_c_api_reports_corrupt_indices_and_does_not_wait_for_them) {
 TEST(spsc_ring, claiming_a_role_on_corrupt_indices_fails) {
   fixture f(4);
   f.ctl().tail.store(100);  // tail - head = 100 > capacity
+  f.ctl().producer_closed.store(1);
+  f.ctl().consumer_closed.store(1);
   const auto msg = expect_error(errc::corrupted, [&] { (void)f.ring.producer(); });
   EXPECT_NE(msg.find("tail=100"), std::string::npos) << msg;
   expect_error(errc::corrupted, [&] { (void)f.ring.consumer(); });
   EXPECT_EQ(f.ctl().producer_owner.load(), 0u);  // the failed claim released the role
+  // ... and left the sides as they were: before, a refused claim reopened its side first.
+  EXPECT_EQ(f.ctl().producer_closed.load(), 1u);
+  EXPECT_EQ(f.ctl().consumer_closed.load(), 1u);
+}
+
+// Each side is the only writer of its index, so a value there that it did not store came from
+// another process, even one that looks possible. head moved back to 0 on an empty ring (8
+// pushed, 8 popped) shows the producer a full ring, and tail moved back to head hides what a
+// full ring holds: before, both sides waited for each other for ever, alive and not corrupted().
+TEST(spsc_ring, an_index_overwritten_with_a_possible_value_is_reported) {
+  const auto start = std::chrono::steady_clock::now();
+  {
+    fixture f(8);
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    u64 v = 0;
+    ASSERT_TRUE(push_sequence(tx, 0, 8));
+    for (u64 i = 0; i < 8; ++i)
+      ASSERT_TRUE(rx.try_pop(v));
+    ASSERT_EQ(f.ctl().head.load(), 8u);
+    f.ctl().head.store(0);  // tail - head = 8: full, as far as anyone can tell
+    EXPECT_FALSE(tx.try_push(8));
+    EXPECT_FALSE(tx.corrupted());  // the producer cannot tell; the consumer can
+    EXPECT_FALSE(rx.try_pop(v));
+    EXPECT_TRUE(rx.corrupted());
+    EXPECT_EQ(rx.pop(v, std::chrono::seconds(30)), wait_result::timeout);  // at once
+  }
+  {
+    fixture f(8);
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    u64 v = 0;
+    ASSERT_TRUE(push_sequence(tx, 0, 8));
+    f.ctl().tail.store(0);  // tail = head: empty
+    EXPECT_FALSE(rx.try_pop(v));
+    EXPECT_FALSE(rx.corrupted());
+    EXPECT_FALSE(tx.try_push(8));
+    EXPECT_TRUE(tx.corrupted());
+    EXPECT_EQ(tx.push(8, std::chrono::seconds(30)), wait_result::timeout);  // at once
+  }
+  {
+    fixture f(8);  // and a blocking call already waiting ends when it happens
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    u64 v = 0;
+    ASSERT_TRUE(push_sequence(tx, 0, 8));
+    for (u64 i = 0; i < 8; ++i)
+      ASSERT_TRUE(rx.try_pop(v));
+    std::thread hostile([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      f.ctl().head.store(0);
+    });
+    EXPECT_EQ(rx.pop(v, std::chrono::seconds(30)), wait_result::timeout);
+    hostile.join();
+    EXPECT_TRUE(rx.corrupted());
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
 TEST(spsc_ring, open_in_sees_the_created_ring) {

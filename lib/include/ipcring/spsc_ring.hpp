@@ -137,8 +137,10 @@ class spsc_ring {
   /// Racy observer: slots in use at some instant during the call, in [0, capacity].
   std::uint64_t size_approx() const noexcept {
     const auto* c = reinterpret_cast<const ring_control*>(seg_->control());
+    // [A2] pairs with [R2]: the consumer read a tail >= this head before storing it, so the
+    // tail loaded next is not behind it (relaxed, it could be, and the estimate would say 0)
+    const std::uint64_t h = c->head.load(std::memory_order_acquire);
     // relaxed: an estimate; no data is read on the strength of it
-    const std::uint64_t h = c->head.load(std::memory_order_relaxed);
     const std::uint64_t t = c->tail.load(std::memory_order_relaxed);
     return t - h <= capacity() ? t - h : 0;
   }
@@ -214,7 +216,8 @@ class spsc_producer {
   }
   /// All of `items` or nothing. False if fewer than items.size() slots are free. A batch of
   /// more than a quarter of the ring (and 16 KiB) becomes visible a part at a time, in order;
-  /// a producer killed during the call may have published only a first part.
+  /// a producer killed during the call may have published only a first part. A smaller batch
+  /// becomes visible whole, also where it crosses the end of the ring.
   [[nodiscard]] bool try_push_all(std::span<const T> items) noexcept {
     if (free_slots(items.size()) < items.size()) return stalled();
     copy_in(items);
@@ -276,7 +279,8 @@ class spsc_producer {
     // now (it never frees a slot); a ring read sane since is waited on. Off the way of every
     // sane ring: its flag is clear.
     const wait_result r = detail::wait_for(scope_, policy_, detail::saturate(timeout), [&] {
-      return free_slots(want) >= want || (corrupted_ && head_impossible_now());
+      return free_slots(want) >= want || (corrupted_ && head_impossible_now()) ||
+             tail_overwritten();
     });
     if (r != wait_result::ok || !corrupted_) return r;
     return free_slots(want) >= want ? r : wait_result::timeout;
@@ -297,8 +301,9 @@ class spsc_producer {
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
   /// True once this handle read an impossible index from the segment (another process wrote
-  /// garbage): the ring then looks full / empty to it instead of being read out of bounds, and
-  /// its blocking calls return timeout at once while the index they read is impossible.
+  /// garbage), or found the index only it writes changed under it: the ring then looks full /
+  /// empty to it instead of being read out of bounds, and its blocking calls return timeout at
+  /// once while the index they read is impossible or theirs is not what they stored.
   bool corrupted() const noexcept { return corrupted_; }
 
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
@@ -316,15 +321,10 @@ class spsc_producer {
         role_(detail::role_lease::acquire(control()->producer_owner, "producer", seg_->name)) {
     auto* c = control();
     ctl_ = c;
-    fast_notify_ = detail::register_fast_notifier();
-    detail::reset_sole_sleeper(c->space_wait);
-    scope_ = {&c->space_wait, &c->producer_closed, &c->consumer_closed, &c->consumer_owner};
-    scope_.stats = &c->producer_stats;
-    scope_.own_closed_here = &seg_->producer_closed_here.value;
-    policy_ = wait;
-    detail::reopen_side(*seg_, *c, true);
     slots_ = reinterpret_cast<T*>(seg_->data());
     mask_ = seg_->spec.capacity - 1;
+    // The indices are checked before anything shared is touched: a claim refused on corrupt
+    // indices leaves the side as it found it (closed stays closed).
     // Only the producer writes tail. A read-modify-write reads the last value in tail's
     // modification order: after a takeover from a dead holder, whose last store no release
     // pairs with us, a plain load could return an older tail (and overwrite unread slots).
@@ -339,6 +339,13 @@ class spsc_producer {
                                        " and head=" + std::to_string(head_cache_) +
                                        " break 0 <= tail - head <= " + std::to_string(capacity()));
     }
+    fast_notify_ = detail::register_fast_notifier();
+    detail::reset_sole_sleeper(c->space_wait);
+    scope_ = {&c->space_wait, &c->producer_closed, &c->consumer_closed, &c->consumer_owner};
+    scope_.stats = &c->producer_stats;
+    scope_.own_closed_here = &seg_->producer_closed_here.value;
+    policy_ = wait;
+    detail::reopen_side(*seg_, *c, true);
   }
   ring_control* control() const noexcept {
     return reinterpret_cast<ring_control*>(seg_->control());
@@ -348,6 +355,17 @@ class spsc_producer {
   IPCRING_COLD bool head_impossible_now() const noexcept {
     // [A2] pairs with [R2], as in free_slots()
     return tail_ - ctl_->head.load(std::memory_order_acquire) > mask_ + 1;
+  }
+  // Whether tail, which only this handle stores, no longer holds what it stored: another
+  // process wrote it. A value that still looks possible (tail = head on a full ring) would
+  // otherwise strand what the ring holds, and each side would wait for the other for ever.
+  // Looked at where the ring is full (stalled(), the waits), never on a push. Sets corrupted_.
+  IPCRING_COLD bool tail_overwritten() noexcept {
+    // relaxed: our own last store, unless another process wrote since; nothing is read on
+    // the strength of it
+    if (ctl_->tail.load(std::memory_order_relaxed) == tail_) return false;
+    corrupted_ = true;
+    return true;
   }
   // Free slots, refreshing the cached head only when the cache says fewer than `want`.
   std::uint64_t free_slots(std::uint64_t want) noexcept {
@@ -392,17 +410,20 @@ class spsc_producer {
       if (run < count) detail::prefetch_for_write(slots_, (count - run) * sizeof(T));
     }
   }
-  // Copies a batch in and publishes it, in chunks of chunk() slots, so the consumer copies the
-  // first part out while we copy the rest in (published all at once, the two sides took turns:
-  // 64 KiB batches of 32 in a 16-slot ring ran at 0.39x boost::lockfree's, docs/tuning.md).
+  // Copies a batch in and publishes it, in parts of publish_chunk() slots, so the consumer
+  // copies the first part out while we copy the rest in (published all at once, the two sides
+  // took turns: 64 KiB batches of 32 in a 16-slot ring ran at 0.39x boost::lockfree's,
+  // docs/tuning.md). A part that crosses the end of the ring is still published once: a small
+  // batch becomes visible whole.
   void copy_in(std::span<const T> items) noexcept {
     prefetch_ahead(items.size());
     const std::uint64_t chunk = detail::publish_chunk(mask_ + 1, sizeof(T));
     while (!items.empty()) {
+      const std::uint64_t n = std::min<std::uint64_t>(items.size(), chunk);
       const std::uint64_t idx = tail_ & mask_;
-      const std::uint64_t n =
-          std::min({static_cast<std::uint64_t>(items.size()), chunk, mask_ + 1 - idx});
-      copy_slots(slots_ + idx, items.data(), n);
+      const std::uint64_t run = std::min(n, mask_ + 1 - idx);
+      copy_slots(slots_ + idx, items.data(), run);
+      if (run < n) copy_slots(slots_, items.data() + run, n - run);
       commit(n);
       items = items.subspan(n);
     }
@@ -432,6 +453,7 @@ class spsc_producer {
       stall_at_ = tail_;
       detail::bump(ctl_->producer_stats.stalls, 1);
     }
+    (void)tail_overwritten();
     return false;
   }
 
@@ -548,7 +570,7 @@ class spsc_consumer {
     // now (it never publishes); a ring read sane since is waited on. Off the way of every sane
     // ring: its flag is clear.
     const wait_result r = detail::wait_for(scope_, policy_, detail::saturate(timeout), [&] {
-      return available(want) >= want || (corrupted_ && tail_impossible_now());
+      return available(want) >= want || (corrupted_ && tail_impossible_now()) || head_overwritten();
     });
     if (r != wait_result::ok || !corrupted_) return r;
     return available(want) >= want ? r : wait_result::timeout;
@@ -571,8 +593,9 @@ class spsc_consumer {
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
   /// True once this handle read an impossible index from the segment (another process wrote
-  /// garbage): the ring then looks full / empty to it instead of being read out of bounds, and
-  /// its blocking calls return timeout at once while the index they read is impossible.
+  /// garbage), or found the index only it writes changed under it: the ring then looks full /
+  /// empty to it instead of being read out of bounds, and its blocking calls return timeout at
+  /// once while the index they read is impossible or theirs is not what they stored.
   bool corrupted() const noexcept { return corrupted_; }
 
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
@@ -590,17 +613,11 @@ class spsc_consumer {
         role_(detail::role_lease::acquire(control()->consumer_owner, "consumer", seg_->name)) {
     auto* c = control();
     ctl_ = c;
-    fast_notify_ = detail::register_fast_notifier();
-    detail::reset_sole_sleeper(c->data_wait);
-    scope_ = {&c->data_wait, &c->consumer_closed, &c->producer_closed, &c->producer_owner};
-    scope_.stats = &c->consumer_stats;
-    scope_.own_closed_here = &seg_->consumer_closed_here.value;
-    policy_ = wait;
-    detail::reopen_side(*seg_, *c, false);
     slots_ = reinterpret_cast<const T*>(seg_->data());
     mask_ = seg_->spec.capacity - 1;
-    // Only the consumer writes head: a read-modify-write reads its last value, a dead
-    // holder's last store too (a plain load could return an older head, and deliver again).
+    // Checked first, as the producer's. Only the consumer writes head: a read-modify-write
+    // reads its last value, a dead holder's last store too (a plain load could return an
+    // older head, and deliver again).
     // relaxed: see the producer's tail
     head_ = ctl_->head.fetch_add(0, std::memory_order_relaxed);
     head_shared_ = head_;
@@ -614,6 +631,13 @@ class spsc_consumer {
                                        " and head=" + std::to_string(head_) +
                                        " break 0 <= tail - head <= " + std::to_string(capacity()));
     }
+    fast_notify_ = detail::register_fast_notifier();
+    detail::reset_sole_sleeper(c->data_wait);
+    scope_ = {&c->data_wait, &c->consumer_closed, &c->producer_closed, &c->producer_owner};
+    scope_.stats = &c->consumer_stats;
+    scope_.own_closed_here = &seg_->consumer_closed_here.value;
+    policy_ = wait;
+    detail::reopen_side(*seg_, *c, false);
   }
   ring_control* control() const noexcept {
     return reinterpret_cast<ring_control*>(seg_->control());
@@ -623,6 +647,16 @@ class spsc_consumer {
   IPCRING_COLD bool tail_impossible_now() const noexcept {
     // [A1] pairs with [R1], as in available()
     return ctl_->tail.load(std::memory_order_acquire) - head_ > mask_ + 1;
+  }
+  // Whether head, which only this handle stores, no longer holds what it last stored: another
+  // process wrote it (as the producer's tail_overwritten(); head = tail on an empty ring looks
+  // possible, and the producer would wait for ever for room it cannot see). Looked at where
+  // the ring is empty, never on a pop. Sets corrupted_.
+  IPCRING_COLD bool head_overwritten() noexcept {
+    // relaxed: as the producer's
+    if (ctl_->head.load(std::memory_order_relaxed) == head_shared_) return false;
+    corrupted_ = true;
+    return true;
   }
   // Readable messages, refreshing the cached tail only when the cache says fewer than `want`.
   std::uint64_t available(std::uint64_t want) noexcept {
@@ -643,14 +677,15 @@ class spsc_consumer {
     const std::uint64_t ready = tail_cache_ - head_;
     return ready <= mask_ + 1 ? ready : 0;  // never more than the ring holds
   }
-  // Copies a batch out and frees its slots in the same chunks (see the producer's copy_in).
+  // Copies a batch out and frees its slots in the same parts (see the producer's copy_in).
   void copy_out(std::span<T> out) noexcept {
     const std::uint64_t chunk = detail::publish_chunk(mask_ + 1, sizeof(T));
     while (!out.empty()) {
+      const std::uint64_t n = std::min<std::uint64_t>(out.size(), chunk);
       const std::uint64_t idx = head_ & mask_;
-      const std::uint64_t n =
-          std::min({static_cast<std::uint64_t>(out.size()), chunk, mask_ + 1 - idx});
-      std::memcpy(out.data(), slots_ + idx, n * sizeof(T));
+      const std::uint64_t run = std::min(n, mask_ + 1 - idx);
+      std::memcpy(out.data(), slots_ + idx, run * sizeof(T));
+      if (run < n) std::memcpy(out.data() + run, slots_, (n - run) * sizeof(T));
       consume(n);
       out = out.subspan(n);
     }
@@ -690,6 +725,7 @@ class spsc_consumer {
       stall_at_ = head_;
       detail::bump(ctl_->consumer_stats.stalls, 1);
     }
+    (void)head_overwritten();
     return false;
   }
 
