@@ -1157,6 +1157,32 @@ TEST(msg_ring, a_new_single_producer_clears_what_a_killed_predecessor_left_unpub
   }
 }
 
+// A taker refused on the ring it found (a head far away, which a peer then puts back)
+// hands the role back to the dead holder, not to nobody: the next taker then takes over from
+// that holder too and clears what it left. Before, it found the role free, cleared nothing, and
+// the consumer read the dead holder's bytes as records.
+TEST(msg_ring, a_taker_refused_on_a_corrupt_ring_leaves_the_clearing_to_the_next) {
+  fixture<spsc_msg_ring> f(1024);
+  f.set_position(64);
+  for (u64 b = 64 + 8; b < 64 + 120; b += 8) {  // as above: plausible lengths, uncovered
+    const std::int32_t len = 24;
+    std::memcpy(f.data() + b, &len, 4);
+    const std::uint32_t type = 3;
+    std::memcpy(f.data() + b + 4, &type, 4);
+  }
+  f.kill_producer();
+  f.ctl().head.store((u64{1} << 40) | 1);  // a lap and more away, and off 8 bytes
+  const auto why = expect_error(errc::corrupted, [&] { (void)f.ring.producer(); });
+  EXPECT_EQ(f.ctl().producer_owner.load(), k_dead_owner) << why;
+  f.ctl().head.store(64);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  ASSERT_EQ(tx.try_write(3, {}), msg_status::ok);
+  ASSERT_EQ(tx.try_write(3, bytes_of("after")), msg_status::ok);
+  EXPECT_EQ(read_all(rx, 3), (std::vector<std::string>{"", "after"}));
+  EXPECT_FALSE(rx.corrupted());
+}
+
 // The clearing stays within the space the consumer released: with the ring nearly full (64
 // bytes free), the 128 bytes a claim may take would reach records not yet read.
 TEST(msg_ring, a_new_single_producer_clears_nothing_the_consumer_has_not_read) {

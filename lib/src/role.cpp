@@ -9,7 +9,7 @@
 namespace ipcring::detail {
 
 role_lease role_lease::acquire(std::atomic<std::uint64_t>& word, std::string_view role,
-                               std::string_view segment, bool* took_over) {
+                               std::string_view segment, std::uint64_t* replaced) {
   std::uint64_t me = 0;
   try {
     me = self_identity();
@@ -22,7 +22,7 @@ role_lease role_lease::acquire(std::atomic<std::uint64_t>& word, std::string_vie
                                  "' is held by " + why + " (pid " +
                                  std::to_string(identity_pid(holder)) + ")");
   };
-  if (took_over != nullptr) *took_over = false;
+  if (replaced != nullptr) *replaced = 0;
   // Bounded: each failed CAS means another claimant made progress.
   for (int attempt = 0; attempt < 64; ++attempt) {
     // [A-role] pairs with [R-role] (release in release()) and the CASes below: a claimant
@@ -34,7 +34,7 @@ role_lease role_lease::acquire(std::atomic<std::uint64_t>& word, std::string_vie
     // this process wrote before the claim (nothing the ring needs yet) before it.
     if (word.compare_exchange_strong(cur, me, std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
-      if (took_over != nullptr) *took_over = cur != 0;
+      if (replaced != nullptr) *replaced = cur;
       return role_lease(&word, me);
     }
   }
@@ -97,8 +97,9 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
       // [A-role], as for role words
       std::uint64_t cur = r.owner.load(std::memory_order_acquire);
       if (pass == 0 && cur != 0) continue;  // first pass: free records only
-      if (pass == 1) {
-        if (cur == 0 || cur == me || process_alive(cur)) continue;
+      // Second pass: dead holders' records, and any freed since the first pass went by it.
+      if (pass == 1 && cur != 0) {
+        if (cur == me || process_alive(cur)) continue;
         // acquire: pairs with the dead holder's release store naming its claim, as in covers()
         if (r.claim_first.load(std::memory_order_acquire) != 0) continue;  // left for recovery
       }
@@ -267,7 +268,7 @@ bool role_lease::held_here() const noexcept {
   return word_ != nullptr && holder_pid() == current_pid();
 }
 
-void role_lease::release() noexcept {
+void role_lease::release_to(std::uint64_t previous) noexcept {
   const bool mine = held_here();  // false when released already, or inherited by fork
   auto* w = std::exchange(word_, nullptr);
   if (!mine) return;
@@ -283,7 +284,8 @@ void role_lease::release() noexcept {
   // [R-role] publishes this holder's final index stores to the next claimant ([A-role]).
   // A CAS, not a store: if a claimant took the role over (we were judged dead), keep theirs.
   // On failure relaxed: nothing is read on its strength.
-  w->compare_exchange_strong(expected, 0, std::memory_order_release, std::memory_order_relaxed);
+  w->compare_exchange_strong(expected, previous, std::memory_order_release,
+                             std::memory_order_relaxed);
 }
 
 }  // namespace ipcring::detail

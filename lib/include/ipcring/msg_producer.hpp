@@ -288,15 +288,14 @@ class msg_producer {
   static constexpr int k_max_retries = 1024;  // lost claims before full: contention, corruption
 
   msg_producer(detail::attachment_ptr seg, const wait_policy& wait) : seg_(std::move(seg)) {
-    bool took_over = false;  // single producer: the role's holder died
+    std::uint64_t replaced = 0;  // single producer: the dead holder taken over from, if any
     auto& reg = *reinterpret_cast<registry_control*>(seg_->control());
     ctl_ = &reg.base;
     if constexpr (MultiProducer) {
       lease_ =
           detail::role_lease::register_endpoint(reg, endpoint_role::producer, seg_->name, &record_);
     } else {
-      lease_ =
-          detail::role_lease::acquire(ctl_->producer_owner, "producer", seg_->name, &took_over);
+      lease_ = detail::role_lease::acquire(ctl_->producer_owner, "producer", seg_->name, &replaced);
     }
     data_ = seg_->data();
     mask_ = seg_->spec.capacity - 1;
@@ -312,12 +311,15 @@ class msg_producer {
     // may be stale: impossible() looks again, and has_room() loads head again before use.
     const bool off_lap = tail_ - head_cache_ > capacity();
     if ((tail_ & 7) != 0 || (off_lap && (!MultiProducer || impossible(tail_)))) {
+      // Refused: the role goes back to the dead holder taken over from, so that the next
+      // taker takes over too and clears what it left (freed, it would not know to).
+      if constexpr (!MultiProducer) lease_.release_to(replaced);
       throw error(errc::corrupted,
                   "producer of '" + seg_->name + "': tail=" + std::to_string(tail_) +
                       ", head=" + std::to_string(head_cache_) + " are inconsistent");
     }
     if constexpr (!MultiProducer) {
-      if (took_over) clear_abandoned();
+      if (replaced != 0) clear_abandoned();
       detail::reset_sole_sleeper(ctl_->space_wait);
     }
     fast_notify_ = detail::register_fast_notifier();
@@ -404,7 +406,7 @@ class msg_producer {
   // only after a death: a producer that released the role left nothing (an open claim ends
   // as padding, a write or batch ends within the call, as long as no other thread destroys
   // the handle during one, which its contract forbids). A taker that throws `corrupted` above
-  // releases the role clean without clearing; that ring refuses its next taker the same way.
+  // clears nothing and hands the role back to the dead holder: the next taker clears.
   void clear_abandoned() noexcept {
     const std::uint64_t index = tail_ & mask_;
     const std::uint64_t n =

@@ -87,22 +87,29 @@ std::uint64_t self_identity() {
   int err = 0;
   const auto s = read_stat(pid, &err);
   if (!s) {
-    throw error(errc::system, std::string("cannot read /proc/self/stat for the process start "
-                                          "time: ") +
-                                  std::strerror(err));
+    throw error(errc::system, "cannot read /proc/" + std::to_string(pid) +
+                                  "/stat for the process start time: " + std::strerror(err));
   }
   return pid | (s->start_ticks << 32);
 }
 
-// Threads still running in process `pid` ("Threads:" of /proc/<pid>/status), 0 if unknown.
-static unsigned thread_count(std::uint32_t pid) {
+// Threads still running in process `pid` ("Threads:" of /proc/<pid>/status). nullopt if the
+// file cannot be read or parsed, with *err: the errno (ENOENT, ESRCH: the process is gone), or
+// EINVAL for a file without the line.
+static std::optional<unsigned> thread_count(std::uint32_t pid, int* err) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%u/status", pid);
   char buf[4096];  // the whole file (about 1.5 KiB); "Threads:" is in its first half
-  if (read_small_file(path, buf, sizeof buf) < 0) return 0;
+  if (read_small_file(path, buf, sizeof buf) < 0) {
+    *err = errno;
+    return std::nullopt;
+  }
   const char* line = std::strstr(buf, "\nThreads:");
   unsigned n = 0;
-  if (line == nullptr || std::sscanf(line + 1, "Threads: %u", &n) != 1) return 0;
+  if (line == nullptr || std::sscanf(line + 1, "Threads: %u", &n) != 1) {
+    *err = EINVAL;
+    return std::nullopt;
+  }
   return n;
 }
 
@@ -124,7 +131,13 @@ bool process_alive(std::uint64_t id) noexcept {
   }
   if (s->state == 'X' || s->state == 'x') return false;
   // A zombie has exited, unless only its main thread did (pthread_exit) and others still run.
-  if (s->state == 'Z') return thread_count(pid) > 1;
+  if (s->state == 'Z') {
+    const auto threads = thread_count(pid, &err);
+    if (threads) return *threads > 1;
+    // Gone since: dead. A failure that cannot tell (EMFILE, ENOMEM, a file without the line)
+    // counts as alive, as everywhere here: a role is never taken from a holder that may live.
+    return err != ENOENT && err != ESRCH;
+  }
   return true;
 }
 

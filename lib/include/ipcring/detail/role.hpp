@@ -38,9 +38,10 @@ class role_lease {
  public:
   role_lease() = default;
   /// Claims `word` for this process. Throws errc::busy naming `role`, `segment` and the pid of
-  /// the live holder. Sets `took_over` when it replaced a dead holder.
+  /// the live holder. Sets `*replaced` to the identity of the dead holder it replaced, 0 if
+  /// the role was free.
   static role_lease acquire(std::atomic<std::uint64_t>& word, std::string_view role,
-                            std::string_view segment, bool* took_over = nullptr);
+                            std::string_view segment, std::uint64_t* replaced = nullptr);
   /// Registers this process as an endpoint of a ring with an endpoint table: takes a free
   /// record, or one whose holder died with no unpublished claim (a record naming a claim is
   /// left for recovery). Throws errc::too_many_endpoints when none is left. The record's
@@ -53,7 +54,11 @@ class role_lease {
   }
   role_lease& operator=(role_lease&& o) noexcept;
   ~role_lease() { release(); }
-  void release() noexcept;
+  void release() noexcept { release_to(0); }
+  /// As release(), but hands the word back to `previous`, the dead holder acquire() replaced
+  /// (0: frees it): a taker that refuses what it found leaves the next one to take over from
+  /// that holder too, and to repair what it left.
+  void release_to(std::uint64_t previous) noexcept;
   /// True while this process holds the role (false once released, and in a child that
   /// inherited the lease across fork()). Makes a syscall: not for the hot path.
   bool held_here() const noexcept;
