@@ -187,6 +187,7 @@ class spsc_producer {
       head_cache_ = std::exchange(o.head_cache_, 0);
       claimed_ = std::exchange(o.claimed_, 0);
       stall_at_ = o.stall_at_;
+      retries_ = o.retries_;
       corrupted_ = o.corrupted_;
       fast_notify_ = o.fast_notify_;
       stream_ = o.stream_;
@@ -448,12 +449,17 @@ class spsc_producer {
     // Messages and bytes written are not counted: tail is the count (layout.hpp, counters).
   }
   // A full event: the first failed attempt at this tail (a spinning retry is not another).
+  // The event, and every 1024th retry, also looks at tail (at every retry, a poll of an empty
+  // ring cost 1.7x, the consumer's twin measured).
   bool stalled() noexcept {
     if (stall_at_ != tail_) {
       stall_at_ = tail_;
+      retries_ = 0;
       detail::bump(ctl_->producer_stats.stalls, 1);
+      (void)tail_overwritten();
+    } else if ((++retries_ & 1023) == 0) {
+      (void)tail_overwritten();
     }
-    (void)tail_overwritten();
     return false;
   }
 
@@ -465,6 +471,7 @@ class spsc_producer {
   std::uint64_t head_cache_ = 0;  // last head we read; the real head is never behind it
   std::uint64_t claimed_ = 0;
   std::uint64_t stall_at_ = ~std::uint64_t{0};  // tail of the last full event counted
+  std::uint32_t retries_ = 0;                   // failed attempts since (stalled())
   bool corrupted_ = false;
   bool fast_notify_ = false;    // this process registered for membarrier
   bool stream_ = false;         // stream_copies()
@@ -501,6 +508,7 @@ class spsc_consumer {
       tail_cache_ = std::exchange(o.tail_cache_, 0);
       peeked_ = std::exchange(o.peeked_, 0);
       stall_at_ = o.stall_at_;
+      retries_ = o.retries_;
       corrupted_ = o.corrupted_;
       fast_notify_ = o.fast_notify_;
       scope_ = std::exchange(o.scope_, {});
@@ -720,12 +728,17 @@ class spsc_consumer {
     // Messages and bytes read are not counted: head is the count (layout.hpp, counters).
   }
   // An empty event: the first failed attempt at this head (a spinning retry is not another).
+  // The event, and every 1024th retry, also looks at head (at every retry, BM_single's
+  // empty_pop took 2.09 ns instead of 1.24).
   bool stalled() noexcept {
     if (stall_at_ != head_) {
       stall_at_ = head_;
+      retries_ = 0;
       detail::bump(ctl_->consumer_stats.stalls, 1);
+      (void)head_overwritten();
+    } else if ((++retries_ & 1023) == 0) {
+      (void)head_overwritten();
     }
-    (void)head_overwritten();
     return false;
   }
 
@@ -738,6 +751,7 @@ class spsc_consumer {
   std::uint64_t tail_cache_ = 0;    // last tail we read; the real tail is never behind it
   std::uint64_t peeked_ = 0;
   std::uint64_t stall_at_ = ~std::uint64_t{0};  // head of the last empty event counted
+  std::uint32_t retries_ = 0;                   // failed attempts since (stalled())
   bool corrupted_ = false;
   bool fast_notify_ = false;
   detail::wait_scope scope_{};
