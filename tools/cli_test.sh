@@ -244,6 +244,29 @@ json_check "$prefix-short" 'j["counters"]["producer"]["messages"] == 1' 'not j["
 printf '12345678\n' | "$cli" send "$prefix-short"
 expect_code 0 "$cli" recv "$prefix-short" --timeout 5
 [ "$(cat "$work/out")" = "12345678" ] || fail "full slot: recv printed '$(cat "$work/out")'"
+# A line holding a NUL byte is refused as well: recv would end its text there.
+printf 'ok\nab\0cd\n' >"$work/nul"
+expect_code 1 "$cli" send "$prefix-short" <"$work/nul"
+grep -q "line 2 holds a NUL byte" "$work/err" || fail "NUL: stderr does not name line 2: $(cat "$work/err")"
+expect_code 4 "$cli" recv "$prefix-short" --timeout 0.3
+[ "$(cat "$work/out")" = "ok" ] || fail "NUL: recv printed '$(cat "$work/out")', expected 'ok'"
+
+# ---- started with a standard descriptor closed: the ring's own descriptor would take its ---
+# number (recv writing into the ring, send reading the ring as input); refused, ring intact
+printf 'kept\n' | "$cli" send "$prefix-short" --keep-open
+rc=0
+"$cli" recv "$prefix-short" --timeout 1 >&- 2>"$work/err" || rc=$?
+[ "$rc" -eq 2 ] || fail "recv with standard output closed exited $rc, expected 2"
+grep -q "standard output is closed" "$work/err" || fail "recv >&-: $(cat "$work/err")"
+rc=0
+"$cli" send "$prefix-short" <&- >"$work/out" 2>"$work/err" || rc=$?
+[ "$rc" -eq 2 ] || fail "send with standard input closed exited $rc, expected 2"
+grep -q "standard input is closed" "$work/err" || fail "send <&-: $(cat "$work/err")"
+"$cli" stat "$prefix-short" >&- 2>&- || fail "stat with standard output and error closed failed"
+"$cli" recv "$prefix-short" --timeout 5 --count 1 >&- 2>&- && fail "recv >&- 2>&- was not refused"
+expect_code 0 "$cli" recv "$prefix-short" --timeout 5 --count 1
+[ "$(cat "$work/out")" = "kept" ] || fail "after closed descriptors: recv printed '$(cat "$work/out")'"
+json_check "$prefix-short" 'j["counters"]["consumer"]["messages"] == 4'
 
 # ---- --count, --keep-open, --timeout ------------------------------------------------------
 expect_code 0 "$cli" create "$prefix-count" --kind bytes --capacity 4096

@@ -126,6 +126,16 @@ void send_slots(ipcring_producer* tx, const std::string& name, std::uint32_t slo
     if (line.size() > slot_size) {
       throw failure(exit_code::error, line_too_long(name, in, line.size(), slot_size, "a slot"));
     }
+    // A slot's text ends at its first NUL (recv): a line holding one would arrive cut short.
+    if (line.find('\0') != std::string_view::npos) {
+      const std::uint64_t n = in.line_number();
+      throw failure(exit_code::error,
+                    quoted(name) + ": line " + std::to_string(n) +
+                        " holds a NUL byte, which ends a fixed-size slot's text (use a message "
+                        "ring, kind bytes or bytes-mp, for any bytes); nothing of it was sent, "
+                        "and " +
+                        std::to_string(n - 1) + " line(s) before it were");
+    }
     std::memcpy(slot.data(), line.data(), line.size());
     std::memset(slot.data() + line.size(), 0, slot_size - line.size());
     const int s = blocking_send(  // blocks while the ring is full

@@ -2,9 +2,13 @@
 //   ipcring ls | stat | rm | create | send | recv | watch | bench   (docs/cli.md)
 // This file parses the command line (CLI11), runs the command, and turns its failure into a
 // message on stderr and a documented exit code (exit_codes.hpp).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <limits>
@@ -57,7 +61,30 @@ struct all_options {
 
 }  // namespace
 
+namespace {
+
+// Standard descriptors the tool was started without (`<&-`, `>&-`), opened on /dev/null, each
+// with its bit set (1 stdin, 2 stdout, 4 stderr). Else the segment's descriptor would take the
+// lowest free number: recv would write its output into the ring, send would read the ring as
+// its input, and a note on stderr would land in the ring's header.
+unsigned reopen_closed_std_fds() {
+  unsigned closed = 0;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int got = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (got != fd) {  // the lowest free number is fd: anything else is no descriptor at all
+      if (got >= 0) ::close(got);
+      std::_Exit(static_cast<int>(exit_code::error));  // nowhere to say why, nothing touched
+    }
+    closed |= 1u << fd;
+  }
+  return closed;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  const unsigned closed_std = reopen_closed_std_fds();
   all_options o;
   o.bench.self = argc > 0 ? argv[0] : "ipcring";
 
@@ -142,6 +169,15 @@ int main(int argc, char** argv) {
   try {
     for (auto* sub : app.get_subcommands())
       command = sub->get_name();
+    // Nothing to read lines from, or nowhere to put what is taken from the ring (it would be
+    // gone): refused before the ring is touched.
+    if (*send && (closed_std & 1u) != 0) {
+      throw failure(exit_code::usage, "standard input is closed: no lines to send");
+    }
+    if (*recv && (closed_std & 2u) != 0) {
+      throw failure(exit_code::usage,
+                    "standard output is closed: the messages taken would be lost");
+    }
     exit_code code = exit_code::error;
     if (*ls) code = run_ls(o.ls);
     if (*stat) code = run_stat(o.stat);

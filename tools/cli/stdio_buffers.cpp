@@ -80,7 +80,8 @@ bool line_reader::fill() {
       eof_ = true;
       return false;
     }
-    if (errno != EINTR) {
+    // EAGAIN: a non-blocking input that another reader drained since poll(); wait again.
+    if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
       throw failure(exit_code::error,
                     std::string("reading standard input: ") + std::strerror(errno));
     }
