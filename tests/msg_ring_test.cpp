@@ -637,6 +637,30 @@ TYPED_TEST(msg_rings, an_abandoned_claim_becomes_padding_for_the_next_producer) 
   EXPECT_EQ(types, std::vector<std::uint32_t>{5});
 }
 
+// The consumer is the only writer of head, so a value there it did not store came from another
+// process, even one that looks possible: head moved back a lap on an empty ring shows the
+// producer a full one. Before, the consumer waited for records and the producer for room, for
+// ever, neither corrupted().
+TYPED_TEST(msg_rings, a_read_position_moved_by_another_process_is_reported) {
+  fixture<TypeParam> f(1024);
+  f.set_position(2048);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(tx.try_write(4, bytes_of("abc")), msg_status::ok);
+  EXPECT_EQ(read_all(rx).size(), 4u);
+  std::array<std::byte, 16> buf{};
+  EXPECT_EQ(rx.try_read(buf).status, msg_status::empty);
+  EXPECT_EQ(rx.wait_readable(std::chrono::milliseconds(1)), wait_result::timeout);  // frees
+  EXPECT_FALSE(rx.corrupted());
+  f.ctl().head.store(f.ctl().head.load() - 1024);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(rx.wait_readable(std::chrono::seconds(30)), wait_result::ok);  // at once: to report
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_TRUE(rx.corrupted());
+  EXPECT_EQ(rx.try_read(buf).status, msg_status::corrupted);
+}
+
 TYPED_TEST(msg_rings, try_read_copies_or_reports_the_needed_size) {
   fixture<TypeParam> f(1024);
   auto tx = f.ring.producer();

@@ -92,6 +92,7 @@ msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
     head_ = std::exchange(o.head_, 0);
     released_ = std::exchange(o.released_, 0);
     stall_at_ = o.stall_at_;
+    retries_ = o.retries_;
     corrupted_ = o.corrupted_;
     fast_notify_ = o.fast_notify_;
     single_producer_ = o.single_producer_;
@@ -316,8 +317,17 @@ wait_result msg_consumer::wait_readable(std::chrono::nanoseconds timeout) noexce
   }
   scope.recover_self = this;  // not stored: handles move
   return detail::wait_for(scope, policy_, timeout, [&] {
-    return next(head_, type, length) != msg_status::empty;  // a record, or corruption to report
+    // a record, or corruption to report (a head another process moved is one: next() says so)
+    return next(head_, type, length) != msg_status::empty || head_overwritten();
   });
+}
+
+bool msg_consumer::head_overwritten() noexcept {
+  // relaxed: our own last store (flush()), unless another process wrote since; nothing is read
+  // on the strength of it
+  if (ctl_->head.load(std::memory_order_relaxed) == released_) return false;
+  corrupted_ = true;
+  return true;
 }
 
 #define IPCRING_MSG_RING_SETUP(ring, kind)                                                     \

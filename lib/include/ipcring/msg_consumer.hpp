@@ -134,7 +134,8 @@ class msg_consumer {
   /// for the hot path; blocking reads call it every wait_policy::liveness_interval. Returns
   /// how many records it repaired. (spsc_msg needs none: a new producer takes over.)
   std::size_t recover() noexcept;
-  /// True once a corrupt record was found: the ring delivers nothing more.
+  /// True once a corrupt record was found, or the read position this consumer stores was
+  /// found changed by another process: the ring delivers nothing more.
   bool corrupted() const noexcept { return corrupted_; }
 
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
@@ -215,12 +216,23 @@ class msg_consumer {
     if (detail::length_at(data_, pos & mask_).load(std::memory_order_relaxed) < 0) flush();
   }
   // An empty event: the first failed attempt at this head (a spinning retry is not another).
+  // The event, and every 1024th retry, also looks at head (head_overwritten()).
   void stalled() noexcept {
     if (stall_at_ != head_) {
       stall_at_ = head_;
+      retries_ = 0;
       detail::bump(ctl_->consumer_stats.stalls, 1);
+      (void)head_overwritten();
+    } else if ((++retries_ & 1023) == 0) {
+      (void)head_overwritten();
     }
   }
+  // Whether head, which only this consumer stores, no longer holds what it stored last: another
+  // process wrote it. A value that still looks possible (head moved back a lap) shows the
+  // producers a full ring while this consumer finds it empty, and each would wait for the
+  // other for ever. Sets corrupted_: the ring delivers nothing more. Out of line: looked at
+  // only where the ring is empty (stalled(), waits).
+  bool head_overwritten() noexcept;
 
   detail::attachment_ptr seg_;
   detail::role_lease lease_;
@@ -230,6 +242,7 @@ class msg_consumer {
   std::uint64_t head_ = 0;      // read position: the next record
   std::uint64_t released_ = 0;  // == ctl_->head: the last head stored (msg_ring.hpp)
   std::uint64_t stall_at_ = ~std::uint64_t{0};  // head of the last empty event counted
+  std::uint32_t retries_ = 0;                   // failed attempts since (stalled())
   bool corrupted_ = false;
   bool fast_notify_ = false;
   bool single_producer_ = false;  // spsc_msg: no record is ever marked (negative length)
