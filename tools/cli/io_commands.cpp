@@ -295,7 +295,15 @@ void close_producer_side(producer_ptr& tx, const ipcring_ring& ring, const std::
     std::cerr << "ipcring send: "
               << printable(quoted(name) + ": the producer side stays open: " + why) << '\n';
   };
-  if (!lock->alone()) return stays_open("another send is attached");
+  if (!lock->alone()) {
+    // alone() gives up at a signal too: that is no other send, and ends as a signal does.
+    if (const int sig = interrupted(); sig != 0) {
+      throw failure(static_cast<exit_code>(128 + sig),
+                    quoted(name) + ": stopped by signal " + std::to_string(sig) +
+                        " after the last line was sent; the producer side stays open");
+    }
+    return stays_open("another send is attached");
+  }
   std::size_t others = 0;  // count the others, on the segment opened
   try {
     others = lock->live_producers();
