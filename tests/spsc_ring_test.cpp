@@ -795,7 +795,7 @@ TEST(spsc_ring, an_index_overwritten_with_a_possible_value_is_reported) {
     EXPECT_EQ(tx.push(8, std::chrono::seconds(30)), wait_result::timeout);  // at once
   }
   {
-    fixture f(8);  // and a blocking call already waiting ends when it happens
+    fixture f(8);  // and a blocking call already waiting ends (at its next look)
     auto tx = f.ring.producer();
     auto rx = f.ring.consumer();
     u64 v = 0;

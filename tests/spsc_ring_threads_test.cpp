@@ -61,7 +61,8 @@ TEST(spsc_ring_threads_parts, batches_published_in_parts_arrive_whole_and_in_ord
     for (u64 round = 0; seq < n; ++round) {
       const u64 k = std::min(k_batch, n - seq);
       u64 done = 0;
-      if (round % 3 == 2) {  // zero-copy, in place
+      tx.stream_copies(round % 2 == 1);  // the copies of every other round stream, if they can
+      if (round % 3 == 2) {              // zero-copy, in place
         auto s = tx.claim(k);
         for (u64 i = 0; i < s.size(); ++i)
           s[i] = make_page(seq + i);
@@ -88,7 +89,13 @@ TEST(spsc_ring_threads_parts, batches_published_in_parts_arrive_whole_and_in_ord
   for (u64 round = 0; expect < n && intact; ++round) {
     const u64 k = std::min<u64>(out.size(), n - expect);
     u64 got = 0;
-    auto check = [&](const page_msg& m) { intact = intact && m == make_page(expect + got++); };
+    auto check = [&](const page_msg& m) {  // `expect + got` then names the first bad one
+      if (intact && m == make_page(expect + got)) {
+        ++got;
+      } else {
+        intact = false;
+      }
+    };
     if (round % 3 == 2) {
       const auto s = rx.peek(k);
       for (const auto& m : s)

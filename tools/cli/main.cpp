@@ -59,10 +59,6 @@ struct all_options {
   bench_options bench;
 };
 
-}  // namespace
-
-namespace {
-
 // Standard descriptors the tool was started without (`<&-`, `>&-`), opened on /dev/null, each
 // with its bit set (1 stdin, 2 stdout, 4 stderr). Else the segment's descriptor would take the
 // lowest free number: recv would write its output into the ring, send would read the ring as

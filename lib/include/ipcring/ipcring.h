@@ -77,7 +77,10 @@ typedef enum ipcring_status {
                                wrote garbage): message rings stop delivering; an spsc handle
                                that read one says this from then on where it would say FULL,
                                EMPTY or TIMEOUT, and does not wait while the index it reads is
-                               impossible. mpmc handles refuse impossible
+                               impossible; spsc and message-ring consumers (spsc producers: tail)
+                               also say it once the index only they store was changed by another
+                               process, noticed where the ring is empty (full), a waiting call
+                               within a liveness interval. mpmc handles refuse impossible
                                counters when they attach (IPCRING_E_CORRUPTED) and read later
                                ones as FULL or EMPTY */
   /* Setup errors: the negated ipcring::errc. */
@@ -225,7 +228,8 @@ IPCRING_API int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity,
                              size_t* length, int64_t timeout_ns);
 
 /* Batches: one call, and one publication of the ring's index a part, for many slots or
- * messages. *done (pushed, popped, written) says how many went, in order, whatever the status;
+ * messages (spsc: a part also ends at the end of the ring, unlike the C++ batches, which
+ * publish such a part at once: a producer killed during the call may leave any first part). *done (pushed, popped, written) says how many went, in order, whatever the status;
  * it may be NULL. The blocking forms' timeout_ns is for the whole batch, counted from the
  * first wait. Like the try_ calls, they use the room there is even after this side's own
  * shutdown; they return IPCRING_CLOSED only where they would wait.
