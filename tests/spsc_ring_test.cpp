@@ -765,14 +765,18 @@ TEST(spsc_ring, claiming_a_role_on_corrupt_indices_fails) {
 // full ring holds: before, both sides waited for each other for ever, alive and not corrupted().
 TEST(spsc_ring, an_index_overwritten_with_a_possible_value_is_reported) {
   const auto start = std::chrono::steady_clock::now();
+  u64 v = 0;
+  // 8 pushed, and all of them popped if `popped`: head = tail = 8.
+  const auto passed_8 = [&](spsc_producer<u64>& tx, spsc_consumer<u64>& rx, bool popped) {
+    ASSERT_TRUE(push_sequence(tx, 0, 8));
+    for (u64 i = 0; popped && i < 8; ++i)
+      ASSERT_TRUE(rx.try_pop(v));
+  };
   {
     fixture f(8);
     auto tx = f.ring.producer();
     auto rx = f.ring.consumer();
-    u64 v = 0;
-    ASSERT_TRUE(push_sequence(tx, 0, 8));
-    for (u64 i = 0; i < 8; ++i)
-      ASSERT_TRUE(rx.try_pop(v));
+    ASSERT_NO_FATAL_FAILURE(passed_8(tx, rx, true));
     ASSERT_EQ(f.ctl().head.load(), 8u);
     f.ctl().head.store(0);  // tail - head = 8: full, as far as anyone can tell
     EXPECT_FALSE(tx.try_push(8));
@@ -785,8 +789,7 @@ TEST(spsc_ring, an_index_overwritten_with_a_possible_value_is_reported) {
     fixture f(8);
     auto tx = f.ring.producer();
     auto rx = f.ring.consumer();
-    u64 v = 0;
-    ASSERT_TRUE(push_sequence(tx, 0, 8));
+    ASSERT_NO_FATAL_FAILURE(passed_8(tx, rx, false));
     f.ctl().tail.store(0);  // tail = head: empty
     EXPECT_FALSE(rx.try_pop(v));
     EXPECT_FALSE(rx.corrupted());
@@ -798,10 +801,7 @@ TEST(spsc_ring, an_index_overwritten_with_a_possible_value_is_reported) {
     fixture f(8);  // and a blocking call already waiting ends (at its next look)
     auto tx = f.ring.producer();
     auto rx = f.ring.consumer();
-    u64 v = 0;
-    ASSERT_TRUE(push_sequence(tx, 0, 8));
-    for (u64 i = 0; i < 8; ++i)
-      ASSERT_TRUE(rx.try_pop(v));
+    ASSERT_NO_FATAL_FAILURE(passed_8(tx, rx, true));
     std::thread hostile([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       f.ctl().head.store(0);
