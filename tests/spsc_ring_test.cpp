@@ -624,6 +624,26 @@ TEST(spsc_ring, a_live_process_holds_a_role_only_under_its_own_start_time) {
 
 // create_in over memory that holds a ring already (one in use, of another element type) is
 // refused: it would rewrite the header under the ring's handles.
+// A handle whose role another process took over (this one judged dead, or a child that
+// inherited it across fork() and was later given the holder's pid) holds it no more: letting go
+// of it stores nothing in the successor's ring. Before, the pid alone decided, and the handle
+// stored the head it had deferred, freeing slots the successor had not read.
+TEST(spsc_ring, a_handle_whose_role_was_taken_over_leaves_the_ring_alone) {
+  fixture f(64);
+  auto tx = f.ring.producer();
+  ASSERT_TRUE(push_sequence(tx, 0, 64));
+  {
+    auto rx = f.ring.consumer();
+    u64 v = 0;
+    for (int i = 0; i < 3; ++i)  // freed a line at a time: head stays 0 for now
+      ASSERT_TRUE(rx.try_pop(v));
+    ASSERT_EQ(f.ctl().head.load(), 0u);
+    f.ctl().consumer_owner.store(k_dead_owner);  // another identity: the successor's
+  }
+  EXPECT_EQ(f.ctl().head.load(), 0u);
+  EXPECT_EQ(f.ctl().consumer_owner.load(), k_dead_owner);  // and its role word stays
+}
+
 TEST(spsc_ring, create_in_over_a_ring_is_refused) {
   fixture f(8);
   auto tx = f.ring.producer();

@@ -265,7 +265,12 @@ role_lease& role_lease::operator=(role_lease&& o) noexcept {
 }
 
 bool role_lease::held_here() const noexcept {
-  return word_ != nullptr && holder_pid() == current_pid();
+  // The pid alone is not proof: a descendant that inherited the lease across fork() may later
+  // be given the dead holder's pid, after a successor took the role over (it would then flush
+  // or pad over the successor's ring). The word names that successor, not id_.
+  // relaxed: compared only; a holder's own word changes only when it is taken over
+  return word_ != nullptr && holder_pid() == current_pid() &&
+         word_->load(std::memory_order_relaxed) == id_;
 }
 
 void role_lease::release_to(std::uint64_t previous) noexcept {

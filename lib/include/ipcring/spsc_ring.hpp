@@ -661,9 +661,9 @@ class spsc_consumer {
     return ctl_->tail.load(std::memory_order_acquire) - head_ > mask_ + 1;
   }
   // Whether head, which only this handle stores, no longer holds what it last stored: another
-  // process wrote it (as the producer's tail_overwritten(); head = tail on an empty ring looks
-  // possible, and the producer would wait for ever for room it cannot see). Looked at where
-  // the ring is empty, never on a pop. Sets corrupted_.
+  // process wrote it (as the producer's tail_overwritten(); head moved back a lap on an empty
+  // ring looks possible, and shows the producer a full one: it would wait for ever for room it
+  // cannot see). Looked at where the ring is empty, never on a pop. Sets corrupted_.
   IPCRING_COLD bool head_overwritten() noexcept {
     // relaxed: as the producer's
     if (ctl_->head.load(std::memory_order_relaxed) == head_shared_) return false;

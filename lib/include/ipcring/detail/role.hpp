@@ -59,8 +59,9 @@ class role_lease {
   /// (0: frees it): a taker that refuses what it found leaves the next one to take over from
   /// that holder too, and to repair what it left.
   void release_to(std::uint64_t previous) noexcept;
-  /// True while this process holds the role (false once released, and in a child that
-  /// inherited the lease across fork()). Makes a syscall: not for the hot path.
+  /// True while this process holds the role: false once released, in a child that inherited
+  /// the lease across fork() (even one later given the holder's pid), and once another
+  /// process took the role over (this one judged dead). Makes a syscall: not for the hot path.
   bool held_here() const noexcept;
   /// The pid of the process that took the role; 0 once released (or moved from).
   std::uint32_t holder_pid() const noexcept { return word_ != nullptr ? identity_pid(id_) : 0; }
