@@ -229,10 +229,11 @@ IPCRING_API int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity,
 
 /* Batches: one call, and one publication of the ring's index a part, for many slots or
  * messages (spsc: a part also ends at the end of the ring, unlike the C++ batches, which
- * publish such a part at once: a producer killed during the call may leave any first part). *done (pushed, popped, written) says how many went, in order, whatever the status;
- * it may be NULL. The blocking forms' timeout_ns is for the whole batch, counted from the
- * first wait. Like the try_ calls, they use the room there is even after this side's own
- * shutdown; they return IPCRING_CLOSED only where they would wait.
+ * publish such a part at once: a producer killed during the call may leave any first part).
+ * *done (pushed, popped, written) says how many went, in order, whatever the status; it may
+ * be NULL. The blocking forms' timeout_ns is for the whole batch, counted from the first
+ * wait. Like the try_ calls, they use the room there is even after this side's own shutdown;
+ * they return IPCRING_CLOSED only where they would wait.
  *
  * Fixed-slot rings: `slots` holds `count` slots back to back, count * slot_size bytes (any
  * alignment).
