@@ -191,6 +191,51 @@ TEST_P(wait_strategies, close_token_closes_from_elsewhere) {
   }
 }
 
+// A token of a handle whose role another process took over (its holder judged dead, or, with
+// the same words, a child given the dead parent's pid after a fork) closes nothing: the side
+// is the successor's. Checked by the pid alone, it closed the successor's side. Handed back
+// the role, the same tokens close again.
+TEST(close_token, closes_nothing_once_its_role_was_taken_over) {
+  const auto check = [](std::atomic<u64>& word, const close_token& token,
+                        std::atomic<std::uint32_t>& flag) {
+    const u64 mine = word.load();
+    ASSERT_NE(mine, 0u);
+    word.store(k_dead_owner);  // a successor's identity
+    token.close();
+    EXPECT_EQ(flag.load(), 0u) << "closed the successor's side";
+    word.store(mine);
+    token.close();
+    EXPECT_EQ(flag.load(), 1u) << "the holder's own close did nothing";
+  };
+  {
+    ring_fixture f(8);
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    auto& ctl = control_of(f.mem, false);
+    SCOPED_TRACE("spsc_ring");
+    check(ctl.producer_owner, tx.closer(), ctl.producer_closed);
+    check(ctl.consumer_owner, rx.closer(), ctl.consumer_closed);
+  }
+  {
+    heap_bytes mem(spsc_msg_ring::required_bytes(1024));
+    auto ring = spsc_msg_ring::create_in(mem.span(), 1024);
+    auto tx = ring.producer();
+    auto rx = ring.consumer();
+    auto& ctl = control_of(mem, true);
+    SCOPED_TRACE("spsc_msg_ring");
+    check(ctl.producer_owner, tx.closer(), ctl.producer_closed);
+    check(ctl.consumer_owner, rx.closer(), ctl.consumer_closed);
+  }
+  {
+    heap_bytes mem(mpmc_ring<u64>::required_bytes(8));
+    auto ring = mpmc_ring<u64>::create_in(mem.span(), 8);
+    auto tx = ring.producer();
+    auto& reg = *reinterpret_cast<registry_control*>(mem.span().data() + k_control_offset);
+    SCOPED_TRACE("mpmc_ring (its endpoint record)");
+    check(reg.endpoints[0].owner, tx.closer(), reg.base.producer_closed);
+  }
+}
+
 TEST_P(wait_strategies, a_new_holder_reopens_its_side) {
   ring_fixture f(8);
   {

@@ -264,13 +264,17 @@ role_lease& role_lease::operator=(role_lease&& o) noexcept {
   return *this;
 }
 
-bool role_lease::held_here() const noexcept {
+bool holds_role(const std::atomic<std::uint64_t>* word, std::uint64_t id) noexcept {
   // The pid alone is not proof: a descendant that inherited the lease across fork() may later
-  // be given the dead holder's pid, after a successor took the role over (it would then flush
-  // or pad over the successor's ring). The word names that successor, not id_.
+  // be given the dead holder's pid, after a successor took the role over (it would then flush,
+  // pad or close over the successor's ring). The word names that successor, not `id`.
   // relaxed: compared only; a holder's own word changes only when it is taken over
-  return word_ != nullptr && holder_pid() == current_pid() &&
-         word_->load(std::memory_order_relaxed) == id_;
+  return word != nullptr && identity_pid(id) == current_pid() &&
+         word->load(std::memory_order_relaxed) == id;
+}
+
+bool role_lease::held_here() const noexcept {
+  return holds_role(word_, id_);
 }
 
 void role_lease::release_to(std::uint64_t previous) noexcept {

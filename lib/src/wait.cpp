@@ -13,8 +13,8 @@ bool peer_is_dead(std::uint64_t owner) noexcept {
 }  // namespace detail
 
 void close_token::close() const noexcept {
-  // current_pid() is getpid() (async-signal-safe) or GetCurrentProcessId()
-  if (flag_ == nullptr || pid_ != detail::current_pid()) return;
+  // async-signal-safe: getpid (GetCurrentProcessId) and a load of the role word
+  if (flag_ == nullptr || !detail::holds_role(role_, holder_)) return;
   // release x2: pair with the acquire loads in own_side_closed (wait_block.hpp). This
   // process's copy first: another process may clear the shared flag before a waiter sees it.
   here_->store(1, std::memory_order_release);

@@ -548,7 +548,7 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
   /// nothing in a child that inherited the handle across fork(): the ring is the parent's.
   void close() noexcept { closer().close(); }
   close_token closer() const noexcept {
-    return detail::side_closer(this->seg_.get(), this->ctl_, true, this->lease_.holder_pid());
+    return detail::side_closer(this->seg_.get(), this->ctl_, true, this->lease_);
   }
 
  private:
@@ -652,7 +652,7 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
   /// Does nothing in a child that inherited the handle across fork(): the ring is the parent's.
   void close() noexcept { closer().close(); }
   close_token closer() const noexcept {
-    return detail::side_closer(this->seg_.get(), this->ctl_, false, this->lease_.holder_pid());
+    return detail::side_closer(this->seg_.get(), this->ctl_, false, this->lease_);
   }
 
  private:

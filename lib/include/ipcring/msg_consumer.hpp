@@ -147,7 +147,7 @@ class msg_consumer {
     closer().close();
   }
   close_token closer() const noexcept {
-    return detail::side_closer(seg_.get(), ctl_, false, lease_.holder_pid());
+    return detail::side_closer(seg_.get(), ctl_, false, lease_);
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
 

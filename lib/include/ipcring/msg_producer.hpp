@@ -276,7 +276,7 @@ class msg_producer {
   /// that inherited the handle across fork(): the side is the parent's.
   void close() noexcept { closer().close(); }
   close_token closer() const noexcept {
-    return detail::side_closer(seg_.get(), ctl_, true, lease_.holder_pid());
+    return detail::side_closer(seg_.get(), ctl_, true, lease_);
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
 

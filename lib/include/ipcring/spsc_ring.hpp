@@ -301,9 +301,7 @@ class spsc_producer {
   /// they push after it reaches only a consumer that goes on reading past `closed`.
   void close() noexcept { closer().close(); }
   /// A token that closes this side from a signal handler (async-signal-safe).
-  close_token closer() const noexcept {
-    return detail::side_closer(seg_.get(), ctl_, true, role_.holder_pid());
-  }
+  close_token closer() const noexcept { return detail::side_closer(seg_.get(), ctl_, true, role_); }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
   /// True once this handle read an impossible index from the segment (another process wrote
   /// garbage), or found the index only it writes changed under it: the ring then looks full /
@@ -601,7 +599,7 @@ class spsc_consumer {
   }
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept {
-    return detail::side_closer(seg_.get(), ctl_, false, role_.holder_pid());
+    return detail::side_closer(seg_.get(), ctl_, false, role_);
   }
   void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
   /// True once this handle read an impossible index from the segment (another process wrote

@@ -90,15 +90,17 @@ class close_token {
  public:
   close_token() = default;
   /// Made by the ring handles' closer(): the side's closed flag in the segment and this
-  /// process's own copy of it, the ring's wait blocks, and the pid of the process holding the
-  /// handle's role (0: none).
+  /// process's own copy of it, the ring's wait blocks, and the handle's role word with the
+  /// identity its holder put there (null: none).
   close_token(std::atomic<std::uint32_t>* flag, std::atomic<std::uint32_t>* flag_here,
-              detail::wait_block* a, detail::wait_block* b, std::uint32_t holder) noexcept
-      : flag_(flag), here_(flag_here), a_(a), b_(b), pid_(holder) {}
-  /// Closes the side, in the process that holds the handle's role only: a child that
-  /// inherited the handle or the token across fork() (a signal handler it kept), or a
-  /// moved-from handle, closes nothing (the side is the parent's). Every handle's close()
-  /// comes here.
+              detail::wait_block* a, detail::wait_block* b,
+              const std::atomic<std::uint64_t>* role_word, std::uint64_t holder) noexcept
+      : flag_(flag), here_(flag_here), a_(a), b_(b), role_(role_word), holder_(holder) {}
+  /// Closes the side, in the process that holds the handle's role only, while it holds it:
+  /// a child that inherited the handle or the token across fork() (a signal handler it kept),
+  /// even one later given the parent's pid, a holder whose role another process took over,
+  /// and a moved-from handle close nothing (the side is someone else's). Every handle's
+  /// close() comes here.
   void close() const noexcept;
 
  private:
@@ -106,7 +108,8 @@ class close_token {
   std::atomic<std::uint32_t>* here_ = nullptr;  // this process's waits end on it for sure
   detail::wait_block* a_ = nullptr;             // both of the ring's wait blocks are woken
   detail::wait_block* b_ = nullptr;
-  std::uint32_t pid_ = 0;  // the process holding the role
+  const std::atomic<std::uint64_t>* role_ = nullptr;  // the role word, naming holder_
+  std::uint64_t holder_ = 0;                          // while the handle's process holds it
 };
 
 /// Spin, then yield: for callers that poll a ring themselves. `reset()` after progress.

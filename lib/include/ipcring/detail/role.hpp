@@ -28,6 +28,12 @@ std::uint32_t current_pid() noexcept;
 constexpr std::uint32_t identity_pid(std::uint64_t id) noexcept {
   return static_cast<std::uint32_t>(id);
 }
+/// True while `word` (a role word or endpoint record's owner) still names `id` and `id` is this
+/// process: the holder test of role_lease::held_here() and close_token::close(). The pid
+/// alone is not proof: a descendant that inherited a handle across fork() may later be given
+/// the dead holder's pid, after a successor took the role over. Async-signal-safe (getpid and
+/// one atomic load).
+bool holds_role(const std::atomic<std::uint64_t>* word, std::uint64_t id) noexcept;
 /// False if the process `id` names has exited (also when it is a zombie) or its pid was
 /// reused; true if it runs, or if liveness cannot be determined (never steal from the living).
 bool process_alive(std::uint64_t id) noexcept;
@@ -63,8 +69,10 @@ class role_lease {
   /// the lease across fork() (even one later given the holder's pid), and once another
   /// process took the role over (this one judged dead). Makes a syscall: not for the hot path.
   bool held_here() const noexcept;
-  /// The pid of the process that took the role; 0 once released (or moved from).
-  std::uint32_t holder_pid() const noexcept { return word_ != nullptr ? identity_pid(id_) : 0; }
+  /// The role word (null once released or moved from) and the identity this lease put in it:
+  /// what a close_token checks with holds_role().
+  const std::atomic<std::uint64_t>* word() const noexcept { return word_; }
+  std::uint64_t identity() const noexcept { return id_; }
 
  private:
   role_lease(std::atomic<std::uint64_t>* w, std::uint64_t id) : word_(w), id_(id) {}

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <utility>
 
+#include "ipcring/detail/role.hpp"
 #include "ipcring/error.hpp"
 #include "ipcring/layout.hpp"
 #include "ipcring/map_view.hpp"
@@ -105,14 +106,14 @@ struct attachment {
 using attachment_ptr = std::shared_ptr<const attachment>;
 
 /// The close_token of the producer (or consumer) side of the ring `seg` maps, whose control
-/// block is `ctl`; `holder`: the pid holding the handle's role. An empty token for a
-/// moved-from handle (ctl null).
+/// block is `ctl`, for the handle holding `role`. An empty token for a moved-from handle (ctl
+/// null).
 inline close_token side_closer(const attachment* seg, ring_control* ctl, bool producer,
-                               std::uint32_t holder) noexcept {
+                               const role_lease& role) noexcept {
   if (ctl == nullptr) return {};
   auto& here = producer ? seg->producer_closed_here : seg->consumer_closed_here;
   return close_token(producer ? &ctl->producer_closed : &ctl->consumer_closed, &here.value,
-                     &ctl->data_wait, &ctl->space_wait, holder);
+                     &ctl->data_wait, &ctl->space_wait, role.word(), role.identity());
 }
 
 /// A new holder of the producer (or consumer) role reopens its side: in the segment, and in
