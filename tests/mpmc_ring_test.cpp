@@ -773,6 +773,46 @@ TEST(mpmc_ring, a_blocking_pop_recovers_by_itself_within_the_liveness_interval) 
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
 }
 
+// Also when every wait is shorter than the liveness interval (a loop of short pops that looks
+// at a stop flag in between): the handle checks once per interval of waiting, across its
+// waits. Each wait began an interval of its own, and such a loop returned timeout for ever.
+// So does a push loop behind a dead consumer's slot.
+TEST(mpmc_ring, short_waits_in_a_loop_still_recover_once_per_liveness_interval) {
+  wait_policy p = wait_policy::blocking();
+  p.liveness_interval = 50ms;
+  u64 v = 0;
+  {
+    fixture f(8);
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer(p);
+    dead_claim(f, 10, endpoint_role::producer, 0, 1);
+    f.reg().base.tail.store(1);
+    ASSERT_TRUE(tx.try_push(77));
+    int waits = 0;
+    wait_result r = wait_result::timeout;
+    while (r == wait_result::timeout && waits < 100) {  // 2 s of 20 ms waits
+      r = rx.pop(v, 20ms);
+      ++waits;
+    }
+    EXPECT_EQ(r, wait_result::ok) << "after " << waits << " waits of 20 ms";
+    EXPECT_EQ(v, 77u);
+  }
+  {
+    fixture f(8);
+    auto tx = f.ring.producer(p);
+    ASSERT_TRUE(push_sequence(tx, 0, 8));
+    dead_claim(f, 10, endpoint_role::consumer, 0, 1);  // took ticket 0, never freed it
+    f.reg().base.head.store(1);
+    int waits = 0;
+    wait_result r = wait_result::timeout;
+    while (r == wait_result::timeout && waits < 100) {
+      r = tx.push(8, 20ms);
+      ++waits;
+    }
+    EXPECT_EQ(r, wait_result::ok) << "after " << waits << " waits of 20 ms";
+  }
+}
+
 // Ticket 0 claimed by a producer that was then killed (its CAS happened), `after` published
 // behind it by `tx` (none if 0), and the producer side closed.
 void close_behind_a_dead_claim(fixture& f, mpmc_producer<u64>& tx, u64 after) {

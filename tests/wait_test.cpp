@@ -45,8 +45,9 @@ TEST(wait_counters, a_blocking_call_that_waits_several_times_counts_one_wait) {
   w.stats = &stats;
   int attempts = 0;
   int looks = 0;
+  detail::check_time next_check{};
   const wait_result r = detail::retry_until(
-      w, wait_policy{wait_strategy::spin, 0}, 10s, [&] { return ++attempts == 4; },
+      w, wait_policy{wait_strategy::spin, 0}, next_check, 10s, [&] { return ++attempts == 4; },
       [&] { return ++looks % 2 == 0; });  // each wait finds it not ready once, then ready
   EXPECT_EQ(r, wait_result::ok);
   EXPECT_EQ(attempts, 4);
@@ -234,6 +235,25 @@ TEST(close_token, closes_nothing_once_its_role_was_taken_over) {
     SCOPED_TRACE("mpmc_ring (its endpoint record)");
     check(reg.endpoints[0].owner, tx.closer(), reg.base.producer_closed);
   }
+}
+
+// A loop of waits each shorter than the liveness interval still learns that its peer died:
+// the handle checks once per interval of waiting, across its waits (each wait used to begin an
+// interval of its own, and such a loop said timeout for ever).
+TEST_P(wait_strategies, short_waits_in_a_loop_still_see_a_dead_peer) {
+  ring_fixture f(8);
+  wait_policy p = policy();
+  p.liveness_interval = 50ms;
+  auto rx = f.ring.consumer(p);
+  control_of(f.mem, false).producer_owner.store(k_dead_owner);  // a producer that died
+  u64 v = 0;
+  int waits = 0;
+  wait_result r = wait_result::timeout;
+  while (r == wait_result::timeout && waits < 100) {  // 2 s of 20 ms waits
+    r = rx.pop(v, 20ms);
+    ++waits;
+  }
+  EXPECT_EQ(r, wait_result::peer_dead) << "after " << waits << " waits of 20 ms";
 }
 
 TEST_P(wait_strategies, a_new_holder_reopens_its_side) {

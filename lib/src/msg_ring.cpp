@@ -99,6 +99,7 @@ msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
     wakes_ = o.wakes_;
     scope_ = std::exchange(o.scope_, {});
     policy_ = o.policy_;
+    next_check_ = o.next_check_;
   }
   return *this;
 }
@@ -316,7 +317,7 @@ wait_result msg_consumer::wait_readable(std::chrono::nanoseconds timeout) noexce
     };
   }
   scope.recover_self = this;  // not stored: handles move
-  return detail::wait_for(scope, policy_, timeout, [&] {
+  return detail::wait_for(scope, policy_, next_check_, timeout, [&] {
     // a record, or corruption to report (a head another process moved is one: next() says so)
     return next(head_, type, length) != msg_status::empty || head_overwritten();
   });

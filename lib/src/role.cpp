@@ -100,8 +100,10 @@ role_lease role_lease::register_endpoint(registry_control& reg, endpoint_role ro
       // Second pass: dead holders' records, and any freed since the first pass went by it.
       if (pass == 1 && cur != 0) {
         if (cur == me || process_alive(cur)) continue;
-        // acquire: pairs with the dead holder's release store naming its claim, as in covers()
-        if (r.claim_first.load(std::memory_order_acquire) != 0) continue;  // left for recovery
+        // acquire: pairs with the dead holder's release store naming its claim, as in covers().
+        // A read-modify-write: the dead holder's last store, which a load need not return
+        // (taken as free, its claim would never be repaired: docs/layout.md, "Roles").
+        if (r.claim_first.fetch_add(0, std::memory_order_acquire) != 0) continue;  // recovery's
       }
       if (r.owner.compare_exchange_strong(cur, me, std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {

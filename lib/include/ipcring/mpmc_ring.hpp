@@ -50,16 +50,16 @@
 // Sequence numbers compare modulo 2^63 (2^63 tickets last centuries).
 //
 // Crashes: an endpoint names each claim in its record before making it. recover() (called by
-// blocking waits every wait_policy::liveness_interval, or by the user) finds records of dead
-// processes whose claims were never completed and repairs the slots: a ticket a dead producer
-// claimed but never published is marked skip (consumers pass over it: that message was never
-// sent); a ticket a dead consumer took but never freed is freed (that message is lost: at most
-// the batch the consumer was taking). A ticket that a live endpoint's record names is never
-// touched, so a slow producer keeps its slot. recover() judges the owner of each record that
-// names a claim once a call, so its cost is bounded by the records and the capacity however the
-// records read. Untrusted counters: an endpoint refuses head and tail more than a lap apart
-// when it attaches (errc::corrupted; the check gives up, passing, on a ring whose head keeps
-// moving while it reads, which a corrupt one does not).
+// blocking waits every wait_policy::liveness_interval of waiting, counted across a handle's
+// waits, or by the user) finds records of dead processes whose claims were never completed
+// and repairs the slots: a ticket a dead producer claimed but never published is marked skip
+// (consumers pass over it: that message was never sent); a ticket a dead consumer took but never
+// freed is freed (that message is lost: at most the batch the consumer was taking). A ticket that a
+// live endpoint's record names is never touched, so a slow producer keeps its slot. recover()
+// judges the owner of each record that names a claim once a call, so its cost is bounded by the
+// records and the capacity however the records read. Untrusted counters: an endpoint refuses head
+// and tail more than a lap apart when it attaches (errc::corrupted; the check gives up, passing, on
+// a ring whose head keeps moving while it reads, which a corrupt one does not).
 #pragma once
 
 #include <algorithm>
@@ -124,11 +124,15 @@ class mpmc_endpoint {
       fast_notify_ = o.fast_notify_;
       scope_ = std::exchange(o.scope_, {});
       policy_ = o.policy_;
+      next_check_ = o.next_check_;
     }
     return *this;
   }
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
-  void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
+  void set_wait_policy(const wait_policy& p) noexcept {
+    policy_ = p;
+    next_check_ = {};  // checks on the new interval
+  }
 
  protected:
   // A publish woke sleepers: now and then, take back dead ones' counts (detail/role.hpp).
@@ -205,10 +209,11 @@ class mpmc_endpoint {
     return reinterpret_cast<T*>(slots_ + (ticket & mask_) * slot_layout::size +
                                 slot_layout::value_offset);
   }
-  // The slot's sequence number for `ticket`'s lap ([A-m1]/[A-m2]: acquire).
   static constexpr std::uint64_t k_seq_mask = ~std::uint64_t{0} >> 1;
   static constexpr std::uint64_t k_skip = ~k_seq_mask;
-  // The slot's sequence number for `ticket`'s lap, mod 2^63 ([A-m1]/[A-m2]: acquire).
+  // The slot's sequence number for `ticket`'s lap, mod 2^63. Acquire: [A-m1] for a consumer
+  // (pairs with the producer's publishing [R-m1]), [A-m2] for a producer (pairs with the
+  // consumer's freeing [R-m2]: its reads of the slot end before the producer's writes).
   std::uint64_t seq(std::uint64_t ticket) const noexcept {
     return (seq_of(ticket).load(std::memory_order_acquire) + (ticket & mask_)) & k_seq_mask;
   }
@@ -257,9 +262,12 @@ class mpmc_endpoint {
       // The fields above are the dead owner's only if the record was not released and taken by
       // a new endpoint meanwhile (a dead owner's id never comes back).
       if (!dead_claim{&r, owner, first - 1, count}.still_owned()) continue;
-      // acquire: pairs with [R-claim]; tickets below the counter were really claimed
+      // acquire: pairs with [R-claim]; tickets below the counter were really claimed. A
+      // read-modify-write, not a load: it reads the counter's last value, so the dead owner's
+      // CAS after naming the claim above is in it (a load may return an older value, and the
+      // claim would then be handed back unrepaired: docs/layout.md, "Roles"). Off the hot path.
       const std::uint64_t counter =
-          (producer ? ctl_->tail : ctl_->head).load(std::memory_order_acquire);
+          (producer ? ctl_->tail : ctl_->head).fetch_add(0, std::memory_order_acquire);
       // Read after the counter: the claims of the tickets below it are named by now.
       live_spans live(reg, producer ? endpoint_role::producer : endpoint_role::consumer, first - 1,
                       count, alive);
@@ -402,7 +410,7 @@ class mpmc_endpoint {
   wait_result blocking(std::chrono::nanoseconds timeout, Attempt&& attempt, Hint&& hint) noexcept {
     wait_scope scope = scope_;
     scope.recover_self = this;  // not stored: handles move
-    return retry_until(scope, policy_, timeout, attempt, hint);
+    return retry_until(scope, policy_, next_check_, timeout, attempt, hint);
   }
   void claim_done() noexcept {
     // release: a reader of the record that sees 0 also sees the slots published
@@ -423,6 +431,7 @@ class mpmc_endpoint {
   // after stall_at_, although their code did not change).
   std::uint64_t full_at_ = ~std::uint64_t{0};  // ticket where try_push last found no free slot
   std::uint32_t wakes_ = 0;                    // publishes that woke sleepers (woke_sleepers())
+  detail::check_time next_check_{};            // liveness checks across waits (wait_block.hpp)
 };
 
 }  // namespace detail

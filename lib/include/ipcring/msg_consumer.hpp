@@ -149,7 +149,10 @@ class msg_consumer {
   close_token closer() const noexcept {
     return detail::side_closer(seg_.get(), ctl_, false, lease_);
   }
-  void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
+  void set_wait_policy(const wait_policy& p) noexcept {
+    policy_ = p;
+    next_check_ = {};  // checks on the new interval
+  }
 
  private:
   friend class spsc_msg_ring;
@@ -249,6 +252,7 @@ class msg_consumer {
   std::uint32_t wakes_ = 0;       // releases that woke sleeping producers (flush())
   detail::wait_scope scope_{};
   wait_policy policy_{};
+  detail::check_time next_check_{};  // liveness checks across waits (wait_block.hpp)
 };
 
 }  // namespace ipcring

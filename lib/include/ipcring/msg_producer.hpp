@@ -120,6 +120,7 @@ class msg_producer {
       fast_notify_ = o.fast_notify_;
       scope_ = o.scope_;
       policy_ = o.policy_;
+      next_check_ = o.next_check_;
       o.forget_ring();
     }
     return *this;
@@ -278,7 +279,10 @@ class msg_producer {
   close_token closer() const noexcept {
     return detail::side_closer(seg_.get(), ctl_, true, lease_);
   }
-  void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
+  void set_wait_policy(const wait_policy& p) noexcept {
+    policy_ = p;
+    next_check_ = {};  // checks on the new interval
+  }
 
  private:
   template <bool>
@@ -635,7 +639,7 @@ class msg_producer {
   template <class Attempt>
   wait_result blocking(std::chrono::nanoseconds timeout, std::uint64_t record,
                        Attempt&& attempt) noexcept {
-    return detail::retry_until(scope_, policy_, timeout, attempt, [&] {
+    return detail::retry_until(scope_, policy_, next_check_, timeout, attempt, [&] {
       // relaxed: a hint; the attempt decides
       const std::uint64_t pos = MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
       const std::uint64_t before_wrap = capacity() - (pos & mask_);
@@ -663,6 +667,7 @@ class msg_producer {
   bool fast_notify_ = false;
   detail::wait_scope scope_{};
   wait_policy policy_{};
+  detail::check_time next_check_{};  // liveness checks across waits (wait_block.hpp)
 };
 
 template <bool M>

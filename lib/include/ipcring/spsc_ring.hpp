@@ -197,6 +197,7 @@ class spsc_producer {
       stream_ = o.stream_;
       scope_ = std::exchange(o.scope_, {});
       policy_ = o.policy_;
+      next_check_ = o.next_check_;
     }
     return *this;
   }
@@ -283,10 +284,11 @@ class spsc_producer {
     // A handle that met garbage (corrupted(), kept) ends the wait only on a head impossible
     // now (it never frees a slot); a ring read sane since is waited on. Off the way of every
     // sane ring: its flag is clear.
-    const wait_result r = detail::wait_for(scope_, policy_, detail::saturate(timeout), [&] {
-      return free_slots(want) >= want || (corrupted_ && head_impossible_now()) ||
-             tail_overwritten();
-    });
+    const wait_result r =
+        detail::wait_for(scope_, policy_, next_check_, detail::saturate(timeout), [&] {
+          return free_slots(want) >= want || (corrupted_ && head_impossible_now()) ||
+                 tail_overwritten();
+        });
     if (r != wait_result::ok || !corrupted_) return r;
     return free_slots(want) >= want ? r : wait_result::timeout;
   }
@@ -302,7 +304,10 @@ class spsc_producer {
   void close() noexcept { closer().close(); }
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept { return detail::side_closer(seg_.get(), ctl_, true, role_); }
-  void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
+  void set_wait_policy(const wait_policy& p) noexcept {
+    policy_ = p;
+    next_check_ = {};  // checks on the new interval
+  }
   /// True once this handle read an impossible index from the segment (another process wrote
   /// garbage), or found the index only it writes changed under it: the ring then looks full /
   /// empty to it instead of being read out of bounds, and its blocking calls return timeout at
@@ -481,6 +486,7 @@ class spsc_producer {
   wait_policy policy_{};
   detail::attachment_ptr seg_;  // keeps the memory alive; destroyed after role_
   detail::role_lease role_;
+  detail::check_time next_check_{};  // liveness checks across waits (wait_block.hpp)
 };
 
 /// The consumer role of an spsc_ring. Move-only; releases the role when destroyed.
@@ -515,6 +521,7 @@ class spsc_consumer {
       fast_notify_ = o.fast_notify_;
       scope_ = std::exchange(o.scope_, {});
       policy_ = o.policy_;
+      next_check_ = o.next_check_;
     }
     return *this;
   }
@@ -579,9 +586,11 @@ class spsc_consumer {
     // A handle that met garbage (corrupted(), kept) ends the wait only on a tail impossible
     // now (it never publishes); a ring read sane since is waited on. Off the way of every sane
     // ring: its flag is clear.
-    const wait_result r = detail::wait_for(scope_, policy_, detail::saturate(timeout), [&] {
-      return available(want) >= want || (corrupted_ && tail_impossible_now()) || head_overwritten();
-    });
+    const wait_result r =
+        detail::wait_for(scope_, policy_, next_check_, detail::saturate(timeout), [&] {
+          return available(want) >= want || (corrupted_ && tail_impossible_now()) ||
+                 head_overwritten();
+        });
     if (r != wait_result::ok || !corrupted_) return r;
     return available(want) >= want ? r : wait_result::timeout;
   }
@@ -601,7 +610,10 @@ class spsc_consumer {
   close_token closer() const noexcept {
     return detail::side_closer(seg_.get(), ctl_, false, role_);
   }
-  void set_wait_policy(const wait_policy& p) noexcept { policy_ = p; }
+  void set_wait_policy(const wait_policy& p) noexcept {
+    policy_ = p;
+    next_check_ = {};  // checks on the new interval
+  }
   /// True once this handle read an impossible index from the segment (another process wrote
   /// garbage), or found the index only it writes changed under it: the ring then looks full /
   /// empty to it instead of being read out of bounds, and its blocking calls return timeout at
@@ -760,6 +772,7 @@ class spsc_consumer {
   wait_policy policy_{};
   detail::attachment_ptr seg_;
   detail::role_lease role_;
+  detail::check_time next_check_{};  // liveness checks across waits (wait_block.hpp)
 };
 
 }  // namespace ipcring

@@ -56,7 +56,8 @@ struct wait_policy {
   std::uint32_t spin_count = 2000;
   /// How often a waiting call checks whether its peer process is still alive (and, on rings
   /// with endpoint records, repairs what dead ones left). At least 1 ms: smaller values count
-  /// as 1 ms.
+  /// as 1 ms. A handle keeps the schedule across its waits: waits shorter than the interval,
+  /// made in a loop, check once per interval of waiting too.
   std::chrono::milliseconds liveness_interval{100};
 
   static wait_policy spinning() noexcept {

@@ -180,14 +180,23 @@ inline std::chrono::steady_clock::time_point liveness_after(
   return now + interval;
 }
 
+/// When a handle next checks its peer's liveness and repairs what dead peers left: kept by the
+/// handle across its waits (clear: not yet scheduled; set_wait_policy() clears it). A handle
+/// whose every wait is shorter than the liveness interval (a loop of pop(v, 50ms) that looks at
+/// a stop flag in between) still checks once per interval of waiting: scheduled per wait, such
+/// a loop never checked, and a dead producer's claim held an mpmc ring up for ever.
+using check_time = std::chrono::steady_clock::time_point;
+
 /// Waits until ready() (which may refresh the caller's cached indices), at most `timeout`.
 /// The clock is read only once ready() has failed: a call that need not wait costs no
 /// clock read (a vDSO call of 20-50 ns in a VM, measured to halve cross-process throughput).
 /// A wait is counted in w.stats->waits unless `*counted` says this blocking call counted one
 /// already (retry_until waits several times for one call); it is then set.
+/// `next_check`: the handle's schedule of liveness checks (check_time).
 template <class Ready>
-wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nanoseconds timeout,
-                     Ready&& ready, bool* counted = nullptr) noexcept {
+wait_result wait_for(const wait_scope& w, const wait_policy& p, check_time& next_check,
+                     std::chrono::nanoseconds timeout, Ready&& ready,
+                     bool* counted = nullptr) noexcept {
   using clock = std::chrono::steady_clock;
   if (own_side_closed(w)) return wait_result::closed;
   if (ready()) return wait_result::ok;
@@ -199,7 +208,6 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
   const clock::time_point deadline = deadline_in(timeout);
   std::uint32_t spins = 0;
   bool slept = false;  // a first, short sleep is behind us
-  clock::time_point next_liveness{};
   for (;;) {
     if (own_side_closed(w)) return wait_result::closed;
     if (ready()) return wait_result::ok;
@@ -212,15 +220,15 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
     }
     const auto now = clock::now();
     if (now >= deadline) return out_of_time(w, ready);
-    // The first check comes one interval into the wait: a wait that ends sooner (the usual
-    // case) reads no /proc files.
-    if (next_liveness == clock::time_point{}) next_liveness = liveness_after(now, p);
-    if (now >= next_liveness) {
+    // The handle's first check comes one interval into its first wait: waits that end sooner
+    // (the usual case) read no /proc files; later ones check once per interval of waiting.
+    if (next_check == check_time{}) next_check = liveness_after(now, p);
+    if (now >= next_check) {
       // relaxed: a hint; a stale value only delays the verdict to the next check
       if (w.peer_owner != nullptr && peer_is_dead(w.peer_owner->load(std::memory_order_relaxed))) {
         return ready() ? wait_result::ok : wait_result::peer_dead;
       }
-      next_liveness = liveness_after(now, p);
+      next_check = liveness_after(now, p);
       if (w.recover != nullptr && w.recover(w.recover_self) != 0) continue;
     }
     switch (p.strategy) {
@@ -248,7 +256,7 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
           now_ready = ready();
         }
         if (!now_ready && !own_side_closed(w) && !peer_done(w)) {
-          auto slice = std::min<clock::duration>(deadline - now, next_liveness - now);
+          auto slice = std::min<clock::duration>(deadline - now, next_check - now);
           if (!fenced) slice = std::min<clock::duration>(slice, k_first_slice);
           sleep_on(*w.block, seq, slice);
           slept = true;
@@ -268,8 +276,8 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, std::chrono::nan
 /// A blocking operation for rings whose ready-check can be overtaken by other endpoints:
 /// `attempt()` until it succeeds, waiting on `hint()` between attempts, within `timeout`.
 template <class Attempt, class Hint>
-wait_result retry_until(const wait_scope& w, const wait_policy& p, std::chrono::nanoseconds timeout,
-                        Attempt&& attempt, Hint&& hint) noexcept {
+wait_result retry_until(const wait_scope& w, const wait_policy& p, check_time& next_check,
+                        std::chrono::nanoseconds timeout, Attempt&& attempt, Hint&& hint) noexcept {
   if (own_side_closed(w)) return wait_result::closed;
   if (attempt()) return wait_result::ok;
   const auto deadline = deadline_in(timeout);
@@ -280,7 +288,7 @@ wait_result retry_until(const wait_scope& w, const wait_policy& p, std::chrono::
     // Out of time, wait_for still looks once (0 ns: no spin): a peer that closed says so, as
     // wait_for itself does, rather than a timeout.
     const wait_result r =
-        wait_for(w, p, last ? std::chrono::nanoseconds::zero() : left, hint, &counted);
+        wait_for(w, p, next_check, last ? std::chrono::nanoseconds::zero() : left, hint, &counted);
     if (r != wait_result::ok) return r;
     if (attempt()) return wait_result::ok;
     if (last) {
@@ -288,7 +296,8 @@ wait_result retry_until(const wait_scope& w, const wait_policy& p, std::chrono::
       // producer claimed, which it repaired; an attempt frees a few): look and try again, a
       // bounded number of times, so that a poll reaches what follows them, or closed.
       for (int i = 0; i < 16; ++i) {
-        const wait_result again = wait_for(w, p, std::chrono::nanoseconds::zero(), hint, &counted);
+        const wait_result again =
+            wait_for(w, p, next_check, std::chrono::nanoseconds::zero(), hint, &counted);
         if (again != wait_result::ok) return again;
         if (attempt()) return wait_result::ok;
       }
