@@ -341,7 +341,7 @@ TEST(inspect, a_segment_shrunk_under_a_view_is_reported_not_faulted_on) {
 #ifndef _WIN32  // POSIX only: a ring outlives its processes (on Windows it goes with them)
 TEST(inspect, ring_whose_processes_all_died_is_stale_and_removable) {
   segment_guard g(unique_name());
-  auto ring = spsc_ring<u64>::create(g.name(), 16);
+  std::optional<spsc_ring<u64>> ring = spsc_ring<u64>::create(g.name(), 16);
   child_process holder([&] {
     auto tx = spsc_ring<u64>::open(g.name()).producer();
     auto rx = spsc_ring<u64>::open(g.name()).consumer();
@@ -358,6 +358,22 @@ TEST(inspect, ring_whose_processes_all_died_is_stale_and_removable) {
   holder.kill(SIGKILL);
   ASSERT_EQ(holder.exit_code(), 1000 + SIGKILL);
   EXPECT_TRUE(inspect(g.name()).stale());
+  // Stale, but open in a process (this one, which holds no role): kept. The owner words are a
+  // snapshot; such a process may be about to take a dead holder's role over.
+  EXPECT_FALSE(remove_if_stale(g.name()));
+  ring.reset();
+  // Likewise a process that has it open and is taking a role over meanwhile.
+  pipe_signal opened;
+  child_process taker([&] {
+    auto r = spsc_ring<u64>::open(g.name());
+    opened.notify();
+    ::pause();
+    return 0;
+  });
+  ASSERT_TRUE(opened.wait());
+  EXPECT_FALSE(remove_if_stale(g.name()));
+  taker.kill(SIGKILL);
+  ASSERT_EQ(taker.exit_code(), 1000 + SIGKILL);
   EXPECT_TRUE(remove_if_stale(g.name()));
   expect_error(errc::not_found, [&] { (void)inspect(g.name()); });
 }
@@ -586,16 +602,18 @@ TEST(inspect, a_creator_killed_while_making_a_large_ring_leaves_it_removable) {
     }
     creator.kill(SIGKILL);
     ASSERT_EQ(creator.exit_code(), 1000 + SIGKILL);
-    const map_view v = map_view::open(g.name(), [] {
+    std::optional<map_view> v = map_view::open(g.name(), [] {
       map_options o;
       o.prefault = false;
       return o;
     }());
     creation_stamp h{0, 0, 0};
-    v.peek(0, std::as_writable_bytes(std::span(&h, 1)));
+    v->peek(0, std::as_writable_bytes(std::span(&h, 1)));
     if (h.init_state == k_init_ready || h.magic == 0) continue;  // too late, or too early
     ++abandoned;
-    EXPECT_TRUE(abandoned_in_creation(v));
+    EXPECT_TRUE(abandoned_in_creation(*v));
+    EXPECT_FALSE(remove_if_stale(g.name()));  // open here: kept
+    v.reset();
     EXPECT_TRUE(remove_if_stale(g.name()));
     expect_error(errc::not_found, [&] { (void)map_view::open(g.name()); });
   }

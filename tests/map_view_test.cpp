@@ -20,6 +20,7 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 
@@ -27,6 +28,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "support/test_support.hpp"
 
@@ -229,6 +231,70 @@ TEST(map_view, a_file_view_keeps_no_descriptor_across_exec) {
     EXPECT_GE(found, 2);  // one per view at least
   }
   remove_file(path);
+}
+
+// remove_if_unused() removes a segment only while no other view has it open: one in this
+// process, or in another; once they close (or their process dies), it removes it.
+TEST(map_view, remove_if_unused_keeps_a_segment_another_view_has_open) {
+  segment_guard g(unique_name());
+  const map_view mine = map_view::create(g.name(), 4096);
+  {
+    const map_view other = map_view::open(g.name());
+    errno = 0;
+    EXPECT_FALSE(mine.remove_if_unused());
+    EXPECT_EQ(errno, EBUSY);
+  }
+  pipe_signal opened;
+  child_process holder([&] {
+    const map_view v = map_view::open(g.name());
+    opened.notify();
+    ::pause();
+    return 0;
+  });
+  ASSERT_TRUE(opened.wait());
+  EXPECT_FALSE(mine.remove_if_unused());
+  EXPECT_NO_THROW((void)map_view::open(g.name()));  // kept
+  holder.kill(SIGKILL);
+  ASSERT_EQ(holder.exit_code(), 1000 + SIGKILL);
+  EXPECT_TRUE(mine.remove_if_unused());
+  expect_error(errc::not_found, [&] { (void)map_view::open(g.name()); });
+}
+
+// An open that gets its use lock only after a remover held it exclusively, and removed the
+// name meanwhile, fails with not_found: it would otherwise map a segment no one else can find
+// (a producer writing into it, a new consumer creating another under the name). Here the
+// remover is played by hand: a write lock on byte 0, then the unlink, then the release.
+TEST(map_view, an_open_that_waited_for_a_remover_fails_if_the_name_went) {
+  segment_guard g(unique_name());
+  { (void)map_view::create(g.name(), 4096); }
+  const int fd = ::open(("/dev/shm/" + g.name()).c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  struct flock exclusive {};
+  exclusive.l_type = F_WRLCK;
+  exclusive.l_whence = SEEK_SET;
+  exclusive.l_len = 1;
+  ASSERT_EQ(::fcntl(fd, F_OFD_SETLK, &exclusive), 0) << std::strerror(errno);
+  std::string msg;
+  std::thread opener(
+      [&] { msg = expect_error(errc::not_found, [&] { (void)map_view::open(g.name()); }); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the opener waits for the lock
+  ASSERT_TRUE(remove(g.name()));
+  struct flock release = exclusive;
+  release.l_type = F_UNLCK;
+  ASSERT_EQ(::fcntl(fd, F_OFD_SETLK, &release), 0);
+  opener.join();
+  EXPECT_NE(msg.find("removed while this process opened it"), std::string::npos) << msg;
+  // Held for too long, it is busy, not a hang.
+  { (void)map_view::create(g.name(), 4096); }
+  const int fd2 = ::open(("/dev/shm/" + g.name()).c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd2, 0);
+  ASSERT_EQ(::fcntl(fd2, F_OFD_SETLK, &exclusive), 0) << std::strerror(errno);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string busy = expect_error(errc::busy, [&] { (void)map_view::open(g.name()); });
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  EXPECT_NE(busy.find(g.name()), std::string::npos) << busy;
+  ::close(fd2);
+  ::close(fd);
 }
 
 #endif

@@ -316,6 +316,21 @@ json_check "$prefix-stale" 'j["stale"]' 'j["endpoints"][0]["alive"] == False'
 # The row without its name (which has "stale" in it) must say stale.
 awk -v n="$prefix-stale" '$1 == n { $1 = ""; print }' "$work/ls" | grep -qw "stale" ||
   fail "ls does not say stale: $(cat "$work/ls")"
+# Stale by its roles, but open in a live process (a foreign reader's use lock, as
+# docs/layout.md asks: a process-associated read lock on byte 0): kept, and said why.
+python3 -c '
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_SH, 1, 0)
+print("locked", flush=True)
+time.sleep(60)' "/dev/shm/$prefix-stale" >"$work/lock-out" &
+locker=$!
+for _ in $(seq 1 300); do grep -q locked "$work/lock-out" 2>/dev/null && break; sleep 0.1; done
+"$cli" rm --stale "$prefix-stale" 2>"$work/err"
+[ -e "/dev/shm/$prefix-stale" ] || fail "rm --stale removed a ring a live process has open"
+grep -q "a live process has it open" "$work/err" || fail "rm --stale: no reason given: $(cat "$work/err")"
+kill $locker
+wait $locker 2>/dev/null || true
 expect_code 0 "$cli" rm --stale "$prefix-stale" "$prefix-count"  # count: nobody attached: kept
 [ ! -e "/dev/shm/$prefix-stale" ] || fail "rm --stale kept a stale ring"
 [ -e "/dev/shm/$prefix-count" ] || fail "rm --stale removed a ring nobody was attached to"

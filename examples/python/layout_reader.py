@@ -22,6 +22,7 @@
 # loads and stores are acquire/release only on x86-64.
 # The segment must have layout_version LAYOUT_VERSION; IPCRING_LAYOUT_VERSION=N overrides it.
 import argparse
+import errno
 import fcntl
 import mmap
 import os
@@ -137,16 +138,18 @@ class Ring:
             raise Failure(f"permission_denied: cannot open {self.path} read-write") from None
         try:
             deadline = time.monotonic() + ATTACH_TIMEOUT
-            while (size := os.fstat(fd).st_size) == 0:  # step 1: the creator has not sized it
-                if time.monotonic() > deadline:
-                    raise Failure(f"not_ready: {self.path} has size 0 after {ATTACH_TIMEOUT} s")
-                time.sleep(0.001)
-            # Step 2: whoever can write the segment controls every byte we will trust.
+            # Step 1: whoever can write the segment controls every byte we will trust; judged
+            # at once, before its size (another user's empty segment is not waited for).
             st = os.fstat(fd)
             require(st.st_uid == os.geteuid(), "permission_denied", "owner uid", os.geteuid(),
                     st.st_uid)
             require(not st.st_mode & 0o002, "permission_denied", "mode",
                     "not writable by every user", oct(st.st_mode & 0o777))
+            self.hold_in_use(fd, st, deadline)
+            while (size := os.fstat(fd).st_size) == 0:  # step 2: the creator has not sized it
+                if time.monotonic() > deadline:
+                    raise Failure(f"not_ready: {self.path} has size 0 after {ATTACH_TIMEOUT} s")
+                time.sleep(0.001)
             require(size >= 128, "too_small", "segment size", ">= 128 bytes", size)
             # Step 3: magic through the descriptor, not the mapping: reading a page nobody wrote
             # through a mapping allocates it, and on a full /dev/shm that is a SIGBUS.
@@ -160,8 +163,34 @@ class Ring:
             words = memoryview(self.map)[: size & ~7]
             self.u64, self.u32, self.i32 = words.cast("Q"), words.cast("I"), words.cast("i")
             self.validate(version, deadline, fd)
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
+        self.fd = fd  # kept open: it holds the use lock for as long as this reader runs
+
+    def hold_in_use(self, fd, st, deadline):
+        """Attach step 1's use lock: a read lock on byte 0, so that remove_if_stale (ipcring rm
+        --stale) keeps the segment while this process has it; then the path must still lead to
+        it (a remover that held the lock meanwhile took the name away)."""
+        while True:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB, 1, 0)
+                break
+            except OSError as e:
+                if e.errno in (errno.EINVAL, errno.ENOLCK):  # no such locks here: go on
+                    return
+                if e.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+            if time.monotonic() > deadline:
+                raise Failure(f"busy: {self.path} held exclusively (being removed) after "
+                              f"{ATTACH_TIMEOUT} s")
+            time.sleep(0.001)
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            raise Failure(f"not_found: {self.path} was removed while this process opened it")
 
     def validate(self, version, deadline, fd):
         u32, u64 = self.u32, self.u64

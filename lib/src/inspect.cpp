@@ -307,13 +307,16 @@ ring_info detail::inspect_for(std::string_view verb, std::string_view name,
 bool remove_if_stale(std::string_view name) noexcept {
   try {
     // Judged and removed through one view: another process that removed the stale segment
-    // and created a new one under the name meanwhile keeps it.
+    // and created a new one under the name meanwhile keeps it. And only while no other view
+    // has it open (remove_if_unused): the owner words judged here are a snapshot, and a
+    // process that opened the ring meanwhile (to take over a dead holder's role, or not yet
+    // holding one) would be left on a segment no one else can find.
     map_options o;
     o.prefault = false;  // as open_to_look: a look allocates no page
     map_view v = map_view::open(name, o);
-    if (abandoned_in_creation(v)) return v.remove_if_still_named();
+    if (abandoned_in_creation(v)) return v.remove_if_unused();
     const map_view ring = detail::require_header_written(std::move(v), "inspect");
-    return look_through(ring, name, "inspect").stale() && ring.remove_if_still_named();
+    return look_through(ring, name, "inspect").stale() && ring.remove_if_unused();
   } catch (...) {
     return false;
   }

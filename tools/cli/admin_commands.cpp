@@ -110,10 +110,21 @@ exit_code remove_one(const std::string& name, const rm_options& o) {
   // Removed through the view it was judged by, where there is one, so a segment created under
   // the name since (a new ring where a stale one was, another program's segment where a ring
   // was) is kept.
+  // --stale: only while no other process has it open (remove_if_unused): one that opened it
+  // and holds no role yet, or is taking a dead holder's role over, is not in the snapshot
+  // judged above.
   errno = 0;
-  if (!(p.view ? p.view->remove_if_still_named() : remove(name))) {
+  const bool removed = !p.view        ? remove(name)
+                       : o.stale_only ? p.view->remove_if_unused()
+                                      : p.view->remove_if_still_named();
+  if (!removed) {
     // errno: the unlink's (0: the view's segment was replaced under the name meanwhile).
     const int e = errno;
+    if (o.stale_only && e == EBUSY) {
+      std::cerr << "ipcring rm: kept '" << printable(name)
+                << "': not stale (a live process has it open)\n";
+      return exit_code::ok;
+    }
     return complain(exit_code::error,
                     "could not remove '" + name + "': " +
                         (e == 0 || e == ENOENT ? std::string("gone or replaced meanwhile")

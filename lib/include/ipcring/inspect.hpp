@@ -45,7 +45,8 @@ struct ring_info {
   std::vector<endpoint_info> endpoints;
   side_stats producer, consumer;  ///< racy snapshot of the counters
   /// Somebody held a role or an endpoint record and every one of them is dead. A process that
-  /// has only opened the ring (no producer() or consumer() yet) is not seen.
+  /// has only opened the ring (no producer() or consumer() yet) is not seen here;
+  /// remove_if_stale() sees it (its use lock).
   bool stale() const noexcept;
 };
 
@@ -77,8 +78,11 @@ ring_info inspect(const map_view& view, std::string_view name);
 /// memory and files), and rings of this layout_version only. Never throws.
 bool abandoned_in_creation(const map_view& v) noexcept;
 /// Removes the named segment if it is a stale ring (see ring_info::stale), or one whose
-/// creator let go of it before it became ready (abandoned_in_creation). Never throws; true if
-/// it removed it.
+/// creator let go of it before it became ready (abandoned_in_creation), and no other view has
+/// it open (map_view::remove_if_unused): a process that opened it, even one holding no role yet
+/// or taking over a dead holder's role while this call looks, keeps it, and one that opens it
+/// just after the removal fails with not_found instead of staying on a lost segment. Never
+/// throws; true if it removed it.
 bool remove_if_stale(std::string_view name) noexcept;
 
 namespace detail {

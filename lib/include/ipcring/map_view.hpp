@@ -142,6 +142,16 @@ class map_view {
   /// throws; true if it removed it, else errno says why (0 if the name leads to another
   /// segment now). Windows: false, as remove().
   bool remove_if_still_named() const noexcept;
+  /// As remove_if_still_named(), but only while no other view has the segment open: in this
+  /// process or any other, a ring handle, a tool looking at it, or a process that opened it
+  /// and has yet to take a role. Every view holds a use lock on its segment from its open to
+  /// its close (POSIX: an open-file-description read lock on byte 0, which the kernel drops
+  /// with the process); this call takes it exclusively for its check and unlink, and an open
+  /// that finds the name removed once it has its lock fails with errc::not_found (so no
+  /// process is left on a segment no one else can find). False, errno EBUSY, while another
+  /// view holds it. Where the file system has no such locks, as remove_if_still_named().
+  /// Windows: false, as remove().
+  bool remove_if_unused() const noexcept;
 
   struct backend;  // defined in the platform's map_view.cpp (lib/src/posix, lib/src/windows)
 

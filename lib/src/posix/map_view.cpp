@@ -186,6 +186,56 @@ void hold_as_creator(int fd, bool file, std::string_view name) {
                                 " (flock: " + std::strerror(err) + ")");
 }
 
+// The use lock (map_view::remove_if_unused): every view holds a read lock on byte 0 of its
+// segment or file, on its open file description (an OFD lock: one per description, shared
+// with forked children, dropped by the kernel when the last descriptor closes or its process
+// dies, whatever pid or time namespace that process is in). A remover's write lock on the same
+// byte is granted only while no other description holds one. OFD locks and flock (the
+// creator's hold, the CLI's senders_lock) do not meet on Linux, except on NFS, which emulates
+// flock with byte-range locks.
+int set_use_lock(int fd, short type) noexcept {
+  struct flock l {};
+  l.l_type = type;
+  l.l_whence = SEEK_SET;
+  l.l_start = 0;
+  l.l_len = 1;
+  return ::fcntl(fd, F_OFD_SETLK, &l);
+}
+
+// True for the errors of a file system (or kernel, before 3.15) that has no such locks: the
+// view then holds none, and remove_if_unused() cannot tell whether the segment is in use.
+bool no_locks_here(int err) noexcept {
+  return err == EINVAL || err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS;
+}
+
+// Takes this view's use lock on `fd`, opened by `path`, then checks that the path still leads
+// to it: a remover that held the write lock (it decided the segment was unused and removed it
+// meanwhile) has unlinked the name by the time the read lock is granted, and this view would
+// otherwise map a segment no one else can find (errc::not_found). A remover holds its lock for
+// a stat and an unlink: the wait is bounded (2 s, then errc::busy).
+void hold_in_use(int fd, const std::string& path, std::string_view what, std::string_view name) {
+  for (int attempt = 0;; ++attempt) {
+    if (set_use_lock(fd, F_RDLCK) == 0) break;
+    const int err = errno;
+    if (no_locks_here(err)) return;
+    if (err != EAGAIN && err != EACCES && err != EINTR) {
+      throw error(errc::system, std::string(what) + " " + in_quotes(name) +
+                                    ": cannot take its use lock (fcntl: " + std::strerror(err) +
+                                    ")");
+    }
+    if (attempt == 2000) {
+      throw error(errc::busy, std::string(what) + " " + in_quotes(name) +
+                                  ": another process has held it exclusively for 2 s (a "
+                                  "remove_if_stale() deciding to remove it holds it so)");
+    }
+    ::usleep(1000);
+  }
+  if (still_ours(fd, path)) return;
+  throw error(errc::not_found, std::string(what) + " " + in_quotes(name) +
+                                   ": removed while this process opened it (another process "
+                                   "judged it unused: remove_if_stale)");
+}
+
 // Writes `stamp` at offset 0 through the handle (a full /dev/shm is ENOSPC here, not a SIGBUS
 // on the first touch of the mapping).
 void write_stamp(int fd, std::span<const std::byte> stamp, std::string_view what,
@@ -420,6 +470,25 @@ void map_view::end_creation() noexcept {
   if (backend_->file_hold >= 0) ::close(std::exchange(backend_->file_hold, -1));
 }
 
+bool map_view::remove_if_unused() const noexcept {
+  if (!backend_) return false;  // moved from
+  const int fd = fd_of(*backend_);
+  // This view's own read lock becomes the write lock (one description: no conflict with
+  // itself); refused while another description holds its read lock.
+  if (set_use_lock(fd, F_WRLCK) != 0) {
+    if (no_locks_here(errno)) return remove_if_still_named();  // cannot tell: as before
+    errno = EBUSY;
+    return false;
+  }
+  const bool removed = remove_if_still_named();
+  const int err = errno;
+  // Back to a read lock: an opener that waited for the write lock then finds the name gone
+  // (hold_in_use) instead of waiting for this view to close.
+  (void)set_use_lock(fd, F_RDLCK);
+  errno = err;
+  return removed;
+}
+
 bool map_view::remove_if_still_named() const noexcept try {
   if (!backend_) return false;  // moved from
   const bool named = std::holds_alternative<bip::shared_memory_object>(backend_->object);
@@ -446,6 +515,7 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
       // sized finds it held, as long as its creator holds it.
       b->creator = !stamp.empty();
       if (b->creator) hold_as_creator(fd, false, name);
+      hold_in_use(fd, shm_path(n), "create", name);
       shm.truncate(static_cast<bip::offset_t>(size));
       // Reserved (posix_fallocate) before mapping, the pages would be small ones: with huge
       // pages, the mapping asks for them first and is then populated (populate_huge). The
@@ -493,12 +563,14 @@ map_view map_view::open(std::string_view name, const map_options& opt) {
   auto b = std::make_unique<backend>();
   try {
     bip::shared_memory_object shm(bip::open_only, n.c_str(), bip::read_write);
+    const int fd = shm.get_mapping_handle().handle;
     // Whose it is before whether it is ready: another user's empty segment is refused at
     // once, not waited for as one its creator has yet to size. One fstat for both.
-    if (check_access(shm.get_mapping_handle().handle, "open", name, opt) == 0) {
+    if (check_access(fd, "open", name, opt) == 0) {
       throw error(errc::not_ready, "open " + in_quotes(name) +
                                        ": segment has size 0 (its creator has not sized it yet)");
     }
+    hold_in_use(fd, shm_path(n), "open", name);
     b->region = bip::mapped_region(shm, bip::read_write);
     b->object = std::move(shm);
   } catch (const bip::interprocess_exception& e) {
@@ -563,6 +635,12 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
                                     ": the path was given to another file while this one was "
                                     "being made (left as it is)");
     }
+    try {
+      hold_in_use(file.get_mapping_handle().handle, p, "create_file", p);
+    } catch (...) {  // removed, or held by a remover: no longer ours to undo
+      ::close(fd);
+      throw;
+    }
     b->region = bip::mapped_region(file, bip::read_write);
     b->object = std::move(file);
   } catch (const bip::interprocess_exception& e) {
@@ -599,6 +677,7 @@ map_view map_view::open_file(const std::filesystem::path& path, const map_option
       throw error(errc::not_ready, "open_file " + in_quotes(p) +
                                        ": file has size 0 (its creator has not sized it yet)");
     }
+    hold_in_use(fd, p, "open_file", p);
     b->region = bip::mapped_region(file, bip::read_write);
     b->object = std::move(file);
   } catch (const bip::interprocess_exception& e) {

@@ -285,6 +285,10 @@ bool map_view::remove_if_still_named() const noexcept {
   return false;  // as remove(): a named mapping goes with its last handle
 }
 
+bool map_view::remove_if_unused() const noexcept {
+  return false;  // as remove()
+}
+
 bool remove(std::string_view) noexcept {
   return false;  // a named mapping has no name to delete: it goes with its last handle
 }
