@@ -813,6 +813,45 @@ TEST(mpmc_ring, short_waits_in_a_loop_still_recover_once_per_liveness_interval) 
   }
 }
 
+// Counters another process wrote after the attach, more than a lap apart: a waiting call ends
+// with timeout at its next liveness check and says corrupted(), instead of waiting for them
+// to change (they never do). It waited out its whole timeout (for ever without one).
+TEST(mpmc_ring, a_wait_ends_on_counters_written_impossible_after_the_attach) {
+  wait_policy p = wait_policy::blocking();
+  p.liveness_interval = 20ms;
+  u64 v = 0;
+  {
+    fixture f(8);
+    auto rx = f.ring.consumer(p);
+    f.reg().base.tail.store(3 * 8);  // head 0: three laps of messages no one wrote
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(rx.pop(v, 30s), wait_result::timeout);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+    EXPECT_TRUE(rx.corrupted());
+  }
+  {
+    fixture f(8);
+    auto tx = f.ring.producer(p);
+    ASSERT_TRUE(push_sequence(tx, 0, 8));  // full
+    EXPECT_FALSE(tx.corrupted());
+    f.reg().base.head.store(8 - 3 * 8);  // three laps behind tail
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(tx.push(9, 30s), wait_result::timeout);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+    EXPECT_TRUE(tx.corrupted());
+  }
+  {  // a sane ring's waits are untouched
+    fixture f(8);
+    auto tx = f.ring.producer(p);
+    auto rx = f.ring.consumer(p);
+    EXPECT_EQ(rx.pop(v, 60ms), wait_result::timeout);
+    ASSERT_TRUE(tx.try_push(5));
+    EXPECT_EQ(rx.pop(v, 1s), wait_result::ok);
+    EXPECT_FALSE(rx.corrupted());
+    EXPECT_FALSE(tx.corrupted());
+  }
+}
+
 // Ticket 0 claimed by a producer that was then killed (its CAS happened), `after` published
 // behind it by `tx` (none if 0), and the producer side closed.
 void close_behind_a_dead_claim(fixture& f, mpmc_producer<u64>& tx, u64 after) {

@@ -236,7 +236,7 @@ struct mpmc_fixed_producer final : fixed_producer {
   void shutdown() noexcept override { h.close(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
   std::size_t recover() noexcept override { return h.recover(); }
-  bool corrupted() const noexcept override { return false; }
+  bool corrupted() const noexcept override { return h.corrupted(); }
   mpmc_producer<Slot> h;
 };
 // GCC 12 with -fsanitize=thread cannot follow that `s` is written whenever try_pop / pop
@@ -284,7 +284,7 @@ struct mpmc_fixed_consumer final : fixed_consumer {
   void shutdown() noexcept override { h.close(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
   std::size_t recover() noexcept override { return h.recover(); }
-  bool corrupted() const noexcept override { return false; }
+  bool corrupted() const noexcept override { return h.corrupted(); }
   mpmc_consumer<Slot> h;
 };
 #if defined(__GNUC__) && !defined(__clang__)

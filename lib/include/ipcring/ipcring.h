@@ -81,8 +81,10 @@ typedef enum ipcring_status {
                                also say it once the index only they store was changed by another
                                process, noticed where the ring is empty (full), a waiting call
                                within a liveness interval. mpmc handles refuse impossible
-                               counters when they attach (IPCRING_E_CORRUPTED) and read later
-                               ones as FULL or EMPTY */
+                               counters when they attach (IPCRING_E_CORRUPTED); a try_ call
+                               reads later ones as FULL or EMPTY, a waiting call notices them
+                               within a liveness interval and says this (and from then on, as
+                               spsc handles do) */
   /* Setup errors: the negated ipcring::errc. */
   IPCRING_E_INVALID_NAME = -1,
   IPCRING_E_INVALID_ARGUMENT = -2,

@@ -125,6 +125,8 @@ class mpmc_endpoint {
       scope_ = std::exchange(o.scope_, {});
       policy_ = o.policy_;
       next_check_ = o.next_check_;
+      wakes_ = o.wakes_;
+      corrupted_ = o.corrupted_;
     }
     return *this;
   }
@@ -133,6 +135,11 @@ class mpmc_endpoint {
     policy_ = p;
     next_check_ = {};  // checks on the new interval
   }
+  /// True once a blocking call of this handle found `head` and `tail` more than a lap apart
+  /// after its attach (another process wrote them: no ring's endpoints move them so). That
+  /// call and any later one that finds them so returns wait_result::timeout (at its next
+  /// liveness check, within liveness_interval) instead of waiting for them to change. Kept.
+  bool corrupted() const noexcept { return corrupted_; }
 
  protected:
   // A publish woke sleepers: now and then, take back dead ones' counts (detail/role.hpp).
@@ -312,8 +319,23 @@ class mpmc_endpoint {
   }
 
  protected:
+  // Every liveness check of a blocking wait: counters no ring has end the wait (blocking()),
+  // else dead endpoints' claims are repaired.
   static std::size_t recover_hook(void* self) noexcept {
-    return static_cast<mpmc_endpoint*>(self)->recover();
+    auto* e = static_cast<mpmc_endpoint*>(self);
+    if (e->counters_impossible()) {
+      e->impossible_ = e->corrupted_ = true;
+      return 1;  // the wait looks again at once, and ends
+    }
+    return e->recover();
+  }
+  // head and tail more than a lap apart, read twice with head unchanged (as check_counters():
+  // on a ring in use, head may pass the value read before tail is).
+  bool counters_impossible() const noexcept {
+    // acquire x3: as in check_counters()
+    const std::uint64_t head = ctl_->head.load(std::memory_order_acquire);
+    const std::uint64_t tail = ctl_->tail.load(std::memory_order_acquire);
+    return ctl_->head.load(std::memory_order_acquire) == head && tail - head > capacity();
   }
   // A consumer's wait_scope::claimed_ahead: producers claimed tickets no consumer has taken
   // (one still being written, a dead producer's until recovery skips it, or published ones
@@ -410,7 +432,17 @@ class mpmc_endpoint {
   wait_result blocking(std::chrono::nanoseconds timeout, Attempt&& attempt, Hint&& hint) noexcept {
     wait_scope scope = scope_;
     scope.recover_self = this;  // not stored: handles move
-    return retry_until(scope, policy_, next_check_, timeout, attempt, hint);
+    impossible_ = false;        // judged again by this wait's liveness checks
+    bool done = false;
+    const wait_result r = retry_until(
+        scope, policy_, next_check_, timeout,
+        [&] {
+          done = attempt();
+          return done || impossible_;
+        },
+        [&] { return hint() || impossible_; });
+    // Impossible counters never change back by themselves: timeout now, not at the deadline.
+    return r == wait_result::ok && !done ? wait_result::timeout : r;
   }
   void claim_done() noexcept {
     // release: a reader of the record that sees 0 also sees the slots published
@@ -432,6 +464,8 @@ class mpmc_endpoint {
   std::uint64_t full_at_ = ~std::uint64_t{0};  // ticket where try_push last found no free slot
   std::uint32_t wakes_ = 0;                    // publishes that woke sleepers (woke_sleepers())
   detail::check_time next_check_{};            // liveness checks across waits (wait_block.hpp)
+  bool corrupted_ = false;                     // corrupted()
+  bool impossible_ = false;                    // this wait's check found them so (blocking())
 };
 
 }  // namespace detail
