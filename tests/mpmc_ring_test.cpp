@@ -813,6 +813,30 @@ TEST(mpmc_ring, short_waits_in_a_loop_still_recover_once_per_liveness_interval) 
   }
 }
 
+// A message behind a run of skipped tickets (a dead producer's batch of 32, which recover()
+// skipped) is taken by the first try_pop, as by try_pop_some: each attempt took one skip, and
+// after 4 try_pop said "empty" with a message ready (8 calls in a row here).
+TEST(mpmc_ring, a_poll_passes_a_run_of_skipped_tickets_in_one_call) {
+  for (const bool some : {false, true}) {
+    SCOPED_TRACE(some ? "try_pop_some of 2" : "try_pop");
+    fixture f(64);
+    auto tx = f.ring.producer();
+    auto rx = f.ring.consumer();
+    dead_claim(f, 10, endpoint_role::producer, 0, 32);
+    f.reg().base.tail.store(32);
+    ASSERT_EQ(rx.recover(), 32u);
+    ASSERT_TRUE(tx.try_push(77));
+    ASSERT_TRUE(tx.try_push(78));
+    u64 v[2] = {0, 0};
+    if (some) {
+      EXPECT_GE(rx.try_pop_some(std::span<u64>(v, 2)), 1u);
+    } else {
+      EXPECT_TRUE(rx.try_pop(v[0]));
+    }
+    EXPECT_EQ(v[0], 77u);
+  }
+}
+
 // Counters another process wrote after the attach, more than a lap apart: a waiting call ends
 // with timeout at its next liveness check and says corrupted(), instead of waiting for them
 // to change (they never do). It waited out its whole timeout (for ever without one).

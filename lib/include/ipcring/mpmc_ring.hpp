@@ -358,15 +358,19 @@ class mpmc_endpoint {
   // any) are claimed on their own, so that the caller frees them and tries again: they would
   // otherwise take room a batch of the whole ring needs. With `room` (try_push, see
   // detail::room_after_full), a retry at the ticket of the last full event also waits for the
-  // slot `room` tickets on. Returns the first ticket and sets `got` (0: nothing). Always
-  // inlined, as are push_claimed() and pop_claimed() around it (detail/inline.hpp).
+  // slot `room` tickets on. With `pass_skips` (a consumer that just freed skips only), up to
+  // `n` messages are counted as with `all`, the skips before and among them coming along: a
+  // run of skips (a dead producer's batch) is passed in one claim, not one per attempt.
+  // Returns the first ticket and sets `got` (0: nothing). Always inlined, as are push_claimed()
+  // and pop_claimed() around it (detail/inline.hpp).
   IPCRING_ALWAYS_INLINE std::uint64_t claim(std::atomic<std::uint64_t>& counter,
                                             std::uint64_t ready_offset, std::uint64_t n, bool all,
-                                            std::uint64_t& got, std::uint64_t room = 0) noexcept {
+                                            std::uint64_t& got, std::uint64_t room = 0,
+                                            bool pass_skips = false) noexcept {
     got = 0;
     if (all && n > mask_ + 1) return 0;  // can never all fit
     n = std::min(n, mask_ + 1);
-    const bool count_messages = all && ready_offset == 1;
+    const bool count_messages = (all || pass_skips) && ready_offset == 1;
     const std::uint64_t max_tickets = count_messages ? mask_ + 1 : n;
     // relaxed: the slot's seq, read with acquire, is what orders the data
     std::uint64_t pos = counter.load(std::memory_order_relaxed);
@@ -386,7 +390,7 @@ class mpmc_endpoint {
         }
         ++k;
       }
-      if (count_messages && wanted < n && lead != 0) k = lead;  // free the skips, then retry
+      if (all && count_messages && wanted < n && lead != 0) k = lead;  // free skips, retry
       if (k == 0 || (all && wanted < n && k != lead)) {
         // Not ready at pos: full / empty, unless other endpoints moved the counter meanwhile.
         const std::uint64_t now = counter.load(std::memory_order_relaxed);
@@ -723,7 +727,12 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
     const std::uint64_t cap = this->mask_ + 1;
     for (int attempt = 0; attempt < 4; ++attempt) {  // bounded: skips are rare
       std::uint64_t got = 0;
-      const std::uint64_t first = this->claim(this->ctl_->head, 1, out.size(), all, got);
+      // Once a claim took skips only, the next ones pass a whole run of them with the messages
+      // after it: try_pop said "empty" behind 4 skips or more (a dead producer's batch of 32
+      // took 8 calls). The first claim, every honest pop's only one, is unchanged.
+      const std::uint64_t first =
+          attempt == 0 ? this->claim(this->ctl_->head, 1, out.size(), all, got)
+                       : this->claim(this->ctl_->head, 1, out.size(), all, got, 0, true);
       if (out.size() == 1 && got == 1) prefetch_ahead(first);
       std::size_t n = 0;
       for (std::uint64_t i = 0; i < got; ++i) {
