@@ -51,7 +51,8 @@ TEST(inspect, reports_kind_capacity_fill_and_endpoints) {
 }
 
 // tail - head more than a ring's worth (a corrupt index, or a racy read) shows as full, not
-// as empty; head past tail (a racy read) as empty.
+// as empty, also a gap of 2^63 or more (it showed as empty); head past tail by less than a
+// ring's worth (a racy read) as empty.
 TEST(inspect, a_fill_beyond_the_capacity_is_clamped_to_full) {
   segment_guard g(unique_name());
   auto ring = spsc_ring<u64>::create(g.name(), 16);
@@ -61,6 +62,8 @@ TEST(inspect, a_fill_beyond_the_capacity_is_clamped_to_full) {
   EXPECT_EQ(inspect(g.name()).used, 16u);
   c.head.store(0x100001);
   EXPECT_EQ(inspect(g.name()).used, 0u);
+  c.head.store(0x100000 - (std::uint64_t{1} << 63) - 1);
+  EXPECT_EQ(inspect(g.name()).used, 16u);
   c.tail.store(0);
   c.head.store(0);
 }

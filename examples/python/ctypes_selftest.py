@@ -80,6 +80,8 @@ def test_open_create_remove():
     except IpcringError as e:
         assert e.name == "unsupported" and "12" in e.message, e
     assert "uint32" in value_error(Ring.create, name("neg"), ipcring.SPSC, 64, -8)
+    # A kind past a C int would wrap (2**32 + 2 to MPMC) and make another kind of ring.
+    assert "C int" in value_error(Ring.create, name("wrap"), (1 << 32) + 2, 64, 16)
     # C would cut the name at NUL and act on another segment: refused before the call.
     assert "NUL" in value_error(Ring.create, n + "\0x", ipcring.SPSC, 64, 16)
     assert "NUL" in value_error(Ring.remove, n + "\0x")

@@ -172,6 +172,12 @@ def _uint(value, bits, what):  # ctypes would wrap a value out of range silently
     return value
 
 
+def _int(value, what):  # an enum argument (a C int): ctypes would wrap 2**32 + 2 to 2
+    if not -(1 << 31) <= value < 1 << 31:
+        raise ValueError(f"{what}={value} is not a C int")
+    return value
+
+
 def _ns(timeout):
     if timeout is None or timeout == math.inf:
         return -1
@@ -241,7 +247,7 @@ class Ring(_Handle):
         type (None: "bytes<N>"); C++ openers must name the same type."""
         out = _vp()
         tn = None if type_name is None else _name(type_name, "type_name")
-        _check(lib.ipcring_create(_name(name), kind, _uint(capacity, 64, "capacity"),
+        _check(lib.ipcring_create(_name(name), _int(kind, "kind"), _uint(capacity, 64, "capacity"),
                                   _uint(slot_size, 32, "slot_size"), tn, ctypes.byref(out)),
                f"create {name!r}")
         return cls(out, name)
@@ -250,7 +256,7 @@ class Ring(_Handle):
     def open(cls, name, kind=ANY, slot_size=0):
         """kind, slot_size: what is expected (ANY, 0: whatever the segment holds)."""
         out = _vp()
-        _check(lib.ipcring_open(_name(name), kind, _uint(slot_size, 32, "slot_size"),
+        _check(lib.ipcring_open(_name(name), _int(kind, "kind"), _uint(slot_size, 32, "slot_size"),
                                 ctypes.byref(out)), f"open {name!r}")
         return cls(out, name)
 
@@ -438,7 +444,7 @@ class Producer(_Handle):
 
     def set_wait(self, how):
         """How blocking calls wait: Wait.SPIN, Wait.YIELD or Wait.BLOCK (the default)."""
-        lib.ipcring_producer_set_wait(self._handle(), how)
+        lib.ipcring_producer_set_wait(self._handle(), _int(how, "how"))
 
     def recover(self):
         """mpmc: repairs the tickets endpoints that died mid-claim left (blocking calls do it
@@ -584,7 +590,7 @@ class Consumer(_Handle):
 
     def set_wait(self, how):
         """How blocking calls wait: Wait.SPIN, Wait.YIELD or Wait.BLOCK (the default)."""
-        lib.ipcring_consumer_set_wait(self._handle(), how)
+        lib.ipcring_consumer_set_wait(self._handle(), _int(how, "how"))
 
     def recover(self):
         """mpmc and mpsc_msg: repairs what producers (mpmc: endpoints) that died mid-claim

@@ -100,7 +100,8 @@ std::string capacity_problem(const ring_spec& s) {
              " is above a message ring's maximum of 2^33 bytes";
     }
   }
-  if (s.slot_size == 0 || s.capacity > k_max_data_bytes / s.slot_size) {
+  if (s.slot_size == 0) return "slot_size=0: a slot holds at least one byte";
+  if (s.capacity > k_max_data_bytes / s.slot_size) {
     return "capacity=" + std::to_string(s.capacity) +
            " x slot_size=" + std::to_string(s.slot_size) +
            " exceeds the limit of 2^40 bytes of slots";

@@ -264,8 +264,10 @@ class mpmc_endpoint {
       // than `first` comes after the slots of `first`'s claim were published
       const std::uint64_t count = std::min(r.claim_count.load(std::memory_order_acquire), cap);
       // relaxed: ordered by the acquire of claim_first above
-      const bool producer = r.role.load(std::memory_order_relaxed) ==
-                            static_cast<std::uint32_t>(endpoint_role::producer);
+      const std::uint32_t role = r.role.load(std::memory_order_relaxed);
+      const bool producer = role == static_cast<std::uint32_t>(endpoint_role::producer);
+      // A record of neither side (garbage) names no claim to repair.
+      if (!producer && role != static_cast<std::uint32_t>(endpoint_role::consumer)) continue;
       // The fields above are the dead owner's only if the record was not released and taken by
       // a new endpoint meanwhile (a dead owner's id never comes back).
       if (!dead_claim{&r, owner, first - 1, count}.still_owned()) continue;
