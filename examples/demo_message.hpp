@@ -94,27 +94,30 @@ inline long long number(const char* who, int argc, char** argv, std::string_view
 
 /// Removes the ring `name` if an earlier run left it: everyone who attached died (stale), its
 /// creator died before it was ready, or its producer closed and left with nobody attached
-/// (unread messages go with it). Says what it did; false if the ring is in use, was not there,
-/// or is not a ring this version reads (then left alone: it may be another program's). A
-/// process may attach between the look and the removal: a demo's check, not a lock.
+/// (unread messages go with it). Says what it did; false if the ring is in use (a live process
+/// has it open, even holding no role), was not there, or is not a ring this version reads (then
+/// left alone: it may be another program's). Judged and removed through one view, which
+/// removes it only while no other process has it open (map_view::remove_if_unused).
 inline bool remove_left_over(const char* who, const std::string& name) {
   if (ipcring::remove_if_stale(name)) {  // judged and removed through one view
     std::fprintf(stderr, "%s: removed '%s', left by an earlier run that died\n", who, name.c_str());
     return true;
   }
   try {
-    const ipcring::ring_info info = ipcring::inspect(name);
-    if (!info.stale() && !(info.endpoints.empty() && info.producer_closed)) return false;
-    std::fprintf(stderr, "%s: removing '%s', left by an earlier run (%llu messages in it)\n", who,
+    const ipcring::map_view v = ipcring::map_view::open(name);
+    const ipcring::ring_info info = ipcring::inspect(v, name);
+    // A stale ring remove_if_stale kept is open in a live process: in use, as is any other.
+    if (!(info.endpoints.empty() && info.producer_closed)) return false;
+    if (!v.remove_if_unused()) return false;
+    std::fprintf(stderr, "%s: removed '%s', left by an earlier run (%llu messages in it)\n", who,
                  name.c_str(), static_cast<unsigned long long>(info.used));
+    return true;
   } catch (const ipcring::error& e) {
     if (e.code() != ipcring::errc::not_found) {
       std::fprintf(stderr, "%s: leaving '%s' alone: %s\n", who, name.c_str(), e.what());
     }
     return false;
   }
-  ipcring::remove(name);
-  return true;
 }
 
 /// While alive, SIGINT and SIGTERM close one side of a ring through `token` (close() is

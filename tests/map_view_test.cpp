@@ -19,6 +19,7 @@
 #endif
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -260,6 +261,33 @@ TEST(map_view, remove_if_unused_keeps_a_segment_another_view_has_open) {
   expect_error(errc::not_found, [&] { (void)map_view::open(g.name()); });
 }
 
+// Two removers at once (two supervisors cleaning up): one removes the segment, the other finds
+// it gone. Each holding its own view's lock, they refused each other, and neither removed it.
+TEST(map_view, of_two_removers_at_once_one_removes) {
+  for (int round = 0; round < 20; ++round) {
+    segment_guard g(unique_name());
+    { (void)map_view::create(g.name(), 4096); }
+    const map_view a = map_view::open(g.name());
+    const map_view b = map_view::open(g.name());
+    std::atomic<int> ready{0};
+    bool removed_a = false;
+    bool removed_b = false;
+    std::thread other([&] {
+      ready.fetch_add(1);
+      while (ready.load() < 2) {
+      }
+      removed_b = b.remove_if_unused();
+    });
+    ready.fetch_add(1);
+    while (ready.load() < 2) {
+    }
+    removed_a = a.remove_if_unused();
+    other.join();
+    EXPECT_NE(removed_a, removed_b) << "round " << round;
+    expect_error(errc::not_found, [&] { (void)map_view::open(g.name()); });
+  }
+}
+
 // An open that gets its use lock only after a remover held it exclusively, and removed the
 // name meanwhile, fails with not_found: it would otherwise map a segment no one else can find
 // (a producer writing into it, a new consumer creating another under the name). Here the
@@ -277,7 +305,21 @@ TEST(map_view, an_open_that_waited_for_a_remover_fails_if_the_name_went) {
   std::string msg;
   std::thread opener(
       [&] { msg = expect_error(errc::not_found, [&] { (void)map_view::open(g.name()); }); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the opener waits for the lock
+  // The opener has the segment open (and waits for the lock) once this process holds two
+  // descriptors of it.
+  const auto descriptors_of_it = [&] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      n += std::filesystem::read_symlink(e.path(), ec).string() == "/dev/shm/" + g.name();
+    }
+    return n;
+  };
+  for (int i = 0; i < 30000 && descriptors_of_it() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(descriptors_of_it(), 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // and is past its size check
   ASSERT_TRUE(remove(g.name()));
   struct flock release = exclusive;
   release.l_type = F_UNLCK;

@@ -23,9 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ipcring  # noqa: E402
 
 MASK = (1 << 64) - 1
-# Seconds: the longest a wait holds back Ctrl-C. Longer than the library's liveness interval
-# (100 ms): a shorter wait ends before its first check of the producer, and a dead producer
-# would read as a timeout.
+# Seconds: the longest a wait holds back Ctrl-C. (A handle checks its producer once per
+# liveness interval, 100 ms, across its waits: shorter waits would see a dead one too.)
 IDLE_SLICE = 0.25
 MESSAGE = struct.Struct("=QQ")  # demo::message, native byte order as the C++ side writes it
 

@@ -172,9 +172,12 @@ class Ring:
         """Attach step 1's use lock: a read lock on byte 0, so that remove_if_stale (ipcring rm
         --stale) keeps the segment while this process has it; then the path must still lead to
         it (a remover that held the lock meanwhile took the name away)."""
+        # An open-file-description lock, as the C++ views take: a process-associated one
+        # (fcntl.lockf) would go when mmap closes its dup of fd.
+        rdlock = struct.pack("hhqqi4x", fcntl.F_RDLCK, os.SEEK_SET, 0, 1, 0)  # struct flock
         while True:
             try:
-                fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB, 1, 0)
+                fcntl.fcntl(fd, fcntl.F_OFD_SETLK, rdlock)
                 break
             except OSError as e:
                 if e.errno in (errno.EINVAL, errno.ENOLCK):  # no such locks here: go on

@@ -148,8 +148,11 @@ class map_view {
   /// its close (POSIX: an open-file-description read lock on byte 0, which the kernel drops
   /// with the process); this call takes it exclusively for its check and unlink, and an open
   /// that finds the name removed once it has its lock fails with errc::not_found (so no
-  /// process is left on a segment no one else can find). False, errno EBUSY, while another
-  /// view holds it. Where the file system has no such locks, as remove_if_still_named().
+  /// process is left on a segment no one else can find). Tries for up to 50 ms (a look such as
+  /// `ipcring ls` holds a view briefly), letting go of this view's own use lock between tries
+  /// (two removers at once would otherwise refuse each other); then false, errno EBUSY, while
+  /// another view holds it (this view's lock taken back). Where the file system has no such
+  /// locks (or on NFS, whose emulated flock would meet them), as remove_if_still_named().
   /// Windows: false, as remove().
   bool remove_if_unused() const noexcept;
 

@@ -50,16 +50,16 @@
 // Sequence numbers compare modulo 2^63 (2^63 tickets last centuries).
 //
 // Crashes: an endpoint names each claim in its record before making it. recover() (called by
-// blocking waits every wait_policy::liveness_interval of waiting, counted across a handle's
-// waits, or by the user) finds records of dead processes whose claims were never completed
-// and repairs the slots: a ticket a dead producer claimed but never published is marked skip
-// (consumers pass over it: that message was never sent); a ticket a dead consumer took but never
-// freed is freed (that message is lost: at most the batch the consumer was taking). A ticket that a
-// live endpoint's record names is never touched, so a slow producer keeps its slot. recover()
-// judges the owner of each record that names a claim once a call, so its cost is bounded by the
-// records and the capacity however the records read. Untrusted counters: an endpoint refuses head
-// and tail more than a lap apart when it attaches (errc::corrupted; the check gives up, passing, on
-// a ring whose head keeps moving while it reads, which a corrupt one does not).
+// blocking waits at most once per wait_policy::liveness_interval of a handle, on the clock and
+// across its waits, or by the user) finds records of dead processes whose claims were never
+// completed and repairs the slots: a ticket a dead producer claimed but never published is marked
+// skip (consumers pass over it: that message was never sent); a ticket a dead consumer took but
+// never freed is freed (that message is lost: at most the batch the consumer was taking). A ticket
+// that a live endpoint's record names is never touched, so a slow producer keeps its slot.
+// recover() judges the owner of each record that names a claim once a call, so its cost is bounded
+// by the records and the capacity however the records read. Untrusted counters: an endpoint refuses
+// head and tail more than a lap apart when it attaches (errc::corrupted; the check gives up,
+// passing, on a ring whose head keeps moving while it reads, which a corrupt one does not).
 #pragma once
 
 #include <algorithm>
@@ -334,7 +334,7 @@ class mpmc_endpoint {
   // head and tail more than a lap apart, read twice with head unchanged (as check_counters():
   // on a ring in use, head may pass the value read before tail is).
   bool counters_impossible() const noexcept {
-    // acquire x3: as in check_counters()
+    // acquire x3: pair with [R-claim], the CASes that moved head and tail (check_counters())
     const std::uint64_t head = ctl_->head.load(std::memory_order_acquire);
     const std::uint64_t tail = ctl_->tail.load(std::memory_order_acquire);
     return ctl_->head.load(std::memory_order_acquire) == head && tail - head > capacity();

@@ -95,7 +95,8 @@ class msg_producer {
         head_cache_(o.head_cache_),
         fast_notify_(o.fast_notify_),
         scope_(o.scope_),
-        policy_(o.policy_) {
+        policy_(o.policy_),
+        next_check_(o.next_check_) {
     abort_if_held(o, lease_);  // a claim handle points at `o`: end it there (o's lease is ours)
     o.forget_ring();
     serial_ = o.serial_ + 1;

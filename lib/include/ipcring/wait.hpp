@@ -56,8 +56,10 @@ struct wait_policy {
   std::uint32_t spin_count = 2000;
   /// How often a waiting call checks whether its peer process is still alive (and, on rings
   /// with endpoint records, repairs what dead ones left). At least 1 ms: smaller values count
-  /// as 1 ms. A handle keeps the schedule across its waits: waits shorter than the interval,
-  /// made in a loop, check once per interval of waiting too.
+  /// as 1 ms. A handle keeps the schedule on the clock, across its waits: waits shorter than
+  /// the interval, made in a loop, check once per interval too, and a wait that starts an
+  /// interval or more after the last check checks as soon as its spin phase ends (a wait
+  /// that ends within its spin phase checks nothing).
   std::chrono::milliseconds liveness_interval{100};
 
   static wait_policy spinning() noexcept {

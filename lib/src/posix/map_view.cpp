@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -192,7 +193,8 @@ void hold_as_creator(int fd, bool file, std::string_view name) {
 // dies, whatever pid or time namespace that process is in). A remover's write lock on the same
 // byte is granted only while no other description holds one. OFD locks and flock (the
 // creator's hold, the CLI's senders_lock) do not meet on Linux, except on NFS, which emulates
-// flock with byte-range locks.
+// flock with byte-range locks: there a creator's flock would refuse every other view's use
+// lock, so views of files on NFS take none (uses_locks()).
 int set_use_lock(int fd, short type) noexcept {
   struct flock l {};
   l.l_type = type;
@@ -208,12 +210,21 @@ bool no_locks_here(int err) noexcept {
   return err == EINVAL || err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS;
 }
 
+// False for a file on NFS (see set_use_lock): its views hold no use lock, and remove_if_unused()
+// cannot tell. Linux's NFS_SUPER_MAGIC.
+bool uses_locks(int fd) noexcept {
+  constexpr decltype(statfs::f_type) k_nfs = 0x6969;
+  struct statfs fs {};
+  return ::fstatfs(fd, &fs) != 0 || fs.f_type != k_nfs;
+}
+
 // Takes this view's use lock on `fd`, opened by `path`, then checks that the path still leads
 // to it: a remover that held the write lock (it decided the segment was unused and removed it
 // meanwhile) has unlinked the name by the time the read lock is granted, and this view would
 // otherwise map a segment no one else can find (errc::not_found). A remover holds its lock for
 // a stat and an unlink: the wait is bounded (2 s, then errc::busy).
 void hold_in_use(int fd, const std::string& path, std::string_view what, std::string_view name) {
+  if (!uses_locks(fd)) return;
   for (int attempt = 0;; ++attempt) {
     if (set_use_lock(fd, F_RDLCK) == 0) break;
     const int err = errno;
@@ -231,6 +242,11 @@ void hold_in_use(int fd, const std::string& path, std::string_view what, std::st
     ::usleep(1000);
   }
   if (still_ours(fd, path)) return;
+  const int err = errno;  // 0: another file has the path now
+  if (err != 0 && err != ENOENT) {
+    throw error(errc::system, std::string(what) + " " + in_quotes(name) +
+                                  ": cannot compare it with its path (" + std::strerror(err) + ")");
+  }
   throw error(errc::not_found, std::string(what) + " " + in_quotes(name) +
                                    ": removed while this process opened it (another process "
                                    "judged it unused: remove_if_stale)");
@@ -473,12 +489,25 @@ void map_view::end_creation() noexcept {
 bool map_view::remove_if_unused() const noexcept {
   if (!backend_) return false;  // moved from
   const int fd = fd_of(*backend_);
+  if (!uses_locks(fd)) return remove_if_still_named();  // cannot tell: as before
   // This view's own read lock becomes the write lock (one description: no conflict with
-  // itself); refused while another description holds its read lock.
-  if (set_use_lock(fd, F_WRLCK) != 0) {
-    if (no_locks_here(errno)) return remove_if_still_named();  // cannot tell: as before
-    errno = EBUSY;
-    return false;
+  // itself); refused while another description holds its read lock. Tried for up to 50 ms,
+  // for a look that holds a view briefly (ls, stat). Between tries this view lets go of its
+  // own lock: two removers at once would otherwise refuse each other for ever (one wins; the
+  // other then finds the name gone, or another segment under it).
+  for (int attempt = 0;; ++attempt) {
+    if (set_use_lock(fd, F_WRLCK) == 0) break;
+    const int err = errno;
+    if (no_locks_here(err)) return remove_if_still_named();  // cannot tell: as before
+    const bool held = err == EAGAIN || err == EACCES;
+    if (!held && err != EINTR) return false;  // errno says why
+    if (attempt == 50) {
+      (void)set_use_lock(fd, F_RDLCK);  // kept again, unless a remover holds it now
+      errno = EBUSY;
+      return false;
+    }
+    if (held) (void)set_use_lock(fd, F_UNLCK);
+    ::usleep(1000);
   }
   const bool removed = remove_if_still_named();
   const int err = errno;
@@ -637,7 +666,8 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
     }
     try {
       hold_in_use(file.get_mapping_handle().handle, p, "create_file", p);
-    } catch (...) {  // removed, or held by a remover: no longer ours to undo
+    } catch (...) {  // not left behind, unless the path went to another file meanwhile
+      if (still_ours(fd, p)) ::unlink(p.c_str());
       ::close(fd);
       throw;
     }

@@ -181,10 +181,12 @@ inline std::chrono::steady_clock::time_point liveness_after(
 }
 
 /// When a handle next checks its peer's liveness and repairs what dead peers left: kept by the
-/// handle across its waits (clear: not yet scheduled; set_wait_policy() clears it). A handle
-/// whose every wait is shorter than the liveness interval (a loop of pop(v, 50ms) that looks at
-/// a stop flag in between) still checks once per interval of waiting: scheduled per wait, such
-/// a loop never checked, and a dead producer's claim held an mpmc ring up for ever.
+/// handle across its waits, on the clock (clear: not yet scheduled; set_wait_policy() clears
+/// it). A handle whose every wait is shorter than the liveness interval (a loop of
+/// pop(v, 50ms) that looks at a stop flag in between) still checks once per interval:
+/// scheduled per wait, such a loop never checked, and a dead producer's claim held an mpmc
+/// ring up for ever. The price: a wait that starts an interval or more after the last check
+/// checks (a /proc read; mpmc, a scan of the records) once its spin phase ends.
 using check_time = std::chrono::steady_clock::time_point;
 
 /// Waits until ready() (which may refresh the caller's cached indices), at most `timeout`.
@@ -221,7 +223,7 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, check_time& next
     const auto now = clock::now();
     if (now >= deadline) return out_of_time(w, ready);
     // The handle's first check comes one interval into its first wait: waits that end sooner
-    // (the usual case) read no /proc files; later ones check once per interval of waiting.
+    // (the usual case) read no /proc files; later ones at most once per interval (check_time).
     if (next_check == check_time{}) next_check = liveness_after(now, p);
     if (now >= next_check) {
       // relaxed: a hint; a stale value only delays the verdict to the next check
