@@ -774,9 +774,9 @@ TEST(mpmc_ring, a_blocking_pop_recovers_by_itself_within_the_liveness_interval) 
 }
 
 // Also when every wait is shorter than the liveness interval (a loop of short pops that looks
-// at a stop flag in between): the handle checks once per interval of waiting, across its
-// waits. Each wait began an interval of its own, and such a loop returned timeout for ever.
-// So does a push loop behind a dead consumer's slot.
+// at a stop flag in between): the handle checks once per interval, across its waits. Each
+// wait began an interval of its own, and such a loop returned timeout for ever. So does a
+// push loop behind a dead consumer's slot.
 TEST(mpmc_ring, short_waits_in_a_loop_still_recover_once_per_liveness_interval) {
   wait_policy p = wait_policy::blocking();
   p.liveness_interval = 50ms;
@@ -788,13 +788,9 @@ TEST(mpmc_ring, short_waits_in_a_loop_still_recover_once_per_liveness_interval) 
     dead_claim(f, 10, endpoint_role::producer, 0, 1);
     f.reg().base.tail.store(1);
     ASSERT_TRUE(tx.try_push(77));
-    int waits = 0;
-    wait_result r = wait_result::timeout;
-    while (r == wait_result::timeout && waits < 100) {  // 2 s of 20 ms waits
-      r = rx.pop(v, 20ms);
-      ++waits;
-    }
-    EXPECT_EQ(r, wait_result::ok) << "after " << waits << " waits of 20 ms";
+    int waits = 0;  // at most 2 s of 20 ms waits
+    EXPECT_EQ(until_not_timeout([&] { return rx.pop(v, 20ms); }, 100, &waits), wait_result::ok)
+        << "after " << waits << " waits of 20 ms";
     EXPECT_EQ(v, 77u);
   }
   {
@@ -804,12 +800,8 @@ TEST(mpmc_ring, short_waits_in_a_loop_still_recover_once_per_liveness_interval) 
     dead_claim(f, 10, endpoint_role::consumer, 0, 1);  // took ticket 0, never freed it
     f.reg().base.head.store(1);
     int waits = 0;
-    wait_result r = wait_result::timeout;
-    while (r == wait_result::timeout && waits < 100) {
-      r = tx.push(8, 20ms);
-      ++waits;
-    }
-    EXPECT_EQ(r, wait_result::ok) << "after " << waits << " waits of 20 ms";
+    EXPECT_EQ(until_not_timeout([&] { return tx.push(8, 20ms); }, 100, &waits), wait_result::ok)
+        << "after " << waits << " waits of 20 ms";
   }
 }
 

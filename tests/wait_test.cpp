@@ -238,8 +238,8 @@ TEST(close_token, closes_nothing_once_its_role_was_taken_over) {
 }
 
 // A loop of waits each shorter than the liveness interval still learns that its peer died:
-// the handle checks once per interval of waiting, across its waits (each wait used to begin an
-// interval of its own, and such a loop said timeout for ever).
+// the handle checks once per interval, across its waits (each wait used to begin an interval
+// of its own, and such a loop said timeout for ever).
 TEST_P(wait_strategies, short_waits_in_a_loop_still_see_a_dead_peer) {
   ring_fixture f(8);
   wait_policy p = policy();
@@ -247,13 +247,9 @@ TEST_P(wait_strategies, short_waits_in_a_loop_still_see_a_dead_peer) {
   auto rx = f.ring.consumer(p);
   control_of(f.mem, false).producer_owner.store(k_dead_owner);  // a producer that died
   u64 v = 0;
-  int waits = 0;
-  wait_result r = wait_result::timeout;
-  while (r == wait_result::timeout && waits < 100) {  // 2 s of 20 ms waits
-    r = rx.pop(v, 20ms);
-    ++waits;
-  }
-  EXPECT_EQ(r, wait_result::peer_dead) << "after " << waits << " waits of 20 ms";
+  int waits = 0;  // at most 2 s of 20 ms waits
+  EXPECT_EQ(until_not_timeout([&] { return rx.pop(v, 20ms); }, 100, &waits), wait_result::peer_dead)
+      << "after " << waits << " waits of 20 ms";
 }
 
 TEST_P(wait_strategies, a_new_holder_reopens_its_side) {

@@ -265,6 +265,17 @@ std::string expect_error(errc code, F&& f) {
 /// pid_max. Stored in a role word or endpoint record, it stands for a holder that died.
 inline constexpr std::uint64_t k_dead_owner = 0x7ffffff0u | (std::uint64_t{1} << 32);
 
+/// Repeats `wait` (a blocking call with a short timeout, as a loop that looks at a stop flag
+/// between its waits makes) while it returns timeout, `times` times at most; returns its last
+/// result, and in `*calls` how many calls it took.
+template <class Wait>
+wait_result until_not_timeout(Wait&& wait, int times, int* calls) {
+  wait_result r = wait_result::timeout;
+  for (*calls = 0; r == wait_result::timeout && *calls < times; ++*calls)
+    r = wait();
+  return r;
+}
+
 /// Makes endpoint record `r` say that a dead process of `role` claimed `count` tickets (or
 /// bytes, on a message ring) at `first`, and died before publishing them.
 inline void name_dead_claim(endpoint_record& r, std::uint64_t first, std::uint64_t count,
