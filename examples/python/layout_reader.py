@@ -93,15 +93,19 @@ def process_alive(identity):
 
 
 def thread_count(pid):
-    """The "Threads:" line of /proc/<pid>/status; a missing file or line counts as 0."""
+    """The "Threads:" line of /proc/<pid>/status. A file gone since counts as 0 (the process
+    is gone); one that cannot be read for another reason, or has no such line, as 2 (alive, as
+    the C++ library judges it: a role is never taken from a holder that may live)."""
     try:
         with open(f"/proc/{pid}/status", "rb") as f:
             for line in f:
                 if line.startswith(b"Threads:"):
                     return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
     except (OSError, IndexError, ValueError):
         pass
-    return 0
+    return 2
 
 
 def abandoned(fd, version):

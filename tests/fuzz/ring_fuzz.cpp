@@ -368,10 +368,6 @@ void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8
   };
   ipcring_ring* ring = nullptr;
   const int opened = ipcring_open(name.c_str(), IPCRING_KIND_ANY, 0, &ring);
-  // A supervisor's look at it by name (through the descriptor), judged by the made-up processes
-  // its records name: it may remove the name, which the mappings outlive.
-  (void)ipcring::remove_if_stale(name);
-  ::shm_unlink(path.c_str());  // the mappings stay; nothing is left behind if a check aborts
   if (opened == IPCRING_OK) {
     // Every buffer is exactly as large as the call is told (a heap block of its own): a copy
     // past it is a heap overflow AddressSanitizer reports.
@@ -484,6 +480,13 @@ void c_api(const std::byte* bytes, std::size_t n, bool hostile, const std::uint8
     }
     ipcring_close(ring);
   }
+  // A supervisor's look at it by name (through the descriptor) once the ring is closed (a
+  // view this process kept would hold its use lock, and the look would wait 50 ms for it to
+  // go), judged by the made-up processes its records name and by what the calls above left
+  // there: it may remove the name, which the mapping outlives. (A check that aborts above
+  // leaves the name behind; the next run of this pid removes it first.)
+  (void)ipcring::remove_if_stale(name);
+  ::shm_unlink(path.c_str());
   ::munmap(map, n);
 }
 

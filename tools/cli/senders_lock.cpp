@@ -4,9 +4,11 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <string_view>
 #include <thread>
 
+#include "exit_codes.hpp"
 #include "interrupt.hpp"
 
 namespace ipcring::cli {
@@ -18,8 +20,13 @@ senders_lock::~senders_lock() = default;
 bool senders_lock::lock_if_same() {
   if (!file_.same_ready_ring(who_)) return false;
   // Waits only while another send closes the side. Interrupts are caught only later: a signal
-  // here ends the process, before it attached.
-  (void)take(LOCK_SH);
+  // here ends the process, before it attached. Refused (ENOLCK, ENOMEM), the send would stream
+  // unseen by the others, and the last of them could close the side under it: it stops.
+  if (!take(LOCK_SH)) {
+    const int err = errno;
+    throw failure(exit_code::error, who_ + ": cannot take the senders' lock (flock: " +
+                                        std::strerror(err) + "); nothing was sent");
+  }
   return true;
 }
 
