@@ -45,9 +45,9 @@ TEST(wait_counters, a_blocking_call_that_waits_several_times_counts_one_wait) {
   w.stats = &stats;
   int attempts = 0;
   int looks = 0;
-  detail::check_time next_check{};
+  detail::wait_state state{wait_policy{wait_strategy::spin, 0}};
   const wait_result r = detail::retry_until(
-      w, wait_policy{wait_strategy::spin, 0}, next_check, 10s, [&] { return ++attempts == 4; },
+      w, state, 10s, [&] { return ++attempts == 4; },
       [&] { return ++looks % 2 == 0; });  // each wait finds it not ready once, then ready
   EXPECT_EQ(r, wait_result::ok);
   EXPECT_EQ(attempts, 4);

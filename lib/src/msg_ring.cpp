@@ -70,7 +70,7 @@ msg_consumer::msg_consumer(detail::attachment_ptr seg, const wait_policy& wait)
     flush();
   }
   fast_notify_ = detail::register_fast_notifier();
-  policy_ = wait;
+  wait_ = detail::wait_state{wait};
   single_producer_ = seg_->spec.kind == ring_kind::spsc_msg;
   detail::reset_sole_sleeper(ctl_->data_wait);
   scope_ = {&ctl_->data_wait, &ctl_->consumer_closed, &ctl_->producer_closed,
@@ -98,8 +98,7 @@ msg_consumer& msg_consumer::operator=(msg_consumer&& o) noexcept {
     single_producer_ = o.single_producer_;
     wakes_ = o.wakes_;
     scope_ = std::exchange(o.scope_, {});
-    policy_ = o.policy_;
-    next_check_ = o.next_check_;
+    wait_ = o.wait_;
   }
   return *this;
 }
@@ -317,7 +316,7 @@ wait_result msg_consumer::wait_readable(std::chrono::nanoseconds timeout) noexce
     };
   }
   scope.recover_self = this;  // not stored: handles move
-  return detail::wait_for(scope, policy_, next_check_, timeout, [&] {
+  return detail::wait_for(scope, wait_, timeout, [&] {
     // a record, or corruption to report (a head another process moved is one: next() says so)
     return next(head_, type, length) != msg_status::empty || head_overwritten();
   });

@@ -123,8 +123,7 @@ class mpmc_endpoint {
       full_at_ = o.full_at_;
       fast_notify_ = o.fast_notify_;
       scope_ = std::exchange(o.scope_, {});
-      policy_ = o.policy_;
-      next_check_ = o.next_check_;
+      wait_ = o.wait_;
       wakes_ = o.wakes_;
       corrupted_ = o.corrupted_;
     }
@@ -132,8 +131,7 @@ class mpmc_endpoint {
   }
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
   void set_wait_policy(const wait_policy& p) noexcept {
-    policy_ = p;
-    next_check_ = {};  // checks on the new interval
+    wait_ = detail::wait_state{p};  // and a new schedule: checks on the new interval
   }
   /// True once a blocking call of this handle found `head` and `tail` more than a lap apart
   /// after its attach (another process wrote them: no ring's endpoints move them so). That
@@ -160,7 +158,7 @@ class mpmc_endpoint {
     check_counters();
     lease_ = register_recovering(role);  // recovery needs the fields above
     fast_notify_ = register_fast_notifier();
-    policy_ = wait;
+    wait_ = detail::wait_state{wait};
     const bool producer = role == endpoint_role::producer;
     scope_ = {producer ? &ctl_->space_wait : &ctl_->data_wait,
               producer ? &ctl_->producer_closed : &ctl_->consumer_closed,
@@ -441,7 +439,7 @@ class mpmc_endpoint {
     impossible_ = false;        // judged again by this wait's liveness checks
     bool done = false;
     const wait_result r = retry_until(
-        scope, policy_, next_check_, timeout,
+        scope, wait_, timeout,
         [&] {
           done = attempt();
           return done || impossible_;
@@ -464,12 +462,11 @@ class mpmc_endpoint {
   std::uint64_t stall_at_ = ~std::uint64_t{0};  // ticket of the last full/empty event counted
   bool fast_notify_ = false;
   wait_scope scope_{};
-  wait_policy policy_{};
+  detail::wait_state wait_{};  // policy and liveness schedule (wait_block.hpp)
   // Last, so that adding it moved no other field (64 B single ops ran 0.83x-0.90x with it
   // after stall_at_, although their code did not change).
   std::uint64_t full_at_ = ~std::uint64_t{0};  // ticket where try_push last found no free slot
   std::uint32_t wakes_ = 0;                    // publishes that woke sleepers (woke_sleepers())
-  detail::check_time next_check_{};            // liveness checks across waits (wait_block.hpp)
   bool corrupted_ = false;                     // corrupted()
   bool impossible_ = false;                    // this wait's check found them so (blocking())
 };

@@ -150,8 +150,7 @@ class msg_consumer {
     return detail::side_closer(seg_.get(), ctl_, false, lease_);
   }
   void set_wait_policy(const wait_policy& p) noexcept {
-    policy_ = p;
-    next_check_ = {};  // checks on the new interval
+    wait_ = detail::wait_state{p};  // and a new schedule: checks on the new interval
   }
 
  private:
@@ -251,8 +250,7 @@ class msg_consumer {
   bool single_producer_ = false;  // spsc_msg: no record is ever marked (negative length)
   std::uint32_t wakes_ = 0;       // releases that woke sleeping producers (flush())
   detail::wait_scope scope_{};
-  wait_policy policy_{};
-  detail::check_time next_check_{};  // liveness checks across waits (wait_block.hpp)
+  detail::wait_state wait_{};  // policy and liveness schedule (wait_block.hpp)
 };
 
 }  // namespace ipcring

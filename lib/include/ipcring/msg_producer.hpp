@@ -95,8 +95,7 @@ class msg_producer {
         head_cache_(o.head_cache_),
         fast_notify_(o.fast_notify_),
         scope_(o.scope_),
-        policy_(o.policy_),
-        next_check_(o.next_check_) {
+        wait_(o.wait_) {
     abort_if_held(o, lease_);  // a claim handle points at `o`: end it there (o's lease is ours)
     o.forget_ring();
     serial_ = o.serial_ + 1;
@@ -120,8 +119,7 @@ class msg_producer {
       head_cache_ = o.head_cache_;
       fast_notify_ = o.fast_notify_;
       scope_ = o.scope_;
-      policy_ = o.policy_;
-      next_check_ = o.next_check_;
+      wait_ = o.wait_;
       o.forget_ring();
     }
     return *this;
@@ -281,8 +279,7 @@ class msg_producer {
     return detail::side_closer(seg_.get(), ctl_, true, lease_);
   }
   void set_wait_policy(const wait_policy& p) noexcept {
-    policy_ = p;
-    next_check_ = {};  // checks on the new interval
+    wait_ = detail::wait_state{p};  // and a new schedule: checks on the new interval
   }
 
  private:
@@ -328,7 +325,7 @@ class msg_producer {
       detail::reset_sole_sleeper(ctl_->space_wait);
     }
     fast_notify_ = detail::register_fast_notifier();
-    policy_ = wait;
+    wait_ = detail::wait_state{wait};
     scope_ = {&ctl_->space_wait, &ctl_->producer_closed, &ctl_->consumer_closed,
               &ctl_->consumer_owner};
     stats_ = MultiProducer ? &record_->stats : &ctl_->producer_stats;
@@ -640,7 +637,7 @@ class msg_producer {
   template <class Attempt>
   wait_result blocking(std::chrono::nanoseconds timeout, std::uint64_t record,
                        Attempt&& attempt) noexcept {
-    return detail::retry_until(scope_, policy_, next_check_, timeout, attempt, [&] {
+    return detail::retry_until(scope_, wait_, timeout, attempt, [&] {
       // relaxed: a hint; the attempt decides
       const std::uint64_t pos = MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
       const std::uint64_t before_wrap = capacity() - (pos & mask_);
@@ -667,8 +664,7 @@ class msg_producer {
   std::uint64_t stall_at_ = ~std::uint64_t{0};  // tail of the last full event counted
   bool fast_notify_ = false;
   detail::wait_scope scope_{};
-  wait_policy policy_{};
-  detail::check_time next_check_{};  // liveness checks across waits (wait_block.hpp)
+  detail::wait_state wait_{};  // policy and liveness schedule (wait_block.hpp)
 };
 
 template <bool M>

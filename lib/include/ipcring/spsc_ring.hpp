@@ -196,8 +196,7 @@ class spsc_producer {
       fast_notify_ = o.fast_notify_;
       stream_ = o.stream_;
       scope_ = std::exchange(o.scope_, {});
-      policy_ = o.policy_;
-      next_check_ = o.next_check_;
+      wait_ = o.wait_;
     }
     return *this;
   }
@@ -284,11 +283,10 @@ class spsc_producer {
     // A handle that met garbage (corrupted(), kept) ends the wait only on a head impossible
     // now (it never frees a slot); a ring read sane since is waited on. Off the way of every
     // sane ring: its flag is clear.
-    const wait_result r =
-        detail::wait_for(scope_, policy_, next_check_, detail::saturate(timeout), [&] {
-          return free_slots(want) >= want || (corrupted_ && head_impossible_now()) ||
-                 tail_overwritten();
-        });
+    const wait_result r = detail::wait_for(scope_, wait_, detail::saturate(timeout), [&] {
+      return free_slots(want) >= want || (corrupted_ && head_impossible_now()) ||
+             tail_overwritten();
+    });
     if (r != wait_result::ok || !corrupted_) return r;
     return free_slots(want) >= want ? r : wait_result::timeout;
   }
@@ -305,8 +303,7 @@ class spsc_producer {
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept { return detail::side_closer(seg_.get(), ctl_, true, role_); }
   void set_wait_policy(const wait_policy& p) noexcept {
-    policy_ = p;
-    next_check_ = {};  // checks on the new interval
+    wait_ = detail::wait_state{p};  // and a new schedule: checks on the new interval
   }
   /// True once this handle read an impossible index from the segment (another process wrote
   /// garbage), or found the index only it writes changed under it: the ring then looks full /
@@ -352,7 +349,7 @@ class spsc_producer {
     scope_ = {&c->space_wait, &c->producer_closed, &c->consumer_closed, &c->consumer_owner};
     scope_.stats = &c->producer_stats;
     scope_.own_closed_here = &seg_->producer_closed_here.value;
-    policy_ = wait;
+    wait_ = detail::wait_state{wait};
     detail::reopen_side(*seg_, *c, true);
   }
   ring_control* control() const noexcept {
@@ -483,10 +480,9 @@ class spsc_producer {
   bool fast_notify_ = false;    // this process registered for membarrier
   bool stream_ = false;         // stream_copies()
   detail::wait_scope scope_{};  // what push() and wait_writable() watch
-  wait_policy policy_{};
+  detail::wait_state wait_{};   // policy and liveness schedule (wait_block.hpp)
   detail::attachment_ptr seg_;  // keeps the memory alive; destroyed after role_
   detail::role_lease role_;
-  detail::check_time next_check_{};  // liveness checks across waits (wait_block.hpp)
 };
 
 /// The consumer role of an spsc_ring. Move-only; releases the role when destroyed.
@@ -520,8 +516,7 @@ class spsc_consumer {
       corrupted_ = o.corrupted_;
       fast_notify_ = o.fast_notify_;
       scope_ = std::exchange(o.scope_, {});
-      policy_ = o.policy_;
-      next_check_ = o.next_check_;
+      wait_ = o.wait_;
     }
     return *this;
   }
@@ -586,11 +581,9 @@ class spsc_consumer {
     // A handle that met garbage (corrupted(), kept) ends the wait only on a tail impossible
     // now (it never publishes); a ring read sane since is waited on. Off the way of every sane
     // ring: its flag is clear.
-    const wait_result r =
-        detail::wait_for(scope_, policy_, next_check_, detail::saturate(timeout), [&] {
-          return available(want) >= want || (corrupted_ && tail_impossible_now()) ||
-                 head_overwritten();
-        });
+    const wait_result r = detail::wait_for(scope_, wait_, detail::saturate(timeout), [&] {
+      return available(want) >= want || (corrupted_ && tail_impossible_now()) || head_overwritten();
+    });
     if (r != wait_result::ok || !corrupted_) return r;
     return available(want) >= want ? r : wait_result::timeout;
   }
@@ -611,8 +604,7 @@ class spsc_consumer {
     return detail::side_closer(seg_.get(), ctl_, false, role_);
   }
   void set_wait_policy(const wait_policy& p) noexcept {
-    policy_ = p;
-    next_check_ = {};  // checks on the new interval
+    wait_ = detail::wait_state{p};  // and a new schedule: checks on the new interval
   }
   /// True once this handle read an impossible index from the segment (another process wrote
   /// garbage), or found the index only it writes changed under it: the ring then looks full /
@@ -658,7 +650,7 @@ class spsc_consumer {
     scope_ = {&c->data_wait, &c->consumer_closed, &c->producer_closed, &c->producer_owner};
     scope_.stats = &c->consumer_stats;
     scope_.own_closed_here = &seg_->consumer_closed_here.value;
-    policy_ = wait;
+    wait_ = detail::wait_state{wait};
     detail::reopen_side(*seg_, *c, false);
   }
   ring_control* control() const noexcept {
@@ -769,10 +761,9 @@ class spsc_consumer {
   bool corrupted_ = false;
   bool fast_notify_ = false;
   detail::wait_scope scope_{};
-  wait_policy policy_{};
+  detail::wait_state wait_{};  // policy and liveness schedule (wait_block.hpp)
   detail::attachment_ptr seg_;
   detail::role_lease role_;
-  detail::check_time next_check_{};  // liveness checks across waits (wait_block.hpp)
 };
 
 }  // namespace ipcring

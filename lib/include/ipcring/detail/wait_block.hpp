@@ -180,26 +180,37 @@ inline std::chrono::steady_clock::time_point liveness_after(
   return now + interval;
 }
 
-/// When a handle next checks its peer's liveness and repairs what dead peers left: kept by the
-/// handle across its waits, on the clock (clear: not yet scheduled; set_wait_policy() clears
-/// it). A handle whose every wait is shorter than the liveness interval (a loop of
-/// pop(v, 50ms) that looks at a stop flag in between) still checks once per interval:
+using check_time = std::chrono::steady_clock::time_point;
+
+/// How a handle waits: its policy, and when it next checks its peer's liveness and repairs
+/// what dead peers left. One object per handle, copied whole by its moves and replaced whole
+/// by set_wait_policy(), so the two never part.
+/// The schedule is kept across the handle's waits, on the clock (clear: not yet scheduled; a
+/// new policy clears it). A handle whose every wait is shorter than the liveness interval (a
+/// loop of pop(v, 50ms) that looks at a stop flag in between) still checks once per interval:
 /// scheduled per wait, such a loop never checked, and a dead producer's claim held an mpmc
 /// ring up for ever. The price: a wait that starts an interval or more after the last check
 /// checks (a /proc read; mpmc, a scan of the records) once its spin phase ends.
-using check_time = std::chrono::steady_clock::time_point;
+struct wait_state {
+  wait_policy policy{};
+  check_time next_check{};
+
+  wait_state() = default;
+  explicit wait_state(const wait_policy& p) noexcept : policy(p) {}
+};
 
 /// Waits until ready() (which may refresh the caller's cached indices), at most `timeout`.
 /// The clock is read only once ready() has failed: a call that need not wait costs no
 /// clock read (a vDSO call of 20-50 ns in a VM, measured to halve cross-process throughput).
 /// A wait is counted in w.stats->waits unless `*counted` says this blocking call counted one
 /// already (retry_until waits several times for one call); it is then set.
-/// `next_check`: the handle's schedule of liveness checks (check_time).
+/// `state`: the handle's policy and schedule of liveness checks (wait_state).
 template <class Ready>
-wait_result wait_for(const wait_scope& w, const wait_policy& p, check_time& next_check,
-                     std::chrono::nanoseconds timeout, Ready&& ready,
-                     bool* counted = nullptr) noexcept {
+wait_result wait_for(const wait_scope& w, wait_state& state, std::chrono::nanoseconds timeout,
+                     Ready&& ready, bool* counted = nullptr) noexcept {
   using clock = std::chrono::steady_clock;
+  const wait_policy& p = state.policy;
+  check_time& next_check = state.next_check;
   if (own_side_closed(w)) return wait_result::closed;
   if (ready()) return wait_result::ok;
   if (timeout == std::chrono::nanoseconds::zero()) {  // one look: no spin, no clock, no wait
@@ -278,8 +289,8 @@ wait_result wait_for(const wait_scope& w, const wait_policy& p, check_time& next
 /// A blocking operation for rings whose ready-check can be overtaken by other endpoints:
 /// `attempt()` until it succeeds, waiting on `hint()` between attempts, within `timeout`.
 template <class Attempt, class Hint>
-wait_result retry_until(const wait_scope& w, const wait_policy& p, check_time& next_check,
-                        std::chrono::nanoseconds timeout, Attempt&& attempt, Hint&& hint) noexcept {
+wait_result retry_until(const wait_scope& w, wait_state& state, std::chrono::nanoseconds timeout,
+                        Attempt&& attempt, Hint&& hint) noexcept {
   if (own_side_closed(w)) return wait_result::closed;
   if (attempt()) return wait_result::ok;
   const auto deadline = deadline_in(timeout);
@@ -290,7 +301,7 @@ wait_result retry_until(const wait_scope& w, const wait_policy& p, check_time& n
     // Out of time, wait_for still looks once (0 ns: no spin): a peer that closed says so, as
     // wait_for itself does, rather than a timeout.
     const wait_result r =
-        wait_for(w, p, next_check, last ? std::chrono::nanoseconds::zero() : left, hint, &counted);
+        wait_for(w, state, last ? std::chrono::nanoseconds::zero() : left, hint, &counted);
     if (r != wait_result::ok) return r;
     if (attempt()) return wait_result::ok;
     if (last) {
@@ -299,7 +310,7 @@ wait_result retry_until(const wait_scope& w, const wait_policy& p, check_time& n
       // bounded number of times, so that a poll reaches what follows them, or closed.
       for (int i = 0; i < 16; ++i) {
         const wait_result again =
-            wait_for(w, p, next_check, std::chrono::nanoseconds::zero(), hint, &counted);
+            wait_for(w, state, std::chrono::nanoseconds::zero(), hint, &counted);
         if (again != wait_result::ok) return again;
         if (attempt()) return wait_result::ok;
       }
