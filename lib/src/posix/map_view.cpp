@@ -50,10 +50,11 @@ struct map_view::backend {
   }
   std::variant<bip::shared_memory_object, bip::file_mapping> object;
   bip::mapped_region region;
-  bool creator = false;  // this view created the segment and holds it (hold_as_creator)
-                         // until end_creation()
-  int file_hold = -1;    // a file's creator: the description it holds the file by (the mapping
-                         // is made through another one, opened by path)
+  bool creator = false;     // this view created the segment and holds it (hold_as_creator)
+                            // until end_creation()
+  int file_hold = -1;       // a file's creator: the description it holds the file by (the mapping
+                            // is made through another one, opened by path)
+  bool use_locked = false;  // holds the use lock (hold_in_use; none on NFS or without locks)
 };
 
 namespace {
@@ -222,13 +223,14 @@ bool uses_locks(int fd) noexcept {
 // to it: a remover that held the write lock (it decided the segment was unused and removed it
 // meanwhile) has unlinked the name by the time the read lock is granted, and this view would
 // otherwise map a segment no one else can find (errc::not_found). A remover holds its lock for
-// a stat and an unlink: the wait is bounded (2 s, then errc::busy).
-void hold_in_use(int fd, const std::string& path, std::string_view what, std::string_view name) {
-  if (!uses_locks(fd)) return;
+// a stat and an unlink: the wait is bounded (2 s, then errc::busy). Returns whether the view
+// holds the lock: false where the file system has none (uses_locks, no_locks_here).
+bool hold_in_use(int fd, const std::string& path, std::string_view what, std::string_view name) {
+  if (!uses_locks(fd)) return false;
   for (int attempt = 0;; ++attempt) {
     if (set_use_lock(fd, F_RDLCK) == 0) break;
     const int err = errno;
-    if (no_locks_here(err)) return;
+    if (no_locks_here(err)) return false;
     if (err != EAGAIN && err != EACCES && err != EINTR) {
       throw error(errc::system, std::string(what) + " " + in_quotes(name) +
                                     ": cannot take its use lock (fcntl: " + std::strerror(err) +
@@ -241,7 +243,7 @@ void hold_in_use(int fd, const std::string& path, std::string_view what, std::st
     }
     ::usleep(1000);
   }
-  if (still_ours(fd, path)) return;
+  if (still_ours(fd, path)) return true;
   const int err = errno;  // 0: another file has the path now
   if (err != 0 && err != ENOENT) {
     throw error(errc::system, std::string(what) + " " + in_quotes(name) +
@@ -487,9 +489,9 @@ void map_view::end_creation() noexcept {
 }
 
 bool map_view::remove_if_unused() const noexcept {
-  if (!backend_) return false;  // moved from
+  if (!backend_) return false;                                // moved from
+  if (!backend_->use_locked) return remove_if_still_named();  // cannot tell: as before
   const int fd = fd_of(*backend_);
-  if (!uses_locks(fd)) return remove_if_still_named();  // cannot tell: as before
   // This view's own read lock becomes the write lock (one description: no conflict with
   // itself); refused while another description holds its read lock. Tried for up to 50 ms,
   // for a look that holds a view briefly (ls, stat). Between tries this view lets go of its
@@ -498,7 +500,6 @@ bool map_view::remove_if_unused() const noexcept {
   for (int attempt = 0;; ++attempt) {
     if (set_use_lock(fd, F_WRLCK) == 0) break;
     const int err = errno;
-    if (no_locks_here(err)) return remove_if_still_named();  // cannot tell: as before
     const bool held = err == EAGAIN || err == EACCES;
     if (!held && err != EINTR) return false;  // errno says why
     if (attempt == 50) {
@@ -544,7 +545,7 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
       // sized finds it held, as long as its creator holds it.
       b->creator = !stamp.empty();
       if (b->creator) hold_as_creator(fd, false, name);
-      hold_in_use(fd, shm_path(n), "create", name);
+      b->use_locked = hold_in_use(fd, shm_path(n), "create", name);
       shm.truncate(static_cast<bip::offset_t>(size));
       // Reserved (posix_fallocate) before mapping, the pages would be small ones: with huge
       // pages, the mapping asks for them first and is then populated (populate_huge). The
@@ -599,7 +600,7 @@ map_view map_view::open(std::string_view name, const map_options& opt) {
       throw error(errc::not_ready, "open " + in_quotes(name) +
                                        ": segment has size 0 (its creator has not sized it yet)");
     }
-    hold_in_use(fd, shm_path(n), "open", name);
+    b->use_locked = hold_in_use(fd, shm_path(n), "open", name);
     b->region = bip::mapped_region(shm, bip::read_write);
     b->object = std::move(shm);
   } catch (const bip::interprocess_exception& e) {
@@ -665,7 +666,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
                                     "being made (left as it is)");
     }
     try {
-      hold_in_use(file.get_mapping_handle().handle, p, "create_file", p);
+      b->use_locked = hold_in_use(file.get_mapping_handle().handle, p, "create_file", p);
     } catch (...) {  // not left behind, unless the path went to another file meanwhile
       if (still_ours(fd, p)) ::unlink(p.c_str());
       ::close(fd);
@@ -707,7 +708,7 @@ map_view map_view::open_file(const std::filesystem::path& path, const map_option
       throw error(errc::not_ready, "open_file " + in_quotes(p) +
                                        ": file has size 0 (its creator has not sized it yet)");
     }
-    hold_in_use(fd, p, "open_file", p);
+    b->use_locked = hold_in_use(fd, p, "open_file", p);
     b->region = bip::mapped_region(file, bip::read_write);
     b->object = std::move(file);
   } catch (const bip::interprocess_exception& e) {
