@@ -217,15 +217,9 @@ class msg_consumer {
     // relaxed: only decides whether to free now; flush() orders its own stores
     if (detail::length_at(data_, pos & mask_).load(std::memory_order_relaxed) < 0) flush();
   }
-  // An empty event: the first failed attempt at this head (a spinning retry is not another).
-  // The event, and every 1024th retry, also looks at head (head_overwritten()).
+  // A failed read: counts an empty event, and now and then looks at head (stall_event()).
   void stalled() noexcept {
-    if (stall_at_ != head_) {
-      stall_at_ = head_;
-      retries_ = 0;
-      detail::bump(ctl_->consumer_stats.stalls, 1);
-      (void)head_overwritten();
-    } else if ((++retries_ & 1023) == 0) {
+    if (detail::stall_event(head_, stall_at_, retries_, ctl_->consumer_stats.stalls)) {
       (void)head_overwritten();
     }
   }
