@@ -747,16 +747,28 @@ class Report:
             [(a, f"BM_throughput/spsc/{GOAL_BYTES}/batch32"),
              (b, f"BM_throughput/boost_lockfree/{GOAL_BYTES}/batch32")])
 
-        claim = tp("spsc", GOAL_BYTES, "claim")
-        batches = [x for x in (tp("spsc", GOAL_BYTES, "batch8"), tp("spsc", GOAL_BYTES, "batch32"))
-                   if mps(x) is not None]
-        best = max(batches, key=mps) if batches else None
-        add("spsc_8b_claim_vs_best_batch", f"spsc {n8} claim/commit / best spsc batch",
+        # Claims against batches of the same ring, each side at its better poll: spsc_ring
+        # polled tightly (`spsc`: try_* in a loop) and through its blocking calls with a
+        # patient spin policy (`spsc_tput`). One poll alone would judge a claim against batches
+        # polled another way: a tight poll is what collapses 8 B claims ("Claims when the
+        # consumer is the faster side", docs/tuning.md), and a patient one costs single ops.
+        # Both polls' claims and batches, or the goal is not judged: without a poll's batches
+        # it could read met where they would say not.
+        polls = ("spsc", "spsc_tput")
+        claims = [tp(r, GOAL_BYTES, "claim") for r in polls]
+        batches = {r: [x for x in (tp(r, GOAL_BYTES, "batch8"), tp(r, GOAL_BYTES, "batch32"))
+                       if mps(x) is not None] for r in polls}
+        claim = max((c for c in claims if mps(c) is not None), key=mps, default=None)
+        best = max((x for r in polls for x in batches[r]), key=mps, default=None)
+        mode_of = lambda b: f"{b.parts[0]} {b.parts[-1]}" if b else ""  # noqa: E731
+        add("spsc_8b_claim_vs_best_batch",
+            f"spsc {n8} claim/commit / best spsc batch (each at its better poll)",
             mps(claim), mps(best),
-            f"{fmt_si(mps(claim))} / {fmt_si(mps(best))} msgs/s"
-            + (f" {best.parts[-1]}" if best else ""), ">=", 1.0,
-            [(claim, f"BM_throughput/spsc/{GOAL_BYTES}/claim"),
-             (best, f"BM_throughput/spsc/{GOAL_BYTES}/batch8 or batch32")])
+            f"{mode_of(claim)} {fmt_si(mps(claim))} / {mode_of(best)} {fmt_si(mps(best))} msgs/s",
+            ">=", 1.0,
+            [(c, f"BM_throughput/{r}/{GOAL_BYTES}/claim") for c, r in zip(claims, polls)]
+            + [(max(batches[r], key=mps, default=None),
+                f"BM_throughput/{r}/{GOAL_BYTES}/batch8 or batch32") for r in polls])
 
         def best_ipcring(nbytes, mode, key):
             # One producer and one consumer, as boost::lockfree and memcpy: not mpmc_2p2c's four
