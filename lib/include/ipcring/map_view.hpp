@@ -153,6 +153,9 @@ class map_view {
   /// (two removers at once would otherwise refuse each other); then false, errno EBUSY, while
   /// another view holds it (this view's lock taken back). Where the file system has no such
   /// locks (or on NFS, whose emulated flock would meet them), as remove_if_still_named().
+  /// A view inherited across fork() shares its lock with the parent's (one open file
+  /// description): the child's call does not see the parent's use of that view, nor the
+  /// parent's the child's; a process that looks at a ring opens a view of its own for it.
   /// Windows: false, as remove().
   bool remove_if_unused() const noexcept;
 

@@ -206,9 +206,12 @@ int set_use_lock(int fd, short type) noexcept {
 }
 
 // True for the errors of a file system (or kernel, before 3.15) that has no such locks: the
-// view then holds none, and remove_if_unused() cannot tell whether the segment is in use.
-bool no_locks_here(int err) noexcept {
-  return err == EINVAL || err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS;
+// view then holds none, and remove_if_unused() cannot tell whether the segment is in use. For
+// a file, also ENOLCK (a lock service out of order); on /dev/shm that is a transient failure
+// to allocate the lock, and a view that took it for "no locks" would let remove_if_unused()
+// remove a segment other processes use (hold_as_creator judges it so too).
+bool no_locks_here(int err, bool file) noexcept {
+  return err == EINVAL || err == EOPNOTSUPP || err == ENOSYS || (file && err == ENOLCK);
 }
 
 // False for a file on NFS (see set_use_lock): its views hold no use lock, and remove_if_unused()
@@ -224,13 +227,15 @@ bool uses_locks(int fd) noexcept {
 // meanwhile) has unlinked the name by the time the read lock is granted, and this view would
 // otherwise map a segment no one else can find (errc::not_found). A remover holds its lock for
 // a stat and an unlink: the wait is bounded (2 s, then errc::busy). Returns whether the view
-// holds the lock: false where the file system has none (uses_locks, no_locks_here).
-bool hold_in_use(int fd, const std::string& path, std::string_view what, std::string_view name) {
+// holds the lock: false where the file system has none (uses_locks, no_locks_here). `file`:
+// a file's view (create_file, open_file), else a named segment's.
+bool hold_in_use(int fd, const std::string& path, bool file, std::string_view what,
+                 std::string_view name) {
   if (!uses_locks(fd)) return false;
   for (int attempt = 0;; ++attempt) {
     if (set_use_lock(fd, F_RDLCK) == 0) break;
     const int err = errno;
-    if (no_locks_here(err)) return false;
+    if (no_locks_here(err, file)) return false;
     if (err != EAGAIN && err != EACCES && err != EINTR) {
       throw error(errc::system, std::string(what) + " " + in_quotes(name) +
                                     ": cannot take its use lock (fcntl: " + std::strerror(err) +
@@ -501,10 +506,12 @@ bool map_view::remove_if_unused() const noexcept {
     if (set_use_lock(fd, F_WRLCK) == 0) break;
     const int err = errno;
     const bool held = err == EAGAIN || err == EACCES;
-    if (!held && err != EINTR) return false;  // errno says why
-    if (attempt == 50) {
-      (void)set_use_lock(fd, F_RDLCK);  // kept again, unless a remover holds it now
-      errno = EBUSY;
+    const bool failed = !held && err != EINTR;  // ENOLCK, say
+    if (failed || attempt == 50) {
+      // This view's own lock back (let go of between tries, below), unless a remover holds
+      // it now: a view left without it could have its segment removed under it.
+      (void)set_use_lock(fd, F_RDLCK);
+      errno = failed ? err : EBUSY;
       return false;
     }
     if (held) (void)set_use_lock(fd, F_UNLCK);
@@ -545,7 +552,7 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
       // sized finds it held, as long as its creator holds it.
       b->creator = !stamp.empty();
       if (b->creator) hold_as_creator(fd, false, name);
-      b->use_locked = hold_in_use(fd, shm_path(n), "create", name);
+      b->use_locked = hold_in_use(fd, shm_path(n), false, "create", name);
       shm.truncate(static_cast<bip::offset_t>(size));
       // Reserved (posix_fallocate) before mapping, the pages would be small ones: with huge
       // pages, the mapping asks for them first and is then populated (populate_huge). The
@@ -600,7 +607,7 @@ map_view map_view::open(std::string_view name, const map_options& opt) {
       throw error(errc::not_ready, "open " + in_quotes(name) +
                                        ": segment has size 0 (its creator has not sized it yet)");
     }
-    b->use_locked = hold_in_use(fd, shm_path(n), "open", name);
+    b->use_locked = hold_in_use(fd, shm_path(n), false, "open", name);
     b->region = bip::mapped_region(shm, bip::read_write);
     b->object = std::move(shm);
   } catch (const bip::interprocess_exception& e) {
@@ -666,7 +673,7 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
                                     "being made (left as it is)");
     }
     try {
-      b->use_locked = hold_in_use(file.get_mapping_handle().handle, p, "create_file", p);
+      b->use_locked = hold_in_use(file.get_mapping_handle().handle, p, true, "create_file", p);
     } catch (...) {  // not left behind, unless the path went to another file meanwhile
       if (still_ours(fd, p)) ::unlink(p.c_str());
       ::close(fd);
@@ -708,7 +715,7 @@ map_view map_view::open_file(const std::filesystem::path& path, const map_option
       throw error(errc::not_ready, "open_file " + in_quotes(p) +
                                        ": file has size 0 (its creator has not sized it yet)");
     }
-    b->use_locked = hold_in_use(fd, p, "open_file", p);
+    b->use_locked = hold_in_use(fd, p, true, "open_file", p);
     b->region = bip::mapped_region(file, bip::read_write);
     b->object = std::move(file);
   } catch (const bip::interprocess_exception& e) {
