@@ -196,6 +196,21 @@ TEST(map_view, an_empty_segment_writable_by_every_user_is_refused_at_once) {
   EXPECT_NE(msg.find("writable by every user"), std::string::npos) << msg;
 }
 
+// A FIFO under a segment's name (any user may make one in /dev/shm), or at a file's path, is
+// no segment: refused for what it is, at once, not waited for as a segment not yet sized.
+TEST(map_view, a_fifo_is_refused_for_what_it_is_at_once) {
+  segment_guard g(unique_name());
+  ASSERT_EQ(::mkfifo(("/dev/shm/" + g.name()).c_str(), 0600), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string msg = expect_error(errc::bad_magic, [&] { map_view::open(g.name()); });
+  EXPECT_NE(msg.find("not a regular file (a FIFO)"), std::string::npos) << msg;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  const temp_file path_file("-fifo");
+  ASSERT_EQ(::mkfifo(path_file.path().c_str(), 0600), 0);
+  msg = expect_error(errc::bad_magic, [&] { map_view::open_file(path_file.path()); });
+  EXPECT_NE(msg.find("not a regular file"), std::string::npos) << msg;
+}
+
 TEST(map_view, an_empty_file_writable_by_every_user_is_refused_at_once) {
   const temp_file path_file("-empty");
   const auto& path = path_file.path();

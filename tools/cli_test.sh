@@ -578,6 +578,44 @@ grep -q $'\e' "$work/ls" && fail "ls wrote an escape character"
 expect_code 0 "$cli" stat "$esc"
 grep -q $'\e' "$work/out" && fail "stat wrote an escape character"
 rm -f "/dev/shm/$esc"
+# A C1 control (U+009B, which xterm takes as CSI) and a bidi override (U+202E) in the type name,
+# which comes from the segment: escaped in the table and in JSON alike.
+expect_code 0 "$cli" create "$prefix-c1" --kind bytes --capacity 4096
+python3 - "/dev/shm/$prefix-c1" <<'EOF'
+import struct, sys
+name = b"x\xc2\x9b2J\xe2\x80\xaeyz"
+with open(sys.argv[1], "r+b") as f:
+    f.seek(36); f.write(struct.pack("<I", len(name)))
+    f.seek(64); f.write(name.ljust(64, b"\0"))
+EOF
+expect_code 0 "$cli" stat "$prefix-c1"
+grep -q $'\xc2\x9b\|\xe2\x80\xae' "$work/out" && fail "stat wrote a C1 control or a bidi override: $(cat -v "$work/out")"
+grep -qF '"x\u009b2J\u202eyz"' "$work/out" || fail "stat: the type name is not escaped: $(cat -v "$work/out")"
+expect_code 0 "$cli" stat "$prefix-c1" --json
+grep -qF '"type_name": "x\u009b2J\u202eyz"' "$work/out" || fail "stat --json: the type name is not escaped: $(cat -v "$work/out")"
+expect_code 0 "$cli" rm "$prefix-c1"
+# A command line the tool refuses is reported as every error is, printable.
+expect_code 2 "$cli" ls $'x\e[2J'
+grep -q $'\e' "$work/err" && fail "a refused argument reached the terminal raw: $(cat -v "$work/err")"
+grep -q "^ipcring ls: " "$work/err" || fail "a refused command line is not reported as 'ipcring ls: ...': $(cat "$work/err")"
+
+# ---- what is not a segment: a FIFO (any user may make one) never blocks the tool -----------
+mkfifo "/dev/shm/$prefix-fifo"
+for cmd in "recv $prefix-fifo --timeout 1" "watch $prefix-fifo --count 1" "stat $prefix-fifo" \
+           "rm $prefix-fifo"; do
+  rc=0
+  # shellcheck disable=SC2086  # the words of $cmd are its arguments
+  timeout 20 "$cli" $cmd >"$work/out" 2>"$work/err" </dev/null || rc=$?
+  [ $rc -eq 5 ] || fail "'$cmd' on a FIFO exited $rc, expected 5 (124: it blocked): $(cat "$work/err")"
+  grep -q "not a regular file (a FIFO)" "$work/err" || fail "'$cmd' on a FIFO: $(cat "$work/err")"
+done
+expect_code 0 "$cli" rm --force "$prefix-fifo"
+[ ! -e "/dev/shm/$prefix-fifo" ] || fail "rm --force left the FIFO"
+mkdir "/dev/shm/$prefix-dir"
+"$cli" rm "$prefix-dir" >"$work/out" 2>"$work/err" || true
+grep -q "a directory: ipcring rm removes segments only" "$work/err" || fail "rm of a directory: $(cat "$work/err")"
+grep -q -- "--force removes it" "$work/err" && fail "rm of a directory offers --force: $(cat "$work/err")"
+rmdir "/dev/shm/$prefix-dir"
 
 # ---- numbers are whole, decimal and in range; output errors are reported ------------------
 expect_code 2 "$cli" recv "$prefix-int" --count -1

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -20,6 +21,7 @@
 #include <utility>
 
 #include "cli/json_reader.hpp"
+#include "cli/json_writer.hpp"
 #include "cli/senders_lock.hpp"
 #include "cli/text_format.hpp"
 #include "ipcring/detail/role.hpp"
@@ -79,6 +81,30 @@ TEST(json_reader, out_of_range_numbers_are_infinite_or_zero) {
   EXPECT_GT(number_of("1e999"), 0);
   EXPECT_LT(number_of("-1e999"), 0);
   EXPECT_EQ(number_of("1e-999"), 0.0);
+}
+
+// Google Benchmark writes counters that are not finite so (the cv of a counter that is 0 in
+// every repetition is NaN): its report must still read.
+TEST(json_reader, reads_google_benchmarks_words_for_numbers_that_are_not_finite) {
+  EXPECT_TRUE(std::isnan(number_of("NaN")));
+  EXPECT_TRUE(std::isnan(number_of("-NaN")));
+  EXPECT_EQ(number_of("Infinity"), std::numeric_limits<double>::infinity());
+  EXPECT_EQ(number_of("-Infinity"), -std::numeric_limits<double>::infinity());
+  const json_value v = parse_json(R"({"cv": NaN, "n": 1})");
+  ASSERT_NE(v.find("n"), nullptr);
+  EXPECT_EQ(v.find("n")->number, 1.0);
+}
+
+// Names and type names come from anybody: JSON written for a person's terminal escapes what a
+// terminal acts on (C0, DEL, C1 in UTF-8), bidi overrides and isolates, and U+2028/U+2029;
+// other UTF-8 is copied, bytes that are not UTF-8 become U+FFFD.
+TEST(json_writer, escapes_controls_overrides_and_separators) {
+  std::string out;
+  append_json_string(out,
+                     "a\x1b[2J\xc2\x9b\xe2\x80\xae\xe2\x81\xa6\xe2\x80\xa8\x7f\xc3\xa9\xff\"\\");
+  EXPECT_EQ(out, R"("a\u001b[2J\u009b\u202e\u2066\u2028\u007f)"
+                 "\xc3\xa9"
+                 R"(\ufffd\"\\")");
 }
 
 TEST(json_reader, refuses_what_json_does_not_allow) {

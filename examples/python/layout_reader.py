@@ -26,6 +26,7 @@ import errno
 import fcntl
 import mmap
 import os
+import stat
 import struct
 import sys
 import time
@@ -145,6 +146,9 @@ class Ring:
             # Step 1: whoever can write the segment controls every byte we will trust; judged
             # at once, before its size (another user's empty segment is not waited for).
             st = os.fstat(fd)
+            # Not a FIFO or anything else but a file (any user may make a FIFO in /dev/shm).
+            require(stat.S_ISREG(st.st_mode), "bad_magic", "file type", "a regular file",
+                    oct(stat.S_IFMT(st.st_mode)))
             require(st.st_uid == os.geteuid(), "permission_denied", "owner uid", os.geteuid(),
                     st.st_uid)
             require(not st.st_mode & 0o002, "permission_denied", "mode",
@@ -184,7 +188,8 @@ class Ring:
                 fcntl.fcntl(fd, fcntl.F_OFD_SETLK, rdlock)
                 break
             except OSError as e:
-                if e.errno in (errno.EINVAL, errno.ENOLCK):  # no such locks here: go on
+                # No such locks here: go on. ENOLCK on /dev/shm is a failed allocation, not that.
+                if e.errno in (errno.EINVAL, errno.EOPNOTSUPP):
                     return
                 if e.errno not in (errno.EAGAIN, errno.EACCES):
                     raise

@@ -41,6 +41,13 @@ inline std::string file_to_open(const std::filesystem::path& path, bool check_si
   std::string p = path.string();
   if (p.empty()) throw error(errc::invalid_name, "open_file: empty path");
   std::error_code ec;
+  // A FIFO, directory or device at the path is no segment (file_size would say only "not
+  // supported").
+  if (const auto st = std::filesystem::status(path, ec);
+      !ec && std::filesystem::exists(st) && !std::filesystem::is_regular_file(st)) {
+    throw error(errc::bad_magic,
+                "open_file " + in_quotes(p) + ": not a regular file, so not an ipcring segment");
+  }
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) {
     const errc code = ec == std::errc::no_such_file_or_directory ? errc::not_found

@@ -64,6 +64,9 @@ std::string force_hint(const std::string& name) {
   struct stat d {};
   struct stat f {};
   const uid_t me = ::geteuid();
+  if (::lstat((dir + "/" + name).c_str(), &f) == 0 && S_ISDIR(f.st_mode)) {
+    return " (a directory: ipcring rm removes segments only)";
+  }
   if (me != 0 && ::stat(dir.c_str(), &d) == 0 && (d.st_mode & S_ISVTX) != 0 && d.st_uid != me &&
       ::stat((dir + "/" + name).c_str(), &f) == 0 && f.st_uid != me) {
     return " (it belongs to uid " + std::to_string(f.st_uid) + ", and only its owner or root " +

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -140,11 +141,28 @@ void print_report(const json_value& report, std::ostream& out) {
                             {"gap_us_per_s", "us lost per s"}};
   text_table table({false, true, false, true});
   table.add({"benchmark", "value", "unit", "floor before (ns)"});
+  // With repetitions (BENCHMARK_REPETITIONS in the environment, say), each benchmark's median
+  // only: the repetitions and the other aggregates would repeat its name.
+  const auto run_type = [](const json_value& b) {
+    const json_value* t = b.find("run_type");
+    return t != nullptr ? t->text : std::string();
+  };
+  const bool aggregates =
+      std::any_of(list->items.begin(), list->items.end(),
+                  [&](const json_value& b) { return run_type(b) == "aggregate"; });
   for (const auto& b : list->items) {
-    const json_value* name = b.find("name");
+    const json_value* error = b.find("error_occurred");
+    const bool errored = error != nullptr && error->boolean;
+    if (aggregates && !errored) {
+      const json_value* agg = b.find("aggregate_name");
+      if (run_type(b) != "aggregate" || agg == nullptr || agg->text != "median") continue;
+    }
+    // run_name: the name without the aggregate's suffix ("_median").
+    const json_value* name = b.find("run_name");
+    if (name == nullptr) name = b.find("name");
     std::string n = name != nullptr ? name->text : "?";
     if (const auto cut = n.find("/iterations:"); cut != std::string::npos) n.resize(cut);
-    if (const json_value* e = b.find("error_occurred"); e != nullptr && e->boolean) {
+    if (errored) {
       const json_value* msg = b.find("error_message");
       table.add({n, "-", "error: " + (msg != nullptr ? msg->text : std::string("?")), "-"});
       continue;

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
+#include <optional>
 #include <stdexcept>
 
 namespace ipcring::cli {
@@ -92,11 +94,25 @@ class parser {
       v.boolean = c == 't';
     } else if (literal("null")) {
       v.kind = json_value::type::null;
+    } else if (const std::optional<double> special = non_finite()) {
+      // Not JSON, but what Google Benchmark writes for a counter that is not finite (the cv
+      // of a counter that is 0 in every repetition is NaN).
+      v.kind = json_value::type::number;
+      v.number = *special;
     } else {
       v.kind = json_value::type::number;
       v.number = number();
     }
     return v;
+  }
+
+  // Google Benchmark's words for numbers that are not finite, taken if one is next.
+  std::optional<double> non_finite() {
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    if (literal("Infinity")) return inf;
+    if (literal("-Infinity")) return -inf;
+    if (literal("NaN") || literal("-NaN")) return std::numeric_limits<double>::quiet_NaN();
+    return std::nullopt;
   }
 
   // JSON's grammar, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, checked first: from_chars

@@ -2,32 +2,9 @@
 
 #include <cstddef>
 
+#include "text_format.hpp"
+
 namespace ipcring::cli {
-namespace {
-
-// Length of the well-formed UTF-8 sequence at s[i], or 0 if there is none (RFC 3629: no
-// overlong forms, no surrogates, nothing above U+10FFFF).
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
-  const unsigned char c = b(0);
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
-    if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
-    if (c == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
-}  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char k_hex[] = "0123456789abcdef";
@@ -39,10 +16,25 @@ void append_json_string(std::string& out, std::string_view s) {
       if (n == 0) {
         out += "\\ufffd";  // not UTF-8: the replacement character
         ++i;
-      } else {
-        out.append(s.substr(i, n));
-        i += n;
+        continue;
       }
+      const std::string_view seq = s.substr(i, n);
+      const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(seq[k]) + 0u; };
+      const unsigned cp = n == 2 ? (byte(0) & 0x1Fu) << 6 | (byte(1) & 0x3Fu)
+                          : n == 3
+                              ? (byte(0) & 0x0Fu) << 12 | (byte(1) & 0x3Fu) << 6 | (byte(2) & 0x3Fu)
+                              : 0x10000u;  // four bytes: none of the below
+      // Escaped, not copied: a terminal shown the JSON (`ipcring stat --json` read by a
+      // person) must not act on a C1 control or reorder the line (hidden_control), and the
+      // line and paragraph separators U+2028/U+2029 end a line in JavaScript.
+      if (hidden_control(seq) || cp == 0x2028 || cp == 0x2029) {
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4)
+          out.push_back(k_hex[(cp >> shift) & 0xF]);
+      } else {
+        out.append(seq);
+      }
+      i += n;
       continue;
     }
     switch (c) {

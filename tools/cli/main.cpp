@@ -157,8 +157,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);  // prints help, or the error
-    return code == 0 ? 0 : static_cast<int>(exit_code::usage);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help: prints it
+    // As every other error (docs/cli.md): "ipcring COMMAND: MESSAGE", the message made
+    // printable (CLI11 quotes the arguments it refused, and an argument may hold anything).
+    std::string where = "ipcring";
+    for (auto* sub : app.get_subcommands())
+      where += " " + sub->get_name();
+    std::cerr << where << ": " << printable(e.what())
+              << "\nRun with --help for more information.\n";
+    return static_cast<int>(exit_code::usage);
   }
 
   std::string command = "?";
@@ -183,7 +190,9 @@ int main(int argc, char** argv) {
     if (*recv) code = run_recv(o.recv);
     if (*watch) code = run_watch(o.watch);
     if (*bench) code = run_bench(o.bench);
-    // What went to standard output must have arrived (a full disk, a closed pipe).
+    // What went to standard output must have arrived (a full disk, a closed pipe). errno
+    // cleared first: a stream need not set it, and an older value would name another failure.
+    errno = 0;
     if (!std::cout.flush()) {
       throw failure(exit_code::error, std::string("writing standard output: ") +
                                           (errno != 0 ? std::strerror(errno) : "failed"));

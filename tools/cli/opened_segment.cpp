@@ -18,8 +18,19 @@
 namespace ipcring::cli {
 namespace {
 
+// Read-only, and without blocking: a FIFO under the name (any user may make one in
+// /dev/shm) would hold a plain read-only open until a writer came, for ever. Anything but a
+// regular file is no segment, and counts as absent here (ENOENT): the ring's open, which the
+// command makes next, says what it is.
 int open_segment(const std::string& name) {
-  return ::shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC, 0);
+  const int fd = ::shm_open(("/" + name).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) return fd;
+  const int err = S_ISREG(st.st_mode) ? errno : ENOENT;  // fstat failed, or not a file
+  ::close(fd);
+  errno = err;
+  return -1;
 }
 
 }  // namespace

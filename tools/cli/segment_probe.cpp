@@ -25,8 +25,11 @@ segment_probe probe_segment(std::string_view name) {
     if (e.value() == errc::not_found || e.value() == errc::invalid_name) throw;
     p.code = e.value();
     p.problem = e.what();
-    // Size 0: nothing written yet, by ipcring or by anybody.
-    p.cls = e.value() == errc::not_ready ? segment_class::not_ring : segment_class::unreadable;
+    // Size 0: nothing written yet, by ipcring or by anybody. bad_magic: not a regular file (a
+    // FIFO, say), which is no segment either.
+    p.cls = e.value() == errc::not_ready || e.value() == errc::bad_magic
+                ? segment_class::not_ring
+                : segment_class::unreadable;
     return p;
   }
   p.size = view->size();

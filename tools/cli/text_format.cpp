@@ -30,9 +30,6 @@ std::string fill_text(std::uint64_t used, std::uint64_t capacity) {
   return std::to_string(used) + "/" + std::to_string(capacity) + " (" + pct + ")";
 }
 
-namespace {
-
-// Length of the well-formed UTF-8 sequence of two or more bytes at s[i], or 0.
 std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char c = at(i);
@@ -58,10 +55,6 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   return n;
 }
 
-// Whether a well-formed sequence encodes a control a terminal may act on or that reorders what
-// follows it: the C1 controls U+0080-U+009F (xterm takes U+009B as CSI, in UTF-8 too) and the
-// bidirectional embeddings, overrides and isolates U+202A-U+202E, U+2066-U+2069 (a name that
-// reverses the rest of an `ls` row).
 bool hidden_control(std::string_view seq) {
   const auto at = [&](std::size_t k) { return static_cast<unsigned char>(seq[k]); };
   if (seq.size() == 2) return at(0) == 0xC2 && at(1) <= 0x9F;
@@ -69,8 +62,6 @@ bool hidden_control(std::string_view seq) {
   const unsigned cp = ((at(1) & 0x3Fu) << 6) | (at(2) & 0x3Fu);  // low 12 bits; U+2000 + cp
   return (cp >= 0x02A && cp <= 0x02E) || (cp >= 0x066 && cp <= 0x069);
 }
-
-}  // namespace
 
 std::string printable(std::string_view s) {
   std::string out;

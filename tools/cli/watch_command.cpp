@@ -72,6 +72,7 @@ exit_code run_watch(const watch_options& o) {
     ring_info now = replaced ? look(o.name, file) : file->read(who);
     const steady::time_point t1 = steady::now();
     const double s = std::chrono::duration<double>(t1 - t0).count();
+    errno = 0;  // a stream need not set it: an older value would name another failure
     std::cout << local_time() << "  " << printable(o.name);
     if (replaced) {
       std::cout << "  replaced by another ring: rates start again  fill "

@@ -22,7 +22,7 @@ enum class errc : int {
   permission_denied = 5,    ///< the OS refused access to the segment or file
   too_small = 6,            ///< the segment is smaller than its header (or the ring) needs
   not_ready = 7,            ///< the creator did not publish `ready` in time (died mid-creation?)
-  bad_magic = 8,            ///< the segment is not an ipcring segment
+  bad_magic = 8,            ///< not an ipcring segment (nor a regular file: a FIFO, say)
   version_mismatch = 9,     ///< layout_version differs from this build's
   kind_mismatch = 10,       ///< e.g. opened an mpmc ring as an spsc ring
   type_mismatch = 11,       ///< element size, alignment, slot size or type name differ
