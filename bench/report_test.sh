@@ -17,6 +17,18 @@ where() { echo "$(basename "$(dirname "$1")")/$(basename "$1")"; }
 has() { grep -qF -- "$2" "$1" || fail "$(where "$1") lacks: $2"; }
 lacks() { ! grep -qF -- "$2" "$1" || fail "$(where "$1") has: $2"; }
 
+# report_without PREFIX OUT: the report, in $tmp/OUT, of the fixture without the benchmarks
+# whose names start with PREFIX.
+report_without() {
+  python3 - "$fixture" "$tmp/$2.json" "$1" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["benchmarks"] = [e for e in d["benchmarks"] if not e["name"].startswith(sys.argv[3])]
+json.dump(d, open(sys.argv[2], "w"))
+EOF
+  python3 "$report" "$tmp/$2.json" --out "$tmp/$2" >/dev/null
+}
+
 command -v gnuplot >/dev/null || {
   echo "report_test: FAIL: gnuplot is missing (bash tools/deps.sh installs gnuplot-nox)" >&2
   exit 1
@@ -155,16 +167,9 @@ has "$tmp/e/report.md" '- spsc 8 B single ops / boost_mq: missing `BM_throughput
 lacks "$tmp/e/report.md" "| spsc 8 B single ops / boost_mq |"
 # Without the patiently polled boost at 4 KiB, the 4 KiB goal is not judged against the tight
 # one alone (before: "1.39x ... yes").
-python3 - "$fixture" "$tmp/nopatient.json" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["benchmarks"] = [e for e in d["benchmarks"]
-                   if not e["name"].startswith("BM_throughput/boost_lockfree_patient/4096/")]
-json.dump(d, open(sys.argv[2], "w"))
-EOF
-python3 "$report" "$tmp/nopatient.json" --out "$tmp/e2" >/dev/null
-has "$tmp/e2/report.md" '- best ipcring ring 4 KiB single ops / best boost_lockfree: missing `BM_throughput/boost_lockfree_patient/4096/single`'
-lacks "$tmp/e2/report.md" "| best ipcring ring 4 KiB single ops / best boost_lockfree |"
+report_without BM_throughput/boost_lockfree_patient/4096/ nopatient
+has "$tmp/nopatient/report.md" '- best ipcring ring 4 KiB single ops / best boost_lockfree: missing `BM_throughput/boost_lockfree_patient/4096/single`'
+lacks "$tmp/nopatient/report.md" "| best ipcring ring 4 KiB single ops / best boost_lockfree |"
 
 # 6. Repetitions that reported an error: one of spsc 8 B single's is left out and the others
 # decide (the aggregates, which would count it, are not used); boost_mq 8 B errored in all of
@@ -198,16 +203,9 @@ has "$tmp/f/report.md" '- spsc 8 B single ops / boost_mq: missing `BM_throughput
 # A batch without its counter leaves the claim goal unjudged: it might be the best batch.
 has "$tmp/f/report.md" '- spsc 8 B claim/commit / best spsc batch (each at its better poll): missing `BM_throughput/spsc/8/batch8`'
 # Nor is it judged without one of a poll's batches: the claims could beat the rest alone.
-python3 - "$fixture" "$tmp/no_tput_batches.json" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["benchmarks"] = [e for e in d["benchmarks"]
-                   if not e["name"].startswith("BM_throughput/spsc_tput/8/batch32/")]
-json.dump(d, open(sys.argv[2], "w"))
-EOF
-python3 "$report" "$tmp/no_tput_batches.json" --out "$tmp/f2" >/dev/null
-has "$tmp/f2/report.md" '- spsc 8 B claim/commit / best spsc batch (each at its better poll): missing `BM_throughput/spsc_tput/8/batch32`'
-lacks "$tmp/f2/report.md" "| spsc 8 B claim/commit / best spsc batch (each at its better poll) |"
+report_without BM_throughput/spsc_tput/8/batch32/ no_tput_batch32
+has "$tmp/no_tput_batch32/report.md" '- spsc 8 B claim/commit / best spsc batch (each at its better poll): missing `BM_throughput/spsc_tput/8/batch32`'
+lacks "$tmp/no_tput_batch32/report.md" "| spsc 8 B claim/commit / best spsc batch (each at its better poll) |"
 
 # 7. A JSON the program did not finish (a signal stopped it): the entries written whole are
 # reported, with a warning; a file cut inside its context is refused.
