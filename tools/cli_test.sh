@@ -13,7 +13,7 @@ cleanup() {
   local pids
   pids=$(jobs -p)
   if [ -n "$pids" ]; then kill $pids 2>/dev/null || true; fi
-  rm -f /dev/shm/"$prefix"-*
+  rm -rf /dev/shm/"$prefix"-*  # -r: the directory the rm test makes
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -601,8 +601,8 @@ grep -q "^ipcring ls: " "$work/err" || fail "a refused command line is not repor
 
 # ---- what is not a segment: a FIFO (any user may make one) never blocks the tool -----------
 mkfifo "/dev/shm/$prefix-fifo"
-for cmd in "recv $prefix-fifo --timeout 1" "watch $prefix-fifo --count 1" "stat $prefix-fifo" \
-           "rm $prefix-fifo"; do
+for cmd in "recv $prefix-fifo --timeout 1" "watch $prefix-fifo --count 1" "send $prefix-fifo" \
+           "stat $prefix-fifo" "rm $prefix-fifo"; do
   rc=0
   # shellcheck disable=SC2086  # the words of $cmd are its arguments
   timeout 20 "$cli" $cmd >"$work/out" 2>"$work/err" </dev/null || rc=$?
@@ -612,7 +612,7 @@ done
 expect_code 0 "$cli" rm --force "$prefix-fifo"
 [ ! -e "/dev/shm/$prefix-fifo" ] || fail "rm --force left the FIFO"
 mkdir "/dev/shm/$prefix-dir"
-"$cli" rm "$prefix-dir" >"$work/out" 2>"$work/err" || true
+expect_code 1 "$cli" rm "$prefix-dir"
 grep -q "a directory: ipcring rm removes segments only" "$work/err" || fail "rm of a directory: $(cat "$work/err")"
 grep -q -- "--force removes it" "$work/err" && fail "rm of a directory offers --force: $(cat "$work/err")"
 rmdir "/dev/shm/$prefix-dir"

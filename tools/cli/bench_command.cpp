@@ -7,12 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -141,21 +141,25 @@ void print_report(const json_value& report, std::ostream& out) {
                             {"gap_us_per_s", "us lost per s"}};
   text_table table({false, true, false, true});
   table.add({"benchmark", "value", "unit", "floor before (ns)"});
-  // With repetitions (BENCHMARK_REPETITIONS in the environment, say), each benchmark's median
-  // only: the repetitions and the other aggregates would repeat its name.
-  const auto run_type = [](const json_value& b) {
-    const json_value* t = b.find("run_type");
-    return t != nullptr ? t->text : std::string();
+  // With repetitions (BENCHMARK_REPETITIONS in the environment, say), a benchmark's median
+  // stands for its repetitions, which would repeat its name. Google Benchmark writes the
+  // aggregates only of a benchmark with two repetitions or more that ran: one without shows
+  // each row. A repetition that failed shows, with its error, either way.
+  const auto text_of = [](const json_value& b, const char* key) {
+    const json_value* v = b.find(key);
+    return v != nullptr ? v->text : std::string();
   };
-  const bool aggregates =
-      std::any_of(list->items.begin(), list->items.end(),
-                  [&](const json_value& b) { return run_type(b) == "aggregate"; });
+  std::set<std::string> with_median;
+  for (const auto& b : list->items) {
+    if (text_of(b, "aggregate_name") == "median") with_median.insert(text_of(b, "run_name"));
+  }
   for (const auto& b : list->items) {
     const json_value* error = b.find("error_occurred");
     const bool errored = error != nullptr && error->boolean;
-    if (aggregates && !errored) {
-      const json_value* agg = b.find("aggregate_name");
-      if (run_type(b) != "aggregate" || agg == nullptr || agg->text != "median") continue;
+    const bool aggregate = text_of(b, "run_type") == "aggregate";
+    if (aggregate ? text_of(b, "aggregate_name") != "median"
+                  : !errored && with_median.count(text_of(b, "run_name")) != 0) {
+      continue;
     }
     // run_name: the name without the aggregate's suffix ("_median").
     const json_value* name = b.find("run_name");

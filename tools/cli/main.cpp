@@ -191,8 +191,10 @@ int main(int argc, char** argv) {
     if (*watch) code = run_watch(o.watch);
     if (*bench) code = run_bench(o.bench);
     // What went to standard output must have arrived (a full disk, a closed pipe). errno
-    // cleared first: a stream need not set it, and an older value would name another failure.
-    errno = 0;
+    // cleared first if the stream is still good (the flush then makes the write that fails; a
+    // stream need not set errno, and an older value would name another failure); a stream that
+    // failed already keeps the errno of its failed write.
+    if (std::cout) errno = 0;
     if (!std::cout.flush()) {
       throw failure(exit_code::error, std::string("writing standard output: ") +
                                           (errno != 0 ? std::strerror(errno) : "failed"));

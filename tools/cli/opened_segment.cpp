@@ -26,8 +26,9 @@ int open_segment(const std::string& name) {
   const int fd = ::shm_open(("/" + name).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
   if (fd < 0) return -1;
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) return fd;
-  const int err = S_ISREG(st.st_mode) ? errno : ENOENT;  // fstat failed, or not a file
+  const bool known = ::fstat(fd, &st) == 0;
+  if (known && S_ISREG(st.st_mode)) return fd;
+  const int err = known ? ENOENT : errno;  // not a file, or fstat's failure
   ::close(fd);
   errno = err;
   return -1;

@@ -86,8 +86,9 @@ class map_view {
                          std::span<const std::byte> stamp = {});
   /// Maps an existing named segment whole. errc::not_found if absent; errc::permission_denied
   /// if another user owns it or every user may write it (map_options says how to accept
-  /// either), judged before its size; errc::not_ready if its size is still 0 (a creator
-  /// between create and resize).
+  /// either), judged before its size; errc::bad_magic if it is not a regular file (a FIFO);
+  /// errc::not_ready if its size is still 0 (a creator between create and resize);
+  /// errc::system if its use lock cannot be taken (remove_if_unused).
   static map_view open(std::string_view name, const map_options& = {});
 
   /// As create/open, over a regular file at `path` (created 0600 by default, O_EXCL). A file

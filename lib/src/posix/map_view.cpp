@@ -92,15 +92,6 @@ void close_on_exec(int fd) noexcept {
   (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-// What st_mode says a file that is not a regular one is, for messages.
-const char* file_type(mode_t mode) noexcept {
-  return S_ISFIFO(mode)                   ? "a FIFO"
-         : S_ISSOCK(mode)                 ? "a socket"
-         : S_ISDIR(mode)                  ? "a directory"
-         : S_ISCHR(mode) || S_ISBLK(mode) ? "a device"
-                                          : "another kind of file";
-}
-
 // Shared memory is input from whoever can write it: refuse, unless allowed, a segment owned
 // by another user or writable by every user. Returns the size fstat read, for the caller's
 // next check.
@@ -110,12 +101,13 @@ off_t check_access(int fd, std::string_view what, std::string_view name, const m
     throw error(errc::system,
                 std::string(what) + " " + in_quotes(name) + ": fstat: " + std::strerror(errno));
   }
-  // A FIFO, socket or device under the name (any user may make a FIFO in /dev/shm) is no
-  // segment: said at once, not waited for as a segment its creator has yet to size.
+  // A FIFO under the name (any user may make one in /dev/shm; a directory or a socket fails
+  // the open itself) is no segment: said at once, not waited for as a segment its creator has
+  // yet to size.
   if (!S_ISREG(st.st_mode)) {
-    throw error(errc::bad_magic, std::string(what) + " " + in_quotes(name) +
-                                     ": not a regular file (" + file_type(st.st_mode) +
-                                     "), so not an ipcring segment");
+    throw error(errc::bad_magic,
+                std::string(what) + " " + in_quotes(name) + ": not a regular file" +
+                    (S_ISFIFO(st.st_mode) ? " (a FIFO)" : "") + ", so not an ipcring segment");
   }
   if (!opt.allow_foreign_owner && st.st_uid != ::geteuid()) {
     throw error(errc::permission_denied, std::string(what) + " " + in_quotes(name) +
