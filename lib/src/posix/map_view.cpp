@@ -178,6 +178,15 @@ void tune(std::byte* p, std::size_t n, const map_options& opt, bool write, std::
   }
 }
 
+// True for the errors of a file system (or kernel, before 3.15) that has no locks, flock or
+// byte-range (the creator's hold and the use lock alike). For a file, also ENOLCK (NFS without
+// its lock service); on /dev/shm that is a transient failure to allocate the lock, which must
+// not pass for "no locks": an observer's flock would then succeed while the creator lives, and
+// a view without its use lock would let remove_if_unused() remove a segment others use.
+bool no_locks_here(int err, bool file) noexcept {
+  return err == EINVAL || err == EOPNOTSUPP || err == ENOSYS || (file && err == ENOLCK);
+}
+
 // The creator's hold on a segment it is making (map_view::creator_gone): an exclusive flock
 // on its open file description, released by end_creation(), or when the view closes its
 // handle or its process ends. (The CLI's senders_lock, a shared flock, is taken only on a
@@ -186,11 +195,10 @@ void hold_as_creator(int fd, bool file, std::string_view name) {
   if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return;
   const int err = errno;
   // Where the file system has no locks, creator_gone() cannot tell either (its flock fails
-  // too): a segment is then never judged abandoned. So for a file whose file system's locks
-  // are out of service (NFS without its lock service: ENOLCK). Any other failure, transient
-  // (ENOLCK, ENOMEM on /dev/shm) or another program's lock, would let an observer's flock
-  // succeed while this creator lives: the creation fails instead.
-  if (err == EOPNOTSUPP || err == ENOSYS || err == EINVAL || (file && err == ENOLCK)) return;
+  // too): a segment is then never judged abandoned. Any other failure, transient (ENOLCK,
+  // ENOMEM on /dev/shm) or another program's lock, would let an observer's flock succeed while
+  // this creator lives: the creation fails instead.
+  if (no_locks_here(err, file)) return;
   throw error(errc::system, std::string(file ? "create_file " : "create ") + in_quotes(name) +
                                 ": cannot lock the new " + (file ? "file" : "segment") +
                                 " (flock: " + std::strerror(err) + ")");
@@ -211,15 +219,6 @@ int set_use_lock(int fd, short type) noexcept {
   l.l_start = 0;
   l.l_len = 1;
   return ::fcntl(fd, F_OFD_SETLK, &l);
-}
-
-// True for the errors of a file system (or kernel, before 3.15) that has no such locks: the
-// view then holds none, and remove_if_unused() cannot tell whether the segment is in use. For
-// a file, also ENOLCK (a lock service out of order); on /dev/shm that is a transient failure
-// to allocate the lock, and a view that took it for "no locks" would let remove_if_unused()
-// remove a segment other processes use (hold_as_creator judges it so too).
-bool no_locks_here(int err, bool file) noexcept {
-  return err == EINVAL || err == EOPNOTSUPP || err == ENOSYS || (file && err == ENOLCK);
 }
 
 // False for a file on NFS (see set_use_lock): its views hold no use lock, and remove_if_unused()
