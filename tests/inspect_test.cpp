@@ -116,6 +116,16 @@ TEST(inspect, a_record_without_a_role_is_registering_and_counts_for_neither_side
   info = inspect(g.name());
   EXPECT_STREQ(info.endpoints[0].role, "producer");
   EXPECT_EQ(info.producer.stalls, 7u);
+  // A holder killed while it left (its role named none, its owner not yet freed) or took the
+  // record: nobody will finish either, so it is not shown registering ("registering, dead").
+  r.role.store(0);
+  r.owner.store(k_dead_owner);
+  info = inspect(g.name());
+  ASSERT_EQ(info.endpoints.size(), 1u);
+  EXPECT_STREQ(info.endpoints[0].role, "none");
+  EXPECT_FALSE(info.endpoints[0].alive);
+  EXPECT_EQ(info.producer.stalls + info.consumer.stalls, 0u);
+  EXPECT_TRUE(info.stale());
   r.owner.store(0);  // let the ring's own endpoints alone
   r.role.store(0);
   r.stats.stalls.store(0);
@@ -712,6 +722,13 @@ TEST(inspect, an_impossible_header_field_is_named) {
       {"kind=9", [](segment_header& h) { h.kind = 9; }},
       {"slot_align=3", [](segment_header& h) { h.slot_align = 3; }},
       {"type_name_len=64", [](segment_header& h) { h.type_name_len = 64; }},
+      // The element fields: byte counts are multiplied by elem_size (a forged 0 showed no
+      // traffic; 2^32 - 1, 4 GiB a message).
+      {"elem_size=0", [](segment_header& h) { h.elem_size = 0; }},
+      {"elem_size expected 8, found 4294967295",
+       [](segment_header& h) { h.elem_size = 0xffffffff; }},
+      {"elem_align=3", [](segment_header& h) { h.elem_align = 3; }},
+      {"elem_align expected 8, found 4", [](segment_header& h) { h.elem_align = 4; }},
   };
   for (const poke& p : pokes) {
     heap_bytes mem(spsc_ring<u64>::required_bytes(16));
@@ -725,6 +742,45 @@ TEST(inspect, an_impossible_header_field_is_named) {
   (void)spsc_ring<u64>::create_in(mem.span(), 16);
   expect_error(errc::too_small,
                [&] { (void)inspect(mem.span().first(mem.span().size() - 8), "x"); });
+}
+
+// The element fields of each kind, as its rings write them: an mpmc slot follows from the
+// element (mpmc_slot_size), a message ring's are fixed.
+TEST(inspect, element_fields_no_ring_of_its_kind_writes_are_corrupted) {
+  struct case_ {
+    const char* field;
+    void (*apply)(segment_header&);
+  };
+  {
+    heap_bytes mem(mpmc_ring<u64>::required_bytes(16));
+    (void)mpmc_ring<u64>::create_in(mem.span(), 16);
+    const ring_info info = inspect(mem.span(), "x");
+    EXPECT_EQ(info.elem_size, 8u);
+    EXPECT_EQ(info.slot_size, 16u);
+    auto& h = *reinterpret_cast<segment_header*>(mem.span().data());
+    h.elem_size = 16;  // would need 24-byte slots
+    const auto msg = expect_error(errc::corrupted, [&] { (void)inspect(mem.span(), "x"); });
+    EXPECT_NE(msg.find("describe no mpmc ring: slot_size expected 24, found 16"), std::string::npos)
+        << msg;
+    h.elem_size = 8;
+    h.elem_align = 16;  // would need 16-aligned, 32-byte slots
+    const auto msg2 = expect_error(errc::corrupted, [&] { (void)inspect(mem.span(), "x"); });
+    EXPECT_NE(msg2.find("slot_size expected 32, found 16; slot_align expected 16, found 8"),
+              std::string::npos)
+        << msg2;
+  }
+  for (const bool single : {true, false}) {
+    heap_bytes mem(spsc_msg_ring::required_bytes(1024));
+    if (single) {
+      (void)spsc_msg_ring::create_in(mem.span(), 1024);
+    } else {
+      (void)mpsc_msg_ring::create_in(mem.span(), 1024);
+    }
+    EXPECT_NO_THROW((void)inspect(mem.span(), "x"));
+    reinterpret_cast<segment_header*>(mem.span().data())->elem_size = 2;
+    const auto msg = expect_error(errc::corrupted, [&] { (void)inspect(mem.span(), "x"); });
+    EXPECT_NE(msg.find("_msg ring: elem_size expected 1, found 2"), std::string::npos) << msg;
+  }
 }
 
 TEST(inspect, a_small_foreign_segment_is_foreign_before_it_is_small) {

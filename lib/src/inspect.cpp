@@ -16,10 +16,15 @@
 namespace ipcring {
 namespace {
 
+// `role`: null for a record that names no role. Its holder is taking it (register_endpoint
+// stores the owner first) or letting go of it (release() names no role, then frees the owner),
+// or the record holds garbage: registering. With its holder dead, neither will be finished:
+// the record holds no role, count or claim of anyone's, and the next registration takes it.
 void add(ring_info& info, std::uint64_t owner, const char* role, bool claiming) {
   if (owner == 0) return;
-  info.endpoints.push_back(
-      {detail::identity_pid(owner), role, detail::process_alive(owner), claiming});
+  const bool alive = detail::process_alive(owner);
+  if (role == nullptr) role = alive ? "registering" : "none";
+  info.endpoints.push_back({detail::identity_pid(owner), role, alive, claiming});
 }
 
 // Whether a side of a ring of `kind` keeps its counts in endpoint records, which an endpoint
@@ -141,7 +146,9 @@ ring_info look(std::span<const std::byte> v, std::uint64_t segment_size, std::st
                     " exceeds " + std::to_string(k_type_name_max));
   }
   // What an open checks of the ring's place in the segment, so that what is shown is a ring.
-  (void)detail::check_geometry(detail::spec_of_header(h, what), h, segment_size, what);
+  const detail::ring_spec spec = detail::spec_of_header(h, what);
+  (void)detail::check_geometry(spec, h, segment_size, what);
+  detail::check_elements(spec, what);  // byte counts below multiply by elem_size
   ring_info info;
   info.name = std::string(name);
   info.kind = static_cast<ring_kind>(h.kind);
@@ -220,12 +227,12 @@ ring_info look(std::span<const std::byte> v, std::uint64_t segment_size, std::st
   if (reg != nullptr) {
     for (const auto& r : reg->endpoints) {
       const endpoint_role role = role_of(r);
-      // An owner whose record names no role yet is taking it (register_endpoint stores the
-      // owner first), or the record holds garbage: registering.
+      // A role the record names is its holder's, or, just after a takeover, its previous
+      // holder's until the new one names its own (register_endpoint folds the old counts by it).
       add(info, r.owner.load(std::memory_order_relaxed),
           role == endpoint_role::producer   ? "producer"
           : role == endpoint_role::consumer ? "consumer"
-                                            : "registering",
+                                            : nullptr,
           r.claim_first.load(std::memory_order_relaxed) != 0);
     }
   }

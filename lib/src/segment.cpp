@@ -135,6 +135,15 @@ void check_header_align(const char* field, std::uint32_t align, const std::strin
   }
 }
 
+// Appends "FIELD expected E, found F" to `diff` ("; " between) where the two differ.
+void note_difference(std::string& diff, const char* field, std::uint64_t expected,
+                     std::uint64_t found) {
+  if (expected == found) return;
+  diff += diff.empty() ? "" : "; ";
+  diff += std::string(field) + " expected " + std::to_string(expected) + ", found " +
+          std::to_string(found);
+}
+
 std::uint32_t read_once(const std::uint32_t& field) {
   return *static_cast<const volatile std::uint32_t*>(&field);
 }
@@ -181,6 +190,35 @@ ring_spec spec_of_header(const segment_header& h, const std::string& what) {
   s.elem_align = h.elem_align;
   s.control_size = control_size_of(s.kind);
   return s;
+}
+
+void check_elements(const ring_spec& s, const std::string& what) {
+  check_header_align("elem_align", s.elem_align, what);
+  // What a ring of this kind writes with this slot (spsc: its element is the slot) or this
+  // element (mpmc; 64 bits: a forged element size must not wrap round to the slot size).
+  std::uint64_t elem_size = s.slot_size, elem_align = s.slot_align;  // spsc
+  std::uint64_t slot_size = s.slot_size, slot_align = s.slot_align;
+  if (s.kind == ring_kind::mpmc) {
+    elem_size = s.elem_size;
+    elem_align = s.elem_align;
+    slot_size = mpmc_slot_size(s.elem_size, s.elem_align);
+    slot_align = mpmc_slot_align(s.elem_align);
+  } else if (s.kind != ring_kind::spsc) {
+    const ring_spec m = msg_spec(s.kind, s.capacity);
+    elem_size = m.elem_size;
+    elem_align = m.elem_align;
+    slot_size = m.slot_size;
+    slot_align = m.slot_align;
+  }
+  std::string diff = s.elem_size == 0 ? "elem_size=0" : "";  // no type has size 0
+  note_difference(diff, "elem_size", elem_size, s.elem_size);
+  note_difference(diff, "elem_align", elem_align, s.elem_align);
+  note_difference(diff, "slot_size", slot_size, s.slot_size);
+  note_difference(diff, "slot_align", slot_align, s.slot_align);
+  if (!diff.empty()) {
+    throw error(errc::corrupted,
+                what + ": header fields describe no " + to_string(s.kind) + " ring: " + diff);
+  }
 }
 
 map_view require_header_written(map_view v, std::string_view verb) {
@@ -349,11 +387,8 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
     spec.type_name = std::string(found_name);
   }
   std::string diff;
-  auto cmp = [&](const char* field, std::uint64_t expected, std::uint64_t found) {
-    if (expected == found) return;
-    diff += diff.empty() ? "" : "; ";
-    diff += std::string(field) + " expected " + std::to_string(expected) + ", found " +
-            std::to_string(found);
+  const auto cmp = [&](const char* field, std::uint64_t expected, std::uint64_t found) {
+    note_difference(diff, field, expected, found);
   };
   cmp("elem_size", spec.elem_size, h->elem_size);
   cmp("elem_align", spec.elem_align, h->elem_align);

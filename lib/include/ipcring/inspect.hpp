@@ -16,8 +16,11 @@ namespace ipcring {
 /// A process attached to a ring.
 struct endpoint_info {
   std::uint32_t pid = 0;
-  /// "producer" or "consumer"; "registering" for a record whose owner has not named its role
-  /// yet (or that holds garbage): it counts for neither side
+  /// "producer" or "consumer"; "registering" for a record whose live owner has not named its
+  /// role yet, or no longer names it as it leaves (or that holds garbage); "none" for such a
+  /// record whose owner is dead (killed while it took or left it: the next registration takes
+  /// it). Neither counts for a side. Just after a process takes over a dead holder's record,
+  /// the role is the previous holder's until the new one names its own.
   const char* role = "";
   bool alive = false;
   bool claiming = false;  ///< its endpoint record names a claim not yet published
@@ -52,8 +55,9 @@ struct ring_info {
 
 /// Reads the named ring's header and control blocks. Validates what it reads as an open does
 /// (bad_magic, version_mismatch, not_ready, too_small; corrupted naming the header field whose
-/// value no ring has: kind, capacity, slot_align, data_offset, total_size, type_name_len), but
-/// not the element type.
+/// value no ring has: kind, capacity, slot_align, data_offset, total_size, type_name_len, and
+/// element and slot sizes and alignments no ring of the kind writes together), but not the
+/// element type.
 ring_info inspect(std::string_view name, const map_options& opt = {});
 /// As inspect(name), on a mapping the caller holds (a file-backed ring, or memory of its own).
 /// Only reads it: a read-only mapping (PROT_READ) is enough.

@@ -94,12 +94,12 @@ class mpmc_consumer;
 
 namespace detail {
 
-// Where the value sits in an mpmc slot, and the slot's size: a wire ABI.
+// Where the value sits in an mpmc slot, and the slot's size: a wire ABI (mpmc_slot_size).
 template <class T>
 struct mpmc_slot_layout {
-  static constexpr std::size_t align = alignof(T) > 8 ? alignof(T) : 8;
+  static constexpr std::size_t align = mpmc_slot_align(alignof(T));
   static constexpr std::size_t value_offset = align;
-  static constexpr std::size_t size = (value_offset + sizeof(T) + align - 1) / align * align;
+  static constexpr std::size_t size = mpmc_slot_size(sizeof(T), alignof(T));
 };
 
 // Shared state of mpmc handles: slot access and the ticket protocol.

@@ -42,6 +42,20 @@ constexpr std::uint64_t control_size_of(ring_kind k) noexcept {
   return k == ring_kind::spsc ? sizeof(ring_control) : sizeof(registry_control);
 }
 
+/// An mpmc slot (a wire ABI): its sequence word, then the value at the slot's alignment,
+/// the whole padded to it; the alignment is the element's, at least 8 (the sequence word's).
+/// mpmc_slot_layout<T> and check_elements() both follow it.
+constexpr std::uint64_t mpmc_slot_align(std::uint64_t elem_align) noexcept {
+  return elem_align > 8 ? elem_align : 8;
+}
+constexpr std::uint64_t mpmc_slot_size(std::uint64_t elem_size, std::uint64_t elem_align) noexcept {
+  const std::uint64_t a = mpmc_slot_align(elem_align);
+  return (a + elem_size + a - 1) / a * a;
+}
+
+/// The spec of a message ring of `kind` (msg_ring.cpp): byte slots, "bytes" as the type name.
+ring_spec msg_spec(ring_kind kind, std::uint64_t capacity);
+
 /// First slot's offset: header + control blocks, rounded up to a block and to slot_align.
 std::uint64_t data_offset(const ring_spec& s) noexcept;
 /// Bytes a ring of this spec needs. Throws errc::invalid_argument for a capacity that is 0,
@@ -58,6 +72,12 @@ std::uint64_t check_geometry(const ring_spec& spec, const segment_header& h, std
 /// as a kind expects it. errc::corrupted for an unknown kind or a slot alignment that is not
 /// a power of two up to 4096 (data_offset rounds to it). The type name is left empty.
 ring_spec spec_of_header(const segment_header& h, const std::string& what);
+/// Checks that the element fields of `s` (from spec_of_header) are those a ring of its kind
+/// writes: spsc, slots of the element's size and alignment; mpmc, mpmc_slot_size() and
+/// mpmc_slot_align() of the element (of at least one byte); message rings, msg_spec()'s.
+/// errc::corrupted naming each field that differs, or elem_align if it is not a power of two
+/// up to 4096. What is shown of a ring (inspect's byte counts) is then a ring's.
+void check_elements(const ring_spec& s, const std::string& what);
 
 /// Returns `v` once its first word (the magic) is written, read through its handle
 /// (map_view::peek): a page never written is not read through the mapping, which would
