@@ -409,9 +409,16 @@ grep -q "^$prefix-junk .*not-ipcring" "$work/ls" || fail "ls --all does not show
 backslashed="$prefix-back"'\'"slash"  # a name the library refuses: listed by --all, with why
 : >"/dev/shm/$backslashed"
 "$cli" ls --all >"$work/ls"
-rm -f "/dev/shm/$backslashed"
 grep -qF "$backslashed " "$work/ls" || fail "ls --all leaves out a segment whose name the library refuses"
 grep -F "$backslashed " "$work/ls" | grep -q "invalid_name" || fail "ls --all does not say why: $(grep -F "$prefix-back" "$work/ls")"
+# ... and rm removes it with --force, as any segment that is not a ring (it refused the name)
+expect_code 2 "$cli" rm "$backslashed"
+grep -q "must not contain.*--force removes it anyway" "$work/err" || fail "rm of a backslashed name: $(cat "$work/err")"
+[ -e "/dev/shm/$backslashed" ] || fail "rm without --force removed a backslashed name"
+expect_code 0 "$cli" rm --force "$backslashed"
+[ -e "/dev/shm/$backslashed" ] && fail "rm --force left a segment whose name the library refuses"
+expect_code 3 "$cli" rm --force "$backslashed"  # gone: not found
+rm -f "/dev/shm/$backslashed"
 # zero was only sized: looking at it went through its handle and allocated no page (on a full
 # /dev/shm, the first read of a page through a mapping is a SIGBUS)
 [ "$(stat -c %b "/dev/shm/$prefix-zero")" = 0 ] || fail "stat/ls allocated a page of a segment never written"

@@ -75,6 +75,39 @@ std::string force_hint(const std::string& name) {
   return " (--force removes it anyway)";
 }
 
+// True for a name the library refuses only for a backslash (valid on POSIX, a kernel-object
+// namespace on Windows): another program's segment, which `ls --all` lists. Any other refusal
+// ('/', '.', '..', too long) names no file of /dev/shm.
+bool foreign_name(const std::string& name) {
+  return name.find('\\') != std::string::npos && name.find('/') == std::string::npos &&
+         name.size() <= k_max_name_length;
+}
+
+// --force of a segment under a name the library refuses (foreign_name): unlinked by its path,
+// if it is a file there. Returns the exit code (messages on stderr).
+exit_code remove_foreign(const std::string& name, const error& refusal) {
+  const std::string path = "/dev/shm/" + name;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    const int e = errno;
+    std::cerr << "ipcring rm: " << printable(std::string(refusal.what())) << "; and "
+              << printable(path) << ": " << std::strerror(e) << '\n';
+    return e == ENOENT ? exit_code::not_found : exit_code::error;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    std::cerr << "ipcring rm: " << printable(path)
+              << " not removed: not a regular file: ipcring rm removes segments only\n";
+    return exit_code::incompatible;
+  }
+  if (::unlink(path.c_str()) != 0) {
+    const int e = errno;
+    std::cerr << "ipcring rm: could not remove " << printable(path) << ": " << std::strerror(e)
+              << '\n';
+    return exit_code::error;
+  }
+  return exit_code::ok;
+}
+
 // Removes one segment as the options say; returns the exit code for it (messages on stderr).
 exit_code remove_one(const std::string& name, const rm_options& o) {
   const auto complain = [&](exit_code code, const std::string& message) {
@@ -85,6 +118,14 @@ exit_code remove_one(const std::string& name, const rm_options& o) {
   try {
     p = probe_segment(name);
   } catch (const error& e) {
+    if (e.value() == errc::invalid_name && foreign_name(name)) {
+      if (o.force && !o.stale_only) return remove_foreign(name, e);
+      struct stat st {};
+      const bool there = ::lstat(("/dev/shm/" + name).c_str(), &st) == 0;
+      return complain(
+          exit_code_for(e.value()),
+          std::string(e.what()) + (there && !o.stale_only ? force_hint(name) : std::string()));
+    }
     return complain(exit_code_for(e.value()), e.what());
   }
   if (o.stale_only && p.abandoned) {
