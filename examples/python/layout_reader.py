@@ -19,7 +19,10 @@
 # start and at every liveness check, and stops, busy, if a live process holds it). Nor can it
 # FUTEX_WAKE (no syscall access with these modules), so a producer asleep on a full ring wakes
 # only on its own timeouts: prefer spinning producers (ipcring-producer --spin). Plain aligned
-# loads and stores are acquire/release only on x86-64.
+# loads and stores are acquire/release only on x86-64. Like every process that maps a ring, it
+# dies of SIGBUS if another process shrinks the segment's file under it, which Python cannot
+# catch (README.md, "Roles, crashes and untrusted memory"): the segment's permissions keep such
+# processes out.
 # The segment must have layout_version LAYOUT_VERSION; IPCRING_LAYOUT_VERSION=N overrides it.
 import argparse
 import errno
