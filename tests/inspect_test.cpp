@@ -747,10 +747,6 @@ TEST(inspect, an_impossible_header_field_is_named) {
 // The element fields of each kind, as its rings write them: an mpmc slot follows from the
 // element (mpmc_slot_size), a message ring's are fixed.
 TEST(inspect, element_fields_no_ring_of_its_kind_writes_are_corrupted) {
-  struct case_ {
-    const char* field;
-    void (*apply)(segment_header&);
-  };
   {
     heap_bytes mem(mpmc_ring<u64>::required_bytes(16));
     (void)mpmc_ring<u64>::create_in(mem.span(), 16);

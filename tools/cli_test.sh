@@ -418,6 +418,11 @@ grep -q "must not contain.*--force removes it anyway" "$work/err" || fail "rm of
 expect_code 0 "$cli" rm --force "$backslashed"
 [ -e "/dev/shm/$backslashed" ] && fail "rm --force left a segment whose name the library refuses"
 expect_code 3 "$cli" rm --force "$backslashed"  # gone: not found
+mkfifo "/dev/shm/$backslashed"  # not a segment: --force is not offered, and refuses
+expect_code 2 "$cli" rm "$backslashed"
+grep -q "not a regular file" "$work/err" || fail "rm of a backslashed FIFO: $(cat "$work/err")"
+expect_code 5 "$cli" rm --force "$backslashed"
+[ -p "/dev/shm/$backslashed" ] || fail "rm --force removed a FIFO"
 rm -f "/dev/shm/$backslashed"
 # zero was only sized: looking at it went through its handle and allocated no page (on a full
 # /dev/shm, the first read of a page through a mapping is a SIGBUS)

@@ -210,8 +210,12 @@ void check_elements(const ring_spec& s, const std::string& what) {
     slot_size = m.slot_size;
     slot_align = m.slot_align;
   }
-  std::string diff = s.elem_size == 0 ? "elem_size=0" : "";  // no type has size 0
-  note_difference(diff, "elem_size", elem_size, s.elem_size);
+  std::string diff;
+  if (s.elem_size == 0) {
+    diff = "elem_size=0";  // no type has size 0 (an mpmc slot computed from it would pass)
+  } else {
+    note_difference(diff, "elem_size", elem_size, s.elem_size);
+  }
   note_difference(diff, "elem_align", elem_align, s.elem_align);
   note_difference(diff, "slot_size", slot_size, s.slot_size);
   note_difference(diff, "slot_align", slot_align, s.slot_align);

@@ -120,11 +120,15 @@ exit_code remove_one(const std::string& name, const rm_options& o) {
   } catch (const error& e) {
     if (e.value() == errc::invalid_name && foreign_name(name)) {
       if (o.force && !o.stale_only) return remove_foreign(name, e);
+      // What --force would do (remove_foreign): nothing for a name that is not there, or
+      // that is not a regular file.
       struct stat st {};
-      const bool there = ::lstat(("/dev/shm/" + name).c_str(), &st) == 0;
-      return complain(
-          exit_code_for(e.value()),
-          std::string(e.what()) + (there && !o.stale_only ? force_hint(name) : std::string()));
+      std::string hint;
+      if (!o.stale_only && ::lstat(("/dev/shm/" + name).c_str(), &st) == 0) {
+        hint = S_ISREG(st.st_mode) ? force_hint(name)
+                                   : " (not a regular file: ipcring rm removes segments only)";
+      }
+      return complain(exit_code_for(e.value()), std::string(e.what()) + hint);
     }
     return complain(exit_code_for(e.value()), e.what());
   }

@@ -63,10 +63,6 @@
 
 namespace ipcring {
 
-namespace detail {
-ring_spec msg_spec(ring_kind kind, std::uint64_t capacity);  // lib/src/msg_ring.cpp
-}  // namespace detail
-
 /// A ring of variable-length messages with one producer and one consumer.
 class spsc_msg_ring {
  public:
