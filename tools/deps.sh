@@ -2,8 +2,8 @@
 # Installs the Debian packages ipcring needs to build, test and benchmark, if missing.
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
-packages=(cmake make g++ clang libclang-rt-14-dev libboost-dev libgtest-dev libbenchmark-dev pkg-config
-          python3 libcli11-dev gnuplot-nox procps util-linux
+packages=(cmake make g++ clang libclang-rt-14-dev llvm libboost-dev libgtest-dev libbenchmark-dev
+          pkg-config python3 libcli11-dev gnuplot-nox procps util-linux
           g++-mingw-w64-x86-64-posix googletest wine wine64)  # the Windows build, run under Wine
 missing=()
 for p in "${packages[@]}"; do
@@ -17,6 +17,13 @@ echo "deps: installing ${missing[*]}"
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
 # Set through env: sudo resets the environment, so an exported variable would not reach apt-get.
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# A new machine's own apt (apt-daily, unattended-upgrades) may hold the locks for minutes after
+# boot: wait for them (DPkg::Lock::Timeout), and try the update again, rather than fail at once.
+apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
+for attempt in 1 2 3 4 5; do
+  if "${apt[@]}" update -qq; then break; fi
+  if [ "$attempt" -eq 5 ]; then echo "deps: apt-get update failed 5 times" >&2; exit 1; fi
+  echo "deps: apt-get update failed (attempt $attempt of 5); trying again in 30 s" >&2
+  sleep 30
+done
+"${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
