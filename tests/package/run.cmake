@@ -45,8 +45,20 @@ function(expect_no_libipcring_needed exe)
   endif()
 endfunction()
 
+# The package found must be this install's: CMAKE_PREFIX_PATH does not keep find_package from
+# falling back to one installed system-wide (/usr/local), which would hide a broken install.
+function(expect_found_here build_dir)
+  file(STRINGS ${build_dir}/CMakeCache.txt found REGEX "^ipcring_DIR:")
+  string(REGEX REPLACE "^ipcring_DIR:[A-Z]+=" "" found "${found}")
+  string(FIND "${found}" "${prefix}/" at)
+  if(NOT at EQUAL 0)
+    message(FATAL_ERROR "find_package(ipcring) found '${found}', not the install in ${prefix}")
+  endif()
+endfunction()
+
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${WORK_DIR}/cmake-consumer
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release)
+expect_found_here(${WORK_DIR}/cmake-consumer)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/cmake-consumer)
 foreach(exe consumer consumer_shared consumer_c)
   run(${WORK_DIR}/cmake-consumer/${exe})
@@ -54,13 +66,15 @@ endforeach()
 expect_no_libipcring_needed(${WORK_DIR}/cmake-consumer/consumer)
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package/c_only -B ${WORK_DIR}/cmake-c-consumer
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release)
+expect_found_here(${WORK_DIR}/cmake-c-consumer)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/cmake-c-consumer)
 run(${WORK_DIR}/cmake-c-consumer/consumer_c_static)
 expect_no_libipcring_needed(${WORK_DIR}/cmake-c-consumer/consumer_c_static)
 
 find_program(PKG_CONFIG pkg-config REQUIRED)
 file(GLOB pc_dirs ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
-set(ENV{PKG_CONFIG_PATH} "${pc_dirs}")
+# LIBDIR, not PATH: only this install's .pc files, none of the system's (as above)
+set(ENV{PKG_CONFIG_LIBDIR} "${pc_dirs}")
 function(pkg_config_flags var module)
   execute_process(COMMAND ${PKG_CONFIG} --cflags --libs ${module} OUTPUT_VARIABLE flags
                   RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
