@@ -4,7 +4,8 @@
 // processes. Rings never see it: they are created on / opened from a std::span<std::byte>.
 // On Linux a segment is a POSIX shared-memory object (/dev/shm/<name>), on Windows a named file
 // mapping (CreateFileMapping / MapViewOfFile), both through Boost.Interprocess
-// (lib/src/posix/map_view.cpp, lib/src/windows/map_view.cpp).
+// (lib/src/posix/map_view.cpp, lib/src/windows/map_view.cpp; huge pages on POSIX:
+// lib/src/posix/huge_pages.cpp).
 //
 //   auto v = ipcring::map_view::create("orders", 1 << 20);   // fails if "orders" exists
 //   auto w = ipcring::map_view::open("orders");              // fails if it does not
@@ -88,7 +89,9 @@ class map_view {
   /// if another user owns it or every user may write it (map_options says how to accept
   /// either), judged before its size; errc::bad_magic if it is not a regular file (a FIFO);
   /// errc::not_ready if its size is still 0 (a creator between create and resize);
-  /// errc::system if its use lock cannot be taken (remove_if_unused).
+  /// errc::busy if a remover has held its use lock (remove_if_unused) for 2 s; errc::not_found
+  /// if a remover took the name meanwhile; errc::system if the lock cannot be taken otherwise
+  /// (ENOLCK on /dev/shm).
   static map_view open(std::string_view name, const map_options& = {});
 
   /// As create/open, over a regular file at `path` (created 0600 by default, O_EXCL). A file
