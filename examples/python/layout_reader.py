@@ -229,6 +229,10 @@ class Ring:
             for field, align in (("slot_align", slot_align), ("elem_align", elem_align)):
                 require(0 < align <= 4096 and align & (align - 1) == 0, "corrupted", field,
                         "a power of two <= 4096", align)
+            # and an spsc ring's slot is its element (the step's last row)
+            require((elem_size, elem_align) == (slot_size, slot_align), "corrupted",
+                    "elem_size, elem_align", f"{slot_size}, {slot_align} (the slot's)",
+                    f"{elem_size}, {elem_align}")
         # A message ring's fixed fingerprint, or the demo's: its slots are checked, not dumped.
         want = MSG_TYPE if kind == 3 else DEMO_TYPE if type_name == DEMO_NAME else found
         diff = [f"{field} expected {w!r}, found {f!r}"

@@ -7,6 +7,8 @@
 #   2. a reader waiting on an empty ring must stop (busy, exit 1) at a liveness check once
 #      `ipcring recv`, a consumer that claims the role, attaches, and must leave consumer_closed
 #      to it; recv then gets what is sent.
+#   3. an spsc ring (kind 1) whose header says an element other than its slot is corrupted
+#      (exit 1), as docs/layout.md's attach checks say.
 #   examples/python/run_layout_reader_msg.sh IPCRING_TOOL [PYTHON]
 # PYTHON is the interpreter to test with (the one CMake found), else python3 from PATH.
 set -euo pipefail
@@ -22,7 +24,7 @@ cleanup() {
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
-  rm -f "/dev/shm/$name" "/dev/shm/$name-busy"
+  rm -f "/dev/shm/$name" "/dev/shm/$name-busy" "/dev/shm/$name-forged"
   rm -rf "$out"
 }
 trap cleanup EXIT
@@ -97,4 +99,22 @@ wait "$receiver" || rc=$?
 receiver=""
 [ "$rc" -eq 0 ] || fail "recv exit $rc"
 [ "$(cat "$out/recv")" = "$(printf 'one\ntwo\nthree')" ] || fail "recv printed: $(cat "$out/recv")"
-echo "layout_reader msg test: OK: $lines lines through a 4 KiB message ring; busy under recv"
+
+# 3. elem_size (offset 28) written 4 in a ring of 8-byte slots.
+forged="$name-forged"
+"$cli" create "$forged" --kind spsc --capacity 16 --slot-size 8 >/dev/null 2>"$out/create.err" ||
+  fail "create $forged"
+"$python" - "/dev/shm/$forged" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(28)
+    f.write((4).to_bytes(4, "little"))
+PY
+rc=0
+"$python" "$here/layout_reader.py" "$forged" --count 1 --timeout 1 >/dev/null 2>"$out/forged.err" ||
+  rc=$?
+[ "$rc" -eq 1 ] || fail "the reader exited with $rc on a forged elem_size, expected 1"
+grep -q "corrupted.*elem_size, elem_align.*8, 8 (the slot's).*4, 8" "$out/forged.err" ||
+  fail "the reader did not name the forged element: $(cat "$out/forged.err")"
+echo "layout_reader msg test: OK: $lines lines through a 4 KiB message ring; busy under recv;" \
+  "a forged element refused"
