@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -27,10 +28,7 @@ namespace {
 using namespace std::chrono_literals;
 using u64 = std::uint64_t;
 
-template <class Ring>
-class msg_rings : public ::testing::Test {};
-using ring_types = ::testing::Types<spsc_msg_ring, mpsc_msg_ring>;
-TYPED_TEST_SUITE(msg_rings, ring_types);
+TYPED_TEST_SUITE(msg_rings, msg_ring_types);
 
 // A consumer that stops at another producer's open claim frees what it holds at once: that
 // producer may be the one waiting for the space (one thread, an open claim, a write through a
@@ -283,6 +281,20 @@ void dead_claim_at_start(std::byte* control) {
   reg.base.tail.store(16);
 }
 
+// The C API's producer and consumer of the mpsc_msg ring named `name`, attached after a
+// dead_claim_at_start written through a view of it; null (a failure recorded) if they could
+// not attach.
+std::unique_ptr<c_endpoints> c_endpoints_after_dead_claim(const std::string& name) {
+  const map_view view = map_view::open(name);
+  dead_claim_at_start(view.data() + k_control_offset);
+  ipcring_ring* cr = nullptr;
+  EXPECT_EQ(ipcring_open(name.c_str(), IPCRING_KIND_MPSC_MSG, 0, &cr), IPCRING_OK);
+  auto c = std::make_unique<c_endpoints>(cr);
+  if (c->attached()) return c;
+  ADD_FAILURE() << ipcring_last_error();
+  return nullptr;
+}
+
 // Producers that closed have not said their last while a record before theirs is claimed and
 // uncommitted: a dead producer's (recovery pads it) or a slow live one's. The consumer reads
 // what follows it, then sees closed (it used to see closed at once: those records were lost).
@@ -312,20 +324,16 @@ TEST(msg_ring, reads_after_the_producers_closed_deliver_what_follows_a_dead_clai
 TEST(msg_ring, the_c_api_read_after_the_producers_closed_repairs_a_dead_claim_then_says_closed) {
   const segment_guard g(unique_name());
   const auto ring = mpsc_msg_ring::create(g.name(), 1024);
-  const map_view view = map_view::open(g.name());
-  dead_claim_at_start(view.data() + k_control_offset);
-  ipcring_ring* cr = nullptr;
-  ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_MPSC_MSG, 0, &cr), IPCRING_OK);
-  const c_endpoints c(cr);
-  ASSERT_TRUE(c.attached()) << ipcring_last_error();
-  ASSERT_EQ(ipcring_write(c.tx, 4, "later", 5, 0), IPCRING_OK);
-  ipcring_producer_shutdown(c.tx);
+  const auto c = c_endpoints_after_dead_claim(g.name());
+  ASSERT_TRUE(c);
+  ASSERT_EQ(ipcring_write(c->tx, 4, "later", 5, 0), IPCRING_OK);
+  ipcring_producer_shutdown(c->tx);
   char buf[16];
   std::uint32_t type = 0;
   std::size_t len = 0;
-  ASSERT_EQ(ipcring_read(c.rx, buf, sizeof buf, &type, &len, 0), IPCRING_OK);
+  ASSERT_EQ(ipcring_read(c->rx, buf, sizeof buf, &type, &len, 0), IPCRING_OK);
   EXPECT_EQ(std::string(buf, len), "later");
-  EXPECT_EQ(ipcring_read(c.rx, buf, sizeof buf, &type, &len, 0), IPCRING_CLOSED);
+  EXPECT_EQ(ipcring_read(c->rx, buf, sizeof buf, &type, &len, 0), IPCRING_CLOSED);
 }
 
 // A dead claim with nothing after it: the C API's poll that repairs it says closed (it reads
@@ -334,17 +342,13 @@ TEST(msg_ring, the_c_api_read_after_the_producers_closed_repairs_a_dead_claim_th
 TEST(msg_ring, a_poll_that_repairs_the_last_dead_claim_says_closed) {
   const segment_guard g(unique_name());
   const auto ring = mpsc_msg_ring::create(g.name(), 1024);
-  const map_view view = map_view::open(g.name());
-  dead_claim_at_start(view.data() + k_control_offset);
-  ipcring_ring* cr = nullptr;
-  ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_MPSC_MSG, 0, &cr), IPCRING_OK);
-  const c_endpoints c(cr);
-  ASSERT_TRUE(c.attached()) << ipcring_last_error();
-  ipcring_producer_shutdown(c.tx);
+  const auto c = c_endpoints_after_dead_claim(g.name());
+  ASSERT_TRUE(c);
+  ipcring_producer_shutdown(c->tx);
   char buf[16];
   std::uint32_t type = 0;
   std::size_t len = 0;
-  EXPECT_EQ(ipcring_read(c.rx, buf, sizeof buf, &type, &len, 0), IPCRING_CLOSED);
+  EXPECT_EQ(ipcring_read(c->rx, buf, sizeof buf, &type, &len, 0), IPCRING_CLOSED);
 
   fixture<mpsc_msg_ring> f(1024);
   dead_claim_at_start(f.mem.span().data() + k_control_offset);

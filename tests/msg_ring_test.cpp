@@ -27,10 +27,7 @@ namespace {
 using namespace std::chrono_literals;
 using u64 = std::uint64_t;
 
-template <class Ring>
-class msg_rings : public ::testing::Test {};
-using ring_types = ::testing::Types<spsc_msg_ring, mpsc_msg_ring>;
-TYPED_TEST_SUITE(msg_rings, ring_types);
+TYPED_TEST_SUITE(msg_rings, msg_ring_types);
 
 TYPED_TEST(msg_rings, messages_are_read_in_place_in_order) {
   fixture<TypeParam> f(1024);

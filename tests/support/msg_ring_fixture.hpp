@@ -36,6 +36,11 @@ struct fixture {
   Ring ring;
 };
 
+// The message rings' typed tests run on both kinds.
+template <class Ring>
+class msg_rings : public ::testing::Test {};
+using msg_ring_types = ::testing::Types<spsc_msg_ring, mpsc_msg_ring>;
+
 // Every message read, as text (a message of another type as "type N").
 inline std::vector<std::string> read_all(msg_consumer& rx, std::uint32_t want_type = 4) {
   std::vector<std::string> got;
