@@ -19,9 +19,11 @@
 
 #include "support/test_support.hpp"
 
+// fcntl64 too: a build with 64-bit file offsets (_FILE_OFFSET_BITS=64) calls fcntl by that name.
 extern "C" {
-int __real_fcntl(int fd, int cmd, ...);   // NOLINT(bugprone-reserved-identifier): GNU ld's names
-int __real_flock(int fd, int operation);  // NOLINT(bugprone-reserved-identifier)
+int __real_fcntl(int fd, int cmd, ...);    // NOLINT(bugprone-reserved-identifier): GNU ld's names
+int __real_fcntl64(int fd, int cmd, ...);  // NOLINT(bugprone-reserved-identifier)
+int __real_flock(int fd, int operation);   // NOLINT(bugprone-reserved-identifier)
 }
 
 namespace {
@@ -52,18 +54,30 @@ struct inject {
 
 }  // namespace
 
+// True if this fcntl request is to fail (errno set).
+static bool failing(int cmd, void* arg) {
+  if (cmd != F_OFD_SETLK || static_cast<const struct flock*>(arg)->l_type != g_failing_lock.load())
+    return false;
+  errno = g_held_first.fetch_sub(1) > 0 ? EAGAIN : ENOLCK;
+  return true;
+}
+
 // NOLINTNEXTLINE(bugprone-reserved-identifier): the name GNU ld's --wrap calls
 extern "C" int __wrap_fcntl(int fd, int cmd, ...) {
   std::va_list ap;
   va_start(ap, cmd);
   void* const arg = va_arg(ap, void*);  // as glibc reads it: an int or a pointer, passed on
   va_end(ap);
-  if (cmd == F_OFD_SETLK &&
-      static_cast<const struct flock*>(arg)->l_type == g_failing_lock.load()) {
-    errno = g_held_first.fetch_sub(1) > 0 ? EAGAIN : ENOLCK;
-    return -1;
-  }
-  return __real_fcntl(fd, cmd, arg);
+  return failing(cmd, arg) ? -1 : __real_fcntl(fd, cmd, arg);
+}
+
+// NOLINTNEXTLINE(bugprone-reserved-identifier): the name GNU ld's --wrap calls
+extern "C" int __wrap_fcntl64(int fd, int cmd, ...) {
+  std::va_list ap;
+  va_start(ap, cmd);
+  void* const arg = va_arg(ap, void*);
+  va_end(ap);
+  return failing(cmd, arg) ? -1 : __real_fcntl64(fd, cmd, arg);
 }
 
 // NOLINTNEXTLINE(bugprone-reserved-identifier): the name GNU ld's --wrap calls

@@ -18,12 +18,13 @@ sudo=()
 if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
 # Set through env: sudo resets the environment, so an exported variable would not reach apt-get.
 # A new machine's own apt (apt-daily, unattended-upgrades) may hold the locks for minutes after
-# boot: wait for them (DPkg::Lock::Timeout), and try the update again, rather than fail at once.
+# boot: the install waits for dpkg's (DPkg::Lock::Timeout); the update, whose lists lock that
+# option may not cover, is tried again for up to 10 minutes, rather than failing at once.
 apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
-for attempt in 1 2 3 4 5; do
+for attempt in $(seq 20); do
   if "${apt[@]}" update -qq; then break; fi
-  if [ "$attempt" -eq 5 ]; then echo "deps: apt-get update failed 5 times" >&2; exit 1; fi
-  echo "deps: apt-get update failed (attempt $attempt of 5); trying again in 30 s" >&2
+  if [ "$attempt" -eq 20 ]; then echo "deps: apt-get update failed 20 times" >&2; exit 1; fi
+  echo "deps: apt-get update failed (attempt $attempt of 20); trying again in 30 s" >&2
   sleep 30
 done
 "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -73,8 +73,11 @@ expect_no_libipcring_needed(${WORK_DIR}/cmake-c-consumer/consumer_c_static)
 
 find_program(PKG_CONFIG pkg-config REQUIRED)
 file(GLOB pc_dirs ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
-# LIBDIR, not PATH: only this install's .pc files, none of the system's (as above)
-set(ENV{PKG_CONFIG_LIBDIR} "${pc_dirs}")
+# LIBDIR, not PATH: only this install's .pc files, none of the system's (as above); and no
+# PKG_CONFIG_PATH of the caller's, searched before it. pkg-config separates directories by ':'.
+string(REPLACE ";" ":" pc_path "${pc_dirs}")
+unset(ENV{PKG_CONFIG_PATH})
+set(ENV{PKG_CONFIG_LIBDIR} "${pc_path}")
 function(pkg_config_flags var module)
   execute_process(COMMAND ${PKG_CONFIG} --cflags --libs ${module} OUTPUT_VARIABLE flags
                   RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
