@@ -55,20 +55,28 @@ std::uint64_t parse_capacity(const std::string& text) {
   return v << shift;
 }
 
+// Where a segment of this name is (shm_open's file on Linux), and what rm says of anything
+// else there.
+constexpr const char* k_shm_dir = "/dev/shm";
+std::string shm_file(const std::string& name) {
+  return std::string(k_shm_dir) + "/" + name;
+}
+constexpr const char* k_not_a_segment = "not a regular file: ipcring rm removes segments only";
+
 // What --force would do for a segment that is not a ring or could not be read. Where /dev/shm
 // is sticky (as it is everywhere), only the segment's owner, the directory's owner and a
 // privileged process may delete it: say so, not that --force would, when this user is none of
 // them (CAP_FOWNER without root is not looked for; the removal would then still work).
 std::string force_hint(const std::string& name) {
-  const std::string dir = "/dev/shm";
+  const std::string dir = k_shm_dir;
   struct stat d {};
   struct stat f {};
   const uid_t me = ::geteuid();
-  if (::lstat((dir + "/" + name).c_str(), &f) == 0 && S_ISDIR(f.st_mode)) {
+  if (::lstat(shm_file(name).c_str(), &f) == 0 && S_ISDIR(f.st_mode)) {
     return " (a directory: ipcring rm removes segments only)";
   }
   if (me != 0 && ::stat(dir.c_str(), &d) == 0 && (d.st_mode & S_ISVTX) != 0 && d.st_uid != me &&
-      ::stat((dir + "/" + name).c_str(), &f) == 0 && f.st_uid != me) {
+      ::stat(shm_file(name).c_str(), &f) == 0 && f.st_uid != me) {
     return " (it belongs to uid " + std::to_string(f.st_uid) + ", and only its owner or root " +
            "may remove it from " + dir + ")";
   }
@@ -86,7 +94,7 @@ bool foreign_name(const std::string& name) {
 // --force of a segment under a name the library refuses (foreign_name): unlinked by its path,
 // if it is a file there. Returns the exit code (messages on stderr).
 exit_code remove_foreign(const std::string& name, const error& refusal) {
-  const std::string path = "/dev/shm/" + name;
+  const std::string path = shm_file(name);
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     const int e = errno;
@@ -95,8 +103,7 @@ exit_code remove_foreign(const std::string& name, const error& refusal) {
     return e == ENOENT ? exit_code::not_found : exit_code::error;
   }
   if (!S_ISREG(st.st_mode)) {
-    std::cerr << "ipcring rm: " << printable(path)
-              << " not removed: not a regular file: ipcring rm removes segments only\n";
+    std::cerr << "ipcring rm: " << printable(path) << " not removed: " << k_not_a_segment << '\n';
     return exit_code::incompatible;
   }
   if (::unlink(path.c_str()) != 0) {
@@ -124,9 +131,8 @@ exit_code remove_one(const std::string& name, const rm_options& o) {
       // that is not a regular file.
       struct stat st {};
       std::string hint;
-      if (!o.stale_only && ::lstat(("/dev/shm/" + name).c_str(), &st) == 0) {
-        hint = S_ISREG(st.st_mode) ? force_hint(name)
-                                   : " (not a regular file: ipcring rm removes segments only)";
+      if (!o.stale_only && ::lstat(shm_file(name).c_str(), &st) == 0) {
+        hint = S_ISREG(st.st_mode) ? force_hint(name) : std::string(" (") + k_not_a_segment + ")";
       }
       return complain(exit_code_for(e.value()), std::string(e.what()) + hint);
     }
