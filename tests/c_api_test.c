@@ -451,6 +451,9 @@ static void setup_errors(void) {
   CHECK_STATUS(ipcring_open("bad/name", IPCRING_KIND_ANY, 0, &ring), IPCRING_E_INVALID_NAME);
   CHECK_STATUS(ipcring_open(NULL, IPCRING_KIND_ANY, 0, &ring), IPCRING_E_NULL_ARGUMENT);
   CHECK_STATUS(ipcring_open("x", (ipcring_kind)9, 0, &ring), IPCRING_E_INVALID_ARGUMENT);
+  CHECK_STATUS(ipcring_open_timeout("ipcring-ctest-does-not-exist", IPCRING_KIND_ANY, 0, 0, &ring),
+               IPCRING_E_NOT_FOUND);
+  CHECK_STATUS(ipcring_open_timeout("x", IPCRING_KIND_ANY, 0, 0, NULL), IPCRING_E_NULL_ARGUMENT);
 
   const char* name = ring_name("errors");
   CHECK_STATUS(ipcring_create(name, IPCRING_KIND_SPSC, 1000, 8, NULL, &ring),

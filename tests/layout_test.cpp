@@ -15,8 +15,10 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "ipcring/inspect.hpp"
+#include "ipcring/ipcring.h"
 #include "ipcring/spsc_ring.hpp"
 #include "support/test_support.hpp"
 
@@ -336,6 +338,33 @@ TEST(layout, open_waits_for_a_creator_that_finishes_in_time) {
   });
   EXPECT_NO_THROW(spsc_ring<quote>::open(g.name()));
   late.join();
+}
+
+// The C API's open with a bound of its own: ipcring_open waits up to 2 s, as open() does by
+// default; ipcring_open_timeout waits as long as it is told, not at all for 0.
+TEST(layout, the_c_open_waits_for_a_live_creator_as_long_as_it_is_told) {
+  using clock = std::chrono::steady_clock;
+  segment_guard g(unique_name());
+  auto v = map_view::create(g.name(), spsc_ring<std::uint64_t>::required_bytes(64));
+  ipcring_ring* r = nullptr;
+  auto t0 = clock::now();
+  EXPECT_EQ(ipcring_open_timeout(g.c_str(), IPCRING_KIND_ANY, 0, 0, &r), IPCRING_E_NOT_READY);
+  EXPECT_LT(clock::now() - t0, std::chrono::milliseconds(1500));  // not ipcring_open's 2 s
+  EXPECT_TRUE(contains(ipcring_last_error(), g.name())) << ipcring_last_error();
+  t0 = clock::now();
+  EXPECT_EQ(ipcring_open_timeout(g.c_str(), IPCRING_KIND_SPSC, 8, 150, &r), IPCRING_E_NOT_READY);
+  EXPECT_GE(clock::now() - t0, std::chrono::milliseconds(150));
+  EXPECT_EQ(r, nullptr);
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    (void)spsc_ring<std::uint64_t>::create_in(v.bytes(), 64);  // publishes ready
+  });
+  EXPECT_EQ(ipcring_open_timeout(g.c_str(), IPCRING_KIND_SPSC, 8, 30000, &r), IPCRING_OK)
+      << ipcring_last_error();
+  late.join();
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(ipcring_slot_size(r), 8u);
+  ipcring_close(r);
 }
 
 TEST(layout, segment_smaller_than_its_header_claims_fails) {

@@ -407,6 +407,12 @@ for r in junk version kind; do
   expect_code 5 "$cli" recv "$prefix-$r" --timeout 0.1
   expect_code 5 "$cli" send "$prefix-$r" </dev/null
 done
+# A segment nobody finished making: recv waits for it no longer than its --timeout (the
+# library's open alone would wait 2 s).
+start=$(date +%s%N)
+expect_code 1 "$cli" recv "$prefix-zero" --timeout 0  # not_ready: other error
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$took" -lt 1500 ] || fail "recv --timeout 0 of a segment not ready took $took ms"
 "$cli" ls >"$work/ls"
 grep -q "^$prefix-junk " "$work/ls" && fail "ls lists a junk file without --all"
 grep -q "^$prefix-version .*version_mismatch" "$work/ls" || fail "ls does not show the version mismatch: $(cat "$work/ls")"

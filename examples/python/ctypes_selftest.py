@@ -91,6 +91,16 @@ def test_open_create_remove():
     assert Ring.remove(n) is False  # not_found is False, not an exception
     raises("not_found", Ring.open, n)
     raises("invalid_name", Ring.remove, "no/slash")
+    # A segment nobody finished making (all zero): open waits timeout_ms for it, here not at
+    # all (Ring.open's default, as ipcring_open's, is 2 s).
+    z = name("zero")
+    with open("/dev/shm/" + z, "xb") as f:
+        f.truncate(4096)
+    start = time.monotonic()
+    e = raises("not_ready", Ring.open, z, timeout_ms=0)
+    assert time.monotonic() - start < 1.5 and z in e.message, e
+    assert "uint32" in value_error(Ring.open, z, ipcring.ANY, 0, -1)
+    os.remove("/dev/shm/" + z)
 
 
 def test_message_ring():
@@ -302,6 +312,7 @@ def test_null_arguments():
     assert lib.ipcring_create(None, 1, 8, 8, None, None) == null
     assert "name" in ipcring.last_error()
     assert lib.ipcring_open(b"x", 0, 0, None) == null and "out" in ipcring.last_error()
+    assert lib.ipcring_open_timeout(b"x", 0, 0, 0, None) == null and "out" in ipcring.last_error()
     assert lib.ipcring_remove(None) == null
     assert lib.ipcring_producer_attach(None, None) == lib.ipcring_consumer_attach(None, None) == null
     assert lib.ipcring_try_push(None, None) == lib.ipcring_push(None, None, 0) == null

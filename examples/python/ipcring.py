@@ -81,6 +81,7 @@ for _name, _res, _args in [
     ("ipcring_layout_version", _u32, []),
     ("ipcring_create", _int, [_str, _int, _u64, _u32, _str, _P(_vp)]),
     ("ipcring_open", _int, [_str, _int, _u32, _P(_vp)]),
+    ("ipcring_open_timeout", _int, [_str, _int, _u32, _u32, _P(_vp)]),
     ("ipcring_close", None, [_vp]),
     ("ipcring_remove", _int, [_str]),
     ("ipcring_ring_kind", _int, [_vp]),
@@ -253,11 +254,15 @@ class Ring(_Handle):
         return cls(out, name)
 
     @classmethod
-    def open(cls, name, kind=ANY, slot_size=0):
-        """kind, slot_size: what is expected (ANY, 0: whatever the segment holds)."""
+    def open(cls, name, kind=ANY, slot_size=0, timeout_ms=2000):
+        """kind, slot_size: what is expected (ANY, 0: whatever the segment holds). timeout_ms:
+        how long to wait for a ring whose creator is still making it (0: not at all), then
+        not_ready."""
         out = _vp()
-        _check(lib.ipcring_open(_name(name), _int(kind, "kind"), _uint(slot_size, 32, "slot_size"),
-                                ctypes.byref(out)), f"open {name!r}")
+        _check(lib.ipcring_open_timeout(_name(name), _int(kind, "kind"),
+                                        _uint(slot_size, 32, "slot_size"),
+                                        _uint(timeout_ms, 32, "timeout_ms"), ctypes.byref(out)),
+               f"open {name!r}")
         return cls(out, name)
 
     @staticmethod

@@ -497,6 +497,12 @@ int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity, uint3
 }
 
 int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size, ipcring_ring** out) {
+  const auto wait = static_cast<uint32_t>(ring_options{}.open_timeout.count());  // milliseconds
+  return ipcring_open_timeout(name, kind, slot_size, wait, out);
+}
+
+int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32_t slot_size,
+                         uint32_t timeout_ms, ipcring_ring** out) {
   return guarded([&] {
     if (name == nullptr) return null_argument("name");
     if (out == nullptr) return null_argument("out");
@@ -508,6 +514,7 @@ int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size, ipcrin
     }
     ring_options opt;
     opt.any_type = true;
+    opt.open_timeout = std::chrono::milliseconds(timeout_ms);
     const ring_info info = probe(name, opt);
     const auto found = static_cast<ipcring_kind>(info.kind);
     if (kind != IPCRING_KIND_ANY && kind != found) {

@@ -1,5 +1,8 @@
 #include "c_handles.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "exit_codes.hpp"
 
 namespace ipcring::cli {
@@ -12,9 +15,12 @@ void throw_status(int status, const std::string& context) {
   throw failure(exit_code_for_status(status), message);
 }
 
-ring_ptr open_ring(const std::string& name) {
+ring_ptr open_ring(const std::string& name, std::optional<double> within) {
   ipcring_ring* r = nullptr;
-  const int s = ipcring_open(name.c_str(), IPCRING_KIND_ANY, 0, &r);
+  double ms = 2000;  // ipcring_open's
+  if (within) ms = std::clamp(*within * 1000, 0.0, ms);
+  const int s =
+      ipcring_open_timeout(name.c_str(), IPCRING_KIND_ANY, 0, static_cast<std::uint32_t>(ms), &r);
   // IPCRING_E_UNSUPPORTED (a slot size the C API does not carry) is incompatible (5).
   if (s != IPCRING_OK) throw_status(s, "open '" + name + "'");
   return ring_ptr(r);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ipcring/ipcring.h"
@@ -27,8 +28,9 @@ using producer_ptr = std::unique_ptr<ipcring_producer, producer_freer>;
 using consumer_ptr = std::unique_ptr<ipcring_consumer, consumer_freer>;
 
 /// Opens an existing ring of any kind. A fixed-slot ring whose slot size the C API does not
-/// carry is refused as incompatible (IPCRING_E_UNSUPPORTED).
-ring_ptr open_ring(const std::string& name);
+/// carry is refused as incompatible (IPCRING_E_UNSUPPORTED). A ring whose creator is still
+/// making it is waited for up to 2 s (ipcring_open's wait), or `within` seconds if fewer.
+ring_ptr open_ring(const std::string& name, std::optional<double> within = {});
 /// Creates a ring (ipcring_create: capacity in slots or bytes, slot_size 0 for messages). A
 /// slot size the C API does not carry is a usage error.
 ring_ptr create_ring(const std::string& name, ipcring_kind kind, std::uint64_t capacity,

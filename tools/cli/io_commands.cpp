@@ -392,7 +392,8 @@ exit_code run_recv(const recv_options& o) {
   // removed, or given to another ring, by then (see opened_segment).
   const std::string who = "recv " + quoted(o.name);
   std::optional<opened_segment> file;
-  const ring_ptr ring = open_with_file(o.name, "recv", file, [&] { return open_ring(o.name); });
+  const ring_ptr ring =
+      open_with_file(o.name, "recv", file, [&] { return open_ring(o.name, o.timeout); });
   const consumer_ptr rx = attach_consumer(*ring, o.name);
   loop.rx = rx.get();
   // After attaching: nothing read yet, and no earlier consumer can change what is there.

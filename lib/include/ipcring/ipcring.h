@@ -161,6 +161,11 @@ IPCRING_API int ipcring_create(const char* name, ipcring_kind kind, uint64_t cap
  * laid out for that alignment). */
 IPCRING_API int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size,
                              ipcring_ring** out);
+/* ipcring_open, waiting at most timeout_ms (ipcring_open: 2000, as ring_options::open_timeout)
+ * for a ring whose creator is alive and still making it, then IPCRING_E_NOT_READY; 0: no wait.
+ * A ring whose creator died while making it is refused at once either way. */
+IPCRING_API int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32_t slot_size,
+                                     uint32_t timeout_ms, ipcring_ring** out);
 /* Releases the ring handle (producers and consumers attached through it stay valid). */
 IPCRING_API void ipcring_close(ipcring_ring* ring);
 /* Removes the named segment. Processes attached keep their mapping. OK,
