@@ -368,6 +368,11 @@ TEST(map_view, invalid_names_are_rejected) {
   const auto nul = expect_error(errc::invalid_name, [] { map_view::create({"ab\0c", 4}, 4096); });
   EXPECT_NE(nul.find("'ab\\x00c'"), std::string::npos) << nul;
   EXPECT_NE(nul.find("must not contain NUL"), std::string::npos) << nul;
+  // shm_open's leading '/': the message says the name without it.
+  const auto lead = expect_error(errc::invalid_name, [] { validate_name("/quotes"); });
+  EXPECT_NE(lead.find("without shm_open's leading '/': 'quotes'"), std::string::npos) << lead;
+  const auto inner = expect_error(errc::invalid_name, [] { validate_name("a/b"); });
+  EXPECT_EQ(inner.find("leading"), std::string::npos) << inner;
   const auto msg = expect_error(errc::invalid_name, [] { validate_name(std::string(300, 'y')); });
   EXPECT_NE(msg.find("300"), std::string::npos) << msg;
   EXPECT_NE(msg.find("255"), std::string::npos) << msg;

@@ -72,7 +72,7 @@ struct wait_policy {
 };
 
 /// How a blocking call ended.
-enum class wait_result : std::uint8_t {
+enum class [[nodiscard]] wait_result : std::uint8_t {
   ok,         ///< done (the message moved, or the space / data is there)
   timeout,    ///< the timeout passed first (a zero timeout looks once, without spinning)
   closed,     ///< this side, or the peer, closed the ring (the peer's data is drained first;
