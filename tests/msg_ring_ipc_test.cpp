@@ -33,16 +33,21 @@ bool check(std::span<const std::byte> m, u64 i) {
 }
 
 // Batches: producers write with write_some, batches of 1 to 33 messages of up to `max` bytes.
+// in_file: the ring lives in a regular file (create_file, open_file), not a named segment.
 template <class Ring>
-void run(int producers, u64 per_producer, bool batches = false) {
+void run(int producers, u64 per_producer, bool batches = false, bool in_file = false) {
   segment_guard g(unique_name());
-  auto ring = Ring::create(g.name(), 1 << 16);
+  const temp_file file("-msg");
+  auto ring = in_file ? Ring::create_file(file.path(), 1 << 16) : Ring::create(g.name(), 1 << 16);
+  ASSERT_EQ(ring.max_message(), (1u << 16) / 8 - 8);
   // Batches of small messages, so that one call takes many (capacity / 8 bytes at most).
-  const std::size_t max = batches ? 120 : (1 << 16) / 8 - 8;
+  const std::size_t max = batches ? 120 : ring.max_message();
   std::vector<std::unique_ptr<child_process>> children;
   for (int p = 0; p < producers; ++p) {
     children.push_back(std::make_unique<child_process>([&, p] {
-      auto tx = Ring::open(g.name()).producer();  // blocking by default
+      auto opened = in_file ? Ring::open_file(file.path()) : Ring::open(g.name());
+      auto tx = opened.producer();  // blocking by default
+      if (tx.max_message() != opened.max_message()) return 3;
       const auto type = static_cast<std::uint32_t>(p);
       if (batches) {
         std::vector<std::vector<std::byte>> bufs(33, std::vector<std::byte>(max));
@@ -110,6 +115,11 @@ TEST(msg_ring_ipc, one_producer_process_writing_batches_arrives_intact) {
 
 TEST(msg_ring_ipc, two_producer_processes_writing_batches_interleave_intact_and_in_order) {
   run<mpsc_msg_ring>(2, 500'000, true);
+}
+
+TEST(msg_ring_ipc, message_rings_in_a_file_carry_messages_between_processes) {
+  run<spsc_msg_ring>(1, 100'000, false, true);
+  run<mpsc_msg_ring>(2, 100'000, true, true);
 }
 
 // A producer process that dies (SIGKILL, no close) after writing: the consumer reads all it

@@ -337,6 +337,13 @@ bool msg_consumer::head_overwritten() noexcept {
   ring ring::open(std::string_view name, const ring_options& opt) {                            \
     return ring(detail::open_shm(name, detail::msg_spec(kind, 0), opt));                       \
   }                                                                                            \
+  ring ring::create_file(const std::filesystem::path& path, std::uint64_t capacity,            \
+                         const ring_options& opt) {                                            \
+    return ring(detail::create_file(path, detail::msg_spec(kind, capacity), opt));             \
+  }                                                                                            \
+  ring ring::open_file(const std::filesystem::path& path, const ring_options& opt) {           \
+    return ring(detail::open_file(path, detail::msg_spec(kind, 0), opt));                      \
+  }                                                                                            \
   ring ring::create_in(std::span<std::byte> bytes, std::uint64_t capacity) {                   \
     return ring(detail::create_in(bytes, detail::msg_spec(kind, capacity), "<memory>"));       \
   }                                                                                            \

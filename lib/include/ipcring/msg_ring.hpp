@@ -50,6 +50,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
@@ -70,6 +71,10 @@ class spsc_msg_ring {
   static spsc_msg_ring create(std::string_view name, std::uint64_t capacity,
                               const ring_options& opt = {});
   static spsc_msg_ring open(std::string_view name, const ring_options& opt = {});
+  /// As create/open, in a regular file the user names.
+  static spsc_msg_ring create_file(const std::filesystem::path& path, std::uint64_t capacity,
+                                   const ring_options& opt = {});
+  static spsc_msg_ring open_file(const std::filesystem::path& path, const ring_options& opt = {});
   static spsc_msg_ring create_in(std::span<std::byte> bytes, std::uint64_t capacity);
   static spsc_msg_ring open_in(std::span<std::byte> bytes, const ring_options& opt = {});
   static std::uint64_t required_bytes(std::uint64_t capacity);
@@ -79,6 +84,8 @@ class spsc_msg_ring {
   /// Claims the consumer role (errc::busy while a live process holds it).
   msg_consumer consumer(const wait_policy& wait = {}) const { return {seg_, wait}; }
   std::uint64_t capacity() const noexcept { return seg_->spec.capacity; }
+  /// The longest message a producer writes: capacity() / 8 - 8 bytes.
+  std::uint64_t max_message() const noexcept { return capacity() / 8 - k_record_header; }
   const std::string& name() const noexcept { return seg_->name; }
 
  private:
@@ -93,6 +100,10 @@ class mpsc_msg_ring {
   static mpsc_msg_ring create(std::string_view name, std::uint64_t capacity,
                               const ring_options& opt = {});
   static mpsc_msg_ring open(std::string_view name, const ring_options& opt = {});
+  /// As create/open, in a regular file the user names.
+  static mpsc_msg_ring create_file(const std::filesystem::path& path, std::uint64_t capacity,
+                                   const ring_options& opt = {});
+  static mpsc_msg_ring open_file(const std::filesystem::path& path, const ring_options& opt = {});
   static mpsc_msg_ring create_in(std::span<std::byte> bytes, std::uint64_t capacity);
   static mpsc_msg_ring open_in(std::span<std::byte> bytes, const ring_options& opt = {});
   static std::uint64_t required_bytes(std::uint64_t capacity);
@@ -102,6 +113,8 @@ class mpsc_msg_ring {
   /// Claims the consumer role (errc::busy while a live process holds it).
   msg_consumer consumer(const wait_policy& wait = {}) const { return {seg_, wait}; }
   std::uint64_t capacity() const noexcept { return seg_->spec.capacity; }
+  /// The longest message a producer writes: capacity() / 8 - 8 bytes.
+  std::uint64_t max_message() const noexcept { return capacity() / 8 - k_record_header; }
   const std::string& name() const noexcept { return seg_->name; }
 
  private:
