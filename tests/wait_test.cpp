@@ -4,12 +4,19 @@
 
 #include <gtest/gtest.h>
 
+#ifndef _WIN32
+#include <pthread.h>
+#include <signal.h>
+#endif
+
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <limits>
 #include <thread>
 
+#include "ipcring/ipcring.h"
 #include "ipcring/mpmc_ring.hpp"
 #include "ipcring/msg_ring.hpp"
 #include "ipcring/spsc_ring.hpp"
@@ -477,6 +484,111 @@ TEST(wait_threads, hand_offs_never_lose_a_wake_up) {
   EXPECT_EQ(slow_pushes.load(), 0u);
   EXPECT_EQ(wrong, 0u);
 }
+
+// ipcring_*_interrupt: the C API's close_token. A call blocked on the handle in another
+// thread (or, below, interrupted by a signal whose handler calls it) ends with IPCRING_CLOSED.
+struct c_endpoints {
+  explicit c_endpoints(ipcring_kind kind) : g(unique_name()), msg(kind >= IPCRING_KIND_SPSC_MSG) {
+    EXPECT_EQ(ipcring_create(g.c_str(), kind, msg ? 4096 : 8, msg ? 0 : 8, nullptr, &ring),
+              IPCRING_OK)
+        << ipcring_last_error();
+    EXPECT_EQ(ipcring_producer_attach(ring, &tx), IPCRING_OK) << ipcring_last_error();
+    EXPECT_EQ(ipcring_consumer_attach(ring, &rx), IPCRING_OK) << ipcring_last_error();
+  }
+  ~c_endpoints() {
+    ipcring_producer_free(tx);
+    ipcring_consumer_free(rx);
+    ipcring_close(ring);
+  }
+  c_endpoints(const c_endpoints&) = delete;
+  c_endpoints& operator=(const c_endpoints&) = delete;
+  // One blocking receive or send; 10 s: an interrupt that does not work shows as a timeout.
+  int receive() const {
+    char buf[128];
+    std::uint32_t type = 0;
+    std::size_t len = 0;
+    return msg ? ipcring_read(rx, buf, sizeof buf, &type, &len, 10'000'000'000)
+               : ipcring_pop(rx, buf, 10'000'000'000);
+  }
+  int try_send() const {
+    const char buf[100] = {};
+    return msg ? ipcring_try_write(tx, 1, buf, sizeof buf) : ipcring_try_push(tx, buf);
+  }
+  int send() const {
+    const char buf[100] = {};
+    return msg ? ipcring_write(tx, 1, buf, sizeof buf, 10'000'000'000)
+               : ipcring_push(tx, buf, 10'000'000'000);
+  }
+  segment_guard g;
+  bool msg;
+  ipcring_ring* ring = nullptr;
+  ipcring_producer* tx = nullptr;
+  ipcring_consumer* rx = nullptr;
+};
+
+constexpr ipcring_kind k_c_kinds[] = {IPCRING_KIND_SPSC, IPCRING_KIND_MPMC, IPCRING_KIND_SPSC_MSG,
+                                      IPCRING_KIND_MPSC_MSG};
+
+TEST(c_interrupt, ends_a_call_blocked_in_another_thread_on_either_side_of_every_kind) {
+  for (const ipcring_kind kind : k_c_kinds) {
+    SCOPED_TRACE(kind);
+    {  // a consumer waiting on an empty ring
+      c_endpoints e(kind);
+      std::atomic<int> got{-100};
+      const auto t0 = clock_type::now();
+      std::thread reader([&] { got = e.receive(); });
+      std::this_thread::sleep_for(20ms);
+      ipcring_consumer_interrupt(e.rx);
+      reader.join();
+      EXPECT_EQ(got.load(), IPCRING_CLOSED);
+      EXPECT_LT(clock_type::now() - t0, 5s);
+      EXPECT_EQ(e.receive(), IPCRING_CLOSED);  // the side stays closed
+    }
+    {  // a producer waiting on a full ring
+      c_endpoints e(kind);
+      int filled = 0;
+      while (e.try_send() == IPCRING_OK)
+        ++filled;
+      ASSERT_GT(filled, 0);
+      std::atomic<int> got{-100};
+      std::thread writer([&] { got = e.send(); });
+      std::this_thread::sleep_for(20ms);
+      ipcring_producer_interrupt(e.tx);
+      writer.join();
+      EXPECT_EQ(got.load(), IPCRING_CLOSED);
+      int drained = 0;  // what was in the ring is still delivered
+      while (e.receive() == IPCRING_OK)
+        ++drained;
+      EXPECT_EQ(drained, filled);
+    }
+  }
+  ipcring_producer_interrupt(nullptr);  // no-ops
+  ipcring_consumer_interrupt(nullptr);
+}
+
+#ifndef _WIN32
+std::atomic<const ipcring_consumer*> g_interrupted{nullptr};
+extern "C" void interrupt_on_signal(int) {
+  ipcring_consumer_interrupt(g_interrupted.load());
+}
+
+TEST(c_interrupt, a_signal_handler_ends_the_blocked_read_of_its_thread) {
+  c_endpoints e(IPCRING_KIND_SPSC_MSG);
+  g_interrupted = e.rx;
+  struct sigaction sa {
+  }, old{};
+  sa.sa_handler = interrupt_on_signal;
+  sigemptyset(&sa.sa_mask);
+  ASSERT_EQ(::sigaction(SIGUSR1, &sa, &old), 0);
+  std::atomic<int> got{-100};
+  std::thread reader([&] { got = e.receive(); });
+  std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(::pthread_kill(reader.native_handle(), SIGUSR1), 0);
+  reader.join();
+  ::sigaction(SIGUSR1, &old, nullptr);
+  EXPECT_EQ(got.load(), IPCRING_CLOSED);
+}
+#endif
 
 }  // namespace
 }  // namespace ipcring::test

@@ -10,6 +10,7 @@ runs it).
 """
 import os
 import sys
+import threading
 import time
 
 if not __debug__:  # python -O or PYTHONOPTIMIZE strips asserts: every check would pass
@@ -153,6 +154,32 @@ def test_message_ring():
         assert rx.read(timeout=1.0) == (9, b"last")
         assert rx.read(timeout=1.0) is None
     assert "closed" in value_error(rx.try_read)
+
+
+def test_interrupt():
+    """A read blocked in one thread ends when another thread interrupts its consumer."""
+    n = name("interrupt")
+    with Ring.create(n, ipcring.SPSC_MSG, 4096) as r, r.producer() as tx, r.consumer() as rx:
+        got = []
+        reader = threading.Thread(target=lambda: got.append(rx.read(timeout=10.0)))
+        start = time.monotonic()
+        reader.start()
+        time.sleep(0.05)
+        rx.interrupt()
+        reader.join()
+        assert got == [None] and time.monotonic() - start < 5, (got, time.monotonic() - start)
+    with Ring.create(name("interrupt-tx"), ipcring.SPSC, 8, 8) as r, r.producer() as tx, \
+            r.consumer() as rx:
+        while tx.try_push(b"12345678"):
+            pass
+        got = []
+        writer = threading.Thread(target=lambda: got.append(tx.push(b"12345678", timeout=10.0)))
+        writer.start()
+        time.sleep(0.05)
+        tx.interrupt()
+        writer.join()
+        assert got == [Status.CLOSED], got
+        assert sum(1 for _ in iter(lambda: rx.pop(timeout=1.0), None)) == 8  # then the end
 
 
 def test_large_message():
@@ -330,7 +357,8 @@ def test_null_arguments():
     assert lib.ipcring_read_some(None, None, 0, None, 0, None, 0) == null
     assert (lib.ipcring_ring_kind(None), lib.ipcring_capacity(None), lib.ipcring_slot_size(None),
             lib.ipcring_max_message(None)) == (0, 0, 0, 0)
-    for f in ("close", "producer_free", "consumer_free", "producer_shutdown", "consumer_shutdown"):
+    for f in ("close", "producer_free", "consumer_free", "producer_shutdown", "consumer_shutdown",
+              "producer_interrupt", "consumer_interrupt"):
         getattr(lib, "ipcring_" + f)(None)  # no-ops
     lib.ipcring_producer_set_wait(None, 0)
     lib.ipcring_consumer_set_wait(None, 0)

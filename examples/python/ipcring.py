@@ -94,6 +94,8 @@ for _name, _res, _args in [
     ("ipcring_consumer_free", None, [_vp]),
     ("ipcring_producer_shutdown", None, [_vp]),
     ("ipcring_consumer_shutdown", None, [_vp]),
+    ("ipcring_producer_interrupt", None, [_vp]),
+    ("ipcring_consumer_interrupt", None, [_vp]),
     ("ipcring_producer_set_wait", None, [_vp, _int]),
     ("ipcring_consumer_set_wait", None, [_vp, _int]),
     ("ipcring_producer_recover", _int, [_vp, _P(_sz)]),
@@ -447,6 +449,11 @@ class Producer(_Handle):
         """Closes this side: the consumer drains what is left, then sees the end."""
         lib.ipcring_producer_shutdown(self._handle())
 
+    def interrupt(self):
+        """shutdown() from another thread: a write blocked in one returns CLOSED (ctypes lets
+        go of the GIL during the call). Only while the handle is open."""
+        lib.ipcring_producer_interrupt(self._handle())
+
     def set_wait(self, how):
         """How blocking calls wait: Wait.SPIN, Wait.YIELD or Wait.BLOCK (the default)."""
         lib.ipcring_producer_set_wait(self._handle(), _int(how, "how"))
@@ -592,6 +599,11 @@ class Consumer(_Handle):
     def shutdown(self):
         """Closes this side: the producer's blocking calls return CLOSED when they would wait."""
         lib.ipcring_consumer_shutdown(self._handle())
+
+    def interrupt(self):
+        """shutdown() from another thread: a read or pop blocked in one ends (returns None), as
+        at the end of the stream. Only while the handle is open."""
+        lib.ipcring_consumer_interrupt(self._handle())
 
     def set_wait(self, how):
         """How blocking calls wait: Wait.SPIN, Wait.YIELD or Wait.BLOCK (the default)."""

@@ -152,6 +152,7 @@ struct spsc_fixed_producer final : fixed_producer {
     return r;
   }
   void shutdown() noexcept override { h.close(); }
+  close_token closer() const noexcept override { return h.closer(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
   std::size_t recover() noexcept override { return 0; }  // a successor takes over
   bool corrupted() const noexcept override { return h.corrupted(); }
@@ -196,6 +197,7 @@ struct spsc_fixed_consumer final : fixed_consumer {
     return r;
   }
   void shutdown() noexcept override { h.close(); }
+  close_token closer() const noexcept override { return h.closer(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
   std::size_t recover() noexcept override { return 0; }  // a successor takes over
   bool corrupted() const noexcept override { return h.corrupted(); }
@@ -234,6 +236,7 @@ struct mpmc_fixed_producer final : fixed_producer {
     return h.push(s, timeout);
   }
   void shutdown() noexcept override { h.close(); }
+  close_token closer() const noexcept override { return h.closer(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
   std::size_t recover() noexcept override { return h.recover(); }
   bool corrupted() const noexcept override { return h.corrupted(); }
@@ -282,6 +285,7 @@ struct mpmc_fixed_consumer final : fixed_consumer {
     return r;
   }
   void shutdown() noexcept override { h.close(); }
+  close_token closer() const noexcept override { return h.closer(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
   std::size_t recover() noexcept override { return h.recover(); }
   bool corrupted() const noexcept override { return h.corrupted(); }
@@ -599,6 +603,9 @@ int ipcring_producer_attach(const ipcring_ring* ring, ipcring_producer** out) {
     p->slot_size = ring->slot_size;
     if (ring->spsc_msg) p->spsc_msg.emplace(ring->spsc_msg->producer());
     if (ring->mpsc_msg) p->mpsc_msg.emplace(ring->mpsc_msg->producer());
+    p->closer = p->fixed      ? p->fixed->closer()
+                : p->spsc_msg ? p->spsc_msg->closer()
+                              : p->mpsc_msg->closer();
     *out = p.release();
     return static_cast<int>(IPCRING_OK);
   });
@@ -614,6 +621,7 @@ int ipcring_consumer_attach(const ipcring_ring* ring, ipcring_consumer** out) {
     c->slot_size = ring->slot_size;
     if (ring->spsc_msg) c->msg.emplace(ring->spsc_msg->consumer());
     if (ring->mpsc_msg) c->msg.emplace(ring->mpsc_msg->consumer());
+    c->closer = c->fixed ? c->fixed->closer() : c->msg->closer();
     *out = c.release();
     return static_cast<int>(IPCRING_OK);
   });
@@ -636,6 +644,13 @@ void ipcring_consumer_shutdown(ipcring_consumer* c) {
   if (c == nullptr) return;
   if (c->fixed) c->fixed->shutdown();
   if (c->msg) c->msg->close();
+}
+
+void ipcring_producer_interrupt(const ipcring_producer* p) {
+  if (p != nullptr) p->closer.close();  // async-signal-safe (close_token)
+}
+void ipcring_consumer_interrupt(const ipcring_consumer* c) {
+  if (c != nullptr) c->closer.close();
 }
 
 void ipcring_producer_set_wait(ipcring_producer* p, ipcring_wait how) {

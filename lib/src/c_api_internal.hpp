@@ -91,6 +91,7 @@ struct fixed_producer {
   virtual std::size_t try_push_some(const void* slots, std::size_t n) noexcept = 0;
   virtual wait_result push(const void* slot, nanoseconds timeout) noexcept = 0;
   virtual void shutdown() noexcept = 0;
+  virtual close_token closer() const noexcept = 0;
   virtual void set_wait(const wait_policy& p) noexcept = 0;
   /// Repairs what endpoints that died mid-claim left (mpmc); 0 where there is nothing to repair.
   virtual std::size_t recover() noexcept = 0;
@@ -109,6 +110,7 @@ struct fixed_consumer {
   virtual std::size_t try_pop_more(void* slots, std::size_t n) noexcept = 0;
   virtual wait_result pop(void* slot, nanoseconds timeout) noexcept = 0;
   virtual void shutdown() noexcept = 0;
+  virtual close_token closer() const noexcept = 0;
   virtual void set_wait(const wait_policy& p) noexcept = 0;
   /// Repairs what endpoints that died mid-claim left (mpmc); 0 where there is nothing to repair.
   virtual std::size_t recover() noexcept = 0;
@@ -152,12 +154,14 @@ struct ipcring_producer {
   std::uint32_t slot_size = 0;
   std::optional<ipcring::msg_producer<false>> spsc_msg;
   std::optional<ipcring::msg_producer<true>> mpsc_msg;
+  ipcring::close_token closer;  // the handle's, taken at attach: ipcring_producer_interrupt
 };
 
 struct ipcring_consumer {
   std::unique_ptr<ipcring::c_api::fixed_consumer> fixed;
   std::uint32_t slot_size = 0;
   std::optional<ipcring::msg_consumer> msg;
+  ipcring::close_token closer;  // the handle's, taken at attach: ipcring_consumer_interrupt
 };
 
 template <class TryOnce>

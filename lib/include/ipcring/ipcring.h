@@ -18,7 +18,8 @@
  *     ipcring_last_error() gives this thread's message naming the segment, value and rule.
  *   - Handles are opaque and owned by the caller: free each with its own function. A producer
  *     or consumer keeps the mapping alive on its own, so a ring handle may be closed first.
- *     A handle is used by one thread at a time; different handles are independent.
+ *     A handle is used by one thread at a time (but ipcring_*_interrupt, from anywhere);
+ *     different handles are independent.
  *   - Fixed-slot rings (spsc, mpmc) carry slots of `slot_size` bytes, copied byte-wise:
  *     1, 2, 4, any multiple of 8 up to 256, or 384, 512, 768, 1024, 2048, 4096, 8192,
  *     16384, 32768, 65536 bytes. Message rings (spsc_msg, mpsc_msg) carry 0..max_message
@@ -200,6 +201,14 @@ IPCRING_API void ipcring_consumer_free(ipcring_consumer* c);
  * the parent's. */
 IPCRING_API void ipcring_producer_shutdown(ipcring_producer* p);
 IPCRING_API void ipcring_consumer_shutdown(ipcring_consumer* c);
+/* Closes the handle's side as ipcring_*_shutdown does, from any thread or from a signal handler
+ * (async-signal-safe on Linux: atomic stores and futex wakes; on Windows, safe from a console
+ * control handler), while the handle is not yet freed: a call blocked on it in another thread
+ * returns IPCRING_CLOSED. The one call exempt from the one-thread-at-a-time rule: it touches
+ * only the ring, never the handle's own state (ipcring_*_shutdown also settles that: prefer it
+ * on the handle's own thread). Does nothing in a child that inherited the handle across fork(). */
+IPCRING_API void ipcring_producer_interrupt(const ipcring_producer* p);
+IPCRING_API void ipcring_consumer_interrupt(const ipcring_consumer* c);
 IPCRING_API void ipcring_producer_set_wait(ipcring_producer* p, ipcring_wait how);
 IPCRING_API void ipcring_consumer_set_wait(ipcring_consumer* c, ipcring_wait how);
 /* Repairs what endpoints whose processes died between claiming and publishing left in the
