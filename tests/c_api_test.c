@@ -68,6 +68,9 @@ static void fixed_slot_rings(ipcring_kind kind, const char* tag) {
   CHECK_STATUS(ipcring_open(name, IPCRING_KIND_ANY, 0, &other), IPCRING_OK);
   ipcring_close(other);
   other = NULL;
+  CHECK_STATUS(ipcring_open_timeout(name, kind, sizeof(struct quote), 0, &other), IPCRING_OK);
+  ipcring_close(other);
+  other = NULL;
   CHECK_STATUS(ipcring_open(name, kind, 32, &other), IPCRING_E_TYPE_MISMATCH);
   CHECK(strstr(ipcring_last_error(), "slot_size expected 32, found 24") != NULL);
   CHECK_STATUS(ipcring_open(name, IPCRING_KIND_SPSC_MSG, 0, &other), IPCRING_E_KIND_MISMATCH);
@@ -440,6 +443,36 @@ static void message_batches(ipcring_kind kind, const char* tag) {
   ipcring_remove(name);
 }
 
+/* ipcring_*_interrupt, meant for another thread or a signal handler, here on the handle's own:
+ * its side closes as by ipcring_*_shutdown. (tests/wait_test.cpp: from a thread, a signal.) */
+static void interrupts(ipcring_kind kind, const char* tag) {
+  const char* name = ring_name(tag);
+  const int msg = kind == IPCRING_KIND_SPSC_MSG || kind == IPCRING_KIND_MPSC_MSG;
+  ipcring_ring* ring = NULL;
+  CHECK_STATUS(ipcring_create(name, kind, msg ? 4096 : 8, msg ? 0 : 8, NULL, &ring), IPCRING_OK);
+  if (ring == NULL) return;
+  ipcring_producer* tx = NULL;
+  ipcring_consumer* rx = NULL;
+  CHECK_STATUS(ipcring_producer_attach(ring, &tx), IPCRING_OK);
+  CHECK_STATUS(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
+  char buf[64] = {0};
+  uint32_t type = 0;
+  size_t len = 0;
+  const int64_t second = 1000000000;
+  /* Uninterrupted, the read of the empty ring would time out, and the push, with room, go in. */
+  ipcring_consumer_interrupt(rx);
+  CHECK_STATUS(
+      msg ? ipcring_read(rx, buf, sizeof buf, &type, &len, second) : ipcring_pop(rx, buf, second),
+      IPCRING_CLOSED);
+  ipcring_producer_interrupt(tx);
+  CHECK_STATUS(msg ? ipcring_write(tx, 1, buf, 8, second) : ipcring_push(tx, buf, second),
+               IPCRING_CLOSED);
+  ipcring_producer_free(tx);
+  ipcring_consumer_free(rx);
+  ipcring_close(ring);
+  ipcring_remove(name);
+}
+
 static void setup_errors(void) {
   ipcring_ring* ring = NULL;
   CHECK_STATUS(ipcring_open("ipcring-ctest-does-not-exist", IPCRING_KIND_ANY, 0, &ring),
@@ -666,6 +699,10 @@ int main(int argc, char** argv) {
   fixed_batches(IPCRING_KIND_MPMC, "mpmc-batches");
   message_batches(IPCRING_KIND_SPSC_MSG, "spsc-msg-batches");
   message_batches(IPCRING_KIND_MPSC_MSG, "mpsc-msg-batches");
+  interrupts(IPCRING_KIND_SPSC, "interrupt-spsc");
+  interrupts(IPCRING_KIND_MPMC, "interrupt-mpmc");
+  interrupts(IPCRING_KIND_SPSC_MSG, "interrupt-spsc-msg");
+  interrupts(IPCRING_KIND_MPSC_MSG, "interrupt-mpsc-msg");
   setup_errors();
   two_processes(argv[0], IPCRING_KIND_SPSC, "produce");
   two_processes(argv[0], IPCRING_KIND_SPSC, "produce-batches");

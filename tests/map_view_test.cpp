@@ -373,6 +373,10 @@ TEST(map_view, invalid_names_are_rejected) {
   EXPECT_NE(lead.find("without shm_open's leading '/': 'quotes'"), std::string::npos) << lead;
   const auto inner = expect_error(errc::invalid_name, [] { validate_name("a/b"); });
   EXPECT_EQ(inner.find("leading"), std::string::npos) << inner;
+  for (const char* no_hint : {"/..", "/a\\b", "/a/b", "/"}) {  // what follows is no name either
+    const auto m = expect_error(errc::invalid_name, [&] { validate_name(no_hint); });
+    EXPECT_EQ(m.find("leading"), std::string::npos) << m;
+  }
   const auto msg = expect_error(errc::invalid_name, [] { validate_name(std::string(300, 'y')); });
   EXPECT_NE(msg.find("300"), std::string::npos) << msg;
   EXPECT_NE(msg.find("255"), std::string::npos) << msg;

@@ -51,6 +51,35 @@ TYPED_TEST(msg_rings, messages_are_read_in_place_in_order) {
     ASSERT_EQ(f.data()[i], std::byte{0}) << i;  // zeroed
 }
 
+// A ring in a regular file: a second open of the file reads what the first wrote; the longest
+// message is the ring's max_message(), as its producer says. (Between processes, on POSIX:
+// msg_ring_ipc_test.)
+TYPED_TEST(msg_rings, a_ring_in_a_file_is_opened_by_its_path) {
+  const temp_file file("-msg");
+  auto ring = TypeParam::create_file(file.path(), 4096);
+  EXPECT_EQ(ring.max_message(), 4096u / 8 - 8);
+  expect_error(errc::already_exists, [&] { (void)TypeParam::create_file(file.path(), 4096); });
+  auto tx = ring.producer();
+  EXPECT_EQ(tx.max_message(), ring.max_message());
+  const std::vector<std::byte> longest(ring.max_message(), std::byte{7});
+  EXPECT_EQ(tx.try_write(5, longest), msg_status::ok);
+  EXPECT_EQ(tx.try_write(6, bytes_of("in a file")), msg_status::ok);
+  auto again = TypeParam::open_file(file.path());
+  EXPECT_EQ(again.capacity(), 4096u);
+  auto rx = again.consumer();
+  std::vector<std::pair<std::uint32_t, std::size_t>> got;
+  std::string last;
+  EXPECT_EQ(rx.read([&](std::uint32_t t, std::span<const std::byte> m) {
+    got.emplace_back(t, m.size());
+    last = text_of(m);
+  }),
+            2u);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], std::make_pair(5u, longest.size()));
+  EXPECT_EQ(got[1].first, 6u);
+  EXPECT_EQ(last, "in a file");
+}
+
 // A holder killed while it slept leaves its announcement (`sleepers`) raised: a successor in a
 // role that is the only one to sleep on its block takes it back, or every publish would pay a
 // wake, a syscall, for the life of the segment. (mpsc_msg producers share theirs.)

@@ -16,6 +16,7 @@
 #include <limits>
 #include <thread>
 
+#include "ipcring/inspect.hpp"
 #include "ipcring/ipcring.h"
 #include "ipcring/mpmc_ring.hpp"
 #include "ipcring/msg_ring.hpp"
@@ -514,6 +515,16 @@ struct c_endpoints {
     const char buf[100] = {};
     return msg ? ipcring_try_write(tx, 1, buf, sizeof buf) : ipcring_try_push(tx, buf);
   }
+  // Until the side's blocking call counts its wait (it is in it, spinning or asleep).
+  void wait_until_waiting(bool consumer) const {
+    const auto give_up = clock_type::now() + 10s;
+    while (clock_type::now() < give_up) {
+      const ring_info i = inspect(g.name());
+      if ((consumer ? i.consumer : i.producer).waits != 0) return;
+      std::this_thread::sleep_for(1ms);
+    }
+    ADD_FAILURE() << "the blocking call never waited";
+  }
   int send() const {
     const char buf[100] = {};
     return msg ? ipcring_write(tx, 1, buf, sizeof buf, 10'000'000'000)
@@ -537,7 +548,7 @@ TEST(c_interrupt, ends_a_call_blocked_in_another_thread_on_either_side_of_every_
       std::atomic<int> got{-100};
       const auto t0 = clock_type::now();
       std::thread reader([&] { got = e.receive(); });
-      std::this_thread::sleep_for(20ms);
+      e.wait_until_waiting(true);
       ipcring_consumer_interrupt(e.rx);
       reader.join();
       EXPECT_EQ(got.load(), IPCRING_CLOSED);
@@ -552,7 +563,7 @@ TEST(c_interrupt, ends_a_call_blocked_in_another_thread_on_either_side_of_every_
       ASSERT_GT(filled, 0);
       std::atomic<int> got{-100};
       std::thread writer([&] { got = e.send(); });
-      std::this_thread::sleep_for(20ms);
+      e.wait_until_waiting(false);
       ipcring_producer_interrupt(e.tx);
       writer.join();
       EXPECT_EQ(got.load(), IPCRING_CLOSED);
@@ -582,7 +593,7 @@ TEST(c_interrupt, a_signal_handler_ends_the_blocked_read_of_its_thread) {
   ASSERT_EQ(::sigaction(SIGUSR1, &sa, &old), 0);
   std::atomic<int> got{-100};
   std::thread reader([&] { got = e.receive(); });
-  std::this_thread::sleep_for(20ms);
+  e.wait_until_waiting(true);
   ASSERT_EQ(::pthread_kill(reader.native_handle(), SIGUSR1), 0);
   reader.join();
   ::sigaction(SIGUSR1, &old, nullptr);

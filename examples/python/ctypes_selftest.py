@@ -92,15 +92,15 @@ def test_open_create_remove():
     assert Ring.remove(n) is False  # not_found is False, not an exception
     raises("not_found", Ring.open, n)
     raises("invalid_name", Ring.remove, "no/slash")
-    # A segment nobody finished making (all zero): open waits timeout_ms for it, here not at
+    # A segment nobody finished making (all zero): open waits `timeout` for it, here not at
     # all (Ring.open's default, as ipcring_open's, is 2 s).
     z = name("zero")
     with open("/dev/shm/" + z, "xb") as f:
         f.truncate(4096)
     start = time.monotonic()
-    e = raises("not_ready", Ring.open, z, timeout_ms=0)
+    e = raises("not_ready", Ring.open, z, timeout=0)
     assert time.monotonic() - start < 1.5 and z in e.message, e
-    assert "uint32" in value_error(Ring.open, z, ipcring.ANY, 0, -1)
+    assert "timeout" in value_error(Ring.open, z, ipcring.ANY, 0, -1)
     os.remove("/dev/shm/" + z)
 
 

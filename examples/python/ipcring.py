@@ -27,7 +27,9 @@ Conventions
     (status < 0), and made here for ring outcomes (status > 0: the C API records no message
     for those). A slot of the wrong size, or a value out of range, raises ValueError first.
   - close() or leaving a `with` block frees a handle; a producer or consumer stays valid
-    after its ring handle is closed. Use a handle from one thread at a time.
+    after its ring handle is closed. Use a handle from one thread at a time, but for
+    interrupt(), which another thread may call to end a blocked call (Python runs a signal
+    handler only once the blocked C call has returned: interrupt from a thread instead).
 """
 import ctypes
 import ctypes.util
@@ -81,7 +83,7 @@ for _name, _res, _args in [
     ("ipcring_layout_version", _u32, []),
     ("ipcring_create", _int, [_str, _int, _u64, _u32, _str, _P(_vp)]),
     ("ipcring_open", _int, [_str, _int, _u32, _P(_vp)]),
-    ("ipcring_open_timeout", _int, [_str, _int, _u32, _u32, _P(_vp)]),
+    ("ipcring_open_timeout", _int, [_str, _int, _u32, _i64, _P(_vp)]),
     ("ipcring_close", None, [_vp]),
     ("ipcring_remove", _int, [_str]),
     ("ipcring_ring_kind", _int, [_vp]),
@@ -256,14 +258,14 @@ class Ring(_Handle):
         return cls(out, name)
 
     @classmethod
-    def open(cls, name, kind=ANY, slot_size=0, timeout_ms=2000):
-        """kind, slot_size: what is expected (ANY, 0: whatever the segment holds). timeout_ms:
-        how long to wait for a ring whose creator is still making it (0: not at all), then
-        not_ready."""
+    def open(cls, name, kind=ANY, slot_size=0, timeout=2.0):
+        """kind, slot_size: what is expected (ANY, 0: whatever the segment holds). timeout:
+        seconds to wait for a ring whose creator is still making it (0: not at all; None: for
+        ever), then not_ready."""
         out = _vp()
         _check(lib.ipcring_open_timeout(_name(name), _int(kind, "kind"),
-                                        _uint(slot_size, 32, "slot_size"),
-                                        _uint(timeout_ms, 32, "timeout_ms"), ctypes.byref(out)),
+                                        _uint(slot_size, 32, "slot_size"), _ns(timeout),
+                                        ctypes.byref(out)),
                f"open {name!r}")
         return cls(out, name)
 

@@ -391,10 +391,10 @@ std::unique_ptr<ipcring_ring> attach(bool create, ipcring_kind kind, const std::
   return r;
 }
 
-// The kind and slot size of an existing ring; waits (within open_timeout) for a creator that
-// has not published `ready` yet, as open() does.
-ring_info probe(const std::string& name, const ring_options& opt) {
-  const auto deadline = std::chrono::steady_clock::now() + opt.open_timeout;
+// The kind and slot size of an existing ring; waits (until `deadline`) for a creator that has
+// not published `ready` yet, as open() does.
+ring_info probe(const std::string& name, const ring_options& opt,
+                std::chrono::steady_clock::time_point deadline, std::int64_t timeout_ns) {
   for (;;) {
     try {
       return detail::inspect_for("open", name, opt.map);
@@ -402,7 +402,13 @@ ring_info probe(const std::string& name, const ring_options& opt) {
       throw;  // never to be ready
     } catch (const error& e) {
       if (e.value() != errc::not_ready && e.value() != errc::too_small) throw;
-      if (std::chrono::steady_clock::now() >= deadline) throw;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        std::string why = e.what();  // without its ": not_ready": the new error says it again
+        const std::string code = ": " + e.code().message();
+        if (why.ends_with(code)) why.resize(why.size() - code.size());
+        throw error(e.value(), why + " after waiting " + std::to_string(timeout_ns / 1'000'000) +
+                                   " ms (ipcring_open_timeout: timeout_ns; ipcring_open: 2 s)");
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -501,12 +507,12 @@ int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity, uint3
 }
 
 int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size, ipcring_ring** out) {
-  const auto wait = static_cast<uint32_t>(ring_options{}.open_timeout.count());  // milliseconds
-  return ipcring_open_timeout(name, kind, slot_size, wait, out);
+  const std::chrono::nanoseconds wait = ring_options{}.open_timeout;
+  return ipcring_open_timeout(name, kind, slot_size, wait.count(), out);
 }
 
 int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32_t slot_size,
-                         uint32_t timeout_ms, ipcring_ring** out) {
+                         int64_t timeout_ns, ipcring_ring** out) {
   return guarded([&] {
     if (name == nullptr) return null_argument("name");
     if (out == nullptr) return null_argument("out");
@@ -518,8 +524,10 @@ int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32_t slot_size
     }
     ring_options opt;
     opt.any_type = true;
-    opt.open_timeout = std::chrono::milliseconds(timeout_ms);
-    const ring_info info = probe(name, opt);
+    // One deadline for the whole open: the probe's wait, then the attach's (ready by then).
+    const auto deadline =
+        detail::deadline_after(std::chrono::steady_clock::now(), to_timeout(timeout_ns));
+    const ring_info info = probe(name, opt, deadline, timeout_ns);
     const auto found = static_cast<ipcring_kind>(info.kind);
     if (kind != IPCRING_KIND_ANY && kind != found) {
       return fail(IPCRING_E_KIND_MISMATCH,
@@ -547,6 +555,13 @@ int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32_t slot_size
                   "ipcring_open('" + std::string(name) + "'): slot_size expected " +
                       std::to_string(slot_size) + ", found a " + to_string(info.kind) +
                       " ring, which has no slots (pass 0)");
+    }
+    if (timeout_ns < 0) {
+      opt.open_timeout = std::chrono::milliseconds::max();
+    } else {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      opt.open_timeout = std::max(std::chrono::milliseconds::zero(),
+                                  std::chrono::ceil<std::chrono::milliseconds>(left));
     }
     *out = attach(false, found, name, 0, size, opt).release();
     return static_cast<int>(IPCRING_OK);
@@ -590,7 +605,7 @@ uint32_t ipcring_slot_size(const ipcring_ring* ring) {
   return ring == nullptr ? 0 : ring->slot_size;
 }
 uint64_t ipcring_max_message(const ipcring_ring* ring) {
-  return ring == nullptr || !msg_kind(ring->kind) ? 0 : ring->capacity / 8 - k_record_header;
+  return ring == nullptr || !msg_kind(ring->kind) ? 0 : max_message_for(ring->capacity);
 }
 
 int ipcring_producer_attach(const ipcring_ring* ring, ipcring_producer** out) {

@@ -24,10 +24,14 @@ void validate_name(std::string_view name) {
   // '/' separates directories on POSIX, '\' kernel-object namespaces on Windows: a name valid
   // on one platform is valid on the other.
   if (name.find('/') != std::string_view::npos) {
-    // shm_open's names begin with '/': say what to give instead (where a name is left).
-    const bool lead_only = name.size() > 1 && name.find('/', 1) == std::string_view::npos;
+    // shm_open's names begin with '/': say what to give instead, where what follows it is a
+    // valid name (no other '/', no backslash or NUL, not '.' or '..').
+    const std::string_view rest = name.substr(1);
+    const bool lead_only =
+        name.front() == '/' && !rest.empty() && rest != "." && rest != ".." &&
+        rest.find_first_of(std::string_view("/\\\0", 3)) == std::string_view::npos;
     bad(lead_only ? "must not contain '/' (names are given without shm_open's leading '/': " +
-                        detail::in_quotes(name.substr(1)) + ")"
+                        detail::in_quotes(rest) + ")"
                   : std::string("must not contain '/'"));
   }
   if (name.find('\\') != std::string_view::npos) bad("must not contain '\\'");

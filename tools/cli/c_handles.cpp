@@ -17,10 +17,10 @@ void throw_status(int status, const std::string& context) {
 
 ring_ptr open_ring(const std::string& name, std::optional<double> within) {
   ipcring_ring* r = nullptr;
-  double ms = 2000;  // ipcring_open's
-  if (within) ms = std::clamp(*within * 1000, 0.0, ms);
+  double ns = 2e9;  // ipcring_open's
+  if (within) ns = std::clamp(*within * 1e9, 0.0, ns);
   const int s =
-      ipcring_open_timeout(name.c_str(), IPCRING_KIND_ANY, 0, static_cast<std::uint32_t>(ms), &r);
+      ipcring_open_timeout(name.c_str(), IPCRING_KIND_ANY, 0, static_cast<std::int64_t>(ns), &r);
   // IPCRING_E_UNSUPPORTED (a slot size the C API does not carry) is incompatible (5).
   if (s != IPCRING_OK) throw_status(s, "open '" + name + "'");
   return ring_ptr(r);

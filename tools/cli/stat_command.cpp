@@ -66,7 +66,7 @@ std::string hex(std::uint64_t v, int digits) {
 // Longest message of a message ring (msg_ring.hpp: capacity / 8 - record header), else 0.
 std::uint64_t max_message(const raw_fields& r) {
   const bool msg = !is_fixed_slot(r.kind) && r.capacity / 8 >= k_record_header;
-  return msg ? r.capacity / 8 - k_record_header : 0;
+  return msg ? max_message_for(r.capacity) : 0;
 }
 
 void print_json(const segment_probe& p, const raw_fields& r) {

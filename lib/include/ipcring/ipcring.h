@@ -162,11 +162,12 @@ IPCRING_API int ipcring_create(const char* name, ipcring_kind kind, uint64_t cap
  * laid out for that alignment). */
 IPCRING_API int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size,
                              ipcring_ring** out);
-/* ipcring_open, waiting at most timeout_ms (ipcring_open: 2000, as ring_options::open_timeout)
- * for a ring whose creator is alive and still making it, then IPCRING_E_NOT_READY; 0: no wait.
- * A ring whose creator died while making it is refused at once either way. */
+/* ipcring_open, waiting at most timeout_ns (negative: for ever; 0: not at all) for a ring whose
+ * creator is alive and still making it, then IPCRING_E_NOT_READY; ipcring_open waits 2 s (as
+ * C++'s ring_options::open_timeout). A ring whose creator died while making it is refused at
+ * once (Linux, where the creator's lock tells; on Windows, after the wait). */
 IPCRING_API int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32_t slot_size,
-                                     uint32_t timeout_ms, ipcring_ring** out);
+                                     int64_t timeout_ns, ipcring_ring** out);
 /* Releases the ring handle (producers and consumers attached through it stay valid). */
 IPCRING_API void ipcring_close(ipcring_ring* ring);
 /* Removes the named segment. Processes attached keep their mapping. OK,
@@ -187,7 +188,8 @@ IPCRING_API uint64_t ipcring_max_message(const ipcring_ring* ring);
  * IPCRING_E_BUSY while a live process holds a single role. */
 IPCRING_API int ipcring_producer_attach(const ipcring_ring* ring, ipcring_producer** out);
 IPCRING_API int ipcring_consumer_attach(const ipcring_ring* ring, ipcring_consumer** out);
-/* Releases the role (a claim still open is aborted). */
+/* Releases the role (a claim still open is aborted); the side stays open, for another process
+ * to take the role and go on: ipcring_*_shutdown first where the stream ends. */
 IPCRING_API void ipcring_producer_free(ipcring_producer* p);
 IPCRING_API void ipcring_consumer_free(ipcring_consumer* c);
 /* Closes this side. Readers deliver what the ring holds (on mpmc and mpsc_msg rings, messages

@@ -127,7 +127,7 @@ class msg_producer {
 
   std::uint64_t capacity() const noexcept { return mask_ + 1; }
   /// Longest payload accepted: capacity / 8 - 8 bytes.
-  std::uint64_t max_message() const noexcept { return capacity() / 8 - k_record_header; }
+  std::uint64_t max_message() const noexcept { return max_message_for(capacity()); }
 
   /// Copies `bytes` into a new record of `type`. ok, full, too_long or bad_type; corrupted
   /// when the ring's positions are impossible (tail behind head or more than a lap ahead;

@@ -14,6 +14,10 @@ namespace ipcring {
 inline constexpr std::uint32_t k_padding_type = 0xFFFFFFFFu;
 /// Bytes of a record header.
 inline constexpr std::uint32_t k_record_header = 8;
+/// The longest payload of a ring of `capacity` bytes: its largest record is capacity / 8.
+constexpr std::uint64_t max_message_for(std::uint64_t capacity) noexcept {
+  return capacity / 8 - k_record_header;
+}
 /// The consumer gives space back a 1/k_release_parts of the ring at a time (msg_ring.hpp).
 inline constexpr std::uint64_t k_release_parts = 16;
 static_assert(std::has_single_bit(k_release_parts) && k_release_parts >= 2 &&

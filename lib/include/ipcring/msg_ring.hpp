@@ -85,7 +85,7 @@ class spsc_msg_ring {
   msg_consumer consumer(const wait_policy& wait = {}) const { return {seg_, wait}; }
   std::uint64_t capacity() const noexcept { return seg_->spec.capacity; }
   /// The longest message a producer writes: capacity() / 8 - 8 bytes.
-  std::uint64_t max_message() const noexcept { return capacity() / 8 - k_record_header; }
+  std::uint64_t max_message() const noexcept { return max_message_for(capacity()); }
   const std::string& name() const noexcept { return seg_->name; }
 
  private:
@@ -114,7 +114,7 @@ class mpsc_msg_ring {
   msg_consumer consumer(const wait_policy& wait = {}) const { return {seg_, wait}; }
   std::uint64_t capacity() const noexcept { return seg_->spec.capacity; }
   /// The longest message a producer writes: capacity() / 8 - 8 bytes.
-  std::uint64_t max_message() const noexcept { return capacity() / 8 - k_record_header; }
+  std::uint64_t max_message() const noexcept { return max_message_for(capacity()); }
   const std::string& name() const noexcept { return seg_->name; }
 
  private:
