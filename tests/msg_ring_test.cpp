@@ -51,6 +51,31 @@ TYPED_TEST(msg_rings, messages_are_read_in_place_in_order) {
     ASSERT_EQ(f.data()[i], std::byte{0}) << i;  // zeroed
 }
 
+// A handler that returns bool controls the read: false leaves its message for the next read
+// (handed over again, then read), and a read that declines its first message is not a stall.
+TYPED_TEST(msg_rings, a_handler_returning_false_leaves_its_message_for_the_next_read) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (const char* m : {"one", "two", "three"})
+    ASSERT_EQ(tx.try_write(4, bytes_of(m)), msg_status::ok);
+  std::vector<std::string> seen;
+  const auto until = [&](const std::string& stop) {
+    return [&seen, stop](std::uint32_t, std::span<const std::byte> m) {
+      seen.push_back(text_of(m));
+      return seen.back() != stop;
+    };
+  };
+  EXPECT_EQ(rx.read(until("two")), 1u);  // "one" read, "two" declined
+  EXPECT_EQ(rx.read(until("two")), 0u);  // "two" again, declined again
+  EXPECT_EQ(seen, (std::vector<std::string>{"one", "two", "two"}));
+  EXPECT_EQ(inspect(f.mem.span(), "mem").consumer.stalls, 0u);
+  EXPECT_EQ(inspect(f.mem.span(), "mem").consumer.messages, 1u);
+  EXPECT_EQ(read_all(rx), (std::vector<std::string>{"two", "three"}));
+  EXPECT_EQ(rx.read(until("none")), 0u);  // empty: a stall, as for any handler
+  EXPECT_EQ(inspect(f.mem.span(), "mem").consumer.stalls, 1u);
+}
+
 // A ring in a regular file: a second open of the file reads what the first wrote; the longest
 // message is the ring's max_message(), as its producer says. (Between processes, on POSIX:
 // msg_ring_ipc_test.)

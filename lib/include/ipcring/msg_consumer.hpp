@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "ipcring/detail/counters.hpp"
@@ -51,14 +52,20 @@ class msg_consumer {
 
   /// Hands up to `max_messages` messages to `handler(type, span<const std::byte>)` in place
   /// (no copy; the span is valid during the call), then releases them (their space is freed a
-  /// sixteenth of the ring at a time, see msg_ring.hpp). Returns how many. The handler must not
-  /// throw: read() is noexcept, so an exception from it ends the program (std::terminate).
+  /// sixteenth of the ring at a time, see msg_ring.hpp). Returns how many. A handler that
+  /// returns bool controls the read: false leaves that message in the ring, unread and not
+  /// counted, for the next read (which hands it over again) and ends this one. The handler must
+  /// not throw: read() is noexcept, so an exception from it ends the program (std::terminate).
   template <class Handler>
   std::size_t read(Handler&& handler, std::size_t max_messages = SIZE_MAX) noexcept {
+    constexpr bool controlled =
+        std::is_same_v<std::invoke_result_t<Handler&, std::uint32_t, std::span<const std::byte>>,
+                       bool>;
     std::size_t n = 0;
     std::uint64_t bytes = 0;
     std::uint64_t pos = head_;
-    bool empty = false;  // stopped where nothing is committed
+    bool empty = false;     // stopped where nothing is committed
+    bool declined = false;  // the handler left a message in the ring
     // At most one lap from the last head stored: beyond it lie records read but not yet
     // zeroed (flush() zeroes them).
     while (n < max_messages && pos - released_ < capacity()) {
@@ -75,8 +82,16 @@ class msg_consumer {
         break;
       }
       if (type != k_padding_type) {
-        handler(type, std::span<const std::byte>(data_ + (pos & mask_) + k_record_header,
-                                                 length - k_record_header));
+        const std::span<const std::byte> message(data_ + (pos & mask_) + k_record_header,
+                                                 length - k_record_header);
+        if constexpr (controlled) {
+          if (!handler(type, message)) {
+            declined = true;
+            break;
+          }
+        } else {
+          handler(type, message);
+        }
         ++n;
         bytes += length - k_record_header;
       }
@@ -86,7 +101,7 @@ class msg_consumer {
     if (empty) stopped_at(pos);
     if (n != 0) {
       detail::count_messages(ctl_->consumer_stats, n, bytes);
-    } else if (max_messages != 0) {
+    } else if (max_messages != 0 && !declined) {
       stalled();
     }
     return n;
@@ -110,7 +125,8 @@ class msg_consumer {
   /// spsc_msg only: an mpsc_msg consumer has no one producer to watch, and waits on).
   /// A corrupt ring reads as ready and delivers nothing: 0 with ok at once, so a caller that
   /// gets 0 with ok checks corrupted() before waiting again. 0 with ok also comes when the
-  /// wait found only padding (a dead producer's claim it repaired, say): call again.
+  /// wait found only padding (a dead producer's claim it repaired, say): call again; and when
+  /// a controlling handler (read()) declined the first message.
   template <class Handler, class Rep = std::chrono::nanoseconds::rep,
             class Period = std::chrono::nanoseconds::period>
   std::size_t read_wait(
