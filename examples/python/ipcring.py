@@ -261,7 +261,8 @@ class Ring(_Handle):
     def open(cls, name, kind=ANY, slot_size=0, timeout=2.0):
         """kind, slot_size: what is expected (ANY, 0: whatever the segment holds). timeout:
         seconds to wait for a ring whose creator is still making it (0: not at all; None: for
-        ever), then not_ready."""
+        ever, which on Windows is for ever for one whose creator died making it), then
+        not_ready."""
         out = _vp()
         _check(lib.ipcring_open_timeout(_name(name), _int(kind, "kind"),
                                         _uint(slot_size, 32, "slot_size"), _ns(timeout),

@@ -406,8 +406,12 @@ ring_info probe(const std::string& name, const ring_options& opt,
         std::string why = e.what();  // without its ": not_ready": the new error says it again
         const std::string code = ": " + e.code().message();
         if (why.ends_with(code)) why.resize(why.size() - code.size());
-        throw error(e.value(), why + " after waiting " + std::to_string(timeout_ns / 1'000'000) +
-                                   " ms (ipcring_open_timeout: timeout_ns; ipcring_open: 2 s)");
+        const std::int64_t ms = timeout_ns / 1'000'000 + (timeout_ns % 1'000'000 != 0);
+        throw error(e.value(), why + " after waiting " + std::to_string(ms) +
+                                   " ms; its creator is still making it (raise ipcring_open_"
+                                   "timeout's timeout_ns; ipcring_open waits 2 s) or died before "
+                                   "it could be told abandoned (then remove it and create it "
+                                   "again)");
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

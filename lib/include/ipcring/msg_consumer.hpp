@@ -58,9 +58,11 @@ class msg_consumer {
   /// not throw: read() is noexcept, so an exception from it ends the program (std::terminate).
   template <class Handler>
   std::size_t read(Handler&& handler, std::size_t max_messages = SIZE_MAX) noexcept {
-    constexpr bool controlled =
-        std::is_same_v<std::invoke_result_t<Handler&, std::uint32_t, std::span<const std::byte>>,
-                       bool>;
+    using returned = std::remove_cvref_t<
+        std::invoke_result_t<Handler&, std::uint32_t&, const std::span<const std::byte>&>>;
+    constexpr bool controlled = std::is_same_v<returned, bool>;
+    static_assert(controlled || std::is_void_v<returned>,
+                  "a read() handler returns void, or bool to control the read");
     std::size_t n = 0;
     std::uint64_t bytes = 0;
     std::uint64_t pos = head_;
@@ -126,7 +128,8 @@ class msg_consumer {
   /// A corrupt ring reads as ready and delivers nothing: 0 with ok at once, so a caller that
   /// gets 0 with ok checks corrupted() before waiting again. 0 with ok also comes when the
   /// wait found only padding (a dead producer's claim it repaired, say): call again; and when
-  /// a controlling handler (read()) declined the first message.
+  /// a controlling handler (read()) declined the first message: that message is still there,
+  /// so read_wait() returns at once again; wait on what made the handler decline instead.
   template <class Handler, class Rep = std::chrono::nanoseconds::rep,
             class Period = std::chrono::nanoseconds::period>
   std::size_t read_wait(
