@@ -488,32 +488,28 @@ TEST(wait_threads, hand_offs_never_lose_a_wake_up) {
 
 // ipcring_*_interrupt: the C API's close_token. A call blocked on the handle in another
 // thread (or, below, interrupted by a signal whose handler calls it) ends with IPCRING_CLOSED.
-struct c_endpoints {
-  explicit c_endpoints(ipcring_kind kind) : g(unique_name()), msg(kind >= IPCRING_KIND_SPSC_MSG) {
-    EXPECT_EQ(ipcring_create(g.c_str(), kind, msg ? 4096 : 8, msg ? 0 : 8, nullptr, &ring),
-              IPCRING_OK)
+struct c_ring {
+  explicit c_ring(ipcring_kind kind)
+      : g(unique_name()), msg(kind >= IPCRING_KIND_SPSC_MSG), c(create(g, kind, msg)) {
+    EXPECT_TRUE(c.attached()) << ipcring_last_error();
+  }
+  static ipcring_ring* create(const segment_guard& g, ipcring_kind kind, bool msg) {
+    ipcring_ring* r = nullptr;
+    EXPECT_EQ(ipcring_create(g.c_str(), kind, msg ? 4096 : 8, msg ? 0 : 8, nullptr, &r), IPCRING_OK)
         << ipcring_last_error();
-    EXPECT_EQ(ipcring_producer_attach(ring, &tx), IPCRING_OK) << ipcring_last_error();
-    EXPECT_EQ(ipcring_consumer_attach(ring, &rx), IPCRING_OK) << ipcring_last_error();
+    return r;
   }
-  ~c_endpoints() {
-    ipcring_producer_free(tx);
-    ipcring_consumer_free(rx);
-    ipcring_close(ring);
-  }
-  c_endpoints(const c_endpoints&) = delete;
-  c_endpoints& operator=(const c_endpoints&) = delete;
   // One blocking receive or send; 10 s: an interrupt that does not work shows as a timeout.
   int receive() const {
     char buf[128];
     std::uint32_t type = 0;
     std::size_t len = 0;
-    return msg ? ipcring_read(rx, buf, sizeof buf, &type, &len, 10'000'000'000)
-               : ipcring_pop(rx, buf, 10'000'000'000);
+    return msg ? ipcring_read(c.rx, buf, sizeof buf, &type, &len, 10'000'000'000)
+               : ipcring_pop(c.rx, buf, 10'000'000'000);
   }
   int try_send() const {
     const char buf[100] = {};
-    return msg ? ipcring_try_write(tx, 1, buf, sizeof buf) : ipcring_try_push(tx, buf);
+    return msg ? ipcring_try_write(c.tx, 1, buf, sizeof buf) : ipcring_try_push(c.tx, buf);
   }
   // Until the side's blocking call counts its wait (it is in it, spinning or asleep).
   void wait_until_waiting(bool consumer) const {
@@ -527,14 +523,12 @@ struct c_endpoints {
   }
   int send() const {
     const char buf[100] = {};
-    return msg ? ipcring_write(tx, 1, buf, sizeof buf, 10'000'000'000)
-               : ipcring_push(tx, buf, 10'000'000'000);
+    return msg ? ipcring_write(c.tx, 1, buf, sizeof buf, 10'000'000'000)
+               : ipcring_push(c.tx, buf, 10'000'000'000);
   }
   segment_guard g;
   bool msg;
-  ipcring_ring* ring = nullptr;
-  ipcring_producer* tx = nullptr;
-  ipcring_consumer* rx = nullptr;
+  c_endpoints c;
 };
 
 constexpr ipcring_kind k_c_kinds[] = {IPCRING_KIND_SPSC, IPCRING_KIND_MPMC, IPCRING_KIND_SPSC_MSG,
@@ -544,19 +538,19 @@ TEST(c_interrupt, ends_a_call_blocked_in_another_thread_on_either_side_of_every_
   for (const ipcring_kind kind : k_c_kinds) {
     SCOPED_TRACE(kind);
     {  // a consumer waiting on an empty ring
-      c_endpoints e(kind);
+      c_ring e(kind);
       std::atomic<int> got{-100};
       const auto t0 = clock_type::now();
       std::thread reader([&] { got = e.receive(); });
       e.wait_until_waiting(true);
-      ipcring_consumer_interrupt(e.rx);
+      ipcring_consumer_interrupt(e.c.rx);
       reader.join();
       EXPECT_EQ(got.load(), IPCRING_CLOSED);
       EXPECT_LT(clock_type::now() - t0, 5s);
       EXPECT_EQ(e.receive(), IPCRING_CLOSED);  // the side stays closed
     }
     {  // a producer waiting on a full ring
-      c_endpoints e(kind);
+      c_ring e(kind);
       int filled = 0;
       while (e.try_send() == IPCRING_OK)
         ++filled;
@@ -564,7 +558,7 @@ TEST(c_interrupt, ends_a_call_blocked_in_another_thread_on_either_side_of_every_
       std::atomic<int> got{-100};
       std::thread writer([&] { got = e.send(); });
       e.wait_until_waiting(false);
-      ipcring_producer_interrupt(e.tx);
+      ipcring_producer_interrupt(e.c.tx);
       writer.join();
       EXPECT_EQ(got.load(), IPCRING_CLOSED);
       int drained = 0;  // what was in the ring is still delivered
@@ -584,8 +578,8 @@ extern "C" void interrupt_on_signal(int) {
 }
 
 TEST(c_interrupt, a_signal_handler_ends_the_blocked_read_of_its_thread) {
-  c_endpoints e(IPCRING_KIND_SPSC_MSG);
-  g_interrupted = e.rx;
+  c_ring e(IPCRING_KIND_SPSC_MSG);
+  g_interrupted = e.c.rx;
   struct sigaction sa {
   }, old{};
   sa.sa_handler = interrupt_on_signal;
