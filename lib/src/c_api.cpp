@@ -403,15 +403,8 @@ ring_info probe(const std::string& name, const ring_options& opt,
     } catch (const error& e) {
       if (e.value() != errc::not_ready && e.value() != errc::too_small) throw;
       if (std::chrono::steady_clock::now() >= deadline) {
-        std::string why = e.what();  // without its ": not_ready": the new error says it again
-        const std::string code = ": " + e.code().message();
-        if (why.ends_with(code)) why.resize(why.size() - code.size());
         const std::int64_t ms = timeout_ns / 1'000'000 + (timeout_ns % 1'000'000 != 0);
-        throw error(e.value(), why + " after waiting " + std::to_string(ms) +
-                                   " ms; its creator is still making it (raise ipcring_open_"
-                                   "timeout's timeout_ns; ipcring_open waits 2 s) or died before "
-                                   "it could be told abandoned (then remove it and create it "
-                                   "again)");
+        detail::gave_up(e, ms, "ipcring_open_timeout's timeout_ns; ipcring_open waits 2 s");
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -435,20 +435,9 @@ attachment_ptr adopt(map_view v, Attach&& attach, const map_options* prepare = n
   return std::make_shared<const attachment>(std::move(a));
 }
 
-// The error a wait for `ready` ends with: `e` (thrown when the deadline had passed) with how
-// long was waited and what to do, said once.
+// gave_up(e, open_timeout), for open() and its kin.
 [[noreturn]] void gave_up(const error& e, const ring_options& opt) {
-  std::string why = e.what();  // without its ": not_ready": the new error says it again
-  const std::string code = ": " + e.code().message();
-  if (why.ends_with(code)) why.resize(why.size() - code.size());
-  // Where the creator's death can be told (POSIX: the creator's lock), a dead one has made
-  // this an abandoned_error already: either it is alive and still making the ring, or (on
-  // Windows, or killed in its first moments, before its stamp) it died.
-  throw error(errc::not_ready,
-              why + " after waiting " + std::to_string(opt.open_timeout.count()) +
-                  " ms; its creator is still making it (a large ring, pre-faulted or locked, "
-                  "may take longer: raise ring_options::open_timeout) or died before it could "
-                  "be told abandoned (then remove it and create it again)");
+  detail::gave_up(e, opt.open_timeout.count(), "ring_options::open_timeout");
 }
 
 // Opens a mapping with open_view(map_options) and attaches to it. The pages are faulted in and
@@ -549,6 +538,21 @@ attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
 attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt) {
   return open_view(
       opt, [&](const map_options& m) { return map_view::open_file(p, m); }, spec);
+}
+
+[[noreturn]] void gave_up(const error& e, std::int64_t waited_ms, std::string_view wait_longer) {
+  std::string why = e.what();  // without its ": not_ready": the new error says it again
+  const std::string code = ": " + e.code().message();
+  if (why.ends_with(code)) why.resize(why.size() - code.size());
+  // Where the creator's death can be told (POSIX: the creator's lock), a dead one has made
+  // this an abandoned_error already: either it is alive and still making the ring, or (on
+  // Windows, or killed in its first moments, before its stamp) it died.
+  throw error(e.value(), why + " after waiting " + std::to_string(waited_ms) +
+                             " ms; its creator is still making it (a large ring, pre-faulted or "
+                             "locked, may take longer: raise " +
+                             std::string(wait_longer) +
+                             ") or died before it could be told abandoned (then remove it and "
+                             "create it again)");
 }
 
 }  // namespace detail

@@ -176,4 +176,9 @@ attachment_ptr open_shm(std::string_view name, ring_spec spec, const ring_option
 attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt);
 attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt);
 
+/// The error a wait for `ready` ends with: `e` (thrown when the deadline had passed), with how
+/// long was waited and what to do, said once; `wait_longer` names the setting that waits longer
+/// (open(): "ring_options::open_timeout").
+[[noreturn]] void gave_up(const error& e, std::int64_t waited_ms, std::string_view wait_longer);
+
 }  // namespace ipcring::detail
