@@ -11,6 +11,7 @@
 // the consumer ends (done, a wrong message, the producer gone, Ctrl-C), it closes its side and
 // removes the segment: a producer still sending stops with `closed` once the ring is full, and
 // one that finishes after that reports the messages left unread.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -41,24 +42,24 @@ int main(int argc, char** argv) try {
   demo::pin("consumer",
             static_cast<int>(demo::number("consumer", argc, argv, "--cpu", -1, -1, 1023)));
 
-  // The producer creates the ring; until then open() fails with not_found.
+  // The producer creates the ring: open() waits for it (wait_for_creation) up to --wait-ms.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   // One an earlier run left is not ours: we wait for the producer to replace it.
   bool said = false;
   auto ring = [&] {
     for (;;) {
-      try {
-        auto r = ipcring::spsc_ring<demo::message>::open(name);
-        if (!left_over(name)) return r;
-        if (!said) {
-          std::fprintf(stderr,
-                       "consumer: '%s' is left over from an earlier run whose processes died; "
-                       "waiting for a producer started with --replace (or ipcring rm %s)\n",
-                       name.c_str(), name.c_str());
-          said = true;
-        }
-      } catch (const ipcring::error& e) {
-        if (e.code() != ipcring::errc::not_found) throw;
+      ipcring::ring_options o;
+      o.wait_for_creation = std::max(
+          std::chrono::milliseconds(0),
+          std::chrono::ceil<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now()));
+      auto r = ipcring::spsc_ring<demo::message>::open(name, o);  // not_found after --wait-ms
+      if (!left_over(name)) return r;
+      if (!said) {
+        std::fprintf(stderr,
+                     "consumer: '%s' is left over from an earlier run whose processes died; "
+                     "waiting for a producer started with --replace (or ipcring rm %s)\n",
+                     name.c_str(), name.c_str());
+        said = true;
       }
       if (std::chrono::steady_clock::now() > give_up) {
         throw ipcring::error(ipcring::errc::not_found,

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -362,6 +363,107 @@ TEST(layout, the_c_open_waits_for_a_live_creator_as_long_as_it_is_told) {
     (void)spsc_ring<std::uint64_t>::create_in(v.bytes(), 64);  // publishes ready
   });
   EXPECT_EQ(ipcring_open_timeout(g.c_str(), IPCRING_KIND_SPSC, 8, -1, &r), IPCRING_OK)  // for ever
+      << ipcring_last_error();
+  late.join();
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(ipcring_slot_size(r), 8u);
+  ipcring_close(r);
+}
+
+// ring_options::wait_for_creation: open() looks for the name until it is there, and says how
+// long it looked when it gives up; 0, the default, fails at once as before.
+TEST(layout, open_waits_for_the_name_as_long_as_it_is_told) {
+  using clock = std::chrono::steady_clock;
+  segment_guard g(unique_name());
+  auto t0 = clock::now();
+  const auto at_once = expect_error(errc::not_found, [&] { spsc_ring<quote>::open(g.name()); });
+  EXPECT_LT(clock::now() - t0, std::chrono::milliseconds(100));
+  EXPECT_FALSE(contains(at_once, "after waiting")) << at_once;
+  ring_options o;
+  o.wait_for_creation = std::chrono::milliseconds(150);
+  t0 = clock::now();
+  const auto msg = expect_error(errc::not_found, [&] { spsc_ring<quote>::open(g.name(), o); });
+  EXPECT_GE(clock::now() - t0, std::chrono::milliseconds(150));
+  EXPECT_TRUE(contains(msg, "after waiting 150 ms for it to be created")) << msg;
+  EXPECT_TRUE(contains(msg, "ring_options::wait_for_creation")) << msg;
+  EXPECT_TRUE(contains(msg, g.name())) << msg;
+
+  o.wait_for_creation = std::chrono::milliseconds::max();  // for ever: a creator 50 ms late
+  std::optional<spsc_ring<quote>> made;  // held: on Windows the ring goes with its last handle
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    made.emplace(spsc_ring<quote>::create(g.name(), 64));
+    (void)made->producer().try_push(quote{7, 1.5});
+  });
+  std::optional<spsc_ring<quote>> opened;
+  EXPECT_NO_THROW(opened.emplace(spsc_ring<quote>::open(g.name(), o)));
+  late.join();
+  ASSERT_TRUE(opened.has_value());
+  quote q{};
+  auto rx = opened->consumer();
+  EXPECT_EQ(rx.pop(q, std::chrono::seconds(10)), wait_result::ok);  // the producer's, if not yet
+  EXPECT_EQ(q.id, 7u);
+}
+
+// A name that appears holding the wrong ring fails at once, not after the wait.
+TEST(layout, a_wait_for_the_name_still_refuses_a_wrong_ring_at_once) {
+  using clock = std::chrono::steady_clock;
+  segment_guard g(unique_name());
+  auto other = spsc_ring<std::uint32_t>::create(g.name(), 64);
+  ring_options o;
+  o.wait_for_creation = std::chrono::seconds(30);
+  const auto t0 = clock::now();
+  expect_error(errc::type_mismatch, [&] { spsc_ring<quote>::open(g.name(), o); });
+  EXPECT_LT(clock::now() - t0, std::chrono::seconds(5));
+  ipcring_ring* r = nullptr;
+  EXPECT_EQ(ipcring_open_wait(g.c_str(), IPCRING_KIND_MPMC, 0, 30'000'000'000, &r),
+            IPCRING_E_KIND_MISMATCH);
+  EXPECT_LT(clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(r, nullptr);
+}
+
+TEST(layout, open_file_waits_for_the_file_to_be_created) {
+  temp_file f("-ring");
+  ring_options o;
+  o.wait_for_creation = std::chrono::milliseconds(20);
+  const auto msg = expect_error(errc::not_found, [&] { spsc_ring<quote>::open_file(f.path(), o); });
+  EXPECT_TRUE(contains(msg, "after waiting 20 ms for it to be created")) << msg;
+  o.wait_for_creation = std::chrono::seconds(30);
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    (void)spsc_ring<quote>::create_file(f.path(), 64);  // a file outlives its handles
+  });
+  EXPECT_NO_THROW(spsc_ring<quote>::open_file(f.path(), o));
+  late.join();
+}
+
+// ipcring_open_wait: ipcring_open_timeout that also waits for the name; ipcring_open and
+// ipcring_open_timeout still fail at once for a missing one.
+TEST(layout, the_c_open_wait_waits_for_the_name_within_its_timeout) {
+  using clock = std::chrono::steady_clock;
+  segment_guard g(unique_name());
+  ipcring_ring* r = nullptr;
+  auto t0 = clock::now();
+  EXPECT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_ANY, 0, &r), IPCRING_E_NOT_FOUND);
+  EXPECT_EQ(ipcring_open_timeout(g.c_str(), IPCRING_KIND_ANY, 0, 2'000'000'000, &r),
+            IPCRING_E_NOT_FOUND);
+  EXPECT_LT(clock::now() - t0, std::chrono::milliseconds(1000));
+  EXPECT_EQ(ipcring_open_wait(g.c_str(), IPCRING_KIND_ANY, 0, 0, &r), IPCRING_E_NOT_FOUND);
+  t0 = clock::now();
+  EXPECT_EQ(ipcring_open_wait(g.c_str(), IPCRING_KIND_SPSC, 8, 150'000'000, &r),
+            IPCRING_E_NOT_FOUND);
+  EXPECT_GE(clock::now() - t0, std::chrono::milliseconds(150));
+  EXPECT_TRUE(contains(ipcring_last_error(), "after waiting 150 ms for it to be created"))
+      << ipcring_last_error();
+  EXPECT_TRUE(contains(ipcring_last_error(), "ipcring_open_wait")) << ipcring_last_error();
+  EXPECT_EQ(r, nullptr);
+
+  std::optional<spsc_ring<std::uint64_t>> made;  // held: on Windows too
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    made.emplace(spsc_ring<std::uint64_t>::create(g.name(), 64));
+  });
+  EXPECT_EQ(ipcring_open_wait(g.c_str(), IPCRING_KIND_SPSC, 8, -1, &r), IPCRING_OK)  // for ever
       << ipcring_last_error();
   late.join();
   ASSERT_NE(r, nullptr);

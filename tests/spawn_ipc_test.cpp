@@ -58,6 +58,32 @@ TEST(spawn_ipc, spsc_messages_arrive_once_in_order) {
   EXPECT_EQ(consumer.exit_code(), 0);
 }
 
+IPCRING_CHILD_ROLE(consume_before_creation) {  // args: name, count. Started before the ring.
+  ring_options o;
+  o.wait_for_creation = 30s;
+  auto rx = spsc_ring<u64>::open(args.at(0), o).consumer();
+  const u64 n = arg_u64(args, 1);
+  for (u64 i = 0; i < n; ++i) {
+    u64 v = 0;
+    if (rx.pop(v, 30s) != wait_result::ok) return 2;
+    if (v != i) return 3;
+  }
+  return 0;
+}
+
+// A consumer started first waits for the producer to create the ring (wait_for_creation).
+TEST(spawn_ipc, a_consumer_started_first_waits_for_the_ring_to_be_created) {
+  segment_guard g(unique_name());
+  const u64 n = 10'000;
+  spawned_process consumer("consume_before_creation", {g.name(), std::to_string(n)});
+  std::this_thread::sleep_for(200ms);  // the child is looking for the name by now, likely
+  auto ring = spsc_ring<u64>::create(g.name(), 1024);
+  auto tx = ring.producer();
+  for (u64 i = 0; i < n; ++i)
+    ASSERT_EQ(tx.push(i, 30s), wait_result::ok) << i;
+  EXPECT_EQ(consumer.exit_code(), 0);
+}
+
 IPCRING_CHILD_ROLE(echo) {  // args: ping ring, pong ring, count. Sends back what it gets.
   auto rx = spsc_ring<u64>::open(args.at(0)).consumer(wait_policy::spinning());
   auto tx = spsc_ring<u64>::open(args.at(1)).producer(wait_policy::spinning());

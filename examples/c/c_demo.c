@@ -59,14 +59,6 @@ static double seconds(void) {
 #endif
 }
 
-static void sleep_ms(unsigned ms) {
-#ifdef _WIN32
-  Sleep(ms);
-#else
-  usleep(ms * 1000u);
-#endif
-}
-
 static int current_pid(void) {
 #ifdef _WIN32
   return (int)GetCurrentProcessId();
@@ -164,13 +156,8 @@ static int produce(const char* name, unsigned long long n, ipcring_ring** ring) 
 static int consume(const char* name, unsigned long long n) {
   ipcring_ring* ring = NULL;
   ipcring_consumer* rx = NULL;
-  int s;
-  for (int tries = 0;
-       (s = ipcring_open(name, IPCRING_KIND_SPSC_MSG, 0, &ring)) == IPCRING_E_NOT_FOUND &&
-       tries < 500;
-       ++tries) {
-    sleep_ms(10); /* the producer creates the ring: wait for it up to 5 s */
-  }
+  /* The producer creates the ring: wait for it up to 5 s. */
+  int s = ipcring_open_wait(name, IPCRING_KIND_SPSC_MSG, 0, 5000000000LL, &ring);
   if (s != IPCRING_OK) return die("open", s);
   s = ipcring_consumer_attach(ring, &rx);
   if (s != IPCRING_OK) return die("consumer", s);

@@ -102,6 +102,20 @@ def test_open_create_remove():
     assert time.monotonic() - start < 1.5 and z in e.message, e
     assert "timeout" in value_error(Ring.open, z, ipcring.ANY, 0, -1)
     os.remove("/dev/shm/" + z)
+    # wait_for_creation: a ring made while open looks for its name (a thread here, a process
+    # started later in practice); not found within the timeout, not_found saying how long.
+    w = name("later")
+    start = time.monotonic()
+    e = raises("not_found", Ring.open, w, timeout=0.1, wait_for_creation=True)
+    assert time.monotonic() - start >= 0.1 and "100 ms" in e.message, e
+    made = []
+    maker = threading.Timer(0.05, lambda: made.append(Ring.create(w, ipcring.MPMC, 64, 8)))
+    maker.start()
+    with Ring.open(w, ipcring.MPMC, 8, timeout=10.0, wait_for_creation=True) as o:
+        assert (o.kind, o.slot_size) == (ipcring.MPMC, 8)
+    maker.join()
+    made[0].close()
+    assert Ring.remove(w) is True
 
 
 def test_message_ring():
@@ -340,6 +354,7 @@ def test_null_arguments():
     assert "name" in ipcring.last_error()
     assert lib.ipcring_open(b"x", 0, 0, None) == null and "out" in ipcring.last_error()
     assert lib.ipcring_open_timeout(b"x", 0, 0, 0, None) == null and "out" in ipcring.last_error()
+    assert lib.ipcring_open_wait(b"x", 0, 0, 0, None) == null and "out" in ipcring.last_error()
     assert lib.ipcring_remove(None) == null
     assert lib.ipcring_producer_attach(None, None) == lib.ipcring_consumer_attach(None, None) == null
     assert lib.ipcring_try_push(None, None) == lib.ipcring_push(None, None, 0) == null

@@ -84,6 +84,7 @@ for _name, _res, _args in [
     ("ipcring_create", _int, [_str, _int, _u64, _u32, _str, _P(_vp)]),
     ("ipcring_open", _int, [_str, _int, _u32, _P(_vp)]),
     ("ipcring_open_timeout", _int, [_str, _int, _u32, _i64, _P(_vp)]),
+    ("ipcring_open_wait", _int, [_str, _int, _u32, _i64, _P(_vp)]),
     ("ipcring_close", None, [_vp]),
     ("ipcring_remove", _int, [_str]),
     ("ipcring_ring_kind", _int, [_vp]),
@@ -258,15 +259,16 @@ class Ring(_Handle):
         return cls(out, name)
 
     @classmethod
-    def open(cls, name, kind=ANY, slot_size=0, timeout=2.0):
+    def open(cls, name, kind=ANY, slot_size=0, timeout=2.0, wait_for_creation=False):
         """kind, slot_size: what is expected (ANY, 0: whatever the segment holds). timeout:
         seconds to wait for a ring whose creator is still making it (0: not at all; None: for
         ever, which on Windows is for ever for one whose creator died making it), then
-        not_ready."""
+        not_ready. wait_for_creation: also wait (within the same timeout) for the ring to be
+        created, then not_found; for a process started before the one that creates it."""
         out = _vp()
-        _check(lib.ipcring_open_timeout(_name(name), _int(kind, "kind"),
-                                        _uint(slot_size, 32, "slot_size"), _ns(timeout),
-                                        ctypes.byref(out)),
+        call = lib.ipcring_open_wait if wait_for_creation else lib.ipcring_open_timeout
+        _check(call(_name(name), _int(kind, "kind"), _uint(slot_size, 32, "slot_size"),
+                    _ns(timeout), ctypes.byref(out)),
                f"open {name!r}")
         return cls(out, name)
 

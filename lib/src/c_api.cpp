@@ -392,23 +392,90 @@ std::unique_ptr<ipcring_ring> attach(bool create, ipcring_kind kind, const std::
 }
 
 // The kind and slot size of an existing ring; waits (until `deadline`) for a creator that has
-// not published `ready` yet, as open() does.
+// not published `ready` yet, as open() does, and with `wait_for_name` for the name to appear.
 ring_info probe(const std::string& name, const ring_options& opt,
-                std::chrono::steady_clock::time_point deadline, std::int64_t timeout_ns) {
+                std::chrono::steady_clock::time_point deadline, std::int64_t timeout_ns,
+                bool wait_for_name) {
+  const std::int64_t ms = timeout_ns / 1'000'000 + (timeout_ns % 1'000'000 != 0);
   for (;;) {
     try {
       return detail::inspect_for("open", name, opt.map);
     } catch (const detail::abandoned_error&) {
       throw;  // never to be ready
     } catch (const error& e) {
-      if (e.value() != errc::not_ready && e.value() != errc::too_small) throw;
+      const bool missing = e.value() == errc::not_found;
+      if (missing && !wait_for_name) throw;
+      if (!missing && e.value() != errc::not_ready && e.value() != errc::too_small) throw;
       if (std::chrono::steady_clock::now() >= deadline) {
-        const std::int64_t ms = timeout_ns / 1'000'000 + (timeout_ns % 1'000'000 != 0);
-        detail::gave_up(e, ms, "ipcring_open_timeout's timeout_ns; ipcring_open waits 2 s");
+        if (missing) detail::not_created(e, ms, "ipcring_open_wait's timeout_ns");
+        detail::gave_up(e, ms,
+                        wait_for_name
+                            ? "ipcring_open_wait's timeout_ns"
+                            : "ipcring_open_timeout's timeout_ns; ipcring_open waits 2 s");
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+}
+
+// ipcring_open_timeout, and with `wait_for_name` ipcring_open_wait.
+int open_ring(const char* name, ipcring_kind kind, uint32_t slot_size, int64_t timeout_ns,
+              bool wait_for_name, ipcring_ring** out) {
+  return guarded([&] {
+    if (name == nullptr) return null_argument("name");
+    if (out == nullptr) return null_argument("out");
+    *out = nullptr;
+    if (kind != IPCRING_KIND_ANY && !fixed_kind(kind) && !msg_kind(kind)) {
+      return fail(IPCRING_E_INVALID_ARGUMENT, "ipcring_open('" + std::string(name) +
+                                                  "'): kind=" + std::to_string(kind) +
+                                                  " is not a ring kind (0-4)");
+    }
+    ring_options opt;
+    opt.any_type = true;
+    // One deadline for the whole open: the probe's wait, then the attach's (ready by then).
+    const auto deadline =
+        detail::deadline_after(std::chrono::steady_clock::now(), to_timeout(timeout_ns));
+    const ring_info info = probe(name, opt, deadline, timeout_ns, wait_for_name);
+    const auto found = static_cast<ipcring_kind>(info.kind);
+    if (kind != IPCRING_KIND_ANY && kind != found) {
+      return fail(IPCRING_E_KIND_MISMATCH,
+                  "ipcring_open('" + std::string(name) + "'): ring kind expected " +
+                      to_string(static_cast<ring_kind>(kind)) + ", found " + to_string(info.kind));
+    }
+    std::uint32_t size = 0;
+    if (fixed_kind(found)) {
+      // The element is what C copies (an mpmc slot also holds a sequence word).
+      size = info.elem_size;
+      if (slot_size != 0 && slot_size != size) {
+        return fail(IPCRING_E_TYPE_MISMATCH,
+                    "ipcring_open('" + std::string(name) + "'): slot_size expected " +
+                        std::to_string(slot_size) + ", found " + std::to_string(size));
+      }
+      if (!supported_slot_size(size)) return unsupported_slot(name, size);
+      if (found == IPCRING_KIND_MPMC && info.slot_size != c_mpmc_slot_size(size)) {
+        return fail(IPCRING_E_UNSUPPORTED,
+                    "ipcring_open('" + std::string(name) + "'): its " + std::to_string(size) +
+                        "-byte elements are aligned to more than 8 bytes (slots of " +
+                        std::to_string(info.slot_size) + " bytes), which the C API does not carry");
+      }
+    } else if (slot_size != 0) {
+      return fail(IPCRING_E_TYPE_MISMATCH,
+                  "ipcring_open('" + std::string(name) + "'): slot_size expected " +
+                      std::to_string(slot_size) + ", found a " + to_string(info.kind) +
+                      " ring, which has no slots (pass 0)");
+    }
+    if (timeout_ns < 0) {
+      opt.open_timeout = std::chrono::milliseconds::max();
+    } else {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      opt.open_timeout = std::max(std::chrono::milliseconds::zero(),
+                                  std::chrono::ceil<std::chrono::milliseconds>(left));
+    }
+    // Removed between the probe and the attach: not_found, even for ipcring_open_wait (a ring
+    // made again under the name may be of another kind than the one just checked).
+    *out = attach(false, found, name, 0, size, opt).release();
+    return static_cast<int>(IPCRING_OK);
+  });
 }
 
 }  // namespace
@@ -510,59 +577,12 @@ int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size, ipcrin
 
 int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32_t slot_size,
                          int64_t timeout_ns, ipcring_ring** out) {
-  return guarded([&] {
-    if (name == nullptr) return null_argument("name");
-    if (out == nullptr) return null_argument("out");
-    *out = nullptr;
-    if (kind != IPCRING_KIND_ANY && !fixed_kind(kind) && !msg_kind(kind)) {
-      return fail(IPCRING_E_INVALID_ARGUMENT, "ipcring_open('" + std::string(name) +
-                                                  "'): kind=" + std::to_string(kind) +
-                                                  " is not a ring kind (0-4)");
-    }
-    ring_options opt;
-    opt.any_type = true;
-    // One deadline for the whole open: the probe's wait, then the attach's (ready by then).
-    const auto deadline =
-        detail::deadline_after(std::chrono::steady_clock::now(), to_timeout(timeout_ns));
-    const ring_info info = probe(name, opt, deadline, timeout_ns);
-    const auto found = static_cast<ipcring_kind>(info.kind);
-    if (kind != IPCRING_KIND_ANY && kind != found) {
-      return fail(IPCRING_E_KIND_MISMATCH,
-                  "ipcring_open('" + std::string(name) + "'): ring kind expected " +
-                      to_string(static_cast<ring_kind>(kind)) + ", found " + to_string(info.kind));
-    }
-    std::uint32_t size = 0;
-    if (fixed_kind(found)) {
-      // The element is what C copies (an mpmc slot also holds a sequence word).
-      size = info.elem_size;
-      if (slot_size != 0 && slot_size != size) {
-        return fail(IPCRING_E_TYPE_MISMATCH,
-                    "ipcring_open('" + std::string(name) + "'): slot_size expected " +
-                        std::to_string(slot_size) + ", found " + std::to_string(size));
-      }
-      if (!supported_slot_size(size)) return unsupported_slot(name, size);
-      if (found == IPCRING_KIND_MPMC && info.slot_size != c_mpmc_slot_size(size)) {
-        return fail(IPCRING_E_UNSUPPORTED,
-                    "ipcring_open('" + std::string(name) + "'): its " + std::to_string(size) +
-                        "-byte elements are aligned to more than 8 bytes (slots of " +
-                        std::to_string(info.slot_size) + " bytes), which the C API does not carry");
-      }
-    } else if (slot_size != 0) {
-      return fail(IPCRING_E_TYPE_MISMATCH,
-                  "ipcring_open('" + std::string(name) + "'): slot_size expected " +
-                      std::to_string(slot_size) + ", found a " + to_string(info.kind) +
-                      " ring, which has no slots (pass 0)");
-    }
-    if (timeout_ns < 0) {
-      opt.open_timeout = std::chrono::milliseconds::max();
-    } else {
-      const auto left = deadline - std::chrono::steady_clock::now();
-      opt.open_timeout = std::max(std::chrono::milliseconds::zero(),
-                                  std::chrono::ceil<std::chrono::milliseconds>(left));
-    }
-    *out = attach(false, found, name, 0, size, opt).release();
-    return static_cast<int>(IPCRING_OK);
-  });
+  return open_ring(name, kind, slot_size, timeout_ns, false, out);
+}
+
+int ipcring_open_wait(const char* name, ipcring_kind kind, uint32_t slot_size, int64_t timeout_ns,
+                      ipcring_ring** out) {
+  return open_ring(name, kind, slot_size, timeout_ns, true, out);
 }
 
 void ipcring_close(ipcring_ring* ring) {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <thread>
 
 #include "in_quotes.hpp"
@@ -440,27 +441,44 @@ attachment_ptr adopt(map_view v, Attach&& attach, const map_options* prepare = n
   detail::gave_up(e, opt.open_timeout.count(), "ring_options::open_timeout");
 }
 
+// A not_found that waited for the name (opt.wait_for_creation) says how long.
+[[noreturn]] void not_created(const error& e, const ring_options& opt) {
+  detail::not_created(e, opt.wait_for_creation.count(), "ring_options::wait_for_creation");
+}
+
 // Opens a mapping with open_view(map_options) and attaches to it. The pages are faulted in and
 // locked (as opt.map asks) only once the header is checked, and only as far as it says the ring
 // reaches: a foreign or oversized file is refused without touching the rest of it (reading a
 // page of a sparse tmpfs file allocates it; past the free space, the read is a SIGBUS).
+// Waits for the name until opt.wait_for_creation has passed, then for `ready` until
+// opt.open_timeout has passed since the name was first found.
 template <class OpenView>
 attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ring_spec& spec) {
-  const auto deadline = deadline_after(opt.open_timeout);
+  const auto created_by = deadline_after(opt.wait_for_creation);
+  std::optional<clock::time_point> ready_by;  // set once the name is found
   map_options unprepared = opt.map;
   unprepared.prefault = false;
   unprepared.lock_memory = false;
   for (;;) {
     try {
+      map_view v = open_view(unprepared);
+      if (!ready_by) ready_by = deadline_after(opt.open_timeout);
       return adopt(
-          require_header_written(open_view(unprepared), "open"),
-          [&](const map_view& v) { return opened(v.bytes(), spec, v.name(), opt, deadline, &v); },
+          require_header_written(std::move(v), "open"),
+          [&](const map_view& m) { return opened(m.bytes(), spec, m.name(), opt, *ready_by, &m); },
           &opt.map);
     } catch (const abandoned_error&) {
       throw;  // never to be ready: not waited for again
     } catch (const error& e) {
-      if (e.value() != errc::not_ready) throw;
-      if (clock::now() >= deadline) gave_up(e, opt);
+      if (e.value() == errc::not_found) {
+        // Not created yet, or removed again by a creator that failed: either may still come.
+        if (opt.wait_for_creation.count() == 0) throw;  // as it was
+        if (clock::now() >= created_by) not_created(e, opt);
+      } else {
+        if (e.value() != errc::not_ready) throw;
+        if (!ready_by) ready_by = deadline_after(opt.open_timeout);  // found, not sized yet
+        if (clock::now() >= *ready_by) gave_up(e, opt);
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -540,10 +558,20 @@ attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const r
       opt, [&](const map_options& m) { return map_view::open_file(p, m); }, spec);
 }
 
-[[noreturn]] void gave_up(const error& e, std::int64_t waited_ms, std::string_view wait_longer) {
-  std::string why = e.what();  // without its ": not_ready": the new error says it again
+namespace {
+
+// e.what() without its ": <code>": the error made from it says the code again.
+std::string without_code(const error& e) {
+  std::string why = e.what();
   const std::string code = ": " + e.code().message();
   if (why.ends_with(code)) why.resize(why.size() - code.size());
+  return why;
+}
+
+}  // namespace
+
+[[noreturn]] void gave_up(const error& e, std::int64_t waited_ms, std::string_view wait_longer) {
+  const std::string why = without_code(e);
   // Where the creator's death can be told (POSIX: the creator's lock), a dead one has made
   // this an abandoned_error already: either it is alive and still making the ring, or (on
   // Windows, or killed in its first moments, before its stamp) it died.
@@ -553,6 +581,13 @@ attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const r
                              std::string(wait_longer) +
                              ") or died before it could be told abandoned (then remove it and "
                              "create it again)");
+}
+
+[[noreturn]] void not_created(const error& e, std::int64_t waited_ms,
+                              std::string_view wait_longer) {
+  throw error(e.value(), without_code(e) + " after waiting " + std::to_string(waited_ms) +
+                             " ms for it to be created (raise " + std::string(wait_longer) +
+                             " to wait longer)");
 }
 
 }  // namespace detail

@@ -14,6 +14,13 @@ struct ring_options {
   /// How long open() waits for a creator that has not published `ready` yet before failing
   /// with errc::not_ready (a creator that died mid-creation must not hang its openers).
   std::chrono::milliseconds open_timeout{2000};
+  /// How long open() waits for a ring of that name to be created before failing with
+  /// errc::not_found: for a process started before the one that creates the ring. 0 (the
+  /// default): not at all; milliseconds::max(): for ever. Once the name is there, open() waits
+  /// for `ready` as above (open_timeout, counted from then). It looks for the name every
+  /// millisecond, and takes whatever ring has it: one an earlier run left behind too (a wrong
+  /// kind or type still fails at once).
+  std::chrono::milliseconds wait_for_creation{0};
   /// Overrides type_tag<T>::name as the element type name; empty = use type_tag<T>.
   std::string_view type_name{};
   /// open: accept any element type of the right size, taking its name and alignment from the

@@ -180,5 +180,8 @@ attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const r
 /// long was waited and what to do, said once; `wait_longer` names the setting that waits longer
 /// (open(): "ring_options::open_timeout").
 [[noreturn]] void gave_up(const error& e, std::int64_t waited_ms, std::string_view wait_longer);
+/// The error a wait for a ring's name ends with: `e` (errc::not_found, thrown when the
+/// deadline had passed), with how long was waited and the setting that waits longer.
+[[noreturn]] void not_created(const error& e, std::int64_t waited_ms, std::string_view wait_longer);
 
 }  // namespace ipcring::detail
