@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -46,14 +47,24 @@ int main(int argc, char** argv) try {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   // One an earlier run left is not ours: we wait for the producer to replace it.
   bool said = false;
+  const auto no_ring = [&] {
+    return ipcring::error(ipcring::errc::not_found,
+                          "no ring '" + name + "' from a live producer within --wait-ms");
+  };
   auto ring = [&] {
     for (;;) {
       ipcring::ring_options o;
       o.wait_for_creation = std::max(
-          std::chrono::milliseconds(0),
+          std::chrono::milliseconds(1),  // 0 would not wait at all
           std::chrono::ceil<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now()));
-      auto r = ipcring::spsc_ring<demo::message>::open(name, o);  // not_found after --wait-ms
-      if (!left_over(name)) return r;
+      std::optional<ipcring::spsc_ring<demo::message>> r;
+      try {
+        r.emplace(ipcring::spsc_ring<demo::message>::open(name, o));
+      } catch (const ipcring::error& e) {
+        if (e.code() != ipcring::errc::not_found) throw;
+        throw no_ring();  // --wait-ms, not wait_for_creation, is what the user can raise
+      }
+      if (!left_over(name)) return std::move(*r);
       if (!said) {
         std::fprintf(stderr,
                      "consumer: '%s' is left over from an earlier run whose processes died; "
@@ -61,10 +72,7 @@ int main(int argc, char** argv) try {
                      name.c_str(), name.c_str());
         said = true;
       }
-      if (std::chrono::steady_clock::now() > give_up) {
-        throw ipcring::error(ipcring::errc::not_found,
-                             "no ring '" + name + "' from a live producer within --wait-ms");
-      }
+      if (std::chrono::steady_clock::now() > give_up) throw no_ring();
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }();

@@ -487,6 +487,12 @@ static void setup_errors(void) {
   CHECK_STATUS(ipcring_open_timeout("ipcring-ctest-does-not-exist", IPCRING_KIND_ANY, 0, 0, &ring),
                IPCRING_E_NOT_FOUND);
   CHECK_STATUS(ipcring_open_timeout("x", IPCRING_KIND_ANY, 0, 0, NULL), IPCRING_E_NULL_ARGUMENT);
+  CHECK_STATUS(
+      ipcring_open_wait("ipcring-ctest-does-not-exist", IPCRING_KIND_ANY, 0, 20000000, &ring),
+      IPCRING_E_NOT_FOUND); /* after 20 ms */
+  CHECK(strstr(ipcring_last_error(), "after waiting 20 ms") != NULL);
+  CHECK_STATUS(ipcring_open_wait("x", IPCRING_KIND_ANY, 0, 0, NULL), IPCRING_E_NULL_ARGUMENT);
+  CHECK_STATUS(ipcring_open_wait(NULL, IPCRING_KIND_ANY, 0, 0, &ring), IPCRING_E_NULL_ARGUMENT);
 
   const char* name = ring_name("errors");
   CHECK_STATUS(ipcring_create(name, IPCRING_KIND_SPSC, 1000, 8, NULL, &ring),

@@ -59,6 +59,8 @@ TEST(spawn_ipc, spsc_messages_arrive_once_in_order) {
 }
 
 IPCRING_CHILD_ROLE(consume_before_creation) {  // args: name, count. Started before the ring.
+  // Says it is about to wait (a ring of its own, held: on Windows a ring lives while open).
+  const auto started = spsc_ring<u64>::create(args.at(0) + "-started", 2);
   ring_options o;
   o.wait_for_creation = 30s;
   auto rx = spsc_ring<u64>::open(args.at(0), o).consumer();
@@ -74,9 +76,13 @@ IPCRING_CHILD_ROLE(consume_before_creation) {  // args: name, count. Started bef
 // A consumer started first waits for the producer to create the ring (wait_for_creation).
 TEST(spawn_ipc, a_consumer_started_first_waits_for_the_ring_to_be_created) {
   segment_guard g(unique_name());
+  segment_guard started(g.name() + "-started");
   const u64 n = 10'000;
   spawned_process consumer("consume_before_creation", {g.name(), std::to_string(n)});
-  std::this_thread::sleep_for(200ms);  // the child is looking for the name by now, likely
+  ring_options o;
+  o.wait_for_creation = 30s;  // the child is about to look for the name once this is there
+  (void)spsc_ring<u64>::open(started.name(), o);
+  std::this_thread::sleep_for(50ms);
   auto ring = spsc_ring<u64>::create(g.name(), 1024);
   auto tx = ring.producer();
   for (u64 i = 0; i < n; ++i)

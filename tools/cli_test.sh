@@ -387,6 +387,25 @@ for cmd in stat recv send watch rm; do
   expect_code 3 "$cli" "$cmd" "$prefix-missing" </dev/null
 done
 grep -q "$prefix-missing" "$work/err" || fail "not found: stderr does not name the ring"
+# --wait-for-ring: a recv and a send started before the ring is created wait for it; one that
+# waits in vain says how long, with 3.
+expect_code 3 "$cli" recv "$prefix-missing" --wait-for-ring 0.2
+grep -q "after waiting 200 ms for it to be created" "$work/err" || fail "--wait-for-ring: stderr does not say how long it waited: $(cat "$work/err")"
+expect_code 2 "$cli" send "$prefix-missing" --wait-for-ring -1 </dev/null
+grep -q -- "--wait-for-ring must be" "$work/err" || fail "--wait-for-ring -1: stderr: $(cat "$work/err")"
+"$cli" recv "$prefix-late" --count 3 --timeout 30 --wait-for-ring 30 >"$work/late" &
+receiver=$!
+seq 3 | "$cli" send "$prefix-late" --wait-for-ring 30 &
+sender=$!
+sleep 0.3
+expect_code 0 "$cli" create "$prefix-late" --kind bytes --capacity 4096
+rc=0
+wait $sender || rc=$?
+[ $rc -eq 0 ] || fail "send --wait-for-ring exited $rc"
+rc=0
+wait $receiver || rc=$?
+if [ $rc -eq 0 ] && [ "$(cat "$work/late")" = "$(seq 3)" ]; then pass "recv and send started before create wait for the ring"; else fail "recv --wait-for-ring exited $rc with: $(cat "$work/late")"; fi
+expect_code 0 "$cli" rm "$prefix-late"
 head -c 4096 /dev/urandom >"/dev/shm/$prefix-junk"
 printf 'hello' >"/dev/shm/$prefix-tiny"
 truncate -s 4096 "/dev/shm/$prefix-zero"

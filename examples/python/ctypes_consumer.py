@@ -38,15 +38,19 @@ def mix(x):
 
 
 def open_ring(name, wait_s):
-    """Opens the ring, retrying while it does not exist yet (the producer creates it)."""
+    """Opens the ring once the producer has created it and made it ready, waiting up to wait_s
+    in slices of IDLE_SLICE: Python raises KeyboardInterrupt only once a ctypes call returns."""
     give_up = time.monotonic() + wait_s
     while True:
+        left = give_up - time.monotonic()
         try:
-            return ipcring.Ring.open(name, ipcring.SPSC, MESSAGE.size)
+            return ipcring.Ring.open(name, ipcring.SPSC, MESSAGE.size,
+                                     timeout=max(0.0, min(IDLE_SLICE, left)),
+                                     wait_for_creation=True)
         except ipcring.IpcringError as e:
-            if e.status != ipcring.Status.E_NOT_FOUND or time.monotonic() > give_up:
+            retry = e.status in (ipcring.Status.E_NOT_FOUND, ipcring.Status.E_NOT_READY)
+            if not retry or left <= IDLE_SLICE:
                 raise
-            time.sleep(0.001)
 
 
 def main():

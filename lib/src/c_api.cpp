@@ -397,6 +397,7 @@ ring_info probe(const std::string& name, const ring_options& opt,
                 std::chrono::steady_clock::time_point deadline, std::int64_t timeout_ns,
                 bool wait_for_name) {
   const std::int64_t ms = timeout_ns / 1'000'000 + (timeout_ns % 1'000'000 != 0);
+  bool found = false;  // at least once: a not_found after it says what became of that ring
   for (;;) {
     try {
       return detail::inspect_for("open", name, opt.map);
@@ -406,7 +407,9 @@ ring_info probe(const std::string& name, const ring_options& opt,
       const bool missing = e.value() == errc::not_found;
       if (missing && !wait_for_name) throw;
       if (!missing && e.value() != errc::not_ready && e.value() != errc::too_small) throw;
+      found = found || !missing;
       if (std::chrono::steady_clock::now() >= deadline) {
+        if (missing && found) throw;
         if (missing) detail::not_created(e, ms, "ipcring_open_wait's timeout_ns");
         detail::gave_up(e, ms,
                         wait_for_name

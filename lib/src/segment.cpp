@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
-#include <optional>
 #include <thread>
 
 #include "in_quotes.hpp"
@@ -454,30 +453,42 @@ attachment_ptr adopt(map_view v, Attach&& attach, const map_options* prepare = n
 // opt.open_timeout has passed since the name was first found.
 template <class OpenView>
 attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ring_spec& spec) {
+  const bool wait_for_name = opt.wait_for_creation.count() > 0;
   const auto created_by = deadline_after(opt.wait_for_creation);
-  std::optional<clock::time_point> ready_by;  // set once the name is found
+  clock::time_point ready_by{};  // when the name was found (the last time), + open_timeout
+  bool there = false;            // the name: since ready_by was set
+  bool found = false;            // at least once
+  const auto name_is_there = [&] {
+    if (!there) ready_by = deadline_after(opt.open_timeout);
+    there = found = true;
+  };
   map_options unprepared = opt.map;
   unprepared.prefault = false;
   unprepared.lock_memory = false;
   for (;;) {
     try {
       map_view v = open_view(unprepared);
-      if (!ready_by) ready_by = deadline_after(opt.open_timeout);
+      name_is_there();
       return adopt(
           require_header_written(std::move(v), "open"),
-          [&](const map_view& m) { return opened(m.bytes(), spec, m.name(), opt, *ready_by, &m); },
+          [&](const map_view& m) { return opened(m.bytes(), spec, m.name(), opt, ready_by, &m); },
           &opt.map);
     } catch (const abandoned_error&) {
       throw;  // never to be ready: not waited for again
     } catch (const error& e) {
       if (e.value() == errc::not_found) {
-        // Not created yet, or removed again by a creator that failed: either may still come.
-        if (opt.wait_for_creation.count() == 0) throw;  // as it was
-        if (clock::now() >= created_by) not_created(e, opt);
+        // Not created yet, or removed again by a creator that failed: either may still come,
+        // and a new creator gets the whole open_timeout.
+        if (!wait_for_name) throw;  // as it was
+        there = false;
+        if (clock::now() >= created_by) {
+          if (found) throw;  // its own message says what became of the ring it found
+          not_created(e, opt);
+        }
       } else {
         if (e.value() != errc::not_ready) throw;
-        if (!ready_by) ready_by = deadline_after(opt.open_timeout);  // found, not sized yet
-        if (clock::now() >= *ready_by) gave_up(e, opt);
+        name_is_there();  // found, perhaps not sized yet
+        if (clock::now() >= ready_by) gave_up(e, opt);
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -26,6 +26,13 @@ ring_ptr open_ring(const std::string& name, std::optional<double> within) {
   return ring_ptr(r);
 }
 
+ring_ptr wait_for_ring(const std::string& name, std::int64_t timeout_ns) {
+  ipcring_ring* r = nullptr;
+  const int s = ipcring_open_wait(name.c_str(), IPCRING_KIND_ANY, 0, timeout_ns, &r);
+  if (s != IPCRING_OK) throw_status(s, "open '" + name + "'");
+  return ring_ptr(r);
+}
+
 ring_ptr create_ring(const std::string& name, ipcring_kind kind, std::uint64_t capacity,
                      std::uint32_t slot_size) {
   ipcring_ring* r = nullptr;

@@ -47,15 +47,17 @@ exit_code run_rm(const rm_options& o);  // admin_commands.cpp
 
 struct send_options {
   std::string name;
-  std::optional<std::uint32_t> type;  // message type (message rings), default 0
-  bool keep_open = false;             // do not close the producer side at the end of input
+  std::optional<std::uint32_t> type;    // message type (message rings), default 0
+  bool keep_open = false;               // do not close the producer side at the end of input
+  std::optional<double> wait_for_ring;  // seconds to wait for the ring to be created
 };
 exit_code run_send(const send_options& o);  // io_commands.cpp
 
 struct recv_options {
   std::string name;
   std::optional<std::uint64_t> count;
-  std::optional<double> timeout;  // seconds without a message before giving up
+  std::optional<double> timeout;        // seconds without a message before giving up
+  std::optional<double> wait_for_ring;  // seconds to wait for the ring to be created
 };
 exit_code run_recv(const recv_options& o);  // io_commands.cpp
 

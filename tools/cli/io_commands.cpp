@@ -322,10 +322,12 @@ void close_producer_side(producer_ptr& tx, const ipcring_ring& ring, const std::
   ipcring_producer_free(closer);
 }
 
-std::int64_t to_nanoseconds(const std::optional<double>& seconds) {
+std::int64_t to_nanoseconds(const std::optional<double>& seconds,
+                            const char* option = "--timeout") {
   if (!seconds) return -1;
   if (!(*seconds >= 0) || !std::isfinite(*seconds)) {
-    throw failure(exit_code::usage, "--timeout must be a number of seconds, 0 or more");
+    throw failure(exit_code::usage,
+                  std::string(option) + " must be a number of seconds, 0 or more");
   }
   const double ns = *seconds * 1e9;
   return ns >= 9e18 ? -1 : static_cast<std::int64_t>(std::llround(ns));  // ~285 years: forever
@@ -341,6 +343,9 @@ exit_code run_send(const send_options& o) {
   // single-producer ring the role decides (a second send fails with busy), and a send whose
   // attach fails would otherwise hold the lock for a moment, and the last real send would
   // not close.
+  ring_ptr waited;  // held until the ring is opened below
+  if (o.wait_for_ring)
+    waited = wait_for_ring(o.name, to_nanoseconds(o.wait_for_ring, "--wait-for-ring"));
   std::optional<senders_lock> lock;
   ring_ptr ring;
   std::uint32_t kind = 0;
@@ -363,6 +368,7 @@ exit_code run_send(const send_options& o) {
                                           "send opened it (100 times); nothing was sent");
     }
   }
+  waited.reset();
   const bool fixed = is_fixed_slot(kind);
   // Ctrl-C, SIGTERM, SIGHUP: stop between lines, let go of the producer role (a dead holder
   // would read as a crash to the receiver), and leave the side open, as after an error.
@@ -386,6 +392,9 @@ exit_code run_send(const send_options& o) {
 
 exit_code run_recv(const recv_options& o) {
   recv_loop loop{nullptr, o, to_nanoseconds(o.timeout)};
+  ring_ptr waited;  // held until the ring is opened below
+  if (o.wait_for_ring)
+    waited = wait_for_ring(o.name, to_nanoseconds(o.wait_for_ring, "--wait-for-ring"));
   catch_interrupts();  // messages taken from the ring are written out before exiting
   ignore_sigpipe();    // a reader that goes away ends recv with a message, the role let go
   // The state at the start is read from the ring opened, not by name again: the name may be
@@ -394,6 +403,7 @@ exit_code run_recv(const recv_options& o) {
   std::optional<opened_segment> file;
   const ring_ptr ring =
       open_with_file(o.name, "recv", file, [&] { return open_ring(o.name, o.timeout); });
+  waited.reset();
   const consumer_ptr rx = attach_consumer(*ring, o.name);
   loop.rx = rx.get();
   // After attaching: nothing read yet, and no earlier consumer can change what is there.

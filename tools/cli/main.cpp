@@ -131,6 +131,8 @@ int main(int argc, char** argv) {
       ->transform(decimal<std::uint32_t>());
   send->add_flag("--keep-open", o.send.keep_open,
                  "Do not close the producer side at the end of input (receivers keep waiting)");
+  send->add_option("--wait-for-ring", o.send.wait_for_ring,
+                   "Wait up to SECONDS for the ring to be created (default: exit 3 at once)");
 
   auto* recv = app.add_subcommand(
       "recv", "Print each message as one line (fixed slots: up to the first NUL)");
@@ -139,6 +141,8 @@ int main(int argc, char** argv) {
       ->transform(decimal<std::uint64_t>());
   recv->add_option("--timeout", o.recv.timeout,
                    "Give up (exit 4) when no message arrives within SECONDS (default: wait)");
+  recv->add_option("--wait-for-ring", o.recv.wait_for_ring,
+                   "Wait up to SECONDS for the ring to be created (default: exit 3 at once)");
 
   auto* watch = app.add_subcommand(
       "watch", "Print the message and byte rates of both sides and the fill level, every interval");

@@ -172,9 +172,11 @@ IPCRING_API int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32
 /* ipcring_open_timeout that also waits for the ring to be created: for a process started
  * before the one that creates it. Looks for the name every millisecond until timeout_ns has
  * passed (negative: for ever; 0: once), then IPCRING_E_NOT_FOUND; one deadline covers the wait
- * for the name and for `ready`. It takes whatever ring has the name, one an earlier run left
- * behind too; a wrong kind or slot size still fails at once (C++: ring_options::
- * wait_for_creation). */
+ * for the name and for `ready` (IPCRING_E_NOT_READY once it has passed). It takes whatever
+ * ring has the name, one an earlier run left behind too; a wrong kind or slot size still fails
+ * at once, and a ring removed just after it was found is IPCRING_E_NOT_FOUND (C++:
+ * ring_options::wait_for_creation). Nothing interrupts the wait (ipcring_*_interrupt are for
+ * attached sides): a program that must stay responsive waits in slices. */
 IPCRING_API int ipcring_open_wait(const char* name, ipcring_kind kind, uint32_t slot_size,
                                   int64_t timeout_ns, ipcring_ring** out);
 /* Releases the ring handle (producers and consumers attached through it stay valid). */

@@ -16,10 +16,12 @@ struct ring_options {
   std::chrono::milliseconds open_timeout{2000};
   /// How long open() waits for a ring of that name to be created before failing with
   /// errc::not_found: for a process started before the one that creates the ring. 0 (the
-  /// default): not at all; milliseconds::max(): for ever. Once the name is there, open() waits
-  /// for `ready` as above (open_timeout, counted from then). It looks for the name every
+  /// default, and any negative value): not at all; milliseconds::max(): for ever. Once the
+  /// name is there, open() waits for `ready` as above (open_timeout, counted from then, and
+  /// from the start again for a ring made anew under the name). It looks for the name every
   /// millisecond, and takes whatever ring has it: one an earlier run left behind too (a wrong
-  /// kind or type still fails at once).
+  /// kind or type still fails at once). Nothing interrupts the wait: a program that must stay
+  /// responsive waits in slices (a loop of shorter waits).
   std::chrono::milliseconds wait_for_creation{0};
   /// Overrides type_tag<T>::name as the element type name; empty = use type_tag<T>.
   std::string_view type_name{};
