@@ -11,6 +11,7 @@
 #endif
 
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -309,6 +310,83 @@ TEST(layout, open_faults_in_only_the_ring_the_header_describes) {
   auto tx = opened.producer();
   EXPECT_TRUE(tx.try_push(quote{}));
   EXPECT_EQ(allocated_bytes(g.name()), ring);
+}
+
+// Bytes of this process's mappings of segment `name` that are in its page tables (Rss in
+// /proc/self/smaps): what pre-faulting fills in.
+std::uint64_t mapped_bytes(const std::string& name) {
+  std::FILE* f = std::fopen("/proc/self/smaps", "r");
+  if (f == nullptr) return 0;
+  char line[512];
+  bool ours = false;
+  std::uint64_t total = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned long long kib = 0;
+    // A mapping's first line starts with its address (lower-case hex), its fields with a
+    // capital ("Rss:").
+    if (std::isdigit(static_cast<unsigned char>(line[0])) || (line[0] >= 'a' && line[0] <= 'f')) {
+      ours = std::strstr(line, ("/dev/shm/" + name + "\n").c_str()) != nullptr;
+    } else if (ours && std::sscanf(line, "Rss: %llu kB", &kib) == 1) {
+      total += kib * 1024;
+    }
+  }
+  std::fclose(f);
+  return total;
+}
+
+// The C API's flags reach the mapping: no pre-faulting (a large ring's pages stay out of the
+// page tables), locking (VmLck grows), huge pages (where offered, a segment of whole huge
+// pages).
+TEST(layout, the_c_flags_reach_the_mapping) {
+  segment_guard g(unique_name());
+  const std::uint64_t big = std::uint64_t{64} << 20;
+  ipcring_ring* r = nullptr;
+  ASSERT_EQ(ipcring_create_ex(g.c_str(), IPCRING_KIND_SPSC_MSG, big, 0, nullptr,
+                              IPCRING_FLAG_NO_PREFAULT, &r),
+            IPCRING_OK)
+      << ipcring_last_error();
+  EXPECT_LT(mapped_bytes(g.name()), std::uint64_t{1} << 20);
+  ipcring_ring* o = nullptr;
+  ASSERT_EQ(ipcring_open_ex(g.c_str(), IPCRING_KIND_ANY, 0, 0, IPCRING_FLAG_NO_PREFAULT, &o),
+            IPCRING_OK)
+      << ipcring_last_error();
+  EXPECT_LT(mapped_bytes(g.name()), std::uint64_t{1} << 20);
+  ipcring_ring* prefaulted = nullptr;
+  ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_ANY, 0, &prefaulted), IPCRING_OK);
+  EXPECT_GE(mapped_bytes(g.name()), big);  // the default pre-faults
+  ipcring_close(prefaulted);
+  ipcring_close(o);
+  ipcring_close(r);
+  ASSERT_TRUE(ipcring::remove(g.name()));
+
+  const std::size_t before = locked_kib();
+  const int locked = ipcring_create_ex(g.c_str(), IPCRING_KIND_SPSC, 1 << 16, 16, nullptr,
+                                       IPCRING_FLAG_LOCK_MEMORY, &r);
+  if (locked == IPCRING_OK) {
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)  // their mlock: a no-op
+    EXPECT_GE(locked_kib(), before + 1024) << "VmLck did not grow by the ring's 1 MiB";
+#endif
+    ipcring_close(r);
+  } else {
+    EXPECT_EQ(locked, IPCRING_E_SYSTEM);
+    EXPECT_TRUE(contains(ipcring_last_error(), "RLIMIT_MEMLOCK")) << ipcring_last_error();
+  }
+  (void)before;
+  ipcring::remove(g.name());
+
+  ASSERT_EQ(
+      ipcring_create_ex(g.c_str(), IPCRING_KIND_SPSC, 64, 8, nullptr, IPCRING_FLAG_HUGE_PAGES, &r),
+      IPCRING_OK)
+      << ipcring_last_error();
+  struct stat st {};
+  ASSERT_EQ(::stat(("/dev/shm/" + g.name()).c_str(), &st), 0);
+  const std::size_t page = huge_page_size();
+  if (page != 0 && page <= (std::size_t{32} << 20)) {
+    EXPECT_EQ(static_cast<std::size_t>(st.st_size) % page, 0u) << st.st_size;
+  } else {
+    EXPECT_LT(static_cast<std::size_t>(st.st_size), std::size_t{1} << 20) << huge_page_support();
+  }
+  ipcring_close(r);
 }
 
 // A segment sized but never written (another program's, or a creator killed before its header)

@@ -566,18 +566,6 @@ TEST(map_view, lock_memory_locks_the_mapping_or_names_the_working_set) {
   }
 }
 #else
-std::size_t locked_kib() {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return 0;
-  char line[256];
-  std::size_t kib = 0;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::sscanf(line, "VmLck: %zu kB", &kib) == 1) break;
-  }
-  std::fclose(f);
-  return kib;
-}
-
 TEST(map_view, lock_memory_locks_the_mapping_or_names_the_limit) {
   segment_guard g(unique_name());
   const std::size_t before = locked_kib();

@@ -116,6 +116,30 @@ def test_open_create_remove():
     maker.join()
     made[0].close()
     assert Ring.remove(w) is True
+    # Mapping options, each mapping its own: prefault=False leaves a 64 MiB ring's pages out of
+    # this process's page tables (Rss), the default puts them in; huge pages fall back to
+    # normal ones where not offered.
+    big = 64 << 20
+    with Ring.create(w, ipcring.SPSC_MSG, big, huge_pages=True, prefault=False) as r:
+        assert mapped_bytes(w) < 1 << 20, mapped_bytes(w)
+        with Ring.open(w, ipcring.SPSC_MSG, prefault=False) as o:
+            assert o.capacity == r.capacity == big
+            assert mapped_bytes(w) < 1 << 20, mapped_bytes(w)
+        with Ring.open(w, ipcring.SPSC_MSG):
+            assert mapped_bytes(w) >= big, mapped_bytes(w)
+    assert Ring.remove(w) is True
+
+
+def mapped_bytes(segment):
+    """Bytes of this process's mappings of a segment in its page tables (Rss, smaps)."""
+    total, ours = 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            if line[0] in "0123456789abcdef":  # a mapping's first line: its address
+                ours = line.rstrip("\n").endswith("/dev/shm/" + segment)
+            elif ours and line.startswith("Rss:"):
+                total += int(line.split()[1]) * 1024
+    return total
 
 
 def test_message_ring():

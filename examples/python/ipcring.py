@@ -82,9 +82,11 @@ for _name, _res, _args in [
     ("ipcring_last_error", _str, []),
     ("ipcring_layout_version", _u32, []),
     ("ipcring_create", _int, [_str, _int, _u64, _u32, _str, _P(_vp)]),
+    ("ipcring_create_ex", _int, [_str, _int, _u64, _u32, _str, _u32, _P(_vp)]),
     ("ipcring_open", _int, [_str, _int, _u32, _P(_vp)]),
     ("ipcring_open_timeout", _int, [_str, _int, _u32, _i64, _P(_vp)]),
     ("ipcring_open_wait", _int, [_str, _int, _u32, _i64, _P(_vp)]),
+    ("ipcring_open_ex", _int, [_str, _int, _u32, _i64, _u32, _P(_vp)]),
     ("ipcring_close", None, [_vp]),
     ("ipcring_remove", _int, [_str]),
     ("ipcring_ring_kind", _int, [_vp]),
@@ -242,33 +244,52 @@ class _Handle:
             pass
 
 
+# ipcring_flag (ipcring.h)
+FLAG_HUGE_PAGES, FLAG_LOCK_MEMORY, FLAG_NO_PREFAULT, FLAG_WAIT_FOR_CREATION = 1, 2, 4, 8
+
+
+def _flags(huge_pages, lock_memory, prefault):
+    return ((FLAG_HUGE_PAGES if huge_pages else 0) | (FLAG_LOCK_MEMORY if lock_memory else 0)
+            | (0 if prefault else FLAG_NO_PREFAULT))
+
+
 class Ring(_Handle):
     """A ring handle: create() or open() one, then attach a producer() or a consumer()."""
     _free = "ipcring_close"
 
     @classmethod
-    def create(cls, name, kind, capacity, slot_size=0, type_name=None):
+    def create(cls, name, kind, capacity, slot_size=0, type_name=None, *, huge_pages=False,
+               lock_memory=False, prefault=True):
         """capacity: slots (SPSC, MPMC) or bytes (message kinds), a power of two. slot_size:
         bytes per slot (fixed-slot kinds), 0 for message kinds. type_name: recorded element
-        type (None: "bytes<N>"); C++ openers must name the same type."""
+        type (None: "bytes<N>"); C++ openers must name the same type. huge_pages, lock_memory,
+        prefault: this process's mapping (ipcring.h, IPCRING_FLAG_...)."""
         out = _vp()
         tn = None if type_name is None else _name(type_name, "type_name")
-        _check(lib.ipcring_create(_name(name), _int(kind, "kind"), _uint(capacity, 64, "capacity"),
-                                  _uint(slot_size, 32, "slot_size"), tn, ctypes.byref(out)),
+        flags = _flags(huge_pages, lock_memory, prefault)
+        _check(lib.ipcring_create_ex(_name(name), _int(kind, "kind"),
+                                     _uint(capacity, 64, "capacity"),
+                                     _uint(slot_size, 32, "slot_size"), tn, flags,
+                                     ctypes.byref(out)),
                f"create {name!r}")
         return cls(out, name)
 
     @classmethod
-    def open(cls, name, kind=ANY, slot_size=0, timeout=2.0, wait_for_creation=False):
+    def open(cls, name, kind=ANY, slot_size=0, timeout=2.0, wait_for_creation=False, *,
+             huge_pages=False, lock_memory=False, prefault=True):
         """kind, slot_size: what is expected (ANY, 0: whatever the segment holds). timeout:
         seconds to wait for a ring whose creator is still making it (0: not at all; None: for
         ever, which on Windows is for ever for one whose creator died making it), then
         not_ready. wait_for_creation: also wait (within the same timeout) for the ring to be
-        created, then not_found; for a process started before the one that creates it."""
+        created, then not_found; for a process started before the one that creates it.
+        huge_pages, lock_memory, prefault: this process's mapping, as create()'s."""
         out = _vp()
-        call = lib.ipcring_open_wait if wait_for_creation else lib.ipcring_open_timeout
-        _check(call(_name(name), _int(kind, "kind"), _uint(slot_size, 32, "slot_size"),
-                    _ns(timeout), ctypes.byref(out)),
+        flags = _flags(huge_pages, lock_memory, prefault)
+        if wait_for_creation:
+            flags |= FLAG_WAIT_FOR_CREATION
+        _check(lib.ipcring_open_ex(_name(name), _int(kind, "kind"),
+                                   _uint(slot_size, 32, "slot_size"), _ns(timeout), flags,
+                                   ctypes.byref(out)),
                f"open {name!r}")
         return cls(out, name)
 

@@ -421,9 +421,27 @@ ring_info probe(const std::string& name, const ring_options& opt,
   }
 }
 
-// ipcring_open_timeout, and with `wait_for_name` ipcring_open_wait.
+constexpr std::uint32_t k_map_flags =
+    IPCRING_FLAG_HUGE_PAGES | IPCRING_FLAG_LOCK_MEMORY | IPCRING_FLAG_NO_PREFAULT;
+
+// The map_options `flags` ask for; IPCRING_E_INVALID_ARGUMENT for a bit outside `allowed`.
+int map_flags(const char* call, const char* name, std::uint32_t flags, std::uint32_t allowed,
+              map_options& m) {
+  if ((flags & ~allowed) != 0) {
+    char bits[16];
+    std::snprintf(bits, sizeof bits, "0x%x", static_cast<unsigned>(flags & ~allowed));
+    return fail(IPCRING_E_INVALID_ARGUMENT, std::string(call) + "('" + name + "'): flags " + bits +
+                                                " are not IPCRING_FLAG_ values of " + call);
+  }
+  m.huge_pages = (flags & IPCRING_FLAG_HUGE_PAGES) != 0;
+  m.lock_memory = (flags & IPCRING_FLAG_LOCK_MEMORY) != 0;
+  m.prefault = (flags & IPCRING_FLAG_NO_PREFAULT) == 0;
+  return IPCRING_OK;
+}
+
+// ipcring_open_ex, and so ipcring_open_timeout and ipcring_open_wait.
 int open_ring(const char* name, ipcring_kind kind, uint32_t slot_size, int64_t timeout_ns,
-              bool wait_for_name, ipcring_ring** out) {
+              std::uint32_t flags, ipcring_ring** out) {
   return guarded([&] {
     if (name == nullptr) return null_argument("name");
     if (out == nullptr) return null_argument("out");
@@ -435,6 +453,13 @@ int open_ring(const char* name, ipcring_kind kind, uint32_t slot_size, int64_t t
     }
     ring_options opt;
     opt.any_type = true;
+    map_options mapping;  // the attach's; the probe looks as open_to_look does
+    if (const int e = map_flags("ipcring_open_ex", name, flags,
+                                k_map_flags | IPCRING_FLAG_WAIT_FOR_CREATION, mapping);
+        e != IPCRING_OK) {
+      return e;
+    }
+    const bool wait_for_name = (flags & IPCRING_FLAG_WAIT_FOR_CREATION) != 0;
     // One deadline for the whole open: the probe's wait, then the attach's (ready by then).
     const auto deadline =
         detail::deadline_after(std::chrono::steady_clock::now(), to_timeout(timeout_ns));
@@ -476,6 +501,7 @@ int open_ring(const char* name, ipcring_kind kind, uint32_t slot_size, int64_t t
     }
     // Removed between the probe and the attach: not_found, even for ipcring_open_wait (a ring
     // made again under the name may be of another kind than the one just checked).
+    opt.map = mapping;
     *out = attach(false, found, name, 0, size, opt).release();
     return static_cast<int>(IPCRING_OK);
   });
@@ -536,10 +562,20 @@ uint32_t ipcring_layout_version(void) {
 
 int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity, uint32_t slot_size,
                    const char* type_name, ipcring_ring** out) {
+  return ipcring_create_ex(name, kind, capacity, slot_size, type_name, 0, out);
+}
+
+int ipcring_create_ex(const char* name, ipcring_kind kind, uint64_t capacity, uint32_t slot_size,
+                      const char* type_name, uint32_t flags, ipcring_ring** out) {
   return guarded([&] {
     if (name == nullptr) return null_argument("name");
     if (out == nullptr) return null_argument("out");
     *out = nullptr;
+    ring_options opt;
+    if (const int e = map_flags("ipcring_create_ex", name, flags, k_map_flags, opt.map);
+        e != IPCRING_OK) {
+      return e;
+    }
     if (!fixed_kind(kind) && !msg_kind(kind)) {
       return fail(IPCRING_E_INVALID_ARGUMENT, "ipcring_create('" + std::string(name) +
                                                   "'): kind=" + std::to_string(kind) +
@@ -566,7 +602,6 @@ int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity, uint3
     } else if (fixed_kind(kind)) {
       type = "bytes<" + std::to_string(slot_size) + ">";
     }
-    ring_options opt;
     if (fixed_kind(kind)) opt.type_name = type;
     *out = attach(true, kind, name, capacity, slot_size, opt).release();
     return static_cast<int>(IPCRING_OK);
@@ -580,12 +615,17 @@ int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_size, ipcrin
 
 int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32_t slot_size,
                          int64_t timeout_ns, ipcring_ring** out) {
-  return open_ring(name, kind, slot_size, timeout_ns, false, out);
+  return open_ring(name, kind, slot_size, timeout_ns, 0, out);
 }
 
 int ipcring_open_wait(const char* name, ipcring_kind kind, uint32_t slot_size, int64_t timeout_ns,
                       ipcring_ring** out) {
-  return open_ring(name, kind, slot_size, timeout_ns, true, out);
+  return open_ring(name, kind, slot_size, timeout_ns, IPCRING_FLAG_WAIT_FOR_CREATION, out);
+}
+
+int ipcring_open_ex(const char* name, ipcring_kind kind, uint32_t slot_size, int64_t timeout_ns,
+                    uint32_t flags, ipcring_ring** out) {
+  return open_ring(name, kind, slot_size, timeout_ns, flags, out);
 }
 
 void ipcring_close(ipcring_ring* ring) {

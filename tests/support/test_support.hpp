@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -135,6 +136,19 @@ class heap_bytes {
 };
 
 #ifndef _WIN32
+/// This process's locked memory (VmLck in /proc/self/status), in KiB; 0 where not told.
+inline std::size_t locked_kib() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  std::size_t kib = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmLck: %zu kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib;
+}
+
 /// In a child: killed when the test process ends (Linux), so that a test process killed from
 /// outside (SIGKILL, the OOM killer) leaves no child spinning on. `parent`: its pid, or 0 if
 /// not known (then only a parent that is gone by now is missed).

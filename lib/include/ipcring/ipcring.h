@@ -131,6 +131,27 @@ typedef enum ipcring_wait {
   IPCRING_WAIT_FORCE_INT_ = 0x7fffffff /* not a strategy: see IPCRING_KIND_FORCE_INT_ */
 } ipcring_wait;
 
+/* Options of ipcring_create_ex and ipcring_open_ex, or-ed into their `flags` (the C++
+ * map_options and ring_options::wait_for_creation); 0 is what ipcring_create and ipcring_open
+ * do. Each mapping (each process's create or open) takes its own. */
+typedef enum ipcring_flag {
+  /* Transparent huge pages for the mapping where the system offers them for shared memory,
+   * else normal pages (C++: huge_page_support() says why); a ring created so has its segment
+   * rounded up to a whole number of huge pages (2 MiB on x86-64). For rings larger than the
+   * TLB covers: on rings of 1 MiB and less it bought nothing (docs/tuning.md, "Huge pages"). */
+  IPCRING_FLAG_HUGE_PAGES = 1,
+  /* Lock this process's mapping of the ring in RAM (mlock), so it is never paged out;
+   * IPCRING_E_SYSTEM naming RLIMIT_MEMLOCK where the system refuses. */
+  IPCRING_FLAG_LOCK_MEMORY = 2,
+  /* Do not touch every page of the ring at create or open (the default does, so that the hot
+   * path never takes a page fault): for a ring that is large and mostly idle. */
+  IPCRING_FLAG_NO_PREFAULT = 4,
+  /* ipcring_open_ex: wait (within its timeout) for the ring to be created, as
+   * ipcring_open_wait. */
+  IPCRING_FLAG_WAIT_FOR_CREATION = 8,
+  IPCRING_FLAG_FORCE_INT_ = 0x7fffffff /* not a flag: see IPCRING_KIND_FORCE_INT_ */
+} ipcring_flag;
+
 typedef struct ipcring_ring ipcring_ring;
 typedef struct ipcring_producer ipcring_producer;
 typedef struct ipcring_consumer ipcring_consumer;
@@ -154,6 +175,11 @@ IPCRING_API uint32_t ipcring_layout_version(void);
  * A message ring records "bytes": NULL, "" or "bytes", else IPCRING_E_INVALID_ARGUMENT. */
 IPCRING_API int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity,
                                uint32_t slot_size, const char* type_name, ipcring_ring** out);
+/* ipcring_create with `flags`: IPCRING_FLAG_HUGE_PAGES, _LOCK_MEMORY, _NO_PREFAULT or-ed
+ * (any other bit: IPCRING_E_INVALID_ARGUMENT). */
+IPCRING_API int ipcring_create_ex(const char* name, ipcring_kind kind, uint64_t capacity,
+                                  uint32_t slot_size, const char* type_name, uint32_t flags,
+                                  ipcring_ring** out);
 /* Opens a ring. kind: IPCRING_KIND_ANY or the kind expected (else IPCRING_E_KIND_MISMATCH).
  * slot_size: 0 for any, else the slot size expected (IPCRING_E_TYPE_MISMATCH otherwise, and
  * for a message ring, which has none).
@@ -179,6 +205,11 @@ IPCRING_API int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32
  * attached sides): a program that must stay responsive waits in slices. */
 IPCRING_API int ipcring_open_wait(const char* name, ipcring_kind kind, uint32_t slot_size,
                                   int64_t timeout_ns, ipcring_ring** out);
+/* ipcring_open_timeout with `flags`: IPCRING_FLAG_HUGE_PAGES, _LOCK_MEMORY, _NO_PREFAULT for
+ * this process's mapping, _WAIT_FOR_CREATION to wait as ipcring_open_wait (any other bit:
+ * IPCRING_E_INVALID_ARGUMENT). */
+IPCRING_API int ipcring_open_ex(const char* name, ipcring_kind kind, uint32_t slot_size,
+                                int64_t timeout_ns, uint32_t flags, ipcring_ring** out);
 /* Releases the ring handle (producers and consumers attached through it stay valid). */
 IPCRING_API void ipcring_close(ipcring_ring* ring);
 /* Removes the named segment. Processes attached keep their mapping. OK,
