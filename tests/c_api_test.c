@@ -87,7 +87,10 @@ static void fixed_slot_rings(ipcring_kind kind, const char* tag) {
   CHECK_STATUS(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
   ipcring_close(ring); /* the handles keep the mapping */
 
+  ipcring_ring* look = NULL; /* a ring handle to watch the fill through */
+  CHECK_STATUS(ipcring_open(name, kind, 0, &look), IPCRING_OK);
   struct quote q = {0, 0.0, 0, 0}, out;
+  CHECK(ipcring_size_approx(look) == 0);
   CHECK_STATUS(ipcring_try_pop(rx, &out), IPCRING_EMPTY);
   CHECK_STATUS(ipcring_pop(rx, &out, 1000000), IPCRING_TIMEOUT);
   for (uint64_t i = 0; i < 8; ++i) {
@@ -97,10 +100,13 @@ static void fixed_slot_rings(ipcring_kind kind, const char* tag) {
   }
   CHECK_STATUS(ipcring_try_push(tx, &q), IPCRING_FULL);
   CHECK_STATUS(ipcring_push(tx, &q, 0), IPCRING_TIMEOUT);
+  CHECK(ipcring_size_approx(look) == 8);
   for (uint64_t i = 0; i < 8; ++i) {
     CHECK_STATUS(ipcring_pop(rx, &out, -1), IPCRING_OK);
     CHECK(out.id == i && out.price == 100.5 + (double)i);
   }
+  CHECK(ipcring_size_approx(look) == 0);
+  ipcring_close(look);
   /* Misaligned caller buffers are fine: slots are copied as bytes. */
   unsigned char raw[sizeof(struct quote) + 1];
   memcpy(raw + 1, &q, sizeof q);
@@ -170,6 +176,9 @@ static void message_rings(ipcring_kind kind, const char* tag) {
   CHECK_STATUS(ipcring_try_write(tx, 1, big, 121), IPCRING_TOO_LONG);
   CHECK_STATUS(ipcring_try_write(tx, 0xFFFFFFFFu, "x", 1), IPCRING_BAD_TYPE);
   CHECK_STATUS(ipcring_try_write(tx, 9, big, 120), IPCRING_OK);
+  /* Bytes of records: 8-byte headers, each record padded to 8 bytes: 16 + 8 + 128. */
+  CHECK(ipcring_size_approx(ring) == 16 + 8 + 128);
+  CHECK(ipcring_size_approx(NULL) == 0);
 
   CHECK_STATUS(ipcring_read(rx, buf, sizeof buf, &type, &len, -1), IPCRING_OK);
   CHECK(type == 7 && len == 5 && memcmp(buf, "hello", 5) == 0);

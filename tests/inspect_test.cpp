@@ -368,6 +368,9 @@ TEST(inspect, ring_whose_processes_all_died_is_stale_and_removable) {
   ASSERT_EQ(inspect(g.name()).endpoints.size(), 2u);
   EXPECT_FALSE(inspect(g.name()).stale());
   EXPECT_FALSE(remove_if_stale(g.name()));  // live: kept
+  int removed = -1;                         // the C API's, likewise
+  EXPECT_EQ(ipcring_remove_if_stale(g.c_str(), &removed), IPCRING_OK);
+  EXPECT_EQ(removed, 0);
   holder.kill(SIGKILL);
   ASSERT_EQ(holder.exit_code(), 1000 + SIGKILL);
   EXPECT_TRUE(inspect(g.name()).stale());
@@ -387,8 +390,13 @@ TEST(inspect, ring_whose_processes_all_died_is_stale_and_removable) {
   EXPECT_FALSE(remove_if_stale(g.name()));
   taker.kill(SIGKILL);
   ASSERT_EQ(taker.exit_code(), 1000 + SIGKILL);
-  EXPECT_TRUE(remove_if_stale(g.name()));
+  EXPECT_EQ(ipcring_remove_if_stale(g.c_str(), &removed), IPCRING_OK);  // the C API's
+  EXPECT_EQ(removed, 1);
   expect_error(errc::not_found, [&] { (void)inspect(g.name()); });
+  EXPECT_EQ(ipcring_remove_if_stale(g.c_str(), &removed), IPCRING_OK);  // gone: kept, as none
+  EXPECT_EQ(removed, 0);
+  EXPECT_EQ(ipcring_remove_if_stale("bad/name", &removed), IPCRING_E_INVALID_NAME);
+  EXPECT_EQ(ipcring_remove_if_stale(nullptr, nullptr), IPCRING_E_NULL_ARGUMENT);
 }
 
 // A decision made by looking at one segment removes that segment only: a ring another process

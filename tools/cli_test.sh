@@ -390,7 +390,7 @@ grep -q "$prefix-missing" "$work/err" || fail "not found: stderr does not name t
 # --wait-for-ring: a recv and a send started before the ring is created wait for it; one that
 # waits in vain says how long, with 3.
 expect_code 3 "$cli" recv "$prefix-missing" --wait-for-ring 0.2
-grep -q "after waiting 200 ms for it to be created" "$work/err" || fail "--wait-for-ring: stderr does not say how long it waited: $(cat "$work/err")"
+grep -q "within --wait-for-ring 0.2 s" "$work/err" || fail "--wait-for-ring: stderr does not say how long it waited: $(cat "$work/err")"
 expect_code 2 "$cli" send "$prefix-missing" --wait-for-ring -1 </dev/null
 grep -q -- "--wait-for-ring must be" "$work/err" || fail "--wait-for-ring -1: stderr: $(cat "$work/err")"
 "$cli" recv "$prefix-late" --count 3 --timeout 30 --wait-for-ring 30 >"$work/late" &

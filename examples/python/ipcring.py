@@ -89,10 +89,12 @@ for _name, _res, _args in [
     ("ipcring_open_ex", _int, [_str, _int, _u32, _i64, _u32, _P(_vp)]),
     ("ipcring_close", None, [_vp]),
     ("ipcring_remove", _int, [_str]),
+    ("ipcring_remove_if_stale", _int, [_str, _P(_int)]),
     ("ipcring_ring_kind", _int, [_vp]),
     ("ipcring_capacity", _u64, [_vp]),
     ("ipcring_slot_size", _u32, [_vp]),
     ("ipcring_max_message", _u64, [_vp]),
+    ("ipcring_size_approx", _u64, [_vp]),
     ("ipcring_producer_attach", _int, [_vp, _P(_vp)]),
     ("ipcring_consumer_attach", _int, [_vp, _P(_vp)]),
     ("ipcring_producer_free", None, [_vp]),
@@ -294,6 +296,15 @@ class Ring(_Handle):
         return cls(out, name)
 
     @staticmethod
+    def remove_if_stale(name):
+        """Removes the segment only if it is a crash's leftover (every process of it dead, and
+        none has it open): True if it removed it."""
+        removed = ctypes.c_int(0)
+        _check(lib.ipcring_remove_if_stale(_name(name), ctypes.byref(removed)),
+               f"remove_if_stale {name!r}")
+        return bool(removed.value)
+
+    @staticmethod
     def remove(name):
         """Removes the named segment: True, or False if there was none (a segment this user
         may not delete raises, permission_denied)."""
@@ -319,6 +330,10 @@ class Ring(_Handle):
     @property
     def max_message(self):
         return lib.ipcring_max_message(self._handle())
+
+    def size_approx(self):
+        """What the ring holds at some instant: slots, or bytes of records (message kinds)."""
+        return lib.ipcring_size_approx(self._handle())
 
     def producer(self, wait=None):
         out = _vp()

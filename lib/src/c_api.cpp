@@ -305,6 +305,7 @@ struct typed_fixed_ring final : fixed_ring {
     return std::make_unique<Consumer<Slot>>(ring.consumer());
   }
   std::uint64_t capacity() const noexcept override { return ring.capacity(); }
+  std::uint64_t size_approx() const noexcept override { return ring.size_approx(); }
   Ring ring;
 };
 
@@ -410,10 +411,11 @@ ring_info probe(const std::string& name, const ring_options& opt,
       found = found || !missing;
       if (std::chrono::steady_clock::now() >= deadline) {
         if (missing && found) throw;
-        if (missing) detail::not_created(e, ms, "ipcring_open_wait's timeout_ns");
+        if (missing)
+          detail::not_created(e, ms, "the timeout_ns of ipcring_open_wait or ipcring_open_ex");
         detail::gave_up(e, ms,
                         wait_for_name
-                            ? "ipcring_open_wait's timeout_ns"
+                            ? "the timeout_ns of ipcring_open_wait or ipcring_open_ex"
                             : "ipcring_open_timeout's timeout_ns; ipcring_open waits 2 s");
       }
     }
@@ -655,6 +657,16 @@ int ipcring_remove(const char* name) {
   });
 }
 
+int ipcring_remove_if_stale(const char* name, int* removed) {
+  if (removed != nullptr) *removed = 0;
+  return guarded([&] {
+    if (name == nullptr) return null_argument("name");
+    validate_name(name);
+    if (ipcring::remove_if_stale(name) && removed != nullptr) *removed = 1;
+    return static_cast<int>(IPCRING_OK);
+  });
+}
+
 ipcring_kind ipcring_ring_kind(const ipcring_ring* ring) {
   return ring == nullptr ? IPCRING_KIND_ANY : ring->kind;
 }
@@ -666,6 +678,12 @@ uint32_t ipcring_slot_size(const ipcring_ring* ring) {
 }
 uint64_t ipcring_max_message(const ipcring_ring* ring) {
   return ring == nullptr || !msg_kind(ring->kind) ? 0 : max_message_for(ring->capacity);
+}
+
+uint64_t ipcring_size_approx(const ipcring_ring* ring) {
+  if (ring == nullptr) return 0;
+  if (ring->fixed) return ring->fixed->size_approx();
+  return ring->spsc_msg ? ring->spsc_msg->size_approx() : ring->mpsc_msg->size_approx();
 }
 
 int ipcring_producer_attach(const ipcring_ring* ring, ipcring_producer** out) {

@@ -131,6 +131,7 @@ struct fixed_ring {
   virtual std::unique_ptr<fixed_producer> producer() const = 0;
   virtual std::unique_ptr<fixed_consumer> consumer() const = 0;
   virtual std::uint64_t capacity() const noexcept = 0;
+  virtual std::uint64_t size_approx() const noexcept = 0;
 };
 
 // A blocking read of a message ring: `try_once()` (an ipcring_try_read* call) until it finds

@@ -160,13 +160,8 @@ ring_info look(std::span<const std::byte> v, std::uint64_t segment_size, std::st
   // relaxed throughout: a snapshot for display
   info.tail = c.tail.load(std::memory_order_relaxed);
   info.head = c.head.load(std::memory_order_relaxed);
-  // Clamped: head read past a tail read before it (by less than a ring's worth) is a race,
-  // 0; any other gap of more than a ring's worth is a race or a corrupt index, and shows as
-  // full, not as empty (a gap of 2^63 or more showed as empty).
-  const std::uint64_t gap = info.tail - info.head;
-  info.used = gap <= info.capacity                      ? gap
-              : gap >= std::uint64_t{0} - info.capacity ? 0
-                                                        : info.capacity;
+  // Clamped (a gap of 2^63 or more once showed as empty, not as full).
+  info.used = detail::used_between(info.tail, info.head, info.capacity);
   info.producer_closed = c.producer_closed.load(std::memory_order_relaxed) != 0;
   info.consumer_closed = c.consumer_closed.load(std::memory_order_relaxed) != 0;
   add(info, c.producer_owner.load(std::memory_order_relaxed), "producer", false);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 
 #include "exit_codes.hpp"
 
@@ -26,9 +27,18 @@ ring_ptr open_ring(const std::string& name, std::optional<double> within) {
   return ring_ptr(r);
 }
 
-ring_ptr wait_for_ring(const std::string& name, std::int64_t timeout_ns) {
+ring_ptr wait_for_ring(const std::string& name, double seconds, std::int64_t timeout_ns) {
   ipcring_ring* r = nullptr;
-  const int s = ipcring_open_wait(name.c_str(), IPCRING_KIND_ANY, 0, timeout_ns, &r);
+  // Not pre-faulted: the command's own open does that.
+  const int s = ipcring_open_ex(name.c_str(), IPCRING_KIND_ANY, 0, timeout_ns,
+                                IPCRING_FLAG_WAIT_FOR_CREATION | IPCRING_FLAG_NO_PREFAULT, &r);
+  if (s == IPCRING_E_NOT_FOUND) {
+    char within[32];
+    std::snprintf(within, sizeof within, "%g", seconds);
+    throw failure(exit_code::not_found, "'" + name + "': no ring of that name within " +
+                                            "--wait-for-ring " + within + " s (" +
+                                            ipcring_last_error() + ")");
+  }
   if (s != IPCRING_OK) throw_status(s, "open '" + name + "'");
   return ring_ptr(r);
 }

@@ -31,11 +31,11 @@ using consumer_ptr = std::unique_ptr<ipcring_consumer, consumer_freer>;
 /// carry is refused as incompatible (IPCRING_E_UNSUPPORTED). A ring whose creator is still
 /// making it is waited for up to 2 s (ipcring_open's wait), or `within` seconds if fewer.
 ring_ptr open_ring(const std::string& name, std::optional<double> within = {});
-/// Waits up to `timeout_ns` (negative: for ever) for a ring of that name to be created and
-/// ready (ipcring_open_wait): for a command started before the ring's creator, which then
-/// opens it as it always does, holding this handle until it has (on Windows a ring lives only
-/// while some process has it open).
-ring_ptr wait_for_ring(const std::string& name, std::int64_t timeout_ns);
+/// Waits up to `timeout_ns` (negative: for ever; `seconds` as the user gave it) for a ring of
+/// that name to be created and ready (IPCRING_FLAG_WAIT_FOR_CREATION): for a command started
+/// before the ring's creator, which then opens it as it always does, holding this handle until
+/// it has (on Windows a ring lives only while some process has it open).
+ring_ptr wait_for_ring(const std::string& name, double seconds, std::int64_t timeout_ns);
 /// Creates a ring (ipcring_create: capacity in slots or bytes, slot_size 0 for messages). A
 /// slot size the C API does not carry is a usage error.
 ring_ptr create_ring(const std::string& name, ipcring_kind kind, std::uint64_t capacity,

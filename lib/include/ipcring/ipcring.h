@@ -137,11 +137,14 @@ typedef enum ipcring_wait {
 typedef enum ipcring_flag {
   /* Transparent huge pages for the mapping where the system offers them for shared memory,
    * else normal pages (C++: huge_page_support() says why); a ring created so has its segment
-   * rounded up to a whole number of huge pages (2 MiB on x86-64). For rings larger than the
-   * TLB covers: on rings of 1 MiB and less it bought nothing (docs/tuning.md, "Huge pages"). */
+   * rounded up to a whole number of huge pages (2 MiB on x86-64), all of them populated at
+   * create whatever IPCRING_FLAG_NO_PREFAULT says. For rings larger than the TLB covers: on
+   * rings of 1 MiB and less it bought nothing (docs/tuning.md, "Huge pages"). Windows: not
+   * offered (normal pages, no rounding). */
   IPCRING_FLAG_HUGE_PAGES = 1,
-  /* Lock this process's mapping of the ring in RAM (mlock), so it is never paged out;
-   * IPCRING_E_SYSTEM naming RLIMIT_MEMLOCK where the system refuses. */
+  /* Lock this process's mapping of the ring in RAM (mlock; Windows: VirtualLock), so it is
+   * never paged out; IPCRING_E_SYSTEM naming RLIMIT_MEMLOCK (Windows: the working set) where
+   * the system refuses. */
   IPCRING_FLAG_LOCK_MEMORY = 2,
   /* Do not touch every page of the ring at create or open (the default does, so that the hot
    * path never takes a page fault): for a ring that is large and mostly idle. */
@@ -218,6 +221,12 @@ IPCRING_API void ipcring_close(ipcring_ring* ring);
  * IPCRING_E_NOT_FOUND, since a named mapping has no name to delete and goes with its last
  * handle. */
 IPCRING_API int ipcring_remove(const char* name);
+/* Removes the named segment only if it is the leftover of a crash: a ring every process of
+ * which is dead, or whose creator died making it, and which no process has open (C++:
+ * ipcring::remove_if_stale). *removed (may be NULL): 1 if it removed it, else 0 (none of that
+ * name, in use, another user's, not a ring). IPCRING_OK, or IPCRING_E_NULL_ARGUMENT /
+ * IPCRING_E_INVALID_NAME for the name. Windows: never removes (nothing stays stale there). */
+IPCRING_API int ipcring_remove_if_stale(const char* name, int* removed);
 
 IPCRING_API ipcring_kind ipcring_ring_kind(const ipcring_ring* ring);
 IPCRING_API uint64_t ipcring_capacity(const ipcring_ring* ring);
@@ -225,6 +234,10 @@ IPCRING_API uint64_t ipcring_capacity(const ipcring_ring* ring);
 IPCRING_API uint32_t ipcring_slot_size(const ipcring_ring* ring);
 /* Longest message (message kinds), 0 for fixed-slot kinds. */
 IPCRING_API uint64_t ipcring_max_message(const ipcring_ring* ring);
+/* Racy observer: what the ring holds at some instant during the call, in [0, capacity]: slots
+ * (fixed-slot kinds) or bytes of records with their headers and padding (message kinds);
+ * 0 for NULL. */
+IPCRING_API uint64_t ipcring_size_approx(const ipcring_ring* ring);
 
 /* Claims the producer role (single-producer kinds) or registers a producer endpoint.
  * IPCRING_E_BUSY while a live process holds a single role. */

@@ -176,6 +176,24 @@ attachment_ptr open_shm(std::string_view name, ring_spec spec, const ring_option
 attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt);
 attachment_ptr open_file(const std::filesystem::path& p, ring_spec spec, const ring_options& opt);
 
+/// tail - head read from shared memory, as a count in [0, capacity]: head read past a tail read
+/// before it (by less than a ring's worth) is a race, 0; any other gap of more than a ring's
+/// worth is a race or a corrupt index, and counts as full, not as empty.
+constexpr std::uint64_t used_between(std::uint64_t tail, std::uint64_t head,
+                                     std::uint64_t capacity) noexcept {
+  const std::uint64_t gap = tail - head;
+  return gap <= capacity ? gap : gap >= std::uint64_t{0} - capacity ? 0 : capacity;
+}
+
+/// A racy look at how much of the ring `a` is in use (size_approx of the message rings).
+inline std::uint64_t used_approx(const attachment& a, std::uint64_t capacity) noexcept {
+  const auto& c = *reinterpret_cast<const ring_control*>(a.control());
+  // relaxed: an estimate; no data is read on the strength of it
+  const std::uint64_t tail = c.tail.load(std::memory_order_relaxed);
+  const std::uint64_t head = c.head.load(std::memory_order_relaxed);
+  return used_between(tail, head, capacity);
+}
+
 /// The error a wait for `ready` ends with: `e` (thrown when the deadline had passed), with how
 /// long was waited and what to do, said once; `wait_longer` names the setting that waits longer
 /// (open(): "ring_options::open_timeout").
