@@ -32,12 +32,14 @@ ring_ptr wait_for_ring(const std::string& name, double seconds, std::int64_t tim
   // Not pre-faulted: the command's own open does that.
   const int s = ipcring_open_ex(name.c_str(), IPCRING_KIND_ANY, 0, timeout_ns,
                                 IPCRING_FLAG_WAIT_FOR_CREATION | IPCRING_FLAG_NO_PREFAULT, &r);
-  if (s == IPCRING_E_NOT_FOUND) {
+  if (s == IPCRING_E_NOT_FOUND || s == IPCRING_E_NOT_READY) {
     char within[32];
-    std::snprintf(within, sizeof within, "%g", seconds);
-    throw failure(exit_code::not_found, "'" + name + "': no ring of that name within " +
-                                            "--wait-for-ring " + within + " s (" +
-                                            ipcring_last_error() + ")");
+    std::snprintf(within, sizeof within, "%.9g", seconds);
+    const bool missing = s == IPCRING_E_NOT_FOUND;
+    throw failure(missing ? exit_code::not_found : exit_code_for_status(s),
+                  "'" + name +
+                      "': " + (missing ? "no ring of that name" : "the ring was not made ready") +
+                      " within --wait-for-ring " + within + " s");
   }
   if (s != IPCRING_OK) throw_status(s, "open '" + name + "'");
   return ring_ptr(r);

@@ -224,8 +224,9 @@ IPCRING_API int ipcring_remove(const char* name);
 /* Removes the named segment only if it is the leftover of a crash: a ring every process of
  * which is dead, or whose creator died making it, and which no process has open (C++:
  * ipcring::remove_if_stale). *removed (may be NULL): 1 if it removed it, else 0 (none of that
- * name, in use, another user's, not a ring). IPCRING_OK, or IPCRING_E_NULL_ARGUMENT /
- * IPCRING_E_INVALID_NAME for the name. Windows: never removes (nothing stays stale there). */
+ * name, in use, another user's, not a ring, or a system error while judging it: none is
+ * reported). IPCRING_OK, or IPCRING_E_NULL_ARGUMENT / IPCRING_E_INVALID_NAME for the name.
+ * Windows: never removes (nothing stays stale there). */
 IPCRING_API int ipcring_remove_if_stale(const char* name, int* removed);
 
 IPCRING_API ipcring_kind ipcring_ring_kind(const ipcring_ring* ring);
@@ -236,7 +237,9 @@ IPCRING_API uint32_t ipcring_slot_size(const ipcring_ring* ring);
 IPCRING_API uint64_t ipcring_max_message(const ipcring_ring* ring);
 /* Racy observer: what the ring holds at some instant during the call, in [0, capacity]: slots
  * (fixed-slot kinds) or bytes of records with their headers and padding (message kinds);
- * 0 for NULL. */
+ * 0 for NULL. It counts what a consumer read but has not given back yet (spsc: up to a cache
+ * line of slots; message rings: under capacity/16 bytes) and, on mpmc and mpsc_msg rings,
+ * what producers claimed and are still writing. */
 IPCRING_API uint64_t ipcring_size_approx(const ipcring_ring* ring);
 
 /* Claims the producer role (single-producer kinds) or registers a producer endpoint.

@@ -86,8 +86,11 @@ class spsc_msg_ring {
   std::uint64_t capacity() const noexcept { return seg_->spec.capacity; }
   /// The longest message a producer writes: capacity() / 8 - 8 bytes.
   std::uint64_t max_message() const noexcept { return max_message_for(capacity()); }
-  /// Racy observer: bytes in use at some instant during the call (records with their
-  /// headers and padding, and reserved ones being written), in [0, capacity].
+  /// Racy observer: bytes in use at some instant during the call (records with their headers
+  /// and padding), in [0, capacity]. Counts records read but not yet given back (under
+  /// capacity/16 bytes: the consumer releases space in sixteenths of the ring), and
+  /// reservations still being written (mpsc_msg; an spsc_msg producer publishes its tail at
+  /// commit).
   std::uint64_t size_approx() const noexcept { return detail::used_approx(*seg_, capacity()); }
   const std::string& name() const noexcept { return seg_->name; }
 
@@ -118,8 +121,11 @@ class mpsc_msg_ring {
   std::uint64_t capacity() const noexcept { return seg_->spec.capacity; }
   /// The longest message a producer writes: capacity() / 8 - 8 bytes.
   std::uint64_t max_message() const noexcept { return max_message_for(capacity()); }
-  /// Racy observer: bytes in use at some instant during the call (records with their
-  /// headers and padding, and reserved ones being written), in [0, capacity].
+  /// Racy observer: bytes in use at some instant during the call (records with their headers
+  /// and padding), in [0, capacity]. Counts records read but not yet given back (under
+  /// capacity/16 bytes: the consumer releases space in sixteenths of the ring), and
+  /// reservations still being written (mpsc_msg; an spsc_msg producer publishes its tail at
+  /// commit).
   std::uint64_t size_approx() const noexcept { return detail::used_approx(*seg_, capacity()); }
   const std::string& name() const noexcept { return seg_->name; }
 

@@ -185,12 +185,15 @@ constexpr std::uint64_t used_between(std::uint64_t tail, std::uint64_t head,
   return gap <= capacity ? gap : gap >= std::uint64_t{0} - capacity ? 0 : capacity;
 }
 
-/// A racy look at how much of the ring `a` is in use (size_approx of the message rings).
+/// A racy look at how much of the message ring `a` is in use (its size_approx).
 inline std::uint64_t used_approx(const attachment& a, std::uint64_t capacity) noexcept {
   const auto& c = *reinterpret_cast<const ring_control*>(a.control());
+  // Pairs with [R2] in msg_ring.cpp: the consumer stored this head after reading a tail at
+  // least as far, so the tail loaded next is not behind it (head read after tail could be,
+  // and would read as empty under load).
+  const std::uint64_t head = c.head.load(std::memory_order_acquire);
   // relaxed: an estimate; no data is read on the strength of it
   const std::uint64_t tail = c.tail.load(std::memory_order_relaxed);
-  const std::uint64_t head = c.head.load(std::memory_order_relaxed);
   return used_between(tail, head, capacity);
 }
 
