@@ -334,12 +334,12 @@ std::uint64_t mapped_bytes(const std::string& name) {
   return total;
 }
 
-// The C API's flags reach the mapping: no pre-faulting (a large ring's pages stay out of the
+// The C API's flags reach the mapping: no pre-faulting (a 32 MiB ring's pages stay out of the
 // page tables), locking (VmLck grows), huge pages (where offered, a segment of whole huge
 // pages).
 TEST(layout, the_c_flags_reach_the_mapping) {
   segment_guard g(unique_name());
-  const std::uint64_t big = std::uint64_t{64} << 20;
+  const std::uint64_t big = std::uint64_t{32} << 20;  // fits a container's 64 MiB /dev/shm
   ipcring_ring* r = nullptr;
   ASSERT_EQ(ipcring_create_ex(g.c_str(), IPCRING_KIND_SPSC_MSG, big, 0, nullptr,
                               IPCRING_FLAG_NO_PREFAULT, &r),

@@ -110,6 +110,8 @@ def test_open_create_remove():
     start = time.monotonic()
     e = raises("not_found", Ring.open, w, timeout=0.1, wait_for_creation=True)
     assert time.monotonic() - start >= 0.1 and "100 ms" in e.message, e
+    # wait_for_creation is a switch, not a duration (timeout is): 30 is refused
+    assert "timeout" in value_error(Ring.open, w, ipcring.ANY, 0, 2.0, 30)
     made = []
     maker = threading.Timer(0.05, lambda: made.append(Ring.create(w, ipcring.MPMC, 64, 8)))
     maker.start()
@@ -124,7 +126,7 @@ def test_open_create_remove():
     with Ring.create(name("huge"), ipcring.SPSC, 64, 8, huge_pages=True) as r:
         assert r.capacity == 64
     assert Ring.remove(name("huge")) is True
-    big = 64 << 20
+    big = 32 << 20
     with Ring.create(w, ipcring.SPSC_MSG, big, prefault=False) as r:
         assert mapped_bytes(w) < 8 << 20, mapped_bytes(w)
         with Ring.open(w, ipcring.SPSC_MSG, prefault=False) as o:

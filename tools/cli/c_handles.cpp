@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <string_view>
 
 #include "exit_codes.hpp"
 
@@ -32,7 +33,11 @@ ring_ptr wait_for_ring(const std::string& name, double seconds, std::int64_t tim
   // Not pre-faulted: the command's own open does that.
   const int s = ipcring_open_ex(name.c_str(), IPCRING_KIND_ANY, 0, timeout_ns,
                                 IPCRING_FLAG_WAIT_FOR_CREATION | IPCRING_FLAG_NO_PREFAULT, &r);
-  if (s == IPCRING_E_NOT_FOUND || s == IPCRING_E_NOT_READY) {
+  // A wait that ran out is said in the option's terms; any other failure (a creator that died
+  // making the ring, a ring removed just after it was found) in the library's.
+  const bool ran_out =
+      std::string_view(ipcring_last_error()).find("after waiting") != std::string_view::npos;
+  if ((s == IPCRING_E_NOT_FOUND || s == IPCRING_E_NOT_READY) && ran_out) {
     char within[32];
     std::snprintf(within, sizeof within, "%.9g", seconds);
     const bool missing = s == IPCRING_E_NOT_FOUND;

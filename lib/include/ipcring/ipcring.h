@@ -6,7 +6,7 @@
  *   ipcring_producer_attach(ring, &tx);
  *   ipcring_write(tx, 1, "hello", 5, -1);                        // blocks while full
  *   ... in another process:
- *   ipcring_open("log", IPCRING_KIND_ANY, 0, &ring);
+ *   ipcring_open("log", IPCRING_KIND_ANY, 0, &ring);   // or ipcring_open_wait, started first
  *   ipcring_consumer_attach(ring, &rx);
  *   ipcring_read(rx, buf, sizeof buf, &type, &len, 1000000000);  // waits up to 1 s
  *
@@ -137,7 +137,8 @@ typedef enum ipcring_wait {
 typedef enum ipcring_flag {
   /* Transparent huge pages for the mapping where the system offers them for shared memory,
    * else normal pages (C++: huge_page_support() says why); a ring created so has its segment
-   * rounded up to a whole number of huge pages (2 MiB on x86-64), all of them populated at
+   * rounded up to a whole number of huge pages (2 MiB on x86-64; no rounding where a huge
+   * page is larger than 32 MiB), all of them populated at
    * create whatever IPCRING_FLAG_NO_PREFAULT says. For rings larger than the TLB covers: on
    * rings of 1 MiB and less it bought nothing (docs/tuning.md, "Huge pages"). Windows: not
    * offered (normal pages, no rounding). */
@@ -147,7 +148,9 @@ typedef enum ipcring_flag {
    * the system refuses. */
   IPCRING_FLAG_LOCK_MEMORY = 2,
   /* Do not touch every page of the ring at create or open (the default does, so that the hot
-   * path never takes a page fault): for a ring that is large and mostly idle. */
+   * path never takes a page fault): a faster create or open of a large ring, and fewer page
+   * tables in a process that uses little of it. The memory itself is reserved at create all
+   * the same (Linux: posix_fallocate), so nothing is saved there. */
   IPCRING_FLAG_NO_PREFAULT = 4,
   /* ipcring_open_ex: wait (within its timeout) for the ring to be created, as
    * ipcring_open_wait. */

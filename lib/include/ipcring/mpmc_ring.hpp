@@ -526,9 +526,13 @@ class mpmc_ring {
   /// Racy observer: claimed-for-pushing minus claimed-for-popping tickets, in [0, capacity].
   std::uint64_t size_approx() const noexcept {
     const auto* c = reinterpret_cast<const ring_control*>(seg_->control());
-    // relaxed: an estimate
+    // Head first, acquire: pairs with [R-claim], a consumer's CAS of head, made after it read
+    // (acquire) the seq of each slot it took, which that slot's producer stored after its CAS
+    // of tail; so the tail loaded next is not behind this head (read the other way round, a
+    // busy ring read as empty)
+    const std::uint64_t h = c->head.load(std::memory_order_acquire);
+    // relaxed: an estimate; no data is read on the strength of it
     const std::uint64_t t = c->tail.load(std::memory_order_relaxed);
-    const std::uint64_t h = c->head.load(std::memory_order_relaxed);
     return t - h <= capacity() ? t - h : 0;
   }
   const std::string& name() const noexcept { return seg_->name; }

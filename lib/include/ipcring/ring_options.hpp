@@ -21,7 +21,8 @@ struct ring_options {
   /// from the start again for a ring made anew under the name). It looks for the name every
   /// millisecond, and takes whatever ring has it: one an earlier run left behind too (a wrong
   /// kind or type still fails at once). Nothing interrupts the wait: a program that must stay
-  /// responsive waits in slices (a loop of shorter waits).
+  /// responsive waits in slices (a loop of shorter waits). The C API (ipcring_open_wait),
+  /// Python and the CLI instead bound the name and `ready` together by one timeout.
   std::chrono::milliseconds wait_for_creation{0};
   /// Overrides type_tag<T>::name as the element type name; empty = use type_tag<T>.
   std::string_view type_name{};
