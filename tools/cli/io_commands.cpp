@@ -333,8 +333,10 @@ std::int64_t to_nanoseconds(const std::optional<double>& seconds,
   return ns >= 9e18 ? -1 : static_cast<std::int64_t>(std::llround(ns));  // ~285 years: forever
 }
 
-std::int64_t wait_ns(const std::optional<double>& seconds) {
-  return to_nanoseconds(seconds, "--wait-for-ring");
+// --wait-for-ring: the ring waited for (held until the command has opened it), or none.
+ring_ptr wait_if_asked(const std::string& name, const std::optional<double>& seconds) {
+  if (!seconds) return {};
+  return wait_for_ring(name, *seconds, to_nanoseconds(seconds, "--wait-for-ring"));
 }
 
 }  // namespace
@@ -343,8 +345,7 @@ exit_code run_send(const send_options& o) {
   if (o.type && *o.type == k_reserved_type) {
     throw failure(exit_code::usage, "--type 4294967295 is reserved (padding records)");
   }
-  ring_ptr waited;  // held until the ring is opened below
-  if (o.wait_for_ring) waited = wait_for_ring(o.name, *o.wait_for_ring, wait_ns(o.wait_for_ring));
+  ring_ptr waited = wait_if_asked(o.name, o.wait_for_ring);  // held until opened below
   // Before attaching: see senders_lock. Only where several producers may be attached: of a
   // single-producer ring the role decides (a second send fails with busy), and a send whose
   // attach fails would otherwise hold the lock for a moment, and the last real send would
@@ -395,9 +396,8 @@ exit_code run_send(const send_options& o) {
 
 exit_code run_recv(const recv_options& o) {
   const std::int64_t timeout_ns = to_nanoseconds(o.timeout);  // a usage error before any wait
-  ring_ptr waited;                                            // held until the ring is opened below
-  if (o.wait_for_ring) waited = wait_for_ring(o.name, *o.wait_for_ring, wait_ns(o.wait_for_ring));
-  recv_loop loop{nullptr, o, timeout_ns};  // --timeout counts from here
+  ring_ptr waited = wait_if_asked(o.name, o.wait_for_ring);   // held until opened below
+  recv_loop loop{nullptr, o, timeout_ns};                     // --timeout counts from here
   catch_interrupts();  // messages taken from the ring are written out before exiting
   ignore_sigpipe();    // a reader that goes away ends recv with a message, the role let go
   // The state at the start is read from the ring opened, not by name again: the name may be
