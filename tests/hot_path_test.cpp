@@ -97,6 +97,7 @@ namespace ipcring::test {
 namespace {
 
 using u64 = std::uint64_t;
+using namespace std::chrono_literals;
 constexpr u64 k_ops = 200'000 / k_sanitizer_scale;
 
 /// Allocations made by this thread while `f` runs.
@@ -309,6 +310,8 @@ u64 spsc_operations(spsc_producer<u64>& tx, spsc_consumer<u64>& rx) {
     sum += v;
     failures += tx.push(i) != wait_result::ok || rx.pop(v) != wait_result::ok;
     failures += !tx.try_push_all(batch) || rx.try_pop_some(batch) != batch.size();
+    failures += tx.push_all(std::span<const u64>(batch)) != batch.size() ||
+                rx.pop_some(std::span<u64>(batch), 1s) != batch.size();
     auto w = tx.claim(8);  // contiguous: fewer at the end of the ring
     failures += w.empty();
     tx.publish(w.size());
@@ -328,6 +331,8 @@ u64 mpmc_operations(mpmc_producer<u64>& tx, mpmc_consumer<u64>& rx) {
     failures += !tx.try_push(i) || !rx.try_pop(v) || v != i;
     failures += tx.push(i) != wait_result::ok || rx.pop(v) != wait_result::ok;
     failures += !tx.try_push_all(batch) || rx.try_pop_some(batch) != batch.size();
+    failures += tx.push_all(std::span<const u64>(batch), 1s) != batch.size() ||
+                rx.pop_some(std::span<u64>(batch)) != batch.size();
     failures += rx.try_pop(v);  // the empty path too
   }
   return failures;
@@ -346,6 +351,8 @@ u64 message_ring_operations(msg_producer<false>& tx1, msg_consumer& rx1, msg_pro
     failures += tx1.try_write(1, msg) != msg_status::ok || rx1.read(count) != 1;
     failures += tx2.try_write(1, msg) != msg_status::ok || rx2.read(count) != 1;
     failures += tx1.write(2, msg) != wait_result::ok;
+    const std::span<const std::byte> two[] = {msg, msg};
+    failures += tx2.write_all(4, two) != 2 || rx2.read(count) != 2;
     failures += rx1.try_read(buffer).status != msg_status::ok;
     auto c = tx2.try_claim(3, len);
     failures += !c;

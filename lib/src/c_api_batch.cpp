@@ -193,30 +193,13 @@ int ipcring_write_all(ipcring_producer* p, uint32_t type, const ipcring_iovec* m
   time_budget time(timeout_ns);
   std::size_t n = 0;
   int status = IPCRING_OK;
-  while (n < count) {
-    message_chunk chunk(messages + n, count - n);
+  while (n < count && status == IPCRING_OK) {  // a chunk of up to 64 messages at a time
+    const message_chunk chunk(messages + n, count - n);
+    wait_result r = wait_result::ok;
     msg_status s = msg_status::ok;
-    std::size_t w =
-        with_msg(p, [&](auto& tx) { return tx.try_write_some(type, chunk.spans(), &s); });
-    if (w == 0 && s == msg_status::full) {
-      // Full: wait as write() does until the first fits.
-      const nanoseconds left = time.left();
-      wait_result r = wait_result::ok;
-      w = with_msg(p, [&](auto& tx) { return tx.write_some(type, chunk.spans(), left, &r, &s); });
-      if (r != wait_result::ok) {
-        status = from(r);
-        break;
-      }
-    }
-    n += w;
-    if (s != msg_status::ok && s != msg_status::full) {
-      status = from(s);
-      break;
-    }
-    if (w == 0) {  // cannot happen: a write that waited wrote the first or said why not
-      status = fail(IPCRING_E_INTERNAL, "write_all: the ring took nothing and gave no reason");
-      break;
-    }
+    const nanoseconds left = time.left();
+    n += with_msg(p, [&](auto& tx) { return tx.write_all(type, chunk.spans(), left, &r, &s); });
+    status = r != wait_result::ok ? from(r) : from(s);
   }
   if (done != nullptr) *done = n;
   return status;

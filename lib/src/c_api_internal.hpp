@@ -27,27 +27,10 @@ inline nanoseconds to_timeout(std::int64_t ns) noexcept {
   return ns < 0 ? nanoseconds::max() : nanoseconds(ns);
 }
 
-// A blocking call's time. The clock is read only once a wait is needed (a vDSO call costs
-// 20-50 ns in a VM), so the first call of left() starts it, from the time it read (a zero
-// timeout is 0 at once: a wait given any more spins). Once it has run out, left() is 0: the
-// wait then still looks once, so that a closed peer reads as closed, not as a timeout.
-class time_budget {
+// A blocking call's time: detail::time_budget of a C timeout (negative: no limit).
+class time_budget : public detail::time_budget {
  public:
-  explicit time_budget(std::int64_t ns) noexcept : timeout_(to_timeout(ns)) {}
-  nanoseconds left() noexcept {
-    if (timeout_ == nanoseconds::max()) return timeout_;
-    const auto now = std::chrono::steady_clock::now();
-    if (!started_) {
-      started_ = true;
-      deadline_ = detail::deadline_after(now, timeout_);
-    }
-    return now >= deadline_ ? nanoseconds::zero() : deadline_ - now;
-  }
-
- private:
-  nanoseconds timeout_;
-  bool started_ = false;
-  std::chrono::steady_clock::time_point deadline_{};
+  explicit time_budget(std::int64_t ns) noexcept : detail::time_budget(to_timeout(ns)) {}
 };
 
 inline int from(wait_result r) noexcept {

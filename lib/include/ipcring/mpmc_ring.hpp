@@ -585,14 +585,36 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
     return this->blocking(
         detail::saturate(timeout),
         [&] { return push_claimed(std::span<const T>(&v, 1), false) == 1; },
-        [&] {
-          // relaxed: a hint that a slot is free; the attempt decides
-          const std::uint64_t t = this->ctl_->tail.load(std::memory_order_relaxed);
-          // A tail that moved meanwhile (another producer filled t) says nothing of t + 1: look
-          // again rather than sleep. seq()'s acquire read the filled slot, so this load sees
-          // the CAS that claimed it. relaxed: a hint, as above
-          return this->seq_is(t, t) || this->ctl_->tail.load(std::memory_order_relaxed) != t;
-        });
+        [&] { return slot_may_be_free(); });
+  }
+  /// Blocking batch: pushes all of `items` in order, as many at a time as there are
+  /// consecutive free slots, waiting (by the wait_policy) for room as often as needed within
+  /// one `timeout`. Returns how many were pushed: items.size() with `*result` ok; fewer where a
+  /// wait ended first, `*result` saying why (closed, timeout; as push()). The parts take
+  /// consecutive tickets each, but another producer's messages may come between two parts.
+  template <class Rep = std::chrono::nanoseconds::rep,
+            class Period = std::chrono::nanoseconds::period>
+  std::size_t push_all(
+      std::span<const T> items,
+      std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
+      wait_result* result = nullptr) noexcept {
+    detail::time_budget time(detail::saturate(timeout));
+    std::size_t n = 0;
+    wait_result r = wait_result::ok;
+    while (n < items.size()) {
+      std::size_t k = 0;
+      r = this->blocking(
+          time.left(),
+          [&] {
+            k = push_claimed(items.subspan(n), false);
+            return k != 0;
+          },
+          [&] { return slot_may_be_free(); });
+      if (r != wait_result::ok) break;
+      n += k;
+    }
+    if (result != nullptr) *result = r;
+    return n;
   }
   /// Closes the producer side for every endpoint: consumers drain, then see `closed`. Does
   /// nothing in a child that inherited the handle across fork(): the ring is the parent's.
@@ -606,6 +628,15 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
   mpmc_producer(detail::attachment_ptr seg, const wait_policy& wait)
       : base(std::move(seg), endpoint_role::producer, wait) {}
 
+  // A blocking push's hint that a slot is free; the attempt decides.
+  bool slot_may_be_free() const noexcept {
+    // relaxed: a hint
+    const std::uint64_t t = this->ctl_->tail.load(std::memory_order_relaxed);
+    // A tail that moved meanwhile (another producer filled t) says nothing of t + 1: look
+    // again rather than sleep. seq()'s acquire read the filled slot, so this load sees the CAS
+    // that claimed it. relaxed: a hint, as above
+    return this->seq_is(t, t) || this->ctl_->tail.load(std::memory_order_relaxed) != t;
+  }
   // Asks for the lines of the slots prefetch_distance tickets after the `n` just claimed, so
   // the pushes that reach them find the lines owned (detail/overlap.hpp). Only in rings of
   // four times the distance or more, where those slots are free unless the ring is nearly
@@ -688,15 +719,30 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
   wait_result pop(T& out, std::chrono::duration<Rep, Period> timeout) noexcept {
     return this->blocking(
         detail::saturate(timeout), [&] { return try_pop(out); },
-        [&] {
-          // relaxed: a hint that a message is there; try_pop decides
-          const std::uint64_t h = this->ctl_->head.load(std::memory_order_relaxed);
-          // A head that moved meanwhile (another consumer took h and freed its slot, which then
-          // reads as a later lap) says nothing of h + 1: look again rather than sleep, or end
-          // as drained, with h + 1 in the ring. seq()'s acquire read the freed slot, so this
-          // load sees the CAS that claimed it. relaxed: a hint, as above
-          return this->seq_is(h, h + 1) || this->ctl_->head.load(std::memory_order_relaxed) != h;
-        });
+        [&] { return message_may_be_there(); });
+  }
+  /// Blocking batch: waits (by the wait_policy) for a message, then takes as many consecutive
+  /// ones as are there, up to out.size(), in order. Returns how many: 0 where the wait ended
+  /// without one, `*result` saying why (closed, timeout; as pop()), else ok.
+  template <class Rep = std::chrono::nanoseconds::rep,
+            class Period = std::chrono::nanoseconds::period>
+  std::size_t pop_some(
+      std::span<T> out,
+      std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
+      wait_result* result = nullptr) noexcept {
+    std::size_t n = 0;
+    wait_result r = wait_result::ok;
+    if (!out.empty()) {
+      r = this->blocking(
+          detail::saturate(timeout),
+          [&] {
+            n = pop_claimed(out, false);
+            return n != 0;
+          },
+          [&] { return message_may_be_there(); });
+    }
+    if (result != nullptr) *result = r;
+    return n;
   }
   /// Closes the consumer side for every endpoint: producers' blocking calls return `closed`.
   /// Does nothing in a child that inherited the handle across fork(): the ring is the parent's.
@@ -710,6 +756,16 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
   mpmc_consumer(detail::attachment_ptr seg, const wait_policy& wait)
       : base(std::move(seg), endpoint_role::consumer, wait) {}
 
+  // A blocking pop's hint that a message is there; the attempt decides.
+  bool message_may_be_there() const noexcept {
+    // relaxed: a hint
+    const std::uint64_t h = this->ctl_->head.load(std::memory_order_relaxed);
+    // A head that moved meanwhile (another consumer took h and freed its slot, which then
+    // reads as a later lap) says nothing of h + 1: look again rather than sleep, or end as
+    // drained, with h + 1 in the ring. seq()'s acquire read the freed slot, so this load sees
+    // the CAS that claimed it. relaxed: a hint, as above
+    return this->seq_is(h, h + 1) || this->ctl_->head.load(std::memory_order_relaxed) != h;
+  }
   // A single pop entering a line of slots asks for the line two lines on, in the modified state
   // (PREFETCHW), while this consumer's last empty event (stall_at_: an empty ring, or a
   // try_pop_all that found too few) is more than a lap behind: it is then likely the slower

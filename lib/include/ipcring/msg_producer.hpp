@@ -271,6 +271,39 @@ class msg_producer {
     if (status != nullptr) *status = s;
     return n;
   }
+  /// Blocking batch: writes all of `messages` in order, as many at a time as fit (as
+  /// try_write_some), waiting (by the wait_policy) for room as often as needed within one
+  /// `timeout`. Returns how many were written: messages.size() with `*result` and `*status`
+  /// ok; fewer where a message was refused (`*status`: too_long, bad_type, corrupted; the ones
+  /// before it are written, the ones after it are not tried) or a wait ended first (`*result`:
+  /// closed, peer_dead, timeout; `*status` full).
+  template <class Rep = std::chrono::nanoseconds::rep,
+            class Period = std::chrono::nanoseconds::period>
+  std::size_t write_all(
+      std::uint32_t type, std::span<const std::span<const std::byte>> messages,
+      std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
+      wait_result* result = nullptr, msg_status* status = nullptr) noexcept {
+    detail::time_budget time(detail::saturate(timeout));
+    std::size_t n = 0;
+    wait_result r = wait_result::ok;
+    msg_status s = msg_status::ok;
+    while (n < messages.size()) {
+      const auto rest = messages.subspan(n);
+      std::size_t k = try_write_some(type, rest, &s);
+      if (k == 0 && s == msg_status::full) k = write_some(type, rest, time.left(), &r, &s);
+      n += k;
+      if (r != wait_result::ok || (s != msg_status::ok && s != msg_status::full)) break;
+      if (k == 0) {  // cannot happen: a wait that ended ok wrote the first or said why not
+        r = wait_result::timeout;
+        s = msg_status::full;
+        break;
+      }
+    }
+    if (n == messages.size()) s = msg_status::ok;
+    if (result != nullptr) *result = r;
+    if (status != nullptr) *status = s;
+    return n;
+  }
 
   /// Closes the producer side (for every producer of an mpsc ring). Does nothing in a child
   /// that inherited the handle across fork(): the side is the parent's.

@@ -272,6 +272,34 @@ class spsc_producer {
     if (r == wait_result::ok && !try_push(v)) return wait_result::timeout;  // cannot happen
     return r;
   }
+  /// Blocking batch: pushes all of `items` in order, as many at a time as there is room for,
+  /// waiting (by this handle's wait_policy) for room as often as needed within one `timeout`.
+  /// Returns how many were pushed: items.size() with `*result` ok; fewer where a wait ended
+  /// first, `*result` saying why (closed, peer_dead, timeout; as push()). A batch larger than
+  /// the ring goes in parts, each visible as soon as it is in.
+  template <class Rep = std::chrono::nanoseconds::rep,
+            class Period = std::chrono::nanoseconds::period>
+  std::size_t push_all(
+      std::span<const T> items,
+      std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
+      wait_result* result = nullptr) noexcept {
+    detail::time_budget time(detail::saturate(timeout));
+    std::size_t n = 0;
+    wait_result r = wait_result::ok;
+    while (n < items.size()) {
+      // Waits first, as push(): a side closed here ends the call at once.
+      r = wait_writable(1, time.left());
+      if (r != wait_result::ok) break;
+      const std::size_t k = try_push_some(items.subspan(n));
+      if (k == 0) {  // room seen, then none: only a head moved back from outside (corrupted())
+        r = wait_result::timeout;
+        break;
+      }
+      n += k;
+    }
+    if (result != nullptr) *result = r;
+    return n;
+  }
   /// Waits until at least `n` (<= capacity; more counts as capacity, which try_push_all()
   /// of more than capacity items never finds) slots are free, for claim() or try_push_all()
   /// (claim(n) may still return fewer: at the wrap, or past a quarter of the ring).
@@ -563,6 +591,25 @@ class spsc_consumer {
     const wait_result r = wait_readable(1, timeout);
     if (r == wait_result::ok && !try_pop(out)) return wait_result::timeout;  // cannot happen
     return r;
+  }
+  /// Blocking batch: waits (by this handle's wait_policy) for a message, then takes as many as
+  /// are there, up to out.size(), in order. Returns how many: 0 where the wait ended without
+  /// one, `*result` saying why (closed, peer_dead, timeout; as pop()), else ok.
+  template <class Rep = std::chrono::nanoseconds::rep,
+            class Period = std::chrono::nanoseconds::period>
+  std::size_t pop_some(
+      std::span<T> out,
+      std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
+      wait_result* result = nullptr) noexcept {
+    std::size_t n = 0;
+    wait_result r = wait_result::ok;
+    if (!out.empty()) {
+      r = wait_readable(1, timeout);
+      if (r == wait_result::ok) n = try_pop_some(out);
+      if (n == 0 && r == wait_result::ok) r = wait_result::timeout;  // as pop(): cannot happen
+    }
+    if (result != nullptr) *result = r;
+    return n;
   }
   /// Waits until at least `n` (<= capacity) messages are readable, for peek() or try_pop_all()
   /// (peek(n) may still return fewer: at the wrap, or past a quarter of the ring).

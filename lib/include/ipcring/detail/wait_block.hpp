@@ -343,4 +343,31 @@ inline std::chrono::steady_clock::time_point deadline_in(std::chrono::nanosecond
   return deadline_after(std::chrono::steady_clock::now(), d);
 }
 
+/// The time of a blocking call that may wait several times (a batch that waits for room, then
+/// for more): one deadline for all its waits. The clock is read only once a wait is needed (a
+/// vDSO call costs 20-50 ns in a VM), so the first call of left() starts it, from the time it
+/// read; a zero timeout is 0 at once, and nanoseconds::max() never runs out (no clock read).
+/// Once it has run out, left() is 0: a wait given 0 still looks once, so that a closed peer
+/// reads as closed, not as a timeout.
+class time_budget {
+ public:
+  explicit time_budget(std::chrono::nanoseconds timeout) noexcept : timeout_(timeout) {}
+  std::chrono::nanoseconds left() noexcept {
+    if (timeout_ == std::chrono::nanoseconds::max()) return timeout_;
+    if (timeout_ <= std::chrono::nanoseconds::zero()) return std::chrono::nanoseconds::zero();
+    const auto now = std::chrono::steady_clock::now();
+    if (!started_) {
+      started_ = true;
+      deadline_ = deadline_after(now, timeout_);
+    }
+    return now >= deadline_ ? std::chrono::nanoseconds::zero()
+                            : std::chrono::duration_cast<std::chrono::nanoseconds>(deadline_ - now);
+  }
+
+ private:
+  std::chrono::nanoseconds timeout_;
+  bool started_ = false;
+  std::chrono::steady_clock::time_point deadline_{};
+};
+
 }  // namespace ipcring::detail
