@@ -422,6 +422,36 @@ static void message_batches(ipcring_kind kind, const char* tag) {
   CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_EMPTY);
   CHECK_STATUS(ipcring_try_write_some(tx, 0xFFFFFFFFu, mixed, 2, &done), IPCRING_BAD_TYPE);
   CHECK(done == 0);
+  /* write_all of more than the library's chunk of 64 messages: all of them, in order; one too
+   * long in the third chunk stops it there; a ring that fills in the second chunk times out
+   * once, with what fitted written (the 8 KiB ring holds 512 records of 16 bytes). */
+  ipcring_iovec chunks[600];
+  for (size_t i = 0; i < 600; ++i) {
+    chunks[i].data = &data[i % n][0];
+    chunks[i].length = 1;
+  }
+  CHECK_STATUS(ipcring_write_all(tx, 9, chunks, 150, &done, 1000000000), IPCRING_OK);
+  CHECK(done == 150);
+  chunks[140].data = big;
+  chunks[140].length = sizeof big;
+  CHECK_STATUS(ipcring_write_all(tx, 9, chunks, 150, &done, -1), IPCRING_TOO_LONG);
+  CHECK(done == 140);
+  chunks[140].data = &data[140][0];
+  chunks[140].length = 1;
+  for (size_t i = 0; i < 290; ++i) {
+    CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_OK);
+    CHECK(type == 9 && len == 1 && buf[0] == (unsigned char)(i % n));
+  }
+  CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_EMPTY);
+  ipcring_consumer_free(rx); /* frees what it read: the whole ring is room again */
+  CHECK_STATUS(ipcring_consumer_attach(ring, &rx), IPCRING_OK);
+  CHECK_STATUS(ipcring_write_all(tx, 9, chunks, 600, &done, 20000000), IPCRING_TIMEOUT);
+  CHECK(done > 64 && done <= 512);
+  for (size_t i = 0; i < done; ++i) {
+    CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_OK);
+    CHECK(type == 9 && len == 1 && buf[0] == (unsigned char)(i % n));
+  }
+  CHECK_STATUS(ipcring_try_read(rx, buf, sizeof buf, &type, &len), IPCRING_EMPTY);
   /* A NULL message is refused before anything is written. */
   mixed[1].data = NULL;
   CHECK_STATUS(ipcring_try_write_some(tx, 6, mixed, 2, &done), IPCRING_E_NULL_ARGUMENT);

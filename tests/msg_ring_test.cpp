@@ -614,6 +614,93 @@ TYPED_TEST(msg_rings, claim_commit_and_abort) {
   EXPECT_EQ(bad.status(), msg_status::too_long);
 }
 
+// commit(used): the message is the first `used` bytes; the rest of the claim is padding the
+// consumer skips (a claim of 100 bytes takes 112 of the ring; a 10-byte message 24, padding 88).
+TYPED_TEST(msg_rings, a_claim_committed_shorter_publishes_what_was_filled) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  {
+    auto c = tx.try_claim(5, 100);
+    ASSERT_TRUE(c);
+    std::memcpy(c.bytes().data(), "ten bytes!", 10);
+    EXPECT_TRUE(c.commit(10));
+    EXPECT_FALSE(c.commit(10));  // once
+  }
+  EXPECT_EQ(f.ctl().tail.load(), 112u);          // the whole claim's space is taken
+  EXPECT_EQ(f.data()[24 + 4], std::byte{0xff});  // a padding record after the 24 bytes kept
+  {
+    auto c = tx.try_claim(6, 12);  // 20 bytes: 24 with or without the 4 unused
+    ASSERT_TRUE(c);
+    std::memcpy(c.bytes().data(), "eight...", 8);
+    EXPECT_TRUE(c.commit(8));
+  }
+  {
+    auto c = tx.try_claim(7, 16);
+    ASSERT_TRUE(c);
+    EXPECT_TRUE(c.commit(0));  // an empty message
+  }
+  {
+    auto c = tx.try_claim(8, 4);
+    ASSERT_TRUE(c);
+    std::memcpy(c.bytes().data(), "four", 4);
+    EXPECT_TRUE(c.commit(1000));  // more than claimed: all of it
+  }
+  ASSERT_EQ(tx.try_write(9, bytes_of("end")), msg_status::ok);
+  std::vector<std::pair<std::uint32_t, std::string>> got;
+  EXPECT_EQ(rx.read([&](std::uint32_t t, auto m) { got.emplace_back(t, text_of(m)); }), 5u);
+  EXPECT_EQ(got, (std::vector<std::pair<std::uint32_t, std::string>>{
+                     {5, "ten bytes!"}, {6, "eight..."}, {7, ""}, {8, "four"}, {9, "end"}}));
+  const auto info = inspect(f.mem.span(), "mem");
+  EXPECT_EQ(info.producer.messages, 5u);
+  EXPECT_EQ(info.producer.bytes, 10u + 8 + 0 + 4 + 3);  // what was published, not claimed
+  EXPECT_EQ(info.consumer.bytes, 10u + 8 + 0 + 4 + 3);
+  EXPECT_FALSE(rx.corrupted());
+}
+
+// Many laps of claims of every size committed shorter, with a consumer in another thread:
+// every message arrives whole and in order, the padding never read as a message.
+TYPED_TEST(msg_rings, claims_committed_shorter_keep_order_across_laps) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  constexpr std::uint64_t k_messages = 20'000 / k_sanitizer_scale;
+  std::atomic<bool> refused{false};  // a claim or commit the producer did not expect
+  std::thread producer([&] {
+    for (std::uint64_t i = 0; i < k_messages; ++i) {
+      const std::size_t claimed = 8 + i % 113;  // up to 120: the ring's max_message()
+      const std::size_t used = i % (claimed + 1);
+      for (;;) {
+        auto c = tx.try_claim(4, claimed);
+        if (!c && c.status() == msg_status::full) {
+          std::this_thread::yield();
+          continue;
+        }
+        for (std::size_t b = 0; c && b < used; ++b)
+          c.bytes()[b] = static_cast<std::byte>(i + b);
+        if (!c.commit(used)) refused = true;
+        break;
+      }
+    }
+  });
+  std::uint64_t next = 0;
+  bool ok = true;
+  while (next < k_messages && ok && !refused) {
+    rx.read([&](std::uint32_t type, std::span<const std::byte> m) {
+      const std::size_t claimed = 8 + next % 113;
+      ok = ok && type == 4 && m.size() == next % (claimed + 1);
+      for (std::size_t b = 0; ok && b < m.size(); ++b)
+        ok = m[b] == static_cast<std::byte>(next + b);
+      ++next;
+    });
+    ASSERT_FALSE(rx.corrupted());
+  }
+  producer.join();
+  EXPECT_FALSE(refused);
+  EXPECT_TRUE(ok) << "message " << next - 1;
+  EXPECT_EQ(next, k_messages);
+}
+
 TYPED_TEST(msg_rings, a_claim_ended_by_a_newer_one_does_nothing_afterwards) {
   fixture<TypeParam> f(1024);
   auto tx = f.ring.producer();

@@ -82,6 +82,18 @@ std::size_t with_msg(ipcring_producer* p, F&& f) noexcept {
 
 }  // namespace
 
+// The C write_all: msg_producer::write_all over chunks of messages, with one deadline and one
+// wait counted for the whole call (friend).
+struct ipcring::c_api::batch_writer {
+  template <bool M>
+  static std::size_t write_all(msg_producer<M>& tx, std::uint32_t type,
+                               std::span<const std::span<const std::byte>> messages,
+                               detail::time_budget& time, bool& counted, wait_result& r,
+                               msg_status& s) noexcept {
+    return tx.write_all_within(type, messages, time, counted, r, s);
+  }
+};
+
 // A C batch read: messages copied out by the C++ consumer a chunk of 64 results at a time,
 // each chunk starting where the last one's messages end, at the next 8-byte offset. It reaches
 // msg_consumer's chunked read (friend), so that a batch that empties the ring after a full chunk
@@ -191,15 +203,24 @@ int ipcring_write_all(ipcring_producer* p, uint32_t type, const ipcring_iovec* m
   if (done != nullptr) *done = 0;
   if (const int e = check_message_batch(p, messages, count, "write_all"); e != IPCRING_OK) return e;
   time_budget time(timeout_ns);
+  bool counted = false;  // one wait counted for the call
   std::size_t n = 0;
   int status = IPCRING_OK;
   while (n < count && status == IPCRING_OK) {  // a chunk of up to 64 messages at a time
     const message_chunk chunk(messages + n, count - n);
     wait_result r = wait_result::ok;
     msg_status s = msg_status::ok;
-    const nanoseconds left = time.left();
-    n += with_msg(p, [&](auto& tx) { return tx.write_all(type, chunk.spans(), left, &r, &s); });
-    status = r != wait_result::ok ? from(r) : from(s);
+    const std::size_t w = with_msg(p, [&](auto& tx) {
+      return c_api::batch_writer::write_all(tx, type, chunk.spans(), time, counted, r, s);
+    });
+    n += w;
+    if (r != wait_result::ok) {
+      status = from(r);
+    } else if (s == msg_status::full) {  // cannot happen (msg_producer::write_all_within)
+      status = fail(IPCRING_E_INTERNAL, "write_all: the ring took nothing and gave no reason");
+    } else {
+      status = from(s);
+    }
   }
   if (done != nullptr) *done = n;
   return status;

@@ -432,14 +432,21 @@ class mpmc_endpoint {
   }
   // A blocking operation: `attempt` until it succeeds, sleeping on `hint` in between (other
   // endpoints may take what the hint saw, so the attempt can fail again).
+  // `time` and `counted`: as detail::retry_until's, shared by the parts of a blocking batch.
   template <class Attempt, class Hint>
   wait_result blocking(std::chrono::nanoseconds timeout, Attempt&& attempt, Hint&& hint) noexcept {
+    time_budget time(timeout);
+    bool counted = false;
+    return blocking(time, counted, attempt, hint);
+  }
+  template <class Attempt, class Hint>
+  wait_result blocking(time_budget& time, bool& counted, Attempt&& attempt, Hint&& hint) noexcept {
     wait_scope scope = scope_;
     scope.recover_self = this;  // not stored: handles move
     impossible_ = false;        // judged again by this wait's liveness checks
     bool done = false;
     const wait_result r = retry_until(
-        scope, wait_, timeout,
+        scope, wait_, time, counted,
         [&] {
           done = attempt();
           return done || impossible_;
@@ -591,26 +598,31 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
   /// consecutive free slots, waiting (by the wait_policy) for room as often as needed within
   /// one `timeout`. Returns how many were pushed: items.size() with `*result` ok; fewer where a
   /// wait ended first, `*result` saying why (closed, timeout; as push()). The parts take
-  /// consecutive tickets each, but another producer's messages may come between two parts.
+  /// consecutive tickets each, but another producer's messages may come between two parts. As
+  /// the C API's batches (and the try_ calls), it uses the room there is even after the side
+  /// closed: closed comes only where it would wait (push() returns it at once).
   template <class Rep = std::chrono::nanoseconds::rep,
             class Period = std::chrono::nanoseconds::period>
-  std::size_t push_all(
+  [[nodiscard]] std::size_t push_all(
       std::span<const T> items,
       std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
       wait_result* result = nullptr) noexcept {
     detail::time_budget time(detail::saturate(timeout));
+    bool counted = false;  // one wait counted for the call
     std::size_t n = 0;
     wait_result r = wait_result::ok;
     while (n < items.size()) {
-      std::size_t k = 0;
-      r = this->blocking(
-          time.left(),
-          [&] {
-            k = push_claimed(items.subspan(n), false);
-            return k != 0;
-          },
-          [&] { return slot_may_be_free(); });
-      if (r != wait_result::ok) break;
+      std::size_t k = push_claimed(items.subspan(n), false);
+      if (k == 0) {
+        r = this->blocking(
+            time, counted,
+            [&] {
+              k = push_claimed(items.subspan(n), false);
+              return k != 0;
+            },
+            [&] { return slot_may_be_free(); });
+        if (r != wait_result::ok) break;
+      }
       n += k;
     }
     if (result != nullptr) *result = r;
@@ -721,18 +733,20 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
         detail::saturate(timeout), [&] { return try_pop(out); },
         [&] { return message_may_be_there(); });
   }
-  /// Blocking batch: waits (by the wait_policy) for a message, then takes as many consecutive
-  /// ones as are there, up to out.size(), in order. Returns how many: 0 where the wait ended
-  /// without one, `*result` saying why (closed, timeout; as pop()), else ok.
+  /// Blocking batch: takes as many consecutive messages as are there, up to out.size(), in
+  /// order, waiting (by the wait_policy) for the first where there is none. Returns how many: 0
+  /// where the wait ended without one, `*result` saying why (closed, timeout; as pop()), else
+  /// ok. As the C API's batches, it takes what the ring holds even after the side closed:
+  /// closed comes only where it would wait (pop() returns it at once).
   template <class Rep = std::chrono::nanoseconds::rep,
             class Period = std::chrono::nanoseconds::period>
-  std::size_t pop_some(
+  [[nodiscard]] std::size_t pop_some(
       std::span<T> out,
       std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
       wait_result* result = nullptr) noexcept {
     std::size_t n = 0;
     wait_result r = wait_result::ok;
-    if (!out.empty()) {
+    if (!out.empty() && (n = pop_claimed(out, false)) == 0) {
       r = this->blocking(
           detail::saturate(timeout),
           [&] {

@@ -27,6 +27,10 @@
 
 namespace ipcring {
 
+namespace c_api {
+struct batch_writer;  // the C API's batch write: lib/src/c_api_batch.cpp
+}
+
 template <bool MultiProducer>
 class msg_producer;
 
@@ -58,6 +62,11 @@ class msg_claim {
   /// Publishes the record; the consumer can read it from now on. False if the claim was not
   /// open (never made, or ended before: see above), and nothing was published.
   bool commit() noexcept;
+  /// As commit(), publishing only the first `used` bytes of bytes() as the message (all of
+  /// them where `used` is more): for a message whose length is known once written (claim the
+  /// most it can take, fill, commit what was filled). The rest of the claimed space becomes
+  /// padding, which the consumer skips and frees; it is not given back to the producer first.
+  bool commit(std::size_t used) noexcept;
   /// Turns the record into padding: the consumer skips it.
   void abort() noexcept;
 
@@ -276,30 +285,20 @@ class msg_producer {
   /// `timeout`. Returns how many were written: messages.size() with `*result` and `*status`
   /// ok; fewer where a message was refused (`*status`: too_long, bad_type, corrupted; the ones
   /// before it are written, the ones after it are not tried) or a wait ended first (`*result`:
-  /// closed, peer_dead, timeout; `*status` full).
+  /// closed, peer_dead, timeout; `*status` full). As the C API's batches (and the try_ calls),
+  /// it uses the room there is even after this side closed: closed comes only where it would
+  /// wait (write() returns it at once).
   template <class Rep = std::chrono::nanoseconds::rep,
             class Period = std::chrono::nanoseconds::period>
-  std::size_t write_all(
+  [[nodiscard]] std::size_t write_all(
       std::uint32_t type, std::span<const std::span<const std::byte>> messages,
       std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
       wait_result* result = nullptr, msg_status* status = nullptr) noexcept {
     detail::time_budget time(detail::saturate(timeout));
-    std::size_t n = 0;
+    bool counted = false;
     wait_result r = wait_result::ok;
     msg_status s = msg_status::ok;
-    while (n < messages.size()) {
-      const auto rest = messages.subspan(n);
-      std::size_t k = try_write_some(type, rest, &s);
-      if (k == 0 && s == msg_status::full) k = write_some(type, rest, time.left(), &r, &s);
-      n += k;
-      if (r != wait_result::ok || (s != msg_status::ok && s != msg_status::full)) break;
-      if (k == 0) {  // cannot happen: a wait that ended ok wrote the first or said why not
-        r = wait_result::timeout;
-        s = msg_status::full;
-        break;
-      }
-    }
-    if (n == messages.size()) s = msg_status::ok;
+    const std::size_t n = write_all_within(type, messages, time, counted, r, s);
     if (result != nullptr) *result = r;
     if (status != nullptr) *status = s;
     return n;
@@ -320,6 +319,7 @@ class msg_producer {
   friend class msg_claim;
   friend class spsc_msg_ring;
   friend class mpsc_msg_ring;
+  friend struct c_api::batch_writer;
   static constexpr int k_max_retries = 1024;  // lost claims before full: contention, corruption
 
   msg_producer(detail::attachment_ptr seg, const wait_policy& wait) : seg_(std::move(seg)) {
@@ -580,10 +580,57 @@ class msg_producer {
     return msg_status::full;
   }
 
+  // write_all() within `time`, one wait counted for every call that shares `counted` (the C
+  // API writes a chunk of messages a call). r ok and s full with fewer written than asked
+  // cannot happen: a wait that ended ok wrote the first or said why not.
+  std::size_t write_all_within(std::uint32_t type,
+                               std::span<const std::span<const std::byte>> messages,
+                               detail::time_budget& time, bool& counted, wait_result& r,
+                               msg_status& s) noexcept {
+    std::size_t n = 0;
+    r = wait_result::ok;
+    s = msg_status::ok;
+    while (n < messages.size()) {
+      const auto rest = messages.subspan(n);
+      std::size_t k = try_write_some(type, rest, &s);
+      if (k == 0 && s == msg_status::full) {
+        // Full: wait until the first fits, as write_some().
+        r = blocking(time, counted, detail::align8(k_record_header + rest[0].size()), [&] {
+          k = try_write_some(type, rest, &s);
+          return k != 0 || s != msg_status::full;
+        });
+      }
+      n += k;
+      if (k == 0 || (s != msg_status::ok && s != msg_status::full)) break;
+    }
+    if (n == messages.size()) s = msg_status::ok;
+    return n;
+  }
+
   // The claim's commit() or abort(). True if a record was published.
   bool finish(bool commit, std::uint64_t serial) noexcept {
     if (serial != serial_) return false;  // already ended (by a newer claim, or a move)
     return finish(commit);
+  }
+  // The claim's commit(used): a record of `used` payload bytes where that is fewer than claimed,
+  // the rest of its space a padding record of its own. A record never crosses the end of the
+  // ring, so neither does the padding.
+  bool finish_shorter(std::uint64_t serial, std::size_t used) noexcept {
+    if (serial != serial_ || open_length_ == 0) return false;
+    const std::uint64_t claimed = static_cast<std::uint64_t>(open_length_) - k_record_header;
+    if (used < claimed) {
+      const std::uint64_t kept = detail::align8(k_record_header + used);
+      const std::uint64_t whole = detail::align8(k_record_header + claimed);
+      if (kept < whole) {  // 8 bytes or more: room for a padding record's header
+        // relaxed x2: published by the record's length, [R-msg] in finish(); a consumer that
+        // reads the record reads this after it
+        detail::type_at(data_, open_index_ + kept).store(k_padding_type, std::memory_order_relaxed);
+        detail::length_at(data_, open_index_ + kept)
+            .store(static_cast<std::int32_t>(whole - kept), std::memory_order_relaxed);
+      }
+      open_length_ = static_cast<std::int32_t>(k_record_header + used);
+    }
+    return finish(true);
   }
   bool finish(bool commit) noexcept {
     if (open_length_ == 0) return false;
@@ -670,7 +717,15 @@ class msg_producer {
   template <class Attempt>
   wait_result blocking(std::chrono::nanoseconds timeout, std::uint64_t record,
                        Attempt&& attempt) noexcept {
-    return detail::retry_until(scope_, wait_, timeout, attempt, [&] {
+    detail::time_budget time(timeout);
+    bool counted = false;
+    return blocking(time, counted, record, attempt);
+  }
+  // `time` and `counted`: as detail::retry_until's, shared by the parts of a blocking batch.
+  template <class Attempt>
+  wait_result blocking(detail::time_budget& time, bool& counted, std::uint64_t record,
+                       Attempt&& attempt) noexcept {
+    return detail::retry_until(scope_, wait_, time, counted, attempt, [&] {
       // relaxed: a hint; the attempt decides
       const std::uint64_t pos = MultiProducer ? ctl_->tail.load(std::memory_order_relaxed) : tail_;
       const std::uint64_t before_wrap = capacity() - (pos & mask_);
@@ -728,6 +783,12 @@ bool msg_claim<M>::commit() noexcept {
   if (owner_ == nullptr) return false;
   bytes_ = {};
   return std::exchange(owner_, nullptr)->finish(true, serial_);
+}
+template <bool M>
+bool msg_claim<M>::commit(std::size_t used) noexcept {
+  if (owner_ == nullptr) return false;
+  bytes_ = {};
+  return std::exchange(owner_, nullptr)->finish_shorter(serial_, used);
 }
 template <bool M>
 void msg_claim<M>::abort() noexcept {

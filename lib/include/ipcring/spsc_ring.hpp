@@ -276,22 +276,26 @@ class spsc_producer {
   /// waiting (by this handle's wait_policy) for room as often as needed within one `timeout`.
   /// Returns how many were pushed: items.size() with `*result` ok; fewer where a wait ended
   /// first, `*result` saying why (closed, peer_dead, timeout; as push()). A batch larger than
-  /// the ring goes in parts, each visible as soon as it is in.
+  /// the ring goes in parts, each visible as soon as it is in. As the C API's batches (and the
+  /// try_ calls), it uses the room there is even after this side closed: closed comes only
+  /// where it would wait (push() returns it at once).
   template <class Rep = std::chrono::nanoseconds::rep,
             class Period = std::chrono::nanoseconds::period>
-  std::size_t push_all(
+  [[nodiscard]] std::size_t push_all(
       std::span<const T> items,
       std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
       wait_result* result = nullptr) noexcept {
-    detail::time_budget time(detail::saturate(timeout));
+    detail::time_budget time(detail::saturate(timeout));  // the clock read only to wait
+    bool counted = false;                                 // one wait counted for the call
     std::size_t n = 0;
     wait_result r = wait_result::ok;
     while (n < items.size()) {
-      // Waits first, as push(): a side closed here ends the call at once.
-      r = wait_writable(1, time.left());
-      if (r != wait_result::ok) break;
+      if (free_slots(1) == 0) {
+        r = wait_room(1, time.left(), &counted);
+        if (r != wait_result::ok) break;
+      }
       const std::size_t k = try_push_some(items.subspan(n));
-      if (k == 0) {  // room seen, then none: only a head moved back from outside (corrupted())
+      if (k == 0) {  // room seen, then none: a head moved back from outside
         r = wait_result::timeout;
         break;
       }
@@ -307,16 +311,7 @@ class spsc_producer {
   /// where it would, it returns wait_result::timeout at once.
   template <class Rep, class Period>
   wait_result wait_writable(std::size_t n, std::chrono::duration<Rep, Period> timeout) noexcept {
-    const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
-    // A handle that met garbage (corrupted(), kept) ends the wait only on a head impossible
-    // now (it never frees a slot); a ring read sane since is waited on. Off the way of every
-    // sane ring: its flag is clear.
-    const wait_result r = detail::wait_for(scope_, wait_, detail::saturate(timeout), [&] {
-      return free_slots(want) >= want || (corrupted_ && head_impossible_now()) ||
-             tail_overwritten();
-    });
-    if (r != wait_result::ok || !corrupted_) return r;
-    return free_slots(want) >= want ? r : wait_result::timeout;
+    return wait_room(n, detail::saturate(timeout), nullptr);
   }
   wait_result wait_writable(std::size_t n) noexcept {
     return wait_writable(n, std::chrono::nanoseconds::max());
@@ -393,6 +388,22 @@ class spsc_producer {
   // process wrote it. A value that still looks possible (tail = head on a full ring) would
   // otherwise strand what the ring holds, and each side would wait for the other for ever.
   // Looked at where the ring is full (stalled(), the waits), never on a push. Sets corrupted_.
+  // wait_writable(); `counted`: as detail::wait_for's (a blocking batch counts one wait).
+  wait_result wait_room(std::size_t n, std::chrono::nanoseconds timeout, bool* counted) noexcept {
+    const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
+    // A handle that met garbage (corrupted(), kept) ends the wait only on a head impossible
+    // now (it never frees a slot); a ring read sane since is waited on. Off the way of every
+    // sane ring: its flag is clear.
+    const wait_result r = detail::wait_for(
+        scope_, wait_, timeout,
+        [&] {
+          return free_slots(want) >= want || (corrupted_ && head_impossible_now()) ||
+                 tail_overwritten();
+        },
+        counted);
+    if (r != wait_result::ok || !corrupted_) return r;
+    return free_slots(want) >= want ? r : wait_result::timeout;
+  }
   IPCRING_COLD bool tail_overwritten() noexcept {
     // relaxed: our own last store, unless another process wrote since; nothing is read on
     // the strength of it
@@ -592,19 +603,21 @@ class spsc_consumer {
     if (r == wait_result::ok && !try_pop(out)) return wait_result::timeout;  // cannot happen
     return r;
   }
-  /// Blocking batch: waits (by this handle's wait_policy) for a message, then takes as many as
-  /// are there, up to out.size(), in order. Returns how many: 0 where the wait ended without
-  /// one, `*result` saying why (closed, peer_dead, timeout; as pop()), else ok.
+  /// Blocking batch: takes as many messages as are there, up to out.size(), in order, waiting
+  /// (by this handle's wait_policy) for the first where there is none. Returns how many: 0
+  /// where the wait ended without one, `*result` saying why (closed, peer_dead, timeout; as
+  /// pop()), else ok. As the C API's batches, it takes what the ring holds even after this side
+  /// closed: closed comes only where it would wait (pop() returns it at once).
   template <class Rep = std::chrono::nanoseconds::rep,
             class Period = std::chrono::nanoseconds::period>
-  std::size_t pop_some(
+  [[nodiscard]] std::size_t pop_some(
       std::span<T> out,
       std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
       wait_result* result = nullptr) noexcept {
     std::size_t n = 0;
     wait_result r = wait_result::ok;
     if (!out.empty()) {
-      r = wait_readable(1, timeout);
+      if (available(1) == 0) r = wait_readable(1, timeout);  // no empty event counted first
       if (r == wait_result::ok) n = try_pop_some(out);
       if (n == 0 && r == wait_result::ok) r = wait_result::timeout;  // as pop(): cannot happen
     }

@@ -286,39 +286,6 @@ wait_result wait_for(const wait_scope& w, wait_state& state, std::chrono::nanose
   }
 }
 
-/// A blocking operation for rings whose ready-check can be overtaken by other endpoints:
-/// `attempt()` until it succeeds, waiting on `hint()` between attempts, within `timeout`.
-template <class Attempt, class Hint>
-wait_result retry_until(const wait_scope& w, wait_state& state, std::chrono::nanoseconds timeout,
-                        Attempt&& attempt, Hint&& hint) noexcept {
-  if (own_side_closed(w)) return wait_result::closed;
-  if (attempt()) return wait_result::ok;
-  const auto deadline = deadline_in(timeout);
-  bool counted = false;  // one wait counted per call, however many times it waits
-  for (;;) {
-    const auto left = deadline - std::chrono::steady_clock::now();
-    const bool last = left <= std::chrono::steady_clock::duration::zero();
-    // Out of time, wait_for still looks once (0 ns: no spin): a peer that closed says so, as
-    // wait_for itself does, rather than a timeout.
-    const wait_result r =
-        wait_for(w, state, last ? std::chrono::nanoseconds::zero() : left, hint, &counted);
-    if (r != wait_result::ok) return r;
-    if (attempt()) return wait_result::ok;
-    if (last) {
-      // The look may have found only what the attempt then passed over (tickets a dead
-      // producer claimed, which it repaired; an attempt frees a few): look and try again, a
-      // bounded number of times, so that a poll reaches what follows them, or closed.
-      for (int i = 0; i < 16; ++i) {
-        const wait_result again =
-            wait_for(w, state, std::chrono::nanoseconds::zero(), hint, &counted);
-        if (again != wait_result::ok) return again;
-        if (attempt()) return wait_result::ok;
-      }
-      return wait_result::timeout;
-    }
-  }
-}
-
 /// Any duration as nanoseconds, clamped to [0, nanoseconds::max()]; NaN is 0.
 template <class Rep, class Period>
 constexpr std::chrono::nanoseconds saturate(std::chrono::duration<Rep, Period> d) noexcept {
@@ -369,5 +336,46 @@ class time_budget {
   bool started_ = false;
   std::chrono::steady_clock::time_point deadline_{};
 };
+
+/// A blocking operation for rings whose ready-check can be overtaken by other endpoints:
+/// `attempt()` until it succeeds, waiting on `hint()` between attempts, within `time` (read only
+/// once the first attempt failed). `counted`: whether this blocking call counted its wait
+/// already; a call made of several of these (a batch that waits for room more than once)
+/// passes the same flag to each, and counts one wait.
+template <class Attempt, class Hint>
+wait_result retry_until(const wait_scope& w, wait_state& state, time_budget& time, bool& counted,
+                        Attempt&& attempt, Hint&& hint) noexcept {
+  if (own_side_closed(w)) return wait_result::closed;
+  if (attempt()) return wait_result::ok;
+  for (;;) {
+    const std::chrono::nanoseconds left = time.left();
+    const bool last = left == std::chrono::nanoseconds::zero();
+    // Out of time, wait_for still looks once (0 ns: no spin): a peer that closed says so, as
+    // wait_for itself does, rather than a timeout.
+    const wait_result r = wait_for(w, state, left, hint, &counted);
+    if (r != wait_result::ok) return r;
+    if (attempt()) return wait_result::ok;
+    if (last) {
+      // The look may have found only what the attempt then passed over (tickets a dead
+      // producer claimed, which it repaired; an attempt frees a few): look and try again, a
+      // bounded number of times, so that a poll reaches what follows them, or closed.
+      for (int i = 0; i < 16; ++i) {
+        const wait_result again =
+            wait_for(w, state, std::chrono::nanoseconds::zero(), hint, &counted);
+        if (again != wait_result::ok) return again;
+        if (attempt()) return wait_result::ok;
+      }
+      return wait_result::timeout;
+    }
+  }
+}
+/// As above, for one blocking call: its own `timeout`, one wait counted.
+template <class Attempt, class Hint>
+wait_result retry_until(const wait_scope& w, wait_state& state, std::chrono::nanoseconds timeout,
+                        Attempt&& attempt, Hint&& hint) noexcept {
+  time_budget time(timeout);
+  bool counted = false;
+  return retry_until(w, state, time, counted, attempt, hint);
+}
 
 }  // namespace ipcring::detail
