@@ -950,5 +950,20 @@ TEST(mpmc_ring, opening_as_another_kind_fails) {
   expect_error(errc::kind_mismatch, [&] { (void)spsc_ring<u64>::open_in(f.mem.span()); });
 }
 
+// Each side's look at the other: closed when any endpoint of it closed; reopened by a new one.
+TEST(mpmc_ring, each_side_sees_whether_the_other_closed) {
+  fixture f(8);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  EXPECT_FALSE(tx.peer_closed());
+  EXPECT_FALSE(rx.peer_closed());
+  rx.close();
+  EXPECT_TRUE(tx.peer_closed());
+  tx.close();
+  EXPECT_TRUE(rx.peer_closed());
+  auto rx2 = f.ring.consumer();  // a new endpoint reopens its side
+  EXPECT_FALSE(tx.peer_closed());
+}
+
 }  // namespace
 }  // namespace ipcring::test

@@ -658,6 +658,31 @@ TYPED_TEST(msg_rings, a_claim_committed_shorter_publishes_what_was_filled) {
   EXPECT_FALSE(rx.corrupted());
 }
 
+// The padding after a message committed shorter wakes no wait by itself: a read of one
+// message at a time gets one each call, then a timeout, never 0 with ok.
+TYPED_TEST(msg_rings, padding_after_a_shorter_commit_wakes_no_wait) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  for (int i = 0; i < 3; ++i) {
+    auto c = tx.try_claim(4, 64);
+    ASSERT_TRUE(c);
+    std::memcpy(c.bytes().data(), "abc", 3);
+    ASSERT_TRUE(c.commit(3));
+  }
+  std::size_t got = 0;
+  for (int i = 0; i < 3; ++i) {
+    wait_result r = wait_result::timeout;
+    EXPECT_EQ(rx.read_wait([&](auto, auto m) { got += m.size(); }, 1, 0ms, &r), 1u);
+    EXPECT_EQ(r, wait_result::ok);
+  }
+  EXPECT_EQ(got, 9u);
+  wait_result r = wait_result::ok;
+  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 1, 0ms, &r), 0u);
+  EXPECT_EQ(r, wait_result::timeout);
+  EXPECT_EQ(rx.wait_readable(0ms), wait_result::timeout);
+}
+
 // Many laps of claims of every size committed shorter, with a consumer in another thread:
 // every message arrives whole and in order, the padding never read as a message.
 TYPED_TEST(msg_rings, claims_committed_shorter_keep_order_across_laps) {
@@ -666,13 +691,15 @@ TYPED_TEST(msg_rings, claims_committed_shorter_keep_order_across_laps) {
   auto rx = f.ring.consumer();
   constexpr std::uint64_t k_messages = 20'000 / k_sanitizer_scale;
   std::atomic<bool> refused{false};  // a claim or commit the producer did not expect
+  std::atomic<bool> stop{false};     // the consumer gave up: the producer must not wait on
   std::thread producer([&] {
-    for (std::uint64_t i = 0; i < k_messages; ++i) {
+    for (std::uint64_t i = 0; i < k_messages && !stop; ++i) {
       const std::size_t claimed = 8 + i % 113;  // up to 120: the ring's max_message()
       const std::size_t used = i % (claimed + 1);
       for (;;) {
         auto c = tx.try_claim(4, claimed);
         if (!c && c.status() == msg_status::full) {
+          if (stop) break;
           std::this_thread::yield();
           continue;
         }
@@ -685,7 +712,7 @@ TYPED_TEST(msg_rings, claims_committed_shorter_keep_order_across_laps) {
   });
   std::uint64_t next = 0;
   bool ok = true;
-  while (next < k_messages && ok && !refused) {
+  while (next < k_messages && ok && !refused && !rx.corrupted()) {
     rx.read([&](std::uint32_t type, std::span<const std::byte> m) {
       const std::size_t claimed = 8 + next % 113;
       ok = ok && type == 4 && m.size() == next % (claimed + 1);
@@ -693,12 +720,33 @@ TYPED_TEST(msg_rings, claims_committed_shorter_keep_order_across_laps) {
         ok = m[b] == static_cast<std::byte>(next + b);
       ++next;
     });
-    ASSERT_FALSE(rx.corrupted());
   }
+  stop = true;
   producer.join();
+  EXPECT_FALSE(rx.corrupted());
   EXPECT_FALSE(refused);
   EXPECT_TRUE(ok) << "message " << next - 1;
   EXPECT_EQ(next, k_messages);
+}
+
+// Each side's look at the other: closed when it closed; the consumer sees a dead spsc_msg
+// producer as dead, an mpsc_msg consumer never (many producers).
+TYPED_TEST(msg_rings, each_side_sees_whether_the_other_closed_or_died) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  EXPECT_FALSE(tx.peer_closed());
+  EXPECT_FALSE(rx.peer_closed());
+  EXPECT_FALSE(tx.peer_dead());
+  EXPECT_FALSE(rx.peer_dead());
+  rx.close();
+  EXPECT_TRUE(tx.peer_closed());
+  tx.close();
+  EXPECT_TRUE(rx.peer_closed());
+  f.kill_producer();
+  EXPECT_EQ(rx.peer_dead(), (std::is_same_v<TypeParam, spsc_msg_ring>));
+  f.ctl().consumer_owner.store(k_dead_owner);
+  EXPECT_TRUE(tx.peer_dead());
 }
 
 TYPED_TEST(msg_rings, a_claim_ended_by_a_newer_one_does_nothing_afterwards) {

@@ -2,6 +2,7 @@
 // >= 10 million messages per path; role takeover after SIGKILL.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <span>
 #include <vector>
 
@@ -74,6 +75,38 @@ TEST(spsc_ring_ipc_stream, streamed_4_kib_messages_arrive_whole_and_in_order) {
   }
   EXPECT_EQ(producer.exit_code(), 0);
   EXPECT_FALSE(rx.try_pop(m));
+}
+
+// A handle's look at its peer: a consumer process that exits without closing reads as dead,
+// not closed; one that closes reads as closed; a new consumer is neither.
+TEST(spsc_ring_ipc_roles, the_producer_sees_its_consumer_die_or_close) {
+  segment_guard g(unique_name());
+  auto ring = spsc_ring<msg>::create(g.name(), 64);
+  auto tx = ring.producer();
+  EXPECT_FALSE(tx.peer_dead());  // no consumer yet: a free role
+  EXPECT_FALSE(tx.peer_closed());
+  child_process quitter([&] {
+    auto rx = spsc_ring<msg>::open(g.name()).consumer();
+    std::_Exit(0);  // gone without closing or letting go of the role
+    return 1;
+  });
+  EXPECT_EQ(quitter.exit_code(), 0);
+  EXPECT_TRUE(tx.peer_dead());
+  EXPECT_FALSE(tx.peer_closed());
+  child_process closer([&] {
+    auto rx = spsc_ring<msg>::open(g.name()).consumer();  // takes the dead one's role over
+    rx.close();
+    return 0;
+  });
+  EXPECT_EQ(closer.exit_code(), 0);
+  EXPECT_FALSE(tx.peer_dead());  // it let go of the role when it ended
+  EXPECT_TRUE(tx.peer_closed());
+  auto rx = ring.consumer();  // a new consumer reopens the side
+  EXPECT_FALSE(tx.peer_closed());
+  EXPECT_FALSE(tx.peer_dead());
+  EXPECT_FALSE(rx.peer_dead());
+  tx.close();
+  EXPECT_TRUE(rx.peer_closed());
 }
 
 TEST(spsc_ring_ipc_roles, live_holder_keeps_the_role_and_killed_holder_is_replaced) {

@@ -297,11 +297,9 @@ std::size_t msg_consumer::recover() noexcept {
 }
 
 wait_result msg_consumer::wait_readable(std::chrono::nanoseconds timeout) noexcept {
-  std::uint32_t type = 0;
-  std::uint64_t length = 0;
   // About to wait: free what was read first, so that a waiting consumer leaves nothing held
   // (a producer never needs it, but a reader of the positions expects an empty ring).
-  if (next(head_, type, length) == msg_status::empty) flush();
+  if (!deliverable()) flush();
   detail::wait_scope scope = scope_;
   scope.recover = [](void* self) noexcept { return static_cast<msg_consumer*>(self)->recover(); };
   if (!single_producer_) {
@@ -318,8 +316,26 @@ wait_result msg_consumer::wait_readable(std::chrono::nanoseconds timeout) noexce
   scope.recover_self = this;  // not stored: handles move
   return detail::wait_for(scope, wait_, timeout, [&] {
     // a record, or corruption to report (a head another process moved is one: next() says so)
-    return next(head_, type, length) != msg_status::empty || head_overwritten();
+    return deliverable() || head_overwritten();
   });
+}
+
+bool msg_consumer::deliverable() noexcept {
+  // Padding is never delivered: passed here as a read would pass it, a lap at most (a producer
+  // may write it as fast as this side skips it).
+  for (std::uint64_t skipped = 0;;) {
+    std::uint32_t type = 0;
+    std::uint64_t length = 0;
+    const msg_status s = next(head_, type, length);
+    if (s != msg_status::ok) return s != msg_status::empty;
+    // A record past one lap (corrupt), or a lap of padding: the read says which.
+    const std::uint64_t record = detail::align8(length);
+    if (type != k_padding_type || head_ - released_ + record > capacity() ||
+        (skipped += record) >= capacity()) {
+      return true;
+    }
+    release_to(head_ + record);
+  }
 }
 
 bool msg_consumer::head_overwritten() noexcept {

@@ -306,6 +306,12 @@ void msg_ring(std::span<std::byte> seg, hostile_peer* peer) {
       poke();
       if (!c.bytes().empty()) std::memset(c.bytes().data(), 7, c.bytes().size());
       c.commit();
+      poke();
+      auto d = tx.try_claim(3, 40);  // committed shorter: the rest of it padding
+      expect_in_data(seg, d.bytes().data(), d.bytes().size());
+      poke();
+      if (!d.bytes().empty()) std::memset(d.bytes().data(), 9, 5);
+      d.commit(5);
     });
   });
 }

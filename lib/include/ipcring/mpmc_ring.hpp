@@ -634,6 +634,10 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
   close_token closer() const noexcept {
     return detail::side_closer(this->seg_.get(), this->ctl_, true, this->lease_);
   }
+  /// Racy observer: whether the consumers closed their side (close(), a close_token), without
+  /// waiting; a new consumer reopens it. One load, no syscall. (Many peers: no peer_dead();
+  /// inspect() lists the endpoints, recover() repairs what dead ones left.)
+  bool peer_closed() const noexcept { return detail::peer_side_closed(this->scope_); }
 
  private:
   friend class mpmc_ring<T>;
@@ -764,6 +768,10 @@ class mpmc_consumer : public detail::mpmc_endpoint<T> {
   close_token closer() const noexcept {
     return detail::side_closer(this->seg_.get(), this->ctl_, false, this->lease_);
   }
+  /// Racy observer: whether the producers closed their side (close(), a close_token), without
+  /// waiting; a new producer reopens it. One load, no syscall. What the ring holds is still to
+  /// be read. (Many peers: no peer_dead(), as mpmc_producer.)
+  bool peer_closed() const noexcept { return detail::peer_side_closed(this->scope_); }
 
  private:
   friend class mpmc_ring<T>;

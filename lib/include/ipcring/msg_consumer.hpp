@@ -127,7 +127,7 @@ class msg_consumer {
   /// spsc_msg only: an mpsc_msg consumer has no one producer to watch, and waits on).
   /// A corrupt ring reads as ready and delivers nothing: 0 with ok at once, so a caller that
   /// gets 0 with ok checks corrupted() before waiting again. 0 with ok also comes when the
-  /// wait found only padding (a dead producer's claim it repaired, say): call again; and when
+  /// wait found only a lap of padding: call again; and when
   /// a controlling handler (read()) declined the first message: that message is still there,
   /// so read_wait() returns at once again; wait on what made the handler decline instead.
   template <class Handler, class Rep = std::chrono::nanoseconds::rep,
@@ -136,7 +136,10 @@ class msg_consumer {
       Handler&& handler, std::size_t max_messages = SIZE_MAX,
       std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
       wait_result* result = nullptr) noexcept {
-    const wait_result r = wait_readable(detail::saturate(timeout));
+    // As the other batches, it reads what the ring holds even after this side closed: closed
+    // comes only where it would wait.
+    const wait_result r =
+        deliverable() ? wait_result::ok : wait_readable(detail::saturate(timeout));
     if (result != nullptr) *result = r;
     return r == wait_result::ok ? read(std::forward<Handler>(handler), max_messages) : 0;
   }
@@ -168,6 +171,15 @@ class msg_consumer {
   close_token closer() const noexcept {
     return detail::side_closer(seg_.get(), ctl_, false, lease_);
   }
+  /// Racy observer: whether the producers closed their side (close(), a close_token), without
+  /// waiting; a new producer reopens it. One load, no syscall. What the ring holds is still to
+  /// be read.
+  bool peer_closed() const noexcept { return detail::peer_side_closed(scope_); }
+  /// spsc_msg: whether the producer's role is held by a process that is gone (it died without
+  /// closing; a successor may take over); false for a free role and a live holder. mpsc_msg:
+  /// false (many producers: inspect() lists them; recover() repairs what dead ones left). Reads
+  /// /proc (Linux) or opens the process (Windows): not for the hot path.
+  bool peer_dead() const noexcept { return detail::peer_side_dead(scope_); }
   void set_wait_policy(const wait_policy& p) noexcept {
     wait_ = detail::wait_state{p};  // and a new schedule: checks on the new interval
   }
@@ -210,6 +222,11 @@ class msg_consumer {
     length = ulen;
     return msg_status::ok;
   }
+  // Whether a record to deliver waits at the read position, or corruption to report. Passes
+  // the padding committed there first (a claim committed shorter leaves some after its
+  // message, a repaired dead claim is one: a wait that ended for it alone would deliver
+  // nothing), a lap at most.
+  bool deliverable() noexcept;
   // try_read, counting an empty event only if `count_stall`.
   read_result read_one(std::span<std::byte> buffer, bool count_stall) noexcept;
   // try_read_some; `first` is false for a part of a larger batch that has taken messages,

@@ -262,14 +262,17 @@ class msg_producer {
   /// peer_dead, timeout); 0 with ok for no messages.
   template <class Rep = std::chrono::nanoseconds::rep,
             class Period = std::chrono::nanoseconds::period>
-  std::size_t write_some(
+  [[nodiscard]] std::size_t write_some(
       std::uint32_t type, std::span<const std::span<const std::byte>> messages,
       std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max(),
       wait_result* result = nullptr, msg_status* status = nullptr) noexcept {
     std::size_t n = 0;
     msg_status s = messages.empty() ? msg_status::ok : msg_status::full;
     wait_result r = wait_result::ok;
-    if (!messages.empty()) {
+    // As the other batches, it uses the room there is even after this side closed: closed
+    // comes only where it would wait.
+    if (!messages.empty() && (n = try_write_some(type, messages, &s)) == 0 &&
+        s == msg_status::full) {
       r = blocking(detail::saturate(timeout), detail::align8(k_record_header + messages[0].size()),
                    [&] {
                      n = try_write_some(type, messages, &s);
@@ -310,6 +313,13 @@ class msg_producer {
   close_token closer() const noexcept {
     return detail::side_closer(seg_.get(), ctl_, true, lease_);
   }
+  /// Racy observer: whether the consumer closed its side (close(), a close_token), without
+  /// waiting; a new holder of its role reopens it. One load, no syscall.
+  bool peer_closed() const noexcept { return detail::peer_side_closed(scope_); }
+  /// Whether the consumer's role is held by a process that is gone: it died without closing, and
+  /// a successor may take over. False for a free role (none yet, or one that let go) and a live
+  /// holder. Reads /proc (Linux) or opens the process (Windows): not for the hot path.
+  bool peer_dead() const noexcept { return detail::peer_side_dead(scope_); }
   void set_wait_policy(const wait_policy& p) noexcept {
     wait_ = detail::wait_state{p};  // and a new schedule: checks on the new interval
   }

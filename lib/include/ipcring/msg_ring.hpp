@@ -7,13 +7,15 @@
 //   auto tx = ring.producer();
 //   auto st = tx.try_write(7, std::as_bytes(std::span(line)));    // copy in: ok, full...
 //   auto c = tx.try_claim(7, n);  /* fill c.bytes() */  c.commit();  // or abort(): zero-copy
+//   // or commit(k): the first k bytes, for a message whose length is known once written
 //   auto rx = ipcring::spsc_msg_ring::open("log").consumer();
 //   rx.read([](std::uint32_t type, std::span<const std::byte> m) { ... }, 64);  // in place
 //
 // Records: [length:4][type:4][payload][pad to 8]; length counts header + payload (not the
 // padding); 0 = not written yet, negative = claimed by a producer (multi-producer only),
 // positive = committed, stored last with release. At the wrap a padding record (type
-// k_padding_type) fills the rest of the buffer, so every message is contiguous. The consumer
+// k_padding_type) fills the rest of the buffer, so every message is contiguous; an aborted
+// claim, and the unused end of a claim committed shorter, are padding too. The consumer
 // zeroes what it consumed before giving the space back, so the next lap starts from zeros.
 //
 // Space comes back a sixteenth of the ring at a time (k_release_parts): the consumer zeroes

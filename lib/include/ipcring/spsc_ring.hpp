@@ -325,6 +325,13 @@ class spsc_producer {
   void close() noexcept { closer().close(); }
   /// A token that closes this side from a signal handler (async-signal-safe).
   close_token closer() const noexcept { return detail::side_closer(seg_.get(), ctl_, true, role_); }
+  /// Racy observer: whether the consumer closed its side (close(), a close_token), without
+  /// waiting; a new holder of its role reopens it. One load, no syscall.
+  bool peer_closed() const noexcept { return detail::peer_side_closed(scope_); }
+  /// Whether the consumer's role is held by a process that is gone: it died without closing, and
+  /// a successor may take over. False for a free role (none yet, or one that let go) and a live
+  /// holder. Reads /proc (Linux) or opens the process (Windows): not for the hot path.
+  bool peer_dead() const noexcept { return detail::peer_side_dead(scope_); }
   void set_wait_policy(const wait_policy& p) noexcept {
     wait_ = detail::wait_state{p};  // and a new schedule: checks on the new interval
   }
@@ -384,10 +391,6 @@ class spsc_producer {
     // [A2] pairs with [R2], as in free_slots()
     return tail_ - ctl_->head.load(std::memory_order_acquire) > mask_ + 1;
   }
-  // Whether tail, which only this handle stores, no longer holds what it stored: another
-  // process wrote it. A value that still looks possible (tail = head on a full ring) would
-  // otherwise strand what the ring holds, and each side would wait for the other for ever.
-  // Looked at where the ring is full (stalled(), the waits), never on a push. Sets corrupted_.
   // wait_writable(); `counted`: as detail::wait_for's (a blocking batch counts one wait).
   wait_result wait_room(std::size_t n, std::chrono::nanoseconds timeout, bool* counted) noexcept {
     const std::uint64_t want = std::min<std::uint64_t>(n, mask_ + 1);
@@ -404,6 +407,10 @@ class spsc_producer {
     if (r != wait_result::ok || !corrupted_) return r;
     return free_slots(want) >= want ? r : wait_result::timeout;
   }
+  // Whether tail, which only this handle stores, no longer holds what it stored: another
+  // process wrote it. A value that still looks possible (tail = head on a full ring) would
+  // otherwise strand what the ring holds, and each side would wait for the other for ever.
+  // Looked at where the ring is full (stalled(), the waits), never on a push. Sets corrupted_.
   IPCRING_COLD bool tail_overwritten() noexcept {
     // relaxed: our own last store, unless another process wrote since; nothing is read on
     // the strength of it
@@ -656,6 +663,13 @@ class spsc_consumer {
   close_token closer() const noexcept {
     return detail::side_closer(seg_.get(), ctl_, false, role_);
   }
+  /// Racy observer: whether the producer closed its side (close(), a close_token), without
+  /// waiting; a new holder of its role reopens it. One load, no syscall.
+  bool peer_closed() const noexcept { return detail::peer_side_closed(scope_); }
+  /// Whether the producer's role is held by a process that is gone: it died without closing, and
+  /// a successor may take over. False for a free role (none yet, or one that let go) and a live
+  /// holder. Reads /proc (Linux) or opens the process (Windows): not for the hot path.
+  bool peer_dead() const noexcept { return detail::peer_side_dead(scope_); }
   void set_wait_policy(const wait_policy& p) noexcept {
     wait_ = detail::wait_state{p};  // and a new schedule: checks on the new interval
   }

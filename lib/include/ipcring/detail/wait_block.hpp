@@ -137,6 +137,22 @@ inline bool own_side_closed(const wait_scope& w) noexcept {
          w.own_closed->load(std::memory_order_acquire) != 0;
 }
 
+/// True if `owner` names a process that is gone (free roles and live holders are not).
+bool peer_is_dead(std::uint64_t owner) noexcept;
+
+/// A handle's look at its peer side, without waiting (peer_closed() of the handles): whether
+/// it closed (close(), a close_token; a new holder of the role reopens it).
+inline bool peer_side_closed(const wait_scope& w) noexcept {
+  // acquire: pairs with the release store in close_token::close()
+  return w.peer_closed->load(std::memory_order_acquire) != 0;
+}
+/// Whether the peer role is held by a process that is gone (peer_dead() of the handles): false
+/// for a free role, a live holder, and a handle with many peers (no peer_owner).
+inline bool peer_side_dead(const wait_scope& w) noexcept {
+  // relaxed: a snapshot of the role word; a stale one answers for the holder before it
+  return w.peer_owner != nullptr && peer_is_dead(w.peer_owner->load(std::memory_order_relaxed));
+}
+
 /// True once the peer side closed and has nothing more on the way (claimed_ahead): what is not
 /// ready then never will be. The closed flag first (docs/layout.md, "Closed and drained").
 inline bool peer_done(const wait_scope& w) noexcept {
@@ -161,9 +177,6 @@ wait_result out_of_time(const wait_scope& w, Ready& ready) noexcept {
   }
   return ready() ? wait_result::ok : wait_result::closed;  // drain what it sent first
 }
-
-/// True if `owner` names a process that is gone (free roles and live holders are not).
-bool peer_is_dead(std::uint64_t owner) noexcept;
 
 inline std::chrono::steady_clock::time_point deadline_in(std::chrono::nanoseconds d) noexcept;
 
