@@ -506,6 +506,15 @@ static void interrupts(ipcring_kind kind, const char* tag) {
   uint32_t type = 0;
   size_t len = 0;
   const int64_t second = 1000000000;
+  /* Each side's look at the other: open, then closed once interrupted (below). */
+  uint32_t peer = 99;
+  CHECK_STATUS(ipcring_producer_peer(tx, &peer), IPCRING_OK);
+  CHECK(peer == 0);
+  peer = 99;
+  CHECK_STATUS(ipcring_consumer_peer(rx, &peer), IPCRING_OK);
+  CHECK(peer == 0);
+  CHECK_STATUS(ipcring_producer_peer(NULL, &peer), IPCRING_E_NULL_ARGUMENT);
+  CHECK_STATUS(ipcring_consumer_peer(rx, NULL), IPCRING_E_NULL_ARGUMENT);
   /* Uninterrupted, the read of the empty ring would time out, and the push, with room, go in. */
   ipcring_consumer_interrupt(rx);
   CHECK_STATUS(
@@ -514,6 +523,10 @@ static void interrupts(ipcring_kind kind, const char* tag) {
   ipcring_producer_interrupt(tx);
   CHECK_STATUS(msg ? ipcring_write(tx, 1, buf, 8, second) : ipcring_push(tx, buf, second),
                IPCRING_CLOSED);
+  CHECK_STATUS(ipcring_producer_peer(tx, &peer), IPCRING_OK);
+  CHECK(peer == IPCRING_PEER_IS_CLOSED);
+  CHECK_STATUS(ipcring_consumer_peer(rx, &peer), IPCRING_OK);
+  CHECK(peer == IPCRING_PEER_IS_CLOSED);
   ipcring_producer_free(tx);
   ipcring_consumer_free(rx);
   ipcring_close(ring);

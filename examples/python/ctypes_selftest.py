@@ -210,9 +210,11 @@ def test_interrupt():
         start = time.monotonic()
         reader.start()
         time.sleep(0.05)
+        assert tx.peer() == (False, False) and rx.peer() == (False, False)
         rx.interrupt()
         reader.join()
         assert got == [None] and time.monotonic() - start < 5, (got, time.monotonic() - start)
+        assert tx.peer() == (True, False), tx.peer()
     with Ring.create(name("interrupt-tx"), ipcring.SPSC, 8, 8) as r, r.producer() as tx, \
             r.consumer() as rx:
         while tx.try_push(b"12345678"):
@@ -369,6 +371,7 @@ def test_peer_dead():
                 finally:
                     os._exit(code)
             assert os.waitpid(pid, 0)[1] == 0
+            assert rx.peer() == (False, True), rx.peer()  # dead, not closed
             got = rx.pop(timeout=1.0) if slot else rx.read(timeout=1.0)
             assert got == (b"12345678" if slot else (3, b"dying words")), got
             e = raises("peer_dead", rx.pop if slot else rx.read, 5.0)

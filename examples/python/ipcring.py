@@ -105,6 +105,8 @@ for _name, _res, _args in [
     ("ipcring_consumer_interrupt", None, [_vp]),
     ("ipcring_producer_set_wait", None, [_vp, _int]),
     ("ipcring_consumer_set_wait", None, [_vp, _int]),
+    ("ipcring_producer_peer", _int, [_vp, _P(_u32)]),
+    ("ipcring_consumer_peer", _int, [_vp, _P(_u32)]),
     ("ipcring_producer_recover", _int, [_vp, _P(_sz)]),
     ("ipcring_consumer_recover", _int, [_vp, _P(_sz)]),
     ("ipcring_try_push", _int, [_vp, _vp]),
@@ -366,6 +368,12 @@ class Ring(_Handle):
         return f"<ipcring.Ring {self.name!r} {state}>"
 
 
+def _peer(call, handle):
+    state = _u32(0)
+    _check(call(handle, ctypes.byref(state)), "peer")
+    return bool(state.value & 1), bool(state.value & 2)
+
+
 class Producer(_Handle):
     _free = "ipcring_producer_free"
     slot_size = max_message = 0
@@ -501,6 +509,12 @@ class Producer(_Handle):
     def set_wait(self, how):
         """How blocking calls wait: Wait.SPIN, Wait.YIELD or Wait.BLOCK (the default)."""
         lib.ipcring_producer_set_wait(self._handle(), _int(how, "how"))
+
+    def peer(self):
+        """The consumer, without waiting: (closed, dead). closed: it shut its side down; dead:
+        its role is held by a process that is gone (never said on mpmc rings). dead reads
+        /proc: not for every message."""
+        return _peer(lib.ipcring_producer_peer, self._handle())
 
     def recover(self):
         """mpmc: repairs the tickets endpoints that died mid-claim left (blocking calls do it
@@ -652,6 +666,11 @@ class Consumer(_Handle):
     def set_wait(self, how):
         """How blocking calls wait: Wait.SPIN, Wait.YIELD or Wait.BLOCK (the default)."""
         lib.ipcring_consumer_set_wait(self._handle(), _int(how, "how"))
+
+    def peer(self):
+        """The producers, without waiting: (closed, dead), as Producer.peer() (dead only on
+        spsc and spsc_msg rings, where there is one producer)."""
+        return _peer(lib.ipcring_consumer_peer, self._handle())
 
     def recover(self):
         """mpmc and mpsc_msg: repairs what producers (mpmc: endpoints) that died mid-claim

@@ -154,6 +154,7 @@ struct spsc_fixed_producer final : fixed_producer {
   void shutdown() noexcept override { h.close(); }
   close_token closer() const noexcept override { return h.closer(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
+  std::uint32_t peer() const noexcept override { return peer_mask(h); }
   std::size_t recover() noexcept override { return 0; }  // a successor takes over
   bool corrupted() const noexcept override { return h.corrupted(); }
   spsc_producer<Slot> h;
@@ -199,6 +200,7 @@ struct spsc_fixed_consumer final : fixed_consumer {
   void shutdown() noexcept override { h.close(); }
   close_token closer() const noexcept override { return h.closer(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
+  std::uint32_t peer() const noexcept override { return peer_mask(h); }
   std::size_t recover() noexcept override { return 0; }  // a successor takes over
   bool corrupted() const noexcept override { return h.corrupted(); }
   spsc_consumer<Slot> h;
@@ -238,6 +240,7 @@ struct mpmc_fixed_producer final : fixed_producer {
   void shutdown() noexcept override { h.close(); }
   close_token closer() const noexcept override { return h.closer(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
+  std::uint32_t peer() const noexcept override { return peer_mask(h); }
   std::size_t recover() noexcept override { return h.recover(); }
   bool corrupted() const noexcept override { return h.corrupted(); }
   mpmc_producer<Slot> h;
@@ -287,6 +290,7 @@ struct mpmc_fixed_consumer final : fixed_consumer {
   void shutdown() noexcept override { h.close(); }
   close_token closer() const noexcept override { return h.closer(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
+  std::uint32_t peer() const noexcept override { return peer_mask(h); }
   std::size_t recover() noexcept override { return h.recover(); }
   bool corrupted() const noexcept override { return h.corrupted(); }
   mpmc_consumer<Slot> h;
@@ -737,6 +741,24 @@ void ipcring_consumer_shutdown(ipcring_consumer* c) {
   if (c == nullptr) return;
   if (c->fixed) c->fixed->shutdown();
   if (c->msg) c->msg->close();
+}
+
+int ipcring_producer_peer(const ipcring_producer* p, uint32_t* state) {
+  if (state != nullptr) *state = 0;
+  if (p == nullptr) return null_argument("producer");
+  if (state == nullptr) return null_argument("state");
+  if (p->fixed) *state = p->fixed->peer();
+  if (p->spsc_msg) *state = peer_mask(*p->spsc_msg);
+  if (p->mpsc_msg) *state = peer_mask(*p->mpsc_msg);
+  return IPCRING_OK;
+}
+int ipcring_consumer_peer(const ipcring_consumer* c, uint32_t* state) {
+  if (state != nullptr) *state = 0;
+  if (c == nullptr) return null_argument("consumer");
+  if (state == nullptr) return null_argument("state");
+  if (c->fixed) *state = c->fixed->peer();
+  if (c->msg) *state = peer_mask(*c->msg);
+  return IPCRING_OK;
 }
 
 void ipcring_producer_interrupt(const ipcring_producer* p) {

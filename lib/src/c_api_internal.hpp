@@ -76,6 +76,8 @@ struct fixed_producer {
   virtual void shutdown() noexcept = 0;
   virtual close_token closer() const noexcept = 0;
   virtual void set_wait(const wait_policy& p) noexcept = 0;
+  /// ipcring_producer_peer's mask: the handle's peer_closed() and, where it has one, peer_dead().
+  virtual std::uint32_t peer() const noexcept = 0;
   /// Repairs what endpoints that died mid-claim left (mpmc); 0 where there is nothing to repair.
   virtual std::size_t recover() noexcept = 0;
   /// The handle read an impossible index (spsc_producer::corrupted()); false for mpmc, whose
@@ -95,11 +97,23 @@ struct fixed_consumer {
   virtual void shutdown() noexcept = 0;
   virtual close_token closer() const noexcept = 0;
   virtual void set_wait(const wait_policy& p) noexcept = 0;
+  /// As fixed_producer::peer().
+  virtual std::uint32_t peer() const noexcept = 0;
   /// Repairs what endpoints that died mid-claim left (mpmc); 0 where there is nothing to repair.
   virtual std::size_t recover() noexcept = 0;
   /// As fixed_producer::corrupted().
   virtual bool corrupted() const noexcept = 0;
 };
+// ipcring_*_peer's mask of what a handle says of its peer (peer_dead() where it has one).
+template <class Handle>
+std::uint32_t peer_mask(const Handle& h) noexcept {
+  std::uint32_t m = 0;
+  if (h.peer_closed()) m |= IPCRING_PEER_IS_CLOSED;
+  if constexpr (requires { h.peer_dead(); }) {
+    if (h.peer_dead()) m |= IPCRING_PEER_IS_DEAD;
+  }
+  return m;
+}
 // A fixed-slot handle that read an impossible index says so from then on where it would say
 // full, empty or timeout (spsc_ring's corrupted(), which it keeps; its waits end at once while
 // the index it reads is impossible).

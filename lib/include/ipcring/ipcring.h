@@ -272,6 +272,20 @@ IPCRING_API void ipcring_consumer_shutdown(ipcring_consumer* c);
  * on the handle's own thread). Does nothing in a child that inherited the handle across fork(). */
 IPCRING_API void ipcring_producer_interrupt(const ipcring_producer* p);
 IPCRING_API void ipcring_consumer_interrupt(const ipcring_consumer* c);
+/* The other side, without waiting: *state gets a mask of IPCRING_PEER_IS_CLOSED (it closed its
+ * side: ipcring_*_shutdown or _interrupt; a new holder of its role reopens it) and
+ * IPCRING_PEER_IS_DEAD (its role is held by a process that is gone: it died without closing, and
+ * a new process may take over; only where the handle has one peer: spsc and spsc_msg rings'
+ * handles and mpsc_msg producers, never mpmc handles nor an mpsc_msg consumer). 0: a peer
+ * there and open, or none yet. IS_DEAD reads /proc (Linux) or opens the process (Windows):
+ * not for the hot path. IPCRING_OK, or IPCRING_E_NULL_ARGUMENT. */
+typedef enum ipcring_peer_state {
+  IPCRING_PEER_IS_CLOSED = 1,
+  IPCRING_PEER_IS_DEAD = 2,
+  IPCRING_PEER_FORCE_INT_ = 0x7fffffff /* not a state: see IPCRING_KIND_FORCE_INT_ */
+} ipcring_peer_state;
+IPCRING_API int ipcring_producer_peer(const ipcring_producer* p, uint32_t* state);
+IPCRING_API int ipcring_consumer_peer(const ipcring_consumer* c, uint32_t* state);
 IPCRING_API void ipcring_producer_set_wait(ipcring_producer* p, ipcring_wait how);
 IPCRING_API void ipcring_consumer_set_wait(ipcring_consumer* c, ipcring_wait how);
 /* Repairs what endpoints whose processes died between claiming and publishing left in the
