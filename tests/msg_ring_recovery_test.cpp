@@ -357,6 +357,7 @@ TEST(msg_ring, a_poll_that_repairs_the_last_dead_claim_says_closed) {
   wait_result r = wait_result::timeout;
   EXPECT_EQ(rx.read_wait([](auto, auto) {}, 10, 0ms, &r), 0u);
   EXPECT_EQ(r, wait_result::closed);
+  EXPECT_EQ(f.ctl().head.load(), f.ctl().tail.load());  // the padding passed is freed
   EXPECT_EQ(rx.read_wait([](auto, auto) {}, 10, 0ms, &r), 0u);
   EXPECT_EQ(r, wait_result::closed);
 }

@@ -26,6 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using u64 = std::uint64_t;
+using clock_type = std::chrono::steady_clock;
 
 TYPED_TEST_SUITE(msg_rings, msg_ring_types);
 
@@ -681,6 +682,61 @@ TYPED_TEST(msg_rings, padding_after_a_shorter_commit_wakes_no_wait) {
   EXPECT_EQ(rx.read_wait([](auto, auto) {}, 1, 0ms, &r), 0u);
   EXPECT_EQ(r, wait_result::timeout);
   EXPECT_EQ(rx.wait_readable(0ms), wait_result::timeout);
+}
+
+// Padding committed while the consumer waits (an aborted claim) does not end the wait, and
+// is freed: the wait times out with the ring's positions level.
+TYPED_TEST(msg_rings, padding_committed_during_a_wait_is_passed_and_freed) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  std::thread aborter([&] {
+    std::this_thread::sleep_for(20ms);
+    auto c = tx.try_claim(4, 40);
+    EXPECT_TRUE(c);
+    c.abort();
+  });
+  wait_result r = wait_result::ok;
+  const auto t0 = clock_type::now();
+  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 1, 200ms, &r), 0u);
+  aborter.join();
+  EXPECT_EQ(r, wait_result::timeout);
+  EXPECT_GE(clock_type::now() - t0, 200ms);
+  EXPECT_EQ(f.ctl().head.load(), f.ctl().tail.load());
+  EXPECT_EQ(f.ctl().tail.load(), 48u);
+}
+
+// A side closed here still uses what there is (as every batch): a closed consumer reads what
+// the ring holds, then says closed; a closed producer writes where there is room, and says
+// closed where it would wait.
+TYPED_TEST(msg_rings, a_closed_side_says_closed_where_it_would_wait) {
+  fixture<TypeParam> f(1024);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  ASSERT_EQ(tx.try_write(4, bytes_of("kept")), msg_status::ok);
+  rx.close();
+  wait_result r = wait_result::timeout;
+  std::vector<std::string> got;
+  EXPECT_EQ(rx.read_wait([&](auto, auto m) { got.push_back(text_of(m)); }, 8, 1s, &r), 1u);
+  EXPECT_EQ(r, wait_result::ok);
+  EXPECT_EQ(got, std::vector<std::string>{"kept"});
+  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 8, 1s, &r), 0u);
+  EXPECT_EQ(r, wait_result::closed);
+  tx.close();
+  const std::vector<std::span<const std::byte>> one = {bytes_of("room")};
+  msg_status s = msg_status::full;
+  EXPECT_EQ(tx.write_some(4, one, 1s, &r, &s), 1u);
+  EXPECT_EQ(r, wait_result::ok);
+  const std::string big(100, 'b');  // 112-byte records: 9 fill what is left
+  std::size_t n = 0;
+  while (tx.try_write(4, bytes_of(big)) == msg_status::ok)
+    ++n;
+  EXPECT_GE(n, 7u);
+  const std::vector<std::span<const std::byte>> more = {bytes_of(big)};
+  const auto t0 = clock_type::now();
+  EXPECT_EQ(tx.write_some(4, more, 10s, &r, &s), 0u);
+  EXPECT_EQ(r, wait_result::closed);
+  EXPECT_LT(clock_type::now() - t0, 5s);
 }
 
 // Many laps of claims of every size committed shorter, with a consumer in another thread:

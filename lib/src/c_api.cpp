@@ -869,7 +869,8 @@ int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity, uint32_t* t
   if (c == nullptr) return null_argument("consumer");
   if (buffer == nullptr && capacity != 0) return null_argument("buffer");
   if (!c->msg) return fail(IPCRING_E_WRONG_OPERATION, "read on a fixed-slot ring");
-  // As the C++ read_wait: this handle's own shutdown ends a single read at once (ipcring.h).
+  // As the C++ single blocking calls (pop, write): this handle's own shutdown ends a single
+  // read at once (ipcring.h).
   // One look (no wait), which also says closed once the producers closed and the ring is
   // drained.
   if (c->msg->wait_readable(nanoseconds::zero()) == wait_result::closed) {

@@ -327,8 +327,15 @@ bool msg_consumer::deliverable() noexcept {
     std::uint32_t type = 0;
     std::uint64_t length = 0;
     const msg_status s = next(head_, type, length);
-    if (s != msg_status::ok) return s != msg_status::empty;
-    // A record past one lap (corrupt), or a lap of padding: the read says which.
+    if (s != msg_status::ok) {
+      // Padding passed and nothing after it: free it now, as a read that stops would (a
+      // producer may be waiting for that space; a reader of the positions expects it free).
+      if (s == msg_status::empty && skipped != 0) flush();
+      return s != msg_status::empty;
+    }
+    // A lap of padding: the read says so. (A record past one lap, corrupt, is a defensive
+    // check: next() refuses records longer than capacity / 8, and head_ - released_ stays
+    // under a sixteenth of the ring.)
     const std::uint64_t record = detail::align8(length);
     if (type != k_padding_type || head_ - released_ + record > capacity() ||
         (skipped += record) >= capacity()) {

@@ -121,7 +121,9 @@ class msg_consumer {
   std::size_t try_read_some(std::span<std::byte> buffer, std::span<read_result> out) noexcept {
     return read_some(buffer, out, true);
   }
-  /// Blocking read: waits for at least one message, then as read(). `result` is ok, or how the
+  /// Blocking read: as read(), waiting first for a message where there is none; as the other
+  /// batches, it reads what the ring holds even after this side closed (closed comes only
+  /// where it would wait). `result` is ok, or how the
   /// wait ended (closed once the producers closed and the ring is drained, records they had
   /// claimed before included; timeout; peer_dead,
   /// spsc_msg only: an mpsc_msg consumer has no one producer to watch, and waits on).
@@ -143,7 +145,8 @@ class msg_consumer {
     if (result != nullptr) *result = r;
     return r == wait_result::ok ? read(std::forward<Handler>(handler), max_messages) : 0;
   }
-  /// Waits until a message (or padding) is readable.
+  /// Waits until a message is readable, corruption is found, or a lap of padding was passed
+  /// (a read then gets 0). Padding before a message is passed (and freed) on the way.
   wait_result wait_readable(
       std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
   /// Any duration, clamped (a timeout too long for nanoseconds waits without end).
@@ -175,8 +178,9 @@ class msg_consumer {
   /// waiting; a new producer reopens it. One load, no syscall. What the ring holds is still to
   /// be read.
   bool peer_closed() const noexcept { return detail::peer_side_closed(scope_); }
-  /// spsc_msg: whether the producer's role is held by a process that is gone (it died without
-  /// closing; a successor may take over); false for a free role and a live holder. mpsc_msg:
+  /// spsc_msg: whether the producer's role is held by a process that is gone without letting go
+  /// of it (closed first or not; a successor may take over); false for a free role and a live
+  /// holder. mpsc_msg:
   /// false (many producers: inspect() lists them; recover() repairs what dead ones left). Reads
   /// /proc (Linux) or opens the process (Windows): not for the hot path.
   bool peer_dead() const noexcept { return detail::peer_side_dead(scope_); }

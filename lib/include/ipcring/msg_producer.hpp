@@ -259,7 +259,8 @@ class msg_producer {
   /// Blocking try_write_some: waits (by the wait_policy) until the first message fits, then
   /// writes as many as fit and returns how many. 0 when the first message is refused (`status`:
   /// too_long, bad_type, corrupted) or the wait ended without room (`result`: closed,
-  /// peer_dead, timeout); 0 with ok for no messages.
+  /// peer_dead, timeout); 0 with ok for no messages. As the other batches, it uses the room
+  /// there is even after this side closed: closed comes only where it would wait.
   template <class Rep = std::chrono::nanoseconds::rep,
             class Period = std::chrono::nanoseconds::period>
   [[nodiscard]] std::size_t write_some(
@@ -316,9 +317,10 @@ class msg_producer {
   /// Racy observer: whether the consumer closed its side (close(), a close_token), without
   /// waiting; a new holder of its role reopens it. One load, no syscall.
   bool peer_closed() const noexcept { return detail::peer_side_closed(scope_); }
-  /// Whether the consumer's role is held by a process that is gone: it died without closing, and
-  /// a successor may take over. False for a free role (none yet, or one that let go) and a live
-  /// holder. Reads /proc (Linux) or opens the process (Windows): not for the hot path.
+  /// Whether the consumer's role is held by a process that is gone without letting go of
+  /// it (closed first or not: a closed peer's blocking calls still say closed); a successor may
+  /// take over. False for a free role (none yet, or one that let go) and a live holder. Reads /proc
+  /// (Linux) or opens the process (Windows): not for the hot path.
   bool peer_dead() const noexcept { return detail::peer_side_dead(scope_); }
   void set_wait_policy(const wait_policy& p) noexcept {
     wait_ = detail::wait_state{p};  // and a new schedule: checks on the new interval

@@ -328,9 +328,10 @@ class spsc_producer {
   /// Racy observer: whether the consumer closed its side (close(), a close_token), without
   /// waiting; a new holder of its role reopens it. One load, no syscall.
   bool peer_closed() const noexcept { return detail::peer_side_closed(scope_); }
-  /// Whether the consumer's role is held by a process that is gone: it died without closing, and
-  /// a successor may take over. False for a free role (none yet, or one that let go) and a live
-  /// holder. Reads /proc (Linux) or opens the process (Windows): not for the hot path.
+  /// Whether the consumer's role is held by a process that is gone without letting go of
+  /// it (closed first or not: a closed peer's blocking calls still say closed); a successor may
+  /// take over. False for a free role (none yet, or one that let go) and a live holder. Reads /proc
+  /// (Linux) or opens the process (Windows): not for the hot path.
   bool peer_dead() const noexcept { return detail::peer_side_dead(scope_); }
   void set_wait_policy(const wait_policy& p) noexcept {
     wait_ = detail::wait_state{p};  // and a new schedule: checks on the new interval
@@ -666,9 +667,10 @@ class spsc_consumer {
   /// Racy observer: whether the producer closed its side (close(), a close_token), without
   /// waiting; a new holder of its role reopens it. One load, no syscall.
   bool peer_closed() const noexcept { return detail::peer_side_closed(scope_); }
-  /// Whether the producer's role is held by a process that is gone: it died without closing, and
-  /// a successor may take over. False for a free role (none yet, or one that let go) and a live
-  /// holder. Reads /proc (Linux) or opens the process (Windows): not for the hot path.
+  /// Whether the producer's role is held by a process that is gone without letting go of
+  /// it (closed first or not: a closed peer's blocking calls still say closed); a successor may
+  /// take over. False for a free role (none yet, or one that let go) and a live holder. Reads /proc
+  /// (Linux) or opens the process (Windows): not for the hot path.
   bool peer_dead() const noexcept { return detail::peer_side_dead(scope_); }
   void set_wait_policy(const wait_policy& p) noexcept {
     wait_ = detail::wait_state{p};  // and a new schedule: checks on the new interval
