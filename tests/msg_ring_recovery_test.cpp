@@ -83,6 +83,51 @@ TEST(msg_ring, recover_pads_over_what_a_dead_producer_claimed_but_never_committe
   EXPECT_EQ(got, "after");
 }
 
+// A producer killed inside commit(n): the padding after the kept bytes written, the record's
+// length not yet. recover() pads the whole claim over it; only what follows is read.
+TEST(msg_ring, recover_pads_over_a_claim_killed_while_committing_shorter) {
+  fixture<mpsc_msg_ring> f(1024);
+  auto& reg = *reinterpret_cast<registry_control*>(f.mem.span().data() + 128);
+  auto& dead = reg.endpoints[20];
+  name_dead_claim(dead, 0, 112);  // a claim of 100 bytes
+  f.ctl().tail.store(112);
+  detail::length_at(f.data(), 0).store(-112);  // its mark
+  detail::type_at(f.data(), 0).store(5);
+  detail::type_at(f.data(), 24).store(k_padding_type);  // commit(10): padding after 24 bytes
+  detail::length_at(f.data(), 24).store(88);
+  auto tx = f.ring.producer();
+  auto rx = f.ring.consumer();
+  ASSERT_EQ(tx.try_write(3, bytes_of("after")), msg_status::ok);
+  EXPECT_EQ(rx.read([](auto, auto) {}), 0u);  // stuck behind the dead claim
+  EXPECT_EQ(rx.recover(), 1u);
+  std::vector<std::string> got;
+  EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 1u);
+  EXPECT_EQ(got, std::vector<std::string>{"after"});
+  EXPECT_FALSE(rx.corrupted());
+}
+
+// spsc_msg: a producer killed after commit(n) published, before it stored tail: its successor
+// goes on after the whole claim, padding included, and both messages are read.
+TEST(msg_ring, a_successor_continues_after_a_claim_committed_shorter) {
+  fixture<spsc_msg_ring> f(1024);
+  {
+    auto tx = f.ring.producer();
+    auto c = tx.try_claim(5, 100);
+    ASSERT_TRUE(c);
+    std::memcpy(c.bytes().data(), "ten bytes!", 10);
+    ASSERT_TRUE(c.commit(10));
+    f.ctl().tail.store(0);  // as if killed before its tail store
+    f.kill_producer();
+  }
+  auto tx = f.ring.producer();  // takes over
+  ASSERT_EQ(tx.try_write(6, bytes_of("next")), msg_status::ok);
+  auto rx = f.ring.consumer();
+  std::vector<std::string> got;
+  EXPECT_EQ(rx.read([&](auto, auto m) { got.push_back(text_of(m)); }), 2u);
+  EXPECT_EQ(got, (std::vector<std::string>{"ten bytes!", "next"}));
+  EXPECT_EQ(f.ctl().tail.load(), 112u + 16u);
+}
+
 // A C or Python consumer that only polls never reaches the repairs a blocking read makes while
 // it waits: it calls ipcring_consumer_recover, as C++ calls recover(). A producer's handle has
 // nothing to repair on this kind: the dead record is at the consumer's read position.
