@@ -723,7 +723,8 @@ TYPED_TEST(msg_rings, a_closed_side_says_closed_where_it_would_wait) {
   EXPECT_EQ(rx.read_wait([](auto, auto) {}, 8, 1s, &r), 0u);
   EXPECT_EQ(r, wait_result::closed);
   tx.close();
-  const std::vector<std::span<const std::byte>> one = {bytes_of("room")};
+  const std::string room = "room";
+  const std::vector<std::span<const std::byte>> one = {bytes_of(room)};
   msg_status s = msg_status::full;
   EXPECT_EQ(tx.write_some(4, one, 1s, &r, &s), 1u);
   EXPECT_EQ(r, wait_result::ok);
