@@ -691,17 +691,17 @@ TYPED_TEST(msg_rings, padding_committed_during_a_wait_is_passed_and_freed) {
   auto tx = f.ring.producer();
   auto rx = f.ring.consumer();
   std::thread aborter([&] {
-    std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(20ms);  // well inside the wait, even on a loaded machine
     auto c = tx.try_claim(4, 40);
     EXPECT_TRUE(c);
     c.abort();
   });
   wait_result r = wait_result::ok;
   const auto t0 = clock_type::now();
-  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 1, 200ms, &r), 0u);
+  EXPECT_EQ(rx.read_wait([](auto, auto) {}, 1, 2s, &r), 0u);
   aborter.join();
   EXPECT_EQ(r, wait_result::timeout);
-  EXPECT_GE(clock_type::now() - t0, 200ms);
+  EXPECT_GE(clock_type::now() - t0, 2s);
   EXPECT_EQ(f.ctl().head.load(), f.ctl().tail.load());
   EXPECT_EQ(f.ctl().tail.load(), 48u);
 }
@@ -769,7 +769,8 @@ TYPED_TEST(msg_rings, claims_committed_shorter_keep_order_across_laps) {
   });
   std::uint64_t next = 0;
   bool ok = true;
-  while (next < k_messages && ok && !refused && !rx.corrupted()) {
+  const auto give_up = clock_type::now() + 60s;  // a message lost fails, not hangs, the test
+  while (next < k_messages && ok && !refused && !rx.corrupted() && clock_type::now() < give_up) {
     rx.read([&](std::uint32_t type, std::span<const std::byte> m) {
       const std::size_t claimed = 8 + next % 113;
       ok = ok && type == 4 && m.size() == next % (claimed + 1);

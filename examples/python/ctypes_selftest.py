@@ -207,10 +207,10 @@ def test_interrupt():
     with Ring.create(n, ipcring.SPSC_MSG, 4096) as r, r.producer() as tx, r.consumer() as rx:
         got = []
         reader = threading.Thread(target=lambda: got.append(rx.read(timeout=10.0)))
+        assert tx.peer() == (False, False) and rx.peer() == (False, False)
         start = time.monotonic()
         reader.start()
         time.sleep(0.05)
-        assert tx.peer() == (False, False) and rx.peer() == (False, False)
         rx.interrupt()
         reader.join()
         assert got == [None] and time.monotonic() - start < 5, (got, time.monotonic() - start)

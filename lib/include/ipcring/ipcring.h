@@ -258,10 +258,10 @@ IPCRING_API void ipcring_consumer_free(ipcring_consumer* c);
  * IPCRING_CLOSED; a producer learns that the consumer closed when a blocking call would have
  * to wait (a ring with room still accepts messages). On the side that shut down (every handle
  * of it: mpmc consumers or producers, mpsc_msg producers share their side's close), the single
- * blocking calls (push, pop, write, read) return IPCRING_CLOSED at once, as the C++ handles'
- * do, even with messages in the ring; try_ calls and batches still use what the ring holds or
- * has room for. Does nothing in a child that inherited the handle across fork(): the side is
- * the parent's. */
+ * blocking calls (push, pop, write, read) return IPCRING_CLOSED at once, as the C++ single
+ * blocking calls (push, pop, write) do, even with messages in the ring; try_ calls and
+ * batches (C and C++) still use what the ring holds or has room for. Does nothing in a child
+ * that inherited the handle across fork(): the side is the parent's. */
 IPCRING_API void ipcring_producer_shutdown(ipcring_producer* p);
 IPCRING_API void ipcring_consumer_shutdown(ipcring_consumer* c);
 /* Closes the handle's side as ipcring_*_shutdown does, from any thread or from a signal handler
@@ -274,10 +274,11 @@ IPCRING_API void ipcring_producer_interrupt(const ipcring_producer* p);
 IPCRING_API void ipcring_consumer_interrupt(const ipcring_consumer* c);
 /* The other side, without waiting: *state gets a mask of IPCRING_PEER_IS_CLOSED (it closed its
  * side: ipcring_*_shutdown or _interrupt; a new holder of its role reopens it) and
- * IPCRING_PEER_IS_DEAD (its role is held by a process that is gone: it died without closing, and
- * a new process may take over; only where the handle has one peer: spsc and spsc_msg rings'
- * handles and mpsc_msg producers, never mpmc handles nor an mpsc_msg consumer). 0: a peer
- * there and open, or none yet. IS_DEAD reads /proc (Linux) or opens the process (Windows):
+ * IPCRING_PEER_IS_DEAD (its role is held by a process that is gone: it died without freeing
+ * its handle, having shut down first or not (then both bits), and a new process may take over;
+ * only where the handle has one peer: spsc and spsc_msg rings' handles and mpsc_msg
+ * producers, never mpmc handles nor an mpsc_msg consumer). 0: a peer there and open, none
+ * yet, or one that let go of its role. IS_DEAD reads /proc (Linux) or opens the process (Windows):
  * not for the hot path. IPCRING_OK, or IPCRING_E_NULL_ARGUMENT. */
 typedef enum ipcring_peer_state {
   IPCRING_PEER_IS_CLOSED = 1,
