@@ -1,7 +1,7 @@
-// Blocking batches in one process: push_all and pop_some of spsc_ring and mpmc_ring, and
-// write_all of the message rings. Batches larger than the ring, one deadline and one counted
-// wait for all the waits of a call, what a closed side and a refused message leave, odd
-// timeouts, corrupt indices, empty batches, and many producers and consumers of an mpmc ring.
+// Blocking batches in one process: push_all and pop_some of spsc_ring and mpmc_ring (and the
+// C API's push_all), and write_all of the message rings. Batches larger than the ring, one deadline
+// and one counted wait for all the waits of a call, what a closed side and a refused message leave,
+// odd timeouts, corrupt indices, empty batches, and many producers and consumers of an mpmc ring.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ipcring/inspect.hpp"
+#include "ipcring/ipcring.h"
 #include "ipcring/mpmc_ring.hpp"
 #include "ipcring/msg_ring.hpp"
 #include "ipcring/spsc_ring.hpp"
@@ -77,6 +78,43 @@ TYPED_TEST(slot_batches, a_batch_larger_than_the_ring_goes_through_in_order) {
   u64 v = 0;
   EXPECT_FALSE(rx.try_pop(v));
   EXPECT_EQ(inspect(f.mem.span(), "mem").producer.waits, 1u);
+}
+
+// The same through the C API: ipcring_push_all counts one wait for the call, as the C++
+// push_all does (before, each slot it waited for counted one).
+TYPED_TEST(slot_batches, the_c_push_all_counts_one_wait_for_the_call) {
+  const segment_guard g(unique_name());
+  const auto ring = TypeParam::create(g.name(), 8);
+  ipcring_ring* cr = nullptr;
+  ASSERT_EQ(ipcring_open(g.c_str(), IPCRING_KIND_ANY, sizeof(u64), &cr), IPCRING_OK)
+      << ipcring_last_error();
+  const c_endpoints c(cr);
+  ASSERT_TRUE(c.attached()) << ipcring_last_error();
+  const std::vector<u64> sent = counting(10'000, 1);
+  constexpr std::int64_t minute = 60'000'000'000;
+  int pushed = IPCRING_E_INTERNAL;
+  std::size_t n_pushed = 0;
+  std::thread producer([&] {
+    pushed = ipcring_push_all(c.tx, sent.data(), sent.size(), &n_pushed, minute);
+    ipcring_producer_shutdown(c.tx);  // a consumer still waiting (a failure here) ends
+  });
+  std::vector<u64> got;
+  while (got.size() < sent.size()) {
+    u64 buf[5] = {};
+    std::size_t k = 0;
+    const int s = ipcring_pop_some(c.rx, buf, 5, &k, minute);
+    if (s != IPCRING_OK || k == 0 || k > 5) {
+      ADD_FAILURE() << "ipcring_pop_some: " << s << ", " << k << " after " << got.size();
+      break;
+    }
+    got.insert(got.end(), buf, buf + k);
+  }
+  ipcring_consumer_shutdown(c.rx);  // a producer still waiting (a failure above) ends
+  producer.join();
+  EXPECT_EQ(pushed, IPCRING_OK) << ipcring_strerror(pushed);
+  EXPECT_EQ(n_pushed, sent.size());
+  EXPECT_EQ(got, sent);
+  EXPECT_EQ(inspect(g.name()).producer.waits, 1u);
 }
 
 // One deadline for all the waits of a call: what fitted goes, then timeout after about the

@@ -54,6 +54,16 @@ int null_argument(const char* what) noexcept {
   return IPCRING_E_NULL_ARGUMENT;
 }
 
+// fixed_producer::push_within: a handle's blocking push (its private push_within, friend)
+// with the deadline and the counted wait of the whole C batch, as its C++ push_all has them.
+struct slot_pusher {
+  template <class Producer, class Slot>
+  static wait_result push(Producer& h, const Slot& s, detail::time_budget& time,
+                          bool& counted) noexcept {
+    return h.push_within(s, time, counted);
+  }
+};
+
 }  // namespace ipcring::c_api
 
 namespace {
@@ -151,6 +161,12 @@ struct spsc_fixed_producer final : fixed_producer {
     if (r == wait_result::ok && !try_push(slot)) return wait_result::timeout;  // cannot happen
     return r;
   }
+  wait_result push_within(const void* slot, detail::time_budget& time,
+                          bool& counted) noexcept override {
+    Slot s;  // only on the way into a wait: a copy the zero-copy try_push avoids
+    std::memcpy(&s, slot, sizeof s);
+    return slot_pusher::push(h, s, time, counted);
+  }
   void shutdown() noexcept override { h.close(); }
   close_token closer() const noexcept override { return h.closer(); }
   void set_wait(const wait_policy& p) noexcept override { h.set_wait_policy(p); }
@@ -236,6 +252,12 @@ struct mpmc_fixed_producer final : fixed_producer {
     Slot s;
     std::memcpy(&s, slot, sizeof s);
     return h.push(s, timeout);
+  }
+  wait_result push_within(const void* slot, detail::time_budget& time,
+                          bool& counted) noexcept override {
+    Slot s;
+    std::memcpy(&s, slot, sizeof s);
+    return slot_pusher::push(h, s, time, counted);
   }
   void shutdown() noexcept override { h.close(); }
   close_token closer() const noexcept override { return h.closer(); }

@@ -138,13 +138,15 @@ int ipcring_push_all(ipcring_producer* p, const void* slots, size_t count, size_
   if (const int e = check_slot_batch(p, slots, count, "push_all"); e != IPCRING_OK) return e;
   const auto* from_bytes = static_cast<const std::byte*>(slots);
   time_budget time(timeout_ns);
+  bool counted = false;  // one wait counted for the call
   std::size_t n = 0;
   int status = IPCRING_OK;
   for (;;) {
     n += p->fixed->try_push_some(from_bytes + n * p->slot_size, count - n);
     if (n == count) break;
-    // Full: wait as push() does, and push the next slot when there is room.
-    const wait_result r = p->fixed->push(from_bytes + n * p->slot_size, time.left());
+    // Full: wait as push() does, within the call's one deadline and counted wait, and push
+    // the next slot when there is room.
+    const wait_result r = p->fixed->push_within(from_bytes + n * p->slot_size, time, counted);
     if (r != wait_result::ok) {
       status = or_corrupted(from(r), *p->fixed);
       break;

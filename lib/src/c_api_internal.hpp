@@ -73,6 +73,10 @@ struct fixed_producer {
   virtual bool try_push(const void* slot) noexcept = 0;
   virtual std::size_t try_push_some(const void* slots, std::size_t n) noexcept = 0;
   virtual wait_result push(const void* slot, nanoseconds timeout) noexcept = 0;
+  /// push() for a batch that found the ring full (ipcring_push_all): its waits share one
+  /// deadline, `time`, and count one wait for the call, `counted` (as detail::retry_until's).
+  virtual wait_result push_within(const void* slot, detail::time_budget& time,
+                                  bool& counted) noexcept = 0;
   virtual void shutdown() noexcept = 0;
   virtual close_token closer() const noexcept = 0;
   virtual void set_wait(const wait_policy& p) noexcept = 0;

@@ -326,8 +326,10 @@ IPCRING_API int ipcring_read(ipcring_consumer* c, void* buffer, size_t capacity,
  * publish such a part at once: a producer killed during the call may leave any first part).
  * *done (pushed, popped, written) says how many went, in order, whatever the status; it may
  * be NULL. The blocking forms' timeout_ns is for the whole batch, counted from the first
- * wait. Like the try_ calls, they use the room there is even after this side's own shutdown;
- * they return IPCRING_CLOSED only where they would wait.
+ * wait, and a call that waits counts one wait in the ring's statistics (`waits` in
+ * ipcring::inspect() and `ipcring stat`) however often it waits. Like the try_ calls, they use the
+ * room there is even after this side's own shutdown; they return IPCRING_CLOSED only where they
+ * would wait.
  *
  * Fixed-slot rings: `slots` holds `count` slots back to back, count * slot_size bytes (any
  * alignment).

@@ -87,6 +87,10 @@
 
 namespace ipcring {
 
+namespace c_api {
+struct slot_pusher;  // the C API's blocking slot batch (push_within): lib/src/c_api.cpp
+}
+
 template <class T>
 class mpmc_producer;
 template <class T>
@@ -587,12 +591,9 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
   wait_result push(const T& v) noexcept { return push(v, std::chrono::nanoseconds::max()); }
   template <class Rep, class Period>
   wait_result push(const T& v, std::chrono::duration<Rep, Period> timeout) noexcept {
-    // Takes a slot as soon as one is free: no wait for room (only consumers' frees wake a
-    // sleeping producer, and another producer's push could end that wait unseen).
-    return this->blocking(
-        detail::saturate(timeout),
-        [&] { return push_claimed(std::span<const T>(&v, 1), false) == 1; },
-        [&] { return slot_may_be_free(); });
+    detail::time_budget time(detail::saturate(timeout));
+    bool counted = false;
+    return push_within(v, time, counted);
   }
   /// Blocking batch: pushes all of `items` in order, as many at a time as there are
   /// consecutive free slots, waiting (by the wait_policy) for room as often as needed within
@@ -641,8 +642,19 @@ class mpmc_producer : public detail::mpmc_endpoint<T> {
 
  private:
   friend class mpmc_ring<T>;
+  friend struct c_api::slot_pusher;
   mpmc_producer(detail::attachment_ptr seg, const wait_policy& wait)
       : base(std::move(seg), endpoint_role::producer, wait) {}
+
+  // push() within `time` and `counted`: as blocking()'s, shared by the waits of a C batch
+  // (ipcring_push_all, through c_api::slot_pusher).
+  wait_result push_within(const T& v, detail::time_budget& time, bool& counted) noexcept {
+    // Takes a slot as soon as one is free: no wait for room (only consumers' frees wake a
+    // sleeping producer, and another producer's push could end that wait unseen).
+    return this->blocking(
+        time, counted, [&] { return push_claimed(std::span<const T>(&v, 1), false) == 1; },
+        [&] { return slot_may_be_free(); });
+  }
 
   // A blocking push's hint that a slot is free; the attempt decides.
   bool slot_may_be_free() const noexcept {

@@ -68,6 +68,10 @@
 
 namespace ipcring {
 
+namespace c_api {
+struct slot_pusher;  // the C API's blocking slot batch (push_within): lib/src/c_api.cpp
+}
+
 template <class T>
 class spsc_producer;
 template <class T>
@@ -352,6 +356,7 @@ class spsc_producer {
 
  private:
   friend class spsc_ring<T>;
+  friend struct c_api::slot_pusher;
   spsc_producer(detail::attachment_ptr seg, const wait_policy& wait)
       : seg_(std::move(seg)),
         role_(detail::role_lease::acquire(control()->producer_owner, "producer", seg_->name)) {
@@ -387,6 +392,13 @@ class spsc_producer {
     return reinterpret_cast<ring_control*>(seg_->control());
   }
 
+  // push() within `time` and `counted`: as wait_room()'s, shared by the waits of a C batch
+  // (ipcring_push_all, through c_api::slot_pusher).
+  wait_result push_within(const T& v, detail::time_budget& time, bool& counted) noexcept {
+    const wait_result r = wait_room(1, time.left(), &counted);
+    if (r == wait_result::ok && !try_push(v)) return wait_result::timeout;  // cannot happen
+    return r;
+  }
   // Whether head, read now, is impossible (a blocking call's look, only once corrupted_).
   IPCRING_COLD bool head_impossible_now() const noexcept {
     // [A2] pairs with [R2], as in free_slots()
