@@ -4,12 +4,18 @@
 
 #include <gtest/gtest.h>
 
-#ifndef _WIN32
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
 #include <pthread.h>
 #include <signal.h>
 #endif
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -197,6 +203,33 @@ TEST_P(wait_strategies, close_token_closes_from_elsewhere) {
     EXPECT_EQ(rx.pop(v, 10s), wait_result::closed);
     EXPECT_LT(clock_type::now() - start, 5s);
     other.join();
+  }
+}
+
+// close() leaves errno, and on Windows the last error, as it found them: the code it
+// interrupted (a signal handler's, a console control handler's caller) may read them next. On
+// Windows each close creates or opens its view's semaphore of the block, which sets the last
+// error (to 0 under Wine, where the caller then read 0 instead of 4242).
+TEST(close_token, leaves_the_callers_error_state_as_it_found_it) {
+  segment_guard g(unique_name());
+  const auto ring = spsc_ring<u64>::create(g.name(), 8);
+  map_view v = map_view::open(g.name());
+  auto& ctl = *reinterpret_cast<ring_control*>(v.data() + k_control_offset);
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i == 0 ? "first close" : "second close, another view");
+    const auto other = spsc_ring<u64>::open(g.name());  // its own view: its own semaphores
+    auto tx = other.producer();
+    ctl.data_wait.sleepers.store(1);  // as if a consumer slept: the wake goes to the system
+    errno = EDOM;
+#ifdef _WIN32
+    SetLastError(4242);
+#endif
+    tx.close();
+    EXPECT_EQ(errno, EDOM);
+#ifdef _WIN32
+    EXPECT_EQ(GetLastError(), 4242u);
+#endif
+    ctl.data_wait.sleepers.store(0);
   }
 }
 

@@ -89,7 +89,8 @@ const char* to_string(wait_result r) noexcept;
 
 /// Closes one side of a ring from anywhere, including a signal handler: close() is
 /// async-signal-safe on Linux (atomic stores and futex wakes; on Windows, which has no
-/// asynchronous signals, it may take a short lock: safe from a console control handler). Copyable;
+/// asynchronous signals, it may take a short lock: safe from a console control handler). It
+/// leaves errno (and on Windows GetLastError()) as it found them. Copyable;
 /// valid while the handle it came from is alive (it writes into the ring and into this
 /// process's record of the ring, which the handle keeps).
 class close_token {

@@ -127,12 +127,16 @@ void wake_all(wait_block& b) noexcept {
   b.seq.fetch_add(1, std::memory_order_seq_cst);
   const std::uint32_t n = b.sleepers.load(std::memory_order_seq_cst);
   if (n == 0) return;
+  // The caller's last error is kept, as close_token::close keeps errno: opening a semaphore
+  // another process made sets ERROR_ALREADY_EXISTS, a failed release its own.
+  const DWORD caller_error = GetLastError();
   HANDLE h = semaphore_for(&b);
   if (h == INVALID_HANDLE_VALUE) {
     WakeByAddressAll(&b.seq);  // not in a view: sleepers of this process only
   } else if (h != nullptr) {
     ReleaseSemaphore(h, static_cast<LONG>(std::min<std::uint32_t>(n, 1u << 20)), nullptr);
   }
+  SetLastError(caller_error);
 }
 
 void drop_stale_wakes(wait_block& b) noexcept {
