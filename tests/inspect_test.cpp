@@ -18,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -421,6 +422,8 @@ TEST(inspect, a_ring_nobody_attached_to_is_not_stale) {
   EXPECT_FALSE(remove_if_stale(g.name()));
 }
 
+#endif
+
 // What a creator writes first (docs/layout.md, "Creation protocol"): the header's first 16
 // bytes, not ready.
 struct creation_stamp {
@@ -439,6 +442,59 @@ ring_options waiting(std::chrono::milliseconds timeout) {
   return o;
 }
 
+// While its creator holds a ring being made, an opener that holds the mapping waits; once the
+// creator lets go of it without publishing `ready` (here its view closes, as when its process
+// dies), the open fails at once, even one that would wait for ever, through C++ and C. On
+// Windows too, where the opener's view keeps the mapping and the stamp says the creator holds
+// its event (as create_shm's does there): before, with no hold to look at, such an open waited
+// for ever.
+TEST(inspect, an_open_learns_at_once_that_the_creator_let_go) {
+  segment_guard g(unique_name());
+  std::optional<map_view> creator = map_view::create(
+      g.name(), 1 << 20, {}, bytes_of(creation_stamp{k_magic, k_layout_version, k_init_held}));
+  const map_view holder = map_view::open(g.name());  // keeps the mapping (Windows)
+  EXPECT_FALSE(holder.creator_gone());
+  EXPECT_FALSE(abandoned_in_creation(holder));
+  const std::string waited = expect_error(errc::not_ready, [&] {
+    (void)spsc_ring<u64>::open(g.name(), waiting(std::chrono::milliseconds(50)));
+  });
+  EXPECT_NE(waited.find("after waiting 50 ms"), std::string::npos) << waited;
+  std::thread let_go([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    creator.reset();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const std::string msg = expect_error(errc::not_ready, [&] {
+    (void)spsc_ring<u64>::open(g.name(), waiting(std::chrono::milliseconds::max()));
+  });
+  let_go.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_NE(msg.find("let go of it"), std::string::npos) << msg;
+  EXPECT_TRUE(holder.creator_gone());
+  EXPECT_TRUE(abandoned_in_creation(holder));
+  ipcring_ring* c_ring = nullptr;  // C, with a timeout of for ever
+  EXPECT_EQ(ipcring_open_timeout(g.c_str(), IPCRING_KIND_ANY, 0, -1, &c_ring), IPCRING_E_NOT_READY);
+  EXPECT_EQ(c_ring, nullptr);
+  // A stamp of 0 is judged by the creator's lock on POSIX; on Windows it says no event is held
+  // (a creator of an earlier release): waited for until the deadline, not judged.
+  const segment_guard g0(unique_name());
+  creator = map_view::create(g0.name(), 1 << 20, {}, bytes_of(creation_stamp{}));
+  const map_view holder0 = map_view::open(g0.name());
+  creator.reset();
+#ifdef _WIN32
+  EXPECT_FALSE(abandoned_in_creation(holder0));
+#else
+  EXPECT_TRUE(abandoned_in_creation(holder0));
+#endif
+  // A whole creation lets go of it as well, and is not abandoned.
+  const segment_guard g2(unique_name());
+  auto ring = spsc_ring<u64>::create(g2.name(), 16);
+  const map_view v2 = map_view::open(g2.name());
+  EXPECT_TRUE(v2.creator_gone());
+  EXPECT_FALSE(abandoned_in_creation(v2));
+}
+
+#ifndef _WIN32  // POSIX only: a ring outlives its processes (on Windows it goes with them)
 // A creator that died after its stamp and before `ready` (here: it made the segment as
 // spsc_ring::create does, then exited) left a ring that never will be ready: opening it fails
 // at once, inspect says why, and remove_if_stale removes it.

@@ -259,11 +259,23 @@ struct creation_stamp {
 };
 static_assert(sizeof(creation_stamp) == 16 && offsetof(segment_header, init_state) == 12);
 
+#ifdef _WIN32
+// A Windows creator's hold is a named mapping's event (map_view::create with a stamp), which
+// its stamp says it holds: a stamp without it (a file's, an older release's, a foreign
+// creator's) has no hold to look at, and is never judged abandoned.
+constexpr std::uint32_t k_shm_stamp_state = k_init_held;
+constexpr bool k_hold_in_stamp = true;
+#else
+constexpr std::uint32_t k_shm_stamp_state = 0;  // the creator's lock tells, whatever the stamp
+constexpr bool k_hold_in_stamp = false;
+#endif
+
 // A creation_stamp is in `bytes`, as create_shm and create_file wrote it. relaxed:
 // written by this thread (through the file handle, or on Windows the mapping).
 bool stamped_here(const segment_header& h) noexcept {
+  const std::uint32_t state = h.init_state.load(std::memory_order_relaxed);
   return h.magic.load(std::memory_order_relaxed) == k_magic &&
-         h.layout_version == k_layout_version && h.init_state.load(std::memory_order_relaxed) == 0;
+         h.layout_version == k_layout_version && (state == 0 || state == k_init_held);
 }
 
 // Writes the header into `bytes` and publishes ready. `stamped`: create_shm's or create_file's
@@ -518,7 +530,7 @@ attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_opti
   // where huge pages are larger than 32 MiB (arm64 with 64 KiB pages: 512 MiB).
   const std::uint64_t huge_size = opt.map.huge_pages ? huge_page_size() : 0;
   const std::uint64_t huge = huge_size <= (std::uint64_t{32} << 20) ? huge_size : 0;
-  const creation_stamp stamp;
+  const creation_stamp stamp{k_magic, k_layout_version, k_shm_stamp_state};
   map_view v = map_view::create(name, huge != 0 ? round_up(need, huge) : need, opt.map,
                                 std::as_bytes(std::span(&stamp, 1)));
   return adopt(std::move(v), [&](map_view& m) {
@@ -583,9 +595,9 @@ std::string without_code(const error& e) {
 
 [[noreturn]] void gave_up(const error& e, std::int64_t waited_ms, std::string_view wait_longer) {
   const std::string why = without_code(e);
-  // Where the creator's death can be told (POSIX: the creator's lock), a dead one has made
-  // this an abandoned_error already: either it is alive and still making the ring, or (on
-  // Windows, or killed in its first moments, before its stamp) it died.
+  // Where the creator's death can be told (its lock; on Windows its named event), a dead one
+  // has made this an abandoned_error already: either it is alive and still making the ring,
+  // or (killed in its first moments, before its stamp) it died.
   throw error(e.value(), why + " after waiting " + std::to_string(waited_ms) +
                              " ms; its creator is still making it (a large ring, pre-faulted or "
                              "locked, may take longer: raise " +
@@ -610,7 +622,8 @@ bool abandoned_in_creation(const map_view& v) noexcept {
       detail::creation_stamp s{0, 0, 0};
       v.peek(0, std::as_writable_bytes(std::span(&s, 1)));
       return s.magic == k_magic && s.layout_version == k_layout_version &&
-             s.init_state != k_init_ready;
+             s.init_state != k_init_ready &&
+             (s.init_state == k_init_held || !detail::k_hold_in_stamp);
     };
     // Only creators of this layout version stamp the segment and hold it while they make it,
     // and each publishes ready before it lets go: still not ready once it has let go, it

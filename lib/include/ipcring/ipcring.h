@@ -197,8 +197,9 @@ IPCRING_API int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_
 /* ipcring_open, waiting at most timeout_ns (negative: for ever; 0: not at all) for a ring whose
  * creator is alive and still making it, then IPCRING_E_NOT_READY; ipcring_open waits 2 s (as
  * C++'s ring_options::open_timeout). A ring whose creator died while making it is refused at
- * once (Linux, where the creator's lock tells; on Windows, after the wait: there a negative
- * timeout would wait for it for ever). */
+ * once where its creator's hold tells (Linux; Windows named rings; not Windows files, nor rings
+ * an older release is creating: those fail after the wait, and a negative timeout would wait
+ * for them for ever). */
 IPCRING_API int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32_t slot_size,
                                      int64_t timeout_ns, ipcring_ring** out);
 /* ipcring_open_timeout that also waits for the ring to be created: for a process started

@@ -37,7 +37,8 @@ namespace ipcring {
 struct map_view::backend {
   std::variant<bip::windows_shared_memory, bip::file_mapping> object;
   bip::mapped_region region;
-  std::string key;  // what names this mapping's wait semaphores (wait_objects.hpp)
+  std::string key;            // what names this mapping's wait semaphores (wait_objects.hpp)
+  HANDLE creating = nullptr;  // a stamped creation's hold (hold_as_creator), until end_creation()
 };
 
 namespace {
@@ -110,6 +111,24 @@ std::string ascii_path(const std::filesystem::path& path, const char* what) {
   return path.string();
 }
 
+// The creator's hold on a named mapping it is making with a stamp (map_view::creator_gone): a
+// named event, object_name("creating", key), made before the stamp is written and closed by
+// end_creation(), or when the view goes or its process ends. A kernel object lives while a
+// handle to it is open, so the name is there exactly while the creator holds it (and while an
+// observer looks, for a moment). An event, not a mutex: a hold is the view's, not a thread's.
+// It is named in the session's namespace, as the mapping is. (Files have none: a file ring
+// may be shared across sessions, where the event would not be seen.)
+void hold_as_creator(map_view::backend& b, const char* what, const std::string& name) {
+  b.creating = CreateEventA(nullptr, TRUE, FALSE, detail::object_name("creating", b.key).c_str());
+  if (b.creating == nullptr) {
+    // Without it, an opener could never tell this creator's death (as POSIX fails without
+    // its lock).
+    throw error(errc::system, std::string(what) + " " + in_quotes(name) +
+                                  ": cannot make the creator's hold (CreateEvent: " +
+                                  last_error_text(GetLastError()) + ")");
+  }
+}
+
 // A backend holding the named mapping that `make` creates or opens in its object, mapped
 // whole. (Made in place: moving a windows_shared_memory trips -Wmaybe-uninitialized in Boost
 // 1.74.)
@@ -148,6 +167,7 @@ map_view::map_view(backend* b, std::string name) : backend_(b), name_(std::move(
 }
 
 void map_view::backend_deleter::operator()(backend* b) const noexcept {
+  if (b->creating != nullptr) CloseHandle(b->creating);  // a creation that never ended
   detail::unregister_view(static_cast<const std::byte*>(b->region.get_address()));
   delete b;  // mapped_region unmaps, the object closes its handle
 }
@@ -159,10 +179,26 @@ void map_view::prepare(std::size_t n, const map_options& opt) {
 }
 
 bool map_view::creator_gone() const noexcept {
-  return false;  // a mapping goes with its last handle: there is no creator to outlive it
+  if (!backend_ || backend_->creating != nullptr) return false;  // the creating view: not gone
+  if (std::holds_alternative<bip::file_mapping>(backend_->object)) return false;  // cannot tell
+  try {
+    HANDLE h =
+        OpenEventA(SYNCHRONIZE, FALSE, detail::object_name("creating", backend_->key).c_str());
+    if (h != nullptr) {  // held (or another observer's, for a moment: asked again later)
+      CloseHandle(h);
+      return false;
+    }
+    return GetLastError() == ERROR_FILE_NOT_FOUND;  // any other failure cannot tell
+  } catch (...) {
+    return false;  // no memory for the name
+  }
 }
 
-void map_view::end_creation() noexcept {}
+void map_view::end_creation() noexcept {
+  if (!backend_ || backend_->creating == nullptr) return;
+  CloseHandle(backend_->creating);
+  backend_->creating = nullptr;
+}
 
 void map_view::peek(std::size_t offset, std::span<std::byte> out) const {
   // A section backed by the paging file has its pages committed when it is created, and a
@@ -185,6 +221,7 @@ map_view map_view::create(std::string_view name, std::size_t size, const map_opt
         return object.template emplace<bip::windows_shared_memory>(bip::create_only, n.c_str(),
                                                                    bip::read_write, size);
       });
+  if (!stamp.empty()) hold_as_creator(*b, "create", n);  // before an opener can see the stamp
   map_view v(b.release(), n);
   if (!stamp.empty()) std::memcpy(v.data_, stamp.data(), stamp.size());
   tune(v.data_, v.size_, opt, v.name_);
@@ -252,7 +289,8 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
                                   "being made (left as it is)");
   }
   map_view v(b.release(), p);
-  if (!stamp.empty()) std::memcpy(v.data_, stamp.data(), stamp.size());  // as create(): no hold
+  // No hold: an event is named in a session's namespace, and a file is shared across them.
+  if (!stamp.empty()) std::memcpy(v.data_, stamp.data(), stamp.size());
   try {
     tune(v.data_, v.size_, opt, v.name_);
   } catch (...) {

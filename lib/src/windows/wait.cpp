@@ -94,12 +94,17 @@ HANDLE semaphore_for(const void* addr) noexcept {
 
 }  // namespace
 
-void register_view(const std::byte* base, std::size_t size, const std::string& key) {
+std::string object_name(const char* what, const std::string& key) {
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(key)));
+  return std::string("ipcring.") + what + "." + hash;
+}
+
+void register_view(const std::byte* base, std::size_t size, const std::string& key) {
+  std::string prefix = object_name("wait", key) + ".";
   registry& r = the_registry();
   const std::lock_guard<std::mutex> hold(r.lock);
-  r.views.push_back({base, size, std::string("ipcring.wait.") + hash + ".", {}});
+  r.views.push_back({base, size, std::move(prefix), {}});
 }
 
 void unregister_view(const std::byte* base) noexcept {

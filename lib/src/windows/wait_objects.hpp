@@ -13,6 +13,11 @@
 
 namespace ipcring::detail {
 
+/// "ipcring.<what>.<h>": the name of a kernel object that belongs to the shared object `key`,
+/// `<h>` the FNV-1a 64-bit hash of `key` as 16 lowercase hex digits. Wait semaphores are
+/// object_name("wait", key) + "." + the block's offset; a creator's hold is
+/// object_name("creating", key) (windows/map_view.cpp).
+std::string object_name(const char* what, const std::string& key);
 /// Records that [base, base + size) maps the shared object `key` ("shm:<name>", or
 /// "file:<volume serial>-<file index>", "file:<path>" where the system cannot say). Called by
 /// map_view once mapped.
