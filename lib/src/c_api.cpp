@@ -20,12 +20,12 @@
 #include <new>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "c_api_internal.hpp"
 #include "ipcring/inspect.hpp"
 #include "ipcring/ipcring.hpp"
+#include "open_retry.hpp"
 
 namespace {
 thread_local std::string t_last_error;
@@ -419,34 +419,23 @@ std::unique_ptr<ipcring_ring> attach(bool create, ipcring_kind kind, const std::
 }
 
 // The kind and slot size of an existing ring; waits (until `deadline`) for a creator that has
-// not published `ready` yet, as open() does, and with `wait_for_name` for the name to appear.
+// not published `ready` yet, as open() does (detail::retry_open), and with `wait_for_name` for
+// the name to appear: one deadline for both.
 ring_info probe(const std::string& name, const ring_options& opt,
                 std::chrono::steady_clock::time_point deadline, std::int64_t timeout_ns,
                 bool wait_for_name) {
   const std::int64_t ms = timeout_ns / 1'000'000 + (timeout_ns % 1'000'000 != 0);
-  bool found = false;  // at least once: a not_found after it says what became of that ring
-  for (;;) {
-    try {
-      return detail::inspect_for("open", name, opt.map);
-    } catch (const detail::abandoned_error&) {
-      throw;  // never to be ready
-    } catch (const error& e) {
-      const bool missing = e.value() == errc::not_found;
-      if (missing && !wait_for_name) throw;
-      if (!missing && e.value() != errc::not_ready && e.value() != errc::too_small) throw;
-      found = found || !missing;
-      if (std::chrono::steady_clock::now() >= deadline) {
-        if (missing && found) throw;
-        if (missing)
-          detail::not_created(e, ms, "the timeout_ns of ipcring_open_wait or ipcring_open_ex");
-        detail::gave_up(e, ms,
-                        wait_for_name
-                            ? "the timeout_ns of ipcring_open_wait or ipcring_open_ex"
-                            : "ipcring_open_timeout's timeout_ns; ipcring_open waits 2 s");
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  detail::open_waits w;
+  w.wait_for_name = wait_for_name;
+  w.created_by = deadline;
+  w.ready_for = nanoseconds::max();  // until `deadline`
+  w.deadline = deadline;
+  w.created_ms = w.ready_ms = ms;
+  w.created_setting = "the timeout_ns of ipcring_open_wait or ipcring_open_ex";
+  w.ready_setting = wait_for_name ? "the timeout_ns of ipcring_open_wait or ipcring_open_ex"
+                                  : "ipcring_open_timeout's timeout_ns; ipcring_open waits 2 s";
+  return detail::retry_open(
+      w, [&](const auto&) { return detail::inspect_for("open", name, opt.map); });
 }
 
 constexpr std::uint32_t k_map_flags =

@@ -15,6 +15,7 @@
 #include "ipcring/error.hpp"
 #include "ipcring/inspect.hpp"
 #include "ipcring/type_name.hpp"
+#include "open_retry.hpp"
 
 namespace ipcring {
 
@@ -452,59 +453,33 @@ attachment_ptr adopt(map_view v, Attach&& attach, const map_options* prepare = n
   detail::gave_up(e, opt.open_timeout.count(), "ring_options::open_timeout");
 }
 
-// A not_found that waited for the name (opt.wait_for_creation) says how long.
-[[noreturn]] void not_created(const error& e, const ring_options& opt) {
-  detail::not_created(e, opt.wait_for_creation.count(), "ring_options::wait_for_creation");
-}
-
 // Opens a mapping with open_view(map_options) and attaches to it. The pages are faulted in and
 // locked (as opt.map asks) only once the header is checked, and only as far as it says the ring
 // reaches: a foreign or oversized file is refused without touching the rest of it (reading a
 // page of a sparse tmpfs file allocates it; past the free space, the read is a SIGBUS).
-// Waits for the name until opt.wait_for_creation has passed, then for `ready` until
-// opt.open_timeout has passed since the name was first found.
+// Waits (retry_open) for the name until opt.wait_for_creation has passed, then for `ready`
+// until opt.open_timeout has passed since the name was first found.
 template <class OpenView>
 attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ring_spec& spec) {
-  const bool wait_for_name = opt.wait_for_creation.count() > 0;
-  const auto created_by = deadline_after(opt.wait_for_creation);
-  clock::time_point ready_by{};  // when the name was found (the last time), + open_timeout
-  bool there = false;            // the name: since ready_by was set
-  bool found = false;            // at least once
-  const auto name_is_there = [&] {
-    if (!there) ready_by = deadline_after(opt.open_timeout);
-    there = found = true;
-  };
+  open_waits w;
+  w.wait_for_name = opt.wait_for_creation.count() > 0;
+  w.created_by = deadline_after(opt.wait_for_creation);
+  w.ready_for = saturate(opt.open_timeout);
+  w.created_ms = opt.wait_for_creation.count();
+  w.created_setting = "ring_options::wait_for_creation";
+  w.ready_ms = opt.open_timeout.count();
+  w.ready_setting = "ring_options::open_timeout";
   map_options unprepared = opt.map;
   unprepared.prefault = false;
   unprepared.lock_memory = false;
-  for (;;) {
-    try {
-      map_view v = open_view(unprepared);
-      name_is_there();
-      return adopt(
-          require_header_written(std::move(v), "open"),
-          [&](const map_view& m) { return opened(m.bytes(), spec, m.name(), opt, ready_by, &m); },
-          &opt.map);
-    } catch (const abandoned_error&) {
-      throw;  // never to be ready: not waited for again
-    } catch (const error& e) {
-      if (e.value() == errc::not_found) {
-        // Not created yet, or removed again by a creator that failed: either may still come,
-        // and a new creator gets the whole open_timeout.
-        if (!wait_for_name) throw;  // as it was
-        there = false;
-        if (clock::now() >= created_by) {
-          if (found) throw;  // its own message says what became of the ring it found
-          not_created(e, opt);
-        }
-      } else {
-        if (e.value() != errc::not_ready) throw;
-        name_is_there();  // found, perhaps not sized yet
-        if (clock::now() >= ready_by) gave_up(e, opt);
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  return retry_open(w, [&](const auto& found) {
+    map_view v = open_view(unprepared);
+    const clock::time_point ready_by = found();
+    return adopt(
+        require_header_written(std::move(v), "open"),
+        [&](const map_view& m) { return opened(m.bytes(), spec, m.name(), opt, ready_by, &m); },
+        &opt.map);
+  });
 }
 
 }  // namespace
