@@ -17,7 +17,7 @@ namespace ipcring::detail {
 
 /// How long an open waits: for the name until `created_by` (only with `wait_for_name`), then
 /// for `ready` for `ready_for` from when the name was found (in full again for a ring made anew
-/// under the name), never past `deadline`. The errors say how long (the *_ms) and which
+/// under the name); the wait for `ready` never ends past `deadline`. The errors say how long (the *_ms) and which
 /// setting waits longer.
 struct open_waits {
   bool wait_for_name = false;
@@ -30,17 +30,18 @@ struct open_waits {
   std::string_view ready_setting;
 };
 
-/// Returns attempt(found), calling it every millisecond while it throws errc::not_found (only
+/// Returns attempt(name_is_there), calling it again 1 ms after each errc::not_found (only
 /// while the name is waited for) or errc::not_ready (until the time `ready` is waited for);
-/// then not_created() or gave_up() says how long it waited. `found()`: for the attempt to call
-/// once it has the name; returns the time `ready` is waited for until. Any other error, and
-/// an abandoned_error (never to be ready), goes to the caller at once.
+/// then not_created() or gave_up() says how long it waited. `name_is_there()`: for the attempt
+/// to call once it has the name; returns the time `ready` is waited for until (an attempt
+/// that waits for nothing itself may ignore it). Any other error, and an abandoned_error
+/// (never to be ready), goes to the caller at once.
 template <class Attempt>
 auto retry_open(const open_waits& w, Attempt&& attempt) {
   using clock = std::chrono::steady_clock;
   clock::time_point ready_by{};  // when the name was found (the last time), + ready_for
   bool there = false;            // the name: since ready_by was set
-  bool found = false;            // at least once
+  bool found = false;            // the name, at least once
   const auto name_is_there = [&] {
     if (!there) ready_by = std::min(deadline_after(clock::now(), w.ready_for), w.deadline);
     there = found = true;
