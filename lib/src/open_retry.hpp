@@ -17,8 +17,8 @@ namespace ipcring::detail {
 
 /// How long an open waits: for the name until `created_by` (only with `wait_for_name`), then
 /// for `ready` for `ready_for` from when the name was found (in full again for a ring made anew
-/// under the name); the wait for `ready` never ends past `deadline`. The errors say how long (the *_ms) and which
-/// setting waits longer.
+/// under the name); the wait for `ready` never ends past `deadline`. The errors say how long (the
+/// *_ms) and which setting waits longer.
 struct open_waits {
   bool wait_for_name = false;
   std::chrono::steady_clock::time_point created_by{};
