@@ -135,6 +135,18 @@ def test_open_create_remove():
         with Ring.open(w, ipcring.SPSC_MSG):
             assert mapped_bytes(w) >= big, mapped_bytes(w)
     assert Ring.remove(w) is True
+    # Sharing with a group: 0660 on request, another user's ring only on request.
+    g = name("group")
+    with Ring.create(g, ipcring.SPSC, 64, 8, group_access=True):
+        assert os.stat("/dev/shm/" + g).st_mode & 0o7777 == 0o660
+        if os.geteuid() == 0:
+            os.chown("/dev/shm/" + g, 12345, 12345)
+            e = raises("permission_denied", Ring.open, g)
+            assert "uid 12345" in e.message and "ALLOW_FOREIGN_OWNER" in e.message, e
+            Ring.open(g, allow_foreign_owner=True).close()
+        else:
+            print("ctypes_selftest: another user's ring not tried (needs root to chown)")
+    assert Ring.remove(g) is True
 
 
 def mapped_bytes(segment):

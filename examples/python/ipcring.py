@@ -250,6 +250,7 @@ class _Handle:
 
 # ipcring_flag (ipcring.h)
 FLAG_HUGE_PAGES, FLAG_LOCK_MEMORY, FLAG_NO_PREFAULT, FLAG_WAIT_FOR_CREATION = 1, 2, 4, 8
+FLAG_GROUP_ACCESS, FLAG_ALLOW_FOREIGN_OWNER = 16, 32
 
 
 def _flags(huge_pages, lock_memory, prefault):
@@ -263,14 +264,18 @@ class Ring(_Handle):
 
     @classmethod
     def create(cls, name, kind, capacity, slot_size=0, type_name=None, *, huge_pages=False,
-               lock_memory=False, prefault=True):
+               lock_memory=False, prefault=True, group_access=False):
         """capacity: slots (SPSC, MPMC) or bytes (message kinds), a power of two. slot_size:
         bytes per slot (fixed-slot kinds), 0 for message kinds. type_name: recorded element
         type (None: "bytes<N>"); C++ openers must name the same type. huge_pages, lock_memory,
-        prefault: this process's mapping (ipcring.h, IPCRING_FLAG_...)."""
+        prefault: this process's mapping (ipcring.h, IPCRING_FLAG_...). group_access: make the
+        segment 0660, not 0600, for processes of this one's group (they open it with
+        allow_foreign_owner=True)."""
         out = _vp()
         tn = None if type_name is None else _name(type_name, "type_name")
         flags = _flags(huge_pages, lock_memory, prefault)
+        if group_access:
+            flags |= FLAG_GROUP_ACCESS
         _check(lib.ipcring_create_ex(_name(name), _int(kind, "kind"),
                                      _uint(capacity, 64, "capacity"),
                                      _uint(slot_size, 32, "slot_size"), tn, flags,
@@ -280,20 +285,23 @@ class Ring(_Handle):
 
     @classmethod
     def open(cls, name, kind=ANY, slot_size=0, timeout=2.0, wait_for_creation=False, *,
-             huge_pages=False, lock_memory=False, prefault=True):
+             huge_pages=False, lock_memory=False, prefault=True, allow_foreign_owner=False):
         """kind, slot_size: what is expected (ANY, 0: whatever the segment holds). timeout:
         seconds to wait for a ring whose creator is still making it (0: not at all; None: for
         ever, which on Windows is for ever for one whose creator died making it), then
         not_ready. wait_for_creation (True or False): also wait, within the same timeout (2 s
         unless given), for the ring to be created, then not_found; for a process started before
         the one that creates it. huge_pages, lock_memory, prefault: this process's mapping, as
-        create()'s."""
+        create()'s. allow_foreign_owner: attach to a ring another user created (by default
+        refused as permission_denied)."""
         if not isinstance(wait_for_creation, bool):
             raise ValueError("wait_for_creation is True or False; timeout says how long")
         out = _vp()
         flags = _flags(huge_pages, lock_memory, prefault)
         if wait_for_creation:
             flags |= FLAG_WAIT_FOR_CREATION
+        if allow_foreign_owner:
+            flags |= FLAG_ALLOW_FOREIGN_OWNER
         _check(lib.ipcring_open_ex(_name(name), _int(kind, "kind"),
                                    _uint(slot_size, 32, "slot_size"), _ns(timeout), flags,
                                    ctypes.byref(out)),

@@ -54,13 +54,19 @@ int null_argument(const char* what) noexcept {
   return IPCRING_E_NULL_ARGUMENT;
 }
 
-// fixed_producer::push_within: a handle's blocking push (its private push_within, friend)
-// with the deadline and the counted wait of the whole C batch, as its C++ push_all has them.
+// fixed_producer::push_within: a handle's blocking push (mpmc: its private push_within; spsc:
+// its private wait for room, then a claim) with the deadline and the counted wait of the whole
+// C batch, as its C++ push_all has them.
 struct slot_pusher {
-  template <class Producer, class Slot>
-  static wait_result push(Producer& h, const Slot& s, detail::time_budget& time,
+  template <class Slot>
+  static wait_result push(mpmc_producer<Slot>& h, const Slot& s, detail::time_budget& time,
                           bool& counted) noexcept {
     return h.push_within(s, time, counted);
+  }
+  template <class Slot>
+  static wait_result wait_room(spsc_producer<Slot>& h, detail::time_budget& time,
+                               bool& counted) noexcept {
+    return h.wait_room_within(time, counted);
   }
 };
 
@@ -163,9 +169,9 @@ struct spsc_fixed_producer final : fixed_producer {
   }
   wait_result push_within(const void* slot, detail::time_budget& time,
                           bool& counted) noexcept override {
-    Slot s;  // only on the way into a wait: a copy the zero-copy try_push avoids
-    std::memcpy(&s, slot, sizeof s);
-    return slot_pusher::push(h, s, time, counted);
+    const wait_result r = slot_pusher::wait_room(h, time, counted);
+    if (r == wait_result::ok && !try_push(slot)) return wait_result::timeout;  // cannot happen
+    return r;
   }
   void shutdown() noexcept override { h.close(); }
   close_token closer() const noexcept override { return h.closer(); }
@@ -453,6 +459,8 @@ int map_flags(const char* call, const char* name, std::uint32_t flags, std::uint
   m.huge_pages = (flags & IPCRING_FLAG_HUGE_PAGES) != 0;
   m.lock_memory = (flags & IPCRING_FLAG_LOCK_MEMORY) != 0;
   m.prefault = (flags & IPCRING_FLAG_NO_PREFAULT) == 0;
+  if ((flags & IPCRING_FLAG_GROUP_ACCESS) != 0) m.permissions = 0660;
+  m.allow_foreign_owner = (flags & IPCRING_FLAG_ALLOW_FOREIGN_OWNER) != 0;
   return IPCRING_OK;
 }
 
@@ -470,9 +478,11 @@ int open_ring(const char* name, ipcring_kind kind, uint32_t slot_size, int64_t t
     }
     ring_options opt;
     opt.any_type = true;
-    map_options mapping;  // the attach's; the probe looks as open_to_look does
-    if (const int e = map_flags("ipcring_open_ex", name, flags,
-                                k_map_flags | IPCRING_FLAG_WAIT_FOR_CREATION, mapping);
+    // The attach's options; the probe takes only what open_to_look keeps of them (the owner).
+    if (const int e = map_flags(
+            "ipcring_open_ex", name, flags,
+            k_map_flags | IPCRING_FLAG_WAIT_FOR_CREATION | IPCRING_FLAG_ALLOW_FOREIGN_OWNER,
+            opt.map);
         e != IPCRING_OK) {
       return e;
     }
@@ -518,7 +528,6 @@ int open_ring(const char* name, ipcring_kind kind, uint32_t slot_size, int64_t t
     }
     // Removed between the probe and the attach: not_found, even for ipcring_open_wait (a ring
     // made again under the name may be of another kind than the one just checked).
-    opt.map = mapping;
     *out = attach(false, found, name, 0, size, opt).release();
     return static_cast<int>(IPCRING_OK);
   });
@@ -589,7 +598,8 @@ int ipcring_create_ex(const char* name, ipcring_kind kind, uint64_t capacity, ui
     if (out == nullptr) return null_argument("out");
     *out = nullptr;
     ring_options opt;
-    if (const int e = map_flags("ipcring_create_ex", name, flags, k_map_flags, opt.map);
+    if (const int e = map_flags("ipcring_create_ex", name, flags,
+                                k_map_flags | IPCRING_FLAG_GROUP_ACCESS, opt.map);
         e != IPCRING_OK) {
       return e;
     }

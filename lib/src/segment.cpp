@@ -119,14 +119,6 @@ void check_alignment(std::span<std::byte> bytes, const ring_spec& spec, const st
   }
 }
 
-// now + d without overflow: a huge timeout means "wait (practically) forever".
-clock::time_point deadline_after(std::chrono::milliseconds d) {
-  const auto now = clock::now();
-  const auto room =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock::time_point::max() - now);
-  return d >= room ? clock::time_point::max() : now + d;
-}
-
 // An alignment a header may give (data_offset rounds to it): a power of two up to a page.
 // Read once by the caller (volatile), so that what is checked is what is used.
 void check_header_align(const char* field, std::uint32_t align, const std::string& what) {
@@ -265,10 +257,8 @@ static_assert(sizeof(creation_stamp) == 16 && offsetof(segment_header, init_stat
 // its stamp says it holds: a stamp without it (a file's, an older release's, a foreign
 // creator's) has no hold to look at, and is never judged abandoned.
 constexpr std::uint32_t k_shm_stamp_state = k_init_held;
-constexpr bool k_hold_in_stamp = true;
 #else
 constexpr std::uint32_t k_shm_stamp_state = 0;  // the creator's lock tells, whatever the stamp
-constexpr bool k_hold_in_stamp = false;
 #endif
 
 // A creation_stamp is in `bytes`, as create_shm and create_file wrote it. relaxed:
@@ -350,12 +340,14 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
   check_alignment(bytes, spec, what);
   auto* h = reinterpret_cast<segment_header*>(bytes.data());
   // [A-ready] pairs with [R-ready] in create_in: once ready is seen, every field is visible.
-  while (h->init_state.load(std::memory_order_acquire) != k_init_ready) {
+  for (unsigned looks = 0; h->init_state.load(std::memory_order_acquire) != k_init_ready; ++looks) {
     // A creator stores the whole magic at once (0 -> k_magic); any other value is foreign and
     // will never become ours. relaxed: only the value matters, nothing is read on its strength.
     const std::uint64_t m = h->magic.load(std::memory_order_relaxed);
     if (m != 0 && m != k_magic) throw error(errc::bad_magic, what + not_ours(m));
-    if (view != nullptr && abandoned_in_creation(*view)) {
+    // The creator's hold is looked at every 10 ms (a system call or two each time), the
+    // header every 200 us.
+    if (view != nullptr && looks % 50 == 0 && abandoned_in_creation(*view)) {
       throw abandoned_error(what);
     }
     if (clock::now() >= deadline) {
@@ -463,7 +455,7 @@ template <class OpenView>
 attachment_ptr open_view(const ring_options& opt, OpenView&& open_view, const ring_spec& spec) {
   open_waits w;
   w.wait_for_name = opt.wait_for_creation.count() > 0;
-  w.created_by = deadline_after(opt.wait_for_creation);
+  w.created_by = deadline_in(saturate(opt.wait_for_creation));
   w.ready_for = saturate(opt.open_timeout);
   w.created_ms = opt.wait_for_creation.count();
   w.created_setting = "ring_options::wait_for_creation";
@@ -491,8 +483,8 @@ attachment_ptr create_in(std::span<std::byte> bytes, ring_spec spec, std::string
 attachment_ptr open_in(std::span<std::byte> bytes, ring_spec spec, std::string name,
                        const ring_options& opt) {
   try {
-    return std::make_shared<const attachment>(
-        opened(bytes, std::move(spec), std::move(name), opt, deadline_after(opt.open_timeout)));
+    return std::make_shared<const attachment>(opened(bytes, std::move(spec), std::move(name), opt,
+                                                     deadline_in(saturate(opt.open_timeout))));
   } catch (const error& e) {
     if (e.value() == errc::not_ready) gave_up(e, opt);  // only once the deadline has passed
     throw;
@@ -598,7 +590,8 @@ bool abandoned_in_creation(const map_view& v) noexcept {
       v.peek(0, std::as_writable_bytes(std::span(&s, 1)));
       return s.magic == k_magic && s.layout_version == k_layout_version &&
              s.init_state != k_init_ready &&
-             (s.init_state == k_init_held || !detail::k_hold_in_stamp);
+             // where the stamp names the hold (Windows), only a stamp that names it
+             (detail::k_shm_stamp_state == 0 || s.init_state == k_init_held);
     };
     // Only creators of this layout version stamp the segment and hold it while they make it,
     // and each publishes ready before it lets go: still not ready once it has let go, it

@@ -155,6 +155,16 @@ typedef enum ipcring_flag {
   /* ipcring_open_ex: wait (within its timeout) for the ring to be created, as
    * ipcring_open_wait. */
   IPCRING_FLAG_WAIT_FOR_CREATION = 8,
+  /* ipcring_create_ex: make the segment 0660 instead of 0600, so that processes of the
+   * creator's group (its effective gid) may attach too; they open it with
+   * IPCRING_FLAG_ALLOW_FOREIGN_OWNER (C++: map_options::permissions). Windows: no effect (the
+   * mapping's default security descriptor decides). */
+  IPCRING_FLAG_GROUP_ACCESS = 16,
+  /* ipcring_open_ex: attach to a segment another user owns (by default such an open fails
+   * with IPCRING_E_PERMISSION_DENIED: whoever owns a segment controls every byte this process
+   * reads from it). A segment every user may write is refused all the same. C++:
+   * map_options::allow_foreign_owner. Windows: no effect. */
+  IPCRING_FLAG_ALLOW_FOREIGN_OWNER = 32,
   IPCRING_FLAG_FORCE_INT_ = 0x7fffffff /* not a flag: see IPCRING_KIND_FORCE_INT_ */
 } ipcring_flag;
 
@@ -177,12 +187,14 @@ IPCRING_API uint32_t ipcring_layout_version(void);
  * (NULL or "": "bytes<N>"), and its alignment as the slot size's natural one (8 for multiples
  * of 8, else 4, 2 or 1); C++ code opens the ring with ring_options::type_name set to the same
  * and an element type of that size and alignment (alignof), e.g. a struct of bytes under
- * alignas. Segments are created 0600, and opens refuse a segment owned by another user.
+ * alignas. Segments are created 0600, and opens refuse a segment owned by another user
+ * (ipcring_create_ex and ipcring_open_ex share one with a group: IPCRING_FLAG_GROUP_ACCESS,
+ * IPCRING_FLAG_ALLOW_FOREIGN_OWNER).
  * A message ring records "bytes": NULL, "" or "bytes", else IPCRING_E_INVALID_ARGUMENT. */
 IPCRING_API int ipcring_create(const char* name, ipcring_kind kind, uint64_t capacity,
                                uint32_t slot_size, const char* type_name, ipcring_ring** out);
-/* ipcring_create with `flags`: IPCRING_FLAG_HUGE_PAGES, _LOCK_MEMORY, _NO_PREFAULT or-ed
- * (any other bit: IPCRING_E_INVALID_ARGUMENT). */
+/* ipcring_create with `flags`: IPCRING_FLAG_HUGE_PAGES, _LOCK_MEMORY, _NO_PREFAULT,
+ * _GROUP_ACCESS or-ed (any other bit: IPCRING_E_INVALID_ARGUMENT). */
 IPCRING_API int ipcring_create_ex(const char* name, ipcring_kind kind, uint64_t capacity,
                                   uint32_t slot_size, const char* type_name, uint32_t flags,
                                   ipcring_ring** out);
@@ -213,7 +225,8 @@ IPCRING_API int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32
 IPCRING_API int ipcring_open_wait(const char* name, ipcring_kind kind, uint32_t slot_size,
                                   int64_t timeout_ns, ipcring_ring** out);
 /* ipcring_open_timeout with `flags`: IPCRING_FLAG_HUGE_PAGES, _LOCK_MEMORY, _NO_PREFAULT for
- * this process's mapping, _WAIT_FOR_CREATION to wait as ipcring_open_wait (any other bit:
+ * this process's mapping, _WAIT_FOR_CREATION to wait as ipcring_open_wait,
+ * _ALLOW_FOREIGN_OWNER to accept another user's segment (any other bit:
  * IPCRING_E_INVALID_ARGUMENT). */
 IPCRING_API int ipcring_open_ex(const char* name, ipcring_kind kind, uint32_t slot_size,
                                 int64_t timeout_ns, uint32_t flags, ipcring_ring** out);

@@ -36,8 +36,10 @@ struct map_options {
   /// Permission bits of a new segment or file (exactly these; the umask does not apply).
   /// The default lets only the creating user attach. To share with a group, widen it (e.g.
   /// 0660) and open with allow_foreign_owner: opens refuse another user's segment by default.
-  /// The C API and `ipcring create` make 0600 segments, and the C API and `ipcring send` /
-  /// `recv` never attach to another user's (`ipcring ls` / `stat` / `rm` look at any).
+  /// The C API makes 0600 segments unless asked for 0660 (IPCRING_FLAG_GROUP_ACCESS), and
+  /// attaches to another user's only when asked (IPCRING_FLAG_ALLOW_FOREIGN_OWNER); `ipcring
+  /// create` makes 0600 ones and `ipcring send` / `recv` never attach to another user's
+  /// (`ipcring ls` / `stat` / `rm` look at any).
   unsigned permissions = 0600;
   /// Touch every page at create/open so the hot path never takes a page fault.
   bool prefault = true;

@@ -69,7 +69,7 @@
 namespace ipcring {
 
 namespace c_api {
-struct slot_pusher;  // the C API's blocking slot batch (push_within): lib/src/c_api.cpp
+struct slot_pusher;  // the C API's blocking slot batch (wait_room_within): lib/src/c_api.cpp
 }
 
 template <class T>
@@ -392,12 +392,11 @@ class spsc_producer {
     return reinterpret_cast<ring_control*>(seg_->control());
   }
 
-  // push() within `time` and `counted`: as wait_room()'s, shared by the waits of a C batch
-  // (ipcring_push_all, through c_api::slot_pusher).
-  wait_result push_within(const T& v, detail::time_budget& time, bool& counted) noexcept {
-    const wait_result r = wait_room(1, time.left(), &counted);
-    if (r == wait_result::ok && !try_push(v)) return wait_result::timeout;  // cannot happen
-    return r;
+  // wait_writable(1) within `time` and `counted`, shared by the waits of a C batch
+  // (ipcring_push_all, through c_api::slot_pusher), which then claims the slot and copies
+  // its bytes in place.
+  wait_result wait_room_within(detail::time_budget& time, bool& counted) noexcept {
+    return wait_room(1, time.left(), &counted);
   }
   // Whether head, read now, is impossible (a blocking call's look, only once corrupted_).
   IPCRING_COLD bool head_impossible_now() const noexcept {

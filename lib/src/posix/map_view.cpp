@@ -111,8 +111,8 @@ off_t check_access(int fd, std::string_view what, std::string_view name, const m
                                              ": owned by uid " + std::to_string(st.st_uid) +
                                              ", not by this user (uid " +
                                              std::to_string(::geteuid()) +
-                                             "); set map_options::allow_foreign_owner to "
-                                             "accept it");
+                                             "); set map_options::allow_foreign_owner (C: "
+                                             "IPCRING_FLAG_ALLOW_FOREIGN_OWNER) to accept it");
   }
   if (!opt.allow_world_writable && (st.st_mode & S_IWOTH) != 0) {
     char mode[8];
