@@ -494,6 +494,50 @@ TEST(inspect, an_open_learns_at_once_that_the_creator_let_go) {
   EXPECT_FALSE(abandoned_in_creation(v2));
 }
 
+// A ring in a file alike, on Windows too, where its creator holds a lock on one byte of the file
+// (a named event is seen within one session only, and a file may be shared across sessions):
+// before, a Windows opener waited out its timeout, and one with no time limit for ever.
+TEST(inspect, a_file_open_learns_at_once_that_the_creator_let_go) {
+  const temp_file path_file("-held");
+  const auto& path = path_file.path();
+  (void)remove_file(path);
+  {
+    std::optional<map_view> creator = map_view::create_file(
+        path, 1 << 20, {}, bytes_of(creation_stamp{k_magic, k_layout_version, k_init_held}));
+    const map_view holder = map_view::open_file(path);
+    EXPECT_FALSE(holder.creator_gone());
+    EXPECT_FALSE(abandoned_in_creation(holder));
+    EXPECT_FALSE(holder.creator_gone());  // a look takes nothing it keeps
+    const std::string waited = expect_error(errc::not_ready, [&] {
+      (void)spsc_ring<u64>::open_file(path, waiting(std::chrono::milliseconds(50)));
+    });
+    EXPECT_NE(waited.find("after waiting 50 ms"), std::string::npos) << waited;
+    std::thread let_go([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      creator.reset();
+    });
+    const auto start = std::chrono::steady_clock::now();
+    const std::string msg = expect_error(errc::not_ready, [&] {
+      (void)spsc_ring<u64>::open_file(path, waiting(std::chrono::milliseconds::max()));
+    });
+    let_go.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    EXPECT_NE(msg.find("let go of it"), std::string::npos) << msg;
+    EXPECT_TRUE(holder.creator_gone());
+    EXPECT_TRUE(abandoned_in_creation(holder));
+  }
+  EXPECT_TRUE(remove_file(path));
+  {
+    // A whole creation lets go of it as well, and is not abandoned.
+    auto ring = spsc_ring<u64>::create_file(path, 64);
+    const map_view v = map_view::open_file(path);
+    EXPECT_TRUE(v.creator_gone());
+    EXPECT_FALSE(abandoned_in_creation(v));
+    EXPECT_NO_THROW((void)spsc_ring<u64>::open_file(path, waiting(std::chrono::milliseconds(50))));
+  }
+  EXPECT_TRUE(remove_file(path));
+}
+
 #ifndef _WIN32  // POSIX only: a ring outlives its processes (on Windows it goes with them)
 // A creator that died after its stamp and before `ready` (here: it made the segment as
 // spsc_ring::create does, then exited) left a ring that never will be ready: opening it fails

@@ -253,12 +253,12 @@ struct creation_stamp {
 static_assert(sizeof(creation_stamp) == 16 && offsetof(segment_header, init_state) == 12);
 
 #ifdef _WIN32
-// A Windows creator's hold is a named mapping's event (map_view::create with a stamp), which
-// its stamp says it holds: a stamp without it (a file's, an older release's, a foreign
-// creator's) has no hold to look at, and is never judged abandoned.
-constexpr std::uint32_t k_shm_stamp_state = k_init_held;
+// A Windows creator's hold (map_view::create's event, create_file's lock) is one its stamp says
+// it holds: a stamp without it (an older release's, a foreign creator's) has no hold to look
+// at, and is never judged abandoned.
+constexpr std::uint32_t k_stamp_state = k_init_held;
 #else
-constexpr std::uint32_t k_shm_stamp_state = 0;  // the creator's lock tells, whatever the stamp
+constexpr std::uint32_t k_stamp_state = 0;  // the creator's lock tells, whatever the stamp
 #endif
 
 // A creation_stamp is in `bytes`, as create_shm and create_file wrote it. relaxed:
@@ -340,17 +340,20 @@ attachment opened(std::span<std::byte> bytes, ring_spec spec, std::string name,
   check_alignment(bytes, spec, what);
   auto* h = reinterpret_cast<segment_header*>(bytes.data());
   // [A-ready] pairs with [R-ready] in create_in: once ready is seen, every field is visible.
-  for (unsigned looks = 0; h->init_state.load(std::memory_order_acquire) != k_init_ready; ++looks) {
+  // The creator's hold is looked at first, then every 10 ms (a system call or two each time)
+  // and once more at the deadline; the header every 200 us.
+  clock::time_point next_hold_look{};  // now
+  while (h->init_state.load(std::memory_order_acquire) != k_init_ready) {
     // A creator stores the whole magic at once (0 -> k_magic); any other value is foreign and
     // will never become ours. relaxed: only the value matters, nothing is read on its strength.
     const std::uint64_t m = h->magic.load(std::memory_order_relaxed);
     if (m != 0 && m != k_magic) throw error(errc::bad_magic, what + not_ours(m));
-    // The creator's hold is looked at every 10 ms (a system call or two each time), the
-    // header every 200 us.
-    if (view != nullptr && looks % 50 == 0 && abandoned_in_creation(*view)) {
-      throw abandoned_error(what);
+    const auto now = clock::now();
+    if (view != nullptr && (now >= next_hold_look || now >= deadline)) {
+      if (abandoned_in_creation(*view)) throw abandoned_error(what);
+      next_hold_look = now + std::chrono::milliseconds(10);
     }
-    if (clock::now() >= deadline) {
+    if (now >= deadline) {
       throw error(errc::not_ready, what + ": its creator has not published 'ready'");
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -497,7 +500,7 @@ attachment_ptr create_shm(std::string_view name, ring_spec spec, const ring_opti
   // where huge pages are larger than 32 MiB (arm64 with 64 KiB pages: 512 MiB).
   const std::uint64_t huge_size = opt.map.huge_pages ? huge_page_size() : 0;
   const std::uint64_t huge = huge_size <= (std::uint64_t{32} << 20) ? huge_size : 0;
-  const creation_stamp stamp{k_magic, k_layout_version, k_shm_stamp_state};
+  const creation_stamp stamp{k_magic, k_layout_version, k_stamp_state};
   map_view v = map_view::create(name, huge != 0 ? round_up(need, huge) : need, opt.map,
                                 std::as_bytes(std::span(&stamp, 1)));
   return adopt(std::move(v), [&](map_view& m) {
@@ -522,7 +525,7 @@ attachment_ptr open_shm(std::string_view name, ring_spec spec, const ring_option
 attachment_ptr create_file(const std::filesystem::path& p, ring_spec spec,
                            const ring_options& opt) {
   const std::uint64_t need = required_bytes(spec, "create_file " + in_quotes(p.string()));
-  const creation_stamp stamp;
+  const creation_stamp stamp{k_magic, k_layout_version, k_stamp_state};
   map_view v = map_view::create_file(p, need, opt.map, std::as_bytes(std::span(&stamp, 1)));
   try {
     return adopt(std::move(v), [&](map_view& m) {
@@ -591,7 +594,7 @@ bool abandoned_in_creation(const map_view& v) noexcept {
       return s.magic == k_magic && s.layout_version == k_layout_version &&
              s.init_state != k_init_ready &&
              // where the stamp names the hold (Windows), only a stamp that names it
-             (detail::k_shm_stamp_state == 0 || s.init_state == k_init_held);
+             (detail::k_stamp_state == 0 || s.init_state == k_init_held);
     };
     // Only creators of this layout version stamp the segment and hold it while they make it,
     // and each publishes ready before it lets go: still not ready once it has let go, it

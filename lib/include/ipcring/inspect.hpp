@@ -79,8 +79,8 @@ ring_info inspect(const map_view& view, std::string_view name);
 /// creating it, most likely): it never will be ready, and opening it fails at once with
 /// errc::not_ready. Told by the stamp a creator writes first (the header's magic and
 /// layout_version, init_state not ready) and map_view::creator_gone(): on POSIX shared memory
-/// and files; on Windows named mappings whose stamp says their creator holds an event
-/// (k_init_held: rings created by this release), not files. Rings of this layout_version
+/// and files; on Windows named mappings and files whose stamp says their creator holds an
+/// event or a lock (k_init_held: rings created by this release). Rings of this layout_version
 /// only. Never throws.
 bool abandoned_in_creation(const map_view& v) noexcept;
 /// Removes the named segment if it is a stale ring (see ring_info::stale), or one whose

@@ -157,8 +157,10 @@ typedef enum ipcring_flag {
   IPCRING_FLAG_WAIT_FOR_CREATION = 8,
   /* ipcring_create_ex: make the segment 0660 instead of 0600, so that processes of the
    * creator's group (its effective gid) may attach too; they open it with
-   * IPCRING_FLAG_ALLOW_FOREIGN_OWNER (C++: map_options::permissions). Windows: no effect (the
-   * mapping's default security descriptor decides). */
+   * IPCRING_FLAG_ALLOW_FOREIGN_OWNER (C++: map_options::permissions). The group is the
+   * creator's; only the creator's user (or root) may remove the ring (/dev/shm is sticky), and
+   * ipcring_remove_if_stale from another user leaves it. Windows: no effect (the mapping's
+   * default security descriptor decides). */
   IPCRING_FLAG_GROUP_ACCESS = 16,
   /* ipcring_open_ex: attach to a segment another user owns (by default such an open fails
    * with IPCRING_E_PERMISSION_DENIED: whoever owns a segment controls every byte this process
@@ -209,9 +211,9 @@ IPCRING_API int ipcring_open(const char* name, ipcring_kind kind, uint32_t slot_
 /* ipcring_open, waiting at most timeout_ns (negative: for ever; 0: not at all) for a ring whose
  * creator is alive and still making it, then IPCRING_E_NOT_READY; ipcring_open waits 2 s (as
  * C++'s ring_options::open_timeout). A ring whose creator died while making it is refused at
- * once where its creator's hold tells (Linux; Windows named rings; not Windows files, nor rings
- * an older release is creating: those fail after the wait, and a negative timeout would wait
- * for them for ever). */
+ * once where its creator's hold tells (Linux, Windows; not rings an older release is
+ * creating, on Windows: those fail after the wait, and a negative timeout would wait for them
+ * for ever). */
 IPCRING_API int ipcring_open_timeout(const char* name, ipcring_kind kind, uint32_t slot_size,
                                      int64_t timeout_ns, ipcring_ring** out);
 /* ipcring_open_timeout that also waits for the ring to be created: for a process started

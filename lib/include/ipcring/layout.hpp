@@ -42,11 +42,11 @@ inline constexpr std::uint32_t k_layout_version = 5;
 inline constexpr std::uint64_t k_magic = 0x00474E4952435049ull;
 /// init_state value published (release) by the creator once every field is written.
 inline constexpr std::uint32_t k_init_ready = 0x52454459;  // "READ" "Y": unlikely by accident
-/// init_state of the stamp a Windows creator of a named mapping writes first: it holds the
-/// mapping's creation event until `ready` is out (docs/layout.md, "Creation protocol"), so an
-/// opener may judge the ring abandoned once the event is gone. A stamp of 0 (POSIX creators,
-/// whose lock tells; Windows creators of files, of older releases, or foreign ones, which
-/// hold no event) is never judged so on Windows.
+/// init_state of the stamp a Windows creator writes first: it holds the mapping's creation
+/// event (a file: a lock on one of its bytes) until `ready` is out (docs/layout.md, "Creation
+/// protocol"), so an opener may judge the ring abandoned once the hold is gone. A stamp of 0
+/// (POSIX creators, whose lock tells; Windows creators of older releases, or foreign ones,
+/// which hold nothing) is never judged so on Windows.
 inline constexpr std::uint32_t k_init_held = 0x444C4548;  // "HELD"
 /// A false-sharing block: one per independently written index. Fixed: the layout is an ABI.
 inline constexpr std::size_t k_block = 128;

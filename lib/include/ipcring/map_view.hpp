@@ -132,10 +132,11 @@ class map_view {
   /// closing, or with its process (POSIX: the creating view holds an exclusive flock on the
   /// segment from before it has a size until then; a process forked from the creator shares
   /// it; files created with a stamp alike. Windows: a named mapping created with a stamp
-  /// holds a named event from before the stamp until then). False while the creator holds it,
-  /// and wherever this cannot be told: file systems without locks; files on Windows. A look,
-  /// for deciding whether a segment that never became ready ever will; it takes no lock that
-  /// outlives the call.
+  /// holds a named event from before the stamp until then, a file an exclusive lock on one
+  /// byte past any ring, through the handle that made it, from before it has a size). False
+  /// while the creator holds it, and wherever this cannot be told (file systems without
+  /// locks). A look, for deciding whether a segment that never became ready ever will; it
+  /// takes no lock that outlives the call.
   bool creator_gone() const noexcept;
   /// On the view create() or create_file() returned: its creator is done making the segment
   /// and lets go of it (see creator_gone). Does nothing on other views. The rings call it once

@@ -111,15 +111,17 @@ off_t check_access(int fd, std::string_view what, std::string_view name, const m
                                              ": owned by uid " + std::to_string(st.st_uid) +
                                              ", not by this user (uid " +
                                              std::to_string(::geteuid()) +
-                                             "); set map_options::allow_foreign_owner (C: "
-                                             "IPCRING_FLAG_ALLOW_FOREIGN_OWNER) to accept it");
+                                             "); set map_options::allow_foreign_owner to accept it "
+                                             "(C: ipcring_open_ex with "
+                                             "IPCRING_FLAG_ALLOW_FOREIGN_OWNER; Python: "
+                                             "allow_foreign_owner=True)");
   }
   if (!opt.allow_world_writable && (st.st_mode & S_IWOTH) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     throw error(errc::permission_denied,
                 std::string(what) + " " + in_quotes(name) + ": writable by every user (mode " +
-                    mode + "); set map_options::allow_world_writable to accept it");
+                    mode + "); set map_options::allow_world_writable to accept it (C++ only)");
   }
   return st.st_size;
 }

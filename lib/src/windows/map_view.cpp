@@ -116,8 +116,8 @@ std::string ascii_path(const std::filesystem::path& path, const char* what) {
 // end_creation(), or when the view goes or its process ends. A kernel object lives while a
 // handle to it is open, so the name is there exactly while the creator holds it (and while an
 // observer looks, for a moment). An event, not a mutex: a hold is the view's, not a thread's.
-// It is named in the session's namespace, as the mapping is. (Files have none: a file ring
-// may be shared across sessions, where the event would not be seen.)
+// It is named in the session's namespace, as the mapping is. (A file ring, which may be shared
+// across sessions, where the event would not be seen, is held by a lock: hold_file_as_creator.)
 void hold_as_creator(map_view::backend& b, const char* what, const std::string& name) {
   b.creating = CreateEventA(nullptr, TRUE, FALSE, detail::object_name("creating", b.key).c_str());
   if (b.creating == nullptr) {
@@ -127,6 +127,23 @@ void hold_as_creator(map_view::backend& b, const char* what, const std::string& 
                                   ": cannot make the creator's hold (CreateEvent: " +
                                   last_error_text(GetLastError()) + ")");
   }
+}
+
+// A file's creator's hold: an exclusive lock on one byte no ring reaches (locks may lie past a
+// file's end, and none covers the mapped bytes, which byte-range locks would keep other handles
+// from reading and writing with ReadFile / WriteFile), taken through the handle that made the
+// file. The system drops it when that handle closes, or with its process; a file's locks are
+// seen from every session. `how`: LOCKFILE_ flags; true if granted.
+constexpr DWORD k_hold_offset_high = 0x40000000;  // byte 2^62
+bool lock_hold_byte(HANDLE file, DWORD how) noexcept {
+  OVERLAPPED at{};
+  at.OffsetHigh = k_hold_offset_high;
+  return LockFileEx(file, how | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &at) != 0;
+}
+void unlock_hold_byte(HANDLE file) noexcept {
+  OVERLAPPED at{};
+  at.OffsetHigh = k_hold_offset_high;
+  (void)UnlockFileEx(file, 0, 1, 0, &at);
 }
 
 // A backend holding the named mapping that `make` creates or opens in its object, mapped
@@ -180,7 +197,16 @@ void map_view::prepare(std::size_t n, const map_options& opt) {
 
 bool map_view::creator_gone() const noexcept {
   if (!backend_ || backend_->creating != nullptr) return false;  // the creating view: not gone
-  if (std::holds_alternative<bip::file_mapping>(backend_->object)) return false;  // cannot tell
+  if (const auto* file = std::get_if<bip::file_mapping>(&backend_->object)) {
+    // A shared lock is granted only while no handle holds the exclusive one (another
+    // observer's shared lock does not stand in the way).
+    HANDLE h = file->get_mapping_handle().handle;
+    if (lock_hold_byte(h, 0)) {
+      unlock_hold_byte(h);
+      return true;
+    }
+    return false;  // held (ERROR_LOCK_VIOLATION), or the file system cannot tell
+  }
   try {
     HANDLE h =
         OpenEventA(SYNCHRONIZE, FALSE, detail::object_name("creating", backend_->key).c_str());
@@ -258,38 +284,60 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
                                                     : errc::system;
     throw error(code, "create_file " + in_quotes(p) + ": " + last_error_text(err));
   }
+  // A stamped file is held (creator_gone) through the handle that made it, from before it has
+  // a size until end_creation() or the view goes: whoever finds it sees the hold.
+  const std::string made = file_key(f, p);  // which file this is, to check the mapping's below
+  if (!stamp.empty() && !lock_hold_byte(f, LOCKFILE_EXCLUSIVE_LOCK)) {
+    const DWORD err = GetLastError();
+    CloseHandle(f);
+    delete_if_made(p, made);
+    throw error(errc::system,
+                "create_file " + in_quotes(p) +
+                    ": cannot take the creator's hold (LockFileEx: " + last_error_text(err) + ")");
+  }
   LARGE_INTEGER end{};
   end.QuadPart = static_cast<LONGLONG>(size);
   const bool sized = SetFilePointerEx(f, end, nullptr, FILE_BEGIN) != 0 && SetEndOfFile(f) != 0;
   const DWORD err = GetLastError();
-  const std::string made = file_key(f, p);  // which file this is, to check the mapping's below
-  CloseHandle(f);
+  auto b = std::make_unique<backend>();
+  if (stamp.empty()) {
+    CloseHandle(f);
+  } else {
+    b->creating = f;  // closed by end_creation() or the backend's deleter, which drops the lock
+  }
+  // A failure below deletes the file only once the hold's handle, which does not share
+  // deletion, is closed.
+  const auto let_go = [&] {
+    if (b->creating != nullptr) CloseHandle(std::exchange(b->creating, nullptr));
+  };
   if (!sized) {
+    let_go();
     delete_if_made(p, made);
     throw error(
         err == ERROR_DISK_FULL || err == ERROR_HANDLE_DISK_FULL ? errc::no_space : errc::system,
         "create_file " + in_quotes(p) + ": sizing to " + std::to_string(size) +
             " bytes: " + last_error_text(err));
   }
-  auto b = std::make_unique<backend>();
   try {
     bip::file_mapping file(p.c_str(), bip::read_write);
     b->region = bip::mapped_region(file, bip::read_write);
     b->key = file_key(file.get_mapping_handle().handle, p);
     b->object = std::move(file);
   } catch (const bip::interprocess_exception& e) {
+    let_go();
+    b.reset();  // unmapped before the delete: a mapped file stays
     delete_if_made(p, made);
     rethrow(e, "create_file", p);
   }
   // Mapped through the path again: the file it leads to now must be the one made above, or
   // another program renamed files meanwhile (as on POSIX: that file is left as it is).
   if (b->key != made) {
+    let_go();
     throw error(errc::system, "create_file " + in_quotes(p) +
                                   ": the path was given to another file while this one was "
                                   "being made (left as it is)");
   }
   map_view v(b.release(), p);
-  // No hold: an event is named in a session's namespace, and a file is shared across them.
   if (!stamp.empty()) std::memcpy(v.data_, stamp.data(), stamp.size());
   try {
     tune(v.data_, v.size_, opt, v.name_);
