@@ -382,6 +382,29 @@ else
   not_run "rm as another user (needs root, a sticky /dev/shm, setpriv, and the tool runnable by uid 12345)"
 fi
 
+# ---- sharing with a group: create --group makes 0660; another user of the group attaches only
+# with --allow-foreign-owner (root only: it runs send and recv as another user of root's group)
+expect_code 0 "$cli" create "$prefix-group" --kind bytes --capacity 4096 --group
+[ "$(stat -c %a "/dev/shm/$prefix-group")" = 660 ] ||
+  fail "create --group: mode $(stat -c %a "/dev/shm/$prefix-group"), expected 660"
+expect_code 0 "$cli" create "$prefix-mine" --kind bytes --capacity 4096
+[ "$(stat -c %a "/dev/shm/$prefix-mine")" = 600 ] ||
+  fail "create: mode $(stat -c %a "/dev/shm/$prefix-mine"), expected 600"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+  setpriv --reuid=12345 --regid="$(id -g)" --clear-groups "$cli" --help >/dev/null 2>&1; then
+  as_member() { setpriv --reuid=12345 --regid="$(id -g)" --clear-groups "$@"; }
+  expect_code 1 as_member "$cli" recv "$prefix-group" --timeout 0
+  grep -q "owned by uid 0" "$work/err" || fail "recv of another user's ring: $(cat "$work/err")"
+  expect_code 1 as_member "$cli" send "$prefix-group" <<<"refused"
+  expect_code 0 as_member "$cli" send "$prefix-group" --allow-foreign-owner <<<"from a member"
+  expect_code 0 as_member "$cli" recv "$prefix-group" --allow-foreign-owner --count 1
+  [ "$(cat "$work/out")" = "from a member" ] || fail "recv --allow-foreign-owner: $(cat "$work/out")"
+  expect_code 1 as_member "$cli" recv "$prefix-mine" --allow-foreign-owner --timeout 0  # 0600
+else
+  not_run "send and recv as another user of the group (needs root, setpriv, and the tool runnable by uid 12345)"
+fi
+expect_code 0 "$cli" rm "$prefix-group" "$prefix-mine"
+
 # ---- not found (3) and incompatible (5) ---------------------------------------------------
 for cmd in stat recv send watch rm; do
   expect_code 3 "$cli" "$cmd" "$prefix-missing" </dev/null

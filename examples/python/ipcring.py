@@ -289,11 +289,11 @@ class Ring(_Handle):
         """kind, slot_size: what is expected (ANY, 0: whatever the segment holds). timeout:
         seconds to wait for a ring whose creator is still making it (0: not at all; None: for
         ever, which on Windows is for ever for one whose creator, of an older release, died
-        making it), then not_ready. wait_for_creation (True or False): also wait, within the same timeout (2 s
-        unless given), for the ring to be created, then not_found; for a process started before
-        the one that creates it. huge_pages, lock_memory, prefault: this process's mapping, as
-        create()'s. allow_foreign_owner: attach to a ring another user created (by default
-        refused as permission_denied)."""
+        making it), then not_ready. wait_for_creation (True or False): also wait, within the
+        same timeout (2 s unless given), for the ring to be created, then not_found; for a
+        process started before the one that creates it. huge_pages, lock_memory, prefault:
+        this process's mapping, as create()'s. allow_foreign_owner: attach to a ring another
+        user created (by default refused as permission_denied)."""
         if not isinstance(wait_for_creation, bool):
             raise ValueError("wait_for_creation is True or False; timeout says how long")
         out = _vp()

@@ -201,7 +201,8 @@ exit_code run_create(const create_options& o) {
     throw failure(exit_code::usage, "'" + o.name + "': --slot-size does not apply to kind " +
                                         o.kind + " (its messages have any length)");
   }
-  const ring_ptr ring = create_ring(o.name, *kind, capacity, fixed ? *o.slot_size : 0);
+  const ring_ptr ring = create_ring(o.name, *kind, capacity, fixed ? *o.slot_size : 0,
+                                    o.group ? IPCRING_FLAG_GROUP_ACCESS : 0);
   std::cout << "created '" << printable(o.name) << "': " << o.kind << ", ";
   if (fixed) {
     std::cout << ipcring_capacity(ring.get()) << " slots of " << ipcring_slot_size(ring.get())

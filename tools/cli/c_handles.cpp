@@ -17,22 +17,24 @@ void throw_status(int status, const std::string& context) {
   throw failure(exit_code_for_status(status), message);
 }
 
-ring_ptr open_ring(const std::string& name, std::optional<double> within) {
+ring_ptr open_ring(const std::string& name, std::optional<double> within, std::uint32_t flags) {
   ipcring_ring* r = nullptr;
   double ns = 2e9;  // ipcring_open's
   if (within) ns = std::clamp(*within * 1e9, 0.0, ns);
   const int s =
-      ipcring_open_timeout(name.c_str(), IPCRING_KIND_ANY, 0, static_cast<std::int64_t>(ns), &r);
+      ipcring_open_ex(name.c_str(), IPCRING_KIND_ANY, 0, static_cast<std::int64_t>(ns), flags, &r);
   // IPCRING_E_UNSUPPORTED (a slot size the C API does not carry) is incompatible (5).
   if (s != IPCRING_OK) throw_status(s, "open '" + name + "'");
   return ring_ptr(r);
 }
 
-ring_ptr wait_for_ring(const std::string& name, double seconds, std::int64_t timeout_ns) {
+ring_ptr wait_for_ring(const std::string& name, double seconds, std::int64_t timeout_ns,
+                       std::uint32_t flags) {
   ipcring_ring* r = nullptr;
   // Not pre-faulted: the command's own open does that.
-  const int s = ipcring_open_ex(name.c_str(), IPCRING_KIND_ANY, 0, timeout_ns,
-                                IPCRING_FLAG_WAIT_FOR_CREATION | IPCRING_FLAG_NO_PREFAULT, &r);
+  const int s =
+      ipcring_open_ex(name.c_str(), IPCRING_KIND_ANY, 0, timeout_ns,
+                      flags | IPCRING_FLAG_WAIT_FOR_CREATION | IPCRING_FLAG_NO_PREFAULT, &r);
   // A wait that ran out is said in the option's terms; any other failure (a creator that died
   // making the ring, a ring removed just after it was found) in the library's.
   const bool ran_out =
@@ -51,9 +53,9 @@ ring_ptr wait_for_ring(const std::string& name, double seconds, std::int64_t tim
 }
 
 ring_ptr create_ring(const std::string& name, ipcring_kind kind, std::uint64_t capacity,
-                     std::uint32_t slot_size) {
+                     std::uint32_t slot_size, std::uint32_t flags) {
   ipcring_ring* r = nullptr;
-  const int s = ipcring_create(name.c_str(), kind, capacity, slot_size, nullptr, &r);
+  const int s = ipcring_create_ex(name.c_str(), kind, capacity, slot_size, nullptr, flags, &r);
   if (s == IPCRING_E_UNSUPPORTED) {
     throw failure(exit_code::usage, ipcring_last_error());  // --slot-size the C API lacks
   }

@@ -35,6 +35,7 @@ struct create_options {
   std::string kind;      // spsc | mpmc | bytes | bytes-mp
   std::string capacity;  // slots or bytes, with an optional K/M/G suffix (powers of 1024)
   std::optional<std::uint32_t> slot_size;
+  bool group = false;  // mode 0660: the creator's group may attach (IPCRING_FLAG_GROUP_ACCESS)
 };
 exit_code run_create(const create_options& o);  // admin_commands.cpp
 
@@ -50,6 +51,7 @@ struct send_options {
   std::optional<std::uint32_t> type;    // message type (message rings), default 0
   bool keep_open = false;               // do not close the producer side at the end of input
   std::optional<double> wait_for_ring;  // seconds to wait for the ring to be created
+  bool allow_foreign_owner = false;     // attach to another user's ring
 };
 exit_code run_send(const send_options& o);  // io_commands.cpp
 
@@ -58,6 +60,7 @@ struct recv_options {
   std::optional<std::uint64_t> count;
   std::optional<double> timeout;        // seconds without a message before giving up
   std::optional<double> wait_for_ring;  // seconds to wait for the ring to be created
+  bool allow_foreign_owner = false;     // attach to another user's ring
 };
 exit_code run_recv(const recv_options& o);  // io_commands.cpp
 

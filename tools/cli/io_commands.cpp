@@ -334,9 +334,15 @@ std::int64_t to_nanoseconds(const std::optional<double>& seconds,
 }
 
 // --wait-for-ring: the ring waited for (held until the command has opened it), or none.
-ring_ptr wait_if_asked(const std::string& name, const std::optional<double>& seconds) {
+ring_ptr wait_if_asked(const std::string& name, const std::optional<double>& seconds,
+                       std::uint32_t flags) {
   if (!seconds) return {};
-  return wait_for_ring(name, *seconds, to_nanoseconds(seconds, "--wait-for-ring"));
+  return wait_for_ring(name, *seconds, to_nanoseconds(seconds, "--wait-for-ring"), flags);
+}
+
+// --allow-foreign-owner as the C API's open flag.
+std::uint32_t open_flags(bool allow_foreign_owner) noexcept {
+  return allow_foreign_owner ? IPCRING_FLAG_ALLOW_FOREIGN_OWNER : 0;
 }
 
 }  // namespace
@@ -345,7 +351,8 @@ exit_code run_send(const send_options& o) {
   if (o.type && *o.type == k_reserved_type) {
     throw failure(exit_code::usage, "--type 4294967295 is reserved (padding records)");
   }
-  ring_ptr waited = wait_if_asked(o.name, o.wait_for_ring);  // held until opened below
+  const std::uint32_t flags = open_flags(o.allow_foreign_owner);
+  ring_ptr waited = wait_if_asked(o.name, o.wait_for_ring, flags);  // held until opened below
   // Before attaching: see senders_lock. Only where several producers may be attached: of a
   // single-producer ring the role decides (a second send fails with busy), and a send whose
   // attach fails would otherwise hold the lock for a moment, and the last real send would
@@ -355,7 +362,7 @@ exit_code run_send(const send_options& o) {
   std::uint32_t kind = 0;
   for (int attempt = 1;; ++attempt) {
     lock.emplace(o.name);
-    ring = open_ring(o.name);
+    ring = open_ring(o.name, {}, flags);
     kind = static_cast<std::uint32_t>(ipcring_ring_kind(ring.get()));
     if (is_fixed_slot(kind) && o.type) {  // before the lock: a send that fails takes none
       throw failure(exit_code::usage, quoted(o.name) + " is a " + std::string(kind_name(kind)) +
@@ -396,8 +403,9 @@ exit_code run_send(const send_options& o) {
 
 exit_code run_recv(const recv_options& o) {
   const std::int64_t timeout_ns = to_nanoseconds(o.timeout);  // a usage error before any wait
-  ring_ptr waited = wait_if_asked(o.name, o.wait_for_ring);   // held until opened below
-  recv_loop loop{nullptr, o, timeout_ns};                     // --timeout counts from here
+  const std::uint32_t flags = open_flags(o.allow_foreign_owner);
+  ring_ptr waited = wait_if_asked(o.name, o.wait_for_ring, flags);  // held until opened below
+  recv_loop loop{nullptr, o, timeout_ns};                           // --timeout counts from here
   catch_interrupts();  // messages taken from the ring are written out before exiting
   ignore_sigpipe();    // a reader that goes away ends recv with a message, the role let go
   // The state at the start is read from the ring opened, not by name again: the name may be
@@ -405,7 +413,7 @@ exit_code run_recv(const recv_options& o) {
   const std::string who = "recv " + quoted(o.name);
   std::optional<opened_segment> file;
   const ring_ptr ring =
-      open_with_file(o.name, "recv", file, [&] { return open_ring(o.name, o.timeout); });
+      open_with_file(o.name, "recv", file, [&] { return open_ring(o.name, o.timeout, flags); });
   waited.reset();
   const consumer_ptr rx = attach_consumer(*ring, o.name);
   loop.rx = rx.get();

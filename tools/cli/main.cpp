@@ -122,6 +122,9 @@ int main(int argc, char** argv) {
                    "Bytes per slot (spsc, mpmc only): 1, 2, 4, a multiple of 8 up to 256, or "
                    "384, 512, 768, 1024, 2048 ... 65536")
       ->transform(decimal<std::uint32_t>());
+  create->add_flag("--group", o.create.group,
+                   "Mode 0660 instead of 0600: users of this user's group may attach too (they "
+                   "pass --allow-foreign-owner)");
 
   auto* send = app.add_subcommand(
       "send", "Send each line of standard input as one message (blocks while the ring is full)");
@@ -133,6 +136,8 @@ int main(int argc, char** argv) {
                  "Do not close the producer side at the end of input (receivers keep waiting)");
   send->add_option("--wait-for-ring", o.send.wait_for_ring,
                    "Wait up to SECONDS for the ring to be created (default: exit 3 at once)");
+  send->add_flag("--allow-foreign-owner", o.send.allow_foreign_owner,
+                 "Attach to a ring another user created (default: refused, exit 1)");
 
   auto* recv = app.add_subcommand(
       "recv", "Print each message as one line (fixed slots: up to the first NUL)");
@@ -143,6 +148,8 @@ int main(int argc, char** argv) {
                    "Give up (exit 4) when no message arrives within SECONDS (default: wait)");
   recv->add_option("--wait-for-ring", o.recv.wait_for_ring,
                    "Wait up to SECONDS for the ring to be created (default: exit 3 at once)");
+  recv->add_flag("--allow-foreign-owner", o.recv.allow_foreign_owner,
+                 "Attach to a ring another user created (default: refused, exit 1)");
 
   auto* watch = app.add_subcommand(
       "watch", "Print the message and byte rates of both sides and the fill level, every interval");

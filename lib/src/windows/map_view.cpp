@@ -117,7 +117,7 @@ std::string ascii_path(const std::filesystem::path& path, const char* what) {
 // handle to it is open, so the name is there exactly while the creator holds it (and while an
 // observer looks, for a moment). An event, not a mutex: a hold is the view's, not a thread's.
 // It is named in the session's namespace, as the mapping is. (A file ring, which may be shared
-// across sessions, where the event would not be seen, is held by a lock: hold_file_as_creator.)
+// across sessions, where the event would not be seen, is held by a lock: lock_hold_byte.)
 void hold_as_creator(map_view::backend& b, const char* what, const std::string& name) {
   b.creating = CreateEventA(nullptr, TRUE, FALSE, detail::object_name("creating", b.key).c_str());
   if (b.creating == nullptr) {
@@ -145,6 +145,31 @@ void unlock_hold_byte(HANDLE file) noexcept {
   at.OffsetHigh = k_hold_offset_high;
   (void)UnlockFileEx(file, 0, 1, 0, &at);
 }
+// True for the errors of a file system that has no byte-range locks (some redirectors and
+// user-mode file systems): creator_gone() cannot tell there either (its lock fails too), so
+// a creator goes on without a hold, and its file is never judged abandoned. Any other failure
+// could let an observer's lock succeed while the creator lives: the creation fails instead.
+bool no_locks_here(DWORD err) noexcept {
+  return err == ERROR_NOT_SUPPORTED || err == ERROR_INVALID_FUNCTION ||
+         err == ERROR_INVALID_PARAMETER;
+}
+
+// A handle closed when it goes, unless given away (release()).
+class owned_handle {
+ public:
+  explicit owned_handle(HANDLE h) noexcept : h_(h) {}
+  owned_handle(const owned_handle&) = delete;
+  owned_handle& operator=(const owned_handle&) = delete;
+  ~owned_handle() { close(); }
+  HANDLE get() const noexcept { return h_; }
+  HANDLE release() noexcept { return std::exchange(h_, nullptr); }
+  void close() noexcept {
+    if (h_ != nullptr) CloseHandle(release());
+  }
+
+ private:
+  HANDLE h_;
+};
 
 // A backend holding the named mapping that `make` creates or opens in its object, mapped
 // whole. (Made in place: moving a windows_shared_memory trips -Wmaybe-uninitialized in Boost
@@ -284,59 +309,57 @@ map_view map_view::create_file(const std::filesystem::path& path, std::size_t si
                                                     : errc::system;
     throw error(code, "create_file " + in_quotes(p) + ": " + last_error_text(err));
   }
+  // The made file's handle, closed on every way out that does not hand it to the view (and
+  // before the file is deleted: it does not share deletion).
+  owned_handle made_file(f);
+  const std::string made = file_key(f, p);  // which file this is, to check the mapping's below
   // A stamped file is held (creator_gone) through the handle that made it, from before it has
   // a size until end_creation() or the view goes: whoever finds it sees the hold.
-  const std::string made = file_key(f, p);  // which file this is, to check the mapping's below
-  if (!stamp.empty() && !lock_hold_byte(f, LOCKFILE_EXCLUSIVE_LOCK)) {
+  bool held = false;
+  if (!stamp.empty()) {
+    held = lock_hold_byte(f, LOCKFILE_EXCLUSIVE_LOCK);
     const DWORD err = GetLastError();
-    CloseHandle(f);
-    delete_if_made(p, made);
-    throw error(errc::system,
-                "create_file " + in_quotes(p) +
-                    ": cannot take the creator's hold (LockFileEx: " + last_error_text(err) + ")");
+    if (!held && !no_locks_here(err)) {
+      made_file.close();
+      delete_if_made(p, made);
+      throw error(errc::system, "create_file " + in_quotes(p) +
+                                    ": cannot take the creator's hold (LockFileEx: " +
+                                    last_error_text(err) + ")");
+    }
   }
   LARGE_INTEGER end{};
   end.QuadPart = static_cast<LONGLONG>(size);
   const bool sized = SetFilePointerEx(f, end, nullptr, FILE_BEGIN) != 0 && SetEndOfFile(f) != 0;
   const DWORD err = GetLastError();
-  auto b = std::make_unique<backend>();
-  if (stamp.empty()) {
-    CloseHandle(f);
-  } else {
-    b->creating = f;  // closed by end_creation() or the backend's deleter, which drops the lock
-  }
-  // A failure below deletes the file only once the hold's handle, which does not share
-  // deletion, is closed.
-  const auto let_go = [&] {
-    if (b->creating != nullptr) CloseHandle(std::exchange(b->creating, nullptr));
-  };
+  if (!held) made_file.close();  // kept only as the hold
   if (!sized) {
-    let_go();
+    made_file.close();
     delete_if_made(p, made);
     throw error(
         err == ERROR_DISK_FULL || err == ERROR_HANDLE_DISK_FULL ? errc::no_space : errc::system,
         "create_file " + in_quotes(p) + ": sizing to " + std::to_string(size) +
             " bytes: " + last_error_text(err));
   }
+  auto b = std::make_unique<backend>();
   try {
     bip::file_mapping file(p.c_str(), bip::read_write);
     b->region = bip::mapped_region(file, bip::read_write);
     b->key = file_key(file.get_mapping_handle().handle, p);
     b->object = std::move(file);
   } catch (const bip::interprocess_exception& e) {
-    let_go();
     b.reset();  // unmapped before the delete: a mapped file stays
+    made_file.close();
     delete_if_made(p, made);
     rethrow(e, "create_file", p);
   }
   // Mapped through the path again: the file it leads to now must be the one made above, or
   // another program renamed files meanwhile (as on POSIX: that file is left as it is).
   if (b->key != made) {
-    let_go();
     throw error(errc::system, "create_file " + in_quotes(p) +
                                   ": the path was given to another file while this one was "
                                   "being made (left as it is)");
   }
+  b->creating = made_file.release();  // the view's deleter or end_creation() closes it
   map_view v(b.release(), p);
   if (!stamp.empty()) std::memcpy(v.data_, stamp.data(), stamp.size());
   try {
