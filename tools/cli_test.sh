@@ -384,22 +384,28 @@ fi
 
 # ---- sharing with a group: create --group makes 0660; another user of the group attaches only
 # with --allow-foreign-owner (root only: it runs send and recv as another user of root's group)
-expect_code 0 "$cli" create "$prefix-group" --kind bytes --capacity 4096 --group
+expect_code 0 "$cli" create "$prefix-group" --kind bytes-mp --capacity 4096 --group
 [ "$(stat -c %a "/dev/shm/$prefix-group")" = 660 ] ||
   fail "create --group: mode $(stat -c %a "/dev/shm/$prefix-group"), expected 660"
 expect_code 0 "$cli" create "$prefix-mine" --kind bytes --capacity 4096
 [ "$(stat -c %a "/dev/shm/$prefix-mine")" = 600 ] ||
   fail "create: mode $(stat -c %a "/dev/shm/$prefix-mine"), expected 600"
+group_id=$(stat -c %g "/dev/shm/$prefix-group")  # the creator's effective gid
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
-  setpriv --reuid=12345 --regid="$(id -g)" --clear-groups "$cli" --help >/dev/null 2>&1; then
-  as_member() { setpriv --reuid=12345 --regid="$(id -g)" --clear-groups "$@"; }
+  setpriv --reuid=12345 --regid="$group_id" --clear-groups "$cli" --help >/dev/null 2>&1; then
+  as_member() { setpriv --reuid=12345 --regid="$group_id" --clear-groups "$@"; }
   expect_code 1 as_member "$cli" recv "$prefix-group" --timeout 0
-  grep -q "owned by uid 0" "$work/err" || fail "recv of another user's ring: $(cat "$work/err")"
+  grep -q "owned by uid 0.*pass --allow-foreign-owner" "$work/err" ||
+    fail "recv of another user's ring: $(cat "$work/err")"
   expect_code 1 as_member "$cli" send "$prefix-group" <<<"refused"
+  # a many-producer ring: send takes the senders' lock on the segment as well
   expect_code 0 as_member "$cli" send "$prefix-group" --allow-foreign-owner <<<"from a member"
-  expect_code 0 as_member "$cli" recv "$prefix-group" --allow-foreign-owner --count 1
+  expect_code 0 as_member "$cli" recv "$prefix-group" --allow-foreign-owner --count 1 --timeout 10
   [ "$(cat "$work/out")" = "from a member" ] || fail "recv --allow-foreign-owner: $(cat "$work/out")"
+  expect_code 0 as_member "$cli" stat "$prefix-group"  # looks take any user's ring
   expect_code 1 as_member "$cli" recv "$prefix-mine" --allow-foreign-owner --timeout 0  # 0600
+  grep -q "this user may not read and write it" "$work/err" ||
+    fail "recv of a 0600 ring: $(cat "$work/err")"
 else
   not_run "send and recv as another user of the group (needs root, setpriv, and the tool runnable by uid 12345)"
 fi

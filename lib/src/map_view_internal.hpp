@@ -98,7 +98,7 @@ inline constexpr std::size_t k_page = 4096;
       msg += "no segment of that name exists";
       break;
     case errc::permission_denied:
-      msg += "permission denied";
+      msg += "permission denied (this user may not read and write it)";
       break;
     case errc::no_space:
       msg += std::string("no space or memory for it (") + e.what() + ")";

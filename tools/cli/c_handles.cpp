@@ -17,6 +17,20 @@ void throw_status(int status, const std::string& context) {
   throw failure(exit_code_for_status(status), message);
 }
 
+namespace {
+
+// An open's failure, as throw_status; another user's ring refused says the command's switch.
+[[noreturn]] void throw_open_status(int status, const std::string& name, std::uint32_t flags) {
+  if (status == IPCRING_E_PERMISSION_DENIED && (flags & IPCRING_FLAG_ALLOW_FOREIGN_OWNER) == 0 &&
+      std::string_view(ipcring_last_error()).find("owned by uid") != std::string_view::npos) {
+    throw failure(exit_code_for_status(status),
+                  std::string(ipcring_last_error()) + "; ipcring: pass --allow-foreign-owner");
+  }
+  throw_status(status, "open '" + name + "'");
+}
+
+}  // namespace
+
 ring_ptr open_ring(const std::string& name, std::optional<double> within, std::uint32_t flags) {
   ipcring_ring* r = nullptr;
   double ns = 2e9;  // ipcring_open's
@@ -24,7 +38,7 @@ ring_ptr open_ring(const std::string& name, std::optional<double> within, std::u
   const int s =
       ipcring_open_ex(name.c_str(), IPCRING_KIND_ANY, 0, static_cast<std::int64_t>(ns), flags, &r);
   // IPCRING_E_UNSUPPORTED (a slot size the C API does not carry) is incompatible (5).
-  if (s != IPCRING_OK) throw_status(s, "open '" + name + "'");
+  if (s != IPCRING_OK) throw_open_status(s, name, flags);
   return ring_ptr(r);
 }
 
@@ -48,7 +62,7 @@ ring_ptr wait_for_ring(const std::string& name, double seconds, std::int64_t tim
                       "': " + (missing ? "no ring of that name" : "the ring was not made ready") +
                       " within --wait-for-ring " + within + " s");
   }
-  if (s != IPCRING_OK) throw_status(s, "open '" + name + "'");
+  if (s != IPCRING_OK) throw_open_status(s, name, flags);
   return ring_ptr(r);
 }
 

@@ -156,9 +156,10 @@ typedef enum ipcring_flag {
    * ipcring_open_wait. */
   IPCRING_FLAG_WAIT_FOR_CREATION = 8,
   /* ipcring_create_ex: make the segment 0660 instead of 0600, so that processes of the
-   * creator's group (its effective gid) may attach too; they open it with
-   * IPCRING_FLAG_ALLOW_FOREIGN_OWNER (C++: map_options::permissions). The group is the
-   * creator's; only the creator's user (or root) may remove the ring (/dev/shm is sticky), and
+   * creator's group (its effective gid, not its supplementary groups) may attach too, opening
+   * it with IPCRING_FLAG_ALLOW_FOREIGN_OWNER (C++: map_options::permissions). Every member may
+   * then write any byte of the ring: only for a group trusted as the creator is. Only the
+   * creator's user (or root) may remove the ring (/dev/shm is sticky), and
    * ipcring_remove_if_stale from another user leaves it. Windows: no effect (the mapping's
    * default security descriptor decides). */
   IPCRING_FLAG_GROUP_ACCESS = 16,
