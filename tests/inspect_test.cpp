@@ -442,9 +442,33 @@ ring_options waiting(std::chrono::milliseconds timeout) {
   return o;
 }
 
-// While its creator holds a ring being made, an opener that holds the mapping waits; once the
+// While `creator` holds a ring being made, `holder` (an opener's view of it) sees it held and
+// an open waits for it (`open(ring_options)`: 50 ms, then not_ready saying how long); once the
 // creator lets go of it without publishing `ready` (here its view closes, as when its process
-// dies), the open fails at once, even one that would wait for ever, through C++ and C. On
+// dies), an open given `patience` fails at once, saying so, and `holder` sees it gone.
+template <class Open>
+void expect_open_learns_the_creator_let_go(std::optional<map_view>& creator, const map_view& holder,
+                                           Open&& open, std::chrono::milliseconds patience) {
+  EXPECT_FALSE(holder.creator_gone());
+  EXPECT_FALSE(abandoned_in_creation(holder));
+  EXPECT_FALSE(holder.creator_gone());  // a look takes nothing it keeps
+  const std::string waited =
+      expect_error(errc::not_ready, [&] { open(waiting(std::chrono::milliseconds(50))); });
+  EXPECT_NE(waited.find("after waiting 50 ms"), std::string::npos) << waited;
+  std::thread let_go([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    creator.reset();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const std::string msg = expect_error(errc::not_ready, [&] { open(waiting(patience)); });
+  let_go.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_NE(msg.find("let go of it"), std::string::npos) << msg;
+  EXPECT_TRUE(holder.creator_gone());
+  EXPECT_TRUE(abandoned_in_creation(holder));
+}
+
+// A named ring: the open fails at once even when it would wait for ever, through C++ and C. On
 // Windows too, where the opener's view keeps the mapping and the stamp says the creator holds
 // its event (as create_shm's does there): before, with no hold to look at, such an open waited
 // for ever.
@@ -453,25 +477,9 @@ TEST(inspect, an_open_learns_at_once_that_the_creator_let_go) {
   std::optional<map_view> creator = map_view::create(
       g.name(), 1 << 20, {}, bytes_of(creation_stamp{k_magic, k_layout_version, k_init_held}));
   const map_view holder = map_view::open(g.name());  // keeps the mapping (Windows)
-  EXPECT_FALSE(holder.creator_gone());
-  EXPECT_FALSE(abandoned_in_creation(holder));
-  const std::string waited = expect_error(errc::not_ready, [&] {
-    (void)spsc_ring<u64>::open(g.name(), waiting(std::chrono::milliseconds(50)));
-  });
-  EXPECT_NE(waited.find("after waiting 50 ms"), std::string::npos) << waited;
-  std::thread let_go([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    creator.reset();
-  });
-  const auto start = std::chrono::steady_clock::now();
-  const std::string msg = expect_error(errc::not_ready, [&] {
-    (void)spsc_ring<u64>::open(g.name(), waiting(std::chrono::milliseconds::max()));
-  });
-  let_go.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
-  EXPECT_NE(msg.find("let go of it"), std::string::npos) << msg;
-  EXPECT_TRUE(holder.creator_gone());
-  EXPECT_TRUE(abandoned_in_creation(holder));
+  expect_open_learns_the_creator_let_go(
+      creator, holder, [&](const ring_options& o) { (void)spsc_ring<u64>::open(g.name(), o); },
+      std::chrono::milliseconds::max());
   ipcring_ring* c_ring = nullptr;  // C, with a timeout of for ever
   EXPECT_EQ(ipcring_open_timeout(g.c_str(), IPCRING_KIND_ANY, 0, -1, &c_ring), IPCRING_E_NOT_READY);
   EXPECT_EQ(c_ring, nullptr);
@@ -505,28 +513,11 @@ TEST(inspect, a_file_open_learns_at_once_that_the_creator_let_go) {
     std::optional<map_view> creator = map_view::create_file(
         path, 1 << 20, {}, bytes_of(creation_stamp{k_magic, k_layout_version, k_init_held}));
     const map_view holder = map_view::open_file(path);
-    EXPECT_FALSE(holder.creator_gone());
-    EXPECT_FALSE(abandoned_in_creation(holder));
-    EXPECT_FALSE(holder.creator_gone());  // a look takes nothing it keeps
-    const std::string waited = expect_error(errc::not_ready, [&] {
-      (void)spsc_ring<u64>::open_file(path, waiting(std::chrono::milliseconds(50)));
-    });
-    EXPECT_NE(waited.find("after waiting 50 ms"), std::string::npos) << waited;
-    std::thread let_go([&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      creator.reset();
-    });
     // Not for ever (the named ring's test above covers that): a hold nobody can see fails
     // after 20 s, saying it waited, rather than hanging the test.
-    const auto start = std::chrono::steady_clock::now();
-    const std::string msg = expect_error(errc::not_ready, [&] {
-      (void)spsc_ring<u64>::open_file(path, waiting(std::chrono::seconds(20)));
-    });
-    let_go.join();
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
-    EXPECT_NE(msg.find("let go of it"), std::string::npos) << msg;
-    EXPECT_TRUE(holder.creator_gone());
-    EXPECT_TRUE(abandoned_in_creation(holder));
+    expect_open_learns_the_creator_let_go(
+        creator, holder, [&](const ring_options& o) { (void)spsc_ring<u64>::open_file(path, o); },
+        std::chrono::seconds(20));
   }
   EXPECT_TRUE(remove_file(path));
   {
